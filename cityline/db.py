@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from datetime import UTC, datetime
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
@@ -92,3 +93,11 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@lru_cache
+def default_sessionmaker() -> sessionmaker[Session]:
+    """Sessions on the database the settings name (the embedded SQLite file by default)."""
+    from cityline.config import get_settings
+
+    return make_sessionmaker(make_engine(get_settings().resolved_database_url()))
