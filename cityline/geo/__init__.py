@@ -1,0 +1,1 @@
+"""Place: administrative divisions, address parsing, grids and zones."""
