@@ -1,0 +1,29 @@
+"""Assembles the HTTP application from each domain's router."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from cityline import __version__, problems
+from cityline.orders.api import router as orders_router
+from cityline.privacy import Vault
+from cityline.routing.api import router as units_router
+
+
+def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None) -> FastAPI:
+    """``classifier(session)`` returns the triage function for new orders (None: no triage)."""
+    app = FastAPI(title="cityline", version=__version__,
+                  description="City service hotline: work orders, triage, dispatch, deadlines.")
+    app.state.sessions = sessions
+    app.state.vault = vault
+    app.state.classifier = classifier
+    problems.install(app)
+    app.include_router(orders_router)
+    app.include_router(units_router)
+
+    @app.get("/healthz", tags=["meta"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

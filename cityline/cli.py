@@ -1,0 +1,42 @@
+"""The ``cityline`` command: assembles each domain's commands."""
+
+from __future__ import annotations
+
+import typer
+
+from cityline.orders.cli import app as orders_app
+from cityline.routing.cli import app as units_app
+
+app = typer.Typer(help="cityline: the city service hotline as the nerve centre of an emergency response.",
+                  no_args_is_help=True)
+app.add_typer(orders_app, name="orders")
+app.add_typer(units_app, name="units")
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command()
+def upgrade() -> None:
+    """Create or migrate the configured database to the current schema."""
+    from cityline.config import get_settings
+    from cityline.schema import upgrade as run_upgrade
+
+    url = get_settings().resolved_database_url()
+    run_upgrade(url)
+    typer.echo(f"database is at the current schema ({url.split('@')[-1]})")
+
+
+@app.command()
+def serve(host: str | None = None, port: int | None = None) -> None:
+    """Serve the API (OpenAPI at /docs) on the configured address."""
+    import uvicorn
+
+    from cityline import runtime
+    from cityline.config import get_settings
+
+    settings = get_settings()
+    uvicorn.run(runtime.app(), host=host or settings.host, port=port or settings.port)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,51 @@
+"""Domain errors shared by every package; the API maps them to RFC 9457 problems."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class FieldError:
+    field: str
+    message: str
+
+
+class DomainError(Exception):
+    """Base of errors a user can act on. ``status`` is the HTTP status it maps to."""
+
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+
+
+class NotFound(DomainError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    """The request is well-formed but the current state does not allow it."""
+
+    status = 409
+    title = "Conflict"
+
+
+class Invalid(DomainError):
+    """The request names values that are missing or wrong (field-level details)."""
+
+    status = 422
+    title = "Invalid request"
+
+
+@dataclass
+class RowError:
+    """A bad row of an imported file: its number (1 = first data row) and why."""
+
+    row: int
+    message: str
+    fields: list[str] = field(default_factory=list)

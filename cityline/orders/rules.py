@@ -1,0 +1,173 @@
+"""The closed loop of a work order as pure rules.
+
+received → dispatched → accepted → replied → visited → closed, with the side
+paths a hotline needs: answered directly at intake, returned by a unit (退单)
+and re-dispatched (改派), reopened after an unsatisfied return visit, merged
+into another order (并单), cancelled.
+
+:func:`apply_move` is the only place a state changes. The service calls it for
+a live move and :func:`replay` calls it for every stored event, so an order's
+status and timings can always be recomputed from its event log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from cityline.errors import Conflict, FieldError, Invalid
+
+
+class Status(StrEnum):
+    RECEIVED = "received"
+    DISPATCHED = "dispatched"
+    ACCEPTED = "accepted"
+    REPLIED = "replied"
+    VISITED = "visited"
+    CLOSED = "closed"
+    RETURNED = "returned"
+    MERGED = "merged"
+    CANCELLED = "cancelled"
+
+
+FINAL = frozenset({Status.CLOSED, Status.MERGED, Status.CANCELLED})
+OPEN = frozenset(Status) - FINAL
+SATISFACTION = ("satisfied", "basic", "unsatisfied")
+
+# action -> statuses it may start from. The target status is decided in apply_move.
+ALLOWED_FROM: dict[str, frozenset[Status]] = {
+    "dispatch": frozenset({Status.RECEIVED}),
+    "redispatch": frozenset({Status.DISPATCHED, Status.ACCEPTED, Status.RETURNED}),
+    "accept": frozenset({Status.DISPATCHED}),
+    "return": frozenset({Status.DISPATCHED, Status.ACCEPTED}),
+    "reply": frozenset({Status.ACCEPTED}),
+    "visit": frozenset({Status.REPLIED}),
+    "close": frozenset({Status.REPLIED, Status.VISITED}),
+    "reopen": frozenset({Status.VISITED, Status.CLOSED}),
+    "answer": frozenset({Status.RECEIVED}),
+    "merge": OPEN,
+    "cancel": OPEN,
+}
+ACTIONS = tuple(ALLOWED_FROM)
+
+
+@dataclass(frozen=True)
+class OrderState:
+    """What the loop knows about an order; everything here is derivable from events."""
+
+    status: Status = Status.RECEIVED
+    unit: str | None = None
+    received_at: datetime | None = None
+    dispatched_at: datetime | None = None
+    accepted_at: datetime | None = None
+    replied_at: datetime | None = None
+    visited_at: datetime | None = None
+    closed_at: datetime | None = None
+    reply: str | None = None
+    satisfaction: str | None = None
+    merged_into: str | None = None
+    returns: int = 0
+    reopens: int = 0
+
+
+def _need(params: Mapping[str, Any], *names: str) -> None:
+    missing = [n for n in names if not str(params.get(n) or "").strip()]
+    if missing:
+        raise Invalid(
+            f"{', '.join(missing)} required",
+            [FieldError(n, "this action needs a value here") for n in missing],
+        )
+
+
+def check_move(state: OrderState, action: str, params: Mapping[str, Any]) -> None:
+    """Raise Conflict for a move the current status forbids, Invalid for missing values."""
+    if action not in ALLOWED_FROM:
+        raise Invalid(
+            f"unknown action '{action}'",
+            [FieldError("action", f"one of: {', '.join(ACTIONS)}")],
+        )
+    allowed = ALLOWED_FROM[action]
+    if state.status not in allowed:
+        names = ", ".join(sorted(allowed))
+        raise Conflict(f"cannot {action} an order that is {state.status}; {action} needs: {names}")
+    if action in ("dispatch", "redispatch"):
+        _need(params, "unit")
+        if state.status != Status.RETURNED and params["unit"] == state.unit:
+            raise Conflict(f"the order is already with unit {state.unit}; pick another unit")
+    elif action in ("return", "cancel", "reopen"):
+        _need(params, "reason")
+    elif action in ("reply", "answer"):
+        _need(params, "text")
+    elif action == "visit":
+        _need(params, "satisfaction")
+        if params["satisfaction"] not in SATISFACTION:
+            raise Invalid(
+                f"satisfaction must be one of {', '.join(SATISFACTION)}",
+                [FieldError("satisfaction", f"one of: {', '.join(SATISFACTION)}")],
+            )
+    elif action == "merge":
+        _need(params, "into")
+    elif action == "close" and state.status == Status.REPLIED:
+        # Closing without a return visit must say why (caller unreachable, declined...).
+        _need(params, "reason")
+
+
+def apply_move(state: OrderState, action: str, params: Mapping[str, Any], at: datetime) -> OrderState:
+    """The state after ``action``; raises (and changes nothing) when the move is not allowed."""
+    check_move(state, action, params)
+    if action in ("dispatch", "redispatch"):
+        return replace(
+            state, status=Status.DISPATCHED, unit=params["unit"], dispatched_at=at, accepted_at=None
+        )
+    if action == "accept":
+        return replace(state, status=Status.ACCEPTED, accepted_at=at)
+    if action == "return":
+        return replace(state, status=Status.RETURNED, returns=state.returns + 1, accepted_at=None)
+    if action == "reply":
+        return replace(state, status=Status.REPLIED, replied_at=at, reply=params["text"])
+    if action == "visit":
+        return replace(state, status=Status.VISITED, visited_at=at, satisfaction=params["satisfaction"])
+    if action == "close":
+        return replace(state, status=Status.CLOSED, closed_at=at)
+    if action == "answer":
+        return replace(state, status=Status.CLOSED, reply=params["text"], replied_at=at, closed_at=at)
+    if action == "reopen":
+        # Back to the unit that handled it; an order answered at intake has none and
+        # goes back to the dispatch queue instead.
+        back_to = Status.DISPATCHED if state.unit else Status.RECEIVED
+        return replace(
+            state,
+            status=back_to,
+            reopens=state.reopens + 1,
+            accepted_at=None,
+            replied_at=None,
+            visited_at=None,
+            closed_at=None,
+            satisfaction=None,
+            dispatched_at=at if state.unit else state.dispatched_at,
+        )
+    if action == "merge":
+        return replace(state, status=Status.MERGED, merged_into=params["into"], closed_at=at)
+    return replace(state, status=Status.CANCELLED, closed_at=at)  # cancel
+
+
+def replay(events: Iterable[tuple[str, Mapping[str, Any], datetime]]) -> OrderState:
+    """Recompute an order's state from its events (action, data, at), oldest first.
+
+    Events that do not move the loop (notes, triage corrections, reminders) are skipped.
+    """
+    state = OrderState()
+    for action, data, at in events:
+        if action == "received":
+            state = OrderState(received_at=at)
+        elif action in ALLOWED_FROM:
+            state = apply_move(state, action, data, at)
+    return state
+
+
+def allowed_actions(state: OrderState) -> list[str]:
+    """Actions the current status permits (the console shows these as buttons)."""
+    return [a for a, allowed in ALLOWED_FROM.items() if state.status in allowed]

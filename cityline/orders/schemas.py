@@ -1,0 +1,102 @@
+"""What crosses the API for orders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+CHANNELS = ("phone", "web", "app", "email", "wechat", "tipoff", "transfer_110", "warning", "inspection")
+Channel = Literal["phone", "web", "app", "email", "wechat", "tipoff", "transfer_110", "warning", "inspection"]
+
+
+class OrderCreate(BaseModel):
+    text: str = Field(min_length=1, max_length=20000, description="What the caller said / the operator recorded.")
+    channel: Channel = "phone"
+    received_at: datetime | None = Field(None, description="ISO 8601; without an offset it means Asia/Shanghai. Default: now.")
+    external_id: str | None = Field(None, max_length=128, description="Id in the source system; creating twice returns the first.")
+    caller_name: str | None = Field(None, max_length=100)
+    caller_phone: str | None = Field(None, max_length=40)
+    address: str | None = None
+    district: str | None = None
+    street: str | None = None
+    language: str | None = Field(None, max_length=8)
+    kind: str | None = None
+    category: str | None = None
+    urgency: str | None = None
+    special_groups: list[str] = Field(default_factory=list)
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text is blank")
+        return value.strip()
+
+
+class MoveRequest(BaseModel):
+    """One step of the loop. Which fields are needed depends on the action."""
+
+    action: str = Field(description="dispatch, redispatch, accept, return, reply, visit, close, reopen, answer, merge, cancel")
+    unit: str | None = Field(None, description="unit code (dispatch, redispatch)")
+    text: str | None = Field(None, description="the unit's reply (reply) or the answer given (answer)")
+    satisfaction: str | None = Field(None, description="satisfied, basic or unsatisfied (visit)")
+    reason: str | None = Field(None, description="why (return, cancel, reopen, close without visit)")
+    into: str | None = Field(None, description="number of the order this one duplicates (merge)")
+    note: str | None = None
+
+
+class EventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    at: datetime
+    actor: str
+    action: str
+    from_status: str | None
+    to_status: str | None
+    data: dict[str, Any]
+    note: str | None
+
+
+class OrderRead(BaseModel):
+    number: str
+    external_id: str | None
+    channel: str
+    text: str
+    received_at: datetime
+    caller_name: str | None
+    caller_phone: str | None = Field(description="masked, e.g. 138****5678")
+    address: str | None
+    district: str | None
+    street: str | None
+    language: str | None
+    kind: str | None
+    category: str | None
+    urgency: str | None
+    special_groups: list[str]
+    triage_source: str
+    status: str
+    unit: str | None
+    dispatched_at: datetime | None
+    accepted_at: datetime | None
+    replied_at: datetime | None
+    visited_at: datetime | None
+    closed_at: datetime | None
+    reply: str | None
+    satisfaction: str | None
+    merged_into: str | None
+    returns: int
+    reopens: int
+    allowed_actions: list[str]
+
+
+class OrderDetail(OrderRead):
+    events: list[EventRead]
+
+
+class OrderPage(BaseModel):
+    items: list[OrderRead]
+    total: int
+    page: int
+    page_size: int

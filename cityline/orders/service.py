@@ -1,0 +1,219 @@
+"""Reading and moving orders through a session. Never commits: the use case does."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, aliased
+
+from cityline.errors import FieldError, Invalid, NotFound
+from cityline.orders.models import Order, OrderEvent, OrderSequence
+from cityline.orders.rules import OrderState, Status, apply_move
+from cityline.routing.models import Unit
+
+
+def allocate_numbers(session: Session, day: str, count: int = 1) -> int:
+    """Reserve ``count`` consecutive sequence numbers for ``day``; returns the first.
+
+    One upsert that increments and returns the counter: the row lock (PostgreSQL)
+    or the write lock (SQLite) makes it safe under any number of writers.
+    """
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(OrderSequence).values(day=day, last=count)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[OrderSequence.day], set_={"last": OrderSequence.last + count}
+    ).returning(OrderSequence.last)
+    last = session.execute(stmt).scalar_one()
+    return last - count + 1
+
+
+def format_number(day: str, seq: int) -> str:
+    return f"{day}-{seq:05d}"
+
+
+def record_event(
+    session: Session,
+    order: Order,
+    action: str,
+    *,
+    actor: str,
+    at: datetime,
+    from_status: str | None,
+    to_status: str | None,
+    data: Mapping[str, Any] | None = None,
+    note: str | None = None,
+) -> OrderEvent:
+    event = OrderEvent(
+        order_id=order.id,
+        at=at,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        data=dict(data or {}),
+        note=note,
+    )
+    session.add(event)
+    return event
+
+
+def get_order(session: Session, number: str, *, for_update: bool = False) -> Order:
+    stmt = select(Order).where(Order.number == number)
+    if for_update:
+        stmt = stmt.with_for_update()
+    order = session.scalars(stmt).one_or_none()
+    if order is None:
+        raise NotFound(f"no order numbered {number}")
+    return order
+
+
+def unit_by_code(session: Session, code: str, field: str = "unit") -> Unit:
+    unit = session.scalars(select(Unit).where(Unit.code == code)).one_or_none()
+    if unit is None or not unit.active:
+        raise Invalid(f"unknown unit '{code}'", [FieldError(field, "no active unit has this code")])
+    return unit
+
+
+def state_of(session: Session, order: Order) -> OrderState:
+    unit_code = session.get(Unit, order.unit_id).code if order.unit_id else None
+    merged = session.get(Order, order.merged_into_id).number if order.merged_into_id else None
+    return OrderState(
+        status=Status(order.status),
+        unit=unit_code,
+        received_at=order.received_at,
+        dispatched_at=order.dispatched_at,
+        accepted_at=order.accepted_at,
+        replied_at=order.replied_at,
+        visited_at=order.visited_at,
+        closed_at=order.closed_at,
+        reply=order.reply,
+        satisfaction=order.satisfaction,
+        merged_into=merged,
+        returns=order.returns,
+        reopens=order.reopens,
+    )
+
+
+def move_order(
+    session: Session, number: str, action: str, params: Mapping[str, Any], *, actor: str, now: datetime
+) -> Order:
+    """Apply one step of the loop and write its event; raises and writes nothing if refused."""
+    order = get_order(session, number, for_update=True)
+    before = state_of(session, order)
+    data = {k: v for k, v in params.items() if v not in (None, "") and k != "note"}
+    after = apply_move(before, action, data, now)  # raises Conflict / Invalid
+    if after.unit != before.unit:
+        order.unit_id = unit_by_code(session, after.unit).id if after.unit else None
+    if after.merged_into and after.merged_into != before.merged_into:
+        order.merged_into_id = _merge_target(session, order, after.merged_into).id
+    _copy_state(order, after)
+    record_event(
+        session, order, action, actor=actor, at=now,
+        from_status=before.status, to_status=after.status, data=data, note=params.get("note"),
+    )
+    return order
+
+
+def _merge_target(session: Session, order: Order, number: str) -> Order:
+    target = session.scalars(select(Order).where(Order.number == number)).one_or_none()
+    problem = None
+    if target is None:
+        problem = "no order has this number"
+    elif target.id == order.id:
+        problem = "an order cannot be merged into itself"
+    elif target.status in (Status.MERGED, Status.CANCELLED):
+        problem = f"order {number} is {target.status}; merge into the order it was merged into"
+    if problem:
+        raise Invalid(f"cannot merge into {number}: {problem}", [FieldError("into", problem)])
+    return target
+
+
+def _copy_state(order: Order, state: OrderState) -> None:
+    order.status = state.status.value
+    order.dispatched_at = state.dispatched_at
+    order.accepted_at = state.accepted_at
+    order.replied_at = state.replied_at
+    order.visited_at = state.visited_at
+    order.closed_at = state.closed_at
+    order.reply = state.reply
+    order.satisfaction = state.satisfaction
+    order.returns = state.returns
+    order.reopens = state.reopens
+
+
+def events_of(session: Session, order: Order) -> list[OrderEvent]:
+    return list(
+        session.scalars(
+            select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)
+        )
+    )
+
+
+@dataclass
+class OrderFilter:
+    status: str | None = None
+    unit: str | None = None
+    category: str | None = None
+    urgency: str | None = None
+    channel: str | None = None
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+    text: str | None = None
+
+
+def filtered(query: Select, f: OrderFilter) -> Select:
+    """Chainable: narrow any select over Order by the filter's non-empty fields."""
+    if f.status:
+        query = query.where(Order.status == f.status)
+    if f.unit:
+        query = query.where(Order.unit_id == select(Unit.id).where(Unit.code == f.unit).scalar_subquery())
+    if f.category:
+        # A prefix ("EPI.") selects a whole branch of the taxonomy.
+        cond = Order.category.startswith(f.category) if f.category.endswith(".") else Order.category == f.category
+        query = query.where(cond)
+    for column, value in ((Order.urgency, f.urgency), (Order.channel, f.channel)):
+        if value:
+            query = query.where(column == value)
+    if f.received_from:
+        query = query.where(Order.received_at >= f.received_from)
+    if f.received_to:
+        query = query.where(Order.received_at < f.received_to)
+    if f.text:
+        like = f"%{f.text}%"
+        query = query.where(or_(Order.text.like(like), Order.address.like(like), Order.number == f.text))
+    return query
+
+
+def list_orders(session: Session, f: OrderFilter, *, page: int = 1, page_size: int = 50):
+    """One page of orders (newest first) with unit codes and merge targets, and the total."""
+    total = session.scalar(filtered(select(func.count(Order.id)), f)) or 0
+    target = aliased(Order)
+    query = (
+        select(Order, Unit.code, target.number)
+        .outerjoin(Unit, Unit.id == Order.unit_id)
+        .outerjoin(target, target.id == Order.merged_into_id)
+        .order_by(Order.received_at.desc(), Order.id.desc())
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    )
+    return list(session.execute(filtered(query, f))), total
+
+
+def describe(session: Session, order: Order):
+    """The API view of an order (phone masked), with the actions its status allows."""
+    from cityline.orders.rules import allowed_actions
+    from cityline.orders.schemas import OrderRead
+
+    state = state_of(session, order)
+    return OrderRead(
+        **{f: getattr(order, f) for f in OrderRead.model_fields if hasattr(Order, f) and f not in ("caller_phone",)},
+        caller_phone=order.caller_phone_masked,
+        unit=state.unit,
+        merged_into=state.merged_into,
+        allowed_actions=allowed_actions(state),
+    )

@@ -1,0 +1,104 @@
+"""Units: create, import from CSV/Excel, list, and walk the tree."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cityline.errors import FieldError, Invalid, RowError
+from cityline.routing.models import UNIT_KINDS, Unit
+
+UNIT_COLUMNS = ("code", "name", "parent_code", "kind", "district", "street")
+
+
+def list_units(session: Session) -> list[Unit]:
+    return list(session.scalars(select(Unit).order_by(Unit.code)))
+
+
+def descendant_ids(session: Session, unit_id: int) -> set[int]:
+    """The unit and every unit below it (a handler sees its own and its sub-units' orders)."""
+    children: dict[int | None, list[int]] = {}
+    for uid, parent in session.execute(select(Unit.id, Unit.parent_id)):
+        children.setdefault(parent, []).append(uid)
+    found, todo = set(), [unit_id]
+    while todo:
+        current = todo.pop()
+        if current not in found:
+            found.add(current)
+            todo.extend(children.get(current, []))
+    return found
+
+
+def unit_problems(values: dict[str, Any], known_codes: set[str]) -> list[str]:
+    problems = []
+    for name in ("code", "name", "kind"):
+        if not values.get(name):
+            problems.append(f"{name} is required")
+    if values.get("kind") and values["kind"] not in UNIT_KINDS:
+        problems.append(f"kind '{values['kind']}' is not one of {', '.join(UNIT_KINDS)}")
+    parent = values.get("parent_code")
+    if parent and parent not in known_codes:
+        problems.append(f"parent_code '{parent}' is not a known unit (list parents before children)")
+    if parent and parent == values.get("code"):
+        problems.append("a unit cannot be its own parent")
+    return problems
+
+
+def upsert_unit(session: Session, values: dict[str, Any]) -> Unit:
+    """Create the unit, or update it when the code exists (importing twice changes nothing)."""
+    problems = unit_problems(values, _codes(session))
+    if problems:
+        raise Invalid("; ".join(problems), [FieldError("unit", p) for p in problems])
+    unit = session.scalars(select(Unit).where(Unit.code == values["code"])).one_or_none() or Unit(
+        code=values["code"]
+    )
+    unit.name, unit.kind = values["name"], values["kind"]
+    unit.district, unit.street = values.get("district") or None, values.get("street") or None
+    parent = values.get("parent_code")
+    unit.parent_id = session.scalars(select(Unit.id).where(Unit.code == parent)).one() if parent else None
+    session.add(unit)
+    session.flush()
+    return unit
+
+
+def _codes(session: Session) -> set[str]:
+    return set(session.scalars(select(Unit.code)))
+
+
+def import_units(session: Session, rows: Iterable[tuple[int, dict[str, Any]]]) -> tuple[int, list[RowError]]:
+    """Upsert good rows; bad ones come back with their row number. The caller commits."""
+    count, bad = 0, []
+    for n, raw in rows:
+        values = {k: (str(raw.get(k)).strip() if raw.get(k) is not None else "") for k in UNIT_COLUMNS}
+        try:
+            with session.begin_nested():
+                upsert_unit(session, values)
+            count += 1
+        except Invalid as exc:
+            bad.append(RowError(n, exc.detail))
+    return count, bad
+
+
+def read_unit_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Rows of a unit CSV or .xlsx (header row: code,name,parent_code,kind,district,street)."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        import csv
+
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            yield from enumerate(csv.DictReader(fh), start=2)
+    elif suffix == ".xlsx":
+        from openpyxl import load_workbook
+
+        book = load_workbook(path, read_only=True, data_only=True)
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        header = [str(c).strip() if c is not None else "" for c in next(rows, ())]
+        for n, values in enumerate(rows, start=2):
+            yield n, dict(zip(header, values, strict=False))
+        book.close()
+    else:
+        raise Invalid(f"{path.name}: unknown file type '{suffix}'; use .csv or .xlsx")

@@ -1,0 +1,72 @@
+"""A throwaway PostgreSQL server for the test run (Debian's binaries; no mocks).
+
+Started once per test run unless CITYLINE_TEST_POSTGRES_URL already names a
+server. When the tests run as root, the server runs as the ``postgres`` user,
+because PostgreSQL refuses to run as root.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+
+def _bin(name: str) -> str | None:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found[-1] if found else shutil.which(name)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ThrowawayPostgres:
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="cityline-pg-"))
+        self.port = _free_port()
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            pwd.getpwnam("postgres")  # KeyError: install Debian's postgresql package
+            shutil.chown(self.dir, "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> str:
+        initdb, pg_ctl = _bin("initdb"), _bin("pg_ctl")
+        if not initdb or not pg_ctl:
+            raise RuntimeError("PostgreSQL server binaries not found: apt-get install postgresql")
+        data = self.dir / "data"
+        run = dict(check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.run([*self.as_user, initdb, "-D", str(data), "-U", "postgres", "--auth=trust",
+                        "--encoding=UTF8", "--locale=C"], **run)
+        options = f"-p {self.port} -k {self.dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        subprocess.run([*self.as_user, pg_ctl, "-D", str(data), "-o", options, "-l", str(self.dir / "log"),
+                        "-w", "start"], **run)
+        return self.url
+
+    def stop(self) -> None:
+        subprocess.run([*self.as_user, _bin("pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "stop"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def create_database(server_url: str, name: str) -> str:
+    """A fresh database on the server; returns its URL."""
+    import psycopg
+
+    plain = server_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
