@@ -94,7 +94,7 @@ class Divisions:
         return [d for d in self.all if d.level == level]
 
 
-def _jionlp_dictionary_dir() -> Path:
+def jionlp_dictionary_dir() -> Path:
     spec = importlib.util.find_spec("jionlp")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("jionlp is not installed; it ships the division data cityline.geo reads")
@@ -102,7 +102,7 @@ def _jionlp_dictionary_dir() -> Path:
 
 
 def _read_location_text() -> str:
-    folder = _jionlp_dictionary_dir()
+    folder = jionlp_dictionary_dir()
     text_file = folder / "china_location.txt"
     if text_file.exists():
         return text_file.read_text(encoding="utf-8")
