@@ -174,15 +174,22 @@ def _shanghai_streets() -> tuple[tuple[str, tuple[str, ...]], ...]:
     (shanghai,) = divisions.named("上海市", CITY)
     districts = [d for d in divisions.children(shanghai) if d.level == DISTRICT]
     return tuple(
-        (district.name, tuple(s.name for s in divisions.children(district)))
+        (district.name, tuple(s.name for s in divisions.children(district) if is_street_or_town(s)))
         for district in districts
     )
+
+
+def is_street_or_town(division: Division) -> bool:
+    """True for a 街道, 镇 or 乡; False for the other township-level units in the data
+    (development zones, industrial parks, state farms: 漕河泾新兴技术开发区, 东平林场)."""
+    return division.level == STREET and division.name.endswith(("街道", "镇", "乡"))
 
 
 def shanghai_streets() -> dict[str, list[str]]:
     """Official Shanghai district name → its official street/town names (all 16 districts).
 
-    e.g. ``{"徐汇区": ["凌云路街道", ..., "龙华街道"], ...}``. A fresh dict on every call,
+    Only 街道, 镇 and 乡 (see :func:`is_street_or_town`); the data's development zones
+    and farms are left out, since no caller lives "in" them as a street. e.g. ``{"徐汇区": ["凌云路街道", ..., "龙华街道"], ...}``. A fresh dict on every call,
     so callers may change it freely.
     """
     return {district: list(streets) for district, streets in _shanghai_streets()}
