@@ -1,0 +1,69 @@
+"""Durable timers and the outbox, as rows.
+
+A timer is a reminder due at a time; a worker claims due timers (a lease:
+``claimed_by`` / ``claimed_until``) and marks them fired in the same transaction
+that stores the outbox messages they produce. Outbox messages are delivered
+after commit. ``order_id`` has no foreign key: orders belong to another package.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cityline.db import Base, UTCDateTime, utcnow
+
+TIMER_STATES = ("pending", "fired", "cancelled")
+OUTBOX_STATES = ("pending", "sent", "failed")
+
+
+class Timer(Base):
+    __tablename__ = "sla_timers"
+    __table_args__ = (
+        Index("ix_sla_timers_due", "state", "due_at"),
+        Index("ix_sla_timers_order", "order_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(40))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    recipient: Mapped[str | None] = mapped_column(String(120))
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Timer {self.id} order={self.order_id} {self.kind} {self.state} due={self.due_at}>"
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(60))
+    recipient: Mapped[str] = mapped_column(String(120))  # unit code, or "role:<name>"
+    order_id: Mapped[int | None]
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # The same logical message is stored once, whoever writes it twice
+    # (a timer's messages are keyed "timer:<id>:<n>").
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+
+    def __repr__(self) -> str:
+        return f"<OutboxMessage {self.id} {self.kind} to={self.recipient} {self.state}>"
+

@@ -1,0 +1,138 @@
+"""Timers and outbox through a session. Nothing here commits: the caller owns
+the transaction, so a timer is scheduled in the same transaction as the order
+event that needs it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from cityline.db import utcnow
+from cityline.sla.calendar import WorkingCalendar
+from cityline.sla.models import OutboxMessage, Timer
+from cityline.sla.policy import Policy
+from cityline.sla.rules import TIMER_KINDS, Event, TimerSpec, timers_for
+
+
+@dataclass(frozen=True)
+class Message:
+    """A notification to store in the outbox and deliver after commit."""
+
+    kind: str
+    recipient: str  # unit code, or "role:<name>"
+    order_id: int | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    dedupe_key: str | None = None  # the same key is stored only once
+
+
+def _same(timer: Timer, spec: TimerSpec) -> bool:
+    return (
+        timer.kind == spec.kind
+        and timer.due_at == spec.due_at
+        and timer.recipient == spec.recipient
+        and timer.payload == spec.payload
+    )
+
+
+def schedule(
+    session: Session,
+    order_id: int,
+    specs: Sequence[TimerSpec],
+    *,
+    kinds: Iterable[str] | None = None,
+) -> list[Timer]:
+    """Make the order's pending timers of ``kinds`` (default: the kinds in ``specs``)
+    exactly ``specs``: unchanged timers stay, others are cancelled, new ones added.
+
+    A spec identical to a timer that already fired is not added again, so
+    re-evaluating an unchanged order never repeats a reminder. Returns the
+    order's pending timers of those kinds."""
+    kinds = set(kinds) if kinds is not None else {spec.kind for spec in specs}
+    if not kinds:
+        return []
+    rows = session.scalars(
+        select(Timer).where(
+            Timer.order_id == order_id,
+            Timer.kind.in_(kinds),
+            Timer.state.in_(("pending", "fired")),
+        )
+    ).all()
+    pending = [t for t in rows if t.state == "pending"]
+    fired = [t for t in rows if t.state == "fired"]
+    wanted = list(specs)
+    kept: list[Timer] = []
+    for timer in pending:
+        match = next((s for s in wanted if _same(timer, s)), None)
+        if match is None:
+            timer.state = "cancelled"
+        else:
+            wanted.remove(match)
+            kept.append(timer)
+    for spec in wanted:
+        if spec.kind not in kinds:
+            raise ValueError(f"timer kind {spec.kind!r} is not among the kinds being replaced")
+        if any(_same(timer, spec) for timer in fired):
+            continue
+        timer = Timer(
+            order_id=order_id, kind=spec.kind, due_at=spec.due_at, recipient=spec.recipient,
+            payload=dict(spec.payload), state="pending", attempts=0,
+        )
+        session.add(timer)
+        kept.append(timer)
+    session.flush()
+    return kept
+
+
+def refresh_order_timers(
+    session: Session,
+    order_id: int,
+    events: Iterable[Event],
+    policy: Policy,
+    calendar: WorkingCalendar,
+) -> list[Timer]:
+    """Re-evaluate all SLA reminders of an order from its events (call after every
+    order event: dispatch, acceptance, pause, re-dispatch, close ...)."""
+    return schedule(session, order_id, timers_for(events, policy, calendar), kinds=TIMER_KINDS)
+
+
+def cancel(session: Session, order_id: int, kinds: Iterable[str] | None = None) -> int:
+    """Cancel the order's pending timers (of ``kinds``, or all). Returns how many."""
+    stmt = update(Timer).where(Timer.order_id == order_id, Timer.state == "pending")
+    if kinds is not None:
+        stmt = stmt.where(Timer.kind.in_(list(kinds)))
+    return session.execute(stmt.values(state="cancelled")).rowcount
+
+
+def pending_timers(session: Session, order_id: int) -> list[Timer]:
+    return list(
+        session.scalars(
+            select(Timer)
+            .where(Timer.order_id == order_id, Timer.state == "pending")
+            .order_by(Timer.due_at, Timer.id)
+        )
+    )
+
+
+def enqueue(session: Session, message: Message, now: datetime | None = None) -> OutboxMessage | None:
+    """Store a message for delivery after commit. None when its ``dedupe_key`` is
+    already stored (the message exists once)."""
+    if message.dedupe_key is not None:
+        existing = session.scalar(
+            select(OutboxMessage.id).where(OutboxMessage.dedupe_key == message.dedupe_key)
+        )
+        if existing is not None:
+            return None
+    now = now or utcnow()
+    row = OutboxMessage(
+        created_at=now, kind=message.kind, recipient=message.recipient,
+        order_id=message.order_id, payload=dict(message.payload), state="pending",
+        attempts=0, next_attempt_at=now, dedupe_key=message.dedupe_key,
+    )
+    session.add(row)
+    session.flush()
+    return row

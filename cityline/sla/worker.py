@@ -1,0 +1,285 @@
+"""The timer worker: fire due timers into the outbox, then deliver the outbox.
+
+Firing a timer, step by step:
+
+1. *Claim* (own transaction): due, pending timers whose lease is free are
+   locked with ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL (so several
+   workers take disjoint rows), or under SQLite's single writer lock (``BEGIN
+   IMMEDIATE``, emitted by :func:`cityline.db.make_engine`); the worker writes
+   its name and a lease end on them and commits.
+2. The handler turns each timer into messages (no side effects of its own).
+3. *Fire* (own transaction): ``UPDATE … SET state='fired' WHERE id=… AND
+   state='pending'`` and, in the same transaction, insert the messages. Only
+   the worker whose update changed the row stores messages, so a timer fires
+   once even if a lease expired and two workers handled it; one that was
+   cancelled meanwhile does not fire at all.
+
+A worker killed at any point leaves each timer either pending (claimed, lease
+running out: another worker or the restarted one fires it after ``lease``) or
+fired with its messages stored. Nothing is lost and nothing is stored twice.
+
+Delivery sends pending outbox messages through a pluggable sender after the
+commit and marks them sent; failures are counted and retried with back-off.
+Delivery is at-least-once: a crash between a send and its "sent" mark repeats
+that one message, which carries its outbox id so a receiver can drop the repeat.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from cityline.db import transaction, utcnow
+from cityline.sla.models import OutboxMessage, Timer
+from cityline.sla.service import Message, enqueue
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class TimerView:
+    """A claimed timer as plain values (what a handler sees)."""
+
+    id: int
+    order_id: int
+    kind: str
+    due_at: datetime
+    recipient: str | None
+    payload: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """An outbox message as plain values (what a sender sees)."""
+
+    id: int
+    kind: str
+    recipient: str
+    order_id: int | None
+    payload: dict[str, Any]
+    attempts: int
+    created_at: datetime
+
+
+Handler = Callable[[TimerView], Sequence[Message]]
+Sender = Callable[[OutboxItem], None]
+
+
+@dataclass
+class RunReport:
+    fired: int = 0
+    not_fired: int = 0  # fired by another worker or cancelled meanwhile
+    handler_errors: int = 0
+    messages: int = 0
+    sent: int = 0
+    send_errors: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: RunReport) -> None:
+        for name in ("fired", "not_fired", "handler_errors", "messages", "sent", "send_errors"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.errors.extend(other.errors)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.fired or self.not_fired or self.sent or self.send_errors)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Back-off after the n-th failed attempt: 30 s, 1 min, 2 min … at most 1 hour."""
+    return min(timedelta(seconds=30) * 2 ** max(attempts - 1, 0), timedelta(hours=1))
+
+
+def _claim_timers(
+    session: Session, now: datetime, worker_id: str, lease: timedelta, limit: int
+) -> list[TimerView]:
+    rows = session.scalars(
+        select(Timer)
+        .where(
+            Timer.state == "pending",
+            Timer.due_at <= now,
+            or_(Timer.claimed_until.is_(None), Timer.claimed_until <= now),
+        )
+        .order_by(Timer.due_at, Timer.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    views = []
+    for row in rows:
+        row.claimed_by, row.claimed_until = worker_id, now + lease
+        row.attempts = (row.attempts or 0) + 1
+        views.append(TimerView(row.id, row.order_id, row.kind, row.due_at, row.recipient,
+                               dict(row.payload or {}), row.attempts))
+    return views
+
+
+def _fire(session: Session, timer: TimerView, messages: Sequence[Message], now: datetime,
+          worker_id: str) -> bool:
+    changed = session.execute(
+        update(Timer)
+        .where(Timer.id == timer.id, Timer.state == "pending")
+        .values(state="fired", fired_at=now, claimed_by=worker_id, last_error=None)
+    ).rowcount
+    if changed != 1:
+        return False
+    for n, message in enumerate(messages):
+        key = message.dedupe_key or f"timer:{timer.id}:{n}"
+        enqueue(session, Message(message.kind, message.recipient, message.order_id,
+                                 dict(message.payload), key), now)
+    return True
+
+
+def _handler_failed(session: Session, timer: TimerView, error: str, now: datetime) -> None:
+    session.execute(
+        update(Timer)
+        .where(Timer.id == timer.id, Timer.state == "pending")
+        .values(last_error=error[:2000], claimed_until=now + retry_delay(timer.attempts))
+    )
+
+
+def fire_due_timers(
+    session_factory: sessionmaker[Session],
+    now: datetime,
+    worker_id: str,
+    handler: Handler,
+    *,
+    batch_size: int = 20,
+    lease: timedelta = DEFAULT_LEASE,
+) -> RunReport:
+    """Fire every timer due at ``now`` (including all that fell due while no worker ran)."""
+    report = RunReport()
+    while True:
+        with transaction(session_factory) as session:
+            claimed = _claim_timers(session, now, worker_id, lease, batch_size)
+        if not claimed:
+            return report
+        for timer in claimed:
+            try:
+                messages = list(handler(timer))
+            except Exception as exc:  # a handler bug must not stop the other reminders
+                log.exception("timer %s (%s) handler failed", timer.id, timer.kind)
+                report.handler_errors += 1
+                report.errors.append(f"timer {timer.id}: {exc!r}")
+                with transaction(session_factory) as session:
+                    _handler_failed(session, timer, repr(exc), now)
+                continue
+            with transaction(session_factory) as session:
+                fired = _fire(session, timer, messages, now, worker_id)
+            if fired:
+                report.fired += 1
+                report.messages += len(messages)
+            else:
+                report.not_fired += 1
+
+
+def _claim_messages(
+    session: Session, now: datetime, lease: timedelta, limit: int
+) -> list[OutboxItem]:
+    rows = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    items = []
+    for row in rows:
+        row.attempts = (row.attempts or 0) + 1
+        row.next_attempt_at = now + lease  # held by this worker until sent or failed
+        items.append(OutboxItem(row.id, row.kind, row.recipient, row.order_id,
+                                dict(row.payload or {}), row.attempts, row.created_at))
+    return items
+
+
+def deliver_outbox(
+    session_factory: sessionmaker[Session],
+    now: datetime,
+    sender: Sender,
+    *,
+    batch_size: int = 50,
+    lease: timedelta = DEFAULT_LEASE,
+    max_attempts: int = 8,
+) -> RunReport:
+    """Send pending outbox messages; mark each sent, or count the failure and back off
+    (``failed`` after ``max_attempts``)."""
+    report = RunReport()
+    while True:
+        with transaction(session_factory) as session:
+            items = _claim_messages(session, now, lease, batch_size)
+        if not items:
+            return report
+        for item in items:
+            try:
+                sender(item)
+            except Exception as exc:
+                log.warning("outbox message %s to %s failed: %r", item.id, item.recipient, exc)
+                report.send_errors += 1
+                report.errors.append(f"message {item.id}: {exc!r}")
+                given_up = item.attempts >= max_attempts
+                values = {"last_error": repr(exc)[:2000],
+                          "next_attempt_at": now + retry_delay(item.attempts)}
+                if given_up:
+                    values["state"] = "failed"
+            else:
+                report.sent += 1
+                values = {"state": "sent", "sent_at": now, "last_error": None}
+            with transaction(session_factory) as session:
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == item.id, OutboxMessage.state == "pending")
+                    .values(**values)
+                )
+
+
+def run_once(
+    session_factory: sessionmaker[Session],
+    now: datetime,
+    worker_id: str,
+    handler: Handler,
+    sender: Sender | None = None,
+    *,
+    batch_size: int = 20,
+    lease: timedelta = DEFAULT_LEASE,
+) -> RunReport:
+    """Fire what is due at ``now``; then, with a sender, deliver the outbox."""
+    report = fire_due_timers(session_factory, now, worker_id, handler,
+                             batch_size=batch_size, lease=lease)
+    if sender is not None:
+        report.add(deliver_outbox(session_factory, now, sender, lease=lease))
+    return report
+
+
+def run_forever(
+    session_factory: sessionmaker[Session],
+    worker_id: str,
+    handler: Handler,
+    sender: Sender | None,
+    stop: threading.Event,
+    *,
+    interval: float = 5.0,
+    clock: Callable[[], datetime] = utcnow,
+    batch_size: int = 20,
+    lease: timedelta = DEFAULT_LEASE,
+) -> None:
+    """Run until ``stop`` is set: a pass every ``interval`` seconds (at once again
+    while there is work). A database error is logged and retried on the next pass."""
+    while not stop.is_set():
+        try:
+            report = run_once(session_factory, clock(), worker_id, handler, sender,
+                              batch_size=batch_size, lease=lease)
+        except Exception:
+            log.exception("timer worker %s: pass failed; retrying in %.0f s", worker_id, interval)
+            stop.wait(interval)
+            continue
+        if not report.busy:
+            stop.wait(interval)
