@@ -1,4 +1,11 @@
-from cityline.geo.divisions import CITY, DISTRICT, PROVINCE, STREET, load_divisions, shanghai_streets
+from cityline.geo.divisions import (
+    CITY,
+    DISTRICT,
+    PROVINCE,
+    STREET,
+    load_divisions,
+    shanghai_streets,
+)
 
 
 def test_shanghai_has_sixteen_districts_with_their_streets():
