@@ -1,0 +1,156 @@
+"""Triage of one order: kind, category, urgency, special groups and language, with reasons.
+
+The lexicon rules answer from the first day; a trained model, when there is
+one, is blended in with a weight that grows with the history it learnt from.
+Every field carries a confidence and the words that drove it; a field below the
+threshold asks the operator to confirm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from cityline.triage import rules
+from cityline.triage.language import detect_language
+from cityline.triage.lexicon import Lexicon, load_lexicon
+from cityline.triage.model import GROUPS, TrainedModel
+from cityline.triage.taxonomy import Taxonomy, load_taxonomy
+
+DEFAULT_THRESHOLD = 0.6
+# Urgent recall matters most: an order is urgent well before urgent is the likeliest level.
+URGENT_AT = 0.35
+GROUP_AT = 0.5
+
+
+@dataclass(frozen=True)
+class FieldPrediction:
+    value: str
+    confidence: float
+    evidence: list[str] = field(default_factory=list)  # the words that drove it
+
+    def as_dict(self) -> dict:
+        return {"value": self.value, "confidence": round(self.confidence, 3), "evidence": self.evidence}
+
+
+@dataclass(frozen=True)
+class TriageResult:
+    kind: FieldPrediction
+    category: FieldPrediction
+    urgency: FieldPrediction
+    special_groups: list[str]
+    special_group_evidence: dict[str, list[str]]
+    language: str
+    needs_confirmation: bool  # any field below its confidence threshold
+    model_version: str  # "rules" or e.g. "model-3"
+
+    def as_dict(self) -> dict:
+        """JSON-ready, for the API and the order's event log."""
+        return {
+            "kind": self.kind.as_dict(),
+            "category": self.category.as_dict(),
+            "urgency": self.urgency.as_dict(),
+            "special_groups": list(self.special_groups),
+            "special_group_evidence": {k: list(v) for k, v in self.special_group_evidence.items()},
+            "language": self.language,
+            "needs_confirmation": self.needs_confirmation,
+            "model_version": self.model_version,
+        }
+
+
+class Triager:
+    def __init__(
+        self,
+        taxonomy: Taxonomy | None = None,
+        model: TrainedModel | None = None,
+        threshold: float = DEFAULT_THRESHOLD,
+        *,
+        model_version: str | None = None,
+        lexicon: Lexicon | None = None,
+    ) -> None:
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
+        self.taxonomy = taxonomy or load_taxonomy()
+        self.model = model
+        self.threshold = threshold
+        self.lexicon = lexicon or load_lexicon()
+        self.model_version = model_version or ("rules" if model is None else "model")
+        self._codes = {
+            name: self.taxonomy.codes(name) for name in ("kind", "category", "urgency", "special_group")
+        }
+
+    def classify(self, text: str, language: str | None = None) -> TriageResult:
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a string, got {type(text).__name__}")
+        language = language or detect_language(text)
+        reading = rules.read_text(text, self.lexicon)
+        case = _Case(reading, self.model, text)
+        category = self._pick("category", rules.category_probabilities(reading, self._codes["category"]), case)
+        kind = self._pick("kind", rules.kind_probabilities(reading, category.value, self._codes["kind"]), case)
+        groups, group_evidence = self._groups(case, language)
+        urgency = self._urgency(case, category.value, kind.value, groups)
+        low = min(kind.confidence, category.confidence, urgency.confidence) < self.threshold
+        return TriageResult(
+            kind, category, urgency, groups, group_evidence, language, low, self.model_version
+        )
+
+    def classify_many(self, texts: Sequence[str]) -> list[TriageResult]:
+        return [self.classify(text) for text in texts]
+
+    def _pick(self, name: str, from_rules: dict[str, float], case: _Case) -> FieldPrediction:
+        blended = case.blend(name, from_rules)
+        value = max(blended, key=blended.__getitem__)
+        return FieldPrediction(value, blended[value], case.evidence(name, value))
+
+    def _urgency(self, case: _Case, category: str, kind: str, groups: list[str]) -> FieldPrediction:
+        blended = case.blend("urgency", rules.urgency_probabilities(case.reading, category, kind, groups))
+        urgent = blended.get("urgent", 0.0)
+        if urgent >= URGENT_AT:
+            value = "urgent"
+            # An early call on purpose: confident only once urgent is also the likeliest level.
+            confidence = urgent if urgent >= 0.5 else urgent / (2 * URGENT_AT)
+        else:
+            rest = {label: p for label, p in blended.items() if label != "urgent"}
+            value = max(rest, key=rest.__getitem__)
+            confidence = blended[value] / max(sum(rest.values()), 1e-9) * (1.0 - urgent)
+        evidence = case.evidence("urgency", value)
+        if value != "urgent" and not evidence:
+            # Not urgent for want of danger words: the reason is the category and the kind.
+            evidence = [category, kind]
+        return FieldPrediction(value, confidence, evidence)
+
+    def _groups(self, case: _Case, language: str) -> tuple[list[str], dict[str, list[str]]]:
+        from_rules = rules.group_probabilities(case.reading, language, self._codes["special_group"])
+        blended = case.blend(GROUPS, from_rules)
+        groups = [group for group in self._codes["special_group"] if blended[group] >= GROUP_AT]
+        evidence = {}
+        for group in groups:
+            words = case.evidence(GROUPS, group)
+            if group == "foreigner" and language != "zh" and not words:
+                words = [f"language:{language}"]
+            evidence[group] = words
+        return groups, evidence
+
+
+class _Case:
+    """One text being classified: its lexicon reading and, with a model, its features."""
+
+    def __init__(self, reading: rules.Reading, model: TrainedModel | None, text: str) -> None:
+        self.reading = reading
+        self.model = model
+        self.ids = model.feature_ids(text) if model is not None else None
+        self.learnt = model.probabilities(self.ids) if model is not None else {}
+
+    def blend(self, name: str, from_rules: dict[str, float]) -> dict[str, float]:
+        learnt = self.learnt.get(name)
+        if not learnt or self.model is None:
+            return from_rules
+        weight = self.model.blend_weight
+        return {label: (1.0 - weight) * p + weight * learnt.get(label, 0.0) for label, p in from_rules.items()}
+
+    def evidence(self, name: str, value: str) -> list[str]:
+        field_name = "special_group" if name == GROUPS else name
+        words = list(self.reading.fields[field_name].evidence.get(value, []))
+        if self.model is not None:
+            words += [word for word in self.model.explain(self.ids, name, value) if word not in words]
+        return words[:6]

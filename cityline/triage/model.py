@@ -1,0 +1,258 @@
+"""A trained triage model: logistic regression over words and character pairs.
+
+``train`` is pure (labelled texts in, model out). One weight matrix holds every
+field's columns, so classifying a text is one gather and one sum. Kind,
+category and urgency are softmax heads (one label each); special groups is a
+head of independent yes/no outputs. The model is stored as bytes (numpy's npz
+with a JSON header; no pickle), so a database row can hold it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cityline.triage.features import features
+from cityline.triage.taxonomy import Taxonomy, load_taxonomy
+
+SINGLE_LABEL_FIELDS = ("kind", "category", "urgency")
+GROUPS = "special_groups"
+FORMAT = "cityline-triage-model/1"
+_BIAS = "<bias>"
+
+
+@dataclass(frozen=True)
+class LabelledText:
+    """One order's text with the labels an operator gave it (None: not labelled)."""
+
+    text: str
+    kind: str | None = None
+    category: str | None = None
+    urgency: str | None = None
+    special_groups: tuple[str, ...] | None = ()
+    language: str | None = None
+
+
+@dataclass
+class TrainedModel:
+    vocabulary: dict[str, int]
+    heads: dict[str, list[str]]  # field -> its labels, in column order
+    weights: np.ndarray  # (features, all columns) float32
+    bias: np.ndarray  # (all columns,)
+    trained_on: int
+    meta: dict = field(default_factory=dict)
+
+    def column_slices(self) -> dict[str, slice]:
+        slices, start = {}, 0
+        for name, labels in self.heads.items():
+            slices[name] = slice(start, start + len(labels))
+            start += len(labels)
+        return slices
+
+    @property
+    def blend_weight(self) -> float:
+        """How far the model's opinion outweighs the lexicon's: more history, more say."""
+        return min(0.75, self.trained_on / (self.trained_on + 150.0))
+
+    def feature_ids(self, text: str) -> np.ndarray:
+        vocabulary = self.vocabulary
+        ids = {vocabulary[name] for name in features(text) if name in vocabulary}
+        ids.add(vocabulary[_BIAS])
+        return np.fromiter(ids, dtype=np.int64, count=len(ids))
+
+    def probabilities(self, ids: np.ndarray) -> dict[str, dict[str, float]]:
+        """Probabilities per field and label for a text's feature ids."""
+        scale = 1.0 / math.sqrt(len(ids))
+        logits = self.weights[ids].sum(axis=0) * scale + self.bias
+        result = {}
+        for name, part in self.column_slices().items():
+            values = logits[part]
+            if name == GROUPS:
+                chances = 1.0 / (1.0 + np.exp(-values))
+            else:
+                exp = np.exp(values - values.max())
+                chances = exp / exp.sum()
+            result[name] = dict(zip(self.heads[name], chances.tolist(), strict=True))
+        return result
+
+    def explain(self, ids: np.ndarray, name: str, label: str, limit: int = 3) -> list[str]:
+        """The words of the text that pushed ``label`` of field ``name`` up the most."""
+        if label not in self.heads.get(name, []):
+            return []
+        column = self.column_slices()[name].start + self.heads[name].index(label)
+        contributions = self.weights[ids, column]
+        order = np.argsort(-contributions)[:limit]
+        names = self._names()
+        return [
+            names[ids[i]].lstrip("#")
+            for i in order
+            if contributions[i] > 0.05 and names[ids[i]] != _BIAS
+        ]
+
+    def _names(self) -> list[str]:
+        if "_names" not in self.__dict__:
+            names = [""] * len(self.vocabulary)
+            for name, index in self.vocabulary.items():
+                names[index] = name
+            self.__dict__["_names"] = names
+        return self.__dict__["_names"]
+
+    def to_bytes(self) -> bytes:
+        header = {
+            "format": FORMAT,
+            "vocabulary": self._names(),
+            "heads": self.heads,
+            "trained_on": self.trained_on,
+            "meta": self.meta,
+        }
+        buffer = io.BytesIO()
+        np.savez_compressed(
+            buffer,
+            header=np.frombuffer(json.dumps(header, ensure_ascii=False).encode(), dtype=np.uint8),
+            weights=self.weights,
+            bias=self.bias,
+        )
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> TrainedModel:
+        try:
+            with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
+                header = json.loads(arrays["header"].tobytes().decode())
+                weights, bias = arrays["weights"], arrays["bias"]
+        except (ValueError, KeyError, OSError) as error:
+            raise ValueError(f"not a stored triage model: {error}") from None
+        if header.get("format") != FORMAT:
+            raise ValueError(f"unsupported triage model format {header.get('format')!r}")
+        vocabulary = {name: index for index, name in enumerate(header["vocabulary"])}
+        return cls(vocabulary, header["heads"], weights, bias, header["trained_on"], header["meta"])
+
+
+def train(
+    records: Iterable[LabelledText], taxonomy: Taxonomy | None = None, epochs: int = 120
+) -> TrainedModel:
+    """Fit a model on labelled texts; labels outside the taxonomy are refused."""
+    taxonomy = taxonomy or load_taxonomy()
+    records = [record for record in records if record.text and record.text.strip()]
+    if not records:
+        raise ValueError("no labelled orders to train on")
+    _check_labels(records, taxonomy)
+    documents = [set(features(record.text)) for record in records]
+    vocabulary = _vocabulary(documents)
+    heads = {name: taxonomy.codes(name) for name in SINGLE_LABEL_FIELDS}
+    heads[GROUPS] = taxonomy.codes("special_group")
+    matrix = _SparseRows.build(documents, vocabulary)
+    columns = sum(len(labels) for labels in heads.values())
+    weights = np.zeros((len(vocabulary), columns), dtype=np.float64)
+    bias = np.zeros(columns, dtype=np.float64)
+    start = 0
+    for name, labels in heads.items():
+        targets, mask = _targets(records, name, labels)
+        part = slice(start, start + len(labels))
+        if mask.any():
+            weights[:, part], bias[part] = _fit(matrix, targets, mask, name == GROUPS, epochs)
+        start += len(labels)
+    meta = {"taxonomy_version": taxonomy.version, "epochs": epochs}
+    return TrainedModel(vocabulary, heads, weights.astype(np.float32), bias, len(records), meta)
+
+
+def _check_labels(records: list[LabelledText], taxonomy: Taxonomy) -> None:
+    for number, record in enumerate(records, start=1):
+        try:
+            for name in SINGLE_LABEL_FIELDS:
+                value = getattr(record, name)
+                if value is not None:
+                    taxonomy.check(name, value)
+            for group in record.special_groups or ():
+                taxonomy.check("special_group", group)
+        except ValueError as error:
+            raise ValueError(f"training record {number}: {error}") from None
+
+
+def _vocabulary(documents: list[set[str]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for document in documents:
+        for name in document:
+            counts[name] = counts.get(name, 0) + 1
+    least = 2 if len(documents) >= 200 else 1  # a word seen once in a big history is noise
+    kept = sorted(name for name, count in counts.items() if count >= least)
+    return {name: index for index, name in enumerate([_BIAS, *kept])}
+
+
+def _targets(records: list[LabelledText], name: str, labels: list[str]):
+    targets = np.zeros((len(records), len(labels)))
+    mask = np.zeros(len(records), dtype=bool)
+    index = {label: i for i, label in enumerate(labels)}
+    for row, record in enumerate(records):
+        if name == GROUPS:
+            if record.special_groups is None:
+                continue
+            for group in record.special_groups:
+                targets[row, index[group]] = 1.0
+            mask[row] = True
+        elif (value := getattr(record, name)) is not None:
+            targets[row, index[value]] = 1.0
+            mask[row] = True
+    return targets, mask
+
+
+@dataclass(frozen=True)
+class _SparseRows:
+    """Documents as (row, feature, value) triples, values scaled by 1/sqrt(length)."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    values: np.ndarray
+    n_rows: int
+
+    @classmethod
+    def build(cls, documents: list[set[str]], vocabulary: dict[str, int]) -> _SparseRows:
+        rows, cols, values = [], [], []
+        for row, document in enumerate(documents):
+            ids = {vocabulary[name] for name in document if name in vocabulary} | {0}
+            rows.extend([row] * len(ids))
+            cols.extend(ids)
+            values.extend([1.0 / math.sqrt(len(ids))] * len(ids))
+        return cls(np.array(rows), np.array(cols), np.array(values), len(documents))
+
+    def times(self, weights: np.ndarray) -> np.ndarray:
+        products = weights[self.cols] * self.values[:, None]
+        result = np.zeros((self.n_rows, weights.shape[1]))
+        np.add.at(result, self.rows, products)
+        return result
+
+    def transposed_times(self, gradient: np.ndarray, n_features: int) -> np.ndarray:
+        products = gradient[self.rows] * self.values[:, None]
+        result = np.zeros((n_features, gradient.shape[1]))
+        np.add.at(result, self.cols, products)
+        return result
+
+
+def _fit(matrix: _SparseRows, targets, mask, multilabel: bool, epochs: int):
+    """Full-batch Adam on the cross-entropy with a small L2 penalty."""
+    n_features, n_labels = int(matrix.cols.max()) + 1, targets.shape[1]
+    weights, bias = np.zeros((n_features, n_labels)), np.zeros(n_labels)
+    moments = [np.zeros_like(weights), np.zeros_like(weights), np.zeros_like(bias), np.zeros_like(bias)]
+    used = mask.astype(float)[:, None] / max(mask.sum(), 1)
+    rate, l2 = 0.15, 1e-4
+    for step in range(1, epochs + 1):
+        logits = matrix.times(weights) + bias
+        if multilabel:
+            predicted = 1.0 / (1.0 + np.exp(-logits))
+        else:
+            exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+            predicted = exp / exp.sum(axis=1, keepdims=True)
+        error = (predicted - targets) * used
+        grad_w = matrix.transposed_times(error, n_features) + l2 * weights
+        grad_b = error.sum(axis=0)
+        for param, grad, first, second in ((weights, grad_w, 0, 1), (bias, grad_b, 2, 3)):
+            moments[first] = 0.9 * moments[first] + 0.1 * grad
+            moments[second] = 0.999 * moments[second] + 0.001 * grad * grad
+            corrected = moments[first] / (1 - 0.9**step)
+            param -= rate * corrected / (np.sqrt(moments[second] / (1 - 0.999**step)) + 1e-8)
+    return weights, bias

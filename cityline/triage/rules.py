@@ -1,0 +1,176 @@
+"""Pure triage rules: what the lexicon words in one order say about each field.
+
+Values in, values out: a text and a compiled lexicon give scores per label,
+with the words behind each score; the decisions below turn scores into
+probabilities the classifier can blend with a trained model. They follow the
+labelling guidelines: kinds are decided in a fixed order of precedence
+(praise, suggestion, report, complaint, help, consult) and urgency depends on
+the danger words, the category and the kind.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from cityline.triage.lexicon import Hit, Lexicon
+
+NEGATED_TOPIC = -0.3  # "不是问核酸的": the word counts a little against its label
+FOCUS = 1.6  # "是问健康码…": what the caller came for
+_CLAUSE_END = re.compile(r"[，,。；;！!？?\n]|但是|不过|可是|\bbut\b")
+_QUESTION = re.compile(r"[？?吗呢伐]|怎么|如何|能否|可否|是否|哪里|多久|几天")
+KIND_PRECEDENCE = ("praise", "suggestion", "report", "complaint")
+KIND_BY_CATEGORY = {  # the kind an order of this category usually is, when no word says
+    "EPI.VIOLATION": "report",
+    "EPI.SUPPLY": "help",
+    "EPI.MEDICAL": "help",
+    "EPI.MENTAL": "help",
+    "GEN.ENVIRONMENT": "complaint",
+    "GEN.SAFETY": "help",
+}
+STRANDING_CATEGORIES = {"EPI.SUPPLY", "EPI.MEDICAL", "EPI.ACCESS", "EPI.SITE", "GEN.SAFETY"}
+ACTION_KINDS = {"help", "complaint", "report"}
+
+
+@dataclass(frozen=True)
+class FieldScores:
+    scores: dict[str, float]
+    evidence: dict[str, list[str]]
+
+    def top(self) -> tuple[str | None, float]:
+        if not self.scores:
+            return None, 0.0
+        label = max(self.scores, key=self.scores.__getitem__)
+        return label, self.scores[label]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the lexicon found in one order."""
+
+    fields: dict[str, FieldScores]
+    epidemic_context: bool
+    question: bool
+
+
+def read_text(text: str, lexicon: Lexicon) -> Reading:
+    lowered = text.lower()
+    clause_ends = [match.start() for match in _CLAUSE_END.finditer(lowered)] + [len(lowered)]
+    scopes, epidemic = _cue_scopes(lowered, lexicon, clause_ends)
+    fields = {}
+    for field, matcher in lexicon.matchers.items():
+        check_absence = field in ("urgency", "special_group")
+        hits = matcher.find(lowered)
+        fields[field] = _score_hits(hits, scopes, lowered, lexicon if check_absence else None)
+    return Reading(fields, epidemic, bool(_QUESTION.search(lowered)))
+
+
+def _cue_scopes(lowered: str, lexicon: Lexicon, clause_ends: list[int]):
+    """Spans (start, end, factor) set by negation and focus cues, and whether the epidemic is named."""
+    scopes: list[tuple[int, int, float]] = []
+    epidemic = False
+    for match in lexicon.cue_pattern.finditer(lowered):
+        kind = lexicon.cue_kinds.get(match.group())
+        if kind == "epidemic":
+            epidemic = True
+            continue
+        end = next(position for position in clause_ends if position >= match.end())
+        factor = NEGATED_TOPIC if kind == "topic_negation" else FOCUS
+        scopes.append((match.start(), end, factor))
+    # A focus cue inside a negated clause ("不是问X，而是Y" without a comma) ends the negation.
+    trimmed = []
+    for start, end, factor in scopes:
+        if factor == NEGATED_TOPIC:
+            later_focus = [s for s, _, f in scopes if f == FOCUS and start < s < end]
+            end = min(later_focus, default=end)
+        trimmed.append((start, end, factor))
+    return trimmed, epidemic
+
+
+def _score_hits(hits: list[Hit], scopes, lowered: str, lexicon: Lexicon | None) -> FieldScores:
+    scores: dict[str, float] = {}
+    evidence: dict[str, list[str]] = {}
+    for hit in hits:
+        factor = 1.0
+        for start, end, scope_factor in scopes:
+            if start <= hit.start < end:
+                factor = scope_factor
+        if lexicon is not None and lexicon.absence_pattern.search(lowered[max(0, hit.start - 12) : hit.start]):
+            continue  # "没有发烧", "no fever": the word is named as absent
+        for label, weight in hit.votes:
+            scores[label] = scores.get(label, 0.0) + weight * factor
+            if factor > 0:
+                words = evidence.setdefault(label, [])
+                if hit.word not in words:
+                    words.append(hit.word)
+    return FieldScores(scores, evidence)
+
+
+def category_probabilities(reading: Reading, categories: list[str]) -> dict[str, float]:
+    scores = dict(reading.fields["category"].scores)
+    for code in list(scores):
+        is_epidemic = code.startswith("EPI.")
+        if reading.epidemic_context and not is_epidemic:
+            scores[code] *= 0.6
+        elif not reading.epidemic_context and not is_epidemic:
+            scores[code] *= 1.25
+    if not any(value > 0 for value in scores.values()):
+        scores = {"GEN.OTHER": 0.5}
+    return _distribution(scores, categories)
+
+
+def kind_probabilities(reading: Reading, category: str, kinds: list[str]) -> dict[str, float]:
+    scores = {label: max(value, 0.0) for label, value in reading.fields["kind"].scores.items()}
+    prior = KIND_BY_CATEGORY.get(category)
+    if prior:
+        scores[prior] = scores.get(prior, 0.0) + 1.0
+    if reading.question:
+        scores["consult"] = scores.get("consult", 0.0) + 0.8
+    for kind in KIND_PRECEDENCE:  # the first kind that clearly fits wins
+        if scores.get(kind, 0.0) >= 3.0:
+            scores[kind] += 2.0
+            break
+    if not any(value > 0 for value in scores.values()):
+        scores = {"consult": 0.8}
+    return _distribution(scores, kinds)
+
+
+def urgency_probabilities(
+    reading: Reading, category: str, kind: str, groups: list[str]
+) -> dict[str, float]:
+    """Urgent on danger words (more readily when a special-group member is affected); else by category and kind."""
+    danger = max(reading.fields["urgency"].scores.get("urgent", 0.0), 0.0)
+    if groups and category in STRANDING_CATEGORIES:
+        danger += 1.0
+    p_urgent = 1.0 / (1.0 + math.exp(-1.6 * (danger - 2.4)))
+    deadline = reading.fields["urgency"].scores.get("sub_urgent", 0.0) > 0
+    if not category.startswith("EPI.") or kind in ("praise", "suggestion"):
+        p_sub = 0.1
+    elif kind in ACTION_KINDS or deadline:
+        p_sub = 0.85
+    else:
+        p_sub = 0.3
+    rest = 1.0 - p_urgent
+    return {"urgent": p_urgent, "sub_urgent": rest * p_sub, "normal": rest * (1.0 - p_sub)}
+
+
+def group_probabilities(reading: Reading, language: str, groups: list[str]) -> dict[str, float]:
+    scores = reading.fields["special_group"].scores
+    probabilities = {
+        group: 1.0 / (1.0 + math.exp(-2.0 * (scores.get(group, 0.0) - 1.2))) for group in groups
+    }
+    if language != "zh" and "foreigner" in probabilities:
+        # Every caller writing in a foreign language is taken as a foreign national.
+        probabilities["foreigner"] = max(probabilities["foreigner"], 0.95)
+    return probabilities
+
+
+def _distribution(scores: dict[str, float], labels: list[str]) -> dict[str, float]:
+    positive = {label: value for label, value in scores.items() if value > 0 and label in labels}
+    weights = {label: math.exp(min(value, 30.0)) for label, value in positive.items()}
+    # Labels without a word share a small mass, so one weak word is not a certainty.
+    unseen = [label for label in labels if label not in positive]
+    total = sum(weights.values()) + math.e
+    share = math.e / total / max(len(unseen), 1)
+    return {label: weights[label] / total if label in weights else share for label in labels}

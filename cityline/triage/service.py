@@ -1,0 +1,125 @@
+"""Triage models in the database and the training data in the order store.
+
+Functions take a Session and never commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cityline.triage.classifier import Triager
+from cityline.triage.model import LabelledText, TrainedModel
+from cityline.triage.models import TriageModelVersion
+
+# Orders whose labels a person gave or confirmed; "model" labels are our own guesses.
+TRAINING_SOURCES = ("manual", "import", "corrected")
+
+
+class NoModelError(LookupError):
+    """Raised when a model version asked for does not exist."""
+
+
+def save_model(session: Session, model: TrainedModel, metrics: dict) -> TriageModelVersion:
+    """Store ``model`` as the next version and make it the active one."""
+    latest = session.scalar(select(func.max(TriageModelVersion.version))) or 0
+    row = TriageModelVersion(
+        version=latest + 1,
+        trained_on=model.trained_on,
+        metrics=metrics,
+        blob=model.to_bytes(),
+        is_active=False,
+    )
+    session.add(row)
+    session.flush()
+    return activate(session, row.version)
+
+
+def activate(session: Session, version: int) -> TriageModelVersion:
+    """Make ``version`` the active model (and no other)."""
+    row = session.scalar(select(TriageModelVersion).where(TriageModelVersion.version == version))
+    if row is None:
+        known = list_versions(session)
+        listed = ", ".join(str(v.version) for v in known) or "none yet"
+        raise NoModelError(f"no triage model version {version}; stored versions: {listed}")
+    for other in session.scalars(select(TriageModelVersion).where(TriageModelVersion.is_active)):
+        other.is_active = False
+    row.is_active = True
+    session.flush()
+    return row
+
+
+def rollback(session: Session) -> TriageModelVersion:
+    """Activate the version before the active one."""
+    active = active_version(session)
+    if active is None:
+        raise NoModelError("no active triage model to roll back from (the rules are in use)")
+    previous = session.scalar(
+        select(TriageModelVersion)
+        .where(TriageModelVersion.version < active.version)
+        .order_by(TriageModelVersion.version.desc())
+        .limit(1)
+    )
+    if previous is None:
+        raise NoModelError(f"model-{active.version} is the oldest version; nothing to roll back to")
+    return activate(session, previous.version)
+
+
+def list_versions(session: Session) -> list[TriageModelVersion]:
+    return list(session.scalars(select(TriageModelVersion).order_by(TriageModelVersion.version)))
+
+
+def active_version(session: Session) -> TriageModelVersion | None:
+    return session.scalar(select(TriageModelVersion).where(TriageModelVersion.is_active))
+
+
+def active_triager(session: Session) -> Triager:
+    """A Triager with the active model, or the rules alone when no model is active."""
+    row = session.execute(
+        select(TriageModelVersion.id, TriageModelVersion.version).where(TriageModelVersion.is_active)
+    ).first()
+    if row is None:
+        return _rules_triager()
+    bind = session.get_bind()
+    return _model_triager(str(bind.url), row.id, row.version, lambda: _blob(session, row.id))
+
+
+def _blob(session: Session, row_id: int) -> bytes:
+    return session.scalar(select(TriageModelVersion.blob).where(TriageModelVersion.id == row_id))
+
+
+@lru_cache(maxsize=1)
+def _rules_triager() -> Triager:
+    return Triager()
+
+
+_model_cache: dict[tuple[str, int, int], Triager] = {}
+
+
+def _model_triager(database: str, row_id: int, version: int, load) -> Triager:
+    """One Triager per database and active version, so the blob is read and parsed once."""
+    key = (database, row_id, version)
+    if key not in _model_cache:
+        if len(_model_cache) >= 4:
+            _model_cache.clear()
+        model = TrainedModel.from_bytes(load())
+        _model_cache[key] = Triager(model=model, model_version=f"model-{version}")
+    return _model_cache[key]
+
+
+def training_records(session: Session) -> list[LabelledText]:
+    """Labelled orders from the store: entered, imported or corrected by people."""
+    from cityline.orders.models import Order
+
+    rows = session.execute(
+        select(Order.text, Order.kind, Order.category, Order.urgency, Order.special_groups, Order.language)
+        .where(Order.triage_source.in_(TRAINING_SOURCES))
+        .where(Order.category.is_not(None))
+        .order_by(Order.id)
+    )
+    return [
+        LabelledText(text, kind, category, urgency, tuple(groups or ()), language)
+        for text, kind, category, urgency, groups, language in rows
+    ]
