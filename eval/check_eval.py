@@ -197,6 +197,8 @@ def coverage(name: str, rows: list[dict], codes: dict[str, set[str]]) -> list[st
     if len(rows) < need["lines"]:
         problems.append(f"{name}: {len(rows)} lines, need at least {need['lines']}")
     print(f"\n=== {name}: {len(rows)} lines ===")
+    if not rows:
+        return [*problems, f"{name}: no valid lines"]
     tables = {
         "kind": Counter(r["kind"] for r in rows),
         "category": Counter(r["category"] for r in rows),
