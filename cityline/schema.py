@@ -13,6 +13,9 @@ from cityline.db import Base
 MODEL_MODULES = (
     "cityline.routing.models",
     "cityline.orders.models",
+    "cityline.triage.models",
+    "cityline.geo.models",
+    "cityline.sla.models",
 )
 
 

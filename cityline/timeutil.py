@@ -27,6 +27,10 @@ def parse_when(text: str) -> datetime:
     return as_aware(datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 
+def to_local(value: datetime) -> datetime:
+    return value.astimezone(local_zone())
+
+
 def local_day(value: datetime) -> str:
     return value.astimezone(local_zone()).strftime("%Y%m%d")
 

@@ -95,8 +95,7 @@ def township_forms(name: str) -> list[tuple[str, float, str]]:
     """Short forms of a street/town name: (form, strength, kind), longest first.
 
     长寿路街道 → 长寿路 (road); 真如镇街道 → 真如镇, 真如; 曹杨新村街道 → 曹杨新村, 曹杨;
-    川沙新镇 → 川沙; 华新镇 → 华新 (the core keeps two characters); 新村乡 → nothing
-    (a core ending in 村 is a village word, not a name).
+    川沙新镇 → 川沙; 华新镇 → 华新 (the core keeps two characters).
     """
     for suffix in _TOWNSHIP_SUFFIXES:
         if name.endswith(suffix) and len(name) - len(suffix) >= 2:
@@ -106,8 +105,6 @@ def township_forms(name: str) -> list[tuple[str, float, str]]:
         return []
     if suffix == "街道" and base.endswith("路"):
         return [(base, ROAD, KIND_ROAD)]
-    if base.endswith("村") and not base.endswith("新村"):
-        return []
     forms = [(base, SHORT, KIND_SHORT)]
     for inner in ("新村", "镇"):
         if base.endswith(inner) and len(base) - len(inner) >= 2:

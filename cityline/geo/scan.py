@@ -52,12 +52,16 @@ def _blocked(text: str, end: int, candidate: Candidate) -> bool:
 
 
 def find_mentions(text: str, gazetteer: Gazetteer) -> list[Mention]:
-    """Division names in ``text``, leftmost first, each the longest form at its place."""
-    mentions: list[Mention] = []
+    """Division names in ``text``, in text order, without overlaps.
+
+    Every place in the text proposes its longest form; where two proposals overlap,
+    the one that can stand alone wins, then the longer one: in 临港南汇新城 the district
+    alias 港南 (a district of 贵港市, which needs its city named) gives way to 南汇新城.
+    """
+    proposals: list[Mention] = []
     forms = gazetteer.forms
-    i, n = 0, len(text)
-    while i < n:
-        step = 1
+    n = len(text)
+    for i in range(n):
         for length in gazetteer.lengths_from(text[i]):
             if i + length > n:
                 continue
@@ -67,11 +71,22 @@ def find_mentions(text: str, gazetteer: Gazetteer) -> list[Mention]:
                 continue
             kept = tuple(c for c in found if not _blocked(text, i + length, c))
             if kept:
-                mentions.append(Mention(i, i + length, piece, kept))
-                step = length
+                proposals.append(Mention(i, i + length, piece, kept))
                 break
-        i += step
-    return mentions
+    proposals.sort(key=_preference)
+    taken = [False] * n
+    chosen: list[Mention] = []
+    for mention in proposals:
+        if not any(taken[mention.start : mention.end]):
+            chosen.append(mention)
+            taken[mention.start : mention.end] = [True] * (mention.end - mention.start)
+    chosen.sort(key=lambda m: m.start)
+    return chosen
+
+
+def _preference(mention: Mention) -> tuple[bool, int, int]:
+    stands_alone = any(not c.needs_context for c in mention.candidates)
+    return (not stands_alone, -(mention.end - mention.start), mention.start)
 
 
 @lru_cache(maxsize=1)

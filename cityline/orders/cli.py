@@ -17,6 +17,7 @@ from cityline.db import transaction, utcnow
 from cityline.errors import DomainError
 from cityline.orders import service
 from cityline.orders.schemas import OrderCreate
+from cityline.timeutil import to_local
 
 app = typer.Typer(help="Work orders: create, list, show, move through the loop, import.", no_args_is_help=True)
 out = Console()
@@ -79,7 +80,7 @@ def list_(
     table = Table("number", "received", "status", "category", "urgency", "unit", "text",
                   title=f"{total} orders (page {page})")
     for v in views:
-        table.add_row(v.number, f"{v.received_at:%Y-%m-%d %H:%M}", v.status, v.category or "", v.urgency or "",
+        table.add_row(v.number, f"{to_local(v.received_at):%Y-%m-%d %H:%M}", v.status, v.category or "", v.urgency or "",
                       v.unit or "", v.text[:40])
     out.print(table)
 
@@ -101,7 +102,7 @@ def show(number: str, as_json: Annotated[bool, typer.Option("--json")] = False) 
     out.print(f"[bold]{view.number}[/bold]  {view.status}  unit={view.unit or '-'}  {view.category} {view.urgency}")
     out.print(view.text)
     for e in events:
-        out.print(f"  {e.at:%Y-%m-%d %H:%M:%S}  {e.action:<10} {e.from_status or '':>10} → {e.to_status or '':<10} {e.actor}  {e.note or ''}")
+        out.print(f"  {to_local(e.at):%Y-%m-%d %H:%M:%S}  {e.action:<10} {e.from_status or '':>10} → {e.to_status or '':<10} {e.actor}  {e.note or ''}")
 
 
 @app.command()

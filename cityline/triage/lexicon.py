@@ -79,7 +79,8 @@ def _compile(path: Path) -> Lexicon:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, tomllib.TOMLDecodeError) as error:
         raise ValueError(f"cannot read triage lexicon {path}: {error}") from None
-    matchers = {field: _field_matcher(data.get(field, {}), field) for field in FIELDS}
+    neutral = [word.lower() for word in data.get("neutral", {}).get("words", [])]
+    matchers = {field: _field_matcher(data.get(field, {}), field, neutral) for field in FIELDS}
     cues = data.get("cues", {})
     cue_kinds = {
         word.lower(): kind
@@ -93,7 +94,7 @@ def _compile(path: Path) -> Lexicon:
     return Lexicon(matchers, _trie_pattern(cue_kinds), cue_kinds, absence_pattern)
 
 
-def _field_matcher(tables: dict, field: str) -> FieldMatcher:
+def _field_matcher(tables: dict, field: str, neutral: list[str]) -> FieldMatcher:
     votes: dict[str, dict[str, float]] = {}
     for label, strengths in tables.items():
         for strength, words in strengths.items():
@@ -104,6 +105,10 @@ def _field_matcher(tables: dict, field: str) -> FieldMatcher:
                 if word:
                     by_label = votes.setdefault(word, {})
                     by_label[label] = max(by_label.get(label, 0.0), STRENGTHS[strength])
+    # Neutral words vote for nothing; being longer, they hide the short word inside them
+    # ("来电" hides "电", "加强针" hides "加强").
+    for word in neutral:
+        votes.setdefault(word, {})
     frozen = {word: tuple(sorted(by_label.items())) for word, by_label in votes.items()}
     prefixes = tuple(
         sorted((w[:-1] for w in frozen if w.endswith(_PREFIX_MARK)), key=len, reverse=True)

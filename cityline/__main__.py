@@ -1,0 +1,3 @@
+from cityline.cli import main
+
+main()

@@ -1,0 +1,100 @@
+"""Scheduling timers and queueing messages through a session (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from cityline.db import transaction
+from cityline.sla.models import OutboxMessage, Timer
+from cityline.sla.policy import load_policies
+from cityline.sla.rules import ACCEPT_REMINDER, TimerSpec
+from cityline.sla.service import (
+    Message,
+    cancel,
+    enqueue,
+    pending_timers,
+    refresh_order_timers,
+    schedule,
+)
+
+SH = ZoneInfo("Asia/Shanghai")
+POLICIES = load_policies()
+LIFE = POLICIES.policy_for("urgent", "EPI.MEDICAL")
+
+
+def local(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=SH)
+
+
+def spec(kind: str, due: str, recipient: str = "U1") -> TimerSpec:
+    return TimerSpec(kind, local(due), recipient, {"deadline": "x"})
+
+
+def states(sla_db, order_id: int) -> list[tuple[str, str]]:
+    with sla_db.factory() as session:
+        rows = session.scalars(select(Timer).where(Timer.order_id == order_id).order_by(Timer.id))
+        return [(t.kind, t.state) for t in rows]
+
+
+def test_the_caller_owns_the_transaction(sla_db):
+    with sla_db.factory() as session:
+        schedule(session, 1, [spec("accept_reminder", "2020-02-03 10:00")])
+        session.rollback()
+    assert states(sla_db, 1) == []
+    with transaction(sla_db.factory) as session:
+        schedule(session, 1, [spec("accept_reminder", "2020-02-03 10:00")])
+    assert states(sla_db, 1) == [("accept_reminder", "pending")]
+
+
+def test_rescheduling_keeps_what_is_unchanged_and_replaces_the_rest(sla_db):
+    with transaction(sla_db.factory) as session:
+        first = schedule(session, 7, [spec("deadline_warning", "2020-02-03 15:00"),
+                                      spec("overdue_escalation", "2020-02-03 17:00")])
+        kept_id = first[1].id
+    with transaction(sla_db.factory) as session:  # the warning moved (a pause), escalation did not
+        again = schedule(session, 7, [spec("deadline_warning", "2020-02-04 10:00"),
+                                      spec("overdue_escalation", "2020-02-03 17:00")])
+    assert kept_id in {t.id for t in again}
+    assert states(sla_db, 7) == [("deadline_warning", "cancelled"), ("overdue_escalation", "pending"),
+                                 ("deadline_warning", "pending")]
+    with transaction(sla_db.factory) as session:  # other kinds are left alone
+        schedule(session, 7, [spec("accept_reminder", "2020-02-03 10:00")])
+        assert len(pending_timers(session, 7)) == 3
+
+
+def test_refreshing_from_events_drops_the_accept_reminder_once_accepted(sla_db):
+    events = [("received", local("2020-01-28 22:10"), {}),
+              ("dispatched", local("2020-01-28 22:14"), {"unit": "SH-WJW"})]
+    with transaction(sla_db.factory) as session:
+        refresh_order_timers(session, 3, events, LIFE, POLICIES.calendar)
+    assert ("accept_reminder", "pending") in states(sla_db, 3)
+    events.append(("accepted", local("2020-01-28 22:20"), {}))
+    with transaction(sla_db.factory) as session:
+        timers = refresh_order_timers(session, 3, events, LIFE, POLICIES.calendar)
+    assert ACCEPT_REMINDER not in {t.kind for t in timers}
+    assert ("accept_reminder", "cancelled") in states(sla_db, 3)
+
+
+def test_cancel_by_kind_or_all(sla_db):
+    with transaction(sla_db.factory) as session:
+        schedule(session, 5, [spec("accept_reminder", "2020-02-03 10:00"),
+                              spec("overdue_escalation", "2020-02-03 17:00")])
+    with transaction(sla_db.factory) as session:
+        assert cancel(session, 5, kinds=["accept_reminder"]) == 1
+    with transaction(sla_db.factory) as session:
+        assert cancel(session, 5) == 1
+    assert {s for _, s in states(sla_db, 5)} == {"cancelled"}
+
+
+def test_a_message_with_a_dedupe_key_is_stored_once(sla_db):
+    message = Message("sla.notice", "SH-WJW", 9, {"text_zh": "请尽快签收"}, dedupe_key="order:9:notice")
+    with transaction(sla_db.factory) as session:
+        assert enqueue(session, message) is not None
+    with transaction(sla_db.factory) as session:
+        assert enqueue(session, message) is None
+        enqueue(session, Message("sla.notice", "SH-WJW", 9, {}))  # no key: always stored
+    with sla_db.factory() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 2

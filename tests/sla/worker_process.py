@@ -1,0 +1,65 @@
+"""A timer worker or outbox sender in its own process, for the crash and
+concurrency tests: ``python -m tests.sla.worker_process '<json config>'``.
+
+Its handler and sender are deliberately slow so a test can kill it mid-run.
+Each handler call is appended to a file so tests can see the work done."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from cityline.db import make_engine, make_sessionmaker, utcnow
+from cityline.sla.messages import LogSender
+from cityline.sla.service import Message
+from cityline.sla.worker import Handler, OutboxItem, deliver_outbox, fire_due_timers
+
+
+def slow_handler(calls: Path, delay: float) -> Handler:
+    def handle(timer) -> list[Message]:
+        with calls.open("a") as out:
+            out.write(f"{timer.id}\n")
+        time.sleep(delay)
+        return [
+            Message("test.reminder", timer.recipient or "UNIT", timer.order_id, {"timer_id": timer.id}),
+            Message("test.escalation", "role:supervisor", timer.order_id, {"timer_id": timer.id}),
+        ]
+
+    return handle
+
+
+def slow_sender(log: Path, delay: float):
+    deliver = LogSender(log)
+
+    def send(item: OutboxItem) -> None:
+        time.sleep(delay)  # the slow network, then the delivery itself
+        deliver(item)
+
+    return send
+
+
+def main(config: dict) -> None:
+    factory = make_sessionmaker(make_engine(config["url"]))
+    go = Path(config["go_file"]) if config.get("go_file") else None
+    while go is not None and not go.exists():
+        time.sleep(0.005)
+    fixed_now = datetime.fromisoformat(config["now"]) if config.get("now") else None
+    lease = timedelta(seconds=config["lease_seconds"])
+    busy = True
+    while busy:
+        now = fixed_now or utcnow()
+        if config["job"] == "fire":
+            handler = slow_handler(Path(config["calls"]), config["delay"])
+            report = fire_due_timers(factory, now, config["worker_id"], handler,
+                                     batch_size=config["batch"], lease=lease)
+        else:
+            sender = slow_sender(Path(config["log"]), config["delay"])
+            report = deliver_outbox(factory, now, sender, batch_size=config["batch"], lease=lease)
+        busy = report.busy
+
+
+if __name__ == "__main__":
+    main(json.loads(sys.argv[1]))
