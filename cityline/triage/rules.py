@@ -19,6 +19,7 @@ from cityline.triage.lexicon import Hit, Lexicon
 NEGATED_TOPIC = -0.3  # "不是问核酸的": the word counts a little against its label
 FOCUS = 1.6  # "是问健康码…": what the caller came for
 _CLAUSE_END = re.compile(r"[，,。；;！!？?\n]|但是|不过|可是|\bbut\b")
+_FIRST_PERSON = re.compile(r"我|阿拉|[私僕]|저는|제가|\b(?:i|my|we|our|je|mon|ma|ich|mein\w*|yo|mi)\b|\bя\b")
 _QUESTION = re.compile(r"[？?吗呢伐]|怎么|如何|能否|可否|是否|哪里|多久|几天")
 KIND_PRECEDENCE = ("praise", "suggestion", "report", "complaint")
 KIND_BY_CATEGORY = {  # the kind an order of this category usually is, when no word says
@@ -52,6 +53,8 @@ class Reading:
     fields: dict[str, FieldScores]
     epidemic_context: bool
     question: bool
+    first_person: bool  # the caller speaks of their own situation
+    age_groups: frozenset[str] = frozenset()  # groups an explicit age puts someone in
 
 
 def read_text(text: str, lexicon: Lexicon) -> Reading:
@@ -63,7 +66,13 @@ def read_text(text: str, lexicon: Lexicon) -> Reading:
         check_absence = field in ("urgency", "special_group")
         hits = matcher.find(lowered)
         fields[field] = _score_hits(hits, scopes, lowered, lexicon if check_absence else None)
-    return Reading(fields, epidemic, bool(_QUESTION.search(lowered)))
+    return Reading(
+        fields,
+        epidemic,
+        bool(_QUESTION.search(lowered)),
+        bool(_FIRST_PERSON.search(lowered)),
+        frozenset(ages_say(lowered)),
+    )
 
 
 def _cue_scopes(lowered: str, lexicon: Lexicon, clause_ends: list[int]):
@@ -143,20 +152,48 @@ def urgency_probabilities(
     danger = max(reading.fields["urgency"].scores.get("urgent", 0.0), 0.0)
     if groups and category in STRANDING_CATEGORIES:
         danger += 1.0
+    if kind in ("praise", "suggestion"):
+        danger *= 0.4  # thanks for help in an emergency that is over
     p_urgent = 1.0 / (1.0 + math.exp(-1.6 * (danger - 2.4)))
     deadline = reading.fields["urgency"].scores.get("sub_urgent", 0.0) > 0
     if not category.startswith("EPI.") or kind in ("praise", "suggestion"):
         p_sub = 0.1
     elif kind in ACTION_KINDS or deadline:
         p_sub = 0.85
+    elif reading.first_person:
+        p_sub = 0.55  # a question about the caller's own current situation
     else:
         p_sub = 0.3
     rest = 1.0 - p_urgent
     return {"urgent": p_urgent, "sub_urgent": rest * p_sub, "normal": rest * (1.0 - p_sub)}
 
 
+_AGE = re.compile(r"(?<!\d)(\d{1,3})\s*(?:岁|周岁|多岁|了|多了|years? old|ans|jahre|años|歳|세|лет)")
+_AGE_IN_WORDS = re.compile(r"[六七八九]十[一二三四五六七八九多几]?(?:岁|了|出头)|[六七八九]旬|[七八九][八九]十岁")
+_YOUNG = re.compile(
+    r"(?:才|刚|只有|儿子|女儿|孩子|小孩|宝宝|fils de|fille de|son is|daughter is|sohn ist|hijo de)\s*"
+    r"(?:\d{1,2}|[一二三四五六七八九十]{1,2})\s*(?:岁|周岁|ans|years?|jahre|años|个月)|(?<!\d)\d{1,2}\s*个月大"
+)
+
+
+def ages_say(lowered: str) -> set[str]:
+    """Groups an explicit age puts someone in: 60 or more is elderly, a small child is a child."""
+    found = set()
+    if _AGE_IN_WORDS.search(lowered):
+        found.add("elderly")
+    for match in _AGE.finditer(lowered):
+        age = int(match.group(1))
+        if 60 <= age <= 115:
+            found.add("elderly")
+    if _YOUNG.search(lowered):
+        found.add("child")
+    return found
+
+
 def group_probabilities(reading: Reading, language: str, groups: list[str]) -> dict[str, float]:
-    scores = reading.fields["special_group"].scores
+    scores = dict(reading.fields["special_group"].scores)
+    for group in reading.age_groups:
+        scores[group] = scores.get(group, 0.0) + 3.0
     probabilities = {
         group: 1.0 / (1.0 + math.exp(-2.0 * (scores.get(group, 0.0) - 1.2))) for group in groups
     }
