@@ -21,6 +21,7 @@ DEFAULT_THRESHOLD = 0.6
 # Urgent recall matters most: an order is urgent well before urgent is the likeliest level.
 URGENT_AT = 0.35
 GROUP_AT = 0.5
+UNHEARD_MODEL_WEIGHT = 0.8
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,12 @@ class _Case:
         if not learnt or self.model is None:
             return from_rules
         weight = self.model.blend_weight
+        field_name = "special_group" if name == GROUPS else name
+        heard = any(score > 0 for score in self.reading.fields[field_name].scores.values())
+        if name != "urgency" and not heard:
+            # The lexicon found no word for this field: its answer is only a default.
+            # (Urgency rules read the category and kind too, so they always know something.)
+            weight = max(weight, UNHEARD_MODEL_WEIGHT)
         return {label: (1.0 - weight) * p + weight * learnt.get(label, 0.0) for label, p in from_rules.items()}
 
     def evidence(self, name: str, value: str) -> list[str]:

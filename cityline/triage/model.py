@@ -14,6 +14,7 @@ import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -87,25 +88,24 @@ class TrainedModel:
         column = self.column_slices()[name].start + self.heads[name].index(label)
         contributions = self.weights[ids, column]
         order = np.argsort(-contributions)[:limit]
-        names = self._names()
+        names = self.feature_names
         return [
             names[ids[i]].lstrip("#")
             for i in order
             if contributions[i] > 0.05 and names[ids[i]] != _BIAS
         ]
 
-    def _names(self) -> list[str]:
-        if "_names" not in self.__dict__:
-            names = [""] * len(self.vocabulary)
-            for name, index in self.vocabulary.items():
-                names[index] = name
-            self.__dict__["_names"] = names
-        return self.__dict__["_names"]
+    @cached_property
+    def feature_names(self) -> list[str]:
+        names = [""] * len(self.vocabulary)
+        for name, index in self.vocabulary.items():
+            names[index] = name
+        return names
 
     def to_bytes(self) -> bytes:
         header = {
             "format": FORMAT,
-            "vocabulary": self._names(),
+            "vocabulary": self.feature_names,
             "heads": self.heads,
             "trained_on": self.trained_on,
             "meta": self.meta,

@@ -20,6 +20,7 @@ NEGATED_TOPIC = -0.3  # "不是问核酸的": the word counts a little against i
 FOCUS = 1.6  # "是问健康码…": what the caller came for
 _CLAUSE_END = re.compile(r"[，,。；;！!？?\n]|但是|不过|可是|\bbut\b")
 _FIRST_PERSON = re.compile(r"我|阿拉|[私僕]|저는|제가|\b(?:i|my|we|our|je|mon|ma|ich|mein\w*|yo|mi)\b|\bя\b")
+_LISTED_AFTER = re.compile(r"[、和或跟及与/ ]?|\s*(?:,|and|or)\s*")
 _QUESTION = re.compile(r"[？?吗呢伐]|怎么|如何|能否|可否|是否|哪里|多久|几天")
 KIND_PRECEDENCE = ("praise", "suggestion", "report", "complaint")
 KIND_BY_CATEGORY = {  # the kind an order of this category usually is, when no word says
@@ -100,13 +101,19 @@ def _cue_scopes(lowered: str, lexicon: Lexicon, clause_ends: list[int]):
 def _score_hits(hits: list[Hit], scopes, lowered: str, lexicon: Lexicon | None) -> FieldScores:
     scores: dict[str, float] = {}
     evidence: dict[str, list[str]] = {}
+    absent_until = -1
     for hit in hits:
         factor = 1.0
         for start, end, scope_factor in scopes:
             if start <= hit.start < end:
                 factor = scope_factor
-        if lexicon is not None and lexicon.absence_pattern.search(lowered[max(0, hit.start - 12) : hit.start]):
-            continue  # "没有发烧", "no fever": the word is named as absent
+        if lexicon is not None and (
+            lexicon.absence_pattern.search(lowered[max(0, hit.start - 12) : hit.start])
+            or (absent_until >= 0 and _LISTED_AFTER.fullmatch(lowered[absent_until : hit.start]))
+        ):
+            # "没有发烧", "no fever", "没有老人小孩": the word is named as absent.
+            absent_until = hit.end
+            continue
         for label, weight in hit.votes:
             scores[label] = scores.get(label, 0.0) + weight * factor
             if factor > 0:

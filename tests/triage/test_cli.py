@@ -1,0 +1,87 @@
+"""`cityline triage …` commands on a throwaway database and a small labelled file."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from cityline.config import get_settings
+from cityline.db import default_sessionmaker
+from cityline.triage.cli import app
+from tests.triage.conftest import EXAMPLES
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def database(tmp_path, monkeypatch, factory):
+    """Point the default session factory at the test database."""
+    url = str(factory.kw["bind"].url)
+    monkeypatch.setenv("CITYLINE_DATABASE_URL", url)
+    get_settings.cache_clear()
+    default_sessionmaker.cache_clear()
+    yield factory
+    get_settings.cache_clear()
+    default_sessionmaker.cache_clear()
+
+
+@pytest.fixture
+def labelled_file(tmp_path):
+    path = tmp_path / "labelled.jsonl"
+    lines = [
+        {"id": f"X{i:03d}", "text": text, "kind": kind, "category": category, "urgency": urgency,
+         "special_groups": list(groups), "language": "zh", "district": None, "street": None}
+        for i, (text, kind, category, urgency, groups) in enumerate(EXAMPLES * 2)
+    ]
+    lines[0]["district"] = "长宁区"  # a place the text does not name: counted as wrong
+    path.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in lines), encoding="utf-8")
+    return path
+
+
+def test_eval_prints_the_formats_json(database, labelled_file):
+    result = runner.invoke(app, ["eval", str(labelled_file), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["n"] == 24
+    for field in ("category", "kind", "urgency"):
+        assert set(report[field]) >= {"accuracy", "macro_f1", "per_label"}
+        assert set(report[field]["per_label"]["EPI.TEST" if field == "category" else "normal"]
+                   if field != "kind" else report[field]["per_label"]["help"]) == {
+            "precision", "recall", "f1", "support"}
+    assert 0 <= report["special_groups"]["micro_f1"] <= 1
+    assert report["language"]["accuracy"] == 1.0
+    assert report["district"] == {"accuracy": 0.0, "n": 1}
+    assert report["texts_per_second"] > 0
+
+
+def test_eval_table_and_bad_files(database, labelled_file, tmp_path):
+    result = runner.invoke(app, ["eval", str(labelled_file)])
+    assert result.exit_code == 0
+    assert "category" in result.output and "texts/s" in result.output
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"text": "缺字段"}\n', encoding="utf-8")
+    result = runner.invoke(app, ["eval", str(broken)])
+    assert result.exit_code == 1
+    assert "line 1: missing kind" in result.output
+
+
+def test_train_models_activate_rollback(database, labelled_file):
+    result = runner.invoke(app, ["train", "--file", str(labelled_file), "--holdout", "0.25"])
+    assert result.exit_code == 0, result.output
+    assert "saved model-1 (active)" in result.output
+    runner.invoke(app, ["train", "--file", str(labelled_file)])
+    listing = runner.invoke(app, ["models"])
+    assert "model-1" in listing.output and "model-2" in listing.output
+    assert "rolled back: model-1" in runner.invoke(app, ["rollback"]).output
+    result = runner.invoke(app, ["rollback"])
+    assert result.exit_code == 1 and "oldest version" in result.output
+    assert "model-2 is now active" in runner.invoke(app, ["activate", "model-2"]).output
+    assert runner.invoke(app, ["activate", "7"]).exit_code == 1
+    report = json.loads(runner.invoke(app, ["eval", str(labelled_file), "--json"]).output)
+    assert report["model_version"] == "model-2"
+
+
+def test_train_from_an_empty_store_says_why(database):
+    result = runner.invoke(app, ["train"])
+    assert result.exit_code == 1
+    assert "only 0 labelled orders" in result.output
