@@ -16,11 +16,12 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from cityline.geo.divisions import CITY, DISTRICT, PROVINCE, STREET, Division, load_divisions
-from cityline.geo.english import find_english_mentions
+from cityline.geo.foreign import find_foreign_mentions
 from cityline.geo.gazetteer import DEFAULT_CITY, Candidate, Gazetteer, load_gazetteer
 from cityline.geo.scan import Mention, find_mentions, traditional_to_simplified
 
-_LATIN = re.compile(r"[A-Za-z]{3}")
+# letters of another script worth a look by foreign.py: Latin, Cyrillic, Hangul
+_FOREIGN = re.compile(r"[A-Za-zА-Яа-яЁё]{3}|[\uac00-\ud7a3]{2}")
 _TIE = 1e-9
 
 
@@ -62,8 +63,8 @@ def parse_address(text: str, default_city: str | None = "上海市") -> Place:
     gazetteer = load_gazetteer(default_city)
     simplified = text.translate(traditional_to_simplified())
     mentions = find_mentions(simplified, gazetteer)
-    if _LATIN.search(text):
-        mentions += find_english_mentions(text, default_city)
+    if _FOREIGN.search(text):
+        mentions += find_foreign_mentions(text, default_city)
     if not mentions:
         return Place()
     readings = [_score(leaf, mentions, gazetteer) for leaf in _leaves(mentions)]

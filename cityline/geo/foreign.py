@@ -1,8 +1,10 @@
-"""Place names written in Latin letters: "Jing'an District", "Xinjing Town", "Changshou Road".
+"""Place names written in other scripts: Latin ("Jing'an District", "Xinjing Town",
+"Changshou Road"), Cyrillic ("Сюйхуэй") and Hangul ("민항구 홍차오진").
 
-Forms are made from the division data with jionlp's pinyin (no hand-typed names):
-the hotline's own districts and streets, and every province and city of China.
-Built lazily the first time a text with Latin letters is parsed.
+Forms are made from the division data with jionlp's pinyin and the standard spelling
+rules in ``transliterate.py`` (no hand-typed names): the hotline's own districts and
+streets, and every province and city of China. Built lazily the first time a text
+with such letters is parsed.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from cityline.geo.divisions import CITY, DISTRICT, PROVINCE, STREET, Division, load_divisions
@@ -26,13 +29,18 @@ from cityline.geo.gazetteer import (
     township_forms,
 )
 from cityline.geo.scan import Mention
+from cityline.geo.transliterate import normalise_cyrillic, to_cyrillic, to_hangul
 
-_WORD = re.compile(r"[A-Za-zÜü]+(?:['’][A-Za-z]+)*")
+_WORD = re.compile(r"[A-Za-zÜüА-Яа-яЁё]+(?:['’ʼ][A-Za-zА-Яа-яЁё]+)*")
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _MAX_WORDS = 8
-# English words after a short name that make it a road, a station or a landmark.
+# Words after a short name that make it a road, a station or a landmark.
 _BLOCKING_WORDS = frozenset(
-    ["road", "rd", "lu", "avenue", "ave", "lane", "boulevard", "highway", "station", "metro", "airport", "park", "river", "bridge", "university", "hospital", "mall", "plaza", "hotel"]
+    ["road", "rd", "lu", "avenue", "ave", "lane", "boulevard", "highway", "station", "metro", "airport", "park", "river", "bridge", "university", "hospital", "mall", "plaza", "hotel", "улица", "проспект", "станция", "аэропорт", "парк"]
 )
+_HANGUL_BLOCKERS = ("역", "공항", "공원", "대로", "대학", "병원")
+# Russian case endings tried when a name is declined (в Пудуне, в Миньхане).
+_RU_ENDINGS = ("ом", "ой", "ем", "е", "а", "у", "и", "ы")
 _SUFFIXES = {
     PROVINCE: ("province", "sheng"),
     CITY: ("city", "shi"),
@@ -40,6 +48,14 @@ _SUFFIXES = {
 }
 _STREET_WORDS = ("subdistrict", "street", "jiedao", "streetoffice")
 _TOWN_WORDS = {"镇": ("town", "zhen"), "乡": ("township", "xiang"), "新镇": ("newtown", "xinzhen")}
+_HANGUL_SUFFIXES = {DISTRICT: ("구",), "镇": ("진",), "乡": ("향",), "街道": ("가도", "제다오")}
+
+
+@dataclass
+class ForeignForms:
+    words: dict[str, list[Candidate]] = field(default_factory=dict)  # Latin and Cyrillic
+    hangul: dict[str, list[Candidate]] = field(default_factory=dict)
+    hangul_lengths: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 def _pinyin_function():
@@ -49,97 +65,123 @@ def _pinyin_function():
     return jionlp.pinyin
 
 
-def _romanise(pinyin, chinese: str) -> str | None:
-    syllables = pinyin(chinese, formater="simple")
-    if not syllables or any("<" in s for s in syllables):
+def _syllables(pinyin, chinese: str) -> list[str] | None:
+    found = pinyin(chinese, formater="simple")
+    if not found or any("<" in s for s in found):
         return None
-    return "".join(s.rstrip("012345") for s in syllables).replace("ü", "u").replace("v", "u")
+    return [s.rstrip("012345").replace("ü", "v") for s in found]
 
 
 def _base_of(division: Division) -> str:
     if division.aliases:
         return division.aliases[0]
-    name = division.name
     for suffix in ("新区", "区", "县", "市", "省"):
-        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
-            return name[: -len(suffix)]
-    return name
+        if division.name.endswith(suffix) and len(division.name) - len(suffix) >= 2:
+            return division.name[: -len(suffix)]
+    return division.name
 
 
 def _add(forms: dict[str, list[Candidate]], form: str, candidate: Candidate) -> None:
     existing = forms.setdefault(form, [])
-    if all(c.division.key != candidate.division.key for c in existing):
+    if form and all(c.division.key != candidate.division.key for c in existing):
         existing.append(candidate)
 
 
-def _street_forms(pinyin, chinese: Gazetteer, street: Division) -> list[tuple[str, Candidate]]:
-    out: list[tuple[str, Candidate]] = []
+def _add_spellings(forms: ForeignForms, sounds: list[str], candidate: Candidate,
+                   latin_words: tuple[str, ...] = ("",), hangul_words: tuple[str, ...] = ("",),
+                   cyrillic: bool = True) -> None:
+    """Add the Latin (with each ending word), Cyrillic and Hangul spellings of ``sounds``."""
+    latin = "".join(sounds).replace("v", "u")
+    for word in latin_words:
+        _add(forms.words, latin + word, candidate)
+    russian = to_cyrillic(sounds)
+    if cyrillic and russian:
+        _add(forms.words, normalise_cyrillic(russian), candidate)
+    for korean in to_hangul(sounds):
+        for word in hangul_words:
+            if len(korean + word) >= 2:
+                _add(forms.hangul, korean + word, candidate)
+
+
+def _add_upper(forms: ForeignForms, pinyin, division: Division) -> None:
+    sounds = _syllables(pinyin, _base_of(division))
+    if not sounds:
+        return
+    strength = CITY_ALIAS if division.level != DISTRICT else ALIAS
+    _add_spellings(forms, sounds, Candidate(division, strength, KIND_ALIAS, False))
+    words = _SUFFIXES[division.level]
+    if division.name.endswith("新区"):
+        words += ("newarea", "newdistrict", "xinqu")
+    hangul_words = _HANGUL_SUFFIXES.get(division.level, ())
+    if division.name.endswith("新区"):
+        hangul_words += ("신구",)
+    full = Candidate(division, FULL, KIND_FULL, False)
+    _add_spellings(forms, sounds, full, words, hangul_words, False)
+
+
+def _add_street(forms: ForeignForms, pinyin, chinese: Gazetteer, street: Division) -> None:
+    full = Candidate(street, FULL, KIND_FULL, False)
     for short, strength, kind in township_forms(street.name):
-        roman = _romanise(pinyin, short)
-        if roman is None:
+        sounds = _syllables(pinyin, short)
+        if sounds is None:
             continue
         same = [c for c in chinese.forms.get(short, []) if c.division.key == street.key]
         needs_context = bool(same) and same[0].needs_context
-        out.append((roman, Candidate(street, strength, kind, needs_context)))
-        full = Candidate(street, FULL, KIND_FULL, False)
+        _add_spellings(forms, sounds, Candidate(street, strength, kind, needs_context))
         if kind == KIND_ROAD:
-            road = _romanise(pinyin, short[:-1])
-            if road:
-                for way in ("road", "lu"):
-                    out.append((road + way, Candidate(street, strength, KIND_ROAD, False)))
-                    out += [(road + way + w, full) for w in _STREET_WORDS]
-        if street.name.endswith("街道"):
-            out += [(roman + w, full) for w in _STREET_WORDS]
+            road = sounds[:-1]
+            for way in ("road", "lu"):
+                _add_spellings(forms, road, Candidate(street, strength, KIND_ROAD, False),
+                               (way,), ("루", "로"), False)
+                _add_spellings(forms, road, full, tuple(way + w for w in _STREET_WORDS), (), False)
+        suffix = street.name[len(short):]
+        if suffix == "街道":
+            _add_spellings(forms, sounds, full, _STREET_WORDS, _HANGUL_SUFFIXES["街道"], False)
             if short.endswith("镇"):
-                out += [(roman[: -len("zhen")] + "town" + w, full) for w in ("", *_STREET_WORDS)]
-        for suffix, words in _TOWN_WORDS.items():
-            if street.name == short + suffix:
-                out += [(roman + w, full) for w in words]
-    return out
+                town = [*sounds[:-1], "town"]
+                _add_spellings(forms, town, full, ("", *_STREET_WORDS), (), False)
+        elif suffix in _TOWN_WORDS:
+            _add_spellings(forms, sounds, full, _TOWN_WORDS[suffix],
+                           _HANGUL_SUFFIXES.get(suffix[-1:], ()), False)
 
 
 @lru_cache(maxsize=8)
-def load_english_forms(default_city: str | None) -> dict[str, list[Candidate]]:
-    """Romanised form (lower case, no spaces) → candidates."""
+def load_foreign_forms(default_city: str | None) -> ForeignForms:
+    """Spellings in other scripts → candidates, for a hotline in ``default_city``."""
     chinese = load_gazetteer(default_city)
     pinyin = _pinyin_function()
-    forms: dict[str, list[Candidate]] = {}
-    divisions = load_divisions()
+    forms = ForeignForms()
     local = chinese.default_city
-    for division in divisions.all:
+    for division in load_divisions().all:
         in_default = local is not None and local.key in chinese.chain(division)
         if division.level in (PROVINCE, CITY) or (division.level == DISTRICT and in_default):
-            roman = _romanise(pinyin, _base_of(division))
-            if not roman:
-                continue
-            alias = CITY_ALIAS if division.level != DISTRICT else ALIAS
-            _add(forms, roman, Candidate(division, alias, KIND_ALIAS, False))
-            words = _SUFFIXES[division.level]
-            if division.name.endswith("新区"):
-                words += ("newarea", "newdistrict", "xinqu")
-            for word in words:
-                _add(forms, roman + word, Candidate(division, FULL, KIND_FULL, False))
+            _add_upper(forms, pinyin, division)
         elif division.level == STREET and in_default:
-            for form, candidate in _street_forms(pinyin, chinese, division):
-                _add(forms, form, candidate)
+            _add_street(forms, pinyin, chinese, division)
+    lengths: dict[str, set[int]] = {}
+    for form in forms.hangul:
+        lengths.setdefault(form[0], set()).add(len(form))
+    forms.hangul_lengths = {c: tuple(sorted(ls, reverse=True)) for c, ls in lengths.items()}
     return forms
 
 
-def find_english_mentions(text: str, default_city: str | None) -> list[Mention]:
-    """Place names in the Latin-letter parts of ``text``, longest run of words first."""
-    forms = load_english_forms(default_city)
-    words = [
-        (m.group().lower().replace("'", "").replace("’", "").replace("ü", "u"), m.start(), m.end())
-        for m in _WORD.finditer(text)
-    ]
+def find_foreign_mentions(text: str, default_city: str | None) -> list[Mention]:
+    """Place names written in Latin letters, Cyrillic or Hangul in ``text``."""
+    forms = load_foreign_forms(default_city)
+    mentions = _word_mentions(text, forms.words)
+    if _HANGUL.search(text):
+        mentions += _hangul_mentions(text, forms)
+    return mentions
+
+
+def _word_mentions(text: str, forms: dict[str, list[Candidate]]) -> list[Mention]:
+    words = [(_normalise(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
     mentions: list[Mention] = []
     i, n = 0, len(words)
     while i < n:
         step = 1
         for j in range(min(n, i + _MAX_WORDS), i, -1):
-            found = forms.get("".join(w for w, _, _ in words[i:j]))
-            if not found:
-                continue
+            found = _lookup(forms, "".join(w for w, _, _ in words[i:j]))
             following = words[j][0] if j < n else ""
             kept = tuple(
                 c for c in found
@@ -149,6 +191,45 @@ def find_english_mentions(text: str, default_city: str | None) -> list[Mention]:
                 start, end = words[i][1], words[j - 1][2]
                 mentions.append(Mention(start, end, text[start:end], kept))
                 step = j - i
+                break
+        i += step
+    return mentions
+
+
+def _normalise(word: str) -> str:
+    word = word.lower().replace("ü", "u")
+    for mark in "'’ʼ":
+        word = word.replace(mark, "")
+    return normalise_cyrillic(word)
+
+
+def _lookup(forms: dict[str, list[Candidate]], key: str) -> list[Candidate]:
+    found = forms.get(key)
+    if found is None and key[-1:] and "а" <= key[-1] <= "я":  # a declined Russian name
+        for ending in _RU_ENDINGS:
+            if key.endswith(ending) and (found := forms.get(key[: -len(ending)])):
+                break
+    return found or []
+
+
+def _hangul_mentions(text: str, forms: ForeignForms) -> list[Mention]:
+    mentions: list[Mention] = []
+    i, n = 0, len(text)
+    while i < n:
+        step = 1
+        for length in forms.hangul_lengths.get(text[i], ()):
+            piece = text[i : i + length]
+            found = forms.hangul.get(piece)
+            if not found or len(piece) < length:
+                continue
+            after = text[i + length :].lstrip()
+            kept = tuple(
+                c for c in found
+                if c.kind in (KIND_FULL, KIND_ROAD) or not after.startswith(_HANGUL_BLOCKERS)
+            )
+            if kept:
+                mentions.append(Mention(i, i + length, piece, kept))
+                step = length
                 break
         i += step
     return mentions
