@@ -15,7 +15,7 @@ from pathlib import Path
 from cityline.db import make_engine, make_sessionmaker, utcnow
 from cityline.sla.messages import LogSender
 from cityline.sla.service import Message
-from cityline.sla.worker import Handler, OutboxItem, deliver_outbox, fire_due_timers
+from cityline.sla.worker import Handler, OutboxItem, RunReport, deliver_outbox, fire_due_timers
 
 
 def slow_handler(calls: Path, delay: float) -> Handler:
@@ -48,6 +48,7 @@ def main(config: dict) -> None:
         time.sleep(0.005)
     fixed_now = datetime.fromisoformat(config["now"]) if config.get("now") else None
     lease = timedelta(seconds=config["lease_seconds"])
+    totals = RunReport()
     busy = True
     while busy:
         now = fixed_now or utcnow()
@@ -59,6 +60,10 @@ def main(config: dict) -> None:
             sender = slow_sender(Path(config["log"]), config["delay"])
             report = deliver_outbox(factory, now, sender, batch_size=config["batch"], lease=lease)
         busy = report.busy
+        totals.add(report)
+    if config.get("result"):
+        Path(config["result"]).write_text(json.dumps({"fired": totals.fired, "sent": totals.sent,
+                                                      "not_fired": totals.not_fired}))
 
 
 if __name__ == "__main__":
