@@ -6,11 +6,13 @@ import typer
 
 from cityline.orders.cli import app as orders_app
 from cityline.routing.cli import app as units_app
+from cityline.triage.cli import app as triage_app
 
 app = typer.Typer(help="cityline: the city service hotline as the nerve centre of an emergency response.",
                   no_args_is_help=True)
 app.add_typer(orders_app, name="orders")
 app.add_typer(units_app, name="units")
+app.add_typer(triage_app, name="triage", help="Triage: evaluate, train, list and roll back models.")
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 

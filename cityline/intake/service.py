@@ -88,6 +88,7 @@ def create_order(
         language=language,
         special_groups=groups,
         triage_source=source,
+        needs_confirmation=bool(prediction and prediction.get("needs_confirmation")),
         status=Status.RECEIVED.value,
         **labels,
     )

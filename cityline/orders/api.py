@@ -8,10 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from cityline.db import transaction, utcnow
+from cityline.errors import Conflict
 from cityline.intake.service import create_order
 from cityline.orders import service
 from cityline.orders.schemas import (
     EventRead,
+    LabelsUpdate,
     MoveRequest,
     OrderCreate,
     OrderDetail,
@@ -42,10 +44,13 @@ def list_(
     urgency: str | None = None, channel: str | None = None,
     received_from: datetime | None = None, received_to: datetime | None = None,
     q: Annotated[str | None, Query(description="text, address or order number")] = None,
+    language: Annotated[str | None, Query(description='a language code, or "foreign" (the foreign-language seats)')] = None,
+    needs_confirmation: bool | None = None,
     page: Annotated[int, Query(ge=1)] = 1, page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> OrderPage:
     f = service.OrderFilter(
         status=status, unit=unit, category=category, urgency=urgency, channel=channel, text=q,
+        language=language, needs_confirmation=needs_confirmation,
         received_from=as_aware(received_from) if received_from else None,
         received_to=as_aware(received_to) if received_to else None,
     )
@@ -70,3 +75,23 @@ def move(number: str, body: MoveRequest, d: Annotated[Deps, Depends(deps)]) -> O
         params = body.model_dump(exclude={"action"})
         order = service.move_order(session, number, body.action, params, actor=d.actor, now=utcnow())
         return service.describe(session, order)
+
+
+@router.put("/{number}/labels", response_model=OrderRead)
+def set_labels(number: str, body: LabelsUpdate, d: Annotated[Deps, Depends(deps)]) -> OrderRead:
+    """Confirm or correct the triage labels; the correction becomes training data."""
+    with transaction(d.sessions) as session:
+        labels = body.model_dump(exclude={"note"}, exclude_none=True)
+        order = service.set_labels(session, number, labels, actor=d.actor, now=utcnow(), note=body.note)
+        return service.describe(session, order)
+
+
+@router.post("/{number}/triage")
+def retriage(number: str, d: Annotated[Deps, Depends(deps)]) -> dict:
+    """Run triage again; labels given by a person are kept, the new prediction is returned."""
+    with transaction(d.sessions) as session:
+        classify = d.classify(session)
+        if classify is None:
+            raise Conflict("triage is not configured on this server")
+        order, prediction = service.retriage(session, number, classify, actor=d.actor, now=utcnow())
+        return {"order": service.describe(session, order).model_dump(mode="json"), "prediction": prediction}

@@ -61,6 +61,7 @@ def create(
 def list_(
     status: str | None = None, unit: str | None = None, category: str | None = None,
     urgency: str | None = None, channel: str | None = None, q: str | None = None,
+    language: Annotated[str | None, typer.Option(help='a language code, or "foreign"')] = None,
     since: Annotated[datetime | None, typer.Option(help="received from (local time)")] = None,
     until: Annotated[datetime | None, typer.Option(help="received before (local time)")] = None,
     page: int = 1, page_size: int = 30, as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -69,7 +70,7 @@ def list_(
     from cityline.timeutil import as_aware
 
     f = service.OrderFilter(status=status, unit=unit, category=category, urgency=urgency, channel=channel,
-                            text=q, received_from=as_aware(since) if since else None,
+                            text=q, language=language, received_from=as_aware(since) if since else None,
                             received_to=as_aware(until) if until else None)
     with transaction(runtime.sessions()) as session:
         rows, total = service.list_orders(session, f, page=page, page_size=page_size)
@@ -159,3 +160,20 @@ def import_(
             out.print(f"  … and {len(report.bad) - 50} more (use --json for all)")
     if report.bad:
         raise typer.Exit(1)
+
+
+@app.command()
+def label(
+    number: str, kind: str | None = None, category: str | None = None, urgency: str | None = None,
+    groups: Annotated[str | None, typer.Option(help="special groups, ';'-separated")] = None,
+    language: str | None = None, note: str | None = None,
+) -> None:
+    """Confirm or correct an order's triage labels (the correction becomes training data)."""
+    labels = {"kind": kind, "category": category, "urgency": urgency, "language": language,
+              "special_groups": [g for g in groups.split(";") if g] if groups is not None else None}
+    try:
+        with transaction(runtime.sessions()) as session:
+            order = service.set_labels(session, number, labels, actor=actor(), now=utcnow(), note=note)
+            out.print(f"{number}: {order.kind} {order.category} {order.urgency} {order.special_groups} ({order.triage_source})")
+    except DomainError as exc:
+        raise fail(exc) from exc

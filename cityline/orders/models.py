@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityline.db import Base, UTCDateTime, utcnow
@@ -47,6 +47,8 @@ class Order(Base):
     # Where the labels came from: manual (operator), import (historical),
     # corrected (operator corrected a prediction) or model (predicted, unconfirmed).
     triage_source: Mapped[str] = mapped_column(String(16), default="manual")
+    # Triage was unsure of some label: the operator is asked to confirm it.
+    needs_confirmation: Mapped[bool] = mapped_column(default=False, server_default=false(), index=True)
 
     status: Mapped[str] = mapped_column(String(16), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))

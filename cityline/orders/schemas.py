@@ -47,6 +47,17 @@ class MoveRequest(BaseModel):
     note: str | None = None
 
 
+class LabelsUpdate(BaseModel):
+    """An operator's confirmation or correction of triage (only the given fields change)."""
+
+    kind: str | None = None
+    category: str | None = None
+    urgency: str | None = None
+    special_groups: list[str] | None = None
+    language: str | None = Field(None, max_length=8)
+    note: str | None = None
+
+
 class EventRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -76,6 +87,7 @@ class OrderRead(BaseModel):
     urgency: str | None
     special_groups: list[str]
     triage_source: str
+    needs_confirmation: bool
     status: str
     unit: str | None
     dispatched_at: datetime | None

@@ -164,6 +164,8 @@ class OrderFilter:
     received_from: datetime | None = None
     received_to: datetime | None = None
     text: str | None = None
+    language: str | None = None  # a code, or "foreign" for every language but Chinese
+    needs_confirmation: bool | None = None
 
 
 def filtered(query: Select, f: OrderFilter) -> Select:
@@ -183,6 +185,12 @@ def filtered(query: Select, f: OrderFilter) -> Select:
         query = query.where(Order.received_at >= f.received_from)
     if f.received_to:
         query = query.where(Order.received_at < f.received_to)
+    if f.language == "foreign":
+        query = query.where(Order.language.is_not(None), Order.language != "zh")
+    elif f.language:
+        query = query.where(Order.language == f.language)
+    if f.needs_confirmation is not None:
+        query = query.where(Order.needs_confirmation == f.needs_confirmation)
     if f.text:
         like = f"%{f.text}%"
         query = query.where(or_(Order.text.like(like), Order.address.like(like), Order.number == f.text))
@@ -217,3 +225,50 @@ def describe(session: Session, order: Order):
         merged_into=state.merged_into,
         allowed_actions=allowed_actions(state),
     )
+
+
+LABEL_FIELDS = ("kind", "category", "urgency", "special_groups", "language")
+
+
+def _labels(order: Order) -> dict[str, Any]:
+    return {f: getattr(order, f) for f in LABEL_FIELDS}
+
+
+def set_labels(
+    session: Session, number: str, labels: Mapping[str, Any], *, actor: str, now: datetime, note: str | None = None
+) -> Order:
+    """An operator confirms or corrects triage; the event is what training learns from."""
+    from cityline.intake.service import label_errors
+
+    changes = {k: v for k, v in labels.items() if k in LABEL_FIELDS and v is not None}
+    errors = label_errors(changes.get("kind"), changes.get("category"), changes.get("urgency"),
+                          list(changes.get("special_groups") or []))
+    if errors:
+        raise Invalid("some labels are not codes of the taxonomy", errors)
+    order = get_order(session, number, for_update=True)
+    before = _labels(order)
+    for name, value in changes.items():
+        setattr(order, name, list(value) if name == "special_groups" else value)
+    after = _labels(order)
+    corrected = after != before
+    order.triage_source = "corrected" if corrected else ("manual" if order.triage_source == "model" else order.triage_source)
+    order.needs_confirmation = False
+    record_event(session, order, "labels_corrected" if corrected else "labels_confirmed", actor=actor, at=now,
+                 from_status=order.status, to_status=order.status,
+                 data={"before": before, "after": after}, note=note)
+    return order
+
+
+def retriage(session: Session, number: str, classify, *, actor: str, now: datetime) -> tuple[Order, dict[str, Any]]:
+    """Run triage again (e.g. after a new model). Labels a person gave are kept; the
+    prediction is recorded either way so the operator can compare."""
+    order = get_order(session, number, for_update=True)
+    prediction = classify(order.text, None)
+    applied = order.triage_source == "model"
+    if applied:
+        for name in LABEL_FIELDS:
+            setattr(order, name, prediction[name])
+        order.needs_confirmation = bool(prediction.get("needs_confirmation"))
+    record_event(session, order, "triaged", actor=actor, at=now, from_status=order.status,
+                 to_status=order.status, data={"triage": prediction, "applied": applied})
+    return order, prediction

@@ -153,3 +153,25 @@ def test_units_create_and_list(client):
 def test_openapi_is_served(client):
     assert client.get("/docs").status_code == 200
     assert "/api/orders/{number}/moves" in client.get("/openapi.json").json()["paths"]
+
+
+def test_operator_corrects_triage_and_it_is_recorded(client):
+    number = create(client)["number"]
+    response = client.put(f"/api/orders/{number}/labels",
+                          json={"category": "EPI.SUPPLY", "special_groups": ["elderly"], "note": "主要是缺药和缺菜"})
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["category"], body["special_groups"], body["triage_source"]) == ("EPI.SUPPLY", ["elderly"], "corrected")
+    event = client.get(f"/api/orders/{number}").json()["events"][-1]
+    assert event["action"] == "labels_corrected"
+    assert event["data"]["before"]["category"] == "EPI.MEDICAL" and event["data"]["after"]["category"] == "EPI.SUPPLY"
+    bad = client.put(f"/api/orders/{number}/labels", json={"urgency": "very"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "urgency"
+    assert client.get(f"/api/orders/{number}").json()["urgency"] == "urgent"
+
+
+def test_foreign_language_queue(client):
+    create(client, language="en", text="I am a foreign resident and need to know where to get tested")
+    create(client, language="zh")
+    foreign = client.get("/api/orders", params={"language": "foreign"}).json()
+    assert foreign["total"] == 1 and foreign["items"][0]["language"] == "en"
