@@ -101,8 +101,10 @@ def jionlp_dictionary_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "dictionary"
 
 
-def _read_location_text() -> str:
-    folder = jionlp_dictionary_dir()
+def read_location_text(folder: Path | None = None) -> str:
+    """The text of china_location.txt in jionlp's dictionary folder, or of the zip it
+    ships (jionlp only unpacks the zip the first time it is imported)."""
+    folder = folder or jionlp_dictionary_dir()
     text_file = folder / "china_location.txt"
     if text_file.exists():
         return text_file.read_text(encoding="utf-8")
@@ -165,7 +167,7 @@ def _code_of(raw: str) -> str | None:
 @lru_cache(maxsize=1)
 def load_divisions() -> Divisions:
     """Every province, city, district and street/town of China (cached after the first call)."""
-    return Divisions(parse_location_lines(_read_location_text().splitlines()))
+    return Divisions(parse_location_lines(read_location_text().splitlines()))
 
 
 @lru_cache(maxsize=1)

@@ -1,9 +1,13 @@
+import shutil
+
 from cityline.geo.divisions import (
     CITY,
     DISTRICT,
     PROVINCE,
     STREET,
+    jionlp_dictionary_dir,
     load_divisions,
+    read_location_text,
     shanghai_streets,
 )
 
@@ -40,3 +44,9 @@ def test_county_level_city_under_a_province_hangs_on_the_province():
     divisions = load_divisions()
     (xiantao,) = divisions.named("仙桃市")
     assert [d.name for d in divisions.ancestors(xiantao)] == ["湖北省"]
+
+
+def test_reads_the_zip_jionlp_ships_when_the_text_is_not_unpacked(tmp_path):
+    shipped = jionlp_dictionary_dir()
+    shutil.copy(shipped / "china_location.zip", tmp_path)
+    assert read_location_text(tmp_path) == read_location_text(shipped)
