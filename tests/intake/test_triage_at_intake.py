@@ -1,0 +1,40 @@
+"""Triage fills what the operator left empty, explains itself, and never overrides a person."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cityline.api import create_app
+from cityline.intake.triage import classify_with
+
+
+@pytest.fixture
+def triaged_client(sessions, vault):
+    with TestClient(create_app(sessions, vault, classifier=classify_with)) as client:
+        yield client
+
+
+def test_unlabelled_order_gets_labels_and_an_explanation(triaged_client):
+    response = triaged_client.post("/api/orders", json={
+        "text": "我爸爸八十多岁一个人住，小区封控了，家里降压药明天就吃完了，求求你们帮帮忙"})
+    order = response.json()
+    assert response.status_code == 201
+    assert (order["category"], order["urgency"], order["triage_source"]) == ("EPI.MEDICAL", "urgent", "model")
+    assert "elderly" in order["special_groups"] and order["language"] == "zh"
+    received = triaged_client.get(f"/api/orders/{order['number']}").json()["events"][0]
+    explanation = received["data"]["triage"]["explanation"]
+    assert explanation["category"]["confidence"] > 0 and explanation["category"]["evidence"]
+
+
+def test_foreign_caller_is_detected(triaged_client):
+    order = triaged_client.post("/api/orders", json={
+        "text": "Hello, I live in Jing'an and my health code turned yellow, how can I appeal?"}).json()
+    assert order["language"] == "en" and "foreigner" in order["special_groups"]
+
+
+def test_retriage_keeps_labels_a_person_gave(triaged_client):
+    manual = triaged_client.post("/api/orders", json={
+        "text": "药店排队买口罩", "kind": "complaint", "category": "GEN.MARKET", "urgency": "normal"}).json()
+    result = triaged_client.post(f"/api/orders/{manual['number']}/triage").json()
+    assert result["order"]["category"] == "GEN.MARKET" and result["prediction"]["category"] == "EPI.MASK"
+    history = triaged_client.get(f"/api/orders/{manual['number']}").json()["events"]
+    assert history[-1]["action"] == "triaged" and history[-1]["data"]["applied"] is False
