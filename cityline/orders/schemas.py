@@ -44,6 +44,8 @@ class MoveRequest(BaseModel):
     satisfaction: str | None = Field(None, description="satisfied, basic or unsatisfied (visit)")
     reason: str | None = Field(None, description="why (return, cancel, reopen, close without visit)")
     into: str | None = Field(None, description="number of the order this one duplicates (merge)")
+    article: str | None = Field(None, description="knowledge-base article the answer came from (answer)")
+    article_version: int | None = Field(None, description="version of that article (answer)")
     note: str | None = None
 
 

@@ -175,3 +175,10 @@ def test_foreign_language_queue(client):
     create(client, language="zh")
     foreign = client.get("/api/orders", params={"language": "foreign"}).json()
     assert foreign["total"] == 1 and foreign["items"][0]["language"] == "en"
+
+
+def test_answer_records_the_knowledge_article_version(client):
+    number = create(client, kind="consult", category="EPI.MASK", urgency="normal", special_groups=[])["number"]
+    move(client, number, "answer", text="每户每次可预约5只口罩", article="KB-MASK-01", article_version=3)
+    event = client.get(f"/api/orders/{number}").json()["events"][-1]
+    assert (event["action"], event["data"]["article"], event["data"]["article_version"]) == ("answer", "KB-MASK-01", 3)
