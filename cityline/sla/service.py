@@ -53,6 +53,8 @@ def schedule(
     re-evaluating an unchanged order never repeats a reminder. Returns the
     order's pending timers of those kinds."""
     kinds = set(kinds) if kinds is not None else {spec.kind for spec in specs}
+    if stray := sorted({spec.kind for spec in specs} - kinds):
+        raise ValueError(f"timer kinds {stray} are not among the kinds being replaced {sorted(kinds)}")
     if not kinds:
         return []
     rows = session.scalars(
@@ -74,8 +76,6 @@ def schedule(
             wanted.remove(match)
             kept.append(timer)
     for spec in wanted:
-        if spec.kind not in kinds:
-            raise ValueError(f"timer kind {spec.kind!r} is not among the kinds being replaced")
         if any(_same(timer, spec) for timer in fired):
             continue
         timer = Timer(

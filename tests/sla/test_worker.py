@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,7 @@ from cityline.sla.models import OutboxMessage, Timer
 from cityline.sla.policy import load_policies
 from cityline.sla.rules import TimerSpec
 from cityline.sla.service import Message, cancel, enqueue, refresh_order_timers, schedule
-from cityline.sla.worker import deliver_outbox, fire_due_timers, run_once
+from cityline.sla.worker import deliver_outbox, fire_due_timers, run_forever, run_once
 
 SH = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).resolve().parents[2]
@@ -166,6 +167,21 @@ def test_delivery_failures_are_counted_backed_off_and_finally_marked_failed(sla_
     later = now + timedelta(hours=1)
     deliver_outbox(sla_db.factory, later, unreachable, max_attempts=5)
     assert count(sla_db, OutboxMessage, OutboxMessage.state == "failed") == 1
+
+
+def test_run_forever_works_until_stopped(sla_db):
+    life_order(sla_db, 1)
+    sender, stop = MemorySender(), threading.Event()
+    loop = threading.Thread(target=run_forever, args=(sla_db.factory, "w1", HANDLER, sender, stop),
+                            kwargs={"interval": 0.01, "clock": lambda: local("2020-01-29 09:00")})
+    loop.start()
+    try:
+        wait_for(lambda: len(sender.delivered) == 6, "the loop to deliver the order's reminders")
+    finally:
+        stop.set()
+        loop.join(timeout=30)
+    assert not loop.is_alive()
+    assert count(sla_db, Timer, Timer.state == "pending") == 0
 
 
 # ---------------------------------------------------------------- in other processes
