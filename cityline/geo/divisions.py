@@ -15,7 +15,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 PROVINCE, CITY, DISTRICT, STREET = "province", "city", "district", "street"
@@ -42,7 +42,7 @@ class Division:
     parent: str | None
     aliases: tuple[str, ...] = field(default=(), compare=False)
 
-    @property
+    @cached_property
     def key(self) -> str:
         """A unique id: level and code, or parent key + name for streets (which have no code)."""
         return f"{self.level}:{self.code}" if self.code else f"{self.parent}/{self.name}"

@@ -54,6 +54,7 @@ _HANGUL_SUFFIXES = {DISTRICT: ("구",), "镇": ("진",), "乡": ("향",), "街�
 @dataclass
 class ForeignForms:
     words: dict[str, list[Candidate]] = field(default_factory=dict)  # Latin and Cyrillic
+    word_prefixes: set[str] = field(default_factory=set)  # every beginning of those forms
     hangul: dict[str, list[Candidate]] = field(default_factory=dict)
     hangul_lengths: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
@@ -158,6 +159,7 @@ def load_foreign_forms(default_city: str | None) -> ForeignForms:
             _add_upper(forms, pinyin, division)
         elif division.level == STREET and in_default:
             _add_street(forms, pinyin, chinese, division)
+    forms.word_prefixes = {form[:k] for form in forms.words for k in range(1, len(form))}
     lengths: dict[str, set[int]] = {}
     for form in forms.hangul:
         lengths.setdefault(form[0], set()).add(len(form))
@@ -168,20 +170,19 @@ def load_foreign_forms(default_city: str | None) -> ForeignForms:
 def find_foreign_mentions(text: str, default_city: str | None) -> list[Mention]:
     """Place names written in Latin letters, Cyrillic or Hangul in ``text``."""
     forms = load_foreign_forms(default_city)
-    mentions = _word_mentions(text, forms.words)
+    mentions = _word_mentions(text, forms)
     if _HANGUL.search(text):
         mentions += _hangul_mentions(text, forms)
     return mentions
 
 
-def _word_mentions(text: str, forms: dict[str, list[Candidate]]) -> list[Mention]:
+def _word_mentions(text: str, forms: ForeignForms) -> list[Mention]:
     words = [(_normalise(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
     mentions: list[Mention] = []
     i, n = 0, len(words)
     while i < n:
         step = 1
-        for j in range(min(n, i + _MAX_WORDS), i, -1):
-            found = _lookup(forms, "".join(w for w, _, _ in words[i:j]))
+        for j, found in reversed(_matches_from(words, i, forms)):
             following = words[j][0] if j < n else ""
             kept = tuple(
                 c for c in found
@@ -194,6 +195,20 @@ def _word_mentions(text: str, forms: dict[str, list[Candidate]]) -> list[Mention
                 break
         i += step
     return mentions
+
+
+def _matches_from(words: list[tuple[str, int, int]], i: int, forms: ForeignForms):
+    """(end word, candidates) for each run of words from ``i`` that spells a form."""
+    found: list[tuple[int, list[Candidate]]] = []
+    key = ""
+    for j in range(i, min(len(words), i + _MAX_WORDS)):
+        key += words[j][0]
+        candidates = _lookup(forms.words, key)
+        if candidates:
+            found.append((j + 1, candidates))
+        if key not in forms.word_prefixes:
+            break
+    return found
 
 
 def _normalise(word: str) -> str:

@@ -73,13 +73,16 @@ class Gazetteer:
         existing.append(candidate)
 
     def freeze(self) -> None:
+        # indexed by the first two characters (every form has at least two), so most
+        # places in a text cost one look-up
         lengths: dict[str, set[int]] = {}
         for form in self.forms:
-            lengths.setdefault(form[0], set()).add(len(form))
+            lengths.setdefault(form[:2], set()).add(len(form))
         self._lengths = {c: tuple(sorted(ls, reverse=True)) for c, ls in lengths.items()}
 
-    def lengths_from(self, char: str) -> tuple[int, ...]:
-        return self._lengths.get(char, ())
+    def lengths_at(self, text: str, i: int) -> tuple[int, ...]:
+        """Lengths of the forms that could start at ``text[i]``, longest first."""
+        return self._lengths.get(text[i : i + 2], ())
 
     def chain(self, division: Division) -> frozenset[str]:
         """Keys of the division and all its ancestors."""

@@ -62,7 +62,7 @@ def find_mentions(text: str, gazetteer: Gazetteer) -> list[Mention]:
     forms = gazetteer.forms
     n = len(text)
     for i in range(n):
-        for length in gazetteer.lengths_from(text[i]):
+        for length in gazetteer.lengths_at(text, i):
             if i + length > n:
                 continue
             piece = text[i : i + length]
