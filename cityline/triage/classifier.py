@@ -22,6 +22,7 @@ DEFAULT_THRESHOLD = 0.6
 URGENT_AT = 0.35
 GROUP_AT = 0.5
 UNHEARD_MODEL_WEIGHT = 0.8
+MODEL_GROUP_AT = 0.8
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,11 @@ class Triager:
         return FieldPrediction(value, blended[value], case.evidence(name, value))
 
     def _urgency(self, case: _Case, category: str, kind: str, groups: list[str]) -> FieldPrediction:
-        blended = case.blend("urgency", rules.urgency_probabilities(case.reading, category, kind, groups))
-        urgent = blended.get("urgent", 0.0)
+        from_rules = rules.urgency_probabilities(case.reading, category, kind, groups)
+        blended = case.blend("urgency", from_rules)
+        # Urgent when either the rules or the model calls it: a missed emergency costs most.
+        learnt_urgent = case.learnt.get("urgency", {}).get("urgent", 0.0)
+        urgent = max(from_rules["urgent"], blended["urgent"], learnt_urgent if learnt_urgent >= 0.5 else 0.0)
         if urgent >= URGENT_AT:
             value = "urgent"
             # An early call on purpose: confident only once urgent is also the likeliest level.
@@ -122,8 +126,13 @@ class Triager:
 
     def _groups(self, case: _Case, language: str) -> tuple[list[str], dict[str, list[str]]]:
         from_rules = rules.group_probabilities(case.reading, language, self._codes["special_group"])
-        blended = case.blend(GROUPS, from_rules)
-        groups = [group for group in self._codes["special_group"] if blended[group] >= GROUP_AT]
+        learnt = case.learnt.get(GROUPS, {})
+        # A group the words name stays; the model may add one it is sure of.
+        groups = [
+            group
+            for group in self._codes["special_group"]
+            if from_rules[group] >= GROUP_AT or learnt.get(group, 0.0) >= MODEL_GROUP_AT
+        ]
         evidence = {}
         for group in groups:
             words = case.evidence(GROUPS, group)

@@ -19,12 +19,16 @@ from functools import cached_property
 import numpy as np
 
 from cityline.triage.features import features
+from cityline.triage.fitting import DTYPE, SparseRows, fit
 from cityline.triage.taxonomy import Taxonomy, load_taxonomy
 
 SINGLE_LABEL_FIELDS = ("kind", "category", "urgency")
 GROUPS = "special_groups"
 FORMAT = "cityline-triage-model/1"
 _BIAS = "<bias>"
+# The lexicon always keeps half the say: history labelled by other habits than the
+# centre's current ones must not drown what the words plainly say.
+MAX_BLEND_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ class TrainedModel:
     @property
     def blend_weight(self) -> float:
         """How far the model's opinion outweighs the lexicon's: more history, more say."""
-        return min(0.75, self.trained_on / (self.trained_on + 150.0))
+        return min(MAX_BLEND_WEIGHT, self.trained_on / (self.trained_on + 150.0))
 
     def feature_ids(self, text: str) -> np.ndarray:
         vocabulary = self.vocabulary
@@ -134,7 +138,7 @@ class TrainedModel:
 
 
 def train(
-    records: Iterable[LabelledText], taxonomy: Taxonomy | None = None, epochs: int = 120
+    records: Iterable[LabelledText], taxonomy: Taxonomy | None = None, epochs: int = 30
 ) -> TrainedModel:
     """Fit a model on labelled texts; labels outside the taxonomy are refused."""
     taxonomy = taxonomy or load_taxonomy()
@@ -146,19 +150,22 @@ def train(
     vocabulary = _vocabulary(documents)
     heads = {name: taxonomy.codes(name) for name in SINGLE_LABEL_FIELDS}
     heads[GROUPS] = taxonomy.codes("special_group")
-    matrix = _SparseRows.build(documents, vocabulary)
-    columns = sum(len(labels) for labels in heads.values())
-    weights = np.zeros((len(vocabulary), columns), dtype=np.float64)
-    bias = np.zeros(columns, dtype=np.float64)
-    start = 0
+    rows = [sorted({vocabulary[n] for n in document if n in vocabulary} | {0}) for document in documents]
+    matrix = SparseRows.build(rows, len(vocabulary))
+    parts, targets, use = [], [], []
     for name, labels in heads.items():
-        targets, mask = _targets(records, name, labels)
-        part = slice(start, start + len(labels))
-        if mask.any():
-            weights[:, part], bias[part] = _fit(matrix, targets, mask, name == GROUPS, epochs)
-        start += len(labels)
+        field_targets, mask = _targets(records, name, labels)
+        targets.append(field_targets)
+        # Each field's loss is an average over the documents that carry its label.
+        use.append(np.repeat((mask / max(mask.sum(), 1))[:, None], len(labels), axis=1))
+        if name != GROUPS:
+            start = sum(t.shape[1] for t in targets[:-1])
+            parts.append(slice(start, start + len(labels)))
+    weights, bias = fit(
+        matrix, np.hstack(targets).astype(DTYPE), np.hstack(use).astype(DTYPE), parts, epochs
+    )
     meta = {"taxonomy_version": taxonomy.version, "epochs": epochs}
-    return TrainedModel(vocabulary, heads, weights.astype(np.float32), bias, len(records), meta)
+    return TrainedModel(vocabulary, heads, weights, bias, len(records), meta)
 
 
 def _check_labels(records: list[LabelledText], taxonomy: Taxonomy) -> None:
@@ -199,60 +206,3 @@ def _targets(records: list[LabelledText], name: str, labels: list[str]):
             targets[row, index[value]] = 1.0
             mask[row] = True
     return targets, mask
-
-
-@dataclass(frozen=True)
-class _SparseRows:
-    """Documents as (row, feature, value) triples, values scaled by 1/sqrt(length)."""
-
-    rows: np.ndarray
-    cols: np.ndarray
-    values: np.ndarray
-    n_rows: int
-
-    @classmethod
-    def build(cls, documents: list[set[str]], vocabulary: dict[str, int]) -> _SparseRows:
-        rows, cols, values = [], [], []
-        for row, document in enumerate(documents):
-            ids = {vocabulary[name] for name in document if name in vocabulary} | {0}
-            rows.extend([row] * len(ids))
-            cols.extend(ids)
-            values.extend([1.0 / math.sqrt(len(ids))] * len(ids))
-        return cls(np.array(rows), np.array(cols), np.array(values), len(documents))
-
-    def times(self, weights: np.ndarray) -> np.ndarray:
-        products = weights[self.cols] * self.values[:, None]
-        result = np.zeros((self.n_rows, weights.shape[1]))
-        np.add.at(result, self.rows, products)
-        return result
-
-    def transposed_times(self, gradient: np.ndarray, n_features: int) -> np.ndarray:
-        products = gradient[self.rows] * self.values[:, None]
-        result = np.zeros((n_features, gradient.shape[1]))
-        np.add.at(result, self.cols, products)
-        return result
-
-
-def _fit(matrix: _SparseRows, targets, mask, multilabel: bool, epochs: int):
-    """Full-batch Adam on the cross-entropy with a small L2 penalty."""
-    n_features, n_labels = int(matrix.cols.max()) + 1, targets.shape[1]
-    weights, bias = np.zeros((n_features, n_labels)), np.zeros(n_labels)
-    moments = [np.zeros_like(weights), np.zeros_like(weights), np.zeros_like(bias), np.zeros_like(bias)]
-    used = mask.astype(float)[:, None] / max(mask.sum(), 1)
-    rate, l2 = 0.15, 1e-4
-    for step in range(1, epochs + 1):
-        logits = matrix.times(weights) + bias
-        if multilabel:
-            predicted = 1.0 / (1.0 + np.exp(-logits))
-        else:
-            exp = np.exp(logits - logits.max(axis=1, keepdims=True))
-            predicted = exp / exp.sum(axis=1, keepdims=True)
-        error = (predicted - targets) * used
-        grad_w = matrix.transposed_times(error, n_features) + l2 * weights
-        grad_b = error.sum(axis=0)
-        for param, grad, first, second in ((weights, grad_w, 0, 1), (bias, grad_b, 2, 3)):
-            moments[first] = 0.9 * moments[first] + 0.1 * grad
-            moments[second] = 0.999 * moments[second] + 0.001 * grad * grad
-            corrected = moments[first] / (1 - 0.9**step)
-            param -= rate * corrected / (np.sqrt(moments[second] / (1 - 0.999**step)) + 1e-8)
-    return weights, bias
