@@ -8,8 +8,9 @@ Firing a timer, step by step:
    IMMEDIATE``, emitted by :func:`cityline.db.make_engine`); the worker writes
    its name and a lease end on them and commits.
 2. The handler turns each timer into messages (no side effects of its own).
-3. *Fire* (own transaction): ``UPDATE … SET state='fired' WHERE id=… AND
-   state='pending'`` and, in the same transaction, insert the messages. Only
+3. *Fire* (own transaction, one per claimed batch): ``UPDATE … SET
+   state='fired' WHERE id=… AND state='pending'`` and, in the same
+   transaction, insert the messages. Only
    the worker whose update changed the row stores messages, so a timer fires
    once even if a lease expired and two workers handled it; one that was
    cancelled meanwhile does not fire at all.
@@ -125,17 +126,24 @@ def _claim_timers(
 
 def _fire(session: Session, timer: TimerView, messages: Sequence[Message], now: datetime,
           worker_id: str) -> bool:
+    timers = Timer.__table__
     changed = session.execute(
-        update(Timer)
-        .where(Timer.id == timer.id, Timer.state == "pending")
+        timers.update()
+        .where(timers.c.id == timer.id, timers.c.state == "pending")
         .values(state="fired", fired_at=now, claimed_by=worker_id, last_error=None)
     ).rowcount
     if changed != 1:
         return False
     for n, message in enumerate(messages):
-        key = message.dedupe_key or f"timer:{timer.id}:{n}"
-        enqueue(session, Message(message.kind, message.recipient, message.order_id,
-                                 dict(message.payload), key), now)
+        if message.dedupe_key is not None:  # the handler's own key may exist already
+            enqueue(session, message, now)
+            continue
+        # Only the worker whose update fired the timer gets here, so its keys are new.
+        session.add(OutboxMessage(
+            created_at=now, kind=message.kind, recipient=message.recipient,
+            order_id=message.order_id, payload=dict(message.payload), state="pending",
+            attempts=0, next_attempt_at=now, dedupe_key=f"timer:{timer.id}:{n}",
+        ))
     return True
 
 
@@ -156,30 +164,37 @@ def fire_due_timers(
     batch_size: int = 20,
     lease: timedelta = DEFAULT_LEASE,
 ) -> RunReport:
-    """Fire every timer due at ``now`` (including all that fell due while no worker ran)."""
+    """Fire every timer due at ``now`` (including all that fell due while no worker ran).
+
+    A claimed batch is handled, then fired in one transaction: a crash before
+    its commit leaves the whole batch pending for the next worker."""
     report = RunReport()
     while True:
         with transaction(session_factory) as session:
             claimed = _claim_timers(session, now, worker_id, lease, batch_size)
         if not claimed:
             return report
-        for timer in claimed:
-            try:
-                messages = list(handler(timer))
-            except Exception as exc:  # a handler bug must not stop the other reminders
-                log.exception("timer %s (%s) handler failed", timer.id, timer.kind)
-                report.handler_errors += 1
-                report.errors.append(f"timer {timer.id}: {exc!r}")
-                with transaction(session_factory) as session:
-                    _handler_failed(session, timer, repr(exc), now)
-                continue
-            with transaction(session_factory) as session:
-                fired = _fire(session, timer, messages, now, worker_id)
-            if fired:
-                report.fired += 1
-                report.messages += len(messages)
-            else:
-                report.not_fired += 1
+        outcomes = [_handle(handler, timer, report) for timer in claimed]
+        with transaction(session_factory) as session:
+            for timer, messages in zip(claimed, outcomes, strict=True):
+                if isinstance(messages, str):
+                    _handler_failed(session, timer, messages, now)
+                elif _fire(session, timer, messages, now, worker_id):
+                    report.fired += 1
+                    report.messages += len(messages)
+                else:
+                    report.not_fired += 1
+
+
+def _handle(handler: Handler, timer: TimerView, report: RunReport) -> list[Message] | str:
+    """The handler's messages, or the error text when it failed."""
+    try:
+        return list(handler(timer))
+    except Exception as exc:  # a handler bug must not stop the other reminders
+        log.exception("timer %s (%s) handler failed", timer.id, timer.kind)
+        report.handler_errors += 1
+        report.errors.append(f"timer {timer.id}: {exc!r}")
+        return repr(exc)
 
 
 def _claim_messages(
@@ -233,10 +248,11 @@ def deliver_outbox(
             else:
                 report.sent += 1
                 values = {"state": "sent", "sent_at": now, "last_error": None}
-            with transaction(session_factory) as session:
+            outbox = OutboxMessage.__table__
+            with transaction(session_factory) as session:  # one mark per send: a crash repeats one
                 session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id == item.id, OutboxMessage.state == "pending")
+                    outbox.update()
+                    .where(outbox.c.id == item.id, outbox.c.state == "pending")
                     .values(**values)
                 )
 
