@@ -18,7 +18,7 @@ from cityline.sim.catalogue import problems
 from cityline.sim.context import Context, build_context
 from cityline.sim.draws import DayCore, DayDraws, day_core, day_draws
 from cityline.sim.foreign import compose_foreign, foreign_kit
-from cityline.sim.outcomes import SATISFACTION, URGENCIES, Outcomes, simulate_outcomes
+from cityline.sim.outcomes import Outcomes, simulate_outcomes
 from cityline.sim.places import addresses
 from cityline.sim.plan import day_rng
 from cityline.sim.routing import Lookups, build_lookups, unit_speeds, units, wrong_units
@@ -187,6 +187,3 @@ def stamps(seconds: np.ndarray) -> list[str | None]:
     prefixes = objects([date.fromordinal(d).isoformat() for d in range(first, last + 1)])
     text = prefixes[days - first] + _clock()[rest]
     return np.where(known, text, None).tolist()
-
-
-__all__ = ["COLUMNS", "ROW_KEYS", "SATISFACTION", "URGENCIES", "generate", "stamps"]

@@ -94,11 +94,9 @@ def signal_streets(spec: Scenario, seed: int) -> dict[str, np.ndarray]:
     table = street_table()
     chosen: dict[str, np.ndarray] = {}
     for signal in spec.signals:
-        if not signal.districts:
-            continue
+        picks = [_named_street(table, name, signal.problem) for name in signal.streets]
         tag = zlib.crc32(signal.problem.encode())
         rng = np.random.default_rng([seed, int(spec.name), tag])
-        picks: list[int] = []
         for district in signal.districts:
             if district not in table.districts:
                 raise ValueError(f"signal {signal.problem}: unknown district {district!r}")
@@ -108,8 +106,17 @@ def signal_streets(spec: Scenario, seed: int) -> dict[str, np.ndarray]:
             weights = table.probabilities[candidates] / table.probabilities[candidates].sum()
             size = min(signal.streets_per_district, len(candidates))
             picks.extend(rng.choice(candidates, size=size, replace=False, p=weights).tolist())
-        chosen[signal.problem] = np.asarray(sorted(picks))
+        if picks:
+            chosen[signal.problem] = np.asarray(sorted(set(picks)))
     return chosen
+
+
+def _named_street(table: StreetTable, name: str, problem_id: str) -> int:
+    district, _, street = name.partition("/")
+    try:
+        return table.index(district, street)
+    except ValueError:
+        raise ValueError(f"signal {problem_id}: no street {name!r} (write 区/街道)") from None
 
 
 def signal_places(spec: Scenario, seed: int) -> dict[str, list[dict[str, str]]]:

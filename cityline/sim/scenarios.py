@@ -66,7 +66,8 @@ class Signal:
     problem: str
     start: date
     districts: tuple[str, ...]
-    streets_per_district: int
+    streets_per_district: int  # streets drawn (by seed) in each of the districts
+    streets: tuple[str, ...]  # named places, as "district/street"
     concentration: float  # share of the problem's orders placed in its chosen streets
     note: str
 
@@ -148,6 +149,7 @@ def _signal(raw: dict[str, Any], where: str) -> Signal:
         start=_day(raw["start"]),
         districts=tuple(raw.get("districts", ())),
         streets_per_district=int(raw.get("streets_per_district", 0)),
+        streets=tuple(raw.get("streets", ())),
         concentration=float(raw.get("concentration", 0.0)),
         note=raw.get("note", ""),
     )

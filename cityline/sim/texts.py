@@ -200,9 +200,12 @@ def _spoken(kit: Pieces, p, kind, urgent, groups, dialect, r, place, long) -> li
     columns = [plain_or_dialect("greetings", 8), _who(groups, r[:, 4], kit.groups), *said,
                middle, "，", cue, _ask(kit, p, kind, r), "。"]
     if long:
-        recap = kit.summary_split.columns(kit.summary.index(p, r[:, 11] // 5), place)
-        columns += [_frame("complaint_fillers", r[:, 10]), "。", kit.detail.pick(p, r[:, 10] // 7),
-                    "。", _frame("complaint_fillers", r[:, 11]), "。", *recap, "。"]
+        # the second detail and the retold complaint differ from the first ones
+        recap = kit.caller_split.columns(kit.caller.index(p, r[:, 5] + 1), place)
+        columns += [_frame("long_story", r[:, 10] // 3), "。", kit.detail.pick(p, r[:, 3] + 1),
+                    "。", _frame("complaint_fillers", r[:, 10]), "，", _frame("long_story", r[:, 6]),
+                    "。", _frame("complaint_fillers", r[:, 11]), "。", *recap, "。",
+                    _ask(kit, p, kind, r // 11), "。"]
     return join_pieces([*columns, plain_or_dialect("closers", 9)])
 
 
