@@ -75,24 +75,25 @@ def detect_language(text: str) -> str:
     return "zh"
 
 
+_SCRIPTS = {
+    "han": re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]"),
+    "kana": re.compile(r"[\u3040-\u30ff\uff66-\uff9f]"),
+    "hangul": re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]"),
+    "cyrillic": re.compile(r"[\u0400-\u04ff]"),
+    "arabic": re.compile(r"[\u0600-\u06ff]"),
+    "thai": re.compile(r"[\u0e00-\u0e7f]"),
+}
+_NOT_HAN = re.compile(r"[\u3040-\u30ff\uff66-\uff9f\uac00-\ud7af\u1100-\u11ff\u3130-\u318f\u0400-\u04ff\u0600-\u06ff\u0e00-\u0e7f]")
+
+
 def _script_counts(text: str) -> dict[str, int]:
-    counts = dict.fromkeys(("han", "kana", "hangul", "cyrillic", "arabic", "thai"), 0)
-    for char in text:
-        code = ord(char)
-        if code < 0x0400:
-            continue
-        if 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF:
-            counts["han"] += 1
-        elif 0x3040 <= code <= 0x30FF or 0xFF66 <= code <= 0xFF9F:
-            counts["kana"] += 1
-        elif 0xAC00 <= code <= 0xD7AF or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F:
-            counts["hangul"] += 1
-        elif 0x0400 <= code <= 0x04FF:
-            counts["cyrillic"] += 1
-        elif 0x0600 <= code <= 0x06FF:
-            counts["arabic"] += 1
-        elif 0x0E00 <= code <= 0x0E7F:
-            counts["thai"] += 1
+    counts = {"han": len(_SCRIPTS["han"].findall(text))}
+    if _NOT_HAN.search(text) is None:  # most orders: Chinese, maybe with Latin words
+        counts.update(dict.fromkeys(("kana", "hangul", "cyrillic", "arabic", "thai"), 0))
+        return counts
+    for script, pattern in _SCRIPTS.items():
+        if script != "han":
+            counts[script] = len(pattern.findall(text))
     return counts
 
 

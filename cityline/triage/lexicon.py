@@ -1,10 +1,10 @@
 """The triage lexicon and the compiled matchers that find its words in an order.
 
-Each field (kind, category, urgency, special group) has its own matcher: one
-compiled regular expression built as a trie, so a text is scanned once per
-field whatever the number of words, and the longest word wins where words
-overlap ("核酸结果" over "核酸"). Matching per field keeps a long word of one
-field ("隔离点") from hiding a shorter word of another ("隔离").
+Each field (kind, category, urgency, special group) has its own matcher: an
+Aho-Corasick automaton, so a text is scanned once per field whatever the number
+of words, and the longest word wins where words overlap ("核酸结果" over
+"核酸"). Matching per field keeps a long word of one field ("降压药") from
+hiding a word of another that overlaps it ("药快吃完").
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+import ahocorasick_rs
 
 DEFAULT_LEXICON_PATH = Path(__file__).with_name("lexicon.toml")
 STRENGTHS = {"strong": 3.0, "terms": 1.5, "weak": 0.6}
@@ -34,34 +36,39 @@ class Hit:
 
 @dataclass(frozen=True)
 class FieldMatcher:
-    pattern: re.Pattern[str]
-    votes: dict[str, tuple[tuple[str, float], ...]]  # lexicon word -> votes
-    prefixes: tuple[str, ...]  # words written with a trailing * (any ending)
+    """One field's words in an Aho-Corasick automaton (leftmost-longest, one pass in Rust)."""
+
+    automaton: ahocorasick_rs.AhoCorasick
+    patterns: list[str]  # the automaton's patterns, by index
+    exact: list[tuple[tuple[str, float], ...]]  # votes of the pattern as a whole word
+    prefix: list[tuple[tuple[str, float], ...]]  # votes of the pattern written with a trailing *
+    votes: dict[str, tuple[tuple[str, float], ...]]  # lexicon word (with any *) -> votes
+    edges: list[tuple[bool, bool]]  # whether the pattern starts / ends with a letter or digit
 
     def find(self, lowered: str) -> list[Hit]:
         hits = []
-        for match in self.pattern.finditer(lowered):
-            start, end = match.span()
-            surface = match.group()
-            if not _has_word_boundaries(lowered, start, end, surface):
+        for index, start, end in self.automaton.find_matches_as_indexes(lowered):
+            left, right = self.edges[index]
+            if left and start > 0 and _is_word_char(lowered[start - 1]):
+                continue  # "test" inside "contest", "120" inside a phone number
+            votes = self.exact[index]
+            if self.prefix[index]:
+                stop = end
+                while stop < len(lowered) and lowered[stop].isalpha():
+                    stop += 1
+                if stop > end or not votes:
+                    end, votes = stop, self.prefix[index]
+            elif right and end < len(lowered) and _is_word_char(lowered[end]):
                 continue
-            votes = self.votes.get(surface) or self._prefix_votes(surface)
             if votes:
-                hits.append(Hit(surface, start, end, votes))
+                hits.append(Hit(lowered[start:end], start, end, votes))
         return hits
-
-    def _prefix_votes(self, surface: str) -> tuple[tuple[str, float], ...]:
-        for prefix in self.prefixes:
-            if surface.startswith(prefix):
-                return self.votes[prefix + _PREFIX_MARK]
-        return ()
 
 
 @dataclass(frozen=True)
 class Lexicon:
     matchers: dict[str, FieldMatcher]
-    cue_pattern: re.Pattern[str]
-    cue_kinds: dict[str, str]  # cue word -> "topic_negation" | "focus" | "epidemic"
+    cues: FieldMatcher  # each hit's one vote is "topic_negation", "focus" or "epidemic"
     absence_pattern: re.Pattern[str]
 
     def labels(self, field: str) -> list[str]:
@@ -91,7 +98,7 @@ def _compile(path: Path) -> Lexicon:
     cjk = "|".join(word for word in absence if not _WORD_CHAR.match(word))
     latin = "|".join(word for word in absence if _WORD_CHAR.match(word))
     absence_pattern = re.compile(rf"(?:{cjk})[^，。,.!?！？；;\s]?$|(?<![a-zа-я])(?:{latin})\s+(?:\w+\s+)?$")
-    return Lexicon(matchers, _trie_pattern(cue_kinds), cue_kinds, absence_pattern)
+    return Lexicon(matchers, _cue_matcher(cue_kinds), absence_pattern)
 
 
 def _field_matcher(tables: dict, field: str, neutral: list[str]) -> FieldMatcher:
@@ -102,7 +109,7 @@ def _field_matcher(tables: dict, field: str, neutral: list[str]) -> FieldMatcher
                 raise ValueError(f"lexicon {field}.{label}: unknown strength {strength!r}")
             for word in words:
                 word = word.lower().strip()
-                if word:
+                if word and word != _PREFIX_MARK:
                     by_label = votes.setdefault(word, {})
                     by_label[label] = max(by_label.get(label, 0.0), STRENGTHS[strength])
     # Neutral words vote for nothing; being longer, they hide the short word inside them
@@ -110,41 +117,35 @@ def _field_matcher(tables: dict, field: str, neutral: list[str]) -> FieldMatcher
     for word in neutral:
         votes.setdefault(word, {})
     frozen = {word: tuple(sorted(by_label.items())) for word, by_label in votes.items()}
-    prefixes = tuple(
-        sorted((w[:-1] for w in frozen if w.endswith(_PREFIX_MARK)), key=len, reverse=True)
+    patterns = sorted({word.removesuffix(_PREFIX_MARK) for word in frozen})
+    return FieldMatcher(
+        ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest),
+        patterns,
+        [frozen.get(pattern, ()) for pattern in patterns],
+        [frozen.get(pattern + _PREFIX_MARK, ()) for pattern in patterns],
+        frozen,
+        _edges(patterns),
     )
-    return FieldMatcher(_trie_pattern(frozen), frozen, prefixes)
 
 
-def _has_word_boundaries(text: str, start: int, end: int, surface: str) -> bool:
-    """Latin words and numbers match whole words only ("test" not in "contest", "120" not in a phone number)."""
-    if _WORD_CHAR.match(surface[0]) and start > 0 and _WORD_CHAR.match(text[start - 1]):
-        return False
-    return not (_WORD_CHAR.match(surface[-1]) and end < len(text) and _WORD_CHAR.match(text[end]))
+def _is_word_char(char: str) -> bool:
+    """Letters of alphabetic scripts and digits: the characters that make up a Latin-style word."""
+    return char < "\u3000" and char.isalnum()
 
 
-def _trie_pattern(words) -> re.Pattern[str]:
-    """One regular expression matching any of ``words``, longest first at each position."""
-    trie: dict = {}
-    for word in words:
-        node = trie
-        for char in word:
-            node = node.setdefault(char, {})
-        node[""] = True
-    body = _trie_regex(trie)
-    return re.compile(body if body else r"(?!x)x")
+def _edges(patterns: list[str]) -> list[tuple[bool, bool]]:
+    return [(_is_word_char(pattern[0]), _is_word_char(pattern[-1])) for pattern in patterns]
 
 
-def _trie_regex(node: dict) -> str:
-    ends_here = "" in node
-    branches = []
-    for char in sorted(key for key in node if key):
-        tail = _trie_regex(node[char])
-        head = r"[^\W\d_]*" if char == _PREFIX_MARK else re.escape(char)
-        branches.append(head + tail)
-    if not branches:
-        return ""
-    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-    if ends_here:
-        return f"(?:{body})?" if len(branches) > 1 or len(branches[0]) > 1 else f"{body}?"
-    return body
+def _cue_matcher(cue_kinds: dict[str, str]) -> FieldMatcher:
+    """Cue words as a matcher whose single "vote" names the kind of cue."""
+    votes = {word: ((kind, 1.0),) for word, kind in cue_kinds.items()}
+    patterns = sorted(votes)
+    return FieldMatcher(
+        ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest),
+        patterns,
+        [votes[pattern] for pattern in patterns],
+        [() for _ in patterns],
+        votes,
+        _edges(patterns),
+    )

@@ -80,14 +80,14 @@ def _cue_scopes(lowered: str, lexicon: Lexicon, clause_ends: list[int]):
     """Spans (start, end, factor) set by negation and focus cues, and whether the epidemic is named."""
     scopes: list[tuple[int, int, float]] = []
     epidemic = False
-    for match in lexicon.cue_pattern.finditer(lowered):
-        kind = lexicon.cue_kinds.get(match.group())
+    for cue in lexicon.cues.find(lowered):
+        kind = cue.votes[0][0]
         if kind == "epidemic":
             epidemic = True
             continue
-        end = next(position for position in clause_ends if position >= match.end())
+        end = next(position for position in clause_ends if position >= cue.end)
         factor = NEGATED_TOPIC if kind == "topic_negation" else FOCUS
-        scopes.append((match.start(), end, factor))
+        scopes.append((cue.start, end, factor))
     # A focus cue inside a negated clause ("不是问X，而是Y" without a comma) ends the negation.
     trimmed = []
     for start, end, factor in scopes:
