@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
-from cityline import __version__, problems
+from cityline import __version__, logs, problems
+from cityline.accounts.api import router as accounts_router
 from cityline.orders.api import router as orders_router
 from cityline.privacy import Vault
 from cityline.routing.api import router as units_router
@@ -19,6 +20,8 @@ def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None) -
     app.state.vault = vault
     app.state.classifier = classifier
     problems.install(app)
+    logs.install()
+    app.include_router(accounts_router)
     app.include_router(orders_router)
     app.include_router(units_router)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from cityline.accounts.cli import tokens_app, users_app
 from cityline.orders.cli import app as orders_app
 from cityline.routing.cli import app as units_app
 from cityline.triage.cli import app as triage_app
@@ -12,6 +13,8 @@ app = typer.Typer(help="cityline: the city service hotline as the nerve centre o
                   no_args_is_help=True)
 app.add_typer(orders_app, name="orders")
 app.add_typer(units_app, name="units")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 app.add_typer(triage_app, name="triage", help="Triage: evaluate, train, list and roll back models.")
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -41,4 +44,7 @@ def serve(host: str | None = None, port: int | None = None) -> None:
 
 
 def main() -> None:
+    from cityline import logs
+
+    logs.install()
     app()

@@ -28,6 +28,20 @@ class NotFound(DomainError):
     title = "Not found"
 
 
+class Unauthorized(DomainError):
+    """No valid credentials: sign in, or send a token."""
+
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(DomainError):
+    """Signed in, but the role does not allow this."""
+
+    status = 403
+    title = "Forbidden"
+
+
 class Conflict(DomainError):
     """The request is well-formed but the current state does not allow it."""
 

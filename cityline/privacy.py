@@ -20,6 +20,8 @@ from cryptography.fernet import Fernet
 from cityline.errors import FieldError, Invalid
 
 _NOT_DIGITS = re.compile(r"[\s\-()（）+]")
+# Mobile and landline numbers and ID numbers as callers say them inside free text.
+_NUMBER_IN_TEXT = re.compile(r"(?<!\d)(?:1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}|\d{17}[\dXx]|0\d{2,3}-?\d{7,8}|(?<!-)\d{8}(?!-))(?!\d)")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,11 @@ def normalise_phone(raw: str) -> str:
             [FieldError("caller_phone", "expected 5 to 20 digits, e.g. 13800001234")],
         )
     return digits
+
+
+def mask_text(text: str) -> str:
+    """Free text with phone and ID numbers masked (exports, logs)."""
+    return _NUMBER_IN_TEXT.sub(lambda m: mask_phone(re.sub(r"\D", "", m.group())), text)
 
 
 def mask_phone(digits: str) -> str:

@@ -13,9 +13,11 @@ from cityline.db import Base
 MODEL_MODULES = (
     "cityline.routing.models",
     "cityline.orders.models",
+    "cityline.accounts.models",
     "cityline.triage.models",
     "cityline.geo.models",
     "cityline.sla.models",
+    "cityline.knowledge.models",
 )
 
 

@@ -1,4 +1,10 @@
-"""What every request handler needs, taken from the application's state."""
+"""What every request handler needs: sessions, the vault, and who is asking.
+
+A request is authenticated by an API token (``Authorization: Bearer cl_…``) or
+by the console's session cookie; a cookie request that changes something must
+also send the session's CSRF token in ``X-CSRF-Token``. Denials are audited in
+their own transaction, so they survive the failed request.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +14,37 @@ from typing import Any
 from fastapi import Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from cityline.accounts import service as accounts
+from cityline.accounts.rules import Principal
+from cityline.db import transaction, utcnow
+from cityline.errors import Forbidden, NotFound, Unauthorized
 from cityline.privacy import Vault
+
+SESSION_COOKIE = "cityline_session"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 @dataclass
 class Deps:
     sessions: sessionmaker[Session]
     vault: Vault
-    actor: str
+    principal: Principal
     app_state: Any
+
+    @property
+    def actor(self) -> str:
+        return self.principal.name
+
+    def require(self, permission: str) -> None:
+        """Raise 403 (and audit the denial) unless the principal's roles allow ``permission``."""
+        if not self.principal.can(permission):
+            deny(self.sessions, self.principal.name, permission)
+            raise Forbidden(f"your roles ({', '.join(sorted(self.principal.roles))}) do not allow {permission}")
+
+    def ensure_visible(self, unit_id: int | None, district: str | None, street: str | None, what: str) -> None:
+        """Outside the principal's reach a thing does not exist: 404, never 403."""
+        if not self.principal.sees(unit_id, district, street):
+            raise NotFound(f"no {what}")
 
     def classify(self, session: Session):
         """The active triage classifier (None when the app was built without triage)."""
@@ -24,6 +52,31 @@ class Deps:
         return provider(session) if provider else None
 
 
+def deny(sessions: sessionmaker[Session], actor: str, permission: str) -> None:
+    with transaction(sessions) as session:
+        accounts.audit(session, actor, "denied", permission)
+
+
+def _principal(session: Session, request: Request) -> Principal:
+    now = utcnow()
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        found = accounts.principal_from_token(session, header[7:].strip(), now)
+        if found is None:
+            raise Unauthorized("the API token is unknown or revoked")
+        return found
+    cookie = request.cookies.get(SESSION_COOKIE)
+    live = accounts.principal_from_cookie(session, cookie, now) if cookie else None
+    if live is None:
+        raise Unauthorized("sign in (POST /api/auth/login) or send an API token")
+    principal, csrf = live
+    if request.method not in SAFE_METHODS and request.headers.get("x-csrf-token") != csrf:
+        raise Forbidden("missing or wrong X-CSRF-Token header for this session")
+    return principal
+
+
 def deps(request: Request) -> Deps:
     state = request.app.state
-    return Deps(sessions=state.sessions, vault=state.vault, actor="api", app_state=state)
+    with transaction(state.sessions) as session:
+        principal = _principal(session, request)
+    return Deps(sessions=state.sessions, vault=state.vault, principal=principal, app_state=state)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -10,20 +12,48 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from cityline.accounts.rules import ROLES
+from cityline.accounts.service import create_token
 from cityline.api import create_app
-from cityline.db import make_engine, make_sessionmaker
+from cityline.db import make_engine, make_sessionmaker, transaction
 from cityline.privacy import Vault
 from cityline.schema import create_all, metadata
 from tests.pg import ThrowawayPostgres, create_database
 
 _server: ThrowawayPostgres | None = None
+FULL_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+class PhoneLeakWatch(logging.Handler):
+    """Sees every log record of the whole run and keeps any that carries a full phone number."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if FULL_PHONE.search(message):
+            self.leaks.append(f"{record.name}: {message[:200]}")
+
+
+_watch = PhoneLeakWatch()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     global _server
+    logging.getLogger().addHandler(_watch)
+    logging.getLogger().setLevel(logging.DEBUG)
     if not os.environ.get("CITYLINE_TEST_POSTGRES_URL"):
         _server = ThrowawayPostgres()
         os.environ["CITYLINE_TEST_POSTGRES_URL"] = _server.start()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The logs of a full test run must not contain a full phone number."""
+    if _watch.leaks:
+        print("\nfull phone numbers found in the logs of this run:\n  " + "\n  ".join(_watch.leaks[:20]))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -69,8 +99,15 @@ def vault() -> Vault:
     return Vault("test-secret-not-for-production")
 
 
+def make_token(sessions, roles, unit: str | None = None, name: str = "tester") -> str:
+    with transaction(sessions) as session:
+        token, _row = create_token(session, name, list(roles), unit=unit, actor="test")
+    return token
+
+
 @pytest.fixture
 def client(sessions, vault) -> Iterator[TestClient]:
-    """Real HTTP through the ASGI app, on each database."""
-    with TestClient(create_app(sessions, vault)) as c:
+    """Real HTTP through the ASGI app, on each database, as a city-wide token holding every role."""
+    token = make_token(sessions, ROLES)
+    with TestClient(create_app(sessions, vault), headers={"Authorization": f"Bearer {token}"}) as c:
         yield c

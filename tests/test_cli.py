@@ -21,7 +21,7 @@ def cityline(tmp_path):
     env.pop("CITYLINE_DATABASE_URL", None)
 
     def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        done = subprocess.run([sys.executable, "-m", "cityline", *args], env=env, cwd=tmp_path,
+        done = subprocess.run([sys.executable, "-m", "cityline", *args], env={**os.environ, **env}, cwd=tmp_path,
                               capture_output=True, text=True, timeout=120)
         assert (done.returncode == 0) == ok, done.stdout + done.stderr
         return done
@@ -65,3 +65,14 @@ def test_import_reports_bad_rows_and_exit_code(cityline, tmp_path):
     assert (again["imported"], again["already_present"]) == (0, 1)
     missing = cityline("orders", "import", "nothing.csv", ok=False)
     assert "nothing.csv" in missing.stdout + missing.stderr
+
+
+def test_first_admin_and_tokens_from_the_command_line(cityline, tmp_path, monkeypatch):
+    monkeypatch.setenv("CITYLINE_NEW_PASSWORD", "a long admin password")
+    assert "created user admin (admin)" in cityline("users", "create", "admin", "--role", "admin").stdout
+    assert "already exists" in cityline("users", "create", "admin", "--role", "admin", ok=False).stdout
+    assert "unknown role" in cityline("users", "create", "bob", "--role", "mayor", ok=False).stdout
+    created = cityline("tokens", "create", "gateway", "--role", "operator").stdout
+    assert "cl_" in created and "cannot be shown again" in created
+    assert "revoked token 1" in cityline("tokens", "revoke", "1").stdout
+    assert "admin" in cityline("users", "list").stdout

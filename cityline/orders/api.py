@@ -1,16 +1,27 @@
-"""HTTP for orders: create, list, show, move through the loop."""
+"""HTTP for orders: create, list, show, move through the loop, labels, reveal, export.
+
+Every route checks the caller's permission, and an order outside the caller's
+reach answers 404 exactly as a missing one does.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
+from cityline.accounts.rules import ACTION_PERMISSION
+from cityline.accounts.service import audit
 from cityline.db import transaction, utcnow
 from cityline.errors import Conflict
 from cityline.intake.service import create_order
 from cityline.orders import service
+from cityline.orders.models import Order
 from cityline.orders.schemas import (
     EventRead,
     LabelsUpdate,
@@ -20,15 +31,24 @@ from cityline.orders.schemas import (
     OrderPage,
     OrderRead,
 )
+from cityline.privacy import mask_text
 from cityline.timeutil import as_aware
 from cityline.web_deps import Deps, deps
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
+D = Annotated[Deps, Depends(deps)]
+
+
+def visible(session: Session, d: Deps, number: str) -> Order:
+    order = service.get_order(session, number)
+    d.ensure_visible(order.unit_id, order.district, order.street, f"order numbered {number}")
+    return order
 
 
 @router.post("", status_code=201, response_model=OrderRead)
-def create(body: OrderCreate, response: Response, d: Annotated[Deps, Depends(deps)]) -> OrderRead:
+def create(body: OrderCreate, response: Response, d: D) -> OrderRead:
     """Record an order; labels left empty are filled by triage. Same external_id twice → 200 with the first."""
+    d.require("orders:create")
     with transaction(d.sessions) as session:
         order, created = create_order(session, body, actor=d.actor, now=utcnow(), vault=d.vault,
                                       classify=d.classify(session))
@@ -37,61 +57,111 @@ def create(body: OrderCreate, response: Response, d: Annotated[Deps, Depends(dep
         return service.describe(session, order)
 
 
-@router.get("", response_model=OrderPage)
-def list_(
-    d: Annotated[Deps, Depends(deps)],
-    status: str | None = None, unit: str | None = None, category: str | None = None,
+def order_filter(
+    d: D, status: str | None = None, unit: str | None = None, category: str | None = None,
     urgency: str | None = None, channel: str | None = None,
     received_from: datetime | None = None, received_to: datetime | None = None,
     q: Annotated[str | None, Query(description="text, address or order number")] = None,
     language: Annotated[str | None, Query(description='a language code, or "foreign" (the foreign-language seats)')] = None,
     needs_confirmation: bool | None = None,
-    page: Annotated[int, Query(ge=1)] = 1, page_size: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> OrderPage:
-    f = service.OrderFilter(
+) -> service.OrderFilter:
+    """The query's filters, narrowed to what the caller may see."""
+    return service.OrderFilter(
         status=status, unit=unit, category=category, urgency=urgency, channel=channel, text=q,
         language=language, needs_confirmation=needs_confirmation,
         received_from=as_aware(received_from) if received_from else None,
         received_to=as_aware(received_to) if received_to else None,
+        reach_units=d.principal.reach, reach_places=d.principal.places,
     )
+
+
+@router.get("", response_model=OrderPage)
+def list_(d: D, f: Annotated[service.OrderFilter, Depends(order_filter)],
+          page: Annotated[int, Query(ge=1)] = 1, page_size: Annotated[int, Query(ge=1, le=500)] = 50) -> OrderPage:
+    d.require("orders:read")
     with transaction(d.sessions) as session:
         rows, total = service.list_orders(session, f, page=page, page_size=page_size)
         items = [service.describe(session, order) for order, _unit, _merged in rows]
     return OrderPage(items=items, total=total, page=page, page_size=page_size)
 
 
-@router.get("/{number}", response_model=OrderDetail)
-def show(number: str, d: Annotated[Deps, Depends(deps)]) -> OrderDetail:
+EXPORT_COLUMNS = ("number", "received_at", "channel", "kind", "category", "urgency", "special_groups",
+                  "language", "district", "street", "status", "unit", "dispatched_at", "replied_at",
+                  "closed_at", "satisfaction", "text")
+
+
+@router.get("/export.csv", response_class=Response)
+def export(d: D, f: Annotated[service.OrderFilter, Depends(order_filter)],
+           limit: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000) -> Response:
+    """Orders as CSV without personal data: no caller, phone or address; numbers in the text masked."""
+    d.require("orders:export")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
     with transaction(d.sessions) as session:
-        order = service.get_order(session, number)
+        rows, total = service.list_orders(session, f, page=1, page_size=limit)
+        for order, unit, _merged in rows:
+            values = {c: getattr(order, c, None) for c in EXPORT_COLUMNS}
+            values.update(unit=unit, special_groups=";".join(order.special_groups), text=mask_text(order.text))
+            writer.writerow([v.isoformat() if isinstance(v, datetime) else v for v in values.values()])
+        audit(session, d.actor, "export", "orders", rows=len(rows), total=total)
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
+
+
+@router.get("/{number}", response_model=OrderDetail)
+def show(number: str, d: D) -> OrderDetail:
+    d.require("orders:read")
+    with transaction(d.sessions) as session:
+        order = visible(session, d, number)
         events = [EventRead.model_validate(e) for e in service.events_of(session, order)]
         return OrderDetail(**service.describe(session, order).model_dump(), events=events)
 
 
 @router.post("/{number}/moves", response_model=OrderRead)
-def move(number: str, body: MoveRequest, d: Annotated[Deps, Depends(deps)]) -> OrderRead:
+def move(number: str, body: MoveRequest, d: D) -> OrderRead:
     """One step of the loop; an illegal step is 409 and changes nothing."""
+    d.require(ACTION_PERMISSION.get(body.action, "orders:read"))
     with transaction(d.sessions) as session:
+        visible(session, d, number)
         params = body.model_dump(exclude={"action"})
         order = service.move_order(session, number, body.action, params, actor=d.actor, now=utcnow())
         return service.describe(session, order)
 
 
 @router.put("/{number}/labels", response_model=OrderRead)
-def set_labels(number: str, body: LabelsUpdate, d: Annotated[Deps, Depends(deps)]) -> OrderRead:
+def set_labels(number: str, body: LabelsUpdate, d: D) -> OrderRead:
     """Confirm or correct the triage labels; the correction becomes training data."""
+    d.require("orders:label")
     with transaction(d.sessions) as session:
+        visible(session, d, number)
         labels = body.model_dump(exclude={"note"}, exclude_none=True)
         order = service.set_labels(session, number, labels, actor=d.actor, now=utcnow(), note=body.note)
         return service.describe(session, order)
 
 
 @router.post("/{number}/triage")
-def retriage(number: str, d: Annotated[Deps, Depends(deps)]) -> dict:
+def retriage(number: str, d: D) -> dict:
     """Run triage again; labels given by a person are kept, the new prediction is returned."""
+    d.require("orders:label")
     with transaction(d.sessions) as session:
+        visible(session, d, number)
         classify = d.classify(session)
         if classify is None:
             raise Conflict("triage is not configured on this server")
         order, prediction = service.retriage(session, number, classify, actor=d.actor, now=utcnow())
         return {"order": service.describe(session, order).model_dump(mode="json"), "prediction": prediction}
+
+
+class RevealRequest(BaseModel):
+    reason: str = Field(min_length=2, max_length=500, description="why the full number is needed (audited)")
+
+
+@router.post("/{number}/reveal")
+def reveal(number: str, body: RevealRequest, d: D) -> dict:
+    """The caller's full phone number, for roles that must call back; every reveal is audited."""
+    d.require("pii:reveal")
+    with transaction(d.sessions) as session:
+        order = visible(session, d, number)
+        phone = d.vault.reveal(order.caller_phone_enc) if order.caller_phone_enc else None
+        audit(session, d.actor, "reveal_phone", f"order:{number}", reason=body.reason)
+    return {"number": number, "caller_phone": phone}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -166,10 +166,16 @@ class OrderFilter:
     text: str | None = None
     language: str | None = None  # a code, or "foreign" for every language but Chinese
     needs_confirmation: bool | None = None
+    # Only orders of these units or places (a user's reach); None = no limit.
+    reach_units: frozenset[int] | None = None
+    reach_places: frozenset[tuple[str, str | None]] = frozenset()
 
 
 def filtered(query: Select, f: OrderFilter) -> Select:
     """Chainable: narrow any select over Order by the filter's non-empty fields."""
+    if f.reach_units is not None:
+        places = [and_(Order.district == d, Order.street == s) if s else Order.district == d for d, s in f.reach_places]
+        query = query.where(or_(Order.unit_id.in_(f.reach_units), *places))
     if f.status:
         query = query.where(Order.status == f.status)
     if f.unit:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from cityline.accounts.service import audit
 from cityline.db import transaction
 from cityline.routing import service
 from cityline.routing.schemas import UnitCreate, UnitRead
@@ -21,6 +22,7 @@ def _read(unit, codes_by_id: dict[int, str]) -> UnitRead:
 
 @router.get("", response_model=list[UnitRead])
 def list_(d: Annotated[Deps, Depends(deps)]) -> list[UnitRead]:
+    d.require("units:read")
     with transaction(d.sessions) as session:
         units = service.list_units(session)
         codes = {u.id: u.code for u in units}
@@ -29,7 +31,9 @@ def list_(d: Annotated[Deps, Depends(deps)]) -> list[UnitRead]:
 
 @router.post("", status_code=201, response_model=UnitRead)
 def create(body: UnitCreate, d: Annotated[Deps, Depends(deps)]) -> UnitRead:
+    d.require("units:write")
     with transaction(d.sessions) as session:
         unit = service.upsert_unit(session, body.model_dump())
+        audit(session, d.actor, "unit_saved", unit.code, **body.model_dump())
         codes = {u.id: u.code for u in service.list_units(session)}
         return _read(unit, codes)

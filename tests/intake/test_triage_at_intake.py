@@ -5,11 +5,14 @@ from fastapi.testclient import TestClient
 
 from cityline.api import create_app
 from cityline.intake.triage import classify_with
+from tests.conftest import make_token
 
 
 @pytest.fixture
 def triaged_client(sessions, vault):
-    with TestClient(create_app(sessions, vault, classifier=classify_with)) as client:
+    token = make_token(sessions, ["operator"])
+    with TestClient(create_app(sessions, vault, classifier=classify_with),
+                    headers={"Authorization": f"Bearer {token}"}) as client:
         yield client
 
 

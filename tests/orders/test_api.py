@@ -29,7 +29,7 @@ def test_newcomer_journey_dispatch_to_close_with_history(client, sessions):
     assert detail["status"] == "closed" and detail["unit"] == "SH-JA-CJD"
     assert [e["action"] for e in detail["events"]] == ["received", "dispatch", "accept", "reply", "visit", "close"]
     assert [e["to_status"] for e in detail["events"]][-1] == "closed"
-    assert all(e["actor"] == "api" for e in detail["events"])
+    assert all(e["actor"] == "token:tester" for e in detail["events"])
     assert detail["allowed_actions"] == ["reopen"]
 
 

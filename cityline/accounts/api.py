@@ -1,0 +1,134 @@
+"""HTTP for signing in and for administering users, tokens and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy.orm import Session
+
+from cityline.accounts import service
+from cityline.accounts.schemas import (
+    AuditRead,
+    Login,
+    Me,
+    TokenCreate,
+    TokenRead,
+    UserCreate,
+    UserRead,
+)
+from cityline.db import transaction, utcnow
+from cityline.errors import Unauthorized
+from cityline.routing.models import Unit
+from cityline.timeutil import as_aware
+from cityline.web_deps import SESSION_COOKIE, Deps, deps
+
+router = APIRouter(tags=["accounts"])
+D = Annotated[Deps, Depends(deps)]
+
+
+def _unit_code(session: Session, unit_id: int | None) -> str | None:
+    return session.get(Unit, unit_id).code if unit_id else None
+
+
+@router.post("/api/auth/login", response_model=Me)
+def login(body: Login, request: Request, response: Response) -> Me:
+    """Sign in: sets the session cookie and returns the CSRF token to send with changes."""
+    sessions = request.app.state.sessions
+    now = utcnow()
+    with transaction(sessions) as session:  # the attempt is recorded even when it fails
+        user, why = service.check_password(session, body.username, body.password, now)
+        if user:
+            cookie, csrf = service.start_web_session(session, user, now)
+            principal = service.principal(session, user.username, user.roles, user.unit_id, "user")
+            unit = _unit_code(session, user.unit_id)
+    if user is None:
+        raise Unauthorized(why)
+    response.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="strict",
+                        max_age=int(service.SESSION_LIFETIME.total_seconds()),
+                        secure=request.url.scheme == "https")
+    return Me(username=principal.name, roles=sorted(principal.roles), unit=unit,
+              permissions=sorted(principal.permissions), csrf_token=csrf)
+
+
+@router.post("/api/auth/logout", status_code=204)
+def logout(request: Request, response: Response) -> None:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        with transaction(request.app.state.sessions) as session:
+            service.end_web_session(session, cookie)
+    response.delete_cookie(SESSION_COOKIE)
+
+
+@router.get("/api/auth/me", response_model=Me)
+def me(d: D) -> Me:
+    with transaction(d.sessions) as session:
+        unit = _unit_code(session, d.principal.unit_id)
+    return Me(username=d.principal.name, roles=sorted(d.principal.roles), unit=unit,
+              permissions=sorted(d.principal.permissions))
+
+
+@router.get("/api/users", response_model=list[UserRead])
+def list_users(d: D) -> list[UserRead]:
+    d.require("users:admin")
+    with transaction(d.sessions) as session:
+        return [UserRead(username=u.username, display_name=u.display_name, roles=u.roles, active=u.active,
+                         unit=_unit_code(session, u.unit_id), last_login_at=u.last_login_at)
+                for u in service.list_users(session)]
+
+
+@router.post("/api/users", status_code=201, response_model=UserRead)
+def create_user(body: UserCreate, d: D) -> UserRead:
+    d.require("users:admin")
+    with transaction(d.sessions) as session:
+        u = service.create_user(session, body.username, body.password, body.roles, unit=body.unit,
+                                actor=d.actor, display_name=body.display_name)
+        return UserRead(username=u.username, display_name=u.display_name, roles=u.roles, active=u.active,
+                        unit=body.unit, last_login_at=None)
+
+
+@router.post("/api/users/{username}/disable", status_code=204)
+def disable_user(username: str, d: D) -> None:
+    d.require("users:admin")
+    with transaction(d.sessions) as session:
+        service.disable_user(session, username, actor=d.actor)
+
+
+def _token_read(session: Session, row, token: str | None = None) -> TokenRead:
+    return TokenRead(id=row.id, name=row.name, prefix=row.prefix, roles=row.roles, created_by=row.created_by,
+                     unit=_unit_code(session, row.unit_id), created_at=row.created_at,
+                     revoked_at=row.revoked_at, last_used_at=row.last_used_at, token=token)
+
+
+@router.get("/api/tokens", response_model=list[TokenRead])
+def list_tokens(d: D) -> list[TokenRead]:
+    d.require("users:admin")
+    with transaction(d.sessions) as session:
+        return [_token_read(session, row) for row in service.list_tokens(session)]
+
+
+@router.post("/api/tokens", status_code=201, response_model=TokenRead)
+def create_token(body: TokenCreate, d: D) -> TokenRead:
+    """A token for a system; the answer is the only time the token itself is shown."""
+    d.require("users:admin")
+    with transaction(d.sessions) as session:
+        token, row = service.create_token(session, body.name, body.roles, unit=body.unit, actor=d.actor)
+        return _token_read(session, row, token)
+
+
+@router.post("/api/tokens/{token_id}/revoke", response_model=TokenRead)
+def revoke_token(token_id: int, d: D) -> TokenRead:
+    d.require("users:admin")
+    with transaction(d.sessions) as session:
+        return _token_read(session, service.revoke_token(session, token_id, actor=d.actor, now=utcnow()))
+
+
+@router.get("/api/audit", response_model=list[AuditRead])
+def audit_log(d: D, actor: str | None = None, action: str | None = None, since: datetime | None = None,
+              limit: int = 200) -> list[AuditRead]:
+    d.require("audit:read")
+    with transaction(d.sessions) as session:
+        entries = service.list_audit(session, actor=actor, action=action,
+                                     since=as_aware(since) if since else None, limit=min(limit, 5000))
+        return [AuditRead.model_validate(e, from_attributes=True) for e in entries]

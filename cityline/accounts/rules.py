@@ -1,0 +1,90 @@
+"""Who may do what: roles, their permissions, and the reach of a user's unit. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+ROLES = ("operator", "dispatcher", "unit_handler", "supervisor", "analyst", "admin")
+ROLE_NAMES = {"operator": "接线员", "dispatcher": "派单员", "unit_handler": "承办单位", "supervisor": "督办",
+              "analyst": "分析员", "admin": "管理员"}
+
+# Loop actions grouped by the permission they need.
+ACTION_PERMISSION = {
+    "dispatch": "orders:dispatch", "redispatch": "orders:dispatch", "merge": "orders:dispatch",
+    "cancel": "orders:dispatch",
+    "accept": "orders:handle", "return": "orders:handle", "reply": "orders:handle",
+    "visit": "orders:visit", "close": "orders:visit", "reopen": "orders:visit",
+    "answer": "orders:answer",
+}
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "operator": frozenset({"orders:read", "orders:create", "orders:answer", "orders:visit", "orders:label",
+                           "pii:reveal", "units:read"}),
+    "dispatcher": frozenset({"orders:read", "orders:dispatch", "orders:label", "pii:reveal", "units:read"}),
+    "unit_handler": frozenset({"orders:read", "orders:handle", "pii:reveal", "units:read"}),
+    "supervisor": frozenset({"orders:read", "orders:visit", "orders:dispatch", "pii:reveal", "units:read",
+                             "analytics:read"}),
+    "analyst": frozenset({"orders:read", "analytics:read", "orders:export", "units:read"}),
+    "admin": frozenset({"users:admin", "units:write", "units:read", "audit:read", "triage:admin",
+                        "orders:read"}),
+}
+
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in user or API token behind a request."""
+
+    name: str
+    roles: frozenset[str]
+    unit_id: int | None
+    # Unit ids whose orders this principal may see; None = the whole city.
+    reach: frozenset[int] | None
+    # Places also in reach for area roles: (district, street or None for the whole district).
+    places: frozenset[tuple[str, str | None]] = field(default_factory=frozenset)
+    kind: str = "user"  # user | token
+
+    @property
+    def permissions(self) -> frozenset[str]:
+        return frozenset().union(*(PERMISSIONS.get(r, frozenset()) for r in self.roles))
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+    def sees(self, unit_id: int | None, district: str | None, street: str | None = None) -> bool:
+        """Whether an order with this unit and place is inside the principal's reach."""
+        if self.reach is None:
+            return True
+        if unit_id is not None and unit_id in self.reach:
+            return True
+        return (district, None) in self.places or (district, street) in self.places
+
+
+def check_roles(roles: list[str]) -> list[str]:
+    """The unknown role names among ``roles``."""
+    return [r for r in roles if r not in ROLES]
+
+
+def reach_of(roles: frozenset[str], unit_is_root: bool, subtree: frozenset[int], district: str | None,
+             street: str | None):
+    """(unit ids, places) a principal sees; (None, ∅) for the whole city.
+
+    Staff of the city centre see everything. Anyone else sees the orders of its
+    unit and the units below it; area roles (all but unit handlers) also see
+    every order placed in their unit's area (its street, or its whole district
+    for a district centre), dispatched or not.
+    """
+    if unit_is_root:
+        return None, frozenset()
+    area_role = bool(roles - {"unit_handler"})
+    return subtree, frozenset({(district, street)}) if (area_role and district) else frozenset()
+
+
+def lockout_until(failures: int, now: datetime) -> datetime | None:
+    """After MAX_FAILURES failed sign-ins the account waits, doubling with each further failure."""
+    if failures < MAX_FAILURES:
+        return None
+    return now + LOCKOUT * (2 ** min(failures - MAX_FAILURES, 6))

@@ -1,0 +1,185 @@
+"""Users, passwords, tokens, web sessions, principals and the audit log. Never commits."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cityline.accounts.models import ApiToken, AuditEntry, User, WebSession
+from cityline.accounts.rules import Principal, check_roles, lockout_until, reach_of
+from cityline.errors import Conflict, FieldError, Invalid, NotFound
+from cityline.routing.models import Unit
+from cityline.routing.service import descendant_ids
+
+SESSION_LIFETIME = timedelta(hours=12)
+TOKEN_PREFIX = "cl_"
+_hasher = PasswordHasher()
+
+
+def _sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def audit(session: Session, actor: str, action: str, target: str | None = None, *,
+          reason: str | None = None, **detail: Any) -> AuditEntry:
+    entry = AuditEntry(actor=actor, action=action, target=target, reason=reason, detail=detail)
+    session.add(entry)
+    return entry
+
+
+def _unit_id(session: Session, code: str | None) -> int | None:
+    if not code:
+        return None
+    unit_id = session.scalar(select(Unit.id).where(Unit.code == code))
+    if unit_id is None:
+        raise Invalid(f"unknown unit '{code}'", [FieldError("unit", "no unit has this code")])
+    return unit_id
+
+
+def _check_roles(roles: list[str]) -> None:
+    if not roles or (unknown := check_roles(roles)):
+        message = f"unknown role(s): {', '.join(unknown)}" if roles else "at least one role is required"
+        raise Invalid(message, [FieldError("roles", message)])
+
+
+def create_user(session: Session, username: str, password: str, roles: list[str], *, unit: str | None,
+                actor: str, display_name: str | None = None) -> User:
+    _check_roles(roles)
+    if len(password) < 10:
+        raise Invalid("password too short", [FieldError("password", "at least 10 characters")])
+    if session.scalar(select(User.id).where(User.username == username)):
+        raise Conflict(f"user '{username}' already exists")
+    user = User(username=username, display_name=display_name or username, roles=sorted(set(roles)),
+                password_hash=_hasher.hash(password), unit_id=_unit_id(session, unit))
+    session.add(user)
+    session.flush()
+    audit(session, actor, "user_created", username, roles=user.roles, unit=unit)
+    return user
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user '{username}'")
+    return user
+
+
+def disable_user(session: Session, username: str, *, actor: str) -> User:
+    user = get_user(session, username)
+    user.active = False
+    for web in session.scalars(select(WebSession).where(WebSession.user_id == user.id)):
+        session.delete(web)
+    audit(session, actor, "user_disabled", username)
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def check_password(session: Session, username: str, password: str, now: datetime) -> tuple[User | None, str]:
+    """(user, "ok") or (None, why). Records the attempt; the caller commits even on failure."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        audit(session, username, "sign_in_failed", username, reason="unknown or disabled user")
+        return None, "wrong username or password"
+    if user.locked_until and user.locked_until > now:
+        audit(session, username, "sign_in_refused", username, reason="locked after repeated failures")
+        return None, f"too many failed attempts; try again after {user.locked_until:%H:%M} UTC"
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        user.failed_logins += 1
+        user.locked_until = lockout_until(user.failed_logins, now)
+        audit(session, username, "sign_in_failed", username, reason="wrong password", failures=user.failed_logins)
+        return None, "wrong username or password"
+    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    audit(session, username, "sign_in", username)
+    return user, "ok"
+
+
+def start_web_session(session: Session, user: User, now: datetime) -> tuple[str, str]:
+    """A new browser session: (cookie value, CSRF token)."""
+    cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    session.add(WebSession(id_hash=_sha256(cookie), user_id=user.id, csrf_token=csrf, created_at=now,
+                           expires_at=now + SESSION_LIFETIME))
+    return cookie, csrf
+
+
+def end_web_session(session: Session, cookie: str) -> None:
+    web = session.get(WebSession, _sha256(cookie))
+    if web:
+        session.delete(web)
+
+
+def create_token(session: Session, name: str, roles: list[str], *, unit: str | None, actor: str) -> tuple[str, ApiToken]:
+    """A new API token: (the token, shown this once; its row, which keeps only a hash)."""
+    _check_roles(roles)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(name=name, token_hash=_sha256(token), prefix=token[:10], roles=sorted(set(roles)),
+                   unit_id=_unit_id(session, unit), created_by=actor)
+    session.add(row)
+    session.flush()
+    audit(session, actor, "token_created", f"token:{row.id}", name=name, roles=row.roles, unit=unit)
+    return token, row
+
+
+def revoke_token(session: Session, token_id: int, *, actor: str, now: datetime) -> ApiToken:
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound(f"no token {token_id}")
+    row.revoked_at = row.revoked_at or now
+    audit(session, actor, "token_revoked", f"token:{token_id}", name=row.name)
+    return row
+
+
+def list_tokens(session: Session) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).order_by(ApiToken.id)))
+
+
+def principal(session: Session, name: str, roles: list[str], unit_id: int | None, kind: str) -> Principal:
+    unit = session.get(Unit, unit_id) if unit_id else None
+    is_root = unit is None or unit.parent_id is None
+    subtree = frozenset(descendant_ids(session, unit.id)) if unit else frozenset()
+    reach, places = reach_of(frozenset(roles), is_root, subtree, unit.district if unit else None,
+                             unit.street if unit else None)
+    return Principal(name=name, roles=frozenset(roles), unit_id=unit_id, reach=reach, places=places, kind=kind)
+
+
+def principal_from_token(session: Session, token: str, now: datetime) -> Principal | None:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _sha256(token)))
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5):
+        row.last_used_at = now  # not on every request: a write per read would serialise SQLite
+    return principal(session, f"token:{row.name}", row.roles, row.unit_id, "token")
+
+
+def principal_from_cookie(session: Session, cookie: str, now: datetime) -> tuple[Principal, str] | None:
+    """(principal, CSRF token) of a live browser session."""
+    web = session.get(WebSession, _sha256(cookie))
+    if web is None or web.expires_at <= now:
+        return None
+    user = session.get(User, web.user_id)
+    if user is None or not user.active:
+        return None
+    return principal(session, user.username, user.roles, user.unit_id, "user"), web.csrf_token
+
+
+def list_audit(session: Session, *, actor: str | None = None, action: str | None = None,
+               since: datetime | None = None, limit: int = 200) -> list[AuditEntry]:
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if actor:
+        query = query.where(AuditEntry.actor == actor)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    if since:
+        query = query.where(AuditEntry.at >= since)
+    return list(session.scalars(query))

@@ -1,0 +1,173 @@
+"""Every API route × every role × own unit / other unit: nothing leaks.
+
+Units: the city centre SH; 静安区 SH-JA with streets 曹家渡 (A, SH-JA-CJD) and
+江宁路 (B, SH-JA-JNL); 普陀区 SH-PT. Each role gets a token attached to street A.
+"""
+
+import csv
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cityline.accounts.rules import PERMISSIONS, ROLES
+from cityline.api import create_app
+from cityline.db import transaction
+from cityline.routing.service import upsert_unit
+from tests.conftest import make_token
+
+PHONES = {"A": "13800000001", "B": "13800000002", "P": "13800000003"}
+UNITS = [
+    {"code": "SH", "name": "市热线", "kind": "centre"},
+    {"code": "SH-JA", "name": "静安区中心", "kind": "centre", "parent_code": "SH", "district": "静安区"},
+    {"code": "SH-JA-CJD", "name": "曹家渡街道", "kind": "street_office", "parent_code": "SH-JA",
+     "district": "静安区", "street": "曹家渡街道"},
+    {"code": "SH-JA-JNL", "name": "江宁路街道", "kind": "street_office", "parent_code": "SH-JA",
+     "district": "静安区", "street": "江宁路街道"},
+    {"code": "SH-PT", "name": "普陀区中心", "kind": "centre", "parent_code": "SH", "district": "普陀区"},
+]
+PLACES = {"A": ("SH-JA-CJD", "静安区", "曹家渡街道"), "B": ("SH-JA-JNL", "静安区", "江宁路街道"),
+          "P": ("SH-PT", "普陀区", None)}
+
+
+@pytest.fixture
+def world(sessions, vault):
+    with transaction(sessions) as session:
+        for unit in UNITS:
+            upsert_unit(session, unit)
+    admin = TestClient(create_app(sessions, vault),
+                       headers={"Authorization": f"Bearer {make_token(sessions, ROLES, name='setup')}"})
+    numbers = {}
+    for key, (unit, district, street) in PLACES.items():
+        order = admin.post("/api/orders", json={
+            "text": f"{district}{street or ''}居民反映小区门口排队做核酸", "caller_phone": PHONES[key],
+            "district": district, "street": street, "kind": "complaint", "category": "EPI.TEST",
+            "urgency": "sub_urgent"}).json()
+        admin.post(f"/api/orders/{order['number']}/moves", json={"action": "dispatch", "unit": unit})
+        numbers[key] = order["number"]
+    clients = {role: TestClient(create_app(sessions, vault), headers={
+        "Authorization": f"Bearer {make_token(sessions, [role], unit='SH-JA-CJD', name=role)}"}) for role in ROLES}
+    return numbers, clients
+
+
+def order_routes(number):
+    return [
+        ("GET", f"/api/orders/{number}", None, "orders:read"),
+        ("POST", f"/api/orders/{number}/moves", {"action": "accept"}, "orders:handle"),
+        ("POST", f"/api/orders/{number}/moves", {"action": "redispatch", "unit": "SH-PT"}, "orders:dispatch"),
+        ("POST", f"/api/orders/{number}/moves", {"action": "answer", "text": "x"}, "orders:answer"),
+        ("POST", f"/api/orders/{number}/moves", {"action": "visit", "satisfaction": "satisfied"}, "orders:visit"),
+        ("PUT", f"/api/orders/{number}/labels", {"urgency": "urgent"}, "orders:label"),
+        ("POST", f"/api/orders/{number}/triage", None, "orders:label"),
+        ("POST", f"/api/orders/{number}/reveal", {"reason": "回电核实"}, "pii:reveal"),
+    ]
+
+
+CITY_ROUTES = [
+    ("GET", "/api/orders", None, "orders:read"),
+    ("POST", "/api/orders", {"text": "路灯不亮", "kind": "complaint", "category": "GEN.UTILITIES",
+                             "urgency": "normal"}, "orders:create"),
+    ("GET", "/api/orders/export.csv", None, "orders:export"),
+    ("GET", "/api/units", None, "units:read"),
+    ("POST", "/api/units", {"code": "SH-X", "name": "新单位", "kind": "department", "parent_code": "SH"},
+     "units:write"),
+    ("GET", "/api/users", None, "users:admin"),
+    ("POST", "/api/users", {"username": "newbie", "password": "a-long-password", "roles": ["operator"]},
+     "users:admin"),
+    ("GET", "/api/tokens", None, "users:admin"),
+    ("GET", "/api/audit", None, "audit:read"),
+    ("GET", "/api/auth/me", None, None),
+]
+
+
+def call(client, method, path, body):
+    return client.request(method, path, json=body) if body is not None else client.request(method, path)
+
+
+def no_full_phone(response, allowed=()):
+    for key, phone in PHONES.items():
+        if key not in allowed:
+            assert phone not in response.text, f"{response.request.url} leaked {key}'s phone"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_order_routes_by_role_and_unit(world, role):
+    numbers, clients = world
+    client, allowed = clients[role], PERMISSIONS[role]
+    for key in ("B", "P", "A"):  # other street in the same district, other district, own street
+        for method, path, body, permission in order_routes(numbers[key]):
+            response = call(client, method, path, body)
+            if permission not in allowed:
+                assert response.status_code == 403, (role, method, path, response.text)
+                continue
+            # Street A is every token's own street; B and P are outside every role's reach.
+            if key == "A":
+                assert response.status_code not in (401, 403, 404), (role, method, path, response.text)
+            else:
+                assert response.status_code == 404, (role, method, path, response.text)
+            revealed = ("A",) if permission == "pii:reveal" and key == "A" else ()
+            no_full_phone(response, allowed=revealed)
+            if revealed:
+                assert response.json()["caller_phone"] == PHONES["A"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_city_routes_by_role(world, role):
+    numbers, clients = world
+    client, allowed = clients[role], PERMISSIONS[role]
+    for method, path, body, permission in CITY_ROUTES:
+        response = call(client, method, path, body)
+        if permission and permission not in allowed:
+            assert response.status_code == 403, (role, path, response.text)
+            continue
+        assert response.status_code in (200, 201), (role, method, path, response.text)
+        no_full_phone(response)
+        if path == "/api/orders" and method == "GET":
+            seen = {item["number"] for item in response.json()["items"]}
+            assert numbers["A"] in seen and numbers["B"] not in seen and numbers["P"] not in seen
+
+
+def test_handler_of_street_a_gets_404_for_street_b(world):
+    numbers, clients = world
+    response = clients["unit_handler"].get(f"/api/orders/{numbers['B']}")
+    assert response.status_code == 404
+    assert response.json()["detail"] == clients["unit_handler"].get("/api/orders/20990101-00001").json()["detail"].replace(
+        "20990101-00001", numbers["B"])
+
+
+def test_city_centre_staff_see_the_whole_city(sessions, vault, world):
+    numbers, _clients = world
+    token = make_token(sessions, ["dispatcher"], unit="SH", name="city-dispatcher")
+    with TestClient(create_app(sessions, vault), headers={"Authorization": f"Bearer {token}"}) as client:
+        seen = {o["number"] for o in client.get("/api/orders").json()["items"]}
+    assert set(numbers.values()) <= seen
+
+
+def test_district_supervisor_sees_its_district_only(sessions, vault, world):
+    numbers, _clients = world
+    token = make_token(sessions, ["supervisor"], unit="SH-JA", name="ja-supervisor")
+    with TestClient(create_app(sessions, vault), headers={"Authorization": f"Bearer {token}"}) as client:
+        seen = {o["number"] for o in client.get("/api/orders").json()["items"]}
+        assert client.get(f"/api/orders/{numbers['P']}").status_code == 404
+    assert {numbers["A"], numbers["B"]} <= seen and numbers["P"] not in seen
+
+
+def test_analyst_export_has_no_personal_data(world):
+    numbers, clients = world
+    response = clients["analyst"].get("/api/orders/export.csv")
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert rows and not {"caller_phone", "caller_name", "address"} & set(rows[0])
+    no_full_phone(response)
+
+
+def test_reveal_is_audited_and_denials_too(world, sessions, vault):
+    numbers, clients = world
+    clients["operator"].post(f"/api/orders/{numbers['A']}/reveal", json={"reason": "回电核实地址"})
+    clients["analyst"].post(f"/api/orders/{numbers['A']}/reveal", json={"reason": "想看看"})
+    admin = clients["admin"]
+    reveals = admin.get("/api/audit", params={"action": "reveal_phone"}).json()
+    assert [(e["actor"], e["target"], e["reason"]) for e in reveals] == [
+        ("token:operator", f"order:{numbers['A']}", "回电核实地址")]
+    denied = admin.get("/api/audit", params={"action": "denied", "actor": "token:analyst"}).json()
+    assert denied and denied[0]["target"] == "pii:reveal"
