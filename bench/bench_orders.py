@@ -25,6 +25,7 @@ from sqlalchemy import func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from cityline.accounts.service import create_token  # noqa: E402
 from cityline.api import create_app  # noqa: E402
 from cityline.db import make_engine, make_sessionmaker, transaction  # noqa: E402
 from cityline.intake.importer import import_file  # noqa: E402
@@ -79,8 +80,10 @@ def api_rate(sessions, vault, n: int) -> float:
     thread.start()
     while not server.started:
         time.sleep(0.05)
+    with transaction(sessions) as session:
+        token, _ = create_token(session, f"bench-{port}", ["operator"], unit=None, actor="bench")
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}) as client:
             client.post("/api/orders", json={"text": "预热"}).raise_for_status()
             began = time.perf_counter()
             for i in range(n):
