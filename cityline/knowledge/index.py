@@ -1,0 +1,154 @@
+"""An in-memory BM25 index of the published articles, rebuilt from the database when they change.
+
+Why our own index and not tantivy: measured on the 10,000-article benchmark
+(``bench/bench_knowledge.py``) a query here costs about a millisecond, well under
+the 50 ms budget, and it needs nothing outside the virtualenv. What a full-text
+engine would add (on-disk segments, incremental merges) buys nothing at this
+size: a city's knowledge base is thousands of articles, rebuilt in a second or
+two, while the part that decides quality — segmentation, the hotline's synonyms,
+character pairs for typos, weighting the question variants above the answer —
+has to be ours either way (tantivy would be fed our pre-segmented tokens).
+
+Each article is two fields: what people ask (title and question variants) and
+the answer. Each field has its own postings with BM25 term weights computed at
+build time, so a query only adds up precomputed numbers (numpy) for its tokens.
+Character pairs count for less than words: they catch typos without letting a
+shared pair like "怎么" decide the ranking.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+
+from cityline.knowledge.text import BIGRAM, QUESTION_WORDS, Analysis, analyse, tokens
+
+K1 = 1.2
+# Question variants are short and many per article: weak length normalisation.
+FIELDS = {"asked": {"weight": 1.0, "b": 0.3}, "answer": {"weight": 0.35, "b": 0.75}}
+BIGRAM_WEIGHT = 0.35
+NEVER = date.max.toordinal()
+
+
+@dataclass(frozen=True)
+class IndexedArticle:
+    """The published version of one article, as the index holds it."""
+
+    external_id: str
+    version: int
+    title: str
+    questions: tuple[str, ...]
+    answer: str
+    category: str | None = None
+    effective_from: date | None = None
+    expires_at: date | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    article: IndexedArticle
+    score: float
+    # Share of the question's meaningful words that the article contains (0–1):
+    # how well it answers, comparable across questions (the BM25 score is not).
+    coverage: float
+
+
+@dataclass
+class _Field:
+    postings: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+
+class SearchIndex:
+    """BM25 over two fields of every article; search is read-only and thread-safe."""
+
+    def __init__(self, articles: Sequence[IndexedArticle]):
+        self.articles = list(articles)
+        n = len(self.articles)
+        self._from = np.array([a.effective_from.toordinal() if a.effective_from else 0
+                               for a in self.articles], dtype=np.int64)
+        self._until = np.array([a.expires_at.toordinal() if a.expires_at else NEVER
+                                for a in self.articles], dtype=np.int64)
+        self._categories = np.array([a.category or "" for a in self.articles], dtype=object)
+        asked = [tokens(" ".join([a.title, *a.questions])) for a in self.articles]
+        answers = [tokens(a.answer) for a in self.articles]
+        self._vocab: list[frozenset[str]] = [frozenset(q) | frozenset(t) for q, t in zip(asked, answers, strict=True)]
+        df = Counter(t for doc in self._vocab for t in doc)
+        self._idf = {t: _idf(d, n) for t, d in df.items()}
+        self._unseen_idf = _idf(0, n)
+        self._fields = {name: _build(docs, FIELDS[name]["b"], self._idf)
+                        for name, docs in (("asked", asked), ("answer", answers))}
+
+    def __len__(self) -> int:
+        return len(self.articles)
+
+    def search(self, query: str, *, limit: int = 5, today: date | None = None,
+               category: str | None = None) -> list[Hit]:
+        """The best ``limit`` articles for ``query``, current on ``today`` (any date when None)."""
+        analysis = analyse(query)
+        query_tokens = Counter(analysis.tokens)
+        if not query_tokens or not self.articles:
+            return []
+        scores = np.zeros(len(self.articles), dtype=np.float64)
+        for name, spec in FIELDS.items():
+            postings = self._fields[name].postings
+            for token, count in query_tokens.items():
+                found = postings.get(token)
+                if found is None:
+                    continue
+                weight = spec["weight"] * min(count, 2) * (BIGRAM_WEIGHT if token[0] == BIGRAM else 1.0)
+                scores[found[0]] += weight * found[1]
+        keep = scores > 0
+        if today is not None:
+            day = today.toordinal()
+            keep &= (self._from <= day) & (self._until >= day)
+        if category:
+            keep &= self._categories == category
+        candidates = np.flatnonzero(keep)
+        if candidates.size == 0:
+            return []
+        if candidates.size > limit:
+            top = np.argpartition(-scores[candidates], limit - 1)[:limit]
+            candidates = candidates[top]
+        ranked = sorted(candidates.tolist(), key=lambda i: (-scores[i], i))
+        return [Hit(self.articles[i], round(float(scores[i]), 4), self._coverage(analysis, i))
+                for i in ranked]
+
+    def _coverage(self, analysis: Analysis, position: int) -> float:
+        """Share (by rarity) of the question's topic words the article has, itself or as the term meant."""
+        topic = {w for w in analysis.words if w not in QUESTION_WORDS}
+        if not topic:
+            return 0.0
+        vocab = self._vocab[position]
+        total = covered = 0.0
+        for word in topic:
+            weight = self._idf.get(word, self._unseen_idf)
+            total += weight
+            if word in vocab or any(a in vocab for a in analysis.alternatives.get(word, ())):
+                covered += weight
+        return round(covered / total, 4)
+
+
+def _idf(df: int, n: int) -> float:
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+def _build(docs: list[list[str]], b: float, idf: dict[str, float]) -> _Field:
+    lengths = np.array([len(d) for d in docs], dtype=np.float64)
+    average = float(lengths.mean()) if len(docs) and lengths.sum() else 1.0
+    rows: dict[str, tuple[list[int], list[float]]] = {}
+    for position, doc in enumerate(docs):
+        norm = K1 * (1 - b + b * lengths[position] / average)
+        for token, tf in Counter(doc).items():
+            ids, weights = rows.setdefault(token, ([], []))
+            ids.append(position)
+            weights.append(idf[token] * tf * (K1 + 1) / (tf + norm))
+    result = _Field()
+    for token, (ids, weights) in rows.items():
+        result.postings[token] = (np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float64))
+    return result

@@ -1,0 +1,99 @@
+"""Searching the published articles: the index cache, search, and suggestions for the operator's form.
+
+The index lives in memory, one per database, and is rebuilt when the articles
+change: every change moves ``Article.updated_at``, so a query first reads
+(count, latest change) — one indexed aggregate — and rebuilds only when that
+differs from what the index was built from. Dates are checked at query time,
+so an article coming into force or expiring needs no rebuild.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cityline.knowledge.index import Hit, IndexedArticle, SearchIndex
+from cityline.knowledge.models import Article, ArticleVersion
+
+# Below this share of the question's words found in the best article, the
+# question is taken as not answered by the knowledge base (mining, suggestions).
+WELL_ANSWERED = 0.5
+
+_lock = threading.Lock()
+_cache: dict[str, tuple[tuple, SearchIndex]] = {}
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """An article offered to the operator while they write up a call."""
+
+    external_id: str
+    version: int
+    title: str
+    answer: str
+    category: str | None
+    source: str | None
+    score: float
+    coverage: float
+
+
+def published_articles(session: Session) -> list[IndexedArticle]:
+    rows = session.execute(
+        select(Article.external_id, ArticleVersion)
+        .join(ArticleVersion, (ArticleVersion.article_id == Article.id)
+              & (ArticleVersion.version == Article.published_version))
+        .where(Article.status == "published").order_by(Article.external_id)).all()
+    return [IndexedArticle(external_id=external_id, version=v.version, title=v.title,
+                           questions=tuple(v.questions), answer=v.answer, category=v.category,
+                           effective_from=v.effective_from, expires_at=v.expires_at, source=v.source)
+            for external_id, v in rows]
+
+
+def _stamp(session: Session) -> tuple:
+    count, latest = session.execute(select(func.count(Article.id), func.max(Article.updated_at))).one()
+    return count, latest
+
+
+def index_for(session: Session) -> SearchIndex:
+    """The index of the session's database, rebuilt when its articles changed."""
+    key = session.get_bind().engine.url.render_as_string(hide_password=True)
+    stamp = _stamp(session)
+    cached = _cache.get(key)
+    if cached and cached[0] == stamp:
+        return cached[1]
+    with _lock:
+        cached = _cache.get(key)
+        if cached and cached[0] == stamp:
+            return cached[1]
+        index = SearchIndex(published_articles(session))
+        _cache[key] = (stamp, index)
+        return index
+
+
+def today_local() -> date:
+    from cityline.db import utcnow
+    from cityline.timeutil import to_local
+
+    return to_local(utcnow()).date()
+
+
+def search(session: Session, text: str, *, limit: int = 5, today: date | None = None,
+           category: str | None = None) -> list[Hit]:
+    """Published articles in force ``today`` (local today by default), best first."""
+    return index_for(session).search(text, limit=limit, today=today or today_local(), category=category)
+
+
+def suggest(session: Session, text: str, limit: int = 3, *, today: date | None = None) -> list[Suggestion]:
+    """Articles that may answer what the caller said (the order text), best first.
+
+    Articles that share only a stray word with the text are left out, so an
+    empty list means "nothing in the knowledge base fits".
+    """
+    hits = search(session, text, limit=limit, today=today)
+    return [Suggestion(h.article.external_id, h.article.version, h.article.title, h.article.answer,
+                       h.article.category, h.article.source, h.score, h.coverage)
+            for h in hits if h.coverage >= WELL_ANSWERED / 2]
