@@ -86,6 +86,8 @@ def daily_plan(
     """Orders per day and problem for a scenario, scaled by ``scale``."""
     if not scale > 0:
         raise ValueError(f"scale must be a positive number, not {scale!r}")
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
     spec = load_scenario(scenario)
     days = plan_days(spec, start, end)
     expected = expected_counts(spec, days) * scale
