@@ -168,14 +168,18 @@ def read_events(events: Iterable[Event]) -> OrderClock:
     Actions are those of :data:`ACTIONS` or the order log's verbs (``dispatch`` …);
     other events (notes, triage corrections, reminders sent) do not move the
     clock and are skipped, as in the order loop's own replay."""
-    clock = OrderClock()
-    for action, at, data in sorted(events, key=lambda e: e[1]):
-        action = VERB_TO_ACTION.get(action, action)
-        if action not in ACTIONS:
-            continue
-        if not isinstance(at, datetime) or at.tzinfo is None:
+    checked = []
+    for action, at, data in events:
+        if not isinstance(at, datetime):
+            raise ValueError(f"event {action!r}: expected (action, at, data) with a datetime "
+                             f"second, got {type(at).__name__}")
+        if at.tzinfo is None:
             raise ValueError(f"event {action!r} has a naive time {at.isoformat()}; attach a timezone")
-        _apply(clock, action, at, data or {})
+        checked.append((VERB_TO_ACTION.get(action, action), at, data or {}))
+    clock = OrderClock()
+    for action, at, data in sorted(checked, key=lambda e: e[1]):
+        if action in ACTIONS:
+            _apply(clock, action, at, data)
     return clock
 
 

@@ -209,6 +209,9 @@ def test_the_order_logs_verbs_are_read_too():
     assert sla_outcome(verbs, SUB_URGENT, CAL) == sla_outcome(past, SUB_URGENT, CAL)
 
 
-def test_naive_event_times_are_refused():
+def test_naive_or_misplaced_event_times_are_refused():
     with pytest.raises(ValueError, match="naive time"):
-        sla_outcome([("received", datetime(2020, 2, 3, 10), {})], NORMAL, CAL)
+        sla_outcome([ev("received", "2020-02-03 09:00"), ("dispatched", datetime(2020, 2, 3, 10), {})],
+                    NORMAL, CAL)
+    with pytest.raises(ValueError, match=r"expected \(action, at, data\)"):
+        sla_outcome([("received", {}, local("2020-02-03 09:00"))], NORMAL, CAL)
