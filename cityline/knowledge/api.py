@@ -1,12 +1,18 @@
 """HTTP for the knowledge base: editors' workflow and search (``router``), and the public
-read-only view of published articles in force (``public_router``)."""
+read-only view of published articles in force (``public_router``, no sign-in).
+
+Permissions: reading and searching need ``orders:read`` (every staff role),
+answering an order from an article ``orders:answer``; writing versions and
+mining ``knowledge:edit``; reviewing, publishing and expiring ``knowledge:review``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.orm import Session, sessionmaker
 
 from cityline.db import transaction, utcnow
 from cityline.errors import Conflict
@@ -28,12 +34,21 @@ from cityline.knowledge.schemas import (
     VersionRead,
     WorkflowStep,
 )
-from cityline.orders.service import describe
+from cityline.orders.service import describe, get_order
 from cityline.web_deps import Deps, deps
 
 router = APIRouter(prefix="/api/knowledge", tags=["knowledge"])
 public_router = APIRouter(prefix="/api/public/knowledge", tags=["knowledge (public)"])
 DepsArg = Annotated[Deps, Depends(deps)]
+READ, EDIT, REVIEW = "orders:read", "knowledge:edit", "knowledge:review"
+
+
+def public_sessions(request: Request) -> sessionmaker[Session]:
+    """The public endpoints need no sign-in: they show only what is published and in force."""
+    return request.app.state.sessions
+
+
+Public = Annotated[sessionmaker[Session], Depends(public_sessions)]
 
 
 def _detail(session, article) -> ArticleDetail:
@@ -56,6 +71,7 @@ def _input(external_id: str, body: ArticleWrite) -> service.ArticleInput:
 def list_(d: DepsArg, status: str | None = None, category: str | None = None, q: str | None = None,
           page: Annotated[int, Query(ge=1)] = 1,
           page_size: Annotated[int, Query(ge=1, le=500)] = 50) -> ArticlePage:
+    d.require(READ)
     with transaction(d.sessions) as session:
         rows, total = service.list_articles(session, status=status, category=category, text=q,
                                             page=page, page_size=page_size)
@@ -66,16 +82,18 @@ def list_(d: DepsArg, status: str | None = None, category: str | None = None, q:
 @router.post("/articles", status_code=201, response_model=ArticleDetail)
 def create(body: ArticleCreate, d: DepsArg) -> ArticleDetail:
     """A new article, as a draft; an id already taken is 409."""
+    d.require(EDIT)
     with transaction(d.sessions) as session:
         if service.find_article(session, body.external_id):
             raise Conflict(f"article {body.external_id} exists; PUT a new version instead")
-        article, _ = service.write_version(session, _input(body.external_id, body), actor=body.by or d.actor,
+        article, _ = service.write_version(session, _input(body.external_id, body), actor=d.actor,
                                            now=utcnow(), note=body.note)
         return _detail(session, article)
 
 
 @router.get("/articles/{external_id}", response_model=ArticleDetail)
 def show(external_id: str, d: DepsArg) -> ArticleDetail:
+    d.require(READ)
     with transaction(d.sessions) as session:
         return _detail(session, service.get_article(session, external_id))
 
@@ -83,9 +101,10 @@ def show(external_id: str, d: DepsArg) -> ArticleDetail:
 @router.put("/articles/{external_id}", response_model=ArticleDetail)
 def edit(external_id: str, body: ArticleWrite, d: DepsArg) -> ArticleDetail:
     """A new draft version; the published version keeps answering until this one is published."""
+    d.require(EDIT)
     with transaction(d.sessions) as session:
         service.get_article(session, external_id)
-        article, _ = service.write_version(session, _input(external_id, body), actor=body.by or d.actor,
+        article, _ = service.write_version(session, _input(external_id, body), actor=d.actor,
                                            now=utcnow(), note=body.note)
         return _detail(session, article)
 
@@ -93,24 +112,27 @@ def edit(external_id: str, body: ArticleWrite, d: DepsArg) -> ArticleDetail:
 @router.post("/articles/{external_id}/review", response_model=ArticleDetail)
 def review(external_id: str, body: WorkflowStep, d: DepsArg) -> ArticleDetail:
     """The latest draft is reviewed by someone other than its author (409 otherwise)."""
+    d.require(REVIEW)
     with transaction(d.sessions) as session:
-        article = service.review_article(session, external_id, reviewer=body.by or d.actor, now=utcnow(),
+        article = service.review_article(session, external_id, reviewer=d.actor, now=utcnow(),
                                          note=body.note)
         return _detail(session, article)
 
 
 @router.post("/articles/{external_id}/publish", response_model=ArticleDetail)
 def publish(external_id: str, body: WorkflowStep, d: DepsArg) -> ArticleDetail:
+    d.require(REVIEW)
     with transaction(d.sessions) as session:
-        article = service.publish_article(session, external_id, actor=body.by or d.actor, now=utcnow(),
+        article = service.publish_article(session, external_id, actor=d.actor, now=utcnow(),
                                           note=body.note)
         return _detail(session, article)
 
 
 @router.post("/articles/{external_id}/expire", response_model=ArticleDetail)
 def expire(external_id: str, body: WorkflowStep, d: DepsArg) -> ArticleDetail:
+    d.require(REVIEW)
     with transaction(d.sessions) as session:
-        article = service.expire_article(session, external_id, actor=body.by or d.actor, now=utcnow(),
+        article = service.expire_article(session, external_id, actor=d.actor, now=utcnow(),
                                          note=body.note)
         return _detail(session, article)
 
@@ -119,7 +141,10 @@ def expire(external_id: str, body: WorkflowStep, d: DepsArg) -> ArticleDetail:
 def answer(external_id: str, body: AnswerRequest, d: DepsArg) -> dict:
     """Close the consultation at intake with the article's published answer; the order's history
     records the article and the version read out."""
+    d.require("orders:answer")
     with transaction(d.sessions) as session:
+        order = get_order(session, body.order)
+        d.ensure_visible(order.unit_id, order.district, order.street, f"order numbered {body.order}")
         order, version = service.answer_from_article(session, external_id, body.order, actor=d.actor,
                                                      now=utcnow(), today=search.today_local(),
                                                      text=body.text)
@@ -130,6 +155,7 @@ def answer(external_id: str, body: AnswerRequest, d: DepsArg) -> dict:
 @router.get("/search", response_model=SearchResponse)
 def search_(d: DepsArg, q: Annotated[str, Query(min_length=1)],
             limit: Annotated[int, Query(ge=1, le=50)] = 5, category: str | None = None) -> SearchResponse:
+    d.require(READ)
     with transaction(d.sessions) as session:
         hits = search.search(session, q, limit=limit, category=category)
         return SearchResponse(query=q, results=[public.result(h) for h in hits])
@@ -139,6 +165,7 @@ def search_(d: DepsArg, q: Annotated[str, Query(min_length=1)],
 def suggest(d: DepsArg, text: Annotated[str, Query(min_length=1, description="the order text")],
             limit: Annotated[int, Query(ge=1, le=10)] = 3) -> list[SearchResult]:
     """Articles for the operator's form, from what the caller said; empty when nothing fits."""
+    d.require(READ)
     with transaction(d.sessions) as session:
         return [SearchResult(**asdict(s)) for s in search.suggest(session, text, limit)]
 
@@ -146,6 +173,7 @@ def suggest(d: DepsArg, text: Annotated[str, Query(min_length=1, description="th
 @router.post("/mine", response_model=list[ProposalRead])
 def mine(body: MineRequest, d: DepsArg) -> list[ProposalRead]:
     """Group the day's unanswered consultations; with ``store``, save them as draft articles."""
+    d.require(EDIT)
     with transaction(d.sessions) as session:
         proposals = mining.mine(session, body.date, min_count=body.min_count)
         if body.store:
@@ -154,10 +182,10 @@ def mine(body: MineRequest, d: DepsArg) -> list[ProposalRead]:
 
 
 @public_router.get("/articles", response_model=PublicPage)
-def public_list(d: DepsArg, category: str | None = None, page: Annotated[int, Query(ge=1)] = 1,
+def public_list(sessions: Public, category: str | None = None, page: Annotated[int, Query(ge=1)] = 1,
                 page_size: Annotated[int, Query(ge=1, le=200)] = 50) -> PublicPage:
     """Published articles in force today."""
-    with transaction(d.sessions) as session:
+    with transaction(sessions) as session:
         items = public.in_force(session, category=category)
         start = (page - 1) * page_size
         return PublicPage(items=items[start:start + page_size], total=len(items), page=page,
@@ -165,15 +193,15 @@ def public_list(d: DepsArg, category: str | None = None, page: Annotated[int, Qu
 
 
 @public_router.get("/articles/{external_id}", response_model=PublicArticle)
-def public_show(external_id: str, d: DepsArg) -> PublicArticle:
+def public_show(external_id: str, sessions: Public) -> PublicArticle:
     """One article as published; 404 when it is a draft, expired or not yet in force."""
-    with transaction(d.sessions) as session:
+    with transaction(sessions) as session:
         return public.article(service.live_version(session, external_id, search.today_local()),
                               external_id)
 
 
 @public_router.get("/search", response_model=list[PublicArticle])
-def public_search(d: DepsArg, q: Annotated[str, Query(min_length=1)],
+def public_search(sessions: Public, q: Annotated[str, Query(min_length=1)],
                   limit: Annotated[int, Query(ge=1, le=20)] = 5) -> list[PublicArticle]:
-    with transaction(d.sessions) as session:
+    with transaction(sessions) as session:
         return [public.from_indexed(h.article) for h in search.search(session, q, limit=limit)]

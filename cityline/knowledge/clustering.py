@@ -1,8 +1,9 @@
 """Grouping similar questions: pure, values in and values out.
 
-Each question becomes a TF-IDF vector over its topic words and character pairs
-(weights from the questions of the batch itself, so words every caller says
-count for little). Questions are taken most-typical first and each joins the
+Each question becomes a TF-IDF vector over its topic words and character pairs.
+The rarity of a feature comes from a background (the knowledge base: words it
+never uses, the new topics, weigh most; words in every article, little), or
+from the batch itself when no background is given. Questions are taken most-typical first and each joins the
 group whose centre it is most similar to (cosine), or starts a new one. Only
 groups sharing a feature with the question are compared, through an inverted
 index, so a day of tens of thousands of questions stays fast.
@@ -12,27 +13,36 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 SIMILAR = 0.3
 
 
-def vectors(features: Sequence[Sequence[str]]) -> list[dict[str, float]]:
+Rarity = Callable[[str], float]
+
+
+def vectors(features: Sequence[Sequence[str]], rarity: Rarity | None = None) -> list[dict[str, float]]:
     """Unit-length TF-IDF vectors of each question's features."""
-    n = len(features)
-    df = Counter(f for fs in features for f in set(fs))
+    if rarity is None:
+        n = len(features)
+        df = Counter(f for fs in features for f in set(fs))
+
+        def rarity(feature: str) -> float:
+            return math.log(1 + n / df[feature])
+
     result = []
     for fs in features:
         counts = Counter(fs)
-        vec = {f: (1 + math.log(c)) * math.log(1 + n / df[f]) for f, c in counts.items()}
+        vec = {f: (1 + math.log(c)) * rarity(f) for f, c in counts.items()}
         norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
         result.append({f: v / norm for f, v in vec.items()})
     return result
 
 
-def cluster(features: Sequence[Sequence[str]], *, similar: float = SIMILAR) -> list[list[int]]:
+def cluster(features: Sequence[Sequence[str]], *, similar: float = SIMILAR,
+            rarity: Rarity | None = None) -> list[list[int]]:
     """Groups of question positions, largest first; each question is in exactly one group."""
-    vecs = vectors(features)
+    vecs = vectors(features, rarity)
     centres: list[dict[str, float]] = []
     members: list[list[int]] = []
     by_feature: dict[str, set[int]] = defaultdict(set)

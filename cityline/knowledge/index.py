@@ -87,6 +87,10 @@ class SearchIndex:
     def __len__(self) -> int:
         return len(self.articles)
 
+    def rarity(self, token: str) -> float:
+        """The token's inverse document frequency among the articles (highest when none has it)."""
+        return self._idf.get(token, self._unseen_idf)
+
     def search(self, query: str, *, limit: int = 5, today: date | None = None,
                category: str | None = None) -> list[Hit]:
         """The best ``limit`` articles for ``query``, current on ``today`` (any date when None)."""

@@ -77,9 +77,9 @@ def mine(session: Session, day: date, *, min_count: int = MIN_COUNT,
             unanswered.append((order, best.article.external_id if best else None,
                                best.coverage if best else 0.0))
     features = [_features(order.text) for order, _, _ in unanswered]
-    vecs = clustering.vectors(features)
+    vecs = clustering.vectors(features, index.rarity)
     proposals = []
-    for group in clustering.cluster(features):
+    for group in clustering.cluster(features, rarity=index.rarity):
         if len(group) < min_count:
             continue
         proposals.append(_proposal(day, [unanswered[i] for i in group], features, group,

@@ -75,3 +75,19 @@ class ArticleEvent(Base):
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str | None] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class KnowledgeRevision(Base):
+    """One row whose token changes with every change to any article.
+
+    Search processes compare it with the token their in-memory index was built
+    from, and rebuild when it differs: one primary-key read per query, and right
+    even after a database is emptied and refilled (a counter or a timestamp
+    could come back to the same value; a random token does not).
+    """
+
+    __tablename__ = "knowledge_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)

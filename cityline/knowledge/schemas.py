@@ -18,7 +18,6 @@ class ArticleWrite(BaseModel):
     effective_from: date | None = None
     expires_at: date | None = None
     source: str | None = Field(default=None, description="notice, press conference or department")
-    by: str | None = Field(default=None, description="the editor (defaults to the caller of the API)")
     note: str | None = None
 
 
@@ -27,7 +26,6 @@ class ArticleCreate(ArticleWrite):
 
 
 class WorkflowStep(BaseModel):
-    by: str | None = Field(default=None, description="who reviews, publishes or expires")
     note: str | None = None
 
 

@@ -1,9 +1,9 @@
 """Searching the published articles: the index cache, search, and suggestions for the operator's form.
 
 The index lives in memory, one per database, and is rebuilt when the articles
-change: every change moves ``Article.updated_at``, so a query first reads
-(count, latest change) — one indexed aggregate — and rebuilds only when that
-differs from what the index was built from. Dates are checked at query time,
+change: every change writes a new random token in ``knowledge_revision``, so a
+query first reads that one row and rebuilds only when the token differs from
+the one the index was built from. Dates are checked at query time,
 so an article coming into force or expiring needs no rebuild.
 """
 
@@ -13,18 +13,18 @@ import threading
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityline.knowledge.index import Hit, IndexedArticle, SearchIndex
-from cityline.knowledge.models import Article, ArticleVersion
+from cityline.knowledge.models import Article, ArticleVersion, KnowledgeRevision
 
 # Below this share of the question's words found in the best article, the
 # question is taken as not answered by the knowledge base (mining, suggestions).
 WELL_ANSWERED = 0.5
 
 _lock = threading.Lock()
-_cache: dict[str, tuple[tuple, SearchIndex]] = {}
+_cache: dict[str, tuple[str | None, SearchIndex]] = {}
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,8 @@ def published_articles(session: Session) -> list[IndexedArticle]:
             for external_id, v in rows]
 
 
-def _stamp(session: Session) -> tuple:
-    count, latest = session.execute(select(func.count(Article.id), func.max(Article.updated_at))).one()
-    return count, latest
+def _stamp(session: Session) -> str | None:
+    return session.scalar(select(KnowledgeRevision.token).where(KnowledgeRevision.id == 1))
 
 
 def index_for(session: Session) -> SearchIndex:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from cityline.errors import Conflict, Invalid, NotFound
 from cityline.knowledge import rules
-from cityline.knowledge.models import Article, ArticleEvent, ArticleVersion
+from cityline.knowledge.models import Article, ArticleEvent, ArticleVersion, KnowledgeRevision
 from cityline.orders.models import Order
 from cityline.orders.service import get_order, move_order
 
@@ -85,6 +86,12 @@ def events_of(session: Session, article: Article) -> list[ArticleEvent]:
 
 def _record(session: Session, article: Article, action: str, *, actor: str, at: datetime,
             from_status: str | None, note: str | None = None) -> None:
+    """Write the workflow event, and tell every search index that the articles changed."""
+    revision = session.get(KnowledgeRevision, 1, with_for_update=True)
+    if revision is None:
+        revision = KnowledgeRevision(id=1)
+        session.add(revision)
+    revision.token, revision.changed_at = uuid.uuid4().hex, at
     session.add(ArticleEvent(article_id=article.id, version=article.latest_version, at=at, actor=actor,
                              action=action, from_status=from_status, to_status=article.status, note=note))
 
