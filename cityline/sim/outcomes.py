@@ -65,11 +65,12 @@ def simulate_outcomes(rng: np.random.Generator, received: np.ndarray, urgency: n
     replied = dispatched + (redispatch + handling) * MINUTE
     closed = replied + visit * MINUTE
     answered = received + on_call * MINUTE
+    # answered on the call: closed at intake, never dispatched, no unit reply
     dispatched = np.where(direct, -1, dispatched)
-    replied = np.where(direct, answered, replied)
+    replied = np.where(direct, -1, replied)
     closed = np.where(direct, answered, closed)
 
-    overdue = ~direct & ((replied - received) > DEADLINE[urgency])
+    overdue = ~direct & ((replied - received) > DEADLINE[urgency])  # replied is -1 when direct
     satisfaction = _satisfaction(rng, overdue, returned, complaint, direct)
     dispatched, replied, closed = (np.where(t > now, -1, t).astype(np.int64)
                                    for t in (dispatched, replied, closed))

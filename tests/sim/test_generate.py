@@ -80,7 +80,7 @@ def test_consultations_answered_on_the_call(small_run):
     answered = [r for r in small_run if r["dispatched_at"] is None and r["closed_at"]]
     assert len(answered) > 0.05 * len(small_run)
     for row in answered:
-        assert row["kind"] == "consult" and row["unit"] == "SH"
+        assert row["kind"] == "consult" and row["unit"] == "SH" and row["replied_at"] is None
         assert moment(row["closed_at"]) - moment(row["received_at"]) <= timedelta(minutes=15)
 
 
