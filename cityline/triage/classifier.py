@@ -88,58 +88,62 @@ class Triager:
         reading = rules.read_text(text, self.lexicon)
         case = _Case(reading, self.model, text)
         category = self._pick("category", rules.category_probabilities(reading, self._codes["category"]), case)
-        kind = self._pick("kind", rules.kind_probabilities(reading, category.value, self._codes["kind"]), case)
-        groups, group_evidence = self._groups(case, language)
-        urgency = self._urgency(case, category.value, kind.value, groups)
-        low = min(kind.confidence, category.confidence, urgency.confidence) < self.threshold
+        kind = self._pick("kind", rules.kind_probabilities(reading, category[0], self._codes["kind"]), case)
+        groups = self._groups(case, language)
+        urgency = self._urgency(case, category[0], kind[0], groups)
+        case.explain(
+            [("category", category[0]), ("kind", kind[0]), ("urgency", urgency[0])]
+            + [(GROUPS, group) for group in groups]
+        )
+        urgency_evidence = case.evidence("urgency", urgency[0])
+        if urgency[0] != "urgent" and not urgency_evidence:
+            # Not urgent for want of danger words: the reason is the category and the kind.
+            urgency_evidence = [category[0], kind[0]]
+        group_evidence = {group: case.evidence(GROUPS, group) for group in groups}
+        if language != "zh" and group_evidence.get("foreigner") == []:
+            group_evidence["foreigner"] = [f"language:{language}"]
+        low = min(kind[1], category[1], urgency[1]) < self.threshold
         return TriageResult(
-            kind, category, urgency, groups, group_evidence, language, low, self.model_version
+            FieldPrediction(kind[0], kind[1], case.evidence("kind", kind[0])),
+            FieldPrediction(category[0], category[1], case.evidence("category", category[0])),
+            FieldPrediction(urgency[0], urgency[1], urgency_evidence),
+            groups,
+            group_evidence,
+            language,
+            low,
+            self.model_version,
         )
 
     def classify_many(self, texts: Sequence[str]) -> list[TriageResult]:
         return [self.classify(text) for text in texts]
 
-    def _pick(self, name: str, from_rules: dict[str, float], case: _Case) -> FieldPrediction:
+    def _pick(self, name: str, from_rules: dict[str, float], case: _Case) -> tuple[str, float]:
         blended = case.blend(name, from_rules)
         value = max(blended, key=blended.__getitem__)
-        return FieldPrediction(value, blended[value], case.evidence(name, value))
+        return value, blended[value]
 
-    def _urgency(self, case: _Case, category: str, kind: str, groups: list[str]) -> FieldPrediction:
+    def _urgency(self, case: _Case, category: str, kind: str, groups: list[str]) -> tuple[str, float]:
         from_rules = rules.urgency_probabilities(case.reading, category, kind, groups)
         blended = case.blend("urgency", from_rules)
         # Urgent when either the rules or the model calls it: a missed emergency costs most.
         learnt_urgent = case.learnt.get("urgency", {}).get("urgent", 0.0)
         urgent = max(from_rules["urgent"], blended["urgent"], learnt_urgent if learnt_urgent >= 0.5 else 0.0)
         if urgent >= URGENT_AT:
-            value = "urgent"
             # An early call on purpose: confident only once urgent is also the likeliest level.
-            confidence = urgent if urgent >= 0.5 else urgent / (2 * URGENT_AT)
-        else:
-            rest = {label: p for label, p in blended.items() if label != "urgent"}
-            value = max(rest, key=rest.__getitem__)
-            confidence = blended[value] / max(sum(rest.values()), 1e-9) * (1.0 - urgent)
-        evidence = case.evidence("urgency", value)
-        if value != "urgent" and not evidence:
-            # Not urgent for want of danger words: the reason is the category and the kind.
-            evidence = [category, kind]
-        return FieldPrediction(value, confidence, evidence)
+            return "urgent", urgent if urgent >= 0.5 else urgent / (2 * URGENT_AT)
+        rest = {label: p for label, p in blended.items() if label != "urgent"}
+        value = max(rest, key=rest.__getitem__)
+        return value, blended[value] / max(sum(rest.values()), 1e-9) * (1.0 - urgent)
 
-    def _groups(self, case: _Case, language: str) -> tuple[list[str], dict[str, list[str]]]:
+    def _groups(self, case: _Case, language: str) -> list[str]:
         from_rules = rules.group_probabilities(case.reading, language, self._codes["special_group"])
         learnt = case.learnt.get(GROUPS, {})
         # A group the words name stays; the model may add one it is sure of.
-        groups = [
+        return [
             group
             for group in self._codes["special_group"]
             if from_rules[group] >= GROUP_AT or learnt.get(group, 0.0) >= MODEL_GROUP_AT
         ]
-        evidence = {}
-        for group in groups:
-            words = case.evidence(GROUPS, group)
-            if group == "foreigner" and language != "zh" and not words:
-                words = [f"language:{language}"]
-            evidence[group] = words
-        return groups, evidence
 
 
 class _Case:
@@ -148,8 +152,9 @@ class _Case:
     def __init__(self, reading: rules.Reading, model: TrainedModel | None, text: str) -> None:
         self.reading = reading
         self.model = model
-        self.ids = model.feature_ids(text) if model is not None else None
-        self.learnt = model.probabilities(self.ids) if model is not None else {}
+        self.seen = model.read(text) if model is not None else None
+        self.learnt = self.seen.chances if self.seen is not None else {}
+        self.learnt_words: dict[tuple[str, str], list[str]] = {}
 
     def blend(self, name: str, from_rules: dict[str, float]) -> dict[str, float]:
         learnt = self.learnt.get(name)
@@ -164,9 +169,21 @@ class _Case:
             weight = max(weight, UNHEARD_MODEL_WEIGHT)
         return {label: (1.0 - weight) * p + weight * learnt.get(label, 0.0) for label, p in from_rules.items()}
 
+    def explain(self, wanted: list[tuple[str, str]]) -> None:
+        """Find the model's words for the chosen labels the lexicon has no word for, in one go."""
+        if self.model is None or self.seen is None:
+            return
+        fields = self.reading.fields
+        silent = [
+            (name, value)
+            for name, value in wanted
+            if not fields["special_group" if name == GROUPS else name].evidence.get(value)
+        ]
+        if silent:
+            self.learnt_words = self.model.explain_many(self.seen, silent)
+
     def evidence(self, name: str, value: str) -> list[str]:
         field_name = "special_group" if name == GROUPS else name
         words = list(self.reading.fields[field_name].evidence.get(value, []))
-        if self.model is not None:
-            words += [word for word in self.model.explain(self.ids, name, value) if word not in words]
+        words += [word for word in self.learnt_words.get((name, value), []) if word not in words]
         return words[:6]

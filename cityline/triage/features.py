@@ -18,7 +18,6 @@ import rjieba
 from cityline.triage.lexicon import load_lexicon
 
 _CJK = re.compile(r"[\u4e00-\u9fff]{2,}")
-_KEEP = re.compile(r"\w")
 _DIGITS = re.compile(r"\d{4,}")
 _DOMAIN_WORD_FREQ = 20000
 _STOP = frozenset(["的", "了", "是", "我", "你", "我们", "在", "就", "也", "都", "和", "啊", "呀", "吧", "嗯", "哦", "那", "这", "个", "有", "说", "the", "a", "an", "to", "of", "and"])
@@ -39,13 +38,18 @@ def segmenter() -> rjieba.Jieba:
 def words(text: str) -> list[str]:
     """The text's words, lower-cased, without punctuation, spaces or filler particles."""
     cut = segmenter().cut(text.lower(), False)
-    return [word for word in cut if _KEEP.search(word) and word not in _STOP]
+    # Punctuation and spaces are not words (CJK characters count as alphanumeric).
+    return [word for word in cut if (word[0].isalnum() or word[-1].isalnum()) and word not in _STOP]
 
 
-def features(text: str) -> list[str]:
-    """Words, plus character bigrams of the Chinese runs, with long numbers (phones, dates) folded to one token."""
-    text = _DIGITS.sub("0", text)
-    result = words(text)
+def features(text: str) -> set[str]:
+    """Words, plus character bigrams of the Chinese runs, with long numbers (phones, dates) folded to one token.
+
+    A bigram and a two-character word are the same feature: both say the string is there.
+    Punctuation and filler words are left in: the vocabulary drops what never mattered.
+    """
+    text = _DIGITS.sub("0", text.lower())
+    result = set(segmenter().cut(text, False))
     for run in _CJK.findall(text):
-        result.extend("#" + run[i : i + 2] for i in range(len(run) - 1))
+        result.update([run[i : i + 2] for i in range(len(run) - 1)])
     return result

@@ -14,6 +14,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import ahocorasick_rs
 
@@ -24,9 +25,8 @@ _WORD_CHAR = re.compile(r"[0-9a-zà-ɏЀ-ӿ]")
 _PREFIX_MARK = "*"
 
 
-@dataclass(frozen=True)
-class Hit:
-    """One lexicon word found in a text."""
+class Hit(NamedTuple):
+    """One lexicon word found in a text (a tuple: made by the thousand per second)."""
 
     word: str
     start: int

@@ -43,6 +43,15 @@ class LabelledText:
     language: str | None = None
 
 
+@dataclass(frozen=True)
+class ModelReading:
+    """One text as the model sees it."""
+
+    ids: np.ndarray  # feature ids (0 is the bias)
+    rows: np.ndarray  # their weights, one row per feature
+    chances: dict[str, dict[str, float]]  # field -> label -> probability
+
+
 @dataclass
 class TrainedModel:
     vocabulary: dict[str, int]
@@ -52,12 +61,13 @@ class TrainedModel:
     trained_on: int
     meta: dict = field(default_factory=dict)
 
-    def column_slices(self) -> dict[str, slice]:
-        slices, start = {}, 0
+    @cached_property
+    def _columns(self) -> dict[str, tuple[int, int]]:
+        spans, start = {}, 0
         for name, labels in self.heads.items():
-            slices[name] = slice(start, start + len(labels))
+            spans[name] = (start, start + len(labels))
             start += len(labels)
-        return slices
+        return spans
 
     @property
     def blend_weight(self) -> float:
@@ -65,39 +75,71 @@ class TrainedModel:
         return min(MAX_BLEND_WEIGHT, self.trained_on / (self.trained_on + 150.0))
 
     def feature_ids(self, text: str) -> np.ndarray:
-        vocabulary = self.vocabulary
-        ids = {vocabulary[name] for name in features(text) if name in vocabulary}
-        ids.add(vocabulary[_BIAS])
+        get = self.vocabulary.get
+        ids = {get(name) for name in features(text)}
+        ids.discard(None)
+        ids.add(0)  # the bias feature
         return np.fromiter(ids, dtype=np.int64, count=len(ids))
+
+    def read(self, text: str) -> ModelReading:
+        """The text's features, their weights and the probabilities per field and label."""
+        ids = self.feature_ids(text)
+        rows = self.weights[ids]
+        logits = rows.sum(axis=0) * (1.0 / math.sqrt(len(ids))) + self.bias
+        # exp of every column at once; clipping keeps each softmax exact enough without a max shift.
+        exps = np.exp(np.clip(logits, -30.0, 30.0)).tolist()
+        chances = {}
+        for name, (start, stop) in self._columns.items():
+            values = exps[start:stop]
+            if name == GROUPS:
+                chances[name] = dict(zip(self.heads[name], [e / (1.0 + e) for e in values], strict=True))
+            else:
+                total = sum(values)
+                chances[name] = dict(zip(self.heads[name], [e / total for e in values], strict=True))
+        return ModelReading(ids, rows, chances)
 
     def probabilities(self, ids: np.ndarray) -> dict[str, dict[str, float]]:
         """Probabilities per field and label for a text's feature ids."""
+        return self._reading(ids).chances
+
+    def explain(self, ids: np.ndarray, name: str, label: str, limit: int = 3) -> list[str]:
+        """The words of the text that pushed ``label`` of field ``name`` up the most."""
+        return self.explain_many(self._reading(ids), [(name, label)], limit)[(name, label)]
+
+    def explain_many(self, reading: ModelReading, wanted: list[tuple[str, str]], limit: int = 3):
+        """For each (field, label): the text's words that pushed that label up the most."""
+        columns, known = [], []
+        for name, label in wanted:
+            if label in self.heads.get(name, ()):
+                columns.append(self._columns[name][0] + self.heads[name].index(label))
+                known.append((name, label))
+        result = {pair: [] for pair in wanted}
+        if not columns:
+            return result
+        contributions = reading.rows[:, columns]
+        order = np.argsort(-contributions, axis=0)[:limit].T.tolist()
+        values = contributions.T.tolist()
+        names, ids = self.feature_names, reading.ids.tolist()
+        for pair, ranked, column_values in zip(known, order, values, strict=True):
+            result[pair] = [
+                names[ids[i]] for i in ranked if column_values[i] > 0.05 and ids[i] != 0
+            ]
+        return result
+
+    def _reading(self, ids: np.ndarray) -> ModelReading:
+        rows = self.weights[ids]
+        reading = ModelReading(ids, rows, {})
         scale = 1.0 / math.sqrt(len(ids))
-        logits = self.weights[ids].sum(axis=0) * scale + self.bias
-        result = {}
-        for name, part in self.column_slices().items():
-            values = logits[part]
+        logits = rows.sum(axis=0) * scale + self.bias
+        for name, (start, stop) in self._columns.items():
+            values = logits[start:stop]
             if name == GROUPS:
                 chances = 1.0 / (1.0 + np.exp(-values))
             else:
                 exp = np.exp(values - values.max())
                 chances = exp / exp.sum()
-            result[name] = dict(zip(self.heads[name], chances.tolist(), strict=True))
-        return result
-
-    def explain(self, ids: np.ndarray, name: str, label: str, limit: int = 3) -> list[str]:
-        """The words of the text that pushed ``label`` of field ``name`` up the most."""
-        if label not in self.heads.get(name, []):
-            return []
-        column = self.column_slices()[name].start + self.heads[name].index(label)
-        contributions = self.weights[ids, column]
-        order = np.argsort(-contributions)[:limit]
-        names = self.feature_names
-        return [
-            names[ids[i]].lstrip("#")
-            for i in order
-            if contributions[i] > 0.05 and names[ids[i]] != _BIAS
-        ]
+            reading.chances[name] = dict(zip(self.heads[name], chances.tolist(), strict=True))
+        return reading
 
     @cached_property
     def feature_names(self) -> list[str]:
@@ -146,7 +188,7 @@ def train(
     if not records:
         raise ValueError("no labelled orders to train on")
     _check_labels(records, taxonomy)
-    documents = [set(features(record.text)) for record in records]
+    documents = [features(record.text) for record in records]
     vocabulary = _vocabulary(documents)
     heads = {name: taxonomy.codes(name) for name in SINGLE_LABEL_FIELDS}
     heads[GROUPS] = taxonomy.codes("special_group")
