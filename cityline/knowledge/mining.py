@@ -20,13 +20,16 @@ from sqlalchemy.orm import Session
 
 from cityline.knowledge import clustering, service
 from cityline.knowledge.search import WELL_ANSWERED, index_for
-from cityline.knowledge.text import BIGRAM, QUESTION_WORDS, analyse, normalise
+from cityline.knowledge.text import QUESTION_WORDS, STOPWORDS, bigrams, normalise, segmenter, words
 from cityline.orders.models import Order
 from cityline.timeutil import local_day_start
 
 MIN_COUNT = 3
 MAX_VARIANTS = 12
 _PUNCT = re.compile(r"[\s，。！？、,.!?；;：:“”\"'（）()]+")
+# How operators and callers open a question; two questions differing only here are one variant.
+_LEAD_IN = re.compile(r"^(?:(?:市民|来电|来电人|咨询|询问|反映|称|表示|请问|想问一下|想问问|我想问一下|我想问|"
+                      r"问一下|你好|您好|喂|那个)\s*)+")
 
 
 @dataclass(frozen=True)
@@ -88,9 +91,11 @@ def mine(session: Session, day: date, *, min_count: int = MIN_COUNT,
 
 
 def _features(text: str) -> list[str]:
-    analysis = analyse(text)
-    topic = [w for w in analysis.words if w not in QUESTION_WORDS and len(w) > 1]
-    return topic + [t for t in analysis.tokens if t.startswith(BIGRAM)]
+    """Topic words, and the character pairs of what is left once fillers and question words go."""
+    text = normalise(text)
+    kept = [w for w in segmenter().cut(text, False) if w not in STOPWORDS and w not in QUESTION_WORDS]
+    topic = [w for w in words(" ".join(kept)) if len(w) > 1 and w not in QUESTION_WORDS]
+    return topic + bigrams(" ".join(kept))
 
 
 def _proposal(day: date, rows: list[tuple[Order, str | None, float]], features: list[list[str]],
@@ -110,7 +115,8 @@ def _proposal(day: date, rows: list[tuple[Order, str | None, float]], features: 
 
 def _variant(text: str) -> str:
     """A question as it is counted: normalised, punctuation trimmed."""
-    return _PUNCT.sub(" ", normalise(text)).strip()
+    text = _PUNCT.sub(" ", normalise(text)).strip()
+    return _LEAD_IN.sub("", text).strip() or text
 
 
 def store_proposals(session: Session, proposals: list[DraftProposal], day: date, *, actor: str,

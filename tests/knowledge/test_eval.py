@@ -1,0 +1,26 @@
+"""The labelled spoken questions: the right article is in the top 3 for at least 90% of them."""
+
+import json
+
+from cityline.knowledge import search
+from tests.knowledge.conftest import EVAL
+
+
+def test_the_labelled_set_is_large_varied_and_names_real_articles(starter_sqlite):
+    rows = [json.loads(line) for line in EVAL.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(rows) >= 200 and len({r["query"] for r in rows}) == len(rows)
+    with starter_sqlite() as session:
+        known = {a.external_id for a in search.index_for(session).articles}
+    assert {r["external_id"] for r in rows} <= known
+    assert len({r["external_id"] for r in rows}) >= 60
+
+
+def test_the_right_article_is_in_the_top_three_for_nine_in_ten(starter_sqlite):
+    rows = [json.loads(line) for line in EVAL.read_text(encoding="utf-8").splitlines() if line.strip()]
+    with starter_sqlite() as session:
+        ranked = [[h.article.external_id for h in search.search(session, r["query"], limit=3)] for r in rows]
+    top3 = sum(r["external_id"] in ids for r, ids in zip(rows, ranked, strict=True)) / len(rows)
+    top1 = sum(ids[:1] == [r["external_id"]] for r, ids in zip(rows, ranked, strict=True)) / len(rows)
+    print(f"knowledge eval: n={len(rows)} top1={top1:.3f} top3={top3:.3f}")
+    assert top3 >= 0.90
+    assert top1 >= 0.75
