@@ -19,7 +19,6 @@ from cityline.triage.lexicon import Hit, Lexicon
 NEGATED_TOPIC = -0.3  # "不是问核酸的": the word counts a little against its label
 FOCUS = 1.6  # "是问健康码…": what the caller came for
 _CLAUSE_END = re.compile(r"[，,。；;！!？?\n]|但是|不过|可是|\bbut\b")
-_FIRST_PERSON = re.compile(r"我|阿拉|[私僕]|저는|제가|\b(?:i|my|we|our|je|mon|ma|ich|mein\w*|yo|mi)\b|\bя\b")
 _LISTED_AFTER = re.compile(r"[、和或跟及与/ ]?|\s*(?:,|and|or)\s*")
 _QUESTION = re.compile(r"[？?吗呢伐]|怎么|如何|能否|可否|是否|哪里|多久|几天")
 KIND_PRECEDENCE = ("praise", "suggestion", "report", "complaint")
@@ -54,7 +53,6 @@ class Reading:
     fields: dict[str, FieldScores]
     epidemic_context: bool
     question: bool
-    first_person: bool  # the caller speaks of their own situation
     age_groups: frozenset[str] = frozenset()  # groups an explicit age puts someone in
 
 
@@ -71,7 +69,6 @@ def read_text(text: str, lexicon: Lexicon) -> Reading:
         fields,
         epidemic,
         bool(_QUESTION.search(lowered)),
-        bool(_FIRST_PERSON.search(lowered)),
         frozenset(ages_say(lowered)),
     )
 
@@ -99,6 +96,7 @@ def _cue_scopes(lowered: str, lexicon: Lexicon, clause_ends: list[int]):
 
 
 def _score_hits(hits: list[Hit], scopes, lowered: str, lexicon: Lexicon | None) -> FieldScores:
+    parts: dict[str, list[float]] = {}
     scores: dict[str, float] = {}
     evidence: dict[str, list[str]] = {}
     absent_until = -1
@@ -115,12 +113,20 @@ def _score_hits(hits: list[Hit], scopes, lowered: str, lexicon: Lexicon | None) 
             absent_until = hit.end
             continue
         for label, weight in hit.votes:
-            scores[label] = scores.get(label, 0.0) + weight * factor
+            parts.setdefault(label, []).append(weight * factor)
             if factor > 0:
                 words = evidence.setdefault(label, [])
                 if hit.word not in words:
                     words.append(hit.word)
+    for label, values in parts.items():
+        scores[label] = _combined(values)
     return FieldScores(scores, evidence)
+
+
+def _combined(values: list[float]) -> float:
+    """The sum of a label's word weights; on equal sums, the label with the strongest
+    single word wins ("no food" against "compound" + "locked down")."""
+    return sum(values) + 0.05 * max(values)
 
 
 def category_probabilities(reading: Reading, categories: list[str]) -> dict[str, float]:
@@ -166,9 +172,7 @@ def urgency_probabilities(
     if not category.startswith("EPI.") or kind in ("praise", "suggestion"):
         p_sub = 0.1
     elif kind in ACTION_KINDS or deadline:
-        p_sub = 0.85
-    elif reading.first_person:
-        p_sub = 0.55  # a question about the caller's own current situation
+        p_sub = 0.85  # acting on a current problem, or a question with a near deadline
     else:
         p_sub = 0.3
     rest = 1.0 - p_urgent
