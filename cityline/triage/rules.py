@@ -27,7 +27,7 @@ KIND_BY_CATEGORY = {  # the kind an order of this category usually is, when no w
     "EPI.SUPPLY": "help",
     "EPI.MEDICAL": "help",
     "EPI.MENTAL": "help",
-    "GEN.ENVIRONMENT": "complaint",
+    "GEN.ENVIRONMENT": "complaint",  # a nuisance someone causes
     "GEN.SAFETY": "help",
 }
 STRANDING_CATEGORIES = {"EPI.SUPPLY", "EPI.MEDICAL", "EPI.ACCESS", "EPI.SITE", "GEN.SAFETY"}
@@ -149,6 +149,9 @@ def kind_probabilities(reading: Reading, category: str, kinds: list[str]) -> dic
         scores[prior] = scores.get(prior, 0.0) + 1.0
     if reading.question:
         scores["consult"] = scores.get("consult", 0.0) + 0.8
+    if reading.fields["urgency"].scores.get("urgent", 0.0) >= 3.0:
+        # In an emergency the caller needs someone to act; blame is not the point.
+        scores["help"] = scores.get("help", 0.0) + 3.0
     for kind in KIND_PRECEDENCE:  # the first kind that clearly fits wins
         if scores.get(kind, 0.0) >= 3.0:
             scores[kind] += 2.0
