@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from cityline.triage import rules
 from cityline.triage.language import detect_language
 from cityline.triage.lexicon import Lexicon, load_lexicon
-from cityline.triage.model import GROUPS, TrainedModel
+from cityline.triage.model import GROUPS, ModelReading, TrainedModel
 from cityline.triage.taxonomy import Taxonomy, load_taxonomy
 
 DEFAULT_THRESHOLD = 0.6
@@ -23,6 +23,7 @@ URGENT_AT = 0.35
 GROUP_AT = 0.5
 UNHEARD_MODEL_WEIGHT = 0.8
 MODEL_GROUP_AT = 0.8
+URGENCY_MODEL_WEIGHT = 0.2
 
 
 @dataclass(frozen=True)
@@ -82,17 +83,30 @@ class Triager:
         }
 
     def classify(self, text: str, language: str | None = None) -> TriageResult:
-        if not isinstance(text, str):
-            raise TypeError(f"text must be a string, got {type(text).__name__}")
+        _check_text(text)
+        seen = self.model.read(text) if self.model is not None else None
+        return self._classify(text, language, seen)
+
+    def classify_many(self, texts: Sequence[str]) -> list[TriageResult]:
+        for text in texts:
+            _check_text(text)
+        if self.model is None:
+            return [self._classify(text, None, None) for text in texts]
+        seen = self.model.read_many(texts)
+        return [self._classify(text, None, s) for text, s in zip(texts, seen, strict=True)]
+
+    def _classify(self, text: str, language: str | None, seen: ModelReading | None) -> TriageResult:
         language = language or detect_language(text)
         reading = rules.read_text(text, self.lexicon)
-        case = _Case(reading, self.model, text)
+        case = _Case(reading, self.model, seen)
         category = self._pick("category", rules.category_probabilities(reading, self._codes["category"]), case)
         kind = self._pick("kind", rules.kind_probabilities(reading, category[0], self._codes["kind"]), case)
         groups = self._groups(case, language)
         urgency = self._urgency(case, category[0], kind[0], groups)
+        # Urgency without danger words is explained by the category and kind, not by the model.
         case.explain(
-            [("category", category[0]), ("kind", kind[0]), ("urgency", urgency[0])]
+            [("category", category[0]), ("kind", kind[0])]
+            + ([("urgency", "urgent")] if urgency[0] == "urgent" else [])
             + [(GROUPS, group) for group in groups]
         )
         urgency_evidence = case.evidence("urgency", urgency[0])
@@ -113,9 +127,6 @@ class Triager:
             low,
             self.model_version,
         )
-
-    def classify_many(self, texts: Sequence[str]) -> list[TriageResult]:
-        return [self.classify(text) for text in texts]
 
     def _pick(self, name: str, from_rules: dict[str, float], case: _Case) -> tuple[str, float]:
         blended = case.blend(name, from_rules)
@@ -149,10 +160,10 @@ class Triager:
 class _Case:
     """One text being classified: its lexicon reading and, with a model, its features."""
 
-    def __init__(self, reading: rules.Reading, model: TrainedModel | None, text: str) -> None:
+    def __init__(self, reading: rules.Reading, model: TrainedModel | None, seen: ModelReading | None) -> None:
         self.reading = reading
         self.model = model
-        self.seen = model.read(text) if model is not None else None
+        self.seen = seen
         self.learnt = self.seen.chances if self.seen is not None else {}
         self.learnt_words: dict[tuple[str, str], list[str]] = {}
 
@@ -161,6 +172,10 @@ class _Case:
         if not learnt or self.model is None:
             return from_rules
         weight = self.model.blend_weight
+        if name == "urgency":
+            # Urgency is policy (the taxonomy notes): the rules read it from the danger words,
+            # the category and the kind; history only nudges it.
+            weight = min(weight, URGENCY_MODEL_WEIGHT)
         field_name = "special_group" if name == GROUPS else name
         heard = any(score > 0 for score in self.reading.fields[field_name].scores.values())
         if name != "urgency" and not heard:
@@ -187,3 +202,8 @@ class _Case:
         words = list(self.reading.fields[field_name].evidence.get(value, []))
         words += [word for word in self.learnt_words.get((name, value), []) if word not in words]
         return words[:6]
+
+
+def _check_text(text: object) -> None:
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a string, got {type(text).__name__}")

@@ -43,13 +43,22 @@ def words(text: str) -> list[str]:
 
 
 def features(text: str) -> set[str]:
-    """Words, plus character bigrams of the Chinese runs, with long numbers (phones, dates) folded to one token.
+    """Words, plus character bigrams where the segmenter found no word, with long numbers folded.
 
-    A bigram and a two-character word are the same feature: both say the string is there.
-    Punctuation and filler words are left in: the vocabulary drops what never mattered.
+    A typo or a dialect word ("和酸" for "核酸", "搿个") falls apart into single
+    characters; the bigrams of those runs keep it recognisable. Elsewhere the
+    words carry the meaning and bigrams would only cost time.
     """
-    text = _DIGITS.sub("0", text.lower())
-    result = set(segmenter().cut(text, False))
-    for run in _CJK.findall(text):
+    tokens = segmenter().cut(_DIGITS.sub("0", text.lower()), False)
+    result = set(tokens)
+    run = ""
+    for token in tokens:
+        if len(token) == 1 and "\u4e00" <= token <= "\u9fff":
+            run += token
+            continue
+        if len(run) > 1:
+            result.update([run[i : i + 2] for i in range(len(run) - 1)])
+        run = ""
+    if len(run) > 1:
         result.update([run[i : i + 2] for i in range(len(run) - 1)])
     return result

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -48,8 +48,17 @@ class ModelReading:
     """One text as the model sees it."""
 
     ids: np.ndarray  # feature ids (0 is the bias)
-    rows: np.ndarray  # their weights, one row per feature
     chances: dict[str, dict[str, float]]  # field -> label -> probability
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where each field's columns are, for turning logits into probabilities in a few numpy steps."""
+
+    starts: np.ndarray
+    head_of_column: np.ndarray
+    is_group: np.ndarray
+    heads: list[tuple[str, list[str], int, int]]
 
 
 @dataclass
@@ -82,21 +91,43 @@ class TrainedModel:
         return np.fromiter(ids, dtype=np.int64, count=len(ids))
 
     def read(self, text: str) -> ModelReading:
-        """The text's features, their weights and the probabilities per field and label."""
-        ids = self.feature_ids(text)
-        rows = self.weights[ids]
-        logits = rows.sum(axis=0) * (1.0 / math.sqrt(len(ids))) + self.bias
-        # exp of every column at once; clipping keeps each softmax exact enough without a max shift.
-        exps = np.exp(np.clip(logits, -30.0, 30.0)).tolist()
-        chances = {}
-        for name, (start, stop) in self._columns.items():
-            values = exps[start:stop]
-            if name == GROUPS:
-                chances[name] = dict(zip(self.heads[name], [e / (1.0 + e) for e in values], strict=True))
-            else:
-                total = sum(values)
-                chances[name] = dict(zip(self.heads[name], [e / total for e in values], strict=True))
-        return ModelReading(ids, rows, chances)
+        """The text's features and the probabilities per field and label."""
+        return self.read_many([text])[0]
+
+    def read_many(self, texts: Sequence[str]) -> list[ModelReading]:
+        """``read`` for many texts, with the arithmetic done once for all of them."""
+        all_ids = [self.feature_ids(text) for text in texts]
+        if not all_ids:
+            return []
+        lengths = np.array([len(ids) for ids in all_ids])
+        starts = np.r_[0, np.cumsum(lengths)[:-1]]
+        summed = np.add.reduceat(self.weights[np.concatenate(all_ids)], starts, axis=0)
+        logits = summed * (1.0 / np.sqrt(lengths))[:, None] + self.bias
+        layout = self._layout
+        # Clipped, so every softmax is exact enough without shifting by its maximum.
+        exps = np.exp(np.minimum(logits, 30.0))
+        totals = np.add.reduceat(exps, layout.starts, axis=1)[:, layout.head_of_column]
+        values = np.where(layout.is_group, exps / (1.0 + exps), exps / totals).tolist()
+        return [
+            ModelReading(
+                ids,
+                {
+                    name: dict(zip(labels, row[start:stop], strict=True))
+                    for name, labels, start, stop in layout.heads
+                },
+            )
+            for ids, row in zip(all_ids, values, strict=True)
+        ]
+
+    @cached_property
+    def _layout(self) -> _Layout:
+        starts, head_of_column, is_group, heads = [], [], [], []
+        for number, (name, (start, stop)) in enumerate(self._columns.items()):
+            starts.append(start)
+            head_of_column += [number] * (stop - start)
+            is_group += [name == GROUPS] * (stop - start)
+            heads.append((name, self.heads[name], start, stop))
+        return _Layout(np.array(starts), np.array(head_of_column), np.array(is_group), heads)
 
     def probabilities(self, ids: np.ndarray) -> dict[str, dict[str, float]]:
         """Probabilities per field and label for a text's feature ids."""
@@ -116,7 +147,7 @@ class TrainedModel:
         result = {pair: [] for pair in wanted}
         if not columns:
             return result
-        contributions = reading.rows[:, columns]
+        contributions = self.weights[reading.ids][:, columns]
         order = np.argsort(-contributions, axis=0)[:limit].T.tolist()
         values = contributions.T.tolist()
         names, ids = self.feature_names, reading.ids.tolist()
@@ -128,9 +159,8 @@ class TrainedModel:
 
     def _reading(self, ids: np.ndarray) -> ModelReading:
         rows = self.weights[ids]
-        reading = ModelReading(ids, rows, {})
-        scale = 1.0 / math.sqrt(len(ids))
-        logits = rows.sum(axis=0) * scale + self.bias
+        reading = ModelReading(ids, {})
+        logits = rows.sum(axis=0) * (1.0 / math.sqrt(len(ids))) + self.bias
         for name, (start, stop) in self._columns.items():
             values = logits[start:stop]
             if name == GROUPS:
