@@ -10,6 +10,7 @@ from cityline.accounts.api import router as accounts_router
 from cityline.orders.api import router as orders_router
 from cityline.privacy import Vault
 from cityline.routing.api import router as units_router
+from cityline.routing.dispatch_api import router as dispatch_router
 
 
 def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None) -> FastAPI:
@@ -24,6 +25,7 @@ def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None) -
     app.include_router(accounts_router)
     app.include_router(orders_router)
     app.include_router(units_router)
+    app.include_router(dispatch_router)
 
     @app.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, str]:

@@ -7,15 +7,19 @@ import typer
 from cityline.accounts.cli import tokens_app, users_app
 from cityline.orders.cli import app as orders_app
 from cityline.routing.cli import app as units_app
+from cityline.routing.cli import dispatch_app
+from cityline.sla.cli import app as sla_app
 from cityline.triage.cli import app as triage_app
 
 app = typer.Typer(help="cityline: the city service hotline as the nerve centre of an emergency response.",
                   no_args_is_help=True)
 app.add_typer(orders_app, name="orders")
 app.add_typer(units_app, name="units")
+app.add_typer(dispatch_app, name="dispatch")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(triage_app, name="triage", help="Triage: evaluate, train, list and roll back models.")
+app.add_typer(sla_app, name="sla", help="Deadlines: policies, deadline maths, the reminder worker.")
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 

@@ -28,6 +28,13 @@ class Settings(BaseSettings):
         description="Key protecting personal data at rest. Empty means a key file created in data_dir.",
     )
     timezone: str = "Asia/Shanghai"
+    auto_dispatch_threshold: float = Field(
+        default=0.6, description="Dispatch without a dispatcher when category and catalogue are this sure."
+    )
+    duplicate_window_hours: int = Field(default=72, description="How far back to look for duplicate orders.")
+    sla_policy_file: Path | None = Field(
+        default=None, description="Deadline policies (TOML); empty means the shipped default."
+    )
     host: str = "127.0.0.1"
     port: int = 8345
 

@@ -14,6 +14,7 @@ ACTION_PERMISSION = {
     "dispatch": "orders:dispatch", "redispatch": "orders:dispatch", "merge": "orders:dispatch",
     "cancel": "orders:dispatch",
     "accept": "orders:handle", "return": "orders:handle", "reply": "orders:handle",
+    "pause": "orders:handle", "resume": "orders:handle",
     "visit": "orders:visit", "close": "orders:visit", "reopen": "orders:visit",
     "answer": "orders:answer",
 }

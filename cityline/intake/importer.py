@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cityline.db import transaction, utcnow
 from cityline.errors import RowError
 from cityline.intake.rows import ImportRow, parse_row, read_rows
-from cityline.intake.service import Classify
+from cityline.intake.service import Classify, locate
 from cityline.orders.models import Order, OrderEvent
 from cityline.orders.rules import OrderState, apply_move
 from cityline.orders.service import allocate_numbers, format_number
@@ -193,6 +193,7 @@ def _order_values(row: ImportRow, state: OrderState, number: str, units: dict[st
         language = language or prediction["language"]
         source = "model"
     phone = vault.protect_phone(row.caller_phone) if row.caller_phone else None
+    place = locate(row.address, row.text) if not row.district else None
     now = utcnow()
     return {
         "number": number, "external_id": row.external_id, "channel": row.channel, "text": row.text,
@@ -200,7 +201,9 @@ def _order_values(row: ImportRow, state: OrderState, number: str, units: dict[st
         "caller_phone_enc": phone.encrypted if phone else None,
         "caller_phone_masked": phone.masked if phone else None,
         "caller_phone_digest": phone.digest if phone else None,
-        "address": row.address, "district": row.district, "street": row.street, "language": language,
+        "address": row.address, "language": language,
+        "district": row.district or (place or {}).get("district"),
+        "street": row.street or (place or {}).get("street") if not row.district else row.street,
         "special_groups": groups, "triage_source": source,
         "needs_confirmation": bool(prediction and prediction.get("needs_confirmation")), "status": state.status.value,
         "unit_id": units[state.unit] if state.unit else None,

@@ -24,6 +24,7 @@ def classify_with(session: Session) -> Classify:
             "special_groups": list(result.special_groups),
             "language": result.language,
             "needs_confirmation": result.needs_confirmation,
+            "category_confidence": result.category.confidence,
             "explanation": result.as_dict(),
         }
 

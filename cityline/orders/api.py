@@ -165,3 +165,13 @@ def reveal(number: str, body: RevealRequest, d: D) -> dict:
         phone = d.vault.reveal(order.caller_phone_enc) if order.caller_phone_enc else None
         audit(session, d.actor, "reveal_phone", f"order:{number}", reason=body.reason)
     return {"number": number, "caller_phone": phone}
+
+
+@router.get("/{number}/duplicates")
+def duplicates(number: str, d: D) -> list[dict]:
+    """Earlier orders that look like the same request (merge candidates)."""
+    from cityline.intake.duplicates import find_duplicates
+
+    d.require("orders:read")
+    with transaction(d.sessions) as session:
+        return find_duplicates(session, visible(session, d, number))

@@ -19,6 +19,8 @@ class Order(Base):
     __table_args__ = (
         Index("ix_orders_status_received", "status", "received_at"),
         Index("ix_orders_unit_status", "unit_id", "status"),
+        # Duplicate search and briefings: same problem, same place, recent.
+        Index("ix_orders_category_district_received", "category", "district", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -62,6 +64,12 @@ class Order(Base):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     returns: Mapped[int] = mapped_column(default=0)
     reopens: Mapped[int] = mapped_column(default=0)
+    paused: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Deadlines of the current handling cycle (from the SLA policy; recomputable from events).
+    sla_policy: Mapped[str | None] = mapped_column(String(64))
+    accept_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    respond_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolve_by: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -48,6 +48,9 @@ ALLOWED_FROM: dict[str, frozenset[Status]] = {
     "close": frozenset({Status.REPLIED, Status.VISITED}),
     "reopen": frozenset({Status.VISITED, Status.CLOSED}),
     "answer": frozenset({Status.RECEIVED}),
+    # Waiting on the caller (no answer, documents missing) stops the deadline clock.
+    "pause": frozenset({Status.ACCEPTED}),
+    "resume": frozenset({Status.ACCEPTED}),
     "merge": OPEN,
     "cancel": OPEN,
 }
@@ -71,6 +74,7 @@ class OrderState:
     merged_into: str | None = None
     returns: int = 0
     reopens: int = 0
+    paused: bool = False
 
 
 def _need(params: Mapping[str, Any], *names: str) -> None:
@@ -97,8 +101,12 @@ def check_move(state: OrderState, action: str, params: Mapping[str, Any]) -> Non
         _need(params, "unit")
         if state.status != Status.RETURNED and params["unit"] == state.unit:
             raise Conflict(f"the order is already with unit {state.unit}; pick another unit")
-    elif action in ("return", "cancel", "reopen"):
+    elif action in ("return", "cancel", "reopen", "pause"):
         _need(params, "reason")
+        if action == "pause" and state.paused:
+            raise Conflict("the order is already paused")
+    elif action == "resume" and not state.paused:
+        raise Conflict("the order is not paused")
     elif action in ("reply", "answer"):
         _need(params, "text")
     elif action == "visit":
@@ -125,9 +133,11 @@ def apply_move(state: OrderState, action: str, params: Mapping[str, Any], at: da
     if action == "accept":
         return replace(state, status=Status.ACCEPTED, accepted_at=at)
     if action == "return":
-        return replace(state, status=Status.RETURNED, returns=state.returns + 1, accepted_at=None)
+        return replace(state, status=Status.RETURNED, returns=state.returns + 1, accepted_at=None, paused=False)
+    if action in ("pause", "resume"):
+        return replace(state, paused=action == "pause")
     if action == "reply":
-        return replace(state, status=Status.REPLIED, replied_at=at, reply=params["text"])
+        return replace(state, status=Status.REPLIED, replied_at=at, reply=params["text"], paused=False)
     if action == "visit":
         return replace(state, status=Status.VISITED, visited_at=at, satisfaction=params["satisfaction"])
     if action == "close":

@@ -96,6 +96,7 @@ def state_of(session: Session, order: Order) -> OrderState:
         merged_into=merged,
         returns=order.returns,
         reopens=order.reopens,
+        paused=order.paused,
     )
 
 
@@ -116,7 +117,16 @@ def move_order(
         session, order, action, actor=actor, at=now,
         from_status=before.status, to_status=after.status, data=data, note=params.get("note"),
     )
+    session.flush()
+    track_deadlines(session, order)
     return order
+
+
+def track_deadlines(session: Session, order: Order) -> None:
+    """Deadlines and reminder timers follow every change of the order, in the same transaction."""
+    from cityline.sla.tracking import track
+
+    track(session, order, [(e.action, e.at, e.data) for e in events_of(session, order)])
 
 
 def _merge_target(session: Session, order: Order, number: str) -> Order:
@@ -144,6 +154,7 @@ def _copy_state(order: Order, state: OrderState) -> None:
     order.satisfaction = state.satisfaction
     order.returns = state.returns
     order.reopens = state.reopens
+    order.paused = state.paused
 
 
 def events_of(session: Session, order: Order) -> list[OrderEvent]:

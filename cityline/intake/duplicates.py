@@ -1,0 +1,71 @@
+"""Near-duplicate orders (并单 candidates): the same problem at the same place, or the same
+caller, within a time window, across channels."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from cityline.orders.models import Order
+
+_NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
+FINAL = ("merged", "cancelled")
+
+
+def bigrams(text: str) -> set[str]:
+    """Character bigrams of the text without spaces and punctuation (works for Chinese)."""
+    chars = _NOISE.sub("", text.lower())
+    return {chars[i:i + 2] for i in range(len(chars) - 1)} or {chars}
+
+
+def similarity(a: str | set[str], b: str | set[str]) -> float:
+    """Jaccard overlap of character bigrams: 1.0 same words, 0.0 nothing shared."""
+    x = a if isinstance(a, set) else bigrams(a)
+    y = b if isinstance(b, set) else bigrams(b)
+    return len(x & y) / len(x | y) if x and y else 0.0
+
+
+def score(order: Order, other, order_bigrams: set[str] | None = None) -> tuple[float, list[str]]:
+    """How likely ``other`` (an order or a row with the same fields) reports the same thing, and why."""
+    value, reasons = similarity(order_bigrams or order.text, other.text), []
+    if value >= 0.2:
+        reasons.append(f"文本相似 {value:.2f}")
+    if order.caller_phone_digest and order.caller_phone_digest == other.caller_phone_digest:
+        value += 0.3
+        reasons.append("同一来电号码")
+    if order.street and order.street == other.street:
+        value += 0.1
+        reasons.append(f"同一地点 {order.street}")
+    if order.category and order.category == other.category:
+        reasons.append(f"同一类别 {order.category}")
+    return min(value, 1.0), reasons
+
+
+def find_duplicates(session: Session, order: Order, *, window_hours: int = 72, threshold: float = 0.4,
+                    limit: int = 5) -> list[dict[str, Any]]:
+    """Earlier open or recent orders that look like the same request, best first."""
+    since = order.received_at - timedelta(hours=window_hours)
+    same_place = and_(Order.category == order.category, Order.district == order.district) if (
+        order.category and order.district) else None
+    same_caller = Order.caller_phone_digest == order.caller_phone_digest if order.caller_phone_digest else None
+    conditions = [c for c in (same_place, same_caller) if c is not None]
+    if not conditions:
+        return []
+    # Only the columns scoring needs: this runs inside the intake transaction.
+    columns = (Order.number, Order.text, Order.caller_phone_digest, Order.street, Order.category,
+               Order.channel, Order.status)
+    query = (select(*columns).where(Order.id != order.id, Order.received_at >= since,
+                                    Order.received_at <= order.received_at, Order.status.not_in(FINAL),
+                                    or_(*conditions))
+             .order_by(Order.received_at.desc()).limit(50))
+    found, mine = [], bigrams(order.text)
+    for other in session.execute(query):
+        value, reasons = score(order, other, mine)
+        if value >= threshold:
+            found.append({"number": other.number, "score": round(value, 3), "reasons": reasons,
+                          "channel": other.channel, "status": other.status})
+    return sorted(found, key=lambda d: -d["score"])[:limit]

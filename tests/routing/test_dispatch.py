@@ -1,0 +1,139 @@
+"""An order gets its place, unit and deadlines at intake; the dispatcher sees the rest."""
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from cityline.accounts.rules import ROLES
+from cityline.api import create_app
+from cityline.db import transaction
+from cityline.routing import catalogue
+from cityline.routing.service import upsert_unit
+from cityline.sla.models import Timer
+from cityline.timeutil import parse_when
+from tests.conftest import make_token
+from tests.factories import UNITS
+
+RULES = [(2, {"category": "EPI.MEDICAL", "level": "street"}), (3, {"category": "EPI.CODE", "unit": "SH-WJW"}),
+         (4, {"category": "GEN.ENVIRONMENT", "level": "street"})]
+
+
+@pytest.fixture
+def desk(sessions, vault):
+    with transaction(sessions) as session:
+        for unit in UNITS:
+            upsert_unit(session, unit)
+        assert catalogue.replace_catalogue(session, RULES) == (3, [])
+    token = make_token(sessions, ROLES)
+    with TestClient(create_app(sessions, vault), headers={"Authorization": f"Bearer {token}"}) as client:
+        yield client
+
+
+def post(client, **body):
+    response = client.post("/api/orders", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_urgent_medical_order_is_placed_dispatched_and_timed(desk, sessions):
+    order = post(desk, text="家里老人透析药明天就断了，小区封控出不去", address="静安区曹家渡街道万航渡路123弄",
+                 kind="help", category="EPI.MEDICAL", urgency="urgent", special_groups=["elderly"],
+                 received_at="2020-04-06T10:00:00+08:00")
+    assert (order["district"], order["street"]) == ("静安区", "曹家渡街道")
+    assert (order["status"], order["unit"]) == ("dispatched", "SH-JA-CJD")
+    received = parse_when(order["received_at"])
+    assert parse_when(order["resolve_by"]) - received <= timedelta(hours=2)
+    assert parse_when(order["accept_by"]) > received
+    events = desk.get(f"/api/orders/{order['number']}").json()["events"]
+    assert [(e["action"], e["actor"]) for e in events] == [("received", "token:tester"), ("dispatch", "auto-dispatch")]
+    assert events[0]["data"]["place"]["street"] == "曹家渡街道"
+    assert events[0]["data"]["suggested_units"][0]["unit"] == "SH-JA-CJD"
+    with sessions() as session:
+        kinds = {t.kind for t in session.scalars(select(Timer).where(Timer.state == "pending"))}
+    assert "accept_reminder" in kinds and "overdue_escalation" in kinds
+    accepted = desk.post(f"/api/orders/{order['number']}/moves", json={"action": "accept"}).json()
+    with sessions() as session:
+        kinds = {t.kind for t in session.scalars(select(Timer).where(Timer.state == "pending"))}
+    assert "accept_reminder" not in kinds and accepted["status"] == "accepted"
+
+
+def test_unsure_orders_wait_in_the_queue_with_likely_units(desk):
+    no_place = post(desk, text="健康码变黄了怎么办", kind="help", category="EPI.CODE", urgency="sub_urgent")
+    unplaced = post(desk, text="楼下垃圾三天没人收", kind="complaint", category="GEN.ENVIRONMENT", urgency="normal")
+    question = post(desk, text="口罩在哪里预约", kind="consult", category="EPI.MASK", urgency="normal")
+    assert no_place["status"] == "dispatched" and no_place["unit"] == "SH-WJW"  # a department needs no place
+    assert unplaced["status"] == "received" and question["status"] == "received"
+    queue = desk.get("/api/dispatch/queue").json()
+    numbers = [item["order"]["number"] for item in queue]
+    assert unplaced["number"] in numbers and question["number"] not in numbers  # consultations are answered
+    assert desk.get("/api/dispatch/suggest", params={"category": "GEN.ENVIRONMENT", "district": "静安区",
+                                                     "street": "江宁路街道"}).json()[0]["unit"] == "SH-JA-JNL"
+
+
+def test_near_duplicates_across_channels_are_suggested_not_dispatched(desk):
+    first = post(desk, text="江宁路街道昌平路口的路灯坏了好几天，晚上很黑", address="静安区江宁路街道",
+                 kind="complaint", category="GEN.ENVIRONMENT", urgency="normal", channel="phone")
+    second = post(desk, text="昌平路口路灯坏了好几天了晚上黑", address="静安区江宁路街道",
+                  kind="complaint", category="GEN.ENVIRONMENT", urgency="normal", channel="wechat")
+    assert first["status"] == "dispatched"
+    assert second["status"] == "received"  # held for the dispatcher to merge
+    found = desk.get(f"/api/orders/{second['number']}/duplicates").json()
+    assert found[0]["number"] == first["number"] and found[0]["channel"] == "phone"
+    queued = {i["order"]["number"]: i for i in desk.get("/api/dispatch/queue").json()}
+    assert queued[second["number"]]["duplicates"][0]["number"] == first["number"]
+    merged = desk.post(f"/api/orders/{second['number']}/moves", json={"action": "merge", "into": first["number"]})
+    assert merged.json()["status"] == "merged"
+
+
+def test_pause_moves_the_deadline_and_resume_restarts_the_clock(desk):
+    order = post(desk, text="小区垃圾清运不及时", address="静安区曹家渡街道", kind="complaint",
+                 category="GEN.ENVIRONMENT", urgency="normal")
+    number = order["number"]
+    desk.post(f"/api/orders/{number}/moves", json={"action": "accept"})
+    paused = desk.post(f"/api/orders/{number}/moves", json={"action": "pause", "reason": "来电人出差，约定下周上门"})
+    assert paused.json()["paused"] is True and paused.json()["resolve_by"] is None
+    assert desk.post(f"/api/orders/{number}/moves", json={"action": "pause", "reason": "again"}).status_code == 409
+    resumed = desk.post(f"/api/orders/{number}/moves", json={"action": "resume"}).json()
+    assert resumed["paused"] is False and resumed["resolve_by"] is not None
+
+
+def test_bad_catalogue_changes_nothing(sessions):
+    with transaction(sessions) as session:
+        for unit in UNITS:
+            upsert_unit(session, unit)
+        assert catalogue.replace_catalogue(session, RULES)[0] == 3
+        count, bad = catalogue.replace_catalogue(session, [(2, {"category": "EPI.TEST", "unit": "NOPE"}),
+                                                           (3, {"category": "", "level": "street"})])
+        assert count == 0 and [b.row for b in bad] == [2, 3] and "NOPE" in bad[0].message
+        assert len(catalogue.list_catalogue(session)) == 3
+
+
+def test_shipped_catalogue_fits_the_simulated_city(sessions):
+    from cityline.sim import units_rows
+
+    with transaction(sessions) as session:
+        for row in units_rows():
+            upsert_unit(session, row)
+        count, bad = catalogue.replace_catalogue(session, catalogue.default_rows())
+        assert bad == [] and count >= 20
+        assert catalogue.suggest_units(session, "GEN.HOUSING", "徐汇区", "漕河泾街道")[0].confidence == 1.0
+
+
+def test_unaccepted_order_reminds_its_unit_once_when_accept_by_passes(desk, sessions):
+    from cityline.sla.messages import MemorySender, reminder_handler
+    from cityline.sla.worker import run_once
+
+    order = post(desk, text="楼下垃圾堆了三天没人收", address="静安区曹家渡街道", kind="complaint",
+                 category="GEN.ENVIRONMENT", urgency="normal")
+    accept_by = parse_when(order["accept_by"])
+    # 30 working minutes after dispatch (on a rest day they start with the next working day)
+    assert accept_by - parse_when(order["dispatched_at"]) >= timedelta(minutes=30)
+    sender = MemorySender()
+    early = run_once(sessions, accept_by - timedelta(minutes=1), "w1", reminder_handler(), sender)
+    assert not sender.delivered and early.fired == 0
+    run_once(sessions, accept_by + timedelta(minutes=1), "w1", reminder_handler(), sender)
+    run_once(sessions, accept_by + timedelta(minutes=5), "w2", reminder_handler(), sender)  # nothing twice
+    reminders = [m for m in sender.delivered if "accept" in m.kind]
+    assert len(reminders) == 1 and reminders[0].recipient.endswith("SH-JA-CJD")
