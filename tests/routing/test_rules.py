@@ -1,6 +1,13 @@
 """The dispatch catalogue's choices, without a database."""
 
-from cityline.routing.rules import Candidate, Rule, UnitInfo, auto_dispatch_unit, candidates, rule_problems
+from cityline.routing.rules import (
+    Candidate,
+    Rule,
+    UnitInfo,
+    auto_dispatch_unit,
+    candidates,
+    rule_problems,
+)
 
 UNITS = [UnitInfo("JA", "centre", "静安区", None), UnitInfo("JA-CJD", "street_office", "静安区", "曹家渡街道"),
          UnitInfo("JA-JNL", "street_office", "静安区", "江宁路街道"), UnitInfo("SH-DSJ", "department", None, None)]
