@@ -176,9 +176,12 @@ def import_records(session: Session, records: Iterator[tuple[str, dict[str, Any]
         seen.add(data.external_id)
         existed = service.find_article(session, data.external_id) is not None
         article, changed = service.write_version(session, data, actor=actor, now=now, note="import")
-        report.unchanged += not changed
-        report.updated += changed and existed
-        report.created += changed and not existed
+        if not changed:
+            report.unchanged += 1
+        elif existed:
+            report.updated += 1
+        else:
+            report.created += 1
         if status == "published" and service.state_of(session, article).latest_status != "published":
             service.publish_article(session, data.external_id, actor=actor, now=now, skip_review=True)
             report.published += 1

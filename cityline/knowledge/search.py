@@ -23,6 +23,7 @@ from cityline.knowledge.models import Article, ArticleVersion, KnowledgeRevision
 # question is taken as not answered by the knowledge base (mining, suggestions).
 WELL_ANSWERED = 0.5
 
+_MAX_DATABASES = 8  # a server has one; a test run has many
 _lock = threading.Lock()
 _cache: dict[str, tuple[str | None, SearchIndex]] = {}
 
@@ -69,6 +70,8 @@ def index_for(session: Session) -> SearchIndex:
         if cached and cached[0] == stamp:
             return cached[1]
         index = SearchIndex(published_articles(session))
+        if key not in _cache and len(_cache) >= _MAX_DATABASES:
+            _cache.pop(next(iter(_cache)))  # the database indexed longest ago
         _cache[key] = (stamp, index)
         return index
 
