@@ -71,7 +71,8 @@ def train_command(
     if held_out:
         from cityline.triage.classifier import Triager
 
-        metrics.update(evaluate([_as_line(r) for r in held_out], Triager(model=model)))
+        candidate = Triager(model=model, model_version="new model")
+        metrics.update(evaluate([_as_line(r) for r in held_out], candidate, places=False))
     with transaction(factory) as session:
         row = save_model(session, model, metrics)
         console.print(f"saved model-{row.version} (active)")
