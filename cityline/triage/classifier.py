@@ -101,7 +101,7 @@ class Triager:
         case = _Case(reading, self.model, seen)
         category = self._pick("category", rules.category_probabilities(reading, self._codes["category"]), case)
         kind = self._pick("kind", rules.kind_probabilities(reading, category[0], self._codes["kind"]), case)
-        groups = self._groups(case, language)
+        groups = self._groups(case, language, kind[0])
         urgency = self._urgency(case, category[0], kind[0], groups)
         # Urgency without danger words is explained by the category and kind, not by the model.
         case.explain(
@@ -146,8 +146,8 @@ class Triager:
         value = max(rest, key=rest.__getitem__)
         return value, blended[value] / max(sum(rest.values()), 1e-9) * (1.0 - urgent)
 
-    def _groups(self, case: _Case, language: str) -> list[str]:
-        from_rules = rules.group_probabilities(case.reading, language, self._codes["special_group"])
+    def _groups(self, case: _Case, language: str, kind: str) -> list[str]:
+        from_rules = rules.group_probabilities(case.reading, language, self._codes["special_group"], kind)
         learnt = case.learnt.get(GROUPS, {})
         # A group the words name stays; the model may add one it is sure of.
         return [

@@ -20,6 +20,11 @@ NEGATED_TOPIC = -0.3  # "不是问核酸的": the word counts a little against i
 FOCUS = 1.6  # "是问健康码…": what the caller came for
 _CLAUSE_END = re.compile(r"[，,。；;！!？?\n]|但是|不过|可是|\bbut\b")
 _LISTED_AFTER = re.compile(r"[、和或跟及与/ ]?|\s*(?:,|and|or)\s*")
+# Words that tie a person to the caller: a suggestion or tip-off about "老年人" in general names no one.
+_PERSONAL = re.compile(
+    r"我家|我们家|家里|家中|屋里|我[妈爸儿女孩老外奶爷婆公]|阿拉[屋姆爸]|姆妈|阿爸|本人|自己"
+    r"|\b(?:my|our|mon|ma|mes|notre|mein|meine|unser|mi|mis|nuestro)\b|私の|제|우리|мо[йяеи]"
+)
 _QUESTION = re.compile(r"[？?吗呢伐]|怎么|如何|能否|可否|是否|哪里|多久|几天")
 KIND_PRECEDENCE = ("praise", "suggestion", "report", "complaint")
 KIND_BY_CATEGORY = {  # the kind an order of this category usually is, when no word says
@@ -30,7 +35,12 @@ KIND_BY_CATEGORY = {  # the kind an order of this category usually is, when no w
     "GEN.ENVIRONMENT": "complaint",  # a nuisance someone causes
     "GEN.SAFETY": "help",
 }
-STRANDING_CATEGORIES = {"EPI.SUPPLY", "EPI.MEDICAL", "EPI.ACCESS", "EPI.SITE", "GEN.SAFETY"}
+STRANDING_CATEGORIES = {
+    "EPI.SUPPLY", "EPI.MEDICAL", "EPI.ACCESS", "EPI.SITE",
+    "GEN.SAFETY", "GEN.UTILITIES", "GEN.WELFARE",
+}
+# A person's own medical need outweighs the gate in the way (labelling rule for EPI.ACCESS).
+MEDICAL_OVER_ACCESS = 3.0
 ACTION_KINDS = {"help", "complaint", "report"}
 
 
@@ -54,6 +64,7 @@ class Reading:
     epidemic_context: bool
     question: bool
     age_groups: frozenset[str] = frozenset()  # groups an explicit age puts someone in
+    personal: bool = True  # the text speaks of the caller or someone close to them
 
 
 def read_text(text: str, lexicon: Lexicon) -> Reading:
@@ -70,6 +81,7 @@ def read_text(text: str, lexicon: Lexicon) -> Reading:
         epidemic,
         bool(_QUESTION.search(lowered)),
         frozenset(ages_say(lowered)),
+        bool(_PERSONAL.search(lowered)),
     )
 
 
@@ -137,6 +149,9 @@ def category_probabilities(reading: Reading, categories: list[str]) -> dict[str,
             scores[code] *= 0.6
         elif not reading.epidemic_context and not is_epidemic:
             scores[code] *= 1.25
+    medical = scores.get("EPI.MEDICAL", 0.0)
+    if medical >= MEDICAL_OVER_ACCESS and scores.get("EPI.ACCESS", 0.0) > medical:
+        scores["EPI.MEDICAL"] = scores["EPI.ACCESS"] + 0.5
     if not any(value > 0 for value in scores.values()):
         scores = {"GEN.OTHER": 0.5}
     return _distribution(scores, categories)
@@ -165,9 +180,11 @@ def urgency_probabilities(
     reading: Reading, category: str, kind: str, groups: list[str]
 ) -> dict[str, float]:
     """Urgent on danger words (more readily when a special-group member is affected); else by category and kind."""
-    danger = max(reading.fields["urgency"].scores.get("urgent", 0.0), 0.0)
-    if groups and category in STRANDING_CATEGORIES:
-        danger += 1.0
+    words = reading.fields["urgency"].scores
+    danger = max(words.get("urgent", 0.0), 0.0)
+    if danger > 0 and groups and category in STRANDING_CATEGORIES:
+        # A special-group member in trouble (alone, all the more) is stranded.
+        danger += 1.0 + min(words.get("alone", 0.0), 1.5)
     if kind in ("praise", "suggestion"):
         danger *= 0.4  # thanks for help in an emergency that is over
     p_urgent = 1.0 / (1.0 + math.exp(-1.6 * (danger - 2.4)))
@@ -204,8 +221,12 @@ def ages_say(lowered: str) -> set[str]:
     return found
 
 
-def group_probabilities(reading: Reading, language: str, groups: list[str]) -> dict[str, float]:
+def group_probabilities(
+    reading: Reading, language: str, groups: list[str], kind: str = "help"
+) -> dict[str, float]:
     scores = dict(reading.fields["special_group"].scores)
+    if kind in ("suggestion", "report") and not reading.personal and not reading.age_groups:
+        scores = {}  # about a kind of person in general, not a particular one
     for group in reading.age_groups:
         scores[group] = scores.get(group, 0.0) + 3.0
     probabilities = {
