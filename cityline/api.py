@@ -7,6 +7,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cityline import __version__, logs, problems
 from cityline.accounts.api import router as accounts_router
+from cityline.intake.api import router as intake_router
+from cityline.knowledge.api import public_router
+from cityline.knowledge.api import router as knowledge_router
 from cityline.orders.api import router as orders_router
 from cityline.privacy import Vault
 from cityline.routing.api import router as units_router
@@ -24,8 +27,11 @@ def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None) -
     logs.install()
     app.include_router(accounts_router)
     app.include_router(orders_router)
+    app.include_router(intake_router)
     app.include_router(units_router)
     app.include_router(dispatch_router)
+    app.include_router(knowledge_router)
+    app.include_router(public_router)
 
     @app.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, str]:

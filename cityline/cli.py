@@ -5,9 +5,11 @@ from __future__ import annotations
 import typer
 
 from cityline.accounts.cli import tokens_app, users_app
+from cityline.knowledge.cli import app as knowledge_app
 from cityline.orders.cli import app as orders_app
 from cityline.routing.cli import app as units_app
 from cityline.routing.cli import dispatch_app
+from cityline.sim.cli import app as sim_app
 from cityline.sla.cli import app as sla_app
 from cityline.triage.cli import app as triage_app
 
@@ -19,6 +21,8 @@ app.add_typer(dispatch_app, name="dispatch")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(triage_app, name="triage", help="Triage: evaluate, train, list and roll back models.")
+app.add_typer(knowledge_app, name="knowledge", help="Knowledge base: import, search, review, publish, mine.")
+app.add_typer(sim_app, name="sim", help="The workload simulator: generate an outbreak's orders and its truth.")
 app.add_typer(sla_app, name="sla", help="Deadlines: policies, deadline maths, the reminder worker.")
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -45,6 +49,33 @@ def serve(host: str | None = None, port: int | None = None) -> None:
 
     settings = get_settings()
     uvicorn.run(runtime.app(), host=host or settings.host, port=port or settings.port)
+
+
+@app.command()
+def demo(
+    scale: float = typer.Option(0.02, help="share of the 2020 outbreak's real volume to simulate"),
+    seed: int = 1, host: str | None = None, port: int | None = None,
+    build_only: bool = typer.Option(False, "--build-only", help="build the demo database and stop"),
+) -> None:
+    """An outbreak in a box: build the 2020 scenario once, then serve cityline with a user per role."""
+    import uvicorn
+
+    from cityline import demo as demo_box
+    from cityline import runtime
+    from cityline.config import get_settings
+    from cityline.privacy import default_vault
+
+    settings = get_settings()
+    info = demo_box.load_info(settings.data_dir)
+    if info is None:
+        typer.echo(f"building the demo in {settings.data_dir}/ (once) …")
+        info = demo_box.build(runtime.sessions(), default_vault(), scale=scale, seed=seed, say=typer.echo)
+        demo_box.save_info(settings.data_dir, info)
+        typer.echo(f"built in {info.seconds:.0f} s")
+    host, port = host or settings.host, port or settings.port
+    typer.echo(demo_box.welcome(info, host, port))
+    if not build_only:
+        uvicorn.run(runtime.app(), host=host, port=port)
 
 
 def main() -> None:

@@ -37,3 +37,17 @@ def order_body(**overrides) -> dict:
     }
     body.update(overrides)
     return body
+
+
+CATALOGUE = [(2, {"category": "EPI.MEDICAL", "level": "street"}), (3, {"category": "EPI.CODE", "unit": "SH-WJW"}),
+             (4, {"category": "GEN.ENVIRONMENT", "level": "street"})]
+
+
+def add_units_and_catalogue(sessions: sessionmaker[Session]) -> None:
+    """The units above and a small dispatch catalogue over them."""
+    from cityline.routing import catalogue
+
+    add_units(sessions)
+    with transaction(sessions) as session:
+        count, bad = catalogue.replace_catalogue(session, CATALOGUE)
+        assert (count, bad) == (3, [])

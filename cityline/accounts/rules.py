@@ -25,10 +25,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "dispatcher": frozenset({"orders:read", "orders:dispatch", "orders:label", "pii:reveal", "units:read"}),
     "unit_handler": frozenset({"orders:read", "orders:handle", "pii:reveal", "units:read"}),
     "supervisor": frozenset({"orders:read", "orders:visit", "orders:dispatch", "pii:reveal", "units:read",
-                             "analytics:read"}),
+                             "analytics:read", "knowledge:edit", "knowledge:review"}),
     "analyst": frozenset({"orders:read", "analytics:read", "orders:export", "units:read"}),
     "admin": frozenset({"users:admin", "units:write", "units:read", "audit:read", "triage:admin",
-                        "orders:read"}),
+                        "orders:read", "knowledge:edit", "knowledge:review"}),
 }
 
 MAX_FAILURES = 5

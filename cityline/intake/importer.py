@@ -87,21 +87,26 @@ class _Batch:
         self.states: list[OrderState] = []
 
 
-def import_file(
+def import_file(factory: sessionmaker[Session], path: Path, **options) -> ImportReport:
+    """Import every good row of ``path``; see the module docstring for the guarantees."""
+    return import_rows(factory, read_rows(path), **options)
+
+
+def import_rows(
     factory: sessionmaker[Session],
-    path: Path,
+    rows: Iterable[tuple[int, dict[str, Any]]],
     *,
     vault: Vault,
     classify: Classify | None = None,
     batch_size: int = 2000,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Import every good row of ``path``; see the module docstring for the guarantees."""
+    """Import numbered rows in the import format (a file's, or a generator's)."""
     report = ImportReport()
     seen: set[str] = set()
     units = _unit_ids(factory)
     batch = _Batch()
-    for n, raw in read_rows(path):
+    for n, raw in rows:
         report.read += 1
         row, problems = parse_row(n, raw)
         if row is not None and row.unit and row.unit not in units:

@@ -64,11 +64,17 @@ def order_filter(
     q: Annotated[str | None, Query(description="text, address or order number")] = None,
     language: Annotated[str | None, Query(description='a language code, or "foreign" (the foreign-language seats)')] = None,
     needs_confirmation: bool | None = None,
+    open: Annotated[bool | None, Query(description="only orders not yet closed, merged or cancelled")] = None,
+    overdue: Annotated[bool, Query(description="open orders past their resolution deadline")] = False,
+    due_before: Annotated[datetime | None, Query(description="resolution deadline before this time")] = None,
+    special_group: Annotated[str | None, Query(description='a special-group code, or "any"')] = None,
 ) -> service.OrderFilter:
     """The query's filters, narrowed to what the caller may see."""
     return service.OrderFilter(
         status=status, unit=unit, category=category, urgency=urgency, channel=channel, text=q,
-        language=language, needs_confirmation=needs_confirmation,
+        language=language, needs_confirmation=needs_confirmation, special_group=special_group,
+        open=open or overdue or None,
+        due_before=utcnow() if overdue else (as_aware(due_before) if due_before else None),
         received_from=as_aware(received_from) if received_from else None,
         received_to=as_aware(received_to) if received_to else None,
         reach_units=d.principal.reach, reach_places=d.principal.places,
@@ -77,10 +83,11 @@ def order_filter(
 
 @router.get("", response_model=OrderPage)
 def list_(d: D, f: Annotated[service.OrderFilter, Depends(order_filter)],
-          page: Annotated[int, Query(ge=1)] = 1, page_size: Annotated[int, Query(ge=1, le=500)] = 50) -> OrderPage:
+          page: Annotated[int, Query(ge=1)] = 1, page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+          sort: Annotated[str, Query(pattern="^(received|deadline)$")] = "received") -> OrderPage:
     d.require("orders:read")
     with transaction(d.sessions) as session:
-        rows, total = service.list_orders(session, f, page=page, page_size=page_size)
+        rows, total = service.list_orders(session, f, page=page, page_size=page_size, sort=sort)
         items = [service.describe(session, order) for order, _unit, _merged in rows]
     return OrderPage(items=items, total=total, page=page, page_size=page_size)
 

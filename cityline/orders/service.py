@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, String, and_, cast, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -177,6 +177,9 @@ class OrderFilter:
     text: str | None = None
     language: str | None = None  # a code, or "foreign" for every language but Chinese
     needs_confirmation: bool | None = None
+    open: bool | None = None  # True: not closed, merged or cancelled
+    due_before: datetime | None = None  # resolution deadline before this time (overdue: now)
+    special_group: str | None = None  # a code, or "any"
     # Only orders of these units or places (a user's reach); None = no limit.
     reach_units: frozenset[int] | None = None
     reach_places: frozenset[tuple[str, str | None]] = frozenset()
@@ -189,6 +192,14 @@ def filtered(query: Select, f: OrderFilter) -> Select:
         query = query.where(or_(Order.unit_id.in_(f.reach_units), *places))
     if f.status:
         query = query.where(Order.status == f.status)
+    if f.open:
+        query = query.where(Order.status.not_in(("closed", "merged", "cancelled")))
+    if f.due_before:
+        query = query.where(Order.resolve_by < f.due_before)
+    if f.special_group == "any":
+        query = query.where(cast(Order.special_groups, String) != "[]")
+    elif f.special_group:
+        query = query.where(cast(Order.special_groups, String).like(f'%"{f.special_group}"%'))
     if f.unit:
         query = query.where(Order.unit_id == select(Unit.id).where(Unit.code == f.unit).scalar_subquery())
     if f.category:
@@ -214,15 +225,17 @@ def filtered(query: Select, f: OrderFilter) -> Select:
     return query
 
 
-def list_orders(session: Session, f: OrderFilter, *, page: int = 1, page_size: int = 50):
-    """One page of orders (newest first) with unit codes and merge targets, and the total."""
+def list_orders(session: Session, f: OrderFilter, *, page: int = 1, page_size: int = 50, sort: str = "received"):
+    """One page of orders (newest first, or nearest deadline first) with unit codes and merge targets,
+    and the total."""
     total = session.scalar(filtered(select(func.count(Order.id)), f)) or 0
     target = aliased(Order)
     query = (
         select(Order, Unit.code, target.number)
         .outerjoin(Unit, Unit.id == Order.unit_id)
         .outerjoin(target, target.id == Order.merged_into_id)
-        .order_by(Order.received_at.desc(), Order.id.desc())
+        .order_by(*((Order.resolve_by.is_(None), Order.resolve_by, Order.id) if sort == "deadline"
+                    else (Order.received_at.desc(), Order.id.desc())))
         .limit(page_size)
         .offset((page - 1) * page_size)
     )

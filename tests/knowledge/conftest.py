@@ -14,7 +14,6 @@ from cityline.accounts import rules as access
 from cityline.api import create_app
 from cityline.db import make_engine, make_sessionmaker, transaction
 from cityline.intake.service import create_order
-from cityline.knowledge.api import public_router, router
 from cityline.knowledge.files import import_records, read_records
 from cityline.orders.schemas import OrderCreate
 from cityline.schema import create_all
@@ -61,22 +60,8 @@ def consult(sessions, text: str, *, received_at: str = "2022-04-19T10:00:00", va
 
 
 @pytest.fixture
-def kb_permissions(monkeypatch):
-    """Who may edit and review articles. The shared permission table does not yet name the
-    knowledge permissions; until it does, supervisors and admins hold them in these tests."""
-    for role in ("supervisor", "admin"):
-        if "knowledge:edit" not in access.PERMISSIONS[role]:
-            monkeypatch.setitem(access.PERMISSIONS, role,
-                                access.PERMISSIONS[role] | {"knowledge:edit", "knowledge:review"})
-
-
-@pytest.fixture
-def kb_app(sessions, vault, kb_permissions):
-    app = create_app(sessions, vault)
-    if not any(getattr(r, "path", "").startswith("/api/knowledge") for r in app.routes):
-        app.include_router(router)
-        app.include_router(public_router)
-    return app
+def kb_app(sessions, vault):
+    return create_app(sessions, vault)
 
 
 @pytest.fixture

@@ -14,18 +14,14 @@ from cityline.routing.service import upsert_unit
 from cityline.sla.models import Timer
 from cityline.timeutil import parse_when
 from tests.conftest import make_token
-from tests.factories import UNITS
+from tests.factories import CATALOGUE, UNITS, add_units_and_catalogue
 
-RULES = [(2, {"category": "EPI.MEDICAL", "level": "street"}), (3, {"category": "EPI.CODE", "unit": "SH-WJW"}),
-         (4, {"category": "GEN.ENVIRONMENT", "level": "street"})]
+RULES = CATALOGUE
 
 
 @pytest.fixture
 def desk(sessions, vault):
-    with transaction(sessions) as session:
-        for unit in UNITS:
-            upsert_unit(session, unit)
-        assert catalogue.replace_catalogue(session, RULES) == (3, [])
+    add_units_and_catalogue(sessions)
     token = make_token(sessions, ROLES)
     with TestClient(create_app(sessions, vault), headers={"Authorization": f"Bearer {token}"}) as client:
         yield client
@@ -137,3 +133,18 @@ def test_unaccepted_order_reminds_its_unit_once_when_accept_by_passes(desk, sess
     run_once(sessions, accept_by + timedelta(minutes=5), "w2", reminder_handler(), sender)  # nothing twice
     reminders = [m for m in sender.delivered if "accept" in m.kind]
     assert len(reminders) == 1 and reminders[0].recipient.endswith("SH-JA-CJD")
+
+
+def test_deadline_board_filters(desk):
+    urgent = post(desk, text="家里老人透析药断了", address="静安区曹家渡街道", kind="help", category="EPI.MEDICAL",
+                  urgency="urgent", special_groups=["elderly", "serious_illness"])
+    normal = post(desk, text="小区垃圾没人收", address="静安区曹家渡街道", kind="complaint",
+                  category="GEN.ENVIRONMENT", urgency="normal")
+    board = desk.get("/api/orders", params={"open": "true", "sort": "deadline"}).json()["items"]
+    assert [o["number"] for o in board][:2] == [urgent["number"], normal["number"]]
+    groups = desk.get("/api/orders", params={"special_group": "serious_illness"}).json()
+    assert [o["number"] for o in groups["items"]] == [urgent["number"]]
+    assert desk.get("/api/orders", params={"special_group": "any"}).json()["total"] == 1
+    soon = desk.get("/api/orders", params={"due_before": urgent["resolve_by"].replace("Z", "+00:00")}).json()
+    assert soon["total"] == 0  # strictly before its own deadline
+    assert desk.get("/api/orders", params={"overdue": "true"}).json()["total"] == 0

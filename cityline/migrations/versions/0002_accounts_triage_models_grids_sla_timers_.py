@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 13:14:10.922070
+Create Date: 2026-11-22 13:18:26.516503
 """
 from alembic import op
 import sqlalchemy as sa

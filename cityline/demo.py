@@ -1,0 +1,146 @@
+"""``cityline demo``: an outbreak in a box.
+
+Builds an embedded database once — the simulated city's units, the shipped
+dispatch catalogue, the 2020 outbreak (scaled to be ready in under a minute),
+a triage model trained on it, one user per role — then serves cityline on
+127.0.0.1. A ``demo.json`` in the data directory remembers what was built, so
+the next start skips straight to serving.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cityline.db import transaction
+from cityline.privacy import Vault
+
+DEMO_PASSWORD = "cityline-demo-2020"  # printed by the demo; a local demo only
+ROLE_USERS = (("operator", "operator"), ("dispatcher", "dispatcher"), ("handler", "unit_handler"),
+              ("supervisor", "supervisor"), ("analyst", "analyst"), ("admin", "admin"))
+
+
+@dataclass
+class DemoInfo:
+    scenario: str
+    scale: float
+    seed: int
+    orders: int
+    units: int
+    model_version: int | None
+    handler_unit: str
+    supervisor_unit: str
+    seconds: float
+
+
+def marker(data_dir: Path) -> Path:
+    return data_dir / "demo.json"
+
+
+def load_info(data_dir: Path) -> DemoInfo | None:
+    path = marker(data_dir)
+    return DemoInfo(**json.loads(path.read_text())) if path.exists() else None
+
+
+def build(factory: sessionmaker[Session], vault: Vault, *, scenario: str = "2020", scale: float = 0.02,
+          seed: int = 1, say: Callable[[str], None] = print) -> DemoInfo:
+    """Fill an empty database with a simulated outbreak, a trained model and demo users."""
+    from cityline.intake.importer import import_rows
+    from cityline.routing import catalogue
+    from cityline.routing.service import upsert_unit
+    from cityline.sim import generate, units_rows
+
+    began = time.perf_counter()
+    with transaction(factory) as session:
+        units = units_rows()
+        for row in units:
+            upsert_unit(session, row)
+        catalogue.replace_catalogue(session, catalogue.default_rows())
+    say(f"units: {len(units)}; dispatch catalogue: shipped default")
+    rows = enumerate(generate(scenario=scenario, scale=scale, seed=seed), start=1)
+    report = import_rows(factory, rows, vault=vault)
+    if report.bad:
+        raise RuntimeError(f"simulated rows were refused: {report.bad[:3]}")
+    say(f"orders: {report.imported:,} simulated orders of the {scenario} scenario (scale {scale})")
+    articles = load_starter_knowledge(factory)
+    say(f"knowledge base: {articles} published starter articles")
+    version = train_triage(factory, say)
+    handler_unit, supervisor_unit = busiest_street_office(factory)
+    create_demo_users(factory, handler_unit, supervisor_unit)
+    return DemoInfo(scenario, scale, seed, report.imported, len(units), version, handler_unit, supervisor_unit,
+                    round(time.perf_counter() - began, 1))
+
+
+def load_starter_knowledge(factory: sessionmaker[Session]) -> int:
+    from cityline.db import utcnow
+    from cityline.knowledge.files import import_records, read_records
+
+    with transaction(factory) as session:
+        return import_records(session, read_records(starter_folder()), actor="demo", now=utcnow()).published
+
+
+def starter_folder() -> Path:
+    from importlib import resources
+
+    return Path(str(resources.files("cityline.knowledge").joinpath("data")))
+
+
+def train_triage(factory: sessionmaker[Session], say: Callable[[str], None]) -> int | None:
+    from cityline.triage.model import train
+    from cityline.triage.service import save_model, training_records
+
+    with transaction(factory) as session:
+        records = training_records(session)
+    if len(records) < 20:
+        return None
+    model = train(records)
+    with transaction(factory) as session:
+        version = save_model(session, model, {"trained_on": len(records), "source": "demo"}).version
+    say(f"triage: model-{version} trained on {len(records):,} labelled orders")
+    return version
+
+
+def busiest_street_office(factory: sessionmaker[Session]) -> tuple[str, str]:
+    """The street office with most orders (the demo handler's), and its district centre."""
+    from cityline.orders.models import Order
+    from cityline.routing.models import Unit
+
+    with factory() as session:
+        unit = session.scalars(
+            select(Unit).join(Order, Order.unit_id == Unit.id).where(Unit.kind == "street_office")
+            .group_by(Unit.id).order_by(func.count(Order.id).desc()).limit(1)
+        ).one()
+        parent = session.get(Unit, unit.parent_id)
+        return unit.code, parent.code if parent else unit.code
+
+
+def create_demo_users(factory: sessionmaker[Session], handler_unit: str, supervisor_unit: str) -> None:
+    from cityline.accounts.service import create_user
+
+    units = {"handler": handler_unit, "supervisor": supervisor_unit}
+    with transaction(factory) as session:
+        for username, role in ROLE_USERS:
+            create_user(session, username, DEMO_PASSWORD, [role], unit=units.get(username), actor="demo")
+
+
+def save_info(data_dir: Path, info: DemoInfo) -> None:
+    marker(data_dir).write_text(json.dumps(asdict(info), ensure_ascii=False, indent=2))
+
+
+def welcome(info: DemoInfo, host: str, port: int) -> str:
+    users = "\n".join(f"    {name:<11} {role}" for name, role in ROLE_USERS)
+    return f"""
+cityline demo — the {info.scenario} outbreak at scale {info.scale}: {info.orders:,} orders, {info.units} units
+  console:   http://{host}:{port}/
+  API docs:  http://{host}:{port}/docs
+  sign in with any of these users, password {DEMO_PASSWORD}:
+{users}
+  (handler works for unit {info.handler_unit}; supervisor for {info.supervisor_unit})
+  the same database answers the command line: .venv/bin/cityline orders list --category EPI.MASK
+"""
