@@ -39,16 +39,18 @@ def upgrade() -> None:
     typer.echo(f"database is at the current schema ({url.split('@')[-1]})")
 
 
-@app.command()
-def serve(host: str | None = None, port: int | None = None) -> None:
-    """Serve the API (OpenAPI at /docs) on the configured address."""
-    import uvicorn
+WORKER_HELP = "run the SLA reminder worker in this process too"
 
+
+@app.command()
+def serve(host: str | None = None, port: int | None = None,
+          worker: bool = typer.Option(True, help=WORKER_HELP)) -> None:
+    """Serve the API (OpenAPI at /docs) and the console on the configured address."""
     from cityline import runtime
     from cityline.config import get_settings
 
     settings = get_settings()
-    uvicorn.run(runtime.app(), host=host or settings.host, port=port or settings.port)
+    runtime.serve(host or settings.host, port or settings.port, worker=worker)
 
 
 @app.command()
@@ -56,10 +58,9 @@ def demo(
     scale: float = typer.Option(0.02, help="share of the 2020 outbreak's real volume to simulate"),
     seed: int = 1, host: str | None = None, port: int | None = None,
     build_only: bool = typer.Option(False, "--build-only", help="build the demo database and stop"),
+    worker: bool = typer.Option(True, help=WORKER_HELP),
 ) -> None:
     """An outbreak in a box: build the 2020 scenario once, then serve cityline with a user per role."""
-    import uvicorn
-
     from cityline import demo as demo_box
     from cityline import runtime
     from cityline.config import get_settings
@@ -75,7 +76,7 @@ def demo(
     host, port = host or settings.host, port or settings.port
     typer.echo(demo_box.welcome(info, host, port))
     if not build_only:
-        uvicorn.run(runtime.app(), host=host, port=port)
+        runtime.serve(host, port, worker=worker)
 
 
 def main() -> None:
