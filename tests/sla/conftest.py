@@ -32,14 +32,18 @@ class SlaDatabase:
 
 @pytest.fixture(scope="session")
 def sla_postgres_url() -> str:
-    server = os.environ.get("CITYLINE_TEST_POSTGRES_URL")
-    if not server:
-        pytest.skip("CITYLINE_TEST_POSTGRES_URL is not set")
-    url = create_database(server, "cityline_sla")
+    url = create_database(os.environ["CITYLINE_TEST_POSTGRES_URL"], "cityline_sla")  # set by tests/conftest.py
     engine = make_engine(url)
     Base.metadata.create_all(engine, tables=SLA_TABLES)
     engine.dispose()
     return url
+
+
+def _clean_postgres(url: str) -> Engine:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE sla_timers, outbox_messages RESTART IDENTITY"))
+    return engine
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -50,8 +54,14 @@ def sla_db(request: pytest.FixtureRequest, tmp_path) -> Iterator[SlaDatabase]:
         Base.metadata.create_all(engine, tables=SLA_TABLES)
     else:
         url = request.getfixturevalue("sla_postgres_url")
-        engine = make_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("TRUNCATE sla_timers, outbox_messages RESTART IDENTITY"))
+        engine = _clean_postgres(url)
     yield SlaDatabase(url, engine, make_sessionmaker(engine))
+    engine.dispose()
+
+
+@pytest.fixture
+def sla_postgres_db(sla_postgres_url) -> Iterator[SlaDatabase]:
+    """PostgreSQL only: where several workers run at once (SQLite runs a single worker)."""
+    engine = _clean_postgres(sla_postgres_url)
+    yield SlaDatabase(sla_postgres_url, engine, make_sessionmaker(engine))
     engine.dispose()

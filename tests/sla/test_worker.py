@@ -271,9 +271,8 @@ def test_delivery_killed_mid_run_delivers_everything_and_repeats_at_most_the_one
 
 
 @pytest.mark.parametrize("lease_seconds", [60, 0], ids=["lease", "lease-expires-at-once"])
-def test_two_workers_at_once_never_fire_a_timer_twice(sla_db, tmp_path, lease_seconds):
-    if sla_db.dialect != "postgresql":
-        pytest.skip("several workers is the PostgreSQL set-up; SQLite runs a single worker")
+def test_two_workers_at_once_never_fire_a_timer_twice(sla_postgres_db, tmp_path, lease_seconds):
+    sla_db = sla_postgres_db
     n = 30
     due_timers(sla_db, n, datetime.now(UTC) - timedelta(minutes=5))
     go = tmp_path / "go"
