@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cityline.accounts.cli import tokens_app, users_app
+from cityline.geo.cli import app as grids_app
 from cityline.knowledge.cli import app as knowledge_app
 from cityline.orders.cli import app as orders_app
 from cityline.routing.cli import app as units_app
@@ -18,6 +19,7 @@ app = typer.Typer(help="cityline: the city service hotline as the nerve centre o
 app.add_typer(orders_app, name="orders")
 app.add_typer(units_app, name="units")
 app.add_typer(dispatch_app, name="dispatch")
+app.add_typer(grids_app, name="grids")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(triage_app, name="triage", help="Triage: evaluate, train, list and roll back models.")

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityline.errors import FieldError, Invalid
+from cityline.geo.service import grid_for
 from cityline.orders.models import Order
 from cityline.orders.rules import Status
 from cityline.orders.schemas import OrderCreate
@@ -96,10 +97,14 @@ def create_order(
     received_at = as_aware(data.received_at) if data.received_at else now
     labels, prediction = _triage(data, classify)
     place = None if data.district else locate(data.address, data.text)
+    grid = grid_for(session, lat=data.lat, lon=data.lon, text=data.address or data.text)
+    if grid and not (data.district or place):  # the grid knows where it is
+        place = {"district": grid.district, "street": grid.street, "matched": [grid.name]}
     order = Order(
         number=format_number(local_day(received_at), allocate_numbers(session, local_day(received_at))),
         external_id=data.external_id, channel=data.channel, text=data.text, received_at=received_at,
-        caller_name=data.caller_name, address=data.address,
+        caller_name=data.caller_name, address=data.address, lat=data.lat, lon=data.lon,
+        grid=grid.code if grid else None,
         district=data.district or (place or {}).get("district"),
         street=data.street or (place or {}).get("street"),
         needs_confirmation=bool(prediction and prediction.get("needs_confirmation")),
@@ -117,11 +122,14 @@ def create_order(
         event_data["triage"] = prediction
     if place:
         event_data["place"] = place
+    if grid:
+        event_data["grid"] = {"code": grid.code, "name": grid.name, "unit": grid.unit_code, "zone": grid.zone_level}
     event = record_event(session, order, "received", actor=actor, at=received_at, from_status=None,
                          to_status=order.status, data=event_data)
     if route:
         event.data = {**event_data, **route_new_order(session, order, prediction, now)}
-        track_deadlines(session, order)
+        if order.status == Status.RECEIVED:  # not auto-dispatched (a dispatch records its own)
+            event.data = {**event.data, **track_deadlines(session, order)}
     return order, True
 
 

@@ -40,6 +40,9 @@ class Order(Base):
     address: Mapped[str | None] = mapped_column(Text)
     district: Mapped[str | None] = mapped_column(String(64), index=True)
     street: Mapped[str | None] = mapped_column(String(64))
+    lat: Mapped[float | None] = mapped_column()
+    lon: Mapped[float | None] = mapped_column()
+    grid: Mapped[str | None] = mapped_column(String(64), index=True)  # code of the grid (网格) it falls in
     language: Mapped[str | None] = mapped_column(String(8))
 
     kind: Mapped[str | None] = mapped_column(String(32))

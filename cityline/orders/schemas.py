@@ -21,6 +21,8 @@ class OrderCreate(BaseModel):
     address: str | None = None
     district: str | None = None
     street: str | None = None
+    lat: float | None = Field(None, ge=-90, le=90, description="WGS84 latitude, with lon (maps the order to its grid)")
+    lon: float | None = Field(None, ge=-180, le=180)
     language: str | None = Field(None, max_length=8)
     kind: str | None = None
     category: str | None = None
@@ -83,6 +85,7 @@ class OrderRead(BaseModel):
     address: str | None
     district: str | None
     street: str | None
+    grid: str | None
     language: str | None
     kind: str | None
     category: str | None

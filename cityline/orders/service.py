@@ -113,20 +113,29 @@ def move_order(
     if after.merged_into and after.merged_into != before.merged_into:
         order.merged_into_id = _merge_target(session, order, after.merged_into).id
     _copy_state(order, after)
-    record_event(
+    event = record_event(
         session, order, action, actor=actor, at=now,
         from_status=before.status, to_status=after.status, data=data, note=params.get("note"),
     )
     session.flush()
-    track_deadlines(session, order)
+    event.data = {**data, **track_deadlines(session, order)}
     return order
 
 
-def track_deadlines(session: Session, order: Order) -> None:
-    """Deadlines and reminder timers follow every change of the order, in the same transaction."""
+def track_deadlines(session: Session, order: Order) -> dict[str, Any]:
+    """Deadlines and reminder timers follow every change of the order, in the same transaction.
+
+    Returns ``{"deadlines": …}`` when they changed, for the event that changed them."""
     from cityline.sla.tracking import track
 
+    before = (order.accept_by, order.respond_by, order.resolve_by)
     track(session, order, [(e.action, e.at, e.data) for e in events_of(session, order)])
+    after = (order.accept_by, order.respond_by, order.resolve_by)
+    if after == before:
+        return {}
+    names = ("accept_by", "respond_by", "resolve_by")
+    return {"deadlines": {n: t.isoformat() if t else None for n, t in zip(names, after, strict=True)}
+            | {"policy": order.sla_policy}}
 
 
 def _merge_target(session: Session, order: Order, number: str) -> Order:

@@ -45,6 +45,7 @@ def test_urgent_medical_order_is_placed_dispatched_and_timed(desk, sessions):
     events = desk.get(f"/api/orders/{order['number']}").json()["events"]
     assert [(e["action"], e["actor"]) for e in events] == [("received", "token:tester"), ("dispatch", "auto-dispatch")]
     assert events[0]["data"]["place"]["street"] == "曹家渡街道"
+    assert events[1]["data"]["deadlines"]["resolve_by"] == order["resolve_by"].replace("Z", "+00:00")
     assert events[0]["data"]["suggested_units"][0]["unit"] == "SH-JA-CJD"
     with sessions() as session:
         kinds = {t.kind for t in session.scalars(select(Timer).where(Timer.state == "pending"))}
@@ -148,3 +149,23 @@ def test_deadline_board_filters(desk):
     soon = desk.get("/api/orders", params={"due_before": urgent["resolve_by"].replace("Z", "+00:00")}).json()
     assert soon["total"] == 0  # strictly before its own deadline
     assert desk.get("/api/orders", params={"overdue": "true"}).json()["total"] == 0
+
+
+def test_orders_map_to_their_grid_by_position_or_compound(desk, sessions):
+    from cityline.geo.service import import_grids
+
+    square = [[[121.42, 31.22], [121.44, 31.22], [121.44, 31.24], [121.42, 31.24], [121.42, 31.22]]]
+    with transaction(sessions) as session:
+        report = import_grids(session, [{"code": "CJD-07", "name": "曹家渡第七网格", "district": "静安区",
+                                         "street": "曹家渡街道", "unit_code": "SH-JA-CJD", "polygon": square,
+                                         "compounds": ["万航渡花园"]}])
+        assert report.created == 1
+    by_position = post(desk, text="楼道里堆满杂物有消防隐患", lat=31.23, lon=121.43, kind="complaint",
+                       category="GEN.ENVIRONMENT", urgency="normal")
+    by_compound = post(desk, text="万航渡花园3号楼门口垃圾没人收", kind="complaint", category="GEN.ENVIRONMENT",
+                       urgency="normal")
+    elsewhere = post(desk, text="楼下路灯坏了", lat=31.30, lon=121.50, kind="complaint", category="GEN.UTILITIES",
+                     urgency="normal")
+    assert by_position["grid"] == by_compound["grid"] == "CJD-07" and elsewhere["grid"] is None
+    assert (by_compound["district"], by_compound["street"], by_compound["unit"]) == ("静安区", "曹家渡街道", "SH-JA-CJD")
+    assert desk.post("/api/orders", json={"text": "x", "lat": 95, "lon": 0}).status_code == 422

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 13:18:26.516503
+Create Date: 2026-11-22 13:24:08.697797
 """
 from alembic import op
 import sqlalchemy as sa
@@ -226,6 +226,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_web_sessions_user_id'), ['user_id'], unique=False)
 
     with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('lat', sa.Double(), nullable=True))
+        batch_op.add_column(sa.Column('lon', sa.Double(), nullable=True))
+        batch_op.add_column(sa.Column('grid', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('needs_confirmation', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column('paused', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column('sla_policy', sa.String(length=64), nullable=True))
@@ -233,6 +236,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('respond_by', cityline.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('resolve_by', cityline.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_orders_category_district_received', ['category', 'district', 'received_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_orders_grid'), ['grid'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_needs_confirmation'), ['needs_confirmation'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_resolve_by'), ['resolve_by'], unique=False)
 
@@ -244,6 +248,7 @@ def downgrade() -> None:
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_orders_resolve_by'))
         batch_op.drop_index(batch_op.f('ix_orders_needs_confirmation'))
+        batch_op.drop_index(batch_op.f('ix_orders_grid'))
         batch_op.drop_index('ix_orders_category_district_received')
         batch_op.drop_column('resolve_by')
         batch_op.drop_column('respond_by')
@@ -251,6 +256,9 @@ def downgrade() -> None:
         batch_op.drop_column('sla_policy')
         batch_op.drop_column('paused')
         batch_op.drop_column('needs_confirmation')
+        batch_op.drop_column('grid')
+        batch_op.drop_column('lon')
+        batch_op.drop_column('lat')
 
     with op.batch_alter_table('web_sessions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_web_sessions_user_id'))
