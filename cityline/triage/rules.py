@@ -185,6 +185,8 @@ def urgency_probabilities(
     if danger > 0 and groups and category in STRANDING_CATEGORIES:
         # A special-group member in trouble (alone, all the more) is stranded.
         danger += 1.0 + min(words.get("alone", 0.0), 1.5)
+    if kind == "help" and danger >= 1.5:
+        danger += 0.5  # someone asks for action and names a danger: when in doubt, urgent
     if kind in ("praise", "suggestion"):
         danger *= 0.4  # thanks for help in an emergency that is over
     p_urgent = 1.0 / (1.0 + math.exp(-1.6 * (danger - 2.4)))
