@@ -131,6 +131,10 @@ class Triager:
     def _pick(self, name: str, from_rules: dict[str, float], case: _Case) -> tuple[str, float]:
         blended = case.blend(name, from_rules)
         value = max(blended, key=blended.__getitem__)
+        learnt = case.learnt.get(name)
+        if learnt and value == max(from_rules, key=from_rules.__getitem__) == max(learnt, key=learnt.__getitem__):
+            # Lexicon and history agree: as sure as the surer of the two.
+            return value, max(from_rules[value], learnt[value])
         return value, blended[value]
 
     def _urgency(self, case: _Case, category: str, kind: str, groups: list[str]) -> tuple[str, float]:
