@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import time
 from dataclasses import asdict
@@ -15,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cityline import runtime
+from cityline.cliutil import actor, fail
 from cityline.db import transaction, utcnow
 from cityline.errors import DomainError
 
@@ -22,17 +22,6 @@ app = typer.Typer(help="Knowledge base: import, export, search, mine frequent qu
                   no_args_is_help=True)
 out = Console()
 JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output")]
-
-
-def actor() -> str:
-    return f"cli:{getpass.getuser()}"
-
-
-def fail(exc: DomainError) -> typer.Exit:
-    out.print(f"[red]error:[/red] {exc.detail}")
-    for e in exc.errors:
-        out.print(f"  {e.field}: {e.message}")
-    return typer.Exit(1)
 
 
 @app.command("import")

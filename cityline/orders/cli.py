@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cityline import runtime
+from cityline.cliutil import actor, fail
 from cityline.db import transaction, utcnow
 from cityline.errors import DomainError
 from cityline.orders import service
@@ -21,17 +21,6 @@ from cityline.timeutil import to_local
 
 app = typer.Typer(help="Work orders: create, list, show, move through the loop, import.", no_args_is_help=True)
 out = Console()
-
-
-def actor() -> str:
-    return f"cli:{getpass.getuser()}"
-
-
-def fail(exc: DomainError) -> typer.Exit:
-    out.print(f"[red]error:[/red] {exc.detail}")
-    for e in exc.errors:
-        out.print(f"  {e.field}: {e.message}")
-    return typer.Exit(1)
 
 
 @app.command()

@@ -1,0 +1,25 @@
+"""What every command-line module shares: who is acting, and how a domain error is shown."""
+
+from __future__ import annotations
+
+import getpass
+
+import typer
+from rich.console import Console
+
+from cityline.errors import DomainError
+
+out = Console()
+
+
+def actor() -> str:
+    """The name command-line changes are recorded under in order histories."""
+    return f"cli:{getpass.getuser()}"
+
+
+def fail(exc: DomainError) -> typer.Exit:
+    """Print the error with its field details; the caller raises the returned exit (code 1)."""
+    out.print(f"[red]error:[/red] {exc.detail}")
+    for e in exc.errors:
+        out.print(f"  {e.field}: {e.message}")
+    return typer.Exit(1)
