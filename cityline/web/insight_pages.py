@@ -1,0 +1,48 @@
+"""Pages for leaders and analysts: the live situation and the briefing archive.
+
+Their figures come from the analytics API (``/api/analytics/situation``,
+``/api/analytics/briefings``), read by the page's script and drawn with ECharts;
+when that API does not answer, the page says so instead of drawing anything.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from cityline.db import utcnow
+from cityline.timeutil import to_local
+from cityline.web.gate import open_page
+from cityline.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _day(text: str | None) -> date:
+    """The day asked for (YYYY-MM-DD), else today in the hotline's time."""
+    try:
+        return date.fromisoformat(text) if text else to_local(utcnow()).date()
+    except ValueError:
+        return to_local(utcnow()).date()
+
+
+@router.get("/situation")
+def situation(request: Request, day: str | None = None) -> Response:
+    v = open_page(request, "situation")
+    if isinstance(v, Response):
+        return v
+    shown = _day(day)
+    return render(request, v, "situation.html", current="situation", day=shown.isoformat(),
+                  previous=(shown - timedelta(days=1)).isoformat(),
+                  following=(shown + timedelta(days=1)).isoformat())
+
+
+@router.get("/briefings")
+def briefings(request: Request, day: str | None = None) -> Response:
+    v = open_page(request, "briefings")
+    if isinstance(v, Response):
+        return v
+    chosen = _day(day).isoformat() if day else ""
+    return render(request, v, "briefings.html", current="briefings", chosen=chosen)

@@ -1,0 +1,177 @@
+"""The pages of the loop's daily work: intake, dispatch queue, unit inbox, return visits,
+SLA board, order search and the order page.
+
+Pages read through the API's own handlers, called in-process with the visitor's
+credentials, so a page shows exactly what the API would answer that user
+(permissions, reach, masking). Changes go from the page's script to the JSON API
+with the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from cityline.accounts.rules import ACTION_PERMISSION
+from cityline.db import transaction, utcnow
+from cityline.errors import NotFound
+from cityline.orders import api as orders_api
+from cityline.orders.schemas import CHANNELS, OrderRead
+from cityline.privacy import mask_text
+from cityline.routing import api as units_api
+from cityline.routing import dispatch_api
+from cityline.triage.taxonomy import load_taxonomy
+from cityline.web import service
+from cityline.web.gate import open_page
+from cityline.web.render import render
+from cityline.web.rules import DUE_SOON, unit_clock
+from cityline.web.visitor import Visitor
+
+router = APIRouter(include_in_schema=False)
+STATUSES = ("received", "dispatched", "accepted", "replied", "visited", "closed", "returned", "merged",
+            "cancelled")
+PAGE_SIZE = 50
+
+
+def fragment(request: Request) -> bool:
+    """htmx asks for the live part of a page only (periodic refresh, after a change)."""
+    return request.headers.get("hx-request") == "true"
+
+
+def orders(v: Visitor, *, page: int = 1, page_size: int = 100, sort: str = "deadline",
+           **filters: Any) -> tuple[list[OrderRead], int]:
+    """A list through the API's own handler: the same filters, reach and masking."""
+    found = orders_api.list_(v.deps, orders_api.order_filter(v.deps, **filters), page=page,
+                             page_size=page_size, sort=sort)
+    return found.items, found.total
+
+
+def units(v: Visitor) -> list:
+    return units_api.list_(v.deps) if v.can("units:read") else []
+
+
+def unit_names(v: Visitor) -> dict[str, str]:
+    """Unit codes → names, to show people names rather than codes."""
+    return {u.code: u.name for u in units(v)}
+
+
+def permitted_actions(v: Visitor, order: OrderRead) -> list[str]:
+    """The moves the order's status allows that this visitor's roles may make."""
+    return [a for a in order.allowed_actions if v.can(ACTION_PERMISSION.get(a, "orders:read"))]
+
+
+@router.get("/intake")
+def intake(request: Request) -> Response:
+    v = open_page(request, "intake")
+    if isinstance(v, Response):
+        return v
+    taxonomy = load_taxonomy()
+    return render(request, v, "intake.html", current="intake", taxonomy=taxonomy, channels=CHANNELS,
+                  can_dispatch=v.can("orders:dispatch"))
+
+
+@router.get("/queue")
+def queue(request: Request) -> Response:
+    v = open_page(request, "queue")
+    if isinstance(v, Response):
+        return v
+    items = dispatch_api.queue(v.deps, limit=PAGE_SIZE)
+    waiting = [dict(item, order=OrderRead.model_validate(item["order"])) for item in items]
+    with transaction(v.deps.sessions) as session:
+        reasons = service.return_reasons(session, [w["order"].number for w in waiting
+                                                   if w["order"].status == "returned"])
+    template = "queue_items.html" if fragment(request) else "queue.html"
+    everyone = units(v)
+    return render(request, v, template, current="queue", waiting=waiting, reasons=reasons,
+                  units=everyone, unit_names={u.code: u.name for u in everyone}, mask=mask_text)
+
+
+@router.get("/inbox")
+def inbox(request: Request) -> Response:
+    """The unit's orders to accept and to resolve, nearest deadline first."""
+    v = open_page(request, "inbox")
+    if isinstance(v, Response):
+        return v
+    now = utcnow()
+    todo = [o for status in ("dispatched", "accepted") for o in orders(v, status=status)[0]]
+    clocks = {o.number: unit_clock(o.status, o.paused, o.accept_by, o.resolve_by, now) for o in todo}
+    far = datetime.max.replace(tzinfo=now.tzinfo)
+    todo.sort(key=lambda o: (clocks[o.number].due or far, o.number))
+    template = "inbox_items.html" if fragment(request) else "inbox.html"
+    return render(request, v, template, current="inbox", todo=todo, clocks=clocks, mask=mask_text,
+                  actions={o.number: permitted_actions(v, o) for o in todo}, unit_names=unit_names(v))
+
+
+@router.get("/visits")
+def visits(request: Request) -> Response:
+    """Replied orders to call back (回访), and visited ones to close."""
+    v = open_page(request, "visits")
+    if isinstance(v, Response):
+        return v
+    waiting = [o for status in ("replied", "visited") for o in orders(v, status=status)[0]]
+    template = "visits_items.html" if fragment(request) else "visits.html"
+    return render(request, v, template, current="visits", waiting=waiting, mask=mask_text,
+                  actions={o.number: permitted_actions(v, o) for o in waiting}, unit_names=unit_names(v))
+
+
+@router.get("/board")
+def board(request: Request) -> Response:
+    """Due soon, overdue, escalated, and the special groups to follow up."""
+    v = open_page(request, "board")
+    if isinstance(v, Response):
+        return v
+    now = utcnow()
+    reach = orders_api.order_filter(v.deps)
+    with transaction(v.deps.sessions) as session:
+        soon = service.due_soon(session, reach, now, now + DUE_SOON)
+        escalated = service.escalated(session, reach)
+    sections = [("due_soon", soon), ("overdue", orders(v, overdue=True)),
+                ("escalated", escalated), ("special", orders(v, open=True, special_group="any"))]
+    template = "board_items.html" if fragment(request) else "board.html"
+    return render(request, v, template, current="board", sections=sections, now=now,
+                  due_soon_hours=int(DUE_SOON.total_seconds() // 3600), mask=mask_text,
+                  unit_names=unit_names(v))
+
+
+@router.get("/orders")
+def find_orders(request: Request, q: str | None = None, status: str | None = None,
+                category: str | None = None, urgency: str | None = None, foreign: bool = False,
+                page: int = 1) -> Response:
+    v = open_page(request, "orders")
+    if isinstance(v, Response):
+        return v
+    chosen = {"q": q or None, "status": status or None, "category": category or None,
+              "urgency": urgency or None, "language": "foreign" if foreign else None}
+    page = max(page, 1)
+    found, total = orders(v, page=page, page_size=PAGE_SIZE, sort="received", **chosen)
+    given = {k: val for k, val in chosen.items() if val}
+    shown = {k: val for k, val in given.items() if k != "language"} | ({"foreign": "true"} if foreign else {})
+    return render(request, v, "orders.html", current="orders", found=found, total=total, page=page,
+                  page_size=PAGE_SIZE, chosen=chosen, foreign=foreign, statuses=STATUSES,
+                  taxonomy=load_taxonomy(), mask=mask_text, unit_names=unit_names(v),
+                  export_query=urlencode(given),
+                  page_url=lambda n: "/orders?" + urlencode({**shown, "page": n}))
+
+
+@router.get("/orders/{number}")
+def order_page(request: Request, number: str) -> Response:
+    """One order: what was asked, where it stands, its whole history, and the next moves."""
+    v = open_page(request, "orders")
+    if isinstance(v, Response):
+        return v
+    try:
+        order = orders_api.show(number, v.deps)
+    except NotFound:
+        return render(request, v, "missing.html", status=404, number=number)
+    actions = permitted_actions(v, order)
+    open_order = order.status not in ("closed", "merged", "cancelled")
+    duplicates = orders_api.duplicates(number, v.deps) if open_order else []
+    everyone = units(v)
+    return render(request, v, "order.html", current="orders", order=order, actions=actions,
+                  duplicates=duplicates, mask=mask_text, can_reveal=v.can("pii:reveal"),
+                  units=everyone if {"dispatch", "redispatch"} & set(actions) else [],
+                  unit_names={u.code: u.name for u in everyone})
