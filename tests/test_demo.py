@@ -1,0 +1,47 @@
+"""``cityline demo`` builds a working hotline once and reuses it."""
+
+import json
+import os
+import subprocess
+import sys
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from cityline.api import create_app
+from cityline.db import make_engine, make_sessionmaker
+from cityline.demo import DEMO_PASSWORD, ROLE_USERS
+from cityline.orders.models import Order
+from cityline.privacy import Vault
+
+
+def run_demo(tmp_path):
+    env = {**os.environ, "CITYLINE_DATA_DIR": str(tmp_path / "data")}
+    env.pop("CITYLINE_DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "-m", "cityline", "demo", "--build-only", "--scale", "0.002"],
+                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_demo_builds_once_and_every_role_can_sign_in(tmp_path):
+    first = run_demo(tmp_path)
+    assert "building the demo" in first and "trained on" in first and DEMO_PASSWORD in first
+    info = json.loads((tmp_path / "data" / "demo.json").read_text())
+    assert info["orders"] > 1000 and info["units"] > 200 and info["model_version"] == 1
+    second = run_demo(tmp_path)
+    assert "building the demo" not in second and f"{info['orders']:,} orders" in second
+
+    sessions = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'data' / 'cityline.db'}"))
+    with sessions() as session:
+        assert session.scalar(select(func.count(Order.id))) == info["orders"]
+        masks = session.scalar(select(func.count(Order.id)).where(Order.category == "EPI.MASK"))
+        assert masks > 0
+    with TestClient(create_app(sessions, Vault((tmp_path / "data" / "secret.key").read_text()))) as browser:
+        for username, role in ROLE_USERS:
+            me = browser.post("/api/auth/login", json={"username": username, "password": DEMO_PASSWORD})
+            assert me.status_code == 200 and me.json()["roles"] == [role]
+        handler = browser.post("/api/auth/login", json={"username": "handler", "password": DEMO_PASSWORD})
+        inbox = browser.get("/api/orders", params={"page_size": 5}).json()
+        assert handler.json()["unit"] == info["handler_unit"] and inbox["total"] > 0
+        assert all(item["caller_phone"] is None or "****" in item["caller_phone"] for item in inbox["items"])
