@@ -1,0 +1,205 @@
+"""The console's pages over HTTP: who sees what, the languages, and nothing loaded from elsewhere."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cityline.accounts.service import list_audit
+from cityline.db import transaction
+from tests.factories import order_body
+from tests.web.conftest import CSRF
+
+PAGES = ("/intake", "/queue", "/inbox", "/visits", "/board", "/situation", "/briefings", "/orders")
+# What each role works in, written out by hand (not derived from the code under test).
+OPENS = {
+    "operator": {"/intake", "/visits", "/orders"},
+    "dispatcher": {"/queue", "/orders"},
+    "handler": {"/inbox", "/orders"},
+    "supervisor": {"/queue", "/visits", "/board", "/situation", "/briefings", "/orders"},
+    "analyst": {"/situation", "/briefings", "/orders"},
+    "admin": {"/orders"},
+}
+HOME = {"operator": "/intake", "dispatcher": "/queue", "handler": "/inbox", "supervisor": "/board",
+        "analyst": "/situation", "admin": "/orders"}
+VENDOR = Path(__file__).parents[2] / "cityline" / "web" / "static" / "vendor"
+LINKS = re.compile(r'\b(?:src|href|action|hx-get)="([^"]*)"')
+
+
+def nav_links(html: str) -> set[str]:
+    nav = re.search(r"<nav aria-label=[^>]*>(.*?)</nav>", html, re.S)
+    return set(re.findall(r'href="([^"]+)"', nav.group(1))) if nav else set()
+
+
+def test_each_role_starts_on_its_page_and_sees_only_its_pages(city):
+    _app, people = city
+    for person, opens in OPENS.items():
+        client = people[person]
+        assert client.get("/").headers["location"] == HOME[person], person
+        for path in PAGES:
+            answer = client.get(path)
+            assert answer.status_code == (200 if path in opens else 403), (person, path)
+        assert nav_links(client.get(HOME[person]).text) == opens, person
+
+
+def test_a_refused_page_is_audited_and_says_why(city, sessions):
+    _app, people = city
+    answer = people["handler"].get("/queue")
+    assert answer.status_code == 403 and "unit_handler" in answer.text
+    with transaction(sessions) as session:
+        denials = [e.target for e in list_audit(session, actor="handler", action="denied")]
+    assert "page:queue" in denials
+
+
+def test_pages_need_a_signed_in_user(city):
+    app, _people = city
+    stranger = TestClient(app, follow_redirects=False)
+    answer = stranger.get("/inbox?x=1")
+    assert answer.status_code == 303 and answer.headers["location"] == "/login?next=/inbox%3Fx%3D1"
+    page = stranger.get("/login?next=//elsewhere.example/steal")
+    assert page.status_code == 200 and 'data-next="/"' in page.text
+
+
+def test_every_asset_is_served_by_cityline_itself(city):
+    _app, people = city
+    seen: set[str] = set()
+    for person, opens in OPENS.items():
+        for path in opens:
+            html = people[person].get(path).text
+            for link in LINKS.findall(html):
+                assert link.startswith(("/", "?", "#")) and not link.startswith("//"), (path, link)
+                if link.startswith("/static/"):
+                    seen.add(link)
+    assert any("vendor/htmx.min.js" in s for s in seen) and any("vendor/echarts.min.js" in s for s in seen)
+    for link in seen:
+        assert people["operator"].get(link).status_code == 200, link
+
+
+def test_vendored_libraries_match_their_recorded_versions():
+    recorded = {}
+    for line in (VENDOR / "VERSIONS.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            file, package, version, digest = line.split()[:4]
+            recorded[file] = (package, version, digest)
+    assert set(recorded) == {"htmx.min.js", "echarts.min.js"}
+    for file, (_package, _version, digest) in recorded.items():
+        assert hashlib.sha256((VENDOR / file).read_bytes()).hexdigest() == digest, file
+    assert (VENDOR / "LICENSE-htmx.txt").exists() and (VENDOR / "LICENSE-echarts.txt").exists()
+
+
+def test_static_files_stay_inside_the_static_folder(city):
+    _app, people = city
+    client = people["operator"]
+    assert client.get("/static/../texts.py").status_code == 404
+    assert client.get("/static/%2e%2e/i18n/zh.toml").status_code == 404
+    assert client.get("/static/app.js").headers["content-type"].startswith("text/javascript")
+
+
+def test_chinese_by_default_english_when_chosen_and_remembered(city):
+    _app, people = city
+    client = people["operator"]
+    chinese = client.get("/intake").text
+    assert '<html lang="zh-CN">' in chinese and "受理登记" in chinese and "就医配药" in chinese
+    english = client.get("/intake?lang=en")
+    assert '<html lang="en">' in english.text and "New order" in english.text
+    assert "Medical care and medicine" in english.text or "medicine" in english.text.lower()
+    assert "受理登记" not in english.text
+    assert "New order" in client.get("/intake").text  # the choice is remembered
+    assert "受理登记" in client.get("/intake?lang=zh").text
+
+
+def new_order(client: TestClient, **overrides) -> dict:
+    answer = client.post("/api/orders", json=order_body(**overrides))
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def move(client: TestClient, number: str, **body) -> dict:
+    answer = client.post(f"/api/orders/{number}/moves", json=body)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_the_inbox_holds_the_units_orders_with_their_deadlines(city):
+    _app, people = city
+    mine = new_order(people["operator"])  # urgent medical in 曹家渡街道: dispatched at once
+    assert mine["status"] == "dispatched" and mine["unit"] == "SH-JA-CJD"
+    theirs = new_order(people["operator"], address="静安区江宁路街道昌平路1号", text="江宁路街道独居老人断药求助")
+    inbox = people["handler"].get("/inbox").text
+    assert mine["number"] in inbox and theirs["number"] not in inbox
+    assert "签收时限" in inbox and "剩余" in inbox and 'class="countdown' in inbox
+    assert theirs["number"] in people["other_handler"].get("/inbox").text
+    fragment = people["handler"].get("/inbox", headers={"hx-request": "true"}).text
+    assert mine["number"] in fragment and "<html" not in fragment
+
+
+def test_the_order_page_shows_the_whole_history_and_masks_the_caller(city, sessions):
+    _app, people = city
+    number = new_order(people["operator"])["number"]
+    move(people["handler"], number, action="accept")
+    move(people["handler"], number, action="reply", text="社区医生已上门配药")
+    page = people["operator"].get(f"/orders/{number}").text
+    for step in ("受理", "派发", "签收", "答复", "社区医生已上门配药", "曹家渡街道办事处"):
+        assert step in page, step
+    assert "13800001234" not in page and "138****1234" in page
+    csrf = CSRF.search(page).group(1)
+    revealed = people["operator"].post(f"/api/orders/{number}/reveal", json={"reason": "回访核实"},
+                                       headers={"x-csrf-token": csrf})
+    assert revealed.json()["caller_phone"] == "13800001234"
+    forged = people["operator"].post(f"/api/orders/{number}/reveal", json={"reason": "回访核实"},
+                                     headers={"x-csrf-token": "not-the-token"})
+    assert forged.status_code == 403
+    with transaction(sessions) as session:
+        reveals = list_audit(session, actor="operator", action="reveal_phone")
+    assert [r.target for r in reveals] == [f"order:{number}"]
+
+
+def test_an_order_outside_the_reach_is_not_found(city):
+    _app, people = city
+    number = new_order(people["operator"])["number"]
+    assert people["other_handler"].get(f"/orders/{number}").status_code == 404
+    assert people["operator"].get("/orders/20200101-99999").status_code == 404
+
+
+def test_the_dispatcher_sees_returns_with_their_reason_and_likely_units(city):
+    _app, people = city
+    number = new_order(people["operator"])["number"]
+    move(people["handler"], number, action="return", reason="不属于本街道辖区")
+    queue = people["dispatcher"].get("/queue").text
+    assert number in queue and "不属于本街道辖区" in queue
+    assert 'data-action="redispatch"' in queue and "曹家渡街道办事处" in queue
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_board_lists_overdue_and_special_group_orders(city, lang):
+    _app, people = city
+    late = new_order(people["operator"], received_at="2020-02-01T09:00:00+08:00")
+    page = people["supervisor"].get(f"/board?lang={lang}").text
+    overdue = page.split('id="lane-overdue"')[1].split("</section>")[0]
+    special = page.split('id="lane-special"')[1].split("</section>")[0]
+    assert late["number"] in overdue and late["number"] in special
+    assert ("已超时" if lang == "zh" else "overdue") in overdue
+
+
+def test_visits_list_replied_orders_for_the_return_call(city):
+    _app, people = city
+    number = new_order(people["operator"])["number"]
+    move(people["handler"], number, action="accept")
+    move(people["handler"], number, action="reply", text="已送药上门")
+    page = people["operator"].get("/visits").text
+    assert number in page and "已送药上门" in page and 'data-action="visit"' in page
+
+
+def test_order_search_filters_and_pages(city):
+    _app, people = city
+    first = new_order(people["operator"])["number"]
+    new_order(people["operator"], text="路灯坏了好几天", category="GEN.UTILITIES", urgency="normal",
+              special_groups=[], kind="complaint")
+    found = people["supervisor"].get("/orders", params={"category": "EPI.MEDICAL"}).text
+    assert first in found and "路灯" not in found
+    assert 'href="/api/orders/export.csv' in people["analyst"].get("/orders").text
+    assert "export.csv" not in people["operator"].get("/orders").text
