@@ -10,7 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cityline.accounts.service import list_audit
-from cityline.db import transaction
+from cityline.db import transaction, utcnow
+from cityline.sla.messages import reminder_handler
+from cityline.sla.worker import fire_due_timers
 from tests.factories import order_body
 from tests.web.conftest import CSRF
 
@@ -183,6 +185,18 @@ def test_the_board_lists_overdue_and_special_group_orders(city, lang):
     special = page.split('id="lane-special"')[1].split("</section>")[0]
     assert late["number"] in overdue and late["number"] in special
     assert ("已超时" if lang == "zh" else "overdue") in overdue
+
+
+def test_the_board_shows_orders_whose_escalation_fired(city, sessions):
+    _app, people = city
+    late = new_order(people["operator"], received_at="2020-02-01T09:00:00+08:00")["number"]
+    fresh = new_order(people["operator"], text="小区门口垃圾没人清运", category="GEN.ENVIRONMENT",
+                      urgency="normal", special_groups=[], kind="complaint")["number"]
+    report = fire_due_timers(sessions, utcnow(), "test-worker", reminder_handler())
+    assert report.fired >= 1
+    page = people["supervisor"].get("/board").text
+    escalated = page.split('id="lane-escalated"')[1].split("</section>")[0]
+    assert late in escalated and fresh not in escalated
 
 
 def test_visits_list_replied_orders_for_the_return_call(city):
