@@ -96,8 +96,25 @@ window.cityline = (() => {
     return body;
   }
 
+  // The lists refresh themselves, but never while someone is filling in a move's form.
+  function quiet() {
+    return !document.querySelector('#live button.toggle[aria-expanded="true"]');
+  }
+
+  let lastMoved = null; // the order just moved, to put the keyboard back near it after a refresh
+
+  function refocus(event) {
+    const live = event.target;
+    if (!live || live.id !== "live" || !lastMoved) return;
+    const card = document.getElementById("o-" + lastMoved);
+    const next = card && card.querySelector("button, a[href]");
+    (next || live).focus();
+    lastMoved = null;
+  }
+
   function changed(form) {
     if (form.closest("[hx-get]") && window.htmx) {
+      lastMoved = form.dataset.number;
       window.htmx.trigger(document.body, "cityline:changed");
     } else {
       window.location.reload();
@@ -177,6 +194,7 @@ window.cityline = (() => {
     setInterval(tick, 30000);
   });
   document.addEventListener("htmx:afterSwap", tick);
+  document.addEventListener("htmx:afterSettle", refocus);
 
-  return { t, api, flash, fail };
+  return { t, api, flash, fail, quiet };
 })();
