@@ -8,10 +8,12 @@ import re
 import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import uvicorn
+from sqlalchemy.orm import sessionmaker
 
 from cityline.db import make_engine, make_sessionmaker, transaction, utcnow
 from cityline.demo import load_starter_knowledge
@@ -41,9 +43,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass
+class Site:
+    base: str  # URL of the live server
+    sessions: sessionmaker
+    analytics: bool  # whether the analytics API is mounted on the app
+
+
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Iterator[tuple[str, object]]:
-    """(base URL, sessions): cityline served by uvicorn in a thread over a fresh SQLite city."""
+def site(tmp_path_factory) -> Iterator[Site]:
+    """cityline served by uvicorn in a thread over a fresh SQLite city."""
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('web') / 'journeys.db'}")
     create_all(engine)
     sessions = make_sessionmaker(engine)
@@ -53,18 +62,19 @@ def site(tmp_path_factory) -> Iterator[tuple[str, object]]:
         catalogue.replace_catalogue(session, catalogue.default_rows())
     load_starter_knowledge(sessions)
     for name, roles, unit in (("operator", ["operator"], None), ("dispatcher", ["dispatcher"], None),
-                              ("handler", ["unit_handler"], STREET_OFFICE)):
+                              ("handler", ["unit_handler"], STREET_OFFICE), ("analyst", ["analyst"], None)):
         add_user(sessions, name, roles, unit)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(console_app(sessions, Vault("journeys-secret")),
-                                           host="127.0.0.1", port=port, log_level="warning"))
+    app = console_app(sessions, Vault("journeys-secret"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
         if not thread.is_alive():
             pytest.fail("the test server did not start")
         thread.join(0.05)
-    yield f"http://127.0.0.1:{port}", sessions
+    analytics = any(getattr(r, "path", "").startswith("/api/analytics/") for r in app.routes)
+    yield Site(f"http://127.0.0.1:{port}", sessions, analytics)
     server.should_exit = True
     thread.join(10)
     engine.dispose()
@@ -101,7 +111,7 @@ def sign_in(browser, base: str, name: str, **context):
 def test_an_urgent_medical_call_goes_round_the_whole_loop(site, browser):
     from playwright.sync_api import expect
 
-    base, _sessions = site
+    base = site.base
     operator = sign_in(browser, base, "operator", **DESKTOP)
     expect(operator).to_have_url(re.compile(r"/intake$"))
     operator.get_by_label("地址").fill("静安区曹家渡街道万航渡路123弄")
@@ -157,7 +167,7 @@ def test_an_urgent_medical_call_goes_round_the_whole_loop(site, browser):
 def test_a_dispatcher_works_the_queue_with_the_keyboard_alone(site, browser):
     from playwright.sync_api import expect
 
-    base, sessions = site
+    base, sessions = site.base, site.sessions
     with transaction(sessions) as session:  # a help request the catalogue left to a person
         order, _ = create_order(session, OrderCreate(
             text="独居老人家中断药，需要协调配药", district="静安区", street="曹家渡街道", kind="help",
@@ -194,7 +204,7 @@ def test_a_dispatcher_works_the_queue_with_the_keyboard_alone(site, browser):
 def test_a_foreign_language_question_is_answered_on_the_call(site, browser):
     from playwright.sync_api import expect
 
-    base, _sessions = site
+    base = site.base
     operator = sign_in(browser, base, "operator", **DESKTOP)
     operator.get_by_label("来电内容").fill("Hello, how do I reserve face masks? Where can I buy them?")
     expect(operator.locator("#foreign-badge")).to_have_text("外语来电：en")
@@ -210,3 +220,20 @@ def test_a_foreign_language_question_is_answered_on_the_call(site, browser):
     expect(operator.locator("h1 .status")).to_have_text("已办结")
     expect(operator.locator(".badge.foreign")).to_have_text("外语来电：en")
     expect(operator.locator("ol.timeline > li").nth(1)).to_contain_text("KB-MASK-001")
+
+
+def test_leaders_see_the_situation_or_are_told_it_is_not_available(site, browser):
+    from playwright.sync_api import expect
+
+    base = site.base
+    analyst = sign_in(browser, base, "analyst", **DESKTOP)
+    expect(analyst).to_have_url(re.compile(r"/situation$"))
+    expect(analyst.locator("#situation")).to_have_attribute("aria-busy", "false")
+    if site.analytics:  # the analytics API is mounted: figures and charts are drawn
+        expect(analyst.locator("#k-received")).not_to_be_empty()
+        expect(analyst.locator("#chart-categories canvas")).to_have_count(1)
+        expect(analyst.locator("#chart-places canvas")).to_have_count(1)
+    else:
+        expect(analyst.locator("#situation-state")).to_contain_text("态势数据暂不可用")
+        expect(analyst.locator("#kpis")).to_be_hidden()
+    shot(analyst, "08-leaders-situation")
