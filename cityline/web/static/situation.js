@@ -12,8 +12,12 @@
   const percent = (x) => (typeof x === "number" ? (x * 100).toFixed(1) + "%" : "—");
   const change = (x) => (typeof x === "number" ? (x >= 0 ? "+" : "") + (x * 100).toFixed(1) + "%" : "");
 
-  function compared(count, ratio) {
-    // "1,234 (+12.0%)": the other day's count, and today's change against it.
+  function compared(count, ratio, today) {
+    // "1,100 (+12.0%)": the other day's count, and today's change against it. When only the
+    // change is given, the other day's count follows from it: today / (1 + change).
+    if (typeof count !== "number" && typeof ratio === "number" && typeof today === "number" && ratio > -1) {
+      count = Math.round(today / (1 + ratio));
+    }
     if (typeof count !== "number" && typeof ratio !== "number") return "—";
     return `${number(count)} ${ratio === undefined || ratio === null ? "" : "(" + change(ratio) + ")"}`.trim();
   }
@@ -37,9 +41,9 @@
     const lastYear = data.last_year || data.same_day_last_year || {};
     $("k-received").textContent = number(totals.received);
     $("k-yesterday").textContent = compared(yesterday.received ?? totals.previous_day,
-                                            totals.vs_previous_day);
+                                            totals.vs_previous_day, totals.received);
     $("k-last-year").textContent = compared(lastYear.received ?? totals.same_day_last_year,
-                                            totals.vs_same_day_last_year);
+                                            totals.vs_same_day_last_year, totals.received);
     $("k-epidemic").textContent = percent(totals.epidemic_share);
   }
 
