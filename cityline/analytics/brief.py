@@ -1,0 +1,210 @@
+"""The daily briefing (快报): what yesterday's calls say, built from the analytics export.
+
+``build_briefing(dataset, day)`` runs the briefing's SQL (``queries.py``) over the
+day files of the export, discovers the concrete problems inside the day's large
+categories (``discover.py``), finds the emerging issues (``emerging.py``) and
+returns a :class:`Briefing`, which renders as the JSON of formats.md §3
+(:meth:`Briefing.as_json`), as HTML and as PDF (``render.py``).
+
+Figures (all for the local day ``day``):
+
+- totals: orders received, epidemic-related (category ``EPI.*``) and their share;
+  relative change against the day before and the same calendar day a year
+  earlier (null when that day has no orders);
+- categories: every category's orders, share of the day, change on the day before;
+- issues: inside each large category (at least ``LARGE_SHARE`` of the day and
+  ``LARGE_MIN`` orders, at most ``LARGE_CATEGORIES`` of them), the problems the
+  orders' words separate, with their counts and representative orders;
+- emerging: ``emerging.py``; hotspots: the streets with most orders;
+- service: dispatched during the day; answered directly on the call (received
+  that day); on-time rate of the orders resolved (replied or closed) during the
+  day that had a deadline; overdue: orders unresolved at the day's end past
+  their deadline, whenever received; resolution rate: of the dispatched orders
+  closed during the day, those never reopened and not rated unsatisfied
+  (解决率); satisfaction rate: of the orders closed with a rating, satisfied or
+  basically satisfied (满意 + 基本满意);
+- units: per unit, orders dispatched to it during the day, its on-time and
+  satisfaction rates on the same definitions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from cityline.analytics.alarms import Rule
+from cityline.analytics.discover import discover
+from cityline.analytics.emerging import LOOKBACK, Emerging, category_name, find_emerging
+from cityline.analytics.export import Dataset
+from cityline.analytics.queries import (
+    CATEGORY_COUNTS,
+    CATEGORY_ORDERS,
+    DAILY_TOTALS,
+    DISTRICTS,
+    HOTSPOTS,
+    SERVICE,
+    UNITS,
+    Source,
+    Window,
+)
+from cityline.analytics.table import day_bounds
+
+LARGE_SHARE = 0.05
+LARGE_MIN = 20
+LARGE_CATEGORIES = 6
+CONTEXT_DAYS = 7  # days of a category's orders its words are learned from
+ISSUE_MIN = 3
+HOTSPOTS_SHOWN = 10
+CURVE_DAYS = 30
+
+
+@dataclass
+class Issue:
+    title: str
+    keywords: list[str]
+    category: str
+    count: int
+    order_ids: list[str]
+    examples: list[str] = field(default_factory=list)  # texts of the representative orders
+
+    def as_json(self) -> dict:
+        return {"title": self.title, "keywords": self.keywords, "category": self.category,
+                "count": self.count, "order_ids": self.order_ids}
+
+
+@dataclass
+class Briefing:
+    day: date
+    timezone: str
+    totals: dict
+    categories: list[dict]
+    issues: list[Issue]
+    emerging: list[Emerging]
+    hotspots: list[dict]
+    service: dict
+    units: list[dict]
+    curve: list[tuple[date, int, int]]  # (day, received, epidemic) for the volume chart
+    districts: list[tuple[str | None, int]]  # orders per district (None: no place known)
+    generated_at: datetime
+
+    def as_json(self) -> dict:
+        """formats.md §3."""
+        return {
+            "date": self.day.isoformat(), "timezone": self.timezone, "totals": self.totals,
+            "categories": self.categories, "issues": [i.as_json() for i in self.issues],
+            "emerging": [e.as_json() for e in self.emerging], "hotspots": self.hotspots,
+            "service": self.service, "units": self.units,
+        }
+
+    def to_html(self) -> str:
+        from cityline.analytics.render import briefing_html
+
+        return briefing_html(self)
+
+    def to_pdf(self) -> bytes:
+        from cityline.analytics.render import briefing_pdf
+
+        return briefing_pdf(self)
+
+
+def year_earlier(day: date) -> date:
+    """The same calendar day a year before (29 February becomes the 28th)."""
+    if day.month == 2 and day.day == 29:
+        return date(day.year - 1, 2, 28)
+    return day.replace(year=day.year - 1)
+
+
+def build_briefing(dataset: Dataset, day: date, *, rule: Rule = Rule(), timezone: str | None = None,
+                   now: datetime | None = None) -> Briefing:
+    """The briefing of ``day`` from the export in ``dataset`` (see the module doc)."""
+    if timezone is None:
+        from cityline.config import get_settings
+
+        timezone = get_settings().timezone
+    first = day - timedelta(days=LOOKBACK)
+    source = Source(dataset, Window(first, day, (year_earlier(day),)))
+    try:
+        received = {r[0]: (r[1], r[2]) for r in source.rows(DAILY_TOTALS, first=first, last=day)}
+        last_year = source.rows(DAILY_TOTALS, first=year_earlier(day), last=year_earlier(day))
+        totals = _totals(day, received, last_year[0][1] if last_year else 0)
+        categories = _categories(source, day, totals["received"])
+        issues = _issues(source, day, categories, totals["received"])
+        emerging = find_emerging(source, day, {d: v[0] for d, v in received.items()}, rule)
+        hotspots = [{"district": d, "street": s, "count": n}
+                    for d, s, n in source.rows(HOTSPOTS, day=day, limit=HOTSPOTS_SHOWN)]
+        districts = [(d or None, int(n)) for d, n in source.rows(DISTRICTS, day=day)]
+    finally:
+        source.close()
+    service, units = _service(dataset, day)
+    days = [day - timedelta(days=n) for n in range(CURVE_DAYS - 1, -1, -1)]
+    curve = [(d, *received.get(d, (0, 0))) for d in days]
+    return Briefing(day, timezone, totals, categories, issues, emerging, hotspots, service, units, curve,
+                    districts, now or datetime.now(UTC))
+
+
+def _change(now: int, before: int) -> float | None:
+    return round((now - before) / before, 4) if before else None
+
+
+def _totals(day: date, received: dict[date, tuple[int, int]], last_year: int) -> dict:
+    count, epidemic = received.get(day, (0, 0))
+    previous = received.get(day - timedelta(days=1), (0, 0))[0]
+    return {"received": int(count), "epidemic_related": int(epidemic),
+            "epidemic_share": round(epidemic / count, 4) if count else 0.0,
+            "vs_previous_day": _change(count, previous),
+            "vs_same_day_last_year": _change(count, last_year)}
+
+
+def _categories(source: Source, day: date, received: int) -> list[dict]:
+    rows = source.rows(CATEGORY_COUNTS, day=day, previous=day - timedelta(days=1))
+    return [{"code": code, "name": category_name(code), "count": int(today),
+             "share": round(today / received, 4) if received else 0.0,
+             "vs_previous_day": _change(int(today), int(previous))}
+            for code, today, previous in rows if today]
+
+
+def _issues(source: Source, day: date, categories: list[dict], received: int) -> list[Issue]:
+    import pyarrow as pa
+
+    large = [c["code"] for c in categories
+             if c["count"] >= LARGE_MIN and c["count"] >= LARGE_SHARE * received][:LARGE_CATEGORIES]
+    if not large:
+        return []
+    source.register("wanted", pa.table({"category": large}))
+    rows = source.rows(CATEGORY_ORDERS, first=day - timedelta(days=CONTEXT_DAYS - 1), last=day)
+    issues = []
+    for code in large:
+        pool = [r for r in rows if r[1] == code]
+        today = [r for r in pool if r[2] == day]
+        for found in discover([r[5] for r in today], context=[r[5] for r in pool]):
+            if len(found.members) < ISSUE_MIN:
+                continue
+            reps = [today[i] for i in found.representatives]
+            issues.append(Issue(title="、".join(found.keywords[:3]) or category_name(code),
+                                keywords=list(found.keywords), category=code, count=len(found.members),
+                                order_ids=[r[0] for r in reps], examples=[r[6] for r in reps]))
+    return issues
+
+
+def _service(dataset: Dataset, day: date) -> tuple[dict, list[dict]]:
+    start, end = day_bounds(day)
+    source = Source(dataset, Window(day, day), all_orders=True)
+    try:
+        figures = source.rows(SERVICE, start=start, end=end, day=day)[0]
+        units = source.rows(UNITS, start=start, end=end)
+    finally:
+        source.close()
+    (dispatched, direct, judged, on_time, overdue, closed, resolved, rated, satisfied) = (
+        int(v or 0) for v in figures)
+    service = {"dispatched": dispatched, "on_time_rate": _rate(on_time, judged), "overdue": overdue,
+               "resolution_rate": _rate(resolved, closed), "satisfaction_rate": _rate(satisfied, rated),
+               "answered_directly": direct}
+    lines = [{"unit": name, "code": code, "received": int(n), "on_time_rate": _rate(int(ok), int(due)),
+              "satisfaction_rate": _rate(int(happy), int(asked))}
+             for code, name, n, due, ok, asked, happy in units]
+    return service, lines
+
+
+def _rate(part: int, whole: int) -> float | None:
+    """A ratio, or None when there was nothing to judge (no order due, closed or rated)."""
+    return round(part / whole, 4) if whole else None

@@ -1,0 +1,246 @@
+"""Emerging issues (苗头性、倾向性问题): small or new problems growing faster than their history.
+
+Two kinds of series are watched every day, over the last ``LOOKBACK`` days:
+
+- **terms**: for every word used by at least ``MIN_COUNT`` orders today, the
+  number of orders a day that use it (any category). A new problem brings new
+  words ("二房东", "转租" …) that rise together; alarming terms whose orders
+  overlap are one issue (``alarms.group_terms``), and an issue needs at least
+  ``MIN_TERMS`` of them, because one word rising alone is usually chance.
+  When it began is the start of its Kleinberg burst (``detect.kleinberg_bursts``).
+- **places**: every category in every district. An alarm here that an issue of
+  terms already explains (half its orders or more) is not repeated; its district
+  joins that issue's places. When it began is the CUSUM change point.
+
+Whether a series alarms is ``alarms.judge`` (method, minimum count, ratio, and
+Poisson surprise); an issue's score is the highest Poisson surprise among its
+series (−log10 of the chance of so many orders at the expected rate).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+import pyarrow as pa
+
+from cityline.analytics.alarms import Rule, group_terms, judge
+from cityline.analytics.detect import change_point, kleinberg_bursts
+from cityline.analytics.queries import (
+    CATEGORY_ORDERS,
+    CELL_SERIES,
+    ORDERS_WITH_TERMS,
+    TERM_SERIES,
+    TERMS_OF_DAY,
+    Source,
+)
+from cityline.triage.taxonomy import load_taxonomy
+
+LOOKBACK = 35  # days of history: a 28-day baseline, a 2-day guard band, and room for C3
+MIN_TERMS = 2
+SHOWN = 3  # representative orders per issue
+PLACES = 3
+
+
+@dataclass
+class Emerging:
+    title: str
+    keywords: list[str]
+    category: str | None
+    count: int
+    first_seen: date
+    score: float
+    places: list[str]
+    order_ids: list[str]
+    members: set[str] = field(default_factory=set)  # every order of the day in the issue
+    source: str = "terms"  # "terms" or "places"
+    growth: float = 0.0  # recent orders over what the long baseline expected
+
+    def as_json(self) -> dict:
+        return {"title": self.title, "keywords": self.keywords, "category": self.category,
+                "count": self.count, "first_seen": self.first_seen.isoformat(),
+                "score": round(self.score, 2), "places": self.places, "order_ids": self.order_ids}
+
+
+@dataclass(frozen=True)
+class History:
+    """The window's days, the orders received on each, and their day of week."""
+
+    days: list[date]
+    totals: np.ndarray
+
+    @classmethod
+    def of(cls, day: date, received: dict[date, int]) -> History:
+        days = [day - timedelta(days=LOOKBACK - i) for i in range(LOOKBACK + 1)]
+        return cls(days, np.array([received.get(d, 0) for d in days], dtype=np.float64))
+
+    @property
+    def weekdays(self) -> np.ndarray:
+        return np.array([d.weekday() for d in self.days])
+
+    def matrix(self, keys: Sequence, rows: Sequence[tuple], key_of, day_of, count_of) -> np.ndarray:
+        position = {k: i for i, k in enumerate(keys)}
+        column = {d: i for i, d in enumerate(self.days)}
+        matrix = np.zeros((len(keys), len(self.days)))
+        for row in rows:
+            matrix[position[key_of(row)], column[day_of(row)]] = count_of(row)
+        return matrix
+
+
+def find_emerging(source: Source, day: date, received: dict[date, int], rule: Rule = Rule(),
+                  limit: int = 10) -> list[Emerging]:
+    """The day's emerging issues, highest score first."""
+    history = History.of(day, received)
+    if history.totals[-1] == 0:
+        return []
+    issues = term_issues(source, day, history, rule)
+    issues += [cell for cell in place_issues(source, day, history, rule) if not _explained(cell, issues)]
+    # Newest first: a problem that went from nothing to a handful of calls is what a
+    # briefing exists to catch; a big topic surging is already in the categories.
+    return sorted(issues, key=lambda i: (-i.growth, -i.score, i.title))[:limit]
+
+
+def term_issues(source: Source, day: date, history: History, rule: Rule) -> list[Emerging]:
+    candidates = [term for term, _ in source.rows(TERMS_OF_DAY, day=day, min_count=rule.min_count)]
+    if not candidates:
+        return []
+    candidates.sort()
+    source.register("candidates", pa.table({"term": candidates}))
+    rows = source.rows(TERM_SERIES, first=history.days[0], last=day)
+    matrix = history.matrix(candidates, rows, lambda r: r[0], lambda r: r[1], lambda r: r[2])
+    verdict = judge(matrix, history.totals, history.weekdays, rule)
+    alarmed = [int(i) for i in np.flatnonzero(verdict.alarm)]
+    if not alarmed:
+        return []
+    words = [candidates[i] for i in alarmed]
+    today = source.rows(ORDERS_WITH_TERMS, first=day, last=day, terms=words)
+    users = [{row[0] for row in today if word in row[5]} for word in words]
+    issues = []
+    for group in group_terms(users):
+        if len(group) < MIN_TERMS:
+            continue
+        ranked = sorted(group, key=lambda g: -verdict.surprise[alarmed[g]])
+        keywords = [words[g] for g in ranked]
+        main = alarmed[ranked[0]]
+        members = set().union(*(users[g] for g in group))
+        chosen = [row for row in today if row[0] in members]
+        first_seen = _burst_start(history, matrix[main], verdict.expected[main])
+        issues.append(Emerging(
+            title=_title(_majority(r[1] for r in chosen), keywords),
+            keywords=keywords[:6], category=_majority(r[1] for r in chosen), count=len(members),
+            first_seen=first_seen, score=float(verdict.surprise[alarmed[ranked[0]]]),
+            places=_places(source, first_seen, day, keywords), order_ids=_representatives(chosen, keywords),
+            members=members, source="terms", growth=float(verdict.growth[main])))
+    return issues
+
+
+def place_issues(source: Source, day: date, history: History, rule: Rule) -> list[Emerging]:
+    rows = source.rows(CELL_SERIES, first=history.days[0], last=day)
+    keys = sorted({(r[0], r[1]) for r in rows if r[2] == day and r[3] >= rule.min_count})
+    if not keys:
+        return []
+    wanted = set(keys)
+    rows = [r for r in rows if (r[0], r[1]) in wanted]
+    matrix = history.matrix(keys, rows, lambda r: (r[0], r[1]), lambda r: r[2], lambda r: r[3])
+    verdict = judge(matrix, history.totals, history.weekdays, rule)
+    alarmed = [int(i) for i in np.flatnonzero(verdict.alarm)]
+    if not alarmed:
+        return []
+    categories = sorted({keys[i][0] for i in alarmed})
+    source.register("wanted", pa.table({"category": categories}))
+    orders = source.rows(CATEGORY_ORDERS, first=day, last=day)
+    issues = []
+    for i in alarmed:
+        category, district = keys[i]
+        inside = [o for o in orders if o[1] == category and o[3] == district]
+        rest = [o for o in orders if o[1] == category and o[3] != district]
+        keywords = distinctive_terms([o[5] for o in inside], [o[5] for o in rest])
+        series = matrix[i]
+        spread = max(float(np.std(series[:-3])), 1.0)
+        start = change_point(series, float(verdict.expected[i]), 0.5 * spread)
+        streets = Counter(o[4] for o in inside if o[4]).most_common(PLACES - 1)
+        issues.append(Emerging(
+            title=f"{district}·{_title(category, keywords)}", keywords=keywords,
+            category=category, count=len(inside), first_seen=history.days[start],
+            score=float(verdict.surprise[i]),
+            places=[district] + [f"{district}{street}" for street, _ in streets],
+            order_ids=_representatives(inside, keywords), members={o[0] for o in inside},
+            source="places", growth=float(verdict.growth[i])))
+    return issues
+
+
+def distinctive_terms(inside: Sequence[Sequence[str]], rest: Sequence[Sequence[str]],
+                      top: int = 4) -> list[str]:
+    """Terms the inside orders use more than the rest (share × log-ratio), most distinctive first."""
+    if not inside:
+        return []
+    share_in = Counter(t for terms in inside for t in set(terms))
+    share_out = Counter(t for terms in rest for t in set(terms))
+    scored = []
+    for term, count in share_in.items():
+        p_in = count / len(inside)
+        p_out = share_out[term] / len(rest) if rest else 0.0
+        if count >= 2 and p_in > p_out:
+            scored.append((p_in * np.log((p_in + 0.01) / (p_out + 0.01)), term))
+    return [term for _, term in sorted(scored, key=lambda s: (-s[0], s[1]))[:top]]
+
+
+def _burst_start(history: History, hits: np.ndarray, expected: float) -> date:
+    """The first day of the burst that today is in (Kleinberg), else the CUSUM change point."""
+    burst = kleinberg_bursts(hits, history.totals)
+    if burst[-1]:
+        start = len(burst) - 1
+        while start > 0 and burst[start - 1]:
+            start -= 1
+        return history.days[start]
+    spread = max(float(np.std(hits[:-3])), 1.0)
+    return history.days[change_point(hits, expected, 0.5 * spread)]
+
+
+def _places(source: Source, first: date, last: date, keywords: list[str]) -> list[str]:
+    rows = source.rows(ORDERS_WITH_TERMS, first=first, last=last, terms=keywords)
+    counts = Counter((r[3], r[4]) for r in rows if r[3])
+    return [f"{district}{street or ''}" for (district, street), n in counts.most_common(PLACES) if n >= 2]
+
+
+def _representatives(rows: Sequence[tuple], keywords: Sequence[str]) -> list[str]:
+    """Orders using most of the keywords, distinct texts, oldest number first among equals."""
+    ranked = sorted(rows, key=lambda r: (-len(set(r[5]) & set(keywords)), r[0]))
+    chosen, texts = [], set()
+    for row in ranked:
+        if row[6] not in texts:
+            texts.add(row[6])
+            chosen.append(row[0])
+        if len(chosen) == SHOWN:
+            break
+    return chosen
+
+
+def _majority(values) -> str | None:
+    counts = Counter(v for v in values if v)
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def _title(category: str | None, keywords: Sequence[str]) -> str:
+    name = category_name(category) if category else "其他"
+    return f"{name}：{'、'.join(keywords[:3])}" if keywords else name
+
+
+def category_name(code: str) -> str:
+    try:
+        return load_taxonomy().name(code)
+    except (KeyError, ValueError):
+        return code
+
+
+def _explained(cell: Emerging, issues: list[Emerging]) -> bool:
+    for issue in issues:
+        if issue.source == "terms" and len(cell.members & issue.members) * 2 >= len(cell.members):
+            district = cell.places[0]
+            if not any(p.startswith(district) for p in issue.places):
+                issue.places.append(district)
+            return True
+    return False
