@@ -18,6 +18,7 @@ MODEL_MODULES = (
     "cityline.geo.models",
     "cityline.sla.models",
     "cityline.knowledge.models",
+    "cityline.analytics.models",
 )
 
 
