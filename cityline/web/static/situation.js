@@ -38,13 +38,33 @@
   function kpis(data) {
     const totals = data.totals || {};
     const yesterday = data.yesterday || {};
-    const lastYear = data.last_year || data.same_day_last_year || {};
+    const lastYear = data.last_year || {};
     $("k-received").textContent = number(totals.received);
     $("k-yesterday").textContent = compared(yesterday.received ?? totals.previous_day,
                                             totals.vs_previous_day, totals.received);
     $("k-last-year").textContent = compared(lastYear.received ?? totals.same_day_last_year,
                                             totals.vs_same_day_last_year, totals.received);
     $("k-epidemic").textContent = percent(totals.epidemic_share);
+  }
+
+  function curveChart(curve, day) {
+    const chart = echarts.init($("chart-curve"));
+    const days = curve.map((c) => c.day);
+    chart.setOption({
+      grid: { left: 8, right: 16, top: 32, bottom: 8, containLabel: true },
+      tooltip: { trigger: "axis" },
+      legend: { top: 0, data: [t("app.all_orders"), t("app.epidemic")] },
+      xAxis: { type: "category", data: days },
+      yAxis: { type: "value" },
+      series: [
+        { name: t("app.all_orders"), type: "line", data: curve.map((c) => c.received), smooth: true,
+          itemStyle: { color: "#1f5fa8" },
+          markLine: days.includes(day) ? { symbol: "none", data: [{ xAxis: day }], label: { formatter: day } } : undefined },
+        { name: t("app.epidemic"), type: "line", data: curve.map((c) => c.epidemic), smooth: true,
+          itemStyle: { color: "#b3261e" } },
+      ],
+    });
+    return chart;
   }
 
   function categoryChart(categories) {
@@ -90,9 +110,11 @@
   }
 
   function lists(data) {
-    const issues = data.issues || data.top_problems || [];
+    const names = Object.fromEntries((data.categories || []).map((c) => [c.code, c.name]));
+    const issues = data.issues || [];
     $("issues").replaceChildren(...(issues.length ? issues.slice(0, 10).map((i) =>
-      li(`${i.title} · ${number(i.count)}`)) : [li(t("app.none"))]));
+      li(`${names[i.category] ? names[i.category] + "：" : ""}${i.title} · ${number(i.count)}`))
+      : [li(t("app.none"))]));
     const emerging = data.emerging || [];
     $("emerging").replaceChildren(...(emerging.length ? emerging.slice(0, 10).map((e) =>
       li(`${e.title} · ${number(e.count)}` + (e.first_seen ? ` · ${t("situation.since", { day: e.first_seen })}` : "") +
@@ -114,7 +136,8 @@
     $("charts").hidden = false;
     kpis(data);
     lists(data);
-    const charts = [categoryChart(data.categories || []), placeChart(data.hotspots || data.places || [])];
+    const charts = [curveChart(data.curve || [], day), categoryChart(data.categories || []),
+                    placeChart(data.hotspots || [])];
     window.addEventListener("resize", () => charts.forEach((c) => c.resize()));
     root.setAttribute("aria-busy", "false");
   }
