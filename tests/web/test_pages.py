@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,48 @@ def test_every_asset_is_served_by_cityline_itself(city):
     assert any("vendor/htmx.min.js" in s for s in seen) and any("vendor/echarts.min.js" in s for s in seen)
     for link in seen:
         assert people["operator"].get(link).status_code == 200, link
+
+
+class Controls(HTMLParser):
+    """Form controls of a page and whether each has a label (by ``for`` or by nesting)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.labels_for: set[str] = set()
+        self.inside_label = 0
+        self.controls: list[tuple[str, str | None, bool]] = []  # (tag, id, nested in a label)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "label":
+            self.inside_label += 1
+            if a.get("for"):
+                self.labels_for.add(a["for"])
+        elif tag in ("input", "select", "textarea") and a.get("type") not in ("hidden", "submit", "button"):
+            self.controls.append((tag, a.get("id"), self.inside_label > 0))
+
+    def handle_endtag(self, tag):
+        if tag == "label":
+            self.inside_label -= 1
+
+    def unlabelled(self) -> list[tuple[str, str | None]]:
+        return [(tag, id_) for tag, id_, nested in self.controls if not nested and id_ not in self.labels_for]
+
+
+def test_every_form_control_has_a_label(city):
+    app, people = city
+    new_order(people["operator"])  # so the lists have orders with their move forms
+    number = new_order(people["operator"], text="小区门口垃圾没人清运", category="GEN.ENVIRONMENT",
+                       urgency="normal", special_groups=[], kind="complaint")["number"]
+    pages = [(p, path) for p, opens in OPENS.items() for path in opens] + [
+        ("dispatcher", f"/orders/{number}"), ("handler", "/inbox"), (None, "/login")]
+    checked = 0
+    for person, path in pages:
+        parser = Controls()
+        parser.feed((people[person] if person else TestClient(app)).get(path).text)
+        assert parser.unlabelled() == [], (person, path)
+        checked += len(parser.controls)
+    assert checked > 50
 
 
 def test_vendored_libraries_match_their_recorded_versions():
