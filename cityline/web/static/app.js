@@ -48,6 +48,10 @@ window.cityline = (() => {
     const text = await response.text();
     let data = null;
     try { data = text ? JSON.parse(text) : null; } catch (_) { data = text; }
+    if (response.status === 401 && !url.startsWith("/api/auth/")) {
+      // The session ran out: sign in again and come back here.
+      window.location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
+    }
     if (!response.ok) throw new ApiError(response.status, problemText(data, response.status));
     return data;
   }
