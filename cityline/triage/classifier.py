@@ -1,7 +1,9 @@
 """Triage of one order: kind, category, urgency, special groups and language, with reasons.
 
-The lexicon rules answer from the first day; a trained model, when there is
-one, is blended in with a weight that grows with the history it learnt from.
+The lexicon rules answer from the first day; a trained model (the one learnt
+from the shipped seed history, or the centre's own) is blended in field by
+field with the weights of a ``Blend``, tuned by cross-validation. The model
+reads the lexicon's calls as features too, so it carries most of the weight.
 Every field carries a confidence and the words that drove it; a field below the
 threshold asks the operator to confirm.
 """
@@ -18,12 +20,36 @@ from cityline.triage.model import GROUPS, ModelReading, TrainedModel
 from cityline.triage.taxonomy import Taxonomy, load_taxonomy
 
 DEFAULT_THRESHOLD = 0.6
-# Urgent recall matters most: an order is urgent well before urgent is the likeliest level.
-URGENT_AT = 0.35
 GROUP_AT = 0.5
-UNHEARD_MODEL_WEIGHT = 0.8
-MODEL_GROUP_AT = 0.8
-URGENCY_MODEL_WEIGHT = 0.2
+
+
+@dataclass(frozen=True)
+class Blend:
+    """How much say a trained model has beside the lexicon, field by field.
+
+    A weight is the model's share of the blended probabilities (0: the lexicon
+    alone, 1: the model alone). ``urgent_at`` is the blended probability of
+    "urgent" from which an order is urgent: urgent recall matters most, so an
+    order is urgent well before urgent is the likeliest level.
+    """
+
+    category: float
+    kind: float
+    urgency: float
+    groups: float
+    urgent_at: float
+
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"blend {name} must be between 0 and 1, got {value}")
+
+
+# The lexicon alone (no trained model).
+RULES_ONLY = Blend(category=0.0, kind=0.0, urgency=0.0, groups=0.0, urgent_at=0.35)
+# A model trained on guideline-consistent history (the shipped seed and the centre's own
+# orders): tuned by cross-validation on the seed and the development set (triage/README.md).
+TRAINED = Blend(category=0.8, kind=0.8, urgency=0.7, groups=0.5, urgent_at=0.35)
 
 
 @dataclass(frozen=True)
@@ -70,6 +96,7 @@ class Triager:
         *,
         model_version: str | None = None,
         lexicon: Lexicon | None = None,
+        blend: Blend | None = None,
     ) -> None:
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
@@ -78,27 +105,34 @@ class Triager:
         self.threshold = threshold
         self.lexicon = lexicon or load_lexicon()
         self.model_version = model_version or ("rules" if model is None else "model")
+        self.blend = RULES_ONLY if model is None else (blend or TRAINED)
         self._codes = {
             name: self.taxonomy.codes(name) for name in ("kind", "category", "urgency", "special_group")
         }
 
     def classify(self, text: str, language: str | None = None) -> TriageResult:
         _check_text(text)
-        seen = self.model.read(text) if self.model is not None else None
-        return self._classify(text, language, seen)
+        reading = rules.read_text(text, self.lexicon)
+        seen = self.model.read(text, reading) if self.model is not None else None
+        return self._classify(text, language, reading, seen)
 
     def classify_many(self, texts: Sequence[str]) -> list[TriageResult]:
         for text in texts:
             _check_text(text)
+        readings = [rules.read_text(text, self.lexicon) for text in texts]
         if self.model is None:
-            return [self._classify(text, None, None) for text in texts]
-        seen = self.model.read_many(texts)
-        return [self._classify(text, None, s) for text, s in zip(texts, seen, strict=True)]
+            return [self._classify(text, None, reading, None) for text, reading in zip(texts, readings, strict=True)]
+        seen = self.model.read_many(texts, readings)
+        return [
+            self._classify(text, None, reading, s)
+            for text, reading, s in zip(texts, readings, seen, strict=True)
+        ]
 
-    def _classify(self, text: str, language: str | None, seen: ModelReading | None) -> TriageResult:
+    def _classify(
+        self, text: str, language: str | None, reading: rules.Reading, seen: ModelReading | None
+    ) -> TriageResult:
         language = language or detect_language(text)
-        reading = rules.read_text(text, self.lexicon)
-        case = _Case(reading, self.model, seen)
+        case = _Case(reading, self.model, seen, self.blend)
         category = self._pick("category", rules.category_probabilities(reading, self._codes["category"]), case)
         kind = self._pick("kind", rules.kind_probabilities(reading, category[0], self._codes["kind"]), case)
         groups = self._groups(case, language, kind[0])
@@ -140,52 +174,38 @@ class Triager:
     def _urgency(self, case: _Case, category: str, kind: str, groups: list[str]) -> tuple[str, float]:
         from_rules = rules.urgency_probabilities(case.reading, category, kind, groups)
         blended = case.blend("urgency", from_rules)
-        # Urgent when either the rules or the model calls it: a missed emergency costs most.
-        learnt_urgent = case.learnt.get("urgency", {}).get("urgent", 0.0)
-        urgent = max(from_rules["urgent"], blended["urgent"], learnt_urgent if learnt_urgent >= 0.5 else 0.0)
-        if urgent >= URGENT_AT:
+        urgent, urgent_at = blended["urgent"], self.blend.urgent_at
+        if urgent >= urgent_at:
             # An early call on purpose: confident only once urgent is also the likeliest level.
-            return "urgent", urgent if urgent >= 0.5 else urgent / (2 * URGENT_AT)
+            return "urgent", urgent if urgent >= 0.5 else urgent / (2 * urgent_at)
         rest = {label: p for label, p in blended.items() if label != "urgent"}
         value = max(rest, key=rest.__getitem__)
         return value, blended[value] / max(sum(rest.values()), 1e-9) * (1.0 - urgent)
 
     def _groups(self, case: _Case, language: str, kind: str) -> list[str]:
         from_rules = rules.group_probabilities(case.reading, language, self._codes["special_group"], kind)
-        learnt = case.learnt.get(GROUPS, {})
-        # A group the words name stays; the model may add one it is sure of.
-        return [
-            group
-            for group in self._codes["special_group"]
-            if from_rules[group] >= GROUP_AT or learnt.get(group, 0.0) >= MODEL_GROUP_AT
-        ]
+        blended = case.blend(GROUPS, from_rules)
+        return [group for group in self._codes["special_group"] if blended[group] >= GROUP_AT]
 
 
 class _Case:
-    """One text being classified: its lexicon reading and, with a model, its features."""
+    """One text being classified: its lexicon reading and, with a model, the model's reading."""
 
-    def __init__(self, reading: rules.Reading, model: TrainedModel | None, seen: ModelReading | None) -> None:
+    def __init__(
+        self, reading: rules.Reading, model: TrainedModel | None, seen: ModelReading | None, blend: Blend
+    ) -> None:
         self.reading = reading
         self.model = model
         self.seen = seen
+        self.weights = blend
         self.learnt = self.seen.chances if self.seen is not None else {}
         self.learnt_words: dict[tuple[str, str], list[str]] = {}
 
     def blend(self, name: str, from_rules: dict[str, float]) -> dict[str, float]:
         learnt = self.learnt.get(name)
-        if not learnt or self.model is None:
+        if not learnt:
             return from_rules
-        weight = self.model.blend_weight
-        if name == "urgency":
-            # Urgency is policy (the taxonomy notes): the rules read it from the danger words,
-            # the category and the kind; history only nudges it.
-            weight = min(weight, URGENCY_MODEL_WEIGHT)
-        field_name = "special_group" if name == GROUPS else name
-        heard = any(score > 0 for score in self.reading.fields[field_name].scores.values())
-        if name != "urgency" and not heard:
-            # The lexicon found no word for this field: its answer is only a default.
-            # (Urgency rules read the category and kind too, so they always know something.)
-            weight = max(weight, UNHEARD_MODEL_WEIGHT)
+        weight = getattr(self.weights, "groups" if name == GROUPS else name)
         return {label: (1.0 - weight) * p + weight * learnt.get(label, 0.0) for label, p in from_rules.items()}
 
     def explain(self, wanted: list[tuple[str, str]]) -> None:

@@ -48,7 +48,8 @@ _LETTERS = {
     "it": "àèéìòù",
     "nl": "ĳ",
 }
-_VIETNAMESE = re.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]")
+# Letters only Vietnamese uses (â, ê and ô are French too: "même", "arrêté", "côté").
+_VIETNAMESE = re.compile(r"[ăđơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]")
 _LATIN_WORD = re.compile(r"[a-zA-ZÀ-ɏ']+")
 
 

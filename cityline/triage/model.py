@@ -1,6 +1,7 @@
 """A trained triage model: logistic regression over words and character pairs.
 
-``train`` is pure (labelled texts in, model out). One weight matrix holds every
+``train`` is pure (labelled texts in, model out). The features are the text's
+words and character pairs and the lexicon's reading of it (features.py). One weight matrix holds every
 field's columns, so classifying a text is one gather and one sum. Kind,
 category and urgency are softmax heads (one label each); special groups is a
 head of independent yes/no outputs. The model is stored as bytes (numpy's npz
@@ -20,15 +21,16 @@ import numpy as np
 
 from cityline.triage.features import features
 from cityline.triage.fitting import DTYPE, SparseRows, fit
+from cityline.triage.lexicon import Lexicon, load_lexicon
+from cityline.triage.rules import Reading, read_text
 from cityline.triage.taxonomy import Taxonomy, load_taxonomy
 
 SINGLE_LABEL_FIELDS = ("kind", "category", "urgency")
 GROUPS = "special_groups"
 FORMAT = "cityline-triage-model/1"
 _BIAS = "<bias>"
-# The lexicon always keeps half the say: history labelled by other habits than the
-# centre's current ones must not drown what the words plainly say.
-MAX_BLEND_WEIGHT = 0.5
+_SIGNAL = "lexicon"  # features named after the lexicon's calls, not words of the text
+DEFAULT_EPOCHS = 60
 
 
 @dataclass(frozen=True)
@@ -78,25 +80,28 @@ class TrainedModel:
             start += len(labels)
         return spans
 
-    @property
-    def blend_weight(self) -> float:
-        """How far the model's opinion outweighs the lexicon's: more history, more say."""
-        return min(MAX_BLEND_WEIGHT, self.trained_on / (self.trained_on + 150.0))
-
-    def feature_ids(self, text: str) -> np.ndarray:
+    def feature_ids(self, text: str, reading: Reading | None = None) -> np.ndarray:
+        """The ids of the text's known features; ``reading`` is the lexicon's reading of the
+        text (read with the shipped lexicon when not given)."""
+        if reading is None:
+            reading = read_text(text, load_lexicon())
         get = self.vocabulary.get
-        ids = {get(name) for name in features(text)}
+        ids = {get(name) for name in features(text, reading)}
         ids.discard(None)
         ids.add(0)  # the bias feature
         return np.fromiter(ids, dtype=np.int64, count=len(ids))
 
-    def read(self, text: str) -> ModelReading:
+    def read(self, text: str, reading: Reading | None = None) -> ModelReading:
         """The text's features and the probabilities per field and label."""
-        return self.read_many([text])[0]
+        return self.read_many([text], None if reading is None else [reading])[0]
 
-    def read_many(self, texts: Sequence[str]) -> list[ModelReading]:
+    def read_many(
+        self, texts: Sequence[str], readings: Sequence[Reading] | None = None
+    ) -> list[ModelReading]:
         """``read`` for many texts, with the arithmetic done once for all of them."""
-        all_ids = [self.feature_ids(text) for text in texts]
+        if readings is None:
+            readings = [None] * len(texts)
+        all_ids = [self.feature_ids(text, reading) for text, reading in zip(texts, readings, strict=True)]
         if not all_ids:
             return []
         lengths = np.array([len(ids) for ids in all_ids])
@@ -148,14 +153,20 @@ class TrainedModel:
         if not columns:
             return result
         contributions = self.weights[reading.ids][:, columns]
+        # Only words of the text explain: the bias and the lexicon's signals are not words.
+        contributions[~self._is_word[reading.ids]] = -np.inf
         order = np.argsort(-contributions, axis=0)[:limit].T.tolist()
         values = contributions.T.tolist()
         names, ids = self.feature_names, reading.ids.tolist()
         for pair, ranked, column_values in zip(known, order, values, strict=True):
             result[pair] = [
-                names[ids[i]] for i in ranked if column_values[i] > 0.05 and ids[i] != 0
+                names[ids[i]] for i in ranked if column_values[i] > 0.05
             ]
         return result
+
+    @cached_property
+    def _is_word(self) -> np.ndarray:
+        return np.array([index != 0 and not name.startswith(_SIGNAL) for index, name in enumerate(self.feature_names)])
 
     def _reading(self, ids: np.ndarray) -> ModelReading:
         rows = self.weights[ids]
@@ -210,15 +221,23 @@ class TrainedModel:
 
 
 def train(
-    records: Iterable[LabelledText], taxonomy: Taxonomy | None = None, epochs: int = 30
+    records: Iterable[LabelledText],
+    taxonomy: Taxonomy | None = None,
+    epochs: int = DEFAULT_EPOCHS,
+    lexicon: Lexicon | None = None,
 ) -> TrainedModel:
-    """Fit a model on labelled texts; labels outside the taxonomy are refused."""
+    """Fit a model on labelled texts; labels outside the taxonomy are refused.
+
+    ``lexicon`` reads the texts for the lexicon features (the shipped lexicon by
+    default); classify with a Triager using the same lexicon.
+    """
     taxonomy = taxonomy or load_taxonomy()
+    lexicon = lexicon or load_lexicon()
     records = [record for record in records if record.text and record.text.strip()]
     if not records:
         raise ValueError("no labelled orders to train on")
     _check_labels(records, taxonomy)
-    documents = [features(record.text) for record in records]
+    documents = [features(record.text, read_text(record.text, lexicon)) for record in records]
     vocabulary = _vocabulary(documents)
     heads = {name: taxonomy.codes(name) for name in SINGLE_LABEL_FIELDS}
     heads[GROUPS] = taxonomy.codes("special_group")
