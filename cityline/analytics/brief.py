@@ -66,6 +66,7 @@ class Issue:
     count: int
     order_ids: list[str]
     examples: list[str] = field(default_factory=list)  # texts of the representative orders
+    members: list[str] = field(default_factory=list)  # every order of the problem that day
 
     def as_json(self) -> dict:
         return {"title": self.title, "keywords": self.keywords, "category": self.category,
@@ -97,14 +98,18 @@ class Briefing:
         }
 
     def to_html(self) -> str:
+        return self.to_html_in("zh")
+
+    def to_html_in(self, lang: str) -> str:
+        """The HTML with its labels in ``lang`` (zh or en)."""
         from cityline.analytics.render import briefing_html
 
-        return briefing_html(self)
+        return briefing_html(self, lang)
 
-    def to_pdf(self) -> bytes:
+    def to_pdf(self, lang: str = "zh") -> bytes:
         from cityline.analytics.render import briefing_pdf
 
-        return briefing_pdf(self)
+        return briefing_pdf(self, lang)
 
 
 def year_earlier(day: date) -> date:
@@ -182,7 +187,8 @@ def _issues(source: Source, day: date, categories: list[dict], received: int) ->
             reps = [today[i] for i in found.representatives]
             issues.append(Issue(title="、".join(found.keywords[:3]) or category_name(code),
                                 keywords=list(found.keywords), category=code, count=len(found.members),
-                                order_ids=[r[0] for r in reps], examples=[r[6] for r in reps]))
+                                order_ids=[r[0] for r in reps], examples=[r[6] for r in reps],
+                                members=[today[i][0] for i in found.members]))
     return issues
 
 

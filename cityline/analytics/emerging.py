@@ -123,10 +123,11 @@ def term_issues(source: Source, day: date, history: History, rule: Rule) -> list
         if len(group) < MIN_TERMS:
             continue
         ranked = sorted(group, key=lambda g: -verdict.surprise[alarmed[g]])
-        keywords = [words[g] for g in ranked]
         main = alarmed[ranked[0]]
         members = set().union(*(users[g] for g in group))
         chosen = [row for row in today if row[0] in members]
+        keywords = [words[g] for g in ranked] + shared_terms([r[5] for r in chosen],
+                                                             {words[g] for g in ranked})
         first_seen = _burst_start(history, matrix[main], verdict.expected[main])
         issues.append(Emerging(
             title=_title(_majority(r[1] for r in chosen), keywords),
@@ -188,6 +189,14 @@ def distinctive_terms(inside: Sequence[Sequence[str]], rest: Sequence[Sequence[s
     return [term for _, term in sorted(scored, key=lambda s: (-s[0], s[1]))[:top]]
 
 
+def shared_terms(docs: Sequence[Sequence[str]], known: set[str], share: float = 0.6,
+                 top: int = 3) -> list[str]:
+    """Words most of the orders use besides the alarming ones: what the issue is about."""
+    counts = Counter(t for terms in docs for t in set(terms) if t not in known)
+    floor = max(2, share * len(docs))
+    return [t for t, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top] if n >= floor]
+
+
 def _burst_start(history: History, hits: np.ndarray, expected: float) -> date:
     """The first day of the burst that today is in (Kleinberg), else the CUSUM change point."""
     burst = kleinberg_bursts(hits, history.totals)
@@ -203,7 +212,7 @@ def _burst_start(history: History, hits: np.ndarray, expected: float) -> date:
 def _places(source: Source, first: date, last: date, keywords: list[str]) -> list[str]:
     rows = source.rows(ORDERS_WITH_TERMS, first=first, last=last, terms=keywords)
     counts = Counter((r[3], r[4]) for r in rows if r[3])
-    return [f"{district}{street or ''}" for (district, street), n in counts.most_common(PLACES) if n >= 2]
+    return [f"{district}{street or ''}" for (district, street), _ in counts.most_common(PLACES)]
 
 
 def _representatives(rows: Sequence[tuple], keywords: Sequence[str]) -> list[str]:

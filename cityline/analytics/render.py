@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from functools import lru_cache
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from cityline.analytics import charts
 from cityline.analytics.emerging import category_name
@@ -90,7 +91,7 @@ def briefing_html(briefing: Briefing, lang: str = "zh") -> str:
         volume_svg=charts.volume_curve(briefing.curve, (words["orders_a_day"], words["epidemic_orders"])),
         categories_svg=charts.bars([(_name(c["code"], lang), c["count"]) for c in categories[:12]]),
         places_svg=charts.bars(places, colour=charts.SECOND, label_width=110),
-        generated=briefing.generated_at.astimezone().strftime("%Y-%m-%d %H:%M"),
+        generated=briefing.generated_at.astimezone(ZoneInfo(briefing.timezone)).strftime("%Y-%m-%d %H:%M"),
     )
 
 
@@ -108,11 +109,15 @@ def _name(code: str | None, lang: str) -> str:
 
 
 def briefing_pdf(briefing: Briefing, lang: str = "zh") -> bytes:
-    """The HTML laid out on A4 by WeasyPrint (see the module doc for what must be installed)."""
+    return html_to_pdf(briefing_html(briefing, lang))
+
+
+def html_to_pdf(html: str) -> bytes:
+    """HTML laid out on A4 by WeasyPrint (see the module doc for what must be installed)."""
     try:
         from weasyprint import HTML
     except (ImportError, OSError) as error:  # OSError: Pango missing
         raise RuntimeError(
             "PDF output needs WeasyPrint and Pango (Debian: apt-get install libpango-1.0-0 "
             f"libpangoft2-1.0-0 fonts-noto-cjk): {error}") from error
-    return HTML(string=briefing_html(briefing, lang)).write_pdf()
+    return HTML(string=html).write_pdf()

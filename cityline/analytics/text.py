@@ -72,6 +72,7 @@ def terms(text: str | None, places: tuple[str | None, ...] = ()) -> list[str]:
     return list(seen)
 
 
+@lru_cache(maxsize=200_000)
 def _keep(word: str) -> str | None:
     if len(word) < 2 or word in FRAME_WORDS or _NUMBERISH.match(word):
         return None

@@ -15,28 +15,22 @@ signal missed in its first two weeks counts as missed.
 from __future__ import annotations
 
 import argparse
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
-
-import pyarrow as pa
 
 from cityline.analytics.alarms import Rule
 from cityline.analytics.detect import METHODS
 from cityline.analytics.emerging import LOOKBACK, find_emerging
-from cityline.analytics.export import Dataset, export_tables
+from cityline.analytics.export import Dataset
 from cityline.analytics.queries import DAILY_TOTALS, Source, Window
-from cityline.analytics.table import orders_from_rows
-from cityline.sim import generate, units_rows, write_truth
 from cityline.sim.scenarios import load_scenario
+from tests.analytics.simdata import SimData, sim_export
 from tests.analytics.truth import Truth
 
 QUIET = (date(2019, 12, 2), date(2020, 1, 19))
 HISTORY_FROM = date(2019, 10, 1)
 UNTIL = date(2020, 2, 29)
 SIGNAL_DAYS = 14
-RULE: dict = {}
 
 
 @dataclass
@@ -52,16 +46,9 @@ class Measured:
         return ((QUIET[1] - QUIET[0]).days + 1) / 7
 
 
-def build(scale: float, seed: int, folder: Path) -> tuple[Dataset, Truth]:
-    """The simulated 2020 scenario from HISTORY_FROM to UNTIL as an analytics export, and its truth."""
-    truth_path = folder / "truth.json"
-    if not (folder / "orders").exists():
-        rows = generate("2020", scale=scale, seed=seed, start=HISTORY_FROM, end=UNTIL)
-        units = pa.Table.from_pylist([{k: u.get(k) for k in ("code", "name", "kind", "district", "street")}
-                                      for u in units_rows()])
-        export_tables(orders_from_rows(enumerate(rows, 1)), folder, units=units)
-        write_truth(truth_path, "2020", scale, seed, start=HISTORY_FROM, end=UNTIL)
-    return Dataset(folder), Truth.load(truth_path, "2020", scale, seed)
+def build(scale: float, seed: int) -> SimData:
+    """The simulated 2020 scenario from HISTORY_FROM to UNTIL as an analytics export, with its truth."""
+    return sim_export(scale, seed, ((HISTORY_FROM, UNTIL),))
 
 
 def issues_on(dataset: Dataset, day: date, rule: Rule):
@@ -74,8 +61,9 @@ def issues_on(dataset: Dataset, day: date, rule: Rule):
         source.close()
 
 
-def measure(dataset: Dataset, truth: Truth, method: str) -> Measured:
-    rule = Rule(method=method, **RULE)
+def measure(data: SimData, method: str) -> Measured:
+    dataset, truth = data.dataset, data.truth
+    rule = Rule(method=method)
     result = Measured(method)
     day, week_false = QUIET[0], 0
     while day <= QUIET[1]:
@@ -107,13 +95,11 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.02)
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--methods", default=",".join(METHODS))
-    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "cityline-measure")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     for method in args.methods.split(","):
         for seed in seeds:
-            dataset, truth = build(args.scale, seed, args.cache / f"s{args.scale}-seed{seed}")
-            found = measure(dataset, truth, method)
+            found = measure(build(args.scale, seed), method)
             delays = ", ".join(f"{p}: {'missed' if d is None else f'{d} d'}" for p, d in found.delays.items())
             print(f"{method:10s} scale {args.scale} seed {seed}: quiet alarms {found.quiet_alarms} "
                   f"({found.quiet_alarms / found.weeks:.2f}/week), false {found.false_alarms} "

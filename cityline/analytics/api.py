@@ -1,0 +1,57 @@
+"""HTTP for analytics: the briefing archive and the live situation. Needs ``analytics:read``.
+
+Figures are city-wide aggregates; the order numbers they cite open only for
+those whose reach includes the order (the orders API decides).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from cityline.analytics import service
+from cityline.analytics.export import Dataset
+from cityline.analytics.render import html_to_pdf
+from cityline.analytics.situation import situation as live_situation
+from cityline.db import utcnow
+from cityline.timeutil import to_local
+from cityline.web_deps import Deps, deps
+
+router = APIRouter(prefix="/api/analytics", tags=["analytics"])
+D = Annotated[Deps, Depends(deps)]
+
+
+@router.get("/briefings")
+def briefings(d: D) -> list[dict]:
+    """The stored briefings, newest day first."""
+    d.require("analytics:read")
+    with d.sessions() as session:
+        return [{"day": day.isoformat(), "generated_at": generated.isoformat()}
+                for day, generated in service.list_briefings(session)]
+
+
+@router.get("/briefings/{day}", response_model=None)
+def briefing(day: date, d: D,
+             format: Annotated[Literal["json", "html", "pdf"], Query()] = "json") -> Response | dict:
+    """One stored briefing: its JSON (formats.md §3), or ``?format=html`` / ``?format=pdf``."""
+    d.require("analytics:read")
+    with d.sessions() as session:
+        stored = service.get_briefing(session, day)
+    if format == "html":
+        return Response(stored.html, media_type="text/html; charset=utf-8")
+    if format == "pdf":
+        return Response(html_to_pdf(stored.html), media_type="application/pdf")
+    return stored.json
+
+
+@router.get("/situation")
+def situation(d: D, day: date | None = None) -> dict:
+    """Today (or ``day``): totals against yesterday and last year, epidemic share, categories,
+    top problems, emerging issues, and orders per district and street for a map."""
+    d.require("analytics:read")
+    now = utcnow()
+    folder = service.analytics_folder()
+    service.refresh(d.sessions, folder)
+    return live_situation(Dataset(folder), day or to_local(now).date(), now)

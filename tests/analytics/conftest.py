@@ -1,0 +1,58 @@
+"""Analytics fixtures: the simulated 2020 outbreak as analytics exports (cached on disk,
+see ``simdata.py``), and small order stores on SQLite and PostgreSQL for the store path."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from cityline.db import transaction
+from cityline.intake.importer import import_rows
+from cityline.routing.service import upsert_unit
+from cityline.sim import generate, units_rows
+from tests.analytics.simdata import SimData, sim_export
+
+DEMO_SCALE = 0.02  # the demo's scale (cityline demo)
+# From five weeks before the quiet weeks (the detection methods' history) to late February,
+# and the same weeks a year earlier for the year-on-year comparison.
+DEMO_RANGES = ((date(2019, 10, 28), date(2020, 2, 25)), (date(2019, 1, 21), date(2019, 2, 3)))
+QUIET_RANGES = ((date(2019, 10, 28), date(2020, 1, 19)),)
+CITY_SCALE = 0.1
+CITY_RANGES = ((date(2020, 1, 4), date(2020, 2, 12)),)
+
+
+@pytest.fixture(scope="session")
+def demo() -> SimData:
+    """The demo's data: the 2020 scenario at scale 0.02, seed 1."""
+    return sim_export(DEMO_SCALE, 1, DEMO_RANGES)
+
+
+@pytest.fixture(scope="session")
+def demo_other_seed() -> SimData:
+    """The quiet weeks again with another seed: other random days, same city."""
+    return sim_export(DEMO_SCALE, 2, QUIET_RANGES)
+
+
+@pytest.fixture(scope="session")
+def city() -> SimData:
+    """Five weeks before the sub-landlord problem to three days after it, at a tenth of the real volume."""
+    return sim_export(CITY_SCALE, 1, CITY_RANGES)
+
+
+def load_store(factory, vault, first: date, last: date, scale: float = 0.02) -> int:
+    """Units and the simulated orders of a few days, through the real importer."""
+    with transaction(factory) as session:
+        for row in units_rows():
+            upsert_unit(session, row)
+    rows = generate("2020", scale=scale, seed=1, start=first, end=last)
+    report = import_rows(factory, enumerate(rows, 1), vault=vault)
+    assert not report.bad, report.bad[:3]
+    return report.imported
+
+
+@pytest.fixture
+def store(sessions, vault):
+    """SQLite, then PostgreSQL: units and two days of simulated orders around the mask queues."""
+    load_store(sessions, vault, date(2020, 1, 27), date(2020, 1, 28))
+    return sessions
