@@ -14,6 +14,7 @@ from cityline.orders.api import router as orders_router
 from cityline.privacy import Vault
 from cityline.routing.api import router as units_router
 from cityline.routing.dispatch_api import router as dispatch_router
+from cityline.web import router as web_router
 
 
 def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None) -> FastAPI:
@@ -32,6 +33,7 @@ def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None) -
     app.include_router(dispatch_router)
     app.include_router(knowledge_router)
     app.include_router(public_router)
+    app.include_router(web_router)
 
     @app.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, str]:

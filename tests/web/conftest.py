@@ -13,7 +13,6 @@ from cityline.accounts.service import create_user
 from cityline.api import create_app
 from cityline.db import transaction
 from cityline.intake.triage import classify_with
-from cityline.web import router
 from tests.factories import add_units_and_catalogue
 
 PASSWORD = "a-long-test-password"
@@ -25,11 +24,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def console_app(sessions, vault) -> FastAPI:
-    """The API with the console mounted (once the lead mounts it in create_app, as is)."""
-    app = create_app(sessions, vault, classifier=classify_with)
-    if not any(getattr(route, "path", None) == "/intake" for route in app.routes):
-        app.include_router(router)
-    return app
+    """The application as served: API and console, with triage."""
+    return create_app(sessions, vault, classifier=classify_with)
 
 
 def add_user(sessions, name: str, roles: list[str], unit: str | None = None) -> None:
