@@ -68,11 +68,13 @@ def order_filter(
     overdue: Annotated[bool, Query(description="open orders past their resolution deadline")] = False,
     due_before: Annotated[datetime | None, Query(description="resolution deadline before this time")] = None,
     special_group: Annotated[str | None, Query(description='a special-group code, or "any"')] = None,
+    extension_pending: Annotated[bool | None, Query(description="a unit asked for more time")] = None,
 ) -> service.OrderFilter:
     """The query's filters, narrowed to what the caller may see."""
     return service.OrderFilter(
         status=status, unit=unit, category=category, urgency=urgency, channel=channel, text=q,
         language=language, needs_confirmation=needs_confirmation, special_group=special_group,
+        extension_pending=extension_pending,
         open=open or overdue or None,
         due_before=utcnow() if overdue else (as_aware(due_before) if due_before else None),
         received_from=as_aware(received_from) if received_from else None,
@@ -130,7 +132,9 @@ def move(number: str, body: MoveRequest, d: D) -> OrderRead:
     d.require(ACTION_PERMISSION.get(body.action, "orders:read"))
     with transaction(d.sessions) as session:
         visible(session, d, number)
-        params = body.model_dump(exclude={"action"})
+        if body.until:  # a time without an offset is local time, as everywhere in cityline
+            body.until = as_aware(body.until)
+        params = body.model_dump(mode="json", exclude={"action"})
         order = service.move_order(session, number, body.action, params, actor=d.actor, now=utcnow())
         return service.describe(session, order)
 

@@ -97,12 +97,14 @@ def show(number: str, as_json: Annotated[bool, typer.Option("--json")] = False) 
 
 @app.command()
 def move(
-    number: str, action: Annotated[str, typer.Argument(help="dispatch, redispatch, accept, return, reply, visit, close, reopen, answer, merge, cancel")],
+    number: str, action: Annotated[str, typer.Argument(help="dispatch, redispatch, accept, return, pause, resume, extend, grant, refuse, reply, visit, close, reopen, answer, merge, cancel")],
     unit: str | None = None, text: str | None = None, satisfaction: str | None = None,
     reason: str | None = None, into: str | None = None, note: str | None = None,
+    until: Annotated[str | None, typer.Option(help="new deadline asked for (extend), ISO 8601")] = None,
 ) -> None:
     """Move an order one step through the loop."""
-    params = {"unit": unit, "text": text, "satisfaction": satisfaction, "reason": reason, "into": into, "note": note}
+    params = {"unit": unit, "text": text, "satisfaction": satisfaction, "reason": reason, "into": into,
+              "note": note, "until": until}
     try:
         with transaction(runtime.sessions()) as session:
             order = service.move_order(session, number, action, params, actor=actor(), now=utcnow())

@@ -68,6 +68,8 @@ class Order(Base):
     returns: Mapped[int] = mapped_column(default=0)
     reopens: Mapped[int] = mapped_column(default=0)
     paused: Mapped[bool] = mapped_column(default=False, server_default=false())
+    extension_requested: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 延期 asked, undecided
+    extended_to: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 延期 granted
     # Deadlines of the current handling cycle (from the SLA policy; recomputable from events).
     sla_policy: Mapped[str | None] = mapped_column(String(64))
     accept_by: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -51,6 +51,11 @@ ALLOWED_FROM: dict[str, frozenset[Status]] = {
     # Waiting on the caller (no answer, documents missing) stops the deadline clock.
     "pause": frozenset({Status.ACCEPTED}),
     "resume": frozenset({Status.ACCEPTED}),
+    # Asking for more time (延期): the unit asks with a reason and a new deadline, a
+    # supervisor grants or refuses it.
+    "extend": frozenset({Status.ACCEPTED}),
+    "grant": frozenset({Status.ACCEPTED}),
+    "refuse": frozenset({Status.ACCEPTED}),
     "merge": OPEN,
     "cancel": OPEN,
 }
@@ -75,6 +80,8 @@ class OrderState:
     returns: int = 0
     reopens: int = 0
     paused: bool = False
+    extension_requested: datetime | None = None  # the deadline a unit asked for, awaiting a decision
+    extended_to: datetime | None = None  # the deadline a supervisor granted
 
 
 def _need(params: Mapping[str, Any], *names: str) -> None:
@@ -107,6 +114,12 @@ def check_move(state: OrderState, action: str, params: Mapping[str, Any]) -> Non
             raise Conflict("the order is already paused")
     elif action == "resume" and not state.paused:
         raise Conflict("the order is not paused")
+    elif action == "extend":
+        _need(params, "reason", "until")
+        if state.extension_requested:
+            raise Conflict("an extension is already awaiting a supervisor's decision")
+    elif action in ("grant", "refuse") and not state.extension_requested:
+        raise Conflict("no extension has been asked for")
     elif action in ("reply", "answer"):
         _need(params, "text")
     elif action == "visit":
@@ -128,16 +141,28 @@ def apply_move(state: OrderState, action: str, params: Mapping[str, Any], at: da
     check_move(state, action, params)
     if action in ("dispatch", "redispatch"):
         return replace(
-            state, status=Status.DISPATCHED, unit=params["unit"], dispatched_at=at, accepted_at=None
+            state, status=Status.DISPATCHED, unit=params["unit"], dispatched_at=at, accepted_at=None,
+            extension_requested=None, extended_to=None,
         )
     if action == "accept":
         return replace(state, status=Status.ACCEPTED, accepted_at=at)
     if action == "return":
-        return replace(state, status=Status.RETURNED, returns=state.returns + 1, accepted_at=None, paused=False)
+        return replace(state, status=Status.RETURNED, returns=state.returns + 1, accepted_at=None, paused=False,
+                       extension_requested=None, extended_to=None)
     if action in ("pause", "resume"):
         return replace(state, paused=action == "pause")
+    if action == "extend":
+        until = _when(params["until"])
+        if until <= at:
+            raise Invalid("the new deadline must be in the future", [FieldError("until", "after now")])
+        return replace(state, extension_requested=until)
+    if action == "grant":
+        return replace(state, extended_to=state.extension_requested, extension_requested=None)
+    if action == "refuse":
+        return replace(state, extension_requested=None)
     if action == "reply":
-        return replace(state, status=Status.REPLIED, replied_at=at, reply=params["text"], paused=False)
+        return replace(state, status=Status.REPLIED, replied_at=at, reply=params["text"], paused=False,
+                       extension_requested=None)
     if action == "visit":
         return replace(state, status=Status.VISITED, visited_at=at, satisfaction=params["satisfaction"])
     if action == "close":
@@ -157,11 +182,22 @@ def apply_move(state: OrderState, action: str, params: Mapping[str, Any], at: da
             visited_at=None,
             closed_at=None,
             satisfaction=None,
+            extension_requested=None,
+            extended_to=None,
             dispatched_at=at if state.unit else state.dispatched_at,
         )
     if action == "merge":
         return replace(state, status=Status.MERGED, merged_into=params["into"], closed_at=at)
     return replace(state, status=Status.CANCELLED, closed_at=at)  # cancel
+
+
+def _when(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise Invalid(f"'{value}' is not an ISO 8601 date-time", [FieldError("until", "ISO 8601")]) from exc
 
 
 def replay(events: Iterable[tuple[str, Mapping[str, Any], datetime]]) -> OrderState:

@@ -40,14 +40,15 @@ class OrderCreate(BaseModel):
 class MoveRequest(BaseModel):
     """One step of the loop. Which fields are needed depends on the action."""
 
-    action: str = Field(description="dispatch, redispatch, accept, return, pause, resume, reply, visit, close, reopen, answer, merge, cancel")
+    action: str = Field(description="dispatch, redispatch, accept, return, pause, resume, extend, grant, refuse, reply, visit, close, reopen, answer, merge, cancel")
     unit: str | None = Field(None, description="unit code (dispatch, redispatch)")
     text: str | None = Field(None, description="the unit's reply (reply) or the answer given (answer)")
     satisfaction: str | None = Field(None, description="satisfied, basic or unsatisfied (visit)")
-    reason: str | None = Field(None, description="why (return, pause, cancel, reopen, close without visit)")
+    reason: str | None = Field(None, description="why (return, pause, extend, refuse, cancel, reopen, close without visit)")
     into: str | None = Field(None, description="number of the order this one duplicates (merge)")
     article: str | None = Field(None, description="knowledge-base article the answer came from (answer)")
     article_version: int | None = Field(None, description="version of that article (answer)")
+    until: datetime | None = Field(None, description="the new deadline asked for (extend)")
     note: str | None = None
 
 
@@ -106,6 +107,8 @@ class OrderRead(BaseModel):
     returns: int
     reopens: int
     paused: bool
+    extension_requested: datetime | None
+    extended_to: datetime | None
     sla_policy: str | None
     accept_by: datetime | None
     respond_by: datetime | None

@@ -97,6 +97,8 @@ def state_of(session: Session, order: Order) -> OrderState:
         returns=order.returns,
         reopens=order.reopens,
         paused=order.paused,
+        extension_requested=order.extension_requested,
+        extended_to=order.extended_to,
     )
 
 
@@ -108,6 +110,8 @@ def move_order(
     before = state_of(session, order)
     data = {k: v for k, v in params.items() if v not in (None, "") and k != "note"}
     after = apply_move(before, action, data, now)  # raises Conflict / Invalid
+    if action == "grant":  # the event says what was granted, so the deadline can be replayed
+        data["until"] = before.extension_requested.isoformat()
     if after.unit != before.unit:
         order.unit_id = unit_by_code(session, after.unit).id if after.unit else None
     if after.merged_into and after.merged_into != before.merged_into:
@@ -164,6 +168,8 @@ def _copy_state(order: Order, state: OrderState) -> None:
     order.returns = state.returns
     order.reopens = state.reopens
     order.paused = state.paused
+    order.extension_requested = state.extension_requested
+    order.extended_to = state.extended_to
 
 
 def events_of(session: Session, order: Order) -> list[OrderEvent]:
@@ -189,6 +195,7 @@ class OrderFilter:
     open: bool | None = None  # True: not closed, merged or cancelled
     due_before: datetime | None = None  # resolution deadline before this time (overdue: now)
     special_group: str | None = None  # a code, or "any"
+    extension_pending: bool | None = None  # a unit asked for more time, no decision yet
     # Only orders of these units or places (a user's reach); None = no limit.
     reach_units: frozenset[int] | None = None
     reach_places: frozenset[tuple[str, str | None]] = frozenset()
@@ -205,6 +212,8 @@ def filtered(query: Select, f: OrderFilter) -> Select:
         query = query.where(Order.status.not_in(("closed", "merged", "cancelled")))
     if f.due_before:
         query = query.where(Order.resolve_by < f.due_before)
+    if f.extension_pending:
+        query = query.where(Order.extension_requested.is_not(None))
     if f.special_group == "any":
         query = query.where(cast(Order.special_groups, String) != "[]")
     elif f.special_group:

@@ -21,7 +21,7 @@ that starts after a deadline has passed does not rescue it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,7 +35,7 @@ from cityline.sla.policy import Duration, Policy
 
 ACTIONS = frozenset({
     "received", "dispatched", "redispatched", "accepted", "returned", "replied", "visited",
-    "closed", "answered", "paused", "resumed", "reopened", "merged", "cancelled",
+    "closed", "answered", "paused", "resumed", "reopened", "merged", "cancelled", "extension_granted",
 })
 ACCEPT_REMINDER = "accept_reminder"
 DEADLINE_WARNING = "deadline_warning"
@@ -47,7 +47,7 @@ VERB_TO_ACTION = {
     "dispatch": "dispatched", "redispatch": "redispatched", "accept": "accepted",
     "return": "returned", "reply": "replied", "visit": "visited", "close": "closed",
     "answer": "answered", "pause": "paused", "resume": "resumed", "reopen": "reopened",
-    "merge": "merged", "cancel": "cancelled",
+    "merge": "merged", "cancel": "cancelled", "grant": "extension_granted",
 }
 
 Event = tuple[str, datetime, dict[str, Any] | None]
@@ -156,6 +156,7 @@ class OrderClock:
     pauses: list[list[datetime | None]] = field(default_factory=list)
     redispatches: int = 0
     cycle: int = 1
+    extended_to: datetime | None = None  # a supervisor granted the unit more time (延期)
 
     @property
     def paused(self) -> bool:
@@ -210,6 +211,8 @@ def _apply(clock: OrderClock, action: str, at: datetime, data: dict[str, Any]) -
         clock.pauses.append([at, None])
     elif action == "resumed":
         _end_pause(clock, at)
+    elif action == "extension_granted":
+        clock.extended_to = datetime.fromisoformat(data["until"])
     elif action == "reopened":
         # Back to the unit that handled it, which must accept it again (as in the
         # order loop); the full times run again from the reopening.
@@ -221,7 +224,7 @@ def _apply(clock: OrderClock, action: str, at: datetime, data: dict[str, Any]) -
 def _new_cycle(clock: OrderClock, at: datetime) -> None:
     _end_pause(clock, at)
     clock.clock_start, clock.resolved_at, clock.pauses = at, None, []
-    clock.accepted_at = clock.responded_at = None
+    clock.accepted_at = clock.responded_at = clock.extended_to = None
     clock.cycle += 1
 
 
@@ -232,9 +235,15 @@ def _end_pause(clock: OrderClock, at: datetime) -> None:
 
 def _clock_deadlines(clock: OrderClock, policy: Policy, calendar: WorkingCalendar) -> Deadlines:
     pauses = [(p[0], p[1]) for p in clock.pauses]
-    return deadlines_for(
+    found = deadlines_for(
         policy, clock.clock_start, calendar, dispatched_at=clock.dispatched_at, pauses=pauses
     )
+    if clock.extended_to and found.resolve_by and clock.extended_to > found.resolve_by:
+        # A granted extension moves the resolution deadline, and its warning with it.
+        shift = clock.extended_to - found.resolve_by
+        found = replace(found, resolve_by=clock.extended_to,
+                        warn_at=found.warn_at + shift if found.warn_at else None)
+    return found
 
 
 def timers_for(

@@ -130,11 +130,13 @@ def board(request: Request) -> Response:
         soon = service.due_soon(session, reach, now, now + DUE_SOON)
         escalated = service.escalated(session, reach)
     sections = [("due_soon", soon), ("overdue", orders(v, overdue=True)),
-                ("escalated", escalated), ("special", orders(v, open=True, special_group="any"))]
+                ("escalated", escalated), ("extensions", orders(v, extension_pending=True)),
+                ("special", orders(v, open=True, special_group="any"))]
+    asking = sections[3][1][0]
     template = "board_items.html" if fragment(request) else "board.html"
     return render(request, v, template, current="board", sections=sections, now=now,
                   due_soon_hours=int(DUE_SOON.total_seconds() // 3600), mask=mask_text,
-                  unit_names=unit_names(v))
+                  unit_names=unit_names(v), actions={o.number: permitted_actions(v, o) for o in asking})
 
 
 @router.get("/orders")

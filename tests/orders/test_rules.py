@@ -107,3 +107,21 @@ def test_replay_rebuilds_the_state_and_skips_other_events():
 def test_allowed_actions_follow_status():
     assert set(allowed_actions(OrderState())) == {"dispatch", "answer", "merge", "cancel"}
     assert allowed_actions(walk(("cancel", {"reason": "x"}))) == []
+
+
+def test_extension_is_asked_then_granted_or_refused():
+    accepted = walk(("dispatch", {"unit": "A"}), ("accept", {}))
+    later = "2020-02-05T17:00:00+08:00"
+    asked = apply_move(accepted, "extend", {"reason": "需协调物业维修", "until": later}, T0)
+    assert asked.extension_requested.isoformat() == later
+    with pytest.raises(Conflict):
+        apply_move(asked, "extend", {"reason": "again", "until": later}, T0)
+    granted = apply_move(asked, "grant", {}, T0)
+    assert (granted.extended_to.isoformat(), granted.extension_requested) == (later, None)
+    assert apply_move(asked, "refuse", {"reason": "可按期办结"}, T0).extension_requested is None
+    with pytest.raises(Conflict):
+        apply_move(accepted, "grant", {}, T0)
+    with pytest.raises(Invalid):
+        apply_move(accepted, "extend", {"reason": "x", "until": "2019-01-01T00:00:00+08:00"}, T0)
+    with pytest.raises(Invalid):
+        apply_move(accepted, "extend", {"reason": "x", "until": "next week"}, T0)

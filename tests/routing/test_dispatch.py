@@ -169,3 +169,21 @@ def test_orders_map_to_their_grid_by_position_or_compound(desk, sessions):
     assert by_position["grid"] == by_compound["grid"] == "CJD-07" and elsewhere["grid"] is None
     assert (by_compound["district"], by_compound["street"], by_compound["unit"]) == ("静安区", "曹家渡街道", "SH-JA-CJD")
     assert desk.post("/api/orders", json={"text": "x", "lat": 95, "lon": 0}).status_code == 422
+
+
+def test_unit_asks_for_more_time_and_a_supervisor_grants_it(desk, sessions, vault):
+    order = post(desk, text="楼道漏水需要物业配合维修", address="静安区曹家渡街道", kind="complaint",
+                 category="GEN.ENVIRONMENT", urgency="normal")
+    number = order["number"]
+    desk.post(f"/api/orders/{number}/moves", json={"action": "accept"})
+    resolve_by = parse_when(desk.get(f"/api/orders/{number}").json()["resolve_by"])
+    until = (resolve_by + timedelta(days=3)).isoformat()
+    handler = TestClient(create_app(sessions, vault), headers={
+        "Authorization": f"Bearer {make_token(sessions, ['unit_handler'], unit='SH-JA-CJD', name='h')}"})
+    asked = handler.post(f"/api/orders/{number}/moves", json={"action": "extend", "reason": "需物业配合", "until": until})
+    assert asked.status_code == 200 and asked.json()["extension_requested"] is not None
+    assert handler.post(f"/api/orders/{number}/moves", json={"action": "grant"}).status_code == 403
+    granted = desk.post(f"/api/orders/{number}/moves", json={"action": "grant"}).json()
+    assert parse_when(granted["resolve_by"]) == parse_when(until) == parse_when(granted["extended_to"])
+    event = desk.get(f"/api/orders/{number}").json()["events"][-1]
+    assert event["action"] == "grant" and parse_when(event["data"]["until"]) == parse_when(until)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -260,3 +262,20 @@ def test_order_search_filters_and_pages(city):
     assert first in found and "路灯" not in found
     assert 'href="/api/orders/export.csv' in people["analyst"].get("/orders").text
     assert "export.csv" not in people["operator"].get("/orders").text
+
+
+def test_a_unit_asks_for_more_time_and_the_board_decides(city):
+    _app, people = city
+    number = new_order(people["operator"])["number"]
+    move(people["handler"], number, action="accept")
+    inbox = people["handler"].get("/inbox").text
+    assert 'data-action="extend"' in inbox and 'name="until"' in inbox and "申请延期" in inbox
+    resolve_by = people["handler"].get(f"/api/orders/{number}").json()["resolve_by"]
+    later = (datetime.fromisoformat(resolve_by.replace("Z", "+00:00")) + timedelta(days=2)).astimezone(
+        ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%dT%H:%M")  # what a datetime-local field sends
+    asked = move(people["handler"], number, action="extend", reason="需等配件到货", until=later)
+    assert asked["extension_requested"] is not None
+    board = people["supervisor"].get("/board").text
+    assert "延期申请" in board and number in board and 'data-action="grant"' in board
+    granted = move(people["supervisor"], number, action="grant")
+    assert granted["resolve_by"] == granted["extended_to"] and granted["extension_requested"] is None

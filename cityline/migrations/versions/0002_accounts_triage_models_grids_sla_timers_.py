@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 13:24:08.697797
+Create Date: 2026-11-22 13:57:37.685224
 """
 from alembic import op
 import sqlalchemy as sa
@@ -32,6 +32,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_log_actor'), ['actor'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
 
+    op.create_table('briefings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('generated_at', cityline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('json', sa.JSON(), nullable=False),
+    sa.Column('html', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_briefings')),
+    sa.UniqueConstraint('day', name=op.f('uq_briefings_day'))
+    )
     op.create_table('dispatch_rules',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('category', sa.String(length=32), nullable=False),
@@ -231,6 +240,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('grid', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('needs_confirmation', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column('paused', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column('extension_requested', cityline.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('extended_to', cityline.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('sla_policy', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('accept_by', cityline.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('respond_by', cityline.db.UTCDateTime(timezone=True), nullable=True))
@@ -254,6 +265,8 @@ def downgrade() -> None:
         batch_op.drop_column('respond_by')
         batch_op.drop_column('accept_by')
         batch_op.drop_column('sla_policy')
+        batch_op.drop_column('extended_to')
+        batch_op.drop_column('extension_requested')
         batch_op.drop_column('paused')
         batch_op.drop_column('needs_confirmation')
         batch_op.drop_column('grid')
@@ -302,6 +315,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_dispatch_rules_category'))
 
     op.drop_table('dispatch_rules')
+    op.drop_table('briefings')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))
         batch_op.drop_index(batch_op.f('ix_audit_log_actor'))
