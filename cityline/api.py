@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cityline import __version__, logs, problems
 from cityline.accounts.api import router as accounts_router
+from cityline.analytics.api import router as analytics_router
 from cityline.intake.api import router as intake_router
 from cityline.knowledge.api import public_router
 from cityline.knowledge.api import router as knowledge_router
@@ -33,6 +34,7 @@ def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None) -
     app.include_router(dispatch_router)
     app.include_router(knowledge_router)
     app.include_router(public_router)
+    app.include_router(analytics_router)
     app.include_router(web_router)
 
     @app.get("/healthz", tags=["meta"])

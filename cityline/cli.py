@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from cityline.accounts.cli import tokens_app, users_app
+from cityline.analytics.cli import app as analytics_app
+from cityline.analytics.cli import brief_command
 from cityline.geo.cli import app as grids_app
 from cityline.knowledge.cli import app as knowledge_app
 from cityline.orders.cli import app as orders_app
@@ -20,6 +22,8 @@ app.add_typer(orders_app, name="orders")
 app.add_typer(units_app, name="units")
 app.add_typer(dispatch_app, name="dispatch")
 app.add_typer(grids_app, name="grids")
+app.add_typer(analytics_app, name="analytics")
+app.command("brief", help="The daily briefing (快报) for a day: HTML, PDF or JSON (formats §3).")(brief_command)
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(triage_app, name="triage", help="Triage: evaluate, train, list and roll back models.")
