@@ -147,9 +147,9 @@ def regression(counts: np.ndarray, weekdays: np.ndarray) -> Detection:
     statistic = np.full(counts.shape, np.nan)
     fallback = ewma(counts)
     for position, target in enumerate(targets):
-        days = np.arange(target - GUARD - LONG_BASELINE, target)
+        days = np.arange(target - GUARD - LONG_BASELINE, target - GUARD)
         design = _design(days, weekdays[days], target - GUARD - LONG_BASELINE)
-        fit_x, today_x = design[:LONG_BASELINE], design[-1]
+        fit_x, today_x = design[:-1], design[-1]
         y = baseline[:, position, :]  # series x 28
         inverse = np.linalg.pinv(fit_x.T @ fit_x)
         beta = y @ (fit_x @ inverse)  # series x parameters
@@ -169,7 +169,7 @@ def regression(counts: np.ndarray, weekdays: np.ndarray) -> Detection:
 
 def _design(days: np.ndarray, weekday: np.ndarray, origin: int) -> np.ndarray:
     """Intercept, trend, and six day-of-week indicators (Monday is the reference), for the
-    28 baseline days and, last, today (two days after the baseline's end)."""
+    28 baseline days and, last, today (after the two guard days)."""
     today = days[-1] + GUARD + 1
     all_days = np.append(days, today)
     all_weekdays = np.append(weekday, (weekday[-1] + GUARD + 1) % 7)
@@ -203,7 +203,8 @@ def poisson_surprise(observed: np.ndarray, expected: np.ndarray, floor: float = 
     """−log10 P(Y ≥ observed) for Y ~ Poisson(max(expected, floor)); 0 when observed ≤ 0
     or the expectation is unknown (infinite)."""
     observed = np.round(np.asarray(observed, dtype=np.float64)).astype(np.int64)
-    rate = np.maximum(np.nan_to_num(np.asarray(expected, dtype=np.float64), nan=np.inf), floor)
+    rate = np.maximum(np.nan_to_num(np.asarray(expected, dtype=np.float64), nan=np.inf, posinf=np.inf),
+                      floor)
     result = np.zeros(observed.shape)
     for index in zip(*np.nonzero((observed > 0) & np.isfinite(rate) & (rate > 0)), strict=True):
         result[index] = -math.log10(max(_poisson_upper_tail(int(observed[index]), float(rate[index])),

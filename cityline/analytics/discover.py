@@ -11,7 +11,8 @@ groups of orders whose words the rest of the category does not use.
    frequency over the recent orders), of unit length.
 3. Spherical k-means (cosine k-means, k-means++ seeding from a fixed seed, so
    the same day gives the same answer) deliberately over-splits with a generous
-   k, because the number of problems is not known.
+   k, because the number of problems is not known. It clusters each order's
+   context row (step 4) beside a lighter copy of its TF-IDF row.
 4. Over-split groups come back together by average-linkage agglomeration on
    the company their words keep (second-order similarity): each order's terms
    are multiplied through the positive PMI between terms learned from the recent
@@ -42,8 +43,12 @@ JOIN_AT = 0.5  # context similarity at which a stray order joins a problem
 DEFINING_SHARE = 0.8
 FIT_SAMPLE = 3000  # orders the k-means centres are fitted on (all orders are then assigned)
 CONTEXT_SAMPLE = 6000  # recent orders the word associations are learned from, at most
-CONTEXT_FROM = "present"
-KMEANS_ON = "context"
+# k-means runs on each order's context row beside a lighter copy of its TF-IDF row: the
+# context joins phrasings of one problem, the words themselves keep tiny days apart where
+# there is too little text to learn associations from (mean F1 against the simulator's
+# problems: 0.92 at the demo's scale, 0.94 at 0.1; context alone 0.91 / 0.94, words
+# alone 0.80 / 0.88).
+WORDS_WEIGHT = 0.3
 
 
 @dataclass(frozen=True)
@@ -80,9 +85,10 @@ def discover(docs: Sequence[Sequence[str]], *, context: Sequence[Sequence[str]] 
     if len(usable) < min_size:
         return []
     k = min(MAX_GROUPS, max(2, len(usable) // 6))
-    context_rows = _unit_rows((matrix if CONTEXT_FROM == "tfidf" else present) @ positive_pmi(pool_present))
+    context_rows = _unit_rows(present @ positive_pmi(pool_present))
+    space = _unit_rows(np.hstack([matrix * WORDS_WEIGHT, context_rows]))
     labels = np.full(n, -1)
-    labels[usable] = spherical_kmeans((context_rows if KMEANS_ON == "context" else matrix)[usable], k, seed)
+    labels[usable] = spherical_kmeans(space[usable], k, seed)
     labels = merge_groups(context_rows, labels, merge_at)
     labels = drop_small(context_rows, labels, min_size)
     return describe(docs, vocab, present, matrix, labels)

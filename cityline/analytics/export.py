@@ -4,11 +4,12 @@ Layout of an export folder (``<data_dir>/analytics`` by default)::
 
     orders/2020-01-28.parquet   every order received that day (the table of table.py)
     units.parquet               the handling units (code, name, kind, district, street)
-    state.json                  the watermark: the latest ``updated_at`` exported
+    state.json                  the watermark: when the last export began reading
 
-:func:`export_store` is incremental: it asks the store which orders changed since
-the watermark (a few minutes of margin cover transactions that committed late),
-and rewrites only the days those orders were received on. Each day file is
+:func:`export_store` is incremental: it asks the store which orders changed
+(``updated_at``) since the watermark, less a margin that covers transactions
+still open while it read, and rewrites only the days those orders were
+received on. Each day file is
 written beside its final name and renamed into place, and a lock file keeps two
 exports from running at once, so a reader never sees half a day. A day is the
 unit of work on purpose: the same files read as a table partitioned by day by
@@ -35,7 +36,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityline.analytics.table import (
@@ -46,6 +47,7 @@ from cityline.analytics.table import (
     orders_from_store,
     units_from_store,
 )
+from cityline.db import utcnow
 from cityline.orders.models import Order
 
 LATE_COMMIT_MARGIN = timedelta(minutes=10)
@@ -147,7 +149,7 @@ def export_store(factory: sessionmaker[Session], folder: str | Path, *, full: bo
     report = ExportReport()
     with dataset.locked(), factory() as session:
         mark = None if full else dataset.watermark()
-        newest = session.scalar(select(func.max(Order.updated_at)))
+        began_reading = utcnow()
         days = _touched_days(session, mark)
         for first, last in _runs(days):
             start, _ = day_bounds(first)
@@ -158,8 +160,7 @@ def export_store(factory: sessionmaker[Session], folder: str | Path, *, full: bo
                     report.days_written.append(day)
                     report.orders += table.num_rows
         dataset.write_units(units_from_store(session))
-        if newest is not None:
-            dataset.save_watermark(newest)
+        dataset.save_watermark(began_reading)
     report.seconds = time.perf_counter() - began
     return report
 

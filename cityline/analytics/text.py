@@ -18,6 +18,9 @@ from functools import lru_cache
 import rjieba
 
 _NUMBERISH = re.compile(r"^[\d.,:%\-/]+$")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+FUNCTION_CHARACTERS = frozenset("的了是我你他她它在就也都和与啊呀吧嘛呢哦哈嗯吗么那这个有说要会把被给让对从到去来很还又才再"
+                                "想问请能可得地着过为而叫啥咋呗哎喂诶")
 
 
 def _words(text: str) -> frozenset[str]:
@@ -65,11 +68,24 @@ def terms(text: str | None, places: tuple[str | None, ...] = ()) -> list[str]:
         return []
     names = [name for name in places if name]
     seen: dict[str, None] = {}
-    for word in segmenter().cut(normalise(text), False):
-        term = _keep(word.strip())
-        if term is not None and term not in PLACE_WORDS and not any(term in n for n in names):
-            seen.setdefault(term, None)
+    run = ""
+    for word in [*segmenter().cut(normalise(text), False), ""]:
+        if len(word) == 1 and _CJK.match(word):
+            run += word
+            continue
+        # Characters the segmenter left alone ("是假的", "熔喷布" cut 熔/喷/布) still carry
+        # meaning: their pairs are kept, unless both characters are function words.
+        for pair in (run[i:i + 2] for i in range(len(run) - 1)):
+            if not (pair[0] in FUNCTION_CHARACTERS and pair[1] in FUNCTION_CHARACTERS):
+                _add(seen, pair, names)
+        run = ""
+        _add(seen, _keep(word.strip()), names)
     return list(seen)
+
+
+def _add(seen: dict[str, None], term: str | None, names: list[str]) -> None:
+    if term is not None and term not in PLACE_WORDS and not any(term in n for n in names):
+        seen.setdefault(term, None)
 
 
 @lru_cache(maxsize=200_000)

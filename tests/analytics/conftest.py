@@ -20,6 +20,7 @@ DEMO_RANGES = ((date(2019, 10, 28), date(2020, 2, 25)), (date(2019, 1, 21), date
 QUIET_RANGES = ((date(2019, 10, 28), date(2020, 1, 19)),)
 CITY_SCALE = 0.1
 CITY_RANGES = ((date(2020, 1, 4), date(2020, 2, 12)),)
+STORE_SCALE = 0.01  # about 200 orders a day: enough for every figure, quick to import
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +41,7 @@ def city() -> SimData:
     return sim_export(CITY_SCALE, 1, CITY_RANGES)
 
 
-def load_store(factory, vault, first: date, last: date, scale: float = 0.02) -> int:
+def load_store(factory, vault, first: date, last: date, scale: float = STORE_SCALE) -> int:
     """Units and the simulated orders of a few days, through the real importer."""
     with transaction(factory) as session:
         for row in units_rows():
@@ -53,6 +54,7 @@ def load_store(factory, vault, first: date, last: date, scale: float = 0.02) -> 
 
 @pytest.fixture
 def store(sessions, vault):
-    """SQLite, then PostgreSQL: units and two days of simulated orders around the mask queues."""
+    """SQLite, then PostgreSQL: units and two days of simulated orders around the mask queues
+    (the demo's 2020 scenario at half its scale)."""
     load_store(sessions, vault, date(2020, 1, 27), date(2020, 1, 28))
     return sessions

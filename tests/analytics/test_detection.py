@@ -78,7 +78,7 @@ def test_briefing_shows_the_emerging_issue(demo):
     assert "预约" in briefing.to_html()
 
 
-@pytest.mark.parametrize("data_name", ["demo", "demo_other_seed"])
+@pytest.mark.parametrize("data_name", ["demo", pytest.param("demo_other_seed", marks=pytest.mark.slow)])
 def test_quiet_weeks_raise_at_most_one_false_alarm_each(data_name, request):
     data = request.getfixturevalue(data_name)
     day, week, weeks = QUIET[0], [], []

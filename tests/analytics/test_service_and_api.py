@@ -1,0 +1,89 @@
+"""The briefing archive, the morning run, and the HTTP API (SQLite, then PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cityline.analytics.api import router
+from cityline.analytics.service import get_briefing, list_briefings, morning_run, next_run
+from cityline.api import create_app
+from cityline.config import get_settings
+from cityline.errors import NotFound
+from tests.conftest import make_token
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MORNING = datetime(2020, 1, 29, 6, 30, tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    """The settings' data directory (where the export lives) in a temporary folder."""
+    monkeypatch.setenv("CITYLINE_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    yield tmp_path / "data"
+    get_settings.cache_clear()
+
+
+def app_for(sessions, vault):
+    app = create_app(sessions, vault)
+    if not any(getattr(r, "path", "").startswith("/api/analytics") for r in app.routes):
+        app.include_router(router)  # until the application mounts it itself
+    return app
+
+
+def test_morning_run_stores_yesterday_once(store, data_dir):
+    assert morning_run(store, MORNING) == date(2020, 1, 28)
+    assert morning_run(store, MORNING) is None, "already stored"
+    with store() as session:
+        assert [day for day, _ in list_briefings(session)] == [date(2020, 1, 28)]
+        stored = get_briefing(session, date(2020, 1, 28))
+        assert stored.json["date"] == "2020-01-28" and "12345 热线快报" in stored.html
+        with pytest.raises(NotFound, match="cityline brief --date 2020-01-27 --store"):
+            get_briefing(session, date(2020, 1, 27))
+    assert (data_dir / "analytics" / "orders" / "2020-01-28.parquet").exists()
+
+
+def test_next_run_is_the_next_local_time():
+    assert next_run(MORNING.astimezone(UTC), 6, 30) == datetime(2020, 1, 30, 6, 30, tzinfo=SHANGHAI)
+    assert next_run(datetime(2020, 1, 29, 5, 0, tzinfo=SHANGHAI), 6, 30) == MORNING
+
+
+def test_api_archive_briefing_and_situation(store, vault, data_dir):
+    token = make_token(store, ["analyst"])
+    with TestClient(app_for(store, vault), headers={"Authorization": f"Bearer {token}"}) as client:
+        assert client.get("/api/analytics/briefings").json() == []
+        morning_run(store, MORNING)
+        archive = client.get("/api/analytics/briefings").json()
+        assert [b["day"] for b in archive] == ["2020-01-28"] and archive[0]["generated_at"]
+        data = client.get("/api/analytics/briefings/2020-01-28").json()
+        assert data["date"] == "2020-01-28" and data["totals"]["received"] > 0
+        html = client.get("/api/analytics/briefings/2020-01-28", params={"format": "html"})
+        assert html.headers["content-type"].startswith("text/html") and "快报" in html.text
+        missing = client.get("/api/analytics/briefings/2020-01-20")
+        assert missing.status_code == 404 and "--store" in missing.text
+        assert client.get("/api/analytics/briefings/2020-13-01").status_code == 422
+        live = client.get("/api/analytics/situation", params={"day": "2020-01-28"}).json()
+        assert live["running"] is False and live["totals"]["received"] == data["totals"]["received"]
+        assert live["yesterday"]["received"] > 0 and live["last_year"]["received"] == 0
+        assert sum(h["count"] for h in live["hotspots"]) <= live["totals"]["received"]
+        assert live["hotspots"] and live["categories"] and len(live["curve"]) == 30
+
+
+def test_api_pdf(store, vault, data_dir):
+    token = make_token(store, ["supervisor"])
+    morning_run(store, MORNING)
+    with TestClient(app_for(store, vault), headers={"Authorization": f"Bearer {token}"}) as client:
+        pdf = client.get("/api/analytics/briefings/2020-01-28", params={"format": "pdf"})
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+
+
+def test_api_needs_analytics_read(store, vault, data_dir):
+    token = make_token(store, ["operator"])
+    with TestClient(app_for(store, vault), headers={"Authorization": f"Bearer {token}"}) as client:
+        for path in ("/api/analytics/briefings", "/api/analytics/briefings/2020-01-28",
+                     "/api/analytics/situation"):
+            assert client.get(path).status_code == 403, path
