@@ -10,7 +10,9 @@ threshold asks the operator to confirm.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from cityline.triage import rules
@@ -49,7 +51,7 @@ class Blend:
 RULES_ONLY = Blend(category=0.0, kind=0.0, urgency=0.0, groups=0.0, urgent_at=0.35)
 # A model trained on guideline-consistent history (the shipped seed and the centre's own
 # orders): tuned by cross-validation on the seed and the development set (triage/README.md).
-TRAINED = Blend(category=0.8, kind=0.8, urgency=0.7, groups=0.5, urgent_at=0.35)
+TRAINED = Blend(category=0.85, kind=0.8, urgency=0.8, groups=0.3, urgent_at=0.18)
 
 
 @dataclass(frozen=True)
@@ -111,38 +113,43 @@ class Triager:
         }
 
     def classify(self, text: str, language: str | None = None) -> TriageResult:
-        _check_text(text)
-        reading = rules.read_text(text, self.lexicon)
-        seen = self.model.read(text, reading) if self.model is not None else None
-        return self._classify(text, language, reading, seen)
+        return self._classify_all([text], language)[0]
 
     def classify_many(self, texts: Sequence[str]) -> list[TriageResult]:
+        return self._classify_all(texts, None)
+
+    def _classify_all(self, texts: Sequence[str], language: str | None) -> list[TriageResult]:
+        """Read every text, decide every field, then explain all in one go (numpy, once)."""
         for text in texts:
             _check_text(text)
+        with _no_cycle_collection():
+            return self._classify_checked(texts, language)
+
+    def _classify_checked(self, texts: Sequence[str], language: str | None) -> list[TriageResult]:
         readings = [rules.read_text(text, self.lexicon) for text in texts]
         if self.model is None:
-            return [self._classify(text, None, reading, None) for text, reading in zip(texts, readings, strict=True)]
-        seen = self.model.read_many(texts, readings)
-        return [
-            self._classify(text, None, reading, s)
-            for text, reading, s in zip(texts, readings, seen, strict=True)
+            seen: list[ModelReading | None] = [None] * len(texts)
+        else:
+            seen = list(self.model.read_many(texts, readings))
+        cases = [
+            self._decide(_Case(text, reading, model_reading, self.blend), language)
+            for text, reading, model_reading in zip(texts, readings, seen, strict=True)
         ]
+        if self.model is not None:
+            _explain(self.model, cases)
+        return [self._result(case) for case in cases]
 
-    def _classify(
-        self, text: str, language: str | None, reading: rules.Reading, seen: ModelReading | None
-    ) -> TriageResult:
-        language = language or detect_language(text)
-        case = _Case(reading, self.model, seen, self.blend)
-        category = self._pick("category", rules.category_probabilities(reading, self._codes["category"]), case)
-        kind = self._pick("kind", rules.kind_probabilities(reading, category[0], self._codes["kind"]), case)
-        groups = self._groups(case, language, kind[0])
-        urgency = self._urgency(case, category[0], kind[0], groups)
-        # Urgency without danger words is explained by the category and kind, not by the model.
-        case.explain(
-            [("category", category[0]), ("kind", kind[0])]
-            + ([("urgency", "urgent")] if urgency[0] == "urgent" else [])
-            + [(GROUPS, group) for group in groups]
-        )
+    def _decide(self, case: _Case, language: str | None) -> _Case:
+        reading = case.reading
+        case.language = language or detect_language(case.text)
+        case.category = self._pick("category", rules.category_probabilities(reading, self._codes["category"]), case)
+        case.kind = self._pick("kind", rules.kind_probabilities(reading, case.category[0], self._codes["kind"]), case)
+        case.groups = self._groups(case, case.language, case.kind[0])
+        case.urgency = self._urgency(case, case.category[0], case.kind[0], case.groups)
+        return case
+
+    def _result(self, case: _Case) -> TriageResult:
+        category, kind, urgency, groups, language = case.category, case.kind, case.urgency, case.groups, case.language
         urgency_evidence = case.evidence("urgency", urgency[0])
         if urgency[0] != "urgent" and not urgency_evidence:
             # Not urgent for want of danger words: the reason is the category and the kind.
@@ -166,9 +173,12 @@ class Triager:
         blended = case.blend(name, from_rules)
         value = max(blended, key=blended.__getitem__)
         learnt = case.learnt.get(name)
-        if learnt and value == max(from_rules, key=from_rules.__getitem__) == max(learnt, key=learnt.__getitem__):
-            # Lexicon and history agree: as sure as the surer of the two.
-            return value, max(from_rules[value], learnt[value])
+        if learnt and blended is not from_rules:
+            rules_value, learnt_value = from_rules[value], learnt.get(value, 0.0)
+            if rules_value >= 0.5 and learnt_value >= 0.5:
+                # Lexicon and history both make it their likeliest label by a majority:
+                # as sure as the surer of the two.
+                return value, max(rules_value, learnt_value)
         return value, blended[value]
 
     def _urgency(self, case: _Case, category: str, kind: str, groups: list[str]) -> tuple[str, float]:
@@ -189,43 +199,74 @@ class Triager:
 
 
 class _Case:
-    """One text being classified: its lexicon reading and, with a model, the model's reading."""
+    """One text being classified: its readings (lexicon, model) and the fields decided so far."""
 
-    def __init__(
-        self, reading: rules.Reading, model: TrainedModel | None, seen: ModelReading | None, blend: Blend
-    ) -> None:
+    def __init__(self, text: str, reading: rules.Reading, seen: ModelReading | None, blend: Blend) -> None:
+        self.text = text
         self.reading = reading
-        self.model = model
         self.seen = seen
         self.weights = blend
-        self.learnt = self.seen.chances if self.seen is not None else {}
+        self.learnt = seen.chances if seen is not None else {}
         self.learnt_words: dict[tuple[str, str], list[str]] = {}
+        self.language = "zh"
+        self.category = self.kind = self.urgency = ("", 0.0)
+        self.groups: list[str] = []
 
     def blend(self, name: str, from_rules: dict[str, float]) -> dict[str, float]:
         learnt = self.learnt.get(name)
         if not learnt:
             return from_rules
         weight = getattr(self.weights, "groups" if name == GROUPS else name)
-        return {label: (1.0 - weight) * p + weight * learnt.get(label, 0.0) for label, p in from_rules.items()}
+        if weight == 0.0:
+            return from_rules
+        keep = 1.0 - weight
+        try:
+            return {label: keep * p + weight * learnt[label] for label, p in from_rules.items()}
+        except KeyError:  # a model from before a label was added to the taxonomy
+            return {label: keep * p + weight * learnt.get(label, 0.0) for label, p in from_rules.items()}
 
-    def explain(self, wanted: list[tuple[str, str]]) -> None:
-        """Find the model's words for the chosen labels the lexicon has no word for, in one go."""
-        if self.model is None or self.seen is None:
-            return
+    def silent(self) -> list[tuple[str, str]]:
+        """The chosen labels the lexicon heard no word for: the model's words explain them.
+        (Urgency short of urgent is explained by the category and kind instead.)"""
+        wanted = [("category", self.category[0]), ("kind", self.kind[0])]
+        if self.urgency[0] == "urgent":
+            wanted.append(("urgency", "urgent"))
+        wanted += [(GROUPS, group) for group in self.groups]
         fields = self.reading.fields
-        silent = [
+        return [
             (name, value)
             for name, value in wanted
             if not fields["special_group" if name == GROUPS else name].evidence.get(value)
         ]
-        if silent:
-            self.learnt_words = self.model.explain_many(self.seen, silent)
 
     def evidence(self, name: str, value: str) -> list[str]:
         field_name = "special_group" if name == GROUPS else name
         words = list(self.reading.fields[field_name].evidence.get(value, []))
         words += [word for word in self.learnt_words.get((name, value), []) if word not in words]
         return words[:6]
+
+
+def _explain(model: TrainedModel, cases: list[_Case]) -> None:
+    """The model's words for every case's silent labels, found for all cases at once."""
+    requests = [(number, name, value) for number, case in enumerate(cases) for name, value in case.silent()]
+    if not requests:
+        return
+    found = model.explain_batch([case.seen for case in cases], requests)
+    for (number, name, value), words in zip(requests, found, strict=True):
+        cases[number].learnt_words[(name, value)] = words
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Classifying makes many small objects and no reference cycles: the cycle collector would
+    only rescan the lexicon and the model again and again (about a seventh of the time)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _check_text(text: object) -> None:

@@ -23,6 +23,7 @@ STRENGTHS = {"strong": 3.0, "terms": 1.5, "weak": 0.6}
 FIELDS = ("kind", "category", "urgency", "special_group")
 _WORD_CHAR = re.compile(r"[0-9a-zà-ɏЀ-ӿ]")
 _PREFIX_MARK = "*"
+_new_tuple = tuple.__new__
 
 
 class Hit(NamedTuple):
@@ -61,7 +62,8 @@ class FieldMatcher:
             elif right and end < len(lowered) and _is_word_char(lowered[end]):
                 continue
             if votes:
-                hits.append(Hit(lowered[start:end], start, end, votes))
+                # tuple.__new__ skips the named tuple's Python-level constructor (many a second).
+                hits.append(_new_tuple(Hit, (lowered[start:end], start, end, votes)))
         return hits
 
 

@@ -16,10 +16,11 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import chain
 
 import numpy as np
 
-from cityline.triage.features import features
+from cityline.triage.features import SIGNAL, FeatureFinder, candidate_features
 from cityline.triage.fitting import DTYPE, SparseRows, fit
 from cityline.triage.lexicon import Lexicon, load_lexicon
 from cityline.triage.rules import Reading, read_text
@@ -29,7 +30,6 @@ SINGLE_LABEL_FIELDS = ("kind", "category", "urgency")
 GROUPS = "special_groups"
 FORMAT = "cityline-triage-model/1"
 _BIAS = "<bias>"
-_SIGNAL = "lexicon"  # features named after the lexicon's calls, not words of the text
 DEFAULT_EPOCHS = 60
 
 
@@ -83,13 +83,15 @@ class TrainedModel:
     def feature_ids(self, text: str, reading: Reading | None = None) -> np.ndarray:
         """The ids of the text's known features; ``reading`` is the lexicon's reading of the
         text (read with the shipped lexicon when not given)."""
+        return np.array(self._known_ids(text, reading), dtype=np.int64)
+
+    def _known_ids(self, text: str, reading: Reading | None) -> list[int]:
         if reading is None:
             reading = read_text(text, load_lexicon())
-        get = self.vocabulary.get
-        ids = {get(name) for name in features(text, reading)}
+        ids = self._finder.ids(text, reading)
         ids.discard(None)
         ids.add(0)  # the bias feature
-        return np.fromiter(ids, dtype=np.int64, count=len(ids))
+        return list(ids)
 
     def read(self, text: str, reading: Reading | None = None) -> ModelReading:
         """The text's features and the probabilities per field and label."""
@@ -101,27 +103,27 @@ class TrainedModel:
         """``read`` for many texts, with the arithmetic done once for all of them."""
         if readings is None:
             readings = [None] * len(texts)
-        all_ids = [self.feature_ids(text, reading) for text, reading in zip(texts, readings, strict=True)]
-        if not all_ids:
+        id_lists = [self._known_ids(text, reading) for text, reading in zip(texts, readings, strict=True)]
+        if not id_lists:
             return []
-        lengths = np.array([len(ids) for ids in all_ids])
-        starts = np.r_[0, np.cumsum(lengths)[:-1]]
-        summed = np.add.reduceat(self.weights[np.concatenate(all_ids)], starts, axis=0)
+        lengths = np.array([len(ids) for ids in id_lists])
+        ends = np.cumsum(lengths)
+        starts = ends - lengths
+        flat = np.fromiter(chain.from_iterable(id_lists), dtype=np.int64, count=int(ends[-1]))
+        summed = np.add.reduceat(self.weights[flat], starts, axis=0)
         logits = summed * (1.0 / np.sqrt(lengths))[:, None] + self.bias
         layout = self._layout
         # Clipped, so every softmax is exact enough without shifting by its maximum.
         exps = np.exp(np.minimum(logits, 30.0))
         totals = np.add.reduceat(exps, layout.starts, axis=1)[:, layout.head_of_column]
         values = np.where(layout.is_group, exps / (1.0 + exps), exps / totals).tolist()
+        heads = layout.heads
         return [
             ModelReading(
-                ids,
-                {
-                    name: dict(zip(labels, row[start:stop], strict=True))
-                    for name, labels, start, stop in layout.heads
-                },
+                flat[first:last],
+                {name: dict(zip(labels, row[start:stop], strict=True)) for name, labels, start, stop in heads},
             )
-            for ids, row in zip(all_ids, values, strict=True)
+            for first, last, row in zip(starts.tolist(), ends.tolist(), values, strict=True)
         ]
 
     @cached_property
@@ -144,29 +146,55 @@ class TrainedModel:
 
     def explain_many(self, reading: ModelReading, wanted: list[tuple[str, str]], limit: int = 3):
         """For each (field, label): the text's words that pushed that label up the most."""
-        columns, known = [], []
-        for name, label in wanted:
-            if label in self.heads.get(name, ()):
-                columns.append(self._columns[name][0] + self.heads[name].index(label))
-                known.append((name, label))
-        result = {pair: [] for pair in wanted}
-        if not columns:
+        found = self.explain_batch([reading], [(0, name, label) for name, label in wanted], limit)
+        return dict(zip(wanted, found, strict=True))
+
+    def explain_batch(
+        self, readings: Sequence[ModelReading], requests: Sequence[tuple[int, str, str]], limit: int = 3
+    ) -> list[list[str]]:
+        """For each request (text number in ``readings``, field, label): the words of that text
+        that pushed the label up the most, all found in a few numpy steps."""
+        result: list[list[str]] = [[] for _ in requests]
+        known = [
+            (slot, number, self._columns[name][0] + self.heads[name].index(label))
+            for slot, (number, name, label) in enumerate(requests)
+            if label in self.heads.get(name, ())
+        ]
+        if not known:
             return result
-        contributions = self.weights[reading.ids][:, columns]
-        # Only words of the text explain: the bias and the lexicon's signals are not words.
-        contributions[~self._is_word[reading.ids]] = -np.inf
-        order = np.argsort(-contributions, axis=0)[:limit].T.tolist()
-        values = contributions.T.tolist()
-        names, ids = self.feature_names, reading.ids.tolist()
-        for pair, ranked, column_values in zip(known, order, values, strict=True):
-            result[pair] = [
-                names[ids[i]] for i in ranked if column_values[i] > 0.05
-            ]
+        slots, numbers, columns = zip(*known, strict=True)
+        ids = [readings[number].ids for number in numbers]
+        lengths = np.array([len(text_ids) for text_ids in ids])
+        width = int(lengths.max())
+        valid = np.arange(width) < lengths[:, None]
+        # One row per request: the text's feature ids, padded to the longest text.
+        positions = np.where(valid, (np.cumsum(lengths) - lengths)[:, None] + np.arange(width), 0)
+        features = np.concatenate(ids)[positions]
+        values = self._word_weights[features, np.array(columns)[:, None]]
+        values[~valid] = -np.inf
+        top = np.argsort(-values, axis=1)[:, :limit]
+        top_values = np.take_along_axis(values, top, axis=1).tolist()
+        top_features = np.take_along_axis(features, top, axis=1).tolist()
+        names = self.feature_names
+        for slot, feature_ids, feature_values in zip(slots, top_features, top_values, strict=True):
+            result[slot] = [names[i] for i, value in zip(feature_ids, feature_values, strict=True) if value > 0.05]
         return result
 
     @cached_property
+    def _word_weights(self) -> np.ndarray:
+        """The weights, with minus infinity where a feature is not a word of a text (the bias,
+        the lexicon's signals): only words explain."""
+        weights = self.weights.copy()
+        weights[~self._is_word] = -np.inf
+        return weights
+
+    @cached_property
+    def _finder(self) -> FeatureFinder:
+        return FeatureFinder(self.vocabulary)
+
+    @cached_property
     def _is_word(self) -> np.ndarray:
-        return np.array([index != 0 and not name.startswith(_SIGNAL) for index, name in enumerate(self.feature_names)])
+        return np.array([index != 0 and not name.startswith(SIGNAL) for index, name in enumerate(self.feature_names)])
 
     def _reading(self, ids: np.ndarray) -> ModelReading:
         rows = self.weights[ids]
@@ -237,11 +265,13 @@ def train(
     if not records:
         raise ValueError("no labelled orders to train on")
     _check_labels(records, taxonomy)
-    documents = [features(record.text, read_text(record.text, lexicon)) for record in records]
-    vocabulary = _vocabulary(documents)
+    readings = [read_text(record.text, lexicon) for record in records]
+    vocabulary = _vocabulary([candidate_features(r.text, reading) for r, reading in zip(records, readings, strict=True)])
+    # The model learns from the features it will find when classifying.
+    finder = FeatureFinder(vocabulary)
     heads = {name: taxonomy.codes(name) for name in SINGLE_LABEL_FIELDS}
     heads[GROUPS] = taxonomy.codes("special_group")
-    rows = [sorted({vocabulary[n] for n in document if n in vocabulary} | {0}) for document in documents]
+    rows = [sorted((finder.ids(r.text, reading) - {None}) | {0}) for r, reading in zip(records, readings, strict=True)]
     matrix = SparseRows.build(rows, len(vocabulary))
     parts, targets, use = [], [], []
     for name, labels in heads.items():

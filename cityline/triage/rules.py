@@ -112,9 +112,11 @@ def _score_hits(hits: list[Hit], scopes, lowered: str, lexicon: Lexicon | None) 
     scores: dict[str, float] = {}
     evidence: dict[str, list[str]] = {}
     absent_until = -1
+    if not hits:
+        return FieldScores(scores, evidence)
     for hit in hits:
         factor = 1.0
-        for start, end, scope_factor in scopes:
+        for start, end, scope_factor in scopes:  # usually none
             if start <= hit.start < end:
                 factor = scope_factor
         if lexicon is not None and (
