@@ -18,7 +18,7 @@ console = Console()
 def eval_command(
     file: Path = typer.Argument(..., help="Labelled JSON Lines file (formats.md §2)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    rules_only: bool = typer.Option(False, "--rules-only", help="Ignore any trained model."),
+    rules_only: bool = typer.Option(False, "--rules-only", help="The lexicon alone: no trained or shipped model."),
 ) -> None:
     """Report triage quality on a labelled file; texts are classified without their labels."""
     from cityline.triage.evaluation import evaluate, read_eval_file
@@ -36,38 +36,54 @@ def eval_command(
 
 @app.command("train")
 def train_command(
-    holdout: float = typer.Option(0.1, help="Share of the records kept aside to measure the model."),
+    holdout: float = typer.Option(0.1, help="Share of the centre's own records kept aside to measure the model."),
     file: Path | None = typer.Option(None, "--file", help="Train on a labelled JSON Lines file instead of the store."),
     seed: int = typer.Option(12345, help="Seed of the held-out draw."),
+    without_history: bool = typer.Option(
+        False, "--without-shipped", help="Learn from the store (or --file) alone, without the shipped seed history."
+    ),
 ) -> None:
-    """Train on the labelled orders in the store and make the result the active model."""
+    """Train on the shipped seed history and the labelled orders in the store; make it the active model."""
     from cityline.db import default_sessionmaker, transaction
-    from cityline.triage.evaluation import evaluate, read_eval_file
-    from cityline.triage.model import train
-    from cityline.triage.service import save_model, training_records
+    from cityline.triage.history import read_records, shipped_records
+    from cityline.triage.service import training_records
 
     if not 0.0 <= holdout < 1.0:
         _fail("--holdout must be at least 0 and below 1")
     factory = default_sessionmaker()
     if file is not None:
         try:
-            records = [_as_record(line) for line in read_eval_file(file)]
+            own = read_records(file)
         except ValueError as error:
             _fail(str(error))
     else:
         with transaction(factory) as session:
-            records = training_records(session)
-    if len(records) < 20:
-        _fail(f"only {len(records)} labelled orders to learn from; at least 20 are needed")
-    shuffled = records[:]
+            own = training_records(session)
+    shipped = [] if without_history else list(shipped_records())
+    if len(own) + len(shipped) < 20:
+        _fail(f"only {len(own)} labelled orders to learn from; at least 20 are needed")
+    # Only the centre's own, fully labelled orders are kept aside: they are what the model is for.
+    shuffled = own[:]
     random.Random(seed).shuffle(shuffled)
-    # Only fully labelled orders can be measured; the rest all go to training.
     complete = [r for r in shuffled if r.kind and r.category and r.urgency]
-    held_out = complete[: int(len(shuffled) * holdout)]
-    learn_from = [r for r in shuffled if not any(r is h for h in held_out)]
-    console.print(f"training on {len(learn_from)} orders, measuring on {len(held_out)} kept aside …")
+    held_out = complete[: int(len(own) * holdout)]
+    learn_from = shipped + [r for r in shuffled if not any(r is h for h in held_out)]
+    console.print(
+        f"training on {len(learn_from)} orders ({len(shipped)} shipped, {len(learn_from) - len(shipped)} "
+        f"the centre's own), measuring on {len(held_out)} kept aside …",
+        soft_wrap=True,
+    )
+    _train_and_save(factory, learn_from, held_out, len(shipped))
+
+
+def _train_and_save(factory, learn_from: list, held_out: list, shipped: int) -> None:
+    from cityline.db import transaction
+    from cityline.triage.evaluation import evaluate
+    from cityline.triage.model import train
+    from cityline.triage.service import save_model
+
     model = train(learn_from)
-    metrics = {"trained_on": len(learn_from), "held_out": len(held_out)}
+    metrics = {"trained_on": len(learn_from), "shipped": shipped, "held_out": len(held_out)}
     if held_out:
         from cityline.triage.classifier import Triager
 
@@ -100,7 +116,10 @@ def models_command() -> None:
                 "yes" if row.is_active else "",
             )
     if not rows:
-        console.print("no trained models yet: the rules are in use (run `cityline triage train`)")
+        console.print(
+            "no trained models yet: the model learnt from the shipped seed history is in use "
+            "(run `cityline triage train`)"
+        )
         return
     console.print(table)
 
@@ -145,20 +164,14 @@ def _triager(rules_only: bool):
     from sqlalchemy.exc import SQLAlchemyError
 
     from cityline.db import default_sessionmaker, transaction
-    from cityline.triage.service import active_triager
+    from cityline.triage.service import active_triager, default_triager
 
     try:
         with transaction(default_sessionmaker()) as session:
             return active_triager(session)
     except SQLAlchemyError:
-        # No database (or no model table yet): the rules still answer.
-        return Triager()
-
-
-def _as_record(line):
-    from cityline.triage.model import LabelledText
-
-    return LabelledText(line.text, line.kind, line.category, line.urgency, tuple(line.special_groups), line.language)
+        # No database (or no model table yet): the model learnt from the shipped history answers.
+        return default_triager()
 
 
 def _as_line(record):

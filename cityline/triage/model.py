@@ -182,10 +182,10 @@ class TrainedModel:
 
     @cached_property
     def _word_weights(self) -> np.ndarray:
-        """The weights, with minus infinity where a feature is not a word of a text (the bias,
-        the lexicon's signals): only words explain."""
+        """The weights, with minus infinity where a feature cannot explain to a person: the
+        bias, the lexicon's signals, single characters ("里", "，")."""
         weights = self.weights.copy()
-        weights[~self._is_word] = -np.inf
+        weights[~self._explains] = -np.inf
         return weights
 
     @cached_property
@@ -193,8 +193,10 @@ class TrainedModel:
         return FeatureFinder(self.vocabulary)
 
     @cached_property
-    def _is_word(self) -> np.ndarray:
-        return np.array([index != 0 and not name.startswith(SIGNAL) for index, name in enumerate(self.feature_names)])
+    def _explains(self) -> np.ndarray:
+        return np.array(
+            [index != 0 and len(name) > 1 and not name.startswith(SIGNAL) for index, name in enumerate(self.feature_names)]
+        )
 
     def _reading(self, ids: np.ndarray) -> ModelReading:
         rows = self.weights[ids]

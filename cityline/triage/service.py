@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityline.triage.classifier import Triager
+from cityline.triage.history import SHIPPED_VERSION, shipped_model
 from cityline.triage.model import LabelledText, TrainedModel
 from cityline.triage.models import TriageModelVersion
 
@@ -55,7 +56,7 @@ def rollback(session: Session) -> TriageModelVersion:
     """Activate the version before the active one."""
     active = active_version(session)
     if active is None:
-        raise NoModelError("no active triage model to roll back from (the rules are in use)")
+        raise NoModelError("no active triage model to roll back from (the shipped seed model is in use)")
     previous = session.scalar(
         select(TriageModelVersion)
         .where(TriageModelVersion.version < active.version)
@@ -76,12 +77,13 @@ def active_version(session: Session) -> TriageModelVersion | None:
 
 
 def active_triager(session: Session) -> Triager:
-    """A Triager with the active model, or the rules alone when no model is active."""
+    """A Triager with the active model, or with the model learnt from the shipped history
+    (``default_triager``) when the database has none."""
     row = session.execute(
         select(TriageModelVersion.id, TriageModelVersion.version).where(TriageModelVersion.is_active)
     ).first()
     if row is None:
-        return _rules_triager()
+        return default_triager()
     bind = session.get_bind()
     return _model_triager(str(bind.url), row.id, row.version, lambda: _blob(session, row.id))
 
@@ -91,8 +93,10 @@ def _blob(session: Session, row_id: int) -> bytes:
 
 
 @lru_cache(maxsize=1)
-def _rules_triager() -> Triager:
-    return Triager()
+def default_triager() -> Triager:
+    """The lexicon blended with the model learnt from the shipped seed and centre history
+    (history.py): built on first use, then kept for the life of the process."""
+    return Triager(model=shipped_model(), model_version=SHIPPED_VERSION)
 
 
 _model_cache: dict[tuple[str, int, int], Triager] = {}

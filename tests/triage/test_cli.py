@@ -7,7 +7,9 @@ from typer.testing import CliRunner
 
 from cityline.config import get_settings
 from cityline.db import default_sessionmaker
+from cityline.triage import service
 from cityline.triage.cli import app
+from cityline.triage.history import shipped_records
 from tests.triage.conftest import EXAMPLES
 
 runner = CliRunner()
@@ -81,7 +83,22 @@ def test_train_models_activate_rollback(database, labelled_file):
     assert report["model_version"] == "model-2"
 
 
-def test_train_from_an_empty_store_says_why(database):
-    result = runner.invoke(app, ["train"])
+def test_training_adds_the_shipped_history_to_the_centres_own(database, labelled_file):
+    shipped = len(shipped_records())
+    result = runner.invoke(app, ["train", "--file", str(labelled_file), "--holdout", "0.25"])
+    assert result.exit_code == 0, result.output
+    # 24 labelled lines of the centre's own, 6 of them kept aside to measure the model.
+    assert f"training on {shipped + 18} orders ({shipped} shipped, 18 the centre's own)" in result.output
+    with database() as session:
+        (row,) = service.list_versions(session)
+        assert row.trained_on == shipped + 18
+        assert row.metrics["shipped"] == shipped and row.metrics["n"] == 6
+
+
+def test_an_empty_store_trains_on_the_shipped_history_alone_unless_told_not_to(database):
+    result = runner.invoke(app, ["train", "--without-shipped"])
     assert result.exit_code == 1
     assert "only 0 labelled orders" in result.output
+    result = runner.invoke(app, ["train"])
+    assert result.exit_code == 0, result.output
+    assert "measuring on 0 kept aside" in result.output and "saved model-1 (active)" in result.output

@@ -15,9 +15,12 @@ def model():
     return train(examples(copies=2))
 
 
-def test_without_a_model_the_rules_answer(session):
+def test_without_a_model_the_shipped_seed_model_answers(session):
     assert service.list_versions(session) == []
-    assert service.active_triager(session).model_version == "rules"
+    triager = service.active_triager(session)
+    assert triager.model_version == "seed"
+    assert triager is service.default_triager()  # learnt once per process
+    assert triager.classify("隔壁的独居老人三天没开门了，敲门也没人应").model_version == "seed"
     with pytest.raises(service.NoModelError, match="no active triage model"):
         service.rollback(session)
 
