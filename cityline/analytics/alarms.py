@@ -74,10 +74,11 @@ def judge(counts: np.ndarray, totals: np.ndarray, weekdays: np.ndarray, rule: Ru
     statistic = np.nan_to_num(found.statistic[:, -1], nan=-np.inf)
     rate = long_rate(adjusted)
     recent = counts[:, -rule.recent_days:].sum(axis=1)
-    surprise = poisson_surprise(recent, rate * rule.recent_days, floor=0.0)
     growth = recent / (rate * rule.recent_days)
-    alarm = ((statistic > found.threshold) & (today >= rule.min_count)
-             & (today >= rule.min_ratio * expected) & (surprise >= rule.min_surprise))
+    alarm = (statistic > found.threshold) & (today >= rule.min_count) & (today >= rule.min_ratio * expected)
+    surprise = np.zeros(len(today))  # the exact tail only where the other conditions hold
+    surprise[alarm] = poisson_surprise(recent[alarm], rate[alarm] * rule.recent_days, floor=0.0)
+    alarm &= surprise >= rule.min_surprise
     return Verdict(today, np.maximum(expected, rate), statistic, surprise, growth, alarm)
 
 

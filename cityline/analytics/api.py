@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response
 
 from cityline.analytics import service
-from cityline.analytics.export import Dataset
+from cityline.analytics.dataset import Dataset
 from cityline.analytics.render import html_to_pdf
 from cityline.analytics.situation import situation as live_situation
 from cityline.db import utcnow

@@ -33,17 +33,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from cityline.analytics.alarms import Rule
-from cityline.analytics.discover import discover
+from cityline.analytics.dataset import Dataset
+from cityline.analytics.discover import CONTEXT_SAMPLE, discover
 from cityline.analytics.emerging import LOOKBACK, Emerging, category_name, find_emerging
-from cityline.analytics.export import Dataset
 from cityline.analytics.queries import (
     CATEGORY_COUNTS,
     CATEGORY_ORDERS,
     DAILY_TOTALS,
     DISTRICTS,
     HOTSPOTS,
+    ORDER_TEXTS,
     SERVICE,
-    UNITS,
+    UNIT_NAMES,
     Source,
     Window,
 )
@@ -176,39 +177,49 @@ def _issues(source: Source, day: date, categories: list[dict], received: int) ->
     if not large:
         return []
     source.register("wanted", pa.table({"category": large}))
-    rows = source.rows(CATEGORY_ORDERS, first=day - timedelta(days=CONTEXT_DAYS - 1), last=day)
+    rows = source.orders(CATEGORY_ORDERS, first=day - timedelta(days=CONTEXT_DAYS - 1), last=day,
+                         per_category=CONTEXT_SAMPLE)
+    by_category: dict[str, list] = {code: [] for code in large}
+    for row in rows:
+        by_category[row.category].append(row)
     issues = []
     for code in large:
-        pool = [r for r in rows if r[1] == code]
-        today = [r for r in pool if r[2] == day]
-        for found in discover([r[5] for r in today], context=[r[5] for r in pool]):
+        pool = by_category[code]
+        today = [r for r in pool if r.day == day]
+        for found in discover([r.terms for r in today], context=[r.terms for r in pool]):
             if len(found.members) < ISSUE_MIN:
                 continue
-            reps = [today[i] for i in found.representatives]
             issues.append(Issue(title="、".join(found.keywords[:3]) or category_name(code),
                                 keywords=list(found.keywords), category=code, count=len(found.members),
-                                order_ids=[r[0] for r in reps], examples=[r[6] for r in reps],
-                                members=[today[i][0] for i in found.members]))
+                                order_ids=[today[i].number for i in found.representatives],
+                                members=[today[i].number for i in found.members]))
+    shown = [number for issue in issues for number in issue.order_ids]
+    source.register("chosen", pa.table({"number": pa.array(shown, pa.string())}))
+    texts = dict(source.rows(ORDER_TEXTS, day=day))
+    for issue in issues:
+        issue.examples = [texts.get(number) or "" for number in issue.order_ids]
     return issues
 
 
 def _service(dataset: Dataset, day: date) -> tuple[dict, list[dict]]:
     start, end = day_bounds(day)
-    source = Source(dataset, Window(day, day), all_orders=True)
+    source = Source(dataset, Window(day, day), service=True)
     try:
-        figures = source.rows(SERVICE, start=start, end=end, day=day)[0]
-        units = source.rows(UNITS, start=start, end=end)
+        rows = source.rows(SERVICE, start=start, end=end, day=day)
+        names = dict(source.rows(UNIT_NAMES))
     finally:
         source.close()
+    whole = next((r for r in rows if r[0] == 1), None)
     (dispatched, direct, judged, on_time, overdue, closed, resolved, rated, satisfied) = (
-        int(v or 0) for v in figures)
+        int(v or 0) for v in (whole[2:] if whole else [0] * 9))
     service = {"dispatched": dispatched, "on_time_rate": _rate(on_time, judged), "overdue": overdue,
                "resolution_rate": _rate(resolved, closed), "satisfaction_rate": _rate(satisfied, rated),
                "answered_directly": direct}
-    lines = [{"unit": name, "code": code, "received": int(n), "on_time_rate": _rate(int(ok), int(due)),
-              "satisfaction_rate": _rate(int(happy), int(asked))}
-             for code, name, n, due, ok, asked, happy in units]
-    return service, lines
+    lines = [{"unit": names.get(r[1], r[1]), "code": r[1], "received": int(r[2] or 0),
+              "on_time_rate": _rate(int(r[5] or 0), int(r[4] or 0)),
+              "satisfaction_rate": _rate(int(r[10] or 0), int(r[9] or 0))}
+             for r in rows if r[0] == 0 and r[1] is not None and (r[2] or r[4])]
+    return service, sorted(lines, key=lambda u: (-u["received"], u["code"]))
 
 
 def _rate(part: int, whole: int) -> float | None:

@@ -34,15 +34,16 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
-MAX_GROUPS = 14
+MAX_GROUPS = 10
 MERGE_AT = 0.55  # average context similarity at which two groups are one problem
 JOIN_AT = 0.5  # context similarity at which a stray order joins a problem
 DEFINING_SHARE = 0.8
-FIT_SAMPLE = 3000  # orders the k-means centres are fitted on (all orders are then assigned)
-CONTEXT_SAMPLE = 6000  # recent orders the word associations are learned from, at most
+FIT_SAMPLE = 1500  # orders the k-means centres are fitted on (all orders are then assigned)
+CONTEXT_SAMPLE = 3000  # recent orders the word associations are learned from, at most
 # k-means runs on each order's context row beside a lighter copy of its TF-IDF row: the
 # context joins phrasings of one problem, the words themselves keep tiny days apart where
 # there is too little text to learn associations from (mean F1 against the simulator's
@@ -77,15 +78,18 @@ def discover(docs: Sequence[Sequence[str]], *, context: Sequence[Sequence[str]] 
     vocab = vocabulary(docs, pool)
     if len(vocab) < 2:
         return []
-    pool_present = presence(pool, vocab)
-    idf = np.log(len(pool) / np.maximum(pool_present.sum(axis=0), 1.0)).astype(np.float32)
-    present = presence(docs, vocab)
+    index = {term: i for i, term in enumerate(vocab)}
+    pool_terms = [_indices(doc, index) for doc in pool]
+    df = np.bincount(np.concatenate([*pool_terms, np.zeros(0, np.int64)]), minlength=len(vocab))
+    idf = np.log(len(pool) / np.maximum(df, 1.0)).astype(np.float32)
+    present = _presence([_indices(doc, index) for doc in docs], len(vocab))
     matrix = _unit_rows(present * idf)
     usable = np.flatnonzero(present.any(axis=1))
     if len(usable) < min_size:
         return []
     k = min(MAX_GROUPS, max(2, len(usable) // 6))
-    context_rows = _unit_rows(present @ positive_pmi(pool_present))
+    association = positive_pmi(pool_terms, len(vocab))
+    context_rows = _unit_rows(present @ association)
     space = _unit_rows(np.hstack([matrix * WORDS_WEIGHT, context_rows]))
     labels = np.full(n, -1)
     labels[usable] = spherical_kmeans(space[usable], k, seed)
@@ -102,9 +106,10 @@ def _sample(docs: Sequence[Sequence[str]], seed: int) -> Sequence[Sequence[str]]
 
 
 def vocabulary(docs: Sequence[Sequence[str]], pool: Sequence[Sequence[str]]) -> list[str]:
-    """Terms common enough among the day's orders or the pool, but not defining the category."""
-    today = Counter(term for doc in docs for term in set(doc))
-    before = Counter(term for doc in pool for term in set(doc))
+    """Terms common enough among the day's orders or the pool, but not defining the category.
+    (An order's terms are distinct: ``text.terms``.)"""
+    today = Counter(chain.from_iterable(docs))
+    before = Counter(chain.from_iterable(pool))
     floor_today = max(2, math.ceil(0.01 * len(docs)))
     floor_pool = max(2, math.ceil(0.01 * len(pool)))
     ceiling = DEFINING_SHARE * len(docs)
@@ -112,12 +117,11 @@ def vocabulary(docs: Sequence[Sequence[str]], pool: Sequence[Sequence[str]]) -> 
                   if count <= ceiling and (count >= floor_today or before[term] >= floor_pool))
 
 
-def presence(docs: Sequence[Sequence[str]], vocab: list[str]) -> np.ndarray:
+def _presence(indices: Sequence[np.ndarray], size: int) -> np.ndarray:
     """Orders x terms: 1 where the order uses the term."""
-    index = {term: i for i, term in enumerate(vocab)}
-    matrix = np.zeros((len(docs), len(vocab)), dtype=np.float32)
-    for row, doc in enumerate(docs):
-        matrix[row, [index[t] for t in doc if t in index]] = 1.0
+    matrix = np.zeros((len(indices), size), dtype=np.float32)
+    rows = np.repeat(np.arange(len(indices)), [len(i) for i in indices])
+    matrix[rows, np.concatenate([*indices, np.zeros(0, np.int64)])] = 1.0
     return matrix
 
 
@@ -166,12 +170,22 @@ def _centres(matrix: np.ndarray, labels: np.ndarray, old: np.ndarray) -> np.ndar
     return _unit_rows(centres)
 
 
-def positive_pmi(present: np.ndarray, min_together: int = 2) -> np.ndarray:
-    """Terms x terms: max(0, log P(a,b) / (P(a) P(b))) where a and b meet in ≥ min_together orders."""
-    together = present.T @ present
+def _indices(doc: Sequence[str], index: dict[str, int]) -> np.ndarray:
+    return np.array([index[t] for t in doc if t in index], dtype=np.int64)
+
+
+def positive_pmi(docs: Sequence[np.ndarray], size: int, min_together: int = 2) -> np.ndarray:
+    """Terms x terms: max(0, log P(a,b) / (P(a) P(b))) where a and b meet in ≥ min_together orders.
+
+    Counted from each order's term indices (pairs of its terms), not a dense product:
+    an order holds a dozen terms of a vocabulary of hundreds.
+    """
+    pairs = [np.add.outer(doc * size, doc).ravel() for doc in docs if len(doc)]
+    flat = np.concatenate(pairs) if pairs else np.zeros(0, np.int64)
+    together = np.bincount(flat, minlength=size * size).reshape(size, size).astype(np.float64)
     df = np.diag(together).copy()
     with np.errstate(divide="ignore"):
-        pmi = np.log(together * len(present) / np.maximum(np.outer(df, df), 1.0))
+        pmi = np.log(together * len(docs) / np.maximum(np.outer(df, df), 1.0))
     association = np.where(together >= min_together, np.maximum(pmi, 0.0), 0.0)
     np.fill_diagonal(association, 0.0)
     return association.astype(np.float32)

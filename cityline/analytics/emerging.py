@@ -35,6 +35,7 @@ from cityline.analytics.queries import (
     ORDERS_WITH_TERMS,
     TERM_SERIES,
     TERMS_OF_DAY,
+    OrderRow,
     Source,
 )
 from cityline.triage.taxonomy import load_taxonomy
@@ -116,8 +117,8 @@ def term_issues(source: Source, day: date, history: History, rule: Rule) -> list
     if not alarmed:
         return []
     words = [candidates[i] for i in alarmed]
-    today = source.rows(ORDERS_WITH_TERMS, first=day, last=day, terms=words)
-    users = [{row[0] for row in today if word in row[5]} for word in words]
+    today = source.orders(ORDERS_WITH_TERMS, first=day, last=day, terms=words)
+    users = [{row.number for row in today if word in row.terms} for word in words]
     issues = []
     for group in group_terms(users):
         if len(group) < MIN_TERMS:
@@ -125,15 +126,15 @@ def term_issues(source: Source, day: date, history: History, rule: Rule) -> list
         ranked = sorted(group, key=lambda g: -verdict.surprise[alarmed[g]])
         main = alarmed[ranked[0]]
         members = set().union(*(users[g] for g in group))
-        chosen = [row for row in today if row[0] in members]
-        keywords = [words[g] for g in ranked] + shared_terms([r[5] for r in chosen],
+        chosen = [row for row in today if row.number in members]
+        keywords = [words[g] for g in ranked] + shared_terms([r.terms for r in chosen],
                                                              {words[g] for g in ranked})
         first_seen = _burst_start(history, matrix[main], verdict.expected[main])
         issues.append(Emerging(
             title=_title(_majority(r[1] for r in chosen), keywords),
             keywords=keywords[:6], category=_majority(r[1] for r in chosen), count=len(members),
             first_seen=first_seen, score=float(verdict.surprise[alarmed[ranked[0]]]),
-            places=_places(source, first_seen, day, keywords), order_ids=_representatives(chosen, keywords),
+            places=_places(chosen), order_ids=_representatives(chosen, keywords),
             members=members, source="terms", growth=float(verdict.growth[main])))
     return issues
 
@@ -152,23 +153,23 @@ def place_issues(source: Source, day: date, history: History, rule: Rule) -> lis
         return []
     categories = sorted({keys[i][0] for i in alarmed})
     source.register("wanted", pa.table({"category": categories}))
-    orders = source.rows(CATEGORY_ORDERS, first=day, last=day)
+    orders = source.orders(CATEGORY_ORDERS, first=day, last=day, per_category=0)
     issues = []
     for i in alarmed:
         category, district = keys[i]
-        inside = [o for o in orders if o[1] == category and o[3] == district]
-        rest = [o for o in orders if o[1] == category and o[3] != district]
-        keywords = distinctive_terms([o[5] for o in inside], [o[5] for o in rest])
+        inside = [o for o in orders if o.category == category and o.district == district]
+        rest = [o for o in orders if o.category == category and o.district != district]
+        keywords = distinctive_terms([o.terms for o in inside], [o.terms for o in rest])
         series = matrix[i]
         spread = max(float(np.std(series[:-3])), 1.0)
         start = change_point(series, float(verdict.expected[i]), 0.5 * spread)
-        streets = Counter(o[4] for o in inside if o[4]).most_common(PLACES - 1)
+        streets = Counter(o.street for o in inside if o.street).most_common(PLACES - 1)
         issues.append(Emerging(
             title=f"{district}·{_title(category, keywords)}", keywords=keywords,
             category=category, count=len(inside), first_seen=history.days[start],
             score=float(verdict.surprise[i]),
             places=[district] + [f"{district}{street}" for street, _ in streets],
-            order_ids=_representatives(inside, keywords), members={o[0] for o in inside},
+            order_ids=_representatives(inside, keywords), members={o.number for o in inside},
             source="places", growth=float(verdict.growth[i])))
     return issues
 
@@ -209,20 +210,20 @@ def _burst_start(history: History, hits: np.ndarray, expected: float) -> date:
     return history.days[change_point(hits, expected, 0.5 * spread)]
 
 
-def _places(source: Source, first: date, last: date, keywords: list[str]) -> list[str]:
-    rows = source.rows(ORDERS_WITH_TERMS, first=first, last=last, terms=keywords)
-    counts = Counter((r[3], r[4]) for r in rows if r[3])
+def _places(rows: Sequence[OrderRow]) -> list[str]:
+    """Where the issue's orders of the day came from, most first."""
+    counts = Counter((r.district, r.street) for r in rows if r.district)
     return [f"{district}{street or ''}" for (district, street), _ in counts.most_common(PLACES)]
 
 
-def _representatives(rows: Sequence[tuple], keywords: Sequence[str]) -> list[str]:
+def _representatives(rows: Sequence[OrderRow], keywords: Sequence[str]) -> list[str]:
     """Orders using most of the keywords, distinct texts, oldest number first among equals."""
-    ranked = sorted(rows, key=lambda r: (-len(set(r[5]) & set(keywords)), r[0]))
+    ranked = sorted(rows, key=lambda r: (-len(set(r.terms) & set(keywords)), r.number))
     chosen, texts = [], set()
     for row in ranked:
-        if row[6] not in texts:
-            texts.add(row[6])
-            chosen.append(row[0])
+        if row.text not in texts:
+            texts.add(row.text)
+            chosen.append(row.number)
         if len(chosen) == SHOWN:
             break
     return chosen

@@ -1,34 +1,24 @@
-"""The Parquet export analytics reads: one file of orders a local day, kept up to date.
-
-Layout of an export folder (``<data_dir>/analytics`` by default)::
-
-    orders/2020-01-28.parquet   every order received that day (the table of table.py)
-    units.parquet               the handling units (code, name, kind, district, street)
-    state.json                  the watermark: when the last export began reading
+"""Keeping the analytics export (``dataset.py``) up to date with the order store.
 
 :func:`export_store` is incremental: it asks the store which orders changed
 (``updated_at``) since the watermark, less a margin that covers transactions
-still open while it read, and rewrites only the days those orders were
-received on. Each day file is
-written beside its final name and renamed into place, and a lock file keeps two
-exports from running at once, so a reader never sees half a day. A day is the
-unit of work on purpose: the same files read as a table partitioned by day by
-DuckDB here or by a distributed engine (``spark.read.parquet``) elsewhere.
+still open while it read, and rewrites only the days those orders were received
+on; :func:`export_tables` writes tables made elsewhere (an import-format history,
+the simulator). A day is the unit of work on purpose: the same files read as a
+table partitioned by day by DuckDB here, or by a distributed engine
+(``spark.read.parquet``) elsewhere.
 
-Measured on the 24,000-order demo store: re-reading the store for every
-briefing costs the SQL read plus segmenting every text again, while after the
-first export an incremental export that finds nothing changed is a single
-indexed query (see ``bench/bench_brief.py`` for the figures).
+Why an export at all rather than reading the store for every briefing: the
+briefing needs five weeks of orders with the words of their texts, and
+segmenting those texts again for every briefing costs more than the whole
+briefing may take (``bench/bench_brief.py`` prints both); the export segments
+each order once, when it is written.
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
-import os
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -39,14 +29,8 @@ import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from cityline.analytics.table import (
-    SCHEMA,
-    UNITS_SCHEMA,
-    day_bounds,
-    local_day,
-    orders_from_store,
-    units_from_store,
-)
+from cityline.analytics.dataset import Dataset
+from cityline.analytics.table import day_bounds, local_day, orders_from_store, units_from_store
 from cityline.db import utcnow
 from cityline.orders.models import Order
 
@@ -66,80 +50,6 @@ class ExportReport:
         first, last = min(self.days_written), max(self.days_written)
         return (f"exported {self.orders:,} orders of {len(self.days_written)} days "
                 f"({first} .. {last}) in {self.seconds:.1f} s")
-
-
-class Dataset:
-    """An export folder: day files of orders, the units, the watermark."""
-
-    def __init__(self, folder: str | Path) -> None:
-        self.folder = Path(folder)
-        self.orders_dir = self.folder / "orders"
-
-    def day_file(self, day: date) -> Path:
-        return self.orders_dir / f"{day.isoformat()}.parquet"
-
-    def days(self) -> list[date]:
-        if not self.orders_dir.exists():
-            return []
-        return sorted(date.fromisoformat(p.stem) for p in self.orders_dir.glob("*.parquet"))
-
-    def files(self, first: date, last: date) -> list[str]:
-        """The day files that exist between two days (inclusive)."""
-        found = []
-        day = first
-        while day <= last:
-            path = self.day_file(day)
-            if path.exists():
-                found.append(str(path))
-            day += timedelta(days=1)
-        return found
-
-    @property
-    def units_file(self) -> Path:
-        return self.folder / "units.parquet"
-
-    def write_day(self, day: date, table: pa.Table) -> None:
-        _write_atomically(table.cast(SCHEMA), self.day_file(day))
-
-    def write_units(self, table: pa.Table) -> None:
-        _write_atomically(table.cast(UNITS_SCHEMA), self.units_file)
-
-    def watermark(self) -> datetime | None:
-        path = self.folder / "state.json"
-        if not path.exists():
-            return None
-        value = json.loads(path.read_text()).get("watermark")
-        return datetime.fromisoformat(value) if value else None
-
-    def save_watermark(self, value: datetime | None) -> None:
-        state = {"watermark": value.isoformat() if value else None,
-                 "exported_at": datetime.now().astimezone().isoformat()}
-        _write_text_atomically(self.folder / "state.json", json.dumps(state))
-
-    @contextmanager
-    def locked(self) -> Iterator[None]:
-        """One export at a time per folder (readers need no lock: files are renamed into place)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / ".lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _write_atomically(table: pa.Table, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    pq.write_table(table, partial, compression="zstd")
-    os.replace(partial, path)
-
-
-def _write_text_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.write_text(text)
-    os.replace(partial, path)
 
 
 def export_store(factory: sessionmaker[Session], folder: str | Path, *, full: bool = False) -> ExportReport:

@@ -17,17 +17,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import pyarrow as pa
 
-from cityline.analytics.export import Dataset
+from cityline.analytics.dataset import Dataset
 from cityline.analytics.table import SCHEMA, UNITS_SCHEMA
 
 DIALECTS = {
-    "duckdb": {"explode": "unnest", "overlaps": "list_has_any"},
-    "spark": {"explode": "explode", "overlaps": "arrays_overlap"},
+    "duckdb": {"explode": "unnest", "overlaps": "list_has_any", "joined_terms": "array_to_string(terms, ' ')"},
+    "spark": {"explode": "explode", "overlaps": "arrays_overlap", "joined_terms": "concat_ws(' ', terms)"},
 }
 DIALECT = DIALECTS["duckdb"]
 
@@ -70,8 +70,10 @@ FROM orders WHERE day = $day GROUP BY COALESCE(district, '') ORDER BY n DESC, di
 # An order is resolved when the unit replied or the order was closed, whichever came first.
 RESOLVED = "LEAST(COALESCE(replied_at, closed_at), COALESCE(closed_at, replied_at))"
 
+# The service figures of the day for the whole line (GROUPING(unit) = 1) and for every unit,
+# in one pass over the orders that may still count on the day (Dataset.service_files).
 SERVICE = f"""
-SELECT
+SELECT GROUPING(unit) AS whole_line, unit,
   SUM(CASE WHEN dispatched_at >= $start AND dispatched_at < $end THEN 1 ELSE 0 END) AS dispatched,
   SUM(CASE WHEN day = $day AND answered_directly THEN 1 ELSE 0 END) AS answered_directly,
   SUM(CASE WHEN {RESOLVED} >= $start AND {RESOLVED} < $end AND deadline IS NOT NULL
@@ -90,40 +92,44 @@ SELECT
            THEN 1 ELSE 0 END) AS rated,
   SUM(CASE WHEN closed_at >= $start AND closed_at < $end AND satisfaction IN ('satisfied', 'basic')
            THEN 1 ELSE 0 END) AS satisfied
-FROM orders WHERE received_at < $end"""
+FROM orders WHERE received_at < $end
+GROUP BY GROUPING SETS ((unit), ())"""
 
-UNITS = f"""
-SELECT o.unit, COALESCE(u.name, o.unit) AS name,
-  SUM(CASE WHEN dispatched_at >= $start AND dispatched_at < $end THEN 1 ELSE 0 END) AS received,
-  SUM(CASE WHEN {RESOLVED} >= $start AND {RESOLVED} < $end AND deadline IS NOT NULL
-           THEN 1 ELSE 0 END) AS judged,
-  SUM(CASE WHEN {RESOLVED} >= $start AND {RESOLVED} < $end AND {RESOLVED} <= deadline
-           THEN 1 ELSE 0 END) AS on_time,
-  SUM(CASE WHEN closed_at >= $start AND closed_at < $end AND satisfaction IS NOT NULL
-           THEN 1 ELSE 0 END) AS rated,
-  SUM(CASE WHEN closed_at >= $start AND closed_at < $end AND satisfaction IN ('satisfied', 'basic')
-           THEN 1 ELSE 0 END) AS satisfied
-FROM orders AS o LEFT JOIN units AS u ON u.code = o.unit
-WHERE o.unit IS NOT NULL AND o.dispatched_at IS NOT NULL AND o.received_at < $end
-  AND (o.dispatched_at >= $start OR {RESOLVED} >= $start OR o.closed_at >= $start)
-GROUP BY o.unit, u.name
-HAVING SUM(CASE WHEN dispatched_at >= $start AND dispatched_at < $end THEN 1 ELSE 0 END) > 0
-    OR SUM(CASE WHEN {RESOLVED} >= $start AND {RESOLVED} < $end THEN 1 ELSE 0 END) > 0
-ORDER BY received DESC, o.unit"""
+UNIT_NAMES = "SELECT code, name FROM units"
 
+# Orders cross into Python with their terms joined by spaces (a string crosses
+# several times faster than a list). CATEGORY_ORDERS: the day's orders of some
+# categories and a sample of each category's orders of the days before, whose
+# words the problems are learned from (texts are fetched for the few shown).
 CATEGORY_ORDERS = """
-SELECT number, category, day, district, street, terms, text
-FROM orders WHERE day BETWEEN $first AND $last AND category IN (SELECT category FROM wanted)
+SELECT number, category, day, district, street, {joined_terms} AS terms, NULL AS text
+FROM (SELECT number, category, day, district, street, terms, id,
+             ROW_NUMBER() OVER (PARTITION BY category ORDER BY hash(number)) AS pick
+      FROM orders WHERE day BETWEEN $first AND $last AND category IN (SELECT category FROM wanted)) AS o
+WHERE day = $last OR pick <= $per_category
 ORDER BY day, id"""
 
+ORDER_TEXTS = """
+SELECT number, text FROM orders WHERE day = $day AND number IN (SELECT number FROM chosen)"""
+
 ORDERS_WITH_TERMS = """
-SELECT number, category, day, district, street, terms, text
+SELECT number, category, day, district, street, {joined_terms} AS terms, text
 FROM orders WHERE day BETWEEN $first AND $last AND {overlaps}(terms, $terms)
 ORDER BY day, id"""
 
 
 def sql(statement: str) -> str:
     return statement.format(**DIALECT)
+
+
+class OrderRow(NamedTuple):
+    number: str
+    category: str | None
+    day: date
+    district: str | None
+    street: str | None
+    terms: tuple[str, ...]
+    text: str | None
 
 
 @dataclass
@@ -139,16 +145,18 @@ class Source:
     """A DuckDB connection whose ``orders`` view holds the day files of a window.
 
     The service figures need orders received long before the day (an order can
-    be overdue for weeks), so ``all_orders`` widens the view to every day file.
+    be overdue for weeks), so with ``service`` the view holds every day file that
+    may still count on the window's last day (``Dataset.service_files``).
     """
 
-    def __init__(self, dataset: Dataset, window: Window, all_orders: bool = False) -> None:
+    def __init__(self, dataset: Dataset, window: Window, service: bool = False) -> None:
         self.connection = duckdb.connect()
         self.connection.execute("SET threads TO 2")
-        days = dataset.days()
-        files = ([str(dataset.day_file(d)) for d in days] if all_orders
-                 else dataset.files(window.first, window.last)
-                 + [str(dataset.day_file(d)) for d in window.extra if d in set(days)])
+        if service:
+            files = dataset.service_files(window.last)
+        else:
+            files = dataset.files(window.first, window.last)
+            files += [str(dataset.day_file(d)) for d in window.extra if dataset.day_file(d).exists()]
         self._view("orders", files, SCHEMA)
         units = [str(dataset.units_file)] if dataset.units_file.exists() else []
         self._view("units", units, UNITS_SCHEMA)
@@ -164,8 +172,10 @@ class Source:
     def rows(self, statement: str, **params: Any) -> list[tuple]:
         return self.connection.execute(sql(statement), params).fetchall()
 
-    def table(self, statement: str, **params: Any) -> pa.Table:
-        return self.connection.execute(sql(statement), params).fetch_arrow_table()
+    def orders(self, statement: str, **params: Any) -> list[OrderRow]:
+        """Rows of a statement selecting ORDER columns (terms joined), as OrderRow."""
+        return [OrderRow(n, c, d, district, street, tuple(terms.split()) if terms else (), text)
+                for n, c, d, district, street, terms, text in self.rows(statement, **params)]
 
     def register(self, name: str, table: pa.Table) -> None:
         self.connection.register(name, table)

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityline.analytics.brief import Briefing, build_briefing
-from cityline.analytics.export import Dataset, ExportReport, export_store
+from cityline.analytics.dataset import Dataset
+from cityline.analytics.export import ExportReport, export_store
 from cityline.analytics.models import StoredBriefing
 from cityline.db import transaction
 from cityline.errors import NotFound

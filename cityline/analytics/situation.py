@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from cityline.analytics.brief import build_briefing, year_earlier
-from cityline.analytics.export import Dataset
+from cityline.analytics.dataset import Dataset
 from cityline.analytics.queries import Source, Window
 from cityline.analytics.table import day_bounds
 from cityline.timeutil import to_local

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from cityline.analytics.alarms import Rule
+from cityline.analytics.dataset import Dataset
 from cityline.analytics.detect import METHODS
 from cityline.analytics.emerging import LOOKBACK, find_emerging
-from cityline.analytics.export import Dataset
 from cityline.analytics.queries import DAILY_TOTALS, Source, Window
 from cityline.sim.scenarios import load_scenario
 from tests.analytics.simdata import SimData, sim_export

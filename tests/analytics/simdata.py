@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from cityline.analytics.export import Dataset, export_tables
+from cityline.analytics.dataset import Dataset
+from cityline.analytics.export import export_tables
 from cityline.analytics.table import orders_from_rows
 from cityline.sim import generate, units_rows, write_truth
 from tests.analytics.truth import Truth

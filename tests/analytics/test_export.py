@@ -9,7 +9,8 @@ import pyarrow.parquet as pq
 from sqlalchemy import select, update
 
 from cityline.analytics.brief import build_briefing
-from cityline.analytics.export import Dataset, export_store
+from cityline.analytics.dataset import Dataset
+from cityline.analytics.export import export_store
 from cityline.analytics.table import orders_from_rows
 from cityline.db import transaction, utcnow
 from cityline.orders.models import Order

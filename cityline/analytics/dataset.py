@@ -1,0 +1,170 @@
+"""An analytics export folder: the day files of orders, the units, and what is known about them.
+
+Layout::
+
+    orders/2020-01-28.parquet   every order received that day (the table of table.py)
+    open/2020-01-28.parquet     those of them not yet closed, merged or cancelled (if any)
+    units.parquet               the handling units (code, name, kind, district, street)
+    days.json                   per day: the time of the last event of any of its orders
+    state.json                  the watermark of the store export
+
+Files are written beside their final name and renamed into place, so a reader
+never sees half a file; writers hold the folder's lock (:meth:`Dataset.locked`).
+
+Why ``open/`` and ``days.json``: the service figures of a day (overdue, on time,
+closed) concern orders received long before it, so their query cannot stop at
+the briefing's five weeks. But an old day whose orders' last event came before
+the briefing's day can only count through its orders still open, so
+:meth:`Dataset.service_files` gives the whole file of the days with recent events
+and only the open orders of the others. Over years of history that query reads
+a few weeks of orders, not all of them.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from cityline.analytics.table import SCHEMA, UNITS_SCHEMA, day_bounds
+
+FINAL = ("closed", "merged", "cancelled")
+EVENT_COLUMNS = ("received_at", "dispatched_at", "replied_at", "closed_at")
+
+
+class Dataset:
+    """An export folder (see the module doc)."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.orders_dir = self.folder / "orders"
+        self.open_dir = self.folder / "open"
+
+    def day_file(self, day: date) -> Path:
+        return self.orders_dir / f"{day.isoformat()}.parquet"
+
+    def open_file(self, day: date) -> Path:
+        return self.open_dir / f"{day.isoformat()}.parquet"
+
+    def days(self) -> list[date]:
+        if not self.orders_dir.exists():
+            return []
+        return sorted(date.fromisoformat(p.stem) for p in self.orders_dir.glob("*.parquet"))
+
+    def files(self, first: date, last: date) -> list[str]:
+        """The day files that exist between two days (inclusive)."""
+        found = []
+        day = first
+        while day <= last:
+            path = self.day_file(day)
+            if path.exists():
+                found.append(str(path))
+            day += timedelta(days=1)
+        return found
+
+    @property
+    def units_file(self) -> Path:
+        return self.folder / "units.parquet"
+
+    def write_day(self, day: date, table: pa.Table) -> None:
+        """Write a day's orders and its open orders (the caller holds the lock)."""
+        table = table.cast(SCHEMA)
+        _write_atomically(table, self.day_file(day))
+        index = self._read_index()
+        index[day.isoformat()] = self._note_open(day, table)
+        self._write_index(index)
+
+    def _note_open(self, day: date, table: pa.Table) -> str | None:
+        """Write (or remove) the day's open orders; the time of its last event."""
+        still_open = table.filter(pc.invert(pc.is_in(table["status"], pa.array(FINAL))))
+        if still_open.num_rows:
+            _write_atomically(still_open, self.open_file(day))
+        else:
+            self.open_file(day).unlink(missing_ok=True)
+        latest = [pc.max(table[name]).as_py() for name in EVENT_COLUMNS]
+        known = [t for t in latest if t is not None]
+        return max(known).isoformat() if known else None
+
+    def service_files(self, day: date) -> list[str]:
+        """What the service figures of ``day`` read: the whole file of days up to it whose
+        orders had an event on or after its start, the open orders of the older ones."""
+        start = day_bounds(day)[0]
+        last_events = self.last_events()
+        found = []
+        for each in self.days():
+            if each > day:
+                break
+            moment = last_events.get(each)
+            if moment is None or datetime.fromisoformat(moment) >= start:
+                found.append(str(self.day_file(each)))
+            elif self.open_file(each).exists():
+                found.append(str(self.open_file(each)))
+        return found
+
+    def last_events(self) -> dict[date, str | None]:
+        """Day -> ISO time of the last event of its orders; days written before this index
+        existed are filled in once."""
+        index = self._read_index()
+        missing = [d for d in self.days() if d.isoformat() not in index]
+        if missing:
+            with self.locked():
+                index = self._read_index()
+                for day in missing:
+                    index[day.isoformat()] = self._note_open(day, pq.read_table(self.day_file(day)))
+                self._write_index(index)
+        return {date.fromisoformat(k): v for k, v in index.items()}
+
+    def _read_index(self) -> dict[str, str | None]:
+        path = self.folder / "days.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def _write_index(self, index: dict[str, str | None]) -> None:
+        _write_text_atomically(self.folder / "days.json", json.dumps(index, sort_keys=True))
+
+    def write_units(self, table: pa.Table) -> None:
+        _write_atomically(table.cast(UNITS_SCHEMA), self.units_file)
+
+    def watermark(self) -> datetime | None:
+        path = self.folder / "state.json"
+        if not path.exists():
+            return None
+        value = json.loads(path.read_text()).get("watermark")
+        return datetime.fromisoformat(value) if value else None
+
+    def save_watermark(self, value: datetime | None) -> None:
+        state = {"watermark": value.isoformat() if value else None,
+                 "exported_at": datetime.now().astimezone().isoformat()}
+        _write_text_atomically(self.folder / "state.json", json.dumps(state))
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """One writer at a time per folder (readers need no lock: files are renamed into place)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / ".lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _write_atomically(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    pq.write_table(table, partial, compression="zstd")
+    os.replace(partial, path)
+
+
+def _write_text_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_text(text)
+    os.replace(partial, path)
