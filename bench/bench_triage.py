@@ -1,11 +1,12 @@
-"""Triage speed: orders classified per second on one core, rules alone and with a trained model.
+"""Triage speed: orders classified per second on one core, rules alone and with trained models.
 
 Run: .venv/bin/python bench/bench_triage.py [--orders 5000] [--train 5000] [--rounds 3]
 
 The texts are simulated orders (cityline.sim, the 2020 scenario, mixed registers,
 dialect, typos, foreign languages); the model is trained on other simulated
-orders (a different seed), so it never sees the texts it is timed on. Each
-figure is the best of --rounds passes over the same texts. The baseline,
+orders (a different seed), so it never sees the texts it is timed on; the
+shipped model (the default triager's, learnt from the seed and centre history)
+is timed too. Each figure is the best of --rounds passes over the same texts. The baseline,
 measured in the same run on the same texts, is plain jieba segmentation
 (``jieba.lcut``), which is what a classifier built the usual way spends before
 it has even looked at a word; the ratio says how many times faster than that
@@ -29,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from cityline.sim.generate import generate  # noqa: E402
 from cityline.triage.classifier import Triager  # noqa: E402
 from cityline.triage.features import segmenter  # noqa: E402
+from cityline.triage.history import SHIPPED_VERSION, shipped_model  # noqa: E402
 from cityline.triage.model import LabelledText, train  # noqa: E402
 
 
@@ -70,8 +72,11 @@ def main() -> None:
 
     jieba.setLogLevel(60)
     jieba.initialize()
+    started = time.perf_counter()
+    seeded = Triager(model=shipped_model(), model_version=SHIPPED_VERSION)
+    shipped_in = time.perf_counter() - started
     rules, learnt = Triager(), Triager(model=model, model_version="model-bench")
-    for triager in (rules, learnt):
+    for triager in (rules, learnt, seeded):
         triager.classify_many(texts[:100])  # build lexicon, segmenter and caches outside the timing
     rust_segmenter = segmenter()
 
@@ -87,10 +92,12 @@ def main() -> None:
         "rjieba segmentation": per_second(rjieba_only, texts, args.rounds),
         "Triager, rules only": per_second(rules.classify_many, texts, args.rounds),
         "Triager, trained model": per_second(learnt.classify_many, texts, args.rounds),
+        "Triager, shipped model": per_second(seeded.classify_many, texts, args.rounds),
     }
     average = sum(len(t) for t in texts) / len(texts)
     print(f"{len(texts)} simulated orders, {average:.0f} characters on average, one core")
     print(f"model trained on {len(history)} other simulated orders in {trained_in:.1f} s")
+    print(f"shipped model learnt from {seeded.model.trained_on} seed and centre orders in {shipped_in:.1f} s")
     print(f"load average {os.getloadavg()[0]:.1f} (CPU-time figures are less disturbed by other work)")
     print(f"{'':28s} {'wall texts/s':>13s} {'CPU texts/s':>12s}   ratio to baseline (wall, CPU)")
     for name, (wall, cpu) in figures.items():
