@@ -98,6 +98,15 @@ def discover(docs: Sequence[Sequence[str]], *, context: Sequence[Sequence[str]] 
     return describe(docs, vocab, present, matrix, labels)
 
 
+def context_rows(docs: Sequence[Sequence[str]]) -> np.ndarray:
+    """Each order's unit-length context row (its terms through the positive PMI learned from
+    ``docs`` themselves): what :func:`merge_groups` compares groups of orders by."""
+    vocab = vocabulary(docs, docs)
+    index = {term: i for i, term in enumerate(vocab)}
+    indices = [_indices(doc, index) for doc in docs]
+    return _unit_rows(_presence(indices, len(vocab)) @ positive_pmi(indices, len(vocab)))
+
+
 def _sample(docs: Sequence[Sequence[str]], seed: int) -> Sequence[Sequence[str]]:
     if len(docs) <= CONTEXT_SAMPLE:
         return docs

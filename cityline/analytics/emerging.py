@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from cityline.analytics.alarms import Rule, group_terms, judge
 from cityline.analytics.detect import change_point, kleinberg_bursts
+from cityline.analytics.discover import MERGE_AT, context_rows, merge_groups
 from cityline.analytics.queries import (
     CATEGORY_ORDERS,
     CELL_SERIES,
@@ -120,9 +121,8 @@ def term_issues(source: Source, day: date, history: History, rule: Rule) -> list
     today = source.orders(ORDERS_WITH_TERMS, first=day, last=day, terms=words)
     users = [{row.number for row in today if word in row.terms} for word in words]
     issues = []
-    for group in group_terms(users):
-        if len(group) < MIN_TERMS:
-            continue
+    groups = join_phrasings([g for g in group_terms(users) if len(g) >= MIN_TERMS], words, today)
+    for group in groups:
         ranked = sorted(group, key=lambda g: -verdict.surprise[alarmed[g]])
         main = alarmed[ranked[0]]
         members = set().union(*(users[g] for g in group))
@@ -137,6 +137,32 @@ def term_issues(source: Source, day: date, history: History, rule: Rule) -> list
             places=_places(chosen), order_ids=_representatives(chosen, keywords),
             members=members, source="terms", growth=float(verdict.growth[main])))
     return issues
+
+
+def join_phrasings(groups: list[list[int]], words: Sequence[str],
+                   rows: Sequence[OrderRow]) -> list[list[int]]:
+    """Join groups of alarming terms that are phrasings of one problem: groups whose orders'
+    words keep the same company (``discover.merge_groups``, as problems are joined).
+
+    Each order stands for the group with most of its alarming words in it, so a new
+    problem's few orders that also use a word of a bigger rising problem ("减免") stay
+    the new problem's own.
+    """
+    if len(groups) < 2:
+        return groups
+    labels = np.array([_best_group(set(r.terms), groups, words) for r in rows])
+    merged = merge_groups(context_rows([r.terms for r in rows]), labels, MERGE_AT)
+    joined: dict[int, list[int]] = {}
+    for position, group in enumerate(groups):
+        mine = merged[labels == position]
+        joined.setdefault(int(mine[0]) if len(mine) else -1 - position, []).extend(group)
+    return sorted(joined.values(), key=lambda g: (-len(g), g))
+
+
+def _best_group(terms: set[str], groups: list[list[int]], words: Sequence[str]) -> int:
+    hits = [sum(words[w] in terms for w in group) for group in groups]
+    best = max(range(len(groups)), key=lambda g: (hits[g], -g))
+    return best if hits[best] else -1
 
 
 def place_issues(source: Source, day: date, history: History, rule: Rule) -> list[Emerging]:

@@ -73,9 +73,10 @@ def test_mask_reservations_flagged_on_their_first_day(demo):
 
 def test_briefing_shows_the_emerging_issue(demo):
     briefing = build_briefing(demo.dataset, date(2020, 2, 2))
-    titles = [e.title for e in briefing.emerging]
-    assert any("预约" in e.keywords for e in briefing.emerging), titles
-    assert "预约" in briefing.to_html()
+    issue = next(e for e in briefing.emerging if demo.truth.problem_of(e.members) == "mask.reservation")
+    assert issue.category == "EPI.MASK" and {"预约", "登记", "名单"} & set(issue.keywords)
+    html = briefing.to_html()
+    assert issue.title in html and issue.first_seen.isoformat() in html
 
 
 @pytest.mark.parametrize("data_name", ["demo", pytest.param("demo_other_seed", marks=pytest.mark.slow)])
