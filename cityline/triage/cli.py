@@ -96,6 +96,28 @@ def _train_and_save(factory, learn_from: list, held_out: list, shipped: int) -> 
         _print_report(metrics)
 
 
+@app.command("crossval")
+def crossval_command(
+    folds: int = typer.Option(5, help="Number of folds."),
+    seed: int = typer.Option(7, help="Seed of the random cut into folds."),
+    file: Path | None = typer.Option(None, "--file", help="Labelled JSON Lines file instead of the shipped history."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Held-out quality of a trained model blended with the lexicon, by k-fold cross-validation."""
+    from cityline.triage.crossval import cross_validate
+    from cityline.triage.history import read_records, shipped_records
+
+    try:
+        records = read_records(file) if file is not None else list(shipped_records())
+        report = cross_validate(records, folds, seed)
+    except ValueError as error:
+        _fail(str(error))
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False))
+    else:
+        _print_report(report)
+
+
 @app.command("models")
 def models_command() -> None:
     """List the stored model versions."""

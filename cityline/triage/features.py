@@ -35,7 +35,6 @@ _DIGITS = re.compile(r"\d{4,}")
 # Letters of alphabetic scripts (Latin, Cyrillic) and digits: these make whole words.
 _WORD = re.compile(r"[0-9a-zß-ɏЀ-ӿ]+")
 _DOMAIN_WORD_FREQ = 20000
-_STOP = frozenset(["的", "了", "是", "我", "你", "我们", "在", "就", "也", "都", "和", "啊", "呀", "吧", "嗯", "哦", "那", "这", "个", "有", "说", "the", "a", "an", "to", "of", "and"])
 SIGNAL = "lexicon"  # the prefix of features that are the lexicon's calls, not words of the text
 LEXICON_RANKS = 3  # the lexicon's three likeliest labels per field become features
 STRONG_SCORE = 3.0  # a lexicon score this high is one strong word or several weaker ones
@@ -52,13 +51,6 @@ def segmenter() -> rjieba.Jieba:
             if _CJK.fullmatch(word):
                 jieba.add_word(word, _DOMAIN_WORD_FREQ, None)
     return jieba
-
-
-def words(text: str) -> list[str]:
-    """The text's words, lower-cased, without punctuation, spaces or filler particles."""
-    cut = segmenter().cut(text.lower(), False)
-    # Punctuation and spaces are not words (CJK characters count as alphanumeric).
-    return [word for word in cut if (word[0].isalnum() or word[-1].isalnum()) and word not in _STOP]
 
 
 def normalised(text: str) -> str:
