@@ -31,6 +31,7 @@ GROUPS = "special_groups"
 FORMAT = "cityline-triage-model/1"
 _BIAS = "<bias>"
 DEFAULT_EPOCHS = 60
+_TEXTS_PER_STEP = 64
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ class TrainedModel:
         ends = np.cumsum(lengths)
         starts = ends - lengths
         flat = np.fromiter(chain.from_iterable(id_lists), dtype=np.int64, count=int(ends[-1]))
-        summed = np.add.reduceat(self.weights[flat], starts, axis=0)
+        summed = self._summed_rows(flat, starts, ends)
         logits = summed * (1.0 / np.sqrt(lengths))[:, None] + self.bias
         layout = self._layout
         # Clipped, so every softmax is exact enough without shifting by its maximum.
@@ -125,6 +126,16 @@ class TrainedModel:
             )
             for first, last, row in zip(starts.tolist(), ends.tolist(), values, strict=True)
         ]
+
+    def _summed_rows(self, flat: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Per text, the sum of its features' weight rows; a few dozen texts at a time, so the
+        gathered rows stay in the processor's cache (several times faster than all at once)."""
+        summed = np.empty((len(starts), self.weights.shape[1]), dtype=self.weights.dtype)
+        for first in range(0, len(starts), _TEXTS_PER_STEP):
+            last = min(first + _TEXTS_PER_STEP, len(starts))
+            low, high = starts[first], ends[last - 1]
+            summed[first:last] = np.add.reduceat(self.weights[flat[low:high]], starts[first:last] - low, axis=0)
+        return summed
 
     @cached_property
     def _layout(self) -> _Layout:
