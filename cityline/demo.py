@@ -92,17 +92,20 @@ def starter_folder() -> Path:
 
 
 def train_triage(factory: sessionmaker[Session], say: Callable[[str], None]) -> int | None:
+    from cityline.triage.history import shipped_records
     from cityline.triage.model import train
     from cityline.triage.service import save_model, training_records
 
     with transaction(factory) as session:
-        records = training_records(session)
-    if len(records) < 20:
+        history = training_records(session)
+    if len(history) < 20:
         return None
-    model = train(records)
+    # The shipped, guideline-labelled history keeps the model honest about what the
+    # simulator labels more loosely (urgency, special groups).
+    model = train([*shipped_records(), *history])
     with transaction(factory) as session:
-        version = save_model(session, model, {"trained_on": len(records), "source": "demo"}).version
-    say(f"triage: model-{version} trained on {len(records):,} labelled orders")
+        version = save_model(session, model, {"trained_on": len(history), "source": "demo"}).version
+    say(f"triage: model-{version} trained on {len(history):,} simulated and {len(shipped_records()):,} shipped orders")
     return version
 
 
