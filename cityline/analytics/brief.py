@@ -49,6 +49,7 @@ from cityline.analytics.queries import (
     Window,
 )
 from cityline.analytics.table import day_bounds
+from cityline.privacy import mask_text
 
 LARGE_SHARE = 0.05
 LARGE_MIN = 20
@@ -205,8 +206,8 @@ def _issues(source: Source, day: date, categories: list[dict], received: int) ->
     shown = [number for issue in issues for number in issue.order_ids]
     source.register("chosen", pa.table({"number": pa.array(shown, pa.string())}))
     texts = dict(source.rows(ORDER_TEXTS, day=day))
-    for issue in issues:
-        issue.examples = [texts.get(number) or "" for number in issue.order_ids]
+    for issue in issues:  # a briefing travels: phone and ID numbers in a text are masked
+        issue.examples = [mask_text(texts.get(number) or "") for number in issue.order_ids]
     return issues
 
 

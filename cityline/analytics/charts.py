@@ -49,18 +49,19 @@ def volume_curve(points: Sequence[tuple[date, int, int]], labels: tuple[str, str
     parts.append(f'<polyline points="{line}" fill="none" stroke="{MAIN}" stroke-width="2"/>')
     every = max(1, len(points) // 6)
     for i, p in enumerate(points):
-        if i % every == 0 or i == len(points) - 1:
-            parts.append(_text(xy(i, 0)[0], base + 16, f"{p[0]:%m-%d}", anchor="middle"))
+        last = i == len(points) - 1
+        if (i % every == 0 and len(points) - 1 - i >= every / 2) or last:
+            parts.append(_text(xy(i, 0)[0], base + 16, f"{p[0]:%m-%d}", anchor="end" if last else "middle"))
     parts.append(_legend(left, height - 4, [(MAIN, labels[0]), (SECOND, labels[1])]))
     parts.append("</svg>")
     return "".join(parts)
 
 
-def bars(items: Sequence[tuple[str, int]], width: int = 680, bar: int = 18, colour: str = MAIN,
-         label_width: int = 170) -> str:
+def bars(items: Sequence[tuple[str, int]], width: int = 680, bar: int = 18, colour: str = MAIN) -> str:
     """Horizontal bars, largest first as given, with the value at the end of each bar."""
     if not items:
         return ""
+    label_width = min(max(_text_width(label) for label, _ in items) + 16, width // 2)
     gap, top = 6, 6
     height = top * 2 + len(items) * (bar + gap)
     inner = width - label_width - 60
@@ -75,6 +76,11 @@ def bars(items: Sequence[tuple[str, int]], width: int = 680, bar: int = 18, colo
         parts.append(_text(label_width + length + 6, y + bar - 4, f"{value:,}"))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _text_width(text: str) -> float:
+    """About how wide a label is at 12px: CJK characters are square, Latin ones about half."""
+    return sum(12.0 if ord(ch) > 0x2E80 else 6.6 for ch in text)
 
 
 def _svg_open(width: int, height: int) -> str:

@@ -251,7 +251,7 @@ def kleinberg_bursts(hits: np.ndarray, totals: np.ndarray, ratio: float = 3.0,
     if not len(hits) or hits.sum() == 0:
         return np.zeros(len(hits), dtype=bool)
     p0 = hits.sum() / max(totals.sum(), 1.0)
-    rates = np.array([p0, min(ratio * p0, 0.9999)])
+    rates = np.clip(np.array([p0, ratio * p0]), 1e-9, 1 - 1e-9)  # a term in every order is no burst
     emit = -(hits[:, None] * np.log(rates) + (totals - hits)[:, None] * np.log(1 - rates))
     enter = cost * math.log(max(len(hits), 2))
     best = emit[0] + np.array([0.0, enter])

@@ -243,6 +243,25 @@ def drop_small(context_rows: np.ndarray, labels: np.ndarray, min_size: int) -> n
     return labels
 
 
+def representatives(docs: Sequence[Sequence[str]], ranked: Sequence[int], shown: int,
+                    alike: float = 0.6) -> list[int]:
+    """The most central orders that do not repeat one another (term-set Jaccard below
+    ``alike``); near-repeats only when nothing else is left."""
+    chosen: list[int] = []
+    for i in ranked:
+        if all(_jaccard(docs[i], docs[j]) < alike for j in chosen):
+            chosen.append(i)
+        if len(chosen) == shown:
+            return chosen
+    rest = [i for i in ranked if i not in chosen and all(set(docs[i]) != set(docs[j]) for j in chosen)]
+    return chosen + rest[:shown - len(chosen)]
+
+
+def _jaccard(a: Sequence[str], b: Sequence[str]) -> float:
+    left, right = set(a), set(b)
+    return len(left & right) / len(left | right) if left | right else 1.0
+
+
 def describe(docs: Sequence[Sequence[str]], vocab: list[str], present: np.ndarray,
              matrix: np.ndarray, labels: np.ndarray, top: int = 4, shown: int = 3) -> list[Found]:
     """Each group's members, distinctive terms and representative orders, largest first."""
@@ -257,14 +276,7 @@ def describe(docs: Sequence[Sequence[str]], vocab: list[str], present: np.ndarra
         members = np.flatnonzero(inside)
         centre = _unit_rows(matrix[inside].sum(axis=0, keepdims=True))[0]
         closeness = matrix[members] @ centre
-        reps: list[int] = []
-        seen: set[tuple[str, ...]] = set()
-        for i in members[np.argsort(-closeness, kind="stable")]:
-            key = tuple(sorted(docs[i]))
-            if key not in seen:
-                seen.add(key)
-                reps.append(int(i))
-            if len(reps) == shown:
-                break
-        found.append(Found(tuple(int(i) for i in members), keywords, tuple(reps)))
+        ranked = [int(i) for i in members[np.argsort(-closeness, kind="stable")]]
+        found_reps = representatives(docs, ranked[:200], shown)
+        found.append(Found(tuple(int(i) for i in members), keywords, tuple(found_reps)))
     return sorted(found, key=lambda f: (-len(f.members), f.keywords))

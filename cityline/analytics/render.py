@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 LABELS = {
     "zh": {
-        "title": "12345 热线快报", "received": "受理", "epidemic": "涉疫", "unit_orders": "件",
+        "title": "12345 热线快报", "received": "受理", "epidemic": "涉疫", "unit_orders": " 件",
         "vs_previous_day": "环比", "vs_last_year": "同比", "share": "占比", "volume": "受理量走势（近30天）",
         "orders_a_day": "每日受理", "epidemic_orders": "涉疫诉求", "categories": "一、诉求分类",
         "category": "分类", "count": "件数", "issues": "二、主要问题", "problem": "问题",
@@ -34,7 +34,8 @@ LABELS = {
         "units": "承办单位", "unit": "单位", "generated": "生成时间", "none": "—",
         "method": ("说明：主要问题由当日工单文本聚类得出（无预设问题目录）；苗头性问题按 EARS/ESSENCE 方法检测，"
                    "以近四周为基线，计入星期与总量变化，并以泊松检验控制误报。"),
-        "unknown_place": "未知地点",
+        "unknown_place": "未知地点", "comma": "，", "semicolon": "；", "stop": "。",
+        "colon": "：", "list": "、",
     },
     "en": {
         "title": "12345 hotline daily briefing", "received": "Received", "epidemic": "Epidemic-related",
@@ -51,7 +52,8 @@ LABELS = {
         "method": ("Main problems are clustered from the day's texts (no preset list); emerging issues "
                    "are detected with EARS/ESSENCE methods on a four-week baseline, adjusted for the "
                    "day of week and the day's volume, with a Poisson guard against false alarms."),
-        "unknown_place": "place unknown",
+        "unknown_place": "place unknown", "comma": ", ", "semicolon": "; ", "stop": ".",
+        "colon": ": ", "list": ", ",
     },
 }
 
@@ -90,7 +92,7 @@ def briefing_html(briefing: Briefing, lang: str = "zh") -> str:
         issues_by_category=[(code, issues[code]) for code in issues],
         volume_svg=charts.volume_curve(briefing.curve, (words["orders_a_day"], words["epidemic_orders"])),
         categories_svg=charts.bars([(_name(c["code"], lang), c["count"]) for c in categories[:12]]),
-        places_svg=charts.bars(places, colour=charts.SECOND, label_width=110),
+        places_svg=charts.bars(places, colour=charts.SECOND),
         generated=briefing.generated_at.astimezone(ZoneInfo(briefing.timezone)).strftime("%Y-%m-%d %H:%M"),
     )
 

@@ -115,3 +115,22 @@ def test_pdf_embeds_a_chinese_font(briefing):
     inside = _pdf_objects(pdf)
     assert b"/FontFile3" in inside or b"/FontFile2" in inside, "fonts must be embedded"
     assert b"CJK" in inside, "the embedded font must be a CJK one"
+
+
+def test_examples_mask_phone_numbers(tmp_path):
+    """Hand-written orders straight from the import format; a phone in a text never reaches a briefing."""
+    from cityline.analytics.dataset import Dataset
+    from cityline.analytics.export import export_tables
+    from cityline.analytics.table import orders_from_rows
+
+    texts = ["药店门口排队买口罩，人太多了，回电13912345678", "排队买口罩排了三个小时，联系13800001111",
+             "药店排长队买口罩，没人管秩序", "口罩排队的人挤在一起，很危险"] * 6
+    rows = [{"external_id": f"H{i:03d}", "received_at": f"2020-01-28T{8 + i // 6:02d}:{i:02d}:00+08:00",
+             "text": text, "category": "EPI.MASK", "kind": "complaint", "urgency": "normal",
+             "district": "徐汇区", "street": "虹梅路街道"} for i, text in enumerate(texts)]
+    export_tables(orders_from_rows(enumerate(rows, 1)), tmp_path)
+    briefing = build_briefing(Dataset(tmp_path), DAY)
+    shown = " ".join(example for issue in briefing.issues for example in issue.examples)
+    assert briefing.issues and "排队" in shown
+    assert "13912345678" not in shown and "13800001111" not in shown
+    assert "13912345678" not in briefing.to_html()
