@@ -151,7 +151,6 @@ class Source:
 
     def __init__(self, dataset: Dataset, window: Window, service: bool = False) -> None:
         self.connection = duckdb.connect()
-        self.connection.execute("SET threads TO 2")
         if service:
             files = dataset.service_files(window.last)
         else:

@@ -134,3 +134,20 @@ def test_examples_mask_phone_numbers(tmp_path):
     assert briefing.issues and "排队" in shown
     assert "13912345678" not in shown and "13800001111" not in shown
     assert "13912345678" not in briefing.to_html()
+
+
+def test_live_situation_compares_like_with_like(demo):
+    """While a day runs, yesterday and last year are counted up to the same clock time."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from cityline.analytics.situation import situation
+
+    noon = datetime(2020, 1, 28, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    live = situation(demo.dataset, DAY, now=noon)
+    whole = situation(demo.dataset, DAY, now=datetime(2020, 1, 29, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    assert live["running"] is True and whole["running"] is False
+    assert 0 < live["yesterday"]["received"] < whole["yesterday"]["received"]
+    assert 0 < live["last_year"]["received"] < whole["last_year"]["received"]
+    assert whole["yesterday"]["received"] == daily_plan("2020", 0.02, 1, date(2020, 1, 27), date(2020, 1, 27)).total(date(2020, 1, 27))
+    assert {"districts", "curve", "hotspots", "emerging", "issues"} <= set(live)
