@@ -47,6 +47,13 @@ def test_brief_prints_json_and_writes_html(database):
     assert "12345 热线快报" in html.read_text(encoding="utf-8") and "2020-01-28" in result.output
 
 
+def test_brief_store_keeps_it_in_the_archive(database):
+    result = runner.invoke(app, ["brief", "--date", "2020-01-28", "--format", "json", "--store"])
+    assert result.exit_code == 0, result.output
+    listed = runner.invoke(app, ["list"])
+    assert listed.exit_code == 0 and listed.stdout.startswith("2020-01-28")
+
+
 def test_export_command_is_incremental(database):
     first = runner.invoke(app, ["export"])
     assert first.exit_code == 0 and "exported" in first.stdout

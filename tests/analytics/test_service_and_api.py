@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 
-from cityline.analytics.api import router
 from cityline.analytics.service import get_briefing, list_briefings, morning_run, next_run
 from cityline.api import create_app
 from cityline.config import get_settings
@@ -26,13 +25,6 @@ def data_dir(tmp_path, monkeypatch):
     get_settings.cache_clear()
     yield tmp_path / "data"
     get_settings.cache_clear()
-
-
-def app_for(sessions, vault):
-    app = create_app(sessions, vault)
-    if not any(getattr(r, "path", "").startswith("/api/analytics") for r in app.routes):
-        app.include_router(router)  # until the application mounts it itself
-    return app
 
 
 def test_morning_run_stores_yesterday_once(store, data_dir):
@@ -54,7 +46,7 @@ def test_next_run_is_the_next_local_time():
 
 def test_api_archive_briefing_and_situation(store, vault, data_dir):
     token = make_token(store, ["analyst"])
-    with TestClient(app_for(store, vault), headers={"Authorization": f"Bearer {token}"}) as client:
+    with TestClient(create_app(store, vault), headers={"Authorization": f"Bearer {token}"}) as client:
         assert client.get("/api/analytics/briefings").json() == []
         morning_run(store, MORNING)
         archive = client.get("/api/analytics/briefings").json()
@@ -76,14 +68,14 @@ def test_api_archive_briefing_and_situation(store, vault, data_dir):
 def test_api_pdf(store, vault, data_dir):
     token = make_token(store, ["supervisor"])
     morning_run(store, MORNING)
-    with TestClient(app_for(store, vault), headers={"Authorization": f"Bearer {token}"}) as client:
+    with TestClient(create_app(store, vault), headers={"Authorization": f"Bearer {token}"}) as client:
         pdf = client.get("/api/analytics/briefings/2020-01-28", params={"format": "pdf"})
     assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
 
 
 def test_api_needs_analytics_read(store, vault, data_dir):
     token = make_token(store, ["operator"])
-    with TestClient(app_for(store, vault), headers={"Authorization": f"Bearer {token}"}) as client:
+    with TestClient(create_app(store, vault), headers={"Authorization": f"Bearer {token}"}) as client:
         for path in ("/api/analytics/briefings", "/api/analytics/briefings/2020-01-28",
                      "/api/analytics/situation"):
             assert client.get(path).status_code == 403, path
