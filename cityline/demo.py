@@ -92,6 +92,18 @@ def starter_folder() -> Path:
 
 
 def train_triage(factory: sessionmaker[Session], say: Callable[[str], None]) -> int | None:
+    """Learn from the simulated history, behind a quality gate.
+
+    Two models are trained on the same 80% of the shipped, guideline-labelled
+    history — one also on a sample of the simulated orders — and judged on the
+    other 20%. Both are stored (the better one active, the other for rollback),
+    because simulated labels are looser than the guidelines and can make a model
+    worse; the gate keeps a worse one from taking over.
+    """
+    import random
+
+    from cityline.triage.classifier import Triager
+    from cityline.triage.evaluation import EvalLine, evaluate
     from cityline.triage.history import shipped_records
     from cityline.triage.model import train
     from cityline.triage.service import save_model, training_records
@@ -100,12 +112,27 @@ def train_triage(factory: sessionmaker[Session], say: Callable[[str], None]) -> 
         history = training_records(session)
     if len(history) < 20:
         return None
-    # The shipped, guideline-labelled history keeps the model honest about what the
-    # simulator labels more loosely (urgency, special groups).
-    model = train([*shipped_records(), *history])
+    shipped = list(shipped_records())
+    random.Random(1).shuffle(shipped)
+    cut = int(len(shipped) * 0.8)
+    learn, judge = shipped[:cut], [EvalLine(str(i), r.text, r.kind, r.category, r.urgency, list(r.special_groups),
+                                            r.language, None, None) for i, r in enumerate(shipped[cut:])]
+    sample = random.Random(1).sample(history, min(2000, len(history)))
+    scored = []
+    for name, records in (("shipped history only", learn), ("shipped + simulated history", [*learn, *sample])):
+        model = train(records)
+        report = evaluate(judge, Triager(model=model))
+        score = (report["urgency"]["per_label"]["urgent"]["recall"], report["category"]["macro_f1"])
+        scored.append((score, name, model, report))
+    scored.sort(key=lambda item: item[0])  # the worse first, so the better one ends up active
     with transaction(factory) as session:
-        version = save_model(session, model, {"trained_on": len(history), "source": "demo"}).version
-    say(f"triage: model-{version} trained on {len(history):,} simulated and {len(shipped_records()):,} shipped orders")
+        for (recall, macro_f1), name, model, _report in scored:
+            metrics = {"source": f"demo: {name}", "trained_on": model.trained_on,
+                       "judged_on": len(judge), "urgent_recall": recall, "category_macro_f1": macro_f1}
+            version = save_model(session, model, metrics).version
+            say(f"triage: model-{version} ({name}): category macro-F1 {macro_f1:.3f}, urgent recall {recall:.3f}"
+                f" on {len(judge)} held-back guideline-labelled orders")
+    say(f"triage: model-{version} is active; `cityline triage rollback` returns to the other")
     return version
 
 
