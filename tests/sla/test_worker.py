@@ -277,7 +277,7 @@ def test_two_workers_at_once_never_fire_a_timer_twice(sla_postgres_db, tmp_path,
     due_timers(sla_db, n, datetime.now(UTC) - timedelta(minutes=5))
     go = tmp_path / "go"
     workers = [
-        start_worker(url=sla_db.url, job="fire", delay=0.02, batch=2, lease_seconds=lease_seconds,
+        start_worker(url=sla_db.url, job="fire", delay=0.05, batch=2, lease_seconds=lease_seconds,
                      worker_id=name, calls=str(tmp_path / f"{name}.calls"), go_file=str(go),
                      result=str(tmp_path / f"{name}.json"))
         for name in ("left", "right")
@@ -287,8 +287,8 @@ def test_two_workers_at_once_never_fire_a_timer_twice(sla_postgres_db, tmp_path,
     results = [json.loads((tmp_path / f"{name}.json").read_text()) for name in ("left", "right")]
     assert sum(r["fired"] for r in results) == n  # the outbox's unique key is not what saves us
     assert_each_timer_fired_once_with_its_messages(sla_db, n)
-    with sla_db.factory() as session:
-        by_worker = Counter(session.scalars(select(Timer.claimed_by)))
-    assert set(by_worker) == {"left", "right"}  # both really worked
-    handled = sum(len((tmp_path / f"{w}.calls").read_text().splitlines()) for w in ("left", "right"))
-    assert handled >= n
+    # Both really worked: each worker's own log of handler calls (claimed_by cannot show it,
+    # since with a lease that expires at once the later claimer overwrites it).
+    calls = {w: (tmp_path / f"{w}.calls").read_text().splitlines() for w in ("left", "right")}
+    assert all(calls.values()), {w: len(c) for w, c in calls.items()}
+    assert sum(len(c) for c in calls.values()) >= n
