@@ -2,6 +2,10 @@
 
 Usage (from the project root):
     .venv/bin/python eval/check_eval.py [--taxonomy PATH] [DEV_FILE TEST_FILE]
+    .venv/bin/python eval/check_eval.py --fresh FILE PREFIX
+
+The second form checks one later held-out part (ids PREFIX0001…) on its own and
+against every other set in eval/ and eval/fresh/ without showing their texts.
 
 Checks, per file: every line is a JSON object with exactly the fields of
 formats.md §2; ids are unique and numbered D0001… (dev) / T0001… (test); kind,
@@ -40,6 +44,8 @@ SHARED_TAXONOMY = Path("/work/shared/reference/taxonomy.toml")
 MINIMUMS = {
     "dev": {"lines": 160, "category": 4, "kind": 5, "group": 4, "foreign_language": 2},
     "test": {"lines": 340, "category": 8, "kind": 10, "group": 8, "foreign_language": 5},
+    # A later independent held-out set, written in parts by different people.
+    "fresh": {"lines": 240, "category": 5, "kind": 6, "group": 5, "foreign_language": 3},
 }
 URGENT_SHARE = (0.15, 0.25)
 FOREIGN_SHARE = (0.11, 0.16)
@@ -271,12 +277,38 @@ def near_copies(dev: list[dict], test: list[dict]) -> list[str]:
     return problems
 
 
+def check_fresh(path: Path, prefix: str, codes: dict[str, set[str]]) -> list[str]:
+    """One later held-out part: its own checks, then no near-copy of any other set's text."""
+    rows, problems = read_set(path, prefix, codes)
+    problems += coverage("fresh", rows, codes)
+    problems += near_copies([], rows)
+    others = [p for p in [*EVAL_DIR.glob("triage_*.jsonl"), *EVAL_DIR.glob("fresh/*.jsonl")]
+              if p.resolve() != path.resolve()]
+    for other in others:
+        other_grams = [bigrams(json.loads(line)["text"])
+                       for line in other.read_text(encoding="utf-8").splitlines() if line.strip()]
+        for row in rows:
+            grams = bigrams(row["text"])
+            if len(grams) > 3 and any(jaccard(grams, b) >= NEAR_COPY for b in other_grams):
+                problems.append(f"{row['id']} is a near-copy of a line in {other.name}")
+    return problems
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", default=[str(EVAL_DIR / "triage_dev.jsonl"),
                                                     str(EVAL_DIR / "triage_test.jsonl")])
     parser.add_argument("--taxonomy", default=None)
+    parser.add_argument("--fresh", nargs=2, metavar=("FILE", "PREFIX"), default=None)
     args = parser.parse_args()
+    if args.fresh:
+        problems = check_fresh(Path(args.fresh[0]), args.fresh[1],
+                               load_codes(find_taxonomy(args.taxonomy)))
+        print()
+        for problem in problems:
+            print("FAIL", problem)
+        print("OK: the set passes" if not problems else f"{len(problems)} problem(s)")
+        return 0 if not problems else 1
     if len(args.files) != 2:
         parser.error("give both files (dev, then test) or none")
     codes = load_codes(find_taxonomy(args.taxonomy))
