@@ -5,6 +5,8 @@ import json
 import pytest
 
 from cityline.triage.classifier import Triager
+from cityline.triage.history import shipped_model
+from cityline.triage.rules import urgency_discount
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +106,23 @@ def test_bad_input_is_refused():
         Triager(threshold=2)
     with pytest.raises(TypeError, match="text must be a string"):
         Triager().classify(None)
+
+
+@pytest.mark.parametrize("make", [Triager, lambda: Triager(model=shipped_model())], ids=["rules", "shipped"])
+def test_an_emergency_that_is_over_or_imagined_is_not_urgent_now(make):
+    triager = make()
+    thanks = "特地打电话表扬消防队，上个礼拜我们楼着火，他们五分钟就到了，现在人没事了"
+    assert triager.classify(thanks).urgency.value != "urgent"
+    idea = "建议每个封控小区留一个应急通道，万一着火或者有人生病能马上打开"
+    assert triager.classify(idea).urgency.value != "urgent"
+    # The same danger happening now, or a plea with "if" in it, stays urgent.
+    assert triager.classify("楼道里着火了，烟很大，快来人").urgency.value == "urgent"
+    plea = "我爸透析的车今天没来，如果今天透析不了人就危险了，求求你们帮忙安排车"
+    assert triager.classify(plea).urgency.value == "urgent"
+
+
+def test_urgency_discount_keeps_what_is_happening_now():
+    assert urgency_discount("楼道里着火了", "help") == 1.0
+    assert urgency_discount("谢谢你们帮我老伴送医，现在人没事了", "praise") < 0.2
+    assert urgency_discount("万一着火怎么办", "complaint") < 1.0
+    assert urgency_discount("万一今天药送不到就危险了", "help") == 1.0
