@@ -61,7 +61,7 @@ def serve(host: str | None = None, port: int | None = None,
 
 @app.command()
 def demo(
-    scale: float = typer.Option(0.02, help="share of the 2020 outbreak's real volume to simulate"),
+    scale: float = typer.Option(0.1, help="share of the 2020 outbreak's real volume to simulate"),
     seed: int = 1, host: str | None = None, port: int | None = None,
     build_only: bool = typer.Option(False, "--build-only", help="build the demo database and stop"),
     worker: bool = typer.Option(True, help=WORKER_HELP),

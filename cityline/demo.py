@@ -1,8 +1,10 @@
 """``cityline demo``: an outbreak in a box.
 
 Builds an embedded database once — the simulated city's units, the shipped
-dispatch catalogue, the 2020 outbreak (scaled to be ready in under a minute),
-a triage model trained on it, one user per role — then serves cityline on
+dispatch catalogue, the 2020 outbreak (a tenth of its real volume: enough for
+the small early signals to show, ready in about a minute), a triage model
+trained on it, one user per role, the analytics export and the briefings of
+a few telling days — then serves cityline on
 127.0.0.1. A ``demo.json`` in the data directory remembers what was built, so
 the next start skips straight to serving.
 """
@@ -48,7 +50,13 @@ def load_info(data_dir: Path) -> DemoInfo | None:
     return DemoInfo(**json.loads(path.read_text())) if path.exists() else None
 
 
-def build(factory: sessionmaker[Session], vault: Vault, *, scenario: str = "2020", scale: float = 0.02,
+DEMO_SCALE = 0.1
+# Briefings kept in the demo's archive: the mask rush (2020-01-28), two days after
+# the sub-landlord rent-relief problem began (2020-02-11), and the scenario's last day.
+BRIEFING_DAYS = {"2020": ("2020-01-28", "2020-02-11", "2020-03-01")}
+
+
+def build(factory: sessionmaker[Session], vault: Vault, *, scenario: str = "2020", scale: float = DEMO_SCALE,
           seed: int = 1, say: Callable[[str], None] = print) -> DemoInfo:
     """Fill an empty database with a simulated outbreak, a trained model and demo users."""
     from cityline.intake.importer import import_rows
@@ -73,6 +81,7 @@ def build(factory: sessionmaker[Session], vault: Vault, *, scenario: str = "2020
     version = train_triage(factory, say)
     handler_unit, supervisor_unit = busiest_street_office(factory)
     create_demo_users(factory, handler_unit, supervisor_unit)
+    store_briefings(factory, BRIEFING_DAYS.get(scenario, ()), say)
     return DemoInfo(scenario, scale, seed, report.imported, len(units), version, handler_unit, supervisor_unit,
                     round(time.perf_counter() - began, 1))
 
@@ -134,6 +143,21 @@ def train_triage(factory: sessionmaker[Session], say: Callable[[str], None]) -> 
                 f" on {len(judge)} held-back guideline-labelled orders")
     say(f"triage: model-{version} is active; `cityline triage rollback` returns to the other")
     return version
+
+
+def store_briefings(factory: sessionmaker[Session], days: tuple[str, ...],
+                    say: Callable[[str], None]) -> None:
+    """Export the orders for analytics (so the first situation page is quick) and keep
+    the briefings of ``days`` in the archive, as the morning run would have."""
+    from datetime import date
+
+    from cityline.analytics import service
+
+    say(service.refresh(factory).summary())
+    for day in days:
+        service.generate(factory, date.fromisoformat(day), store=True)
+    if days:
+        say(f"briefings: {', '.join(days)} in the archive")
 
 
 def busiest_street_office(factory: sessionmaker[Session]) -> tuple[str, str]:

@@ -49,6 +49,7 @@ from cityline.analytics.queries import (
     Window,
 )
 from cityline.analytics.table import day_bounds
+from cityline.analytics.text import headline
 from cityline.privacy import mask_text
 
 LARGE_SHARE = 0.05
@@ -199,7 +200,7 @@ def _issues(source: Source, day: date, categories: list[dict], received: int) ->
         for found in discover([r.terms for r in today], context=[r.terms for r in pool]):
             if len(found.members) < ISSUE_MIN:
                 continue
-            issues.append(Issue(title="、".join(found.keywords[:3]) or category_name(code),
+            issues.append(Issue(title="、".join(headline(found.keywords)) or category_name(code),
                                 keywords=list(found.keywords), category=code, count=len(found.members),
                                 order_ids=[today[i].number for i in found.representatives],
                                 members=[today[i].number for i in found.members]))

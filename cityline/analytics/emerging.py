@@ -39,6 +39,7 @@ from cityline.analytics.queries import (
     OrderRow,
     Source,
 )
+from cityline.analytics.text import headline
 from cityline.triage.taxonomy import load_taxonomy
 
 LOOKBACK = 35  # days of history: a 28-day baseline, a 2-day guard band, and room for C3
@@ -262,7 +263,7 @@ def _majority(values) -> str | None:
 
 def _title(category: str | None, keywords: Sequence[str]) -> str:
     name = category_name(category) if category else "其他"
-    return f"{name}：{'、'.join(keywords[:3])}" if keywords else name
+    return f"{name}：{'、'.join(headline(keywords))}" if keywords else name
 
 
 def category_name(code: str) -> str:

@@ -3,7 +3,9 @@
 :func:`export_store` is incremental: it asks the store which orders changed
 (``updated_at``) since the watermark, less a margin that covers transactions
 still open while it read, and rewrites only the days those orders were received
-on; :func:`export_tables` writes tables made elsewhere (an import-format history,
+on — and of those only the days whose file does not already hold that version of
+the order, so the margin does not make every refresh soon after a large import
+rewrite the whole import again; :func:`export_tables` writes tables made elsewhere (an import-format history,
 the simulator). A day is the unit of work on purpose: the same files read as a
 table partitioned by day by DuckDB here, or by a distributed engine
 (``spark.read.parquet``) elsewhere.
@@ -20,7 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -60,7 +62,7 @@ def export_store(factory: sessionmaker[Session], folder: str | Path, *, full: bo
     with dataset.locked(), factory() as session:
         mark = None if full else dataset.watermark()
         began_reading = utcnow()
-        days = _touched_days(session, mark)
+        days = _touched_days(session, dataset, mark)
         for first, last in _runs(days):
             start, _ = day_bounds(first)
             _, end = day_bounds(last)
@@ -75,11 +77,33 @@ def export_store(factory: sessionmaker[Session], folder: str | Path, *, full: bo
     return report
 
 
-def _touched_days(session: Session, mark: datetime | None) -> set[date]:
-    query = select(Order.received_at)
-    if mark is not None:
-        query = query.where(Order.updated_at > mark - LATE_COMMIT_MARGIN)
-    return {local_day(moment) for moment in session.scalars(query)}
+def _touched_days(session: Session, dataset: Dataset, mark: datetime | None) -> set[date]:
+    """Days holding an order whose stored version the export does not have yet."""
+    if mark is None:
+        return {local_day(moment) for moment in session.scalars(select(Order.received_at))}
+    since = mark - LATE_COMMIT_MARGIN
+    changed: dict[date, set[tuple[int, datetime]]] = {}
+    query = select(Order.received_at, Order.id, Order.updated_at).where(Order.updated_at > since)
+    for received, order_id, updated in session.execute(query):
+        changed.setdefault(local_day(received), set()).add((order_id, _utc(updated)))
+    return {day for day, versions in changed.items()
+            if not versions <= _exported_versions(dataset, day, since)}
+
+
+def _exported_versions(dataset: Dataset, day: date, since: datetime) -> set[tuple[int, datetime]]:
+    """(id, updated_at) of the orders in the day's file changed after ``since``."""
+    path = dataset.day_file(day)
+    if not path.exists():
+        return set()
+    table = pq.read_table(path, columns=["id", "updated_at"])
+    recent = table.filter(pc.greater(table["updated_at"], pa.scalar(since, pa.timestamp("us", "UTC"))))
+    return {(order_id, _utc(updated)) for order_id, updated
+            in zip(recent["id"].to_pylist(), recent["updated_at"].to_pylist(), strict=True)}
+
+
+def _utc(moment: datetime) -> datetime:
+    """Microsecond UTC, as both the store and the Parquet file can hold it."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _runs(days: Iterable[date]) -> list[tuple[date, date]]:

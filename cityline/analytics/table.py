@@ -112,12 +112,12 @@ def policy_deadline(urgency: str | None, category: str | None, groups: tuple[str
 @lru_cache(maxsize=200_000)
 def _deadline_at(urgency: str, category: str | None, groups: tuple[str, ...],
                  start: datetime) -> tuple[datetime | None, bool]:
-    from cityline.sla.rules import deadlines_for
+    from cityline.sla.rules import add_duration
 
     rules = _policies()
     policy = rules.policy_for(urgency, category, groups)
     calendar = rules.calendar_for(policy)
-    return deadlines_for(policy, start, calendar).resolve_by, calendar.always_open
+    return add_duration(start, policy.resolve_within, calendar), calendar.always_open
 
 
 @lru_cache(maxsize=1)

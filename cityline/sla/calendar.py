@@ -135,6 +135,7 @@ def _warn_weekends_only(year: int) -> None:
     log.warning("no public-holiday data for %s; counting weekends only as rest days", year)
 
 
+@lru_cache(maxsize=8192)  # a few days' working hours, asked for again by every deadline
 def _local(day: date, at: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 

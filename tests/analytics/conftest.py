@@ -13,10 +13,10 @@ from cityline.routing.service import upsert_unit
 from cityline.sim import generate, units_rows
 from tests.analytics.simdata import SimData, sim_export
 
-DEMO_SCALE = 0.02  # the demo's scale (cityline demo)
+SMALL_SCALE = 0.02  # a fifth of the demo's volume (cityline demo is 0.1): quick tests
 # From five weeks before the quiet weeks (the detection methods' history) to late February,
 # and the same weeks a year earlier for the year-on-year comparison.
-DEMO_RANGES = ((date(2019, 10, 28), date(2020, 2, 25)), (date(2019, 1, 21), date(2019, 2, 3)))
+SMALL_RANGES = ((date(2019, 10, 28), date(2020, 2, 25)), (date(2019, 1, 21), date(2019, 2, 3)))
 QUIET_RANGES = ((date(2019, 10, 28), date(2020, 1, 19)),)
 CITY_SCALE = 0.1
 CITY_RANGES = ((date(2020, 1, 4), date(2020, 2, 12)),)
@@ -24,20 +24,20 @@ STORE_SCALE = 0.01  # about 200 orders a day: enough for every figure, quick to 
 
 
 @pytest.fixture(scope="session")
-def demo() -> SimData:
-    """The demo's data: the 2020 scenario at scale 0.02, seed 1."""
-    return sim_export(DEMO_SCALE, 1, DEMO_RANGES)
+def small_city() -> SimData:
+    """A small city: the 2020 scenario at scale 0.02, seed 1."""
+    return sim_export(SMALL_SCALE, 1, SMALL_RANGES)
 
 
 @pytest.fixture(scope="session")
-def demo_other_seed() -> SimData:
+def small_city_other_seed() -> SimData:
     """The quiet weeks again with another seed: other random days, same city."""
-    return sim_export(DEMO_SCALE, 2, QUIET_RANGES)
+    return sim_export(SMALL_SCALE, 2, QUIET_RANGES)
 
 
 @pytest.fixture(scope="session")
 def city() -> SimData:
-    """Five weeks before the sub-landlord problem to three days after it, at a tenth of the real volume."""
+    """Five weeks before the sub-landlord problem to three days after it, at the demo's scale (a tenth)."""
     return sim_export(CITY_SCALE, 1, CITY_RANGES)
 
 
@@ -55,6 +55,6 @@ def load_store(factory, vault, first: date, last: date, scale: float = STORE_SCA
 @pytest.fixture
 def store(sessions, vault):
     """SQLite, then PostgreSQL: units and two days of simulated orders around the mask queues
-    (the demo's 2020 scenario at half its scale)."""
+    (the 2020 scenario at a tenth of the demo's scale)."""
     load_store(sessions, vault, date(2020, 1, 27), date(2020, 1, 28))
     return sessions

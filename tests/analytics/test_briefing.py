@@ -1,4 +1,4 @@
-"""The briefing on the demo's data: the JSON of formats.md §3, the figures against the
+"""The briefing on a small simulated city's data: the JSON of formats.md §3, the figures against the
 simulator's truth, the mask problem split into queuing and the rest, HTML and PDF."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ DAY = date(2020, 1, 28)
 
 
 @pytest.fixture(scope="module")
-def briefing(demo):
-    return build_briefing(demo.dataset, DAY)
+def briefing(small_city):
+    return build_briefing(small_city.dataset, DAY)
 
 
 def _is_ratio(value) -> bool:
@@ -65,10 +65,10 @@ def test_totals_match_the_simulated_day(briefing):
     assert masks["count"] == plan.category_count(DAY, "EPI.MASK")
 
 
-def test_masks_split_into_queuing_and_the_rest(briefing, demo):
+def test_masks_split_into_queuing_and_the_rest(briefing, small_city):
     """No catalogue: the queue problem comes out of the words, with the truth's count."""
     masks = [i for i in briefing.issues if i.category == "EPI.MASK"]
-    truth = demo.numbers_of("mask.queue", DAY)
+    truth = small_city.numbers_of("mask.queue", DAY)
     queue = max(masks, key=lambda i: len(truth & set(i.members)))
     overlap = len(truth & set(queue.members))
     assert "排队" in queue.keywords[:2]
@@ -136,7 +136,7 @@ def test_examples_mask_phone_numbers(tmp_path):
     assert "13912345678" not in briefing.to_html()
 
 
-def test_live_situation_compares_like_with_like(demo):
+def test_live_situation_compares_like_with_like(small_city):
     """While a day runs, yesterday and last year are counted up to the same clock time."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
@@ -144,8 +144,8 @@ def test_live_situation_compares_like_with_like(demo):
     from cityline.analytics.situation import situation
 
     noon = datetime(2020, 1, 28, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-    live = situation(demo.dataset, DAY, now=noon)
-    whole = situation(demo.dataset, DAY, now=datetime(2020, 1, 29, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    live = situation(small_city.dataset, DAY, now=noon)
+    whole = situation(small_city.dataset, DAY, now=datetime(2020, 1, 29, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
     assert live["running"] is True and whole["running"] is False
     assert 0 < live["yesterday"]["received"] < whole["yesterday"]["received"]
     assert 0 < live["last_year"]["received"] < whole["last_year"]["received"]

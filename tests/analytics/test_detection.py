@@ -37,8 +37,8 @@ def _signal_places(data, problem: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_sublandlord_problem_flagged_within_two_days_at_a_tenth_of_the_volume(city):
-    """At scale 0.1 the problem has a few orders a day from its start on 2020-02-09."""
+def test_sublandlord_problem_flagged_within_two_days_at_the_demo_scale(city):
+    """At scale 0.1 (the demo's) the problem has a few orders a day from its start on 2020-02-09."""
     start = date(2020, 2, 9)
     day, issue = _first_day_flagged(city, "work.sublandlord", start, 2)
     assert day is not None, "not flagged by 2020-02-11"
@@ -56,30 +56,30 @@ def test_emerging_issue_names_where_it_concentrates(city):
     assert issue.places[0].startswith(tuple(districts)), issue.places
 
 
-def test_sublandlord_problem_flagged_at_the_demo_scale(demo):
+def test_sublandlord_problem_flagged_in_a_small_city_once_its_orders_stand_out(small_city):
     """At scale 0.02 (seed 1) the problem has no order at all until 02-12, one on 02-12 and
     02-14, three on 02-15: it is flagged once its orders stand out, not in its first two
     days (see the report of ``measure_detection``)."""
-    day, issue = _first_day_flagged(demo, "work.sublandlord", date(2020, 2, 9), 14)
+    day, issue = _first_day_flagged(small_city, "work.sublandlord", date(2020, 2, 9), 14)
     assert day is not None and day <= date(2020, 2, 21)
     assert SUBLANDLORD_WORDS & set(issue.keywords)
 
 
-def test_mask_reservations_flagged_on_their_first_day(demo):
-    day, issue = _first_day_flagged(demo, "mask.reservation", date(2020, 2, 2), 0)
+def test_mask_reservations_flagged_on_their_first_day(small_city):
+    day, issue = _first_day_flagged(small_city, "mask.reservation", date(2020, 2, 2), 0)
     assert day == date(2020, 2, 2)
     assert issue.first_seen >= date(2020, 2, 1)
 
 
-def test_briefing_shows_the_emerging_issue(demo):
-    briefing = build_briefing(demo.dataset, date(2020, 2, 2))
-    issue = next(e for e in briefing.emerging if demo.truth.problem_of(e.members) == "mask.reservation")
+def test_briefing_shows_the_emerging_issue(small_city):
+    briefing = build_briefing(small_city.dataset, date(2020, 2, 2))
+    issue = next(e for e in briefing.emerging if small_city.truth.problem_of(e.members) == "mask.reservation")
     assert issue.category == "EPI.MASK" and {"预约", "登记", "名单"} & set(issue.keywords)
     html = briefing.to_html()
     assert issue.title in html and issue.first_seen.isoformat() in html
 
 
-@pytest.mark.parametrize("data_name", ["demo", pytest.param("demo_other_seed", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("data_name", ["small_city", pytest.param("small_city_other_seed", marks=pytest.mark.slow)])
 def test_quiet_weeks_raise_at_most_one_false_alarm_each(data_name, request):
     data = request.getfixturevalue(data_name)
     day, week, weeks = QUIET[0], [], []
