@@ -7,6 +7,7 @@ import typer
 from cityline.accounts.cli import tokens_app, users_app
 from cityline.analytics.cli import app as analytics_app
 from cityline.analytics.cli import brief_command
+from cityline.demo import DEMO_SCALE
 from cityline.geo.cli import app as grids_app
 from cityline.knowledge.cli import app as knowledge_app
 from cityline.orders.cli import app as orders_app
@@ -61,7 +62,7 @@ def serve(host: str | None = None, port: int | None = None,
 
 @app.command()
 def demo(
-    scale: float = typer.Option(0.1, help="share of the 2020 outbreak's real volume to simulate"),
+    scale: float = typer.Option(DEMO_SCALE, help="share of the 2020 outbreak's real volume to simulate"),
     seed: int = 1, host: str | None = None, port: int | None = None,
     build_only: bool = typer.Option(False, "--build-only", help="build the demo database and stop"),
     worker: bool = typer.Option(True, help=WORKER_HELP),

@@ -5,8 +5,8 @@
 still open while it read, and rewrites only the days those orders were received
 on — and of those only the days whose file does not already hold that version of
 the order, so the margin does not make every refresh soon after a large import
-rewrite the whole import again; :func:`export_tables` writes tables made elsewhere (an import-format history,
-the simulator). A day is the unit of work on purpose: the same files read as a
+rewrite the whole import again. :func:`export_tables` writes tables made
+elsewhere (an import-format history, the simulator). A day is the unit of work on purpose: the same files read as a
 table partitioned by day by DuckDB here, or by a distributed engine
 (``spark.read.parquet``) elsewhere.
 
