@@ -68,14 +68,14 @@ def order_filter(
     overdue: Annotated[bool, Query(description="open orders past their resolution deadline")] = False,
     due_before: Annotated[datetime | None, Query(description="resolution deadline before this time")] = None,
     special_group: Annotated[str | None, Query(description='a special-group code, or "any"')] = None,
-    extension_pending: Annotated[bool | None, Query(description="a unit asked for more time")] = None,
+    extension_pending: Annotated[bool | None, Query(description="open orders whose unit asked for more time")] = None,
 ) -> service.OrderFilter:
     """The query's filters, narrowed to what the caller may see."""
     return service.OrderFilter(
         status=status, unit=unit, category=category, urgency=urgency, channel=channel, text=q,
         language=language, needs_confirmation=needs_confirmation, special_group=special_group,
         extension_pending=extension_pending,
-        open=open or overdue or None,
+        open=open or overdue or extension_pending or None,
         due_before=utcnow() if overdue else (as_aware(due_before) if due_before else None),
         received_from=as_aware(received_from) if received_from else None,
         received_to=as_aware(received_to) if received_to else None,
