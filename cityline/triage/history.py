@@ -7,7 +7,7 @@ guidelines (eval/GUIDELINES.md):
   for it by hand, covering every kind, category, urgency, special group and
   language, in operators' summaries and callers' own words;
 - ``centre_history.jsonl`` — this centre's own labelled orders (its development
-  set and its retired test set, eval/triage_dev.jsonl and triage_test.jsonl).
+  set and the evaluation sets retired from held-out use; data/README.md).
   A deployment replaces it with its own.
 
 A centre with no trained model of its own triages with the model learnt from
