@@ -95,3 +95,16 @@ def test_the_centre_history_is_readable_and_distinct_from_the_seed(seed):
     centre = read_records(CENTRE_HISTORY_FILE)
     assert len(centre) >= 150
     assert not {record.text for record in centre} & {row["text"] for row in seed}
+
+
+def test_the_shipped_history_holds_nothing_of_the_held_out_sets(seed):
+    """Held-out scores mean something only while no held-out text is learnt from."""
+    held_out = [json.loads(line)["text"] for name in ("c.jsonl", "d.jsonl")
+                for line in (ROOT / "eval" / "fresh" / name).read_text(encoding="utf-8").splitlines()]
+    assert len(held_out) > 500
+    shipped = [record.text for record in read_records(CENTRE_HISTORY_FILE)] + [row["text"] for row in seed]
+    shipped_pairs = [_pairs(text) for text in shipped]
+    for text in held_out:
+        pairs = _pairs(text)
+        assert all(len(pairs & other) / len(pairs | other) < NEAR_COPY for other in shipped_pairs if other), \
+            "a held-out line is in the shipped history"
