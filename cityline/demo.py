@@ -51,9 +51,10 @@ def load_info(data_dir: Path) -> DemoInfo | None:
 
 
 DEMO_SCALE = 0.1
-# Briefings kept in the demo's archive: the mask rush (2020-01-28), two days after
-# the sub-landlord rent-relief problem began (2020-02-11), and the scenario's last day.
-BRIEFING_DAYS = {"2020": ("2020-01-28", "2020-02-11", "2020-03-01")}
+# Briefings kept in the demo's archive: the mask rush (2020-01-28), the first day of
+# the sub-landlord rent-relief problem (2020-02-09, where it is flagged as emerging)
+# and its fourth, and the scenario's last day.
+BRIEFING_DAYS = {"2020": ("2020-01-28", "2020-02-09", "2020-02-12", "2020-03-01")}
 
 
 def build(factory: sessionmaker[Session], vault: Vault, *, scenario: str = "2020", scale: float = DEMO_SCALE,

@@ -47,5 +47,5 @@ def test_demo_builds_once_and_every_role_can_sign_in(tmp_path):
         assert all(item["caller_phone"] is None or "****" in item["caller_phone"] for item in inbox["items"])
         browser.post("/api/auth/login", json={"username": "analyst", "password": DEMO_PASSWORD})
         archive = browser.get("/api/analytics/briefings").json()
-        assert [b["day"] for b in archive] == ["2020-03-01", "2020-02-11", "2020-01-28"]
+        assert [b["day"] for b in archive] == ["2020-03-01", "2020-02-12", "2020-02-09", "2020-01-28"]
         assert "exported" in first and (tmp_path / "data" / "analytics").is_dir()
