@@ -11,12 +11,16 @@ guidelines (eval/GUIDELINES.md):
   A deployment replaces it with its own.
 
 A centre with no trained model of its own triages with the model learnt from
-these (built once, on first use); ``cityline triage train`` learns from them
-together with the labelled orders in the store.
+these (built on first use, and kept in ``<data dir>/cache`` so the next process
+reads it instead of training again for seconds); ``cityline triage train``
+learns from them together with the labelled orders in the store.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,6 +30,7 @@ DATA = Path(__file__).with_name("data")
 SEED_FILE = DATA / "seed.jsonl"
 CENTRE_HISTORY_FILE = DATA / "centre_history.jsonl"
 SHIPPED_VERSION = "seed"  # how results of the shipped model name it (model_version)
+log = logging.getLogger(__name__)
 
 
 def read_records(path: Path) -> list[LabelledText]:
@@ -46,5 +51,36 @@ def shipped_records() -> tuple[LabelledText, ...]:
 
 @lru_cache(maxsize=1)
 def shipped_model() -> TrainedModel:
-    """The model learnt from the shipped history (a second or two, once per process)."""
-    return train(shipped_records())
+    """The model learnt from the shipped history: read from the cache when what it is
+    learnt from is unchanged, else trained (a few seconds) and cached."""
+    path = _cache_folder() / f"shipped-model-{_fingerprint()}.npz"
+    if path.exists():
+        try:
+            return TrainedModel.from_bytes(path.read_bytes())
+        except ValueError as error:  # a damaged file: train again and replace it
+            log.warning("cached shipped triage model unreadable (%s); training again", error)
+    model = train(shipped_records())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.part")
+        partial.write_bytes(model.to_bytes())
+        partial.replace(path)  # atomic: a reader sees the whole file or none
+    except OSError as error:  # a read-only data directory still triages, just slower
+        log.warning("could not cache the shipped triage model in %s: %s", path.parent, error)
+    return model
+
+
+def _fingerprint() -> str:
+    """What the shipped model depends on: its history, the lexicon and the model's code."""
+    package = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in (SEED_FILE, CENTRE_HISTORY_FILE, package / "lexicon.toml", package / "taxonomy.toml",
+                 *sorted(package.glob("*.py"))):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _cache_folder() -> Path:
+    from cityline.config import get_settings
+
+    return get_settings().data_dir / "cache"
