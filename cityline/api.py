@@ -7,14 +7,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cityline import __version__, logs, problems
 from cityline.accounts.api import router as accounts_router
+from cityline.accounts.units_api import router as units_router
 from cityline.analytics.api import router as analytics_router
+from cityline.intake.api import dispatch_router
+from cityline.intake.api import orders_router as intake_orders_router
 from cityline.intake.api import router as intake_router
 from cityline.knowledge.api import public_router
 from cityline.knowledge.api import router as knowledge_router
 from cityline.orders.api import router as orders_router
 from cityline.privacy import Vault
-from cityline.routing.api import router as units_router
-from cityline.routing.dispatch_api import router as dispatch_router
+from cityline.routing.api import router as catalogue_router
 from cityline.web import router as web_router
 
 
@@ -30,8 +32,10 @@ def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None) -
     app.include_router(accounts_router)
     app.include_router(orders_router)
     app.include_router(intake_router)
-    app.include_router(units_router)
+    app.include_router(intake_orders_router)
     app.include_router(dispatch_router)
+    app.include_router(units_router)
+    app.include_router(catalogue_router)
     app.include_router(knowledge_router)
     app.include_router(public_router)
     app.include_router(analytics_router)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from cityline.accounts.cli import tokens_app, users_app
+from cityline.accounts.cli import tokens_app, units_app, users_app
 from cityline.analytics.cli import app as analytics_app
 from cityline.analytics.cli import brief_command
 from cityline.demo import DEMO_SCALE
 from cityline.geo.cli import app as grids_app
+from cityline.intake.cli import app as intake_app
 from cityline.knowledge.cli import app as knowledge_app
 from cityline.orders.cli import app as orders_app
-from cityline.routing.cli import app as units_app
 from cityline.routing.cli import dispatch_app
 from cityline.sim.cli import app as sim_app
 from cityline.sla.cli import app as sla_app
@@ -19,6 +19,7 @@ from cityline.triage.cli import app as triage_app
 
 app = typer.Typer(help="cityline: the city service hotline as the nerve centre of an emergency response.",
                   no_args_is_help=True)
+orders_app.registered_commands[:0] = intake_app.registered_commands  # create, import: ways in are intake's
 app.add_typer(orders_app, name="orders")
 app.add_typer(units_app, name="units")
 app.add_typer(dispatch_app, name="dispatch")
@@ -53,11 +54,11 @@ WORKER_HELP = "run the SLA reminder worker in this process too"
 def serve(host: str | None = None, port: int | None = None,
           worker: bool = typer.Option(True, help=WORKER_HELP)) -> None:
     """Serve the API (OpenAPI at /docs) and the console on the configured address."""
-    from cityline import runtime
+    from cityline import server
     from cityline.config import get_settings
 
     settings = get_settings()
-    runtime.serve(host or settings.host, port or settings.port, worker=worker)
+    server.serve(host or settings.host, port or settings.port, worker=worker)
 
 
 @app.command()
@@ -69,7 +70,7 @@ def demo(
 ) -> None:
     """An outbreak in a box: build the 2020 scenario once, then serve cityline with a user per role."""
     from cityline import demo as demo_box
-    from cityline import runtime
+    from cityline import runtime, server
     from cityline.config import get_settings
     from cityline.privacy import default_vault
 
@@ -83,7 +84,7 @@ def demo(
     host, port = host or settings.host, port or settings.port
     typer.echo(demo_box.welcome(info, host, port))
     if not build_only:
-        runtime.serve(host, port, worker=worker)
+        server.serve(host, port, worker=worker)
 
 
 def main() -> None:

@@ -60,9 +60,9 @@ BRIEFING_DAYS = {"2020": ("2020-01-28", "2020-02-09", "2020-02-12", "2020-03-01"
 def build(factory: sessionmaker[Session], vault: Vault, *, scenario: str = "2020", scale: float = DEMO_SCALE,
           seed: int = 1, say: Callable[[str], None] = print) -> DemoInfo:
     """Fill an empty database with a simulated outbreak, a trained model and demo users."""
+    from cityline.accounts.units import upsert_unit
     from cityline.intake.importer import import_rows
     from cityline.routing import catalogue
-    from cityline.routing.service import upsert_unit
     from cityline.sim import generate, units_rows
 
     began = time.perf_counter()
@@ -163,8 +163,8 @@ def store_briefings(factory: sessionmaker[Session], days: tuple[str, ...],
 
 def busiest_street_office(factory: sessionmaker[Session]) -> tuple[str, str]:
     """The street office with most orders (the demo handler's), and its district centre."""
+    from cityline.accounts.models import Unit
     from cityline.orders.models import Order
-    from cityline.routing.models import Unit
 
     with factory() as session:
         unit = session.scalars(

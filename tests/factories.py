@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from cityline.accounts.units import upsert_unit
 from cityline.db import transaction
-from cityline.routing.service import upsert_unit
 
 UNITS = [
     {"code": "SH", "name": "上海市12345市民服务热线", "kind": "centre"},

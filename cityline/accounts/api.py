@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from cityline.accounts import service
+from cityline.accounts.deps import SESSION_COOKIE, Deps, deps
+from cityline.accounts.models import Unit
 from cityline.accounts.schemas import (
     AuditRead,
     Login,
@@ -20,9 +22,7 @@ from cityline.accounts.schemas import (
 )
 from cityline.db import transaction, utcnow
 from cityline.errors import Unauthorized
-from cityline.routing.models import Unit
 from cityline.timeutil import as_aware
-from cityline.web_deps import SESSION_COOKIE, Deps, deps
 
 router = APIRouter(tags=["accounts"])
 D = Annotated[Deps, Depends(deps)]

@@ -1,7 +1,9 @@
-"""``cityline users`` and ``cityline tokens``: accounts from the command line (the first admin too)."""
+"""``cityline users``, ``tokens`` and ``units``: accounts and the organisation from the command line
+(the first admin too)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -9,13 +11,15 @@ from rich.console import Console
 from rich.table import Table
 
 from cityline import runtime
-from cityline.accounts import service
+from cityline.accounts import service, units
 from cityline.accounts.rules import ROLES
 from cityline.db import transaction, utcnow
 from cityline.errors import DomainError
 
 users_app = typer.Typer(help="People who sign in to cityline.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens for systems (telephony gateway, Open311 clients).", no_args_is_help=True)
+units_app = typer.Typer(help="Handling units (city centre, district centres, street offices, departments).",
+                        no_args_is_help=True)
 out = Console()
 ROLE_HELP = f"repeatable: {', '.join(ROLES)}"
 
@@ -76,3 +80,31 @@ def revoke_token(token_id: int) -> None:
     """Revoke a token; its next request fails."""
     _run(lambda s: service.revoke_token(s, token_id, actor="cli", now=utcnow()))
     out.print(f"revoked token {token_id}")
+
+
+@units_app.command("import")
+def import_units(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".csv or .xlsx: code,name,parent_code,kind,district,street")]) -> None:
+    """Create or update units from a file (parents before children); bad rows are listed."""
+    try:
+        with transaction(runtime.sessions()) as session:
+            count, bad = units.import_units(session, units.read_unit_rows(file))
+    except DomainError as exc:
+        out.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(2) from exc
+    out.print(f"imported {count} units, bad {len(bad)}")
+    for b in bad:
+        out.print(f"  row {b.row}: {b.message}")
+    if bad:
+        raise typer.Exit(1)
+
+
+@units_app.command("list")
+def list_units() -> None:
+    """All units as a table."""
+    with transaction(runtime.sessions()) as session:
+        found = units.list_units(session)
+        codes = {u.id: u.code for u in found}
+        table = Table("code", "name", "kind", "parent", "district", "street", title=f"{len(found)} units")
+        for u in found:
+            table.add_row(u.code, u.name, u.kind, codes.get(u.parent_id, ""), u.district or "", u.street or "")
+    out.print(table)

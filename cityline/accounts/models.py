@@ -1,4 +1,4 @@
-"""Users, API tokens, web sessions and the audit log."""
+"""Who is who: handling units (the organisation), users, API tokens, web sessions, the audit log."""
 
 from __future__ import annotations
 
@@ -9,6 +9,25 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityline.db import Base, UTCDateTime, utcnow
+
+UNIT_KINDS = ("centre", "street_office", "department")
+
+
+class Unit(Base):
+    """A handling unit: city centre → district centres → street/town offices; departments."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    # The place a unit covers (for local units), used by dispatch.
+    district: Mapped[str | None] = mapped_column(String(64))
+    street: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class User(Base):

@@ -1,4 +1,4 @@
-"""What crosses the API for accounts."""
+"""What crosses the API for accounts and units."""
 
 from __future__ import annotations
 
@@ -64,3 +64,21 @@ class AuditRead(BaseModel):
     target: str | None
     reason: str | None
     detail: dict[str, Any]
+
+
+class UnitCreate(BaseModel):
+    code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    kind: str = Field(description="centre, street_office or department")
+    parent_code: str | None = None
+    district: str | None = None
+    street: str | None = None
+
+
+class UnitRead(BaseModel):
+    code: str
+    name: str
+    kind: str
+    parent_code: str | None
+    district: str | None
+    street: str | None

@@ -12,11 +12,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityline.accounts.models import ApiToken, AuditEntry, User, WebSession
+from cityline.accounts.models import ApiToken, AuditEntry, Unit, User, WebSession
 from cityline.accounts.rules import Principal, check_roles, lockout_until, reach_of
+from cityline.accounts.units import descendant_ids
 from cityline.errors import Conflict, FieldError, Invalid, NotFound
-from cityline.routing.models import Unit
-from cityline.routing.service import descendant_ids
 
 SESSION_LIFETIME = timedelta(hours=12)
 TOKEN_PREFIX = "cl_"

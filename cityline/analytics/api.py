@@ -11,13 +11,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from cityline.accounts.deps import Deps, deps
 from cityline.analytics import service
 from cityline.analytics.dataset import Dataset
 from cityline.analytics.render import html_to_pdf
 from cityline.analytics.situation import situation as live_situation
 from cityline.db import utcnow
 from cityline.timeutil import to_local
-from cityline.web_deps import Deps, deps
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 D = Annotated[Deps, Depends(deps)]

@@ -40,7 +40,7 @@ from cityline.analytics.queries import (
     Source,
 )
 from cityline.analytics.text import headline
-from cityline.triage.taxonomy import load_taxonomy
+from cityline.taxonomy import load_taxonomy
 
 LOOKBACK = 35  # days of history: a 28-day baseline, a 2-day guard band, and room for C3
 MIN_TERMS = 2

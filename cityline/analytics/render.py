@@ -102,7 +102,7 @@ def _name(code: str | None, lang: str) -> str:
         return "—"
     if lang == "zh":
         return category_name(code)
-    from cityline.triage.taxonomy import load_taxonomy
+    from cityline.taxonomy import load_taxonomy
 
     try:
         return load_taxonomy().name(code, lang)

@@ -28,9 +28,9 @@ import pyarrow as pa
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from cityline.accounts.models import Unit
 from cityline.analytics.text import terms
 from cityline.orders.models import Order
-from cityline.routing.models import Unit
 from cityline.timeutil import local_zone
 
 TS = pa.timestamp("us", tz="UTC")

@@ -1,20 +1,29 @@
-"""HTTP for the operator's form: what cityline would decide for a call, before it is stored."""
+"""HTTP for orders coming in: recording one (``POST /api/orders``), the operator's form (what
+cityline would decide for a call, before it is stored), possible duplicates, and the
+dispatcher's queue of orders waiting for a decision."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
+from cityline.accounts.deps import Deps, deps
 from cityline.db import transaction, utcnow
 from cityline.intake.duplicates import find_duplicates
-from cityline.intake.service import locate
+from cityline.intake.service import create_order, locate
+from cityline.orders import queries
+from cityline.orders.api import visible
 from cityline.orders.models import Order
+from cityline.orders.schemas import OrderCreate, OrderRead
+from cityline.orders.service import describe
 from cityline.routing.catalogue import suggest_units
-from cityline.web_deps import Deps, deps
 
 router = APIRouter(prefix="/api/intake", tags=["intake"])
+dispatch_router = APIRouter(prefix="/api/dispatch", tags=["dispatch"])
+orders_router = APIRouter(prefix="/api/orders", tags=["orders"])
+D = Annotated[Deps, Depends(deps)]
 
 
 class PreviewRequest(BaseModel):
@@ -46,3 +55,45 @@ def preview(body: PreviewRequest, d: Annotated[Deps, Depends(deps)]) -> dict[str
             "duplicates": find_duplicates(session, draft),
             "knowledge": [s.__dict__ for s in suggest(session, body.text)],
         }
+
+
+@orders_router.post("", status_code=201, response_model=OrderRead)
+def create(body: OrderCreate, response: Response, d: D) -> OrderRead:
+    """Record an order; labels left empty are filled by triage. Same external_id twice → 200 with the first."""
+    d.require("orders:create")
+    with transaction(d.sessions) as session:
+        order, created = create_order(session, body, actor=d.actor, now=utcnow(), vault=d.vault,
+                                      classify=d.classify(session))
+        if not created:
+            response.status_code = 200
+        return describe(session, order)
+
+
+@orders_router.get("/{number}/duplicates")
+def duplicates(number: str, d: D) -> list[dict]:
+    """Earlier orders that look like the same request (merge candidates)."""
+    d.require("orders:read")
+    with transaction(d.sessions) as session:
+        return find_duplicates(session, visible(session, d, number))
+
+
+@dispatch_router.get("/queue")
+def queue(d: D, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[dict]:
+    """Orders waiting for a dispatcher (new ones the catalogue was unsure of, and returns),
+    most urgent first, each with its likely units and possible duplicates."""
+    d.require("orders:dispatch")
+    reach = queries.OrderFilter(reach_units=d.principal.reach, reach_places=d.principal.places)
+    with transaction(d.sessions) as session:
+        return [{"order": describe(session, order).model_dump(mode="json"),
+                 "suggested_units": [c.__dict__ for c in suggest_units(
+                     session, order.category, order.district, order.street)],
+                 "duplicates": find_duplicates(session, order)}
+                for order in queries.waiting_for_dispatch(session, reach, limit)]
+
+
+@dispatch_router.get("/suggest")
+def suggest(d: D, category: str, district: str | None = None, street: str | None = None) -> list[dict]:
+    """Likely units for a category and place (the operator's form asks as the operator types)."""
+    d.require("orders:read")
+    with transaction(d.sessions) as session:
+        return [c.__dict__ for c in suggest_units(session, category, district, street)]

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cityline.accounts.models import Unit
 from cityline.db import transaction, utcnow
 from cityline.errors import RowError
 from cityline.intake.rows import ImportRow, parse_row, read_rows
@@ -25,7 +26,6 @@ from cityline.orders.models import Order, OrderEvent
 from cityline.orders.rules import OrderState, apply_move
 from cityline.orders.service import allocate_numbers, format_number
 from cityline.privacy import Vault
-from cityline.routing.models import Unit
 from cityline.timeutil import local_day
 
 IMPORT_ACTOR = "import"

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from cityline.errors import Invalid
-from cityline.intake.service import label_errors
 from cityline.orders.schemas import CHANNELS
 from cityline.privacy import normalise_phone
+from cityline.taxonomy import label_errors
 from cityline.timeutil import parse_when
 
 REQUIRED = ("external_id", "received_at", "text")

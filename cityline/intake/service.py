@@ -13,37 +13,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityline.errors import FieldError, Invalid
+from cityline.errors import Invalid
 from cityline.geo.service import grid_for
 from cityline.orders.models import Order
 from cityline.orders.rules import Status
 from cityline.orders.schemas import OrderCreate
 from cityline.orders.service import allocate_numbers, format_number, record_event, track_deadlines
 from cityline.privacy import Vault
+from cityline.taxonomy import label_errors
 from cityline.timeutil import as_aware, local_day
-from cityline.triage.taxonomy import load_taxonomy
 
 # classify(text, language) -> {"kind", "category", "urgency", "special_groups", "language", ...}
 Classify = Callable[[str, str | None], dict[str, Any]]
 LABELS = ("kind", "category", "urgency")
-
-
-def label_errors(kind: str | None, category: str | None, urgency: str | None, groups: list[str]) -> list[FieldError]:
-    """Field errors for labels that are not codes of the taxonomy (empty labels are fine)."""
-    taxonomy = load_taxonomy()
-    errors = []
-    for field, value in (("kind", kind), ("category", category), ("urgency", urgency)):
-        if value:
-            try:
-                taxonomy.check(field, value)
-            except ValueError as exc:
-                errors.append(FieldError(field, str(exc)))
-    for group in groups:
-        try:
-            taxonomy.check("special_group", group)
-        except ValueError as exc:
-            errors.append(FieldError("special_groups", str(exc)))
-    return errors
 
 
 def find_by_external_id(session: Session, external_id: str) -> Order | None:

@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from cityline.accounts.deps import Deps, deps
 from cityline.db import transaction, utcnow
 from cityline.errors import Conflict
 from cityline.knowledge import mining, public, search, service
@@ -35,7 +36,6 @@ from cityline.knowledge.schemas import (
     WorkflowStep,
 )
 from cityline.orders.service import describe, get_order
-from cityline.web_deps import Deps, deps
 
 router = APIRouter(prefix="/api/knowledge", tags=["knowledge"])
 public_router = APIRouter(prefix="/api/public/knowledge", tags=["knowledge (public)"])

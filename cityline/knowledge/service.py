@@ -39,7 +39,7 @@ class ArticleInput:
 
 
 def known_categories() -> list[str]:
-    from cityline.triage.taxonomy import load_taxonomy
+    from cityline.taxonomy import load_taxonomy
 
     return load_taxonomy().codes("category")
 

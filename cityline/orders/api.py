@@ -1,4 +1,5 @@
-"""HTTP for orders: create, list, show, move through the loop, labels, reveal, export.
+"""HTTP for orders: list, show, move through the loop, labels, reveal, export (orders come in
+through ``intake/api.py``).
 
 Every route checks the caller's permission, and an order outside the caller's
 reach answers 404 exactly as a missing one does.
@@ -15,25 +16,23 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from cityline.accounts.deps import Deps, deps
 from cityline.accounts.rules import ACTION_PERMISSION
 from cityline.accounts.service import audit
 from cityline.db import transaction, utcnow
 from cityline.errors import Conflict
-from cityline.intake.service import create_order
-from cityline.orders import service
+from cityline.orders import queries, service
 from cityline.orders.models import Order
 from cityline.orders.schemas import (
     EventRead,
     LabelsUpdate,
     MoveRequest,
-    OrderCreate,
     OrderDetail,
     OrderPage,
     OrderRead,
 )
 from cityline.privacy import mask_text
 from cityline.timeutil import as_aware
-from cityline.web_deps import Deps, deps
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 D = Annotated[Deps, Depends(deps)]
@@ -43,18 +42,6 @@ def visible(session: Session, d: Deps, number: str) -> Order:
     order = service.get_order(session, number)
     d.ensure_visible(order.unit_id, order.district, order.street, f"order numbered {number}")
     return order
-
-
-@router.post("", status_code=201, response_model=OrderRead)
-def create(body: OrderCreate, response: Response, d: D) -> OrderRead:
-    """Record an order; labels left empty are filled by triage. Same external_id twice → 200 with the first."""
-    d.require("orders:create")
-    with transaction(d.sessions) as session:
-        order, created = create_order(session, body, actor=d.actor, now=utcnow(), vault=d.vault,
-                                      classify=d.classify(session))
-        if not created:
-            response.status_code = 200
-        return service.describe(session, order)
 
 
 def order_filter(
@@ -69,9 +56,9 @@ def order_filter(
     due_before: Annotated[datetime | None, Query(description="resolution deadline before this time")] = None,
     special_group: Annotated[str | None, Query(description='a special-group code, or "any"')] = None,
     extension_pending: Annotated[bool | None, Query(description="open orders whose unit asked for more time")] = None,
-) -> service.OrderFilter:
+) -> queries.OrderFilter:
     """The query's filters, narrowed to what the caller may see."""
-    return service.OrderFilter(
+    return queries.OrderFilter(
         status=status, unit=unit, category=category, urgency=urgency, channel=channel, text=q,
         language=language, needs_confirmation=needs_confirmation, special_group=special_group,
         extension_pending=extension_pending,
@@ -84,12 +71,12 @@ def order_filter(
 
 
 @router.get("", response_model=OrderPage)
-def list_(d: D, f: Annotated[service.OrderFilter, Depends(order_filter)],
+def list_(d: D, f: Annotated[queries.OrderFilter, Depends(order_filter)],
           page: Annotated[int, Query(ge=1)] = 1, page_size: Annotated[int, Query(ge=1, le=500)] = 50,
           sort: Annotated[str, Query(pattern="^(received|deadline)$")] = "received") -> OrderPage:
     d.require("orders:read")
     with transaction(d.sessions) as session:
-        rows, total = service.list_orders(session, f, page=page, page_size=page_size, sort=sort)
+        rows, total = queries.list_orders(session, f, page=page, page_size=page_size, sort=sort)
         items = [service.describe(session, order) for order, _unit, _merged in rows]
     return OrderPage(items=items, total=total, page=page, page_size=page_size)
 
@@ -100,7 +87,7 @@ EXPORT_COLUMNS = ("number", "received_at", "channel", "kind", "category", "urgen
 
 
 @router.get("/export.csv", response_class=Response)
-def export(d: D, f: Annotated[service.OrderFilter, Depends(order_filter)],
+def export(d: D, f: Annotated[queries.OrderFilter, Depends(order_filter)],
            limit: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000) -> Response:
     """Orders as CSV without personal data: no caller, phone or address; numbers in the text masked."""
     d.require("orders:export")
@@ -108,7 +95,7 @@ def export(d: D, f: Annotated[service.OrderFilter, Depends(order_filter)],
     writer = csv.writer(out)
     writer.writerow(EXPORT_COLUMNS)
     with transaction(d.sessions) as session:
-        rows, total = service.list_orders(session, f, page=1, page_size=limit)
+        rows, total = queries.list_orders(session, f, page=1, page_size=limit)
         for order, unit, _merged in rows:
             values = {c: getattr(order, c, None) for c in EXPORT_COLUMNS}
             values.update(unit=unit, special_groups=";".join(order.special_groups), text=mask_text(order.text))
@@ -122,7 +109,7 @@ def show(number: str, d: D) -> OrderDetail:
     d.require("orders:read")
     with transaction(d.sessions) as session:
         order = visible(session, d, number)
-        events = [EventRead.model_validate(e) for e in service.events_of(session, order)]
+        events = [EventRead.model_validate(e) for e in queries.events_of(session, order)]
         return OrderDetail(**service.describe(session, order).model_dump(), events=events)
 
 
@@ -176,13 +163,3 @@ def reveal(number: str, body: RevealRequest, d: D) -> dict:
         phone = d.vault.reveal(order.caller_phone_enc) if order.caller_phone_enc else None
         audit(session, d.actor, "reveal_phone", f"order:{number}", reason=body.reason)
     return {"number": number, "caller_phone": phone}
-
-
-@router.get("/{number}/duplicates")
-def duplicates(number: str, d: D) -> list[dict]:
-    """Earlier orders that look like the same request (merge candidates)."""
-    from cityline.intake.duplicates import find_duplicates
-
-    d.require("orders:read")
-    with transaction(d.sessions) as session:
-        return find_duplicates(session, visible(session, d, number))

@@ -1,10 +1,10 @@
-"""``cityline orders``: create, list, show, move and import orders from the command line."""
+"""``cityline orders``: list, show, move and label orders from the command line (creating and
+importing them is intake's: ``intake/cli.py``)."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,35 +15,11 @@ from cityline import runtime
 from cityline.cliutil import actor, fail
 from cityline.db import transaction, utcnow
 from cityline.errors import DomainError
-from cityline.orders import service
-from cityline.orders.schemas import OrderCreate
+from cityline.orders import queries, service
 from cityline.timeutil import to_local
 
 app = typer.Typer(help="Work orders: create, list, show, move through the loop, import.", no_args_is_help=True)
 out = Console()
-
-
-@app.command()
-def create(
-    text: Annotated[str, typer.Option(help="what the caller said")],
-    channel: str = "phone", phone: str | None = None, address: str | None = None,
-    kind: str | None = None, category: str | None = None, urgency: str | None = None,
-    external_id: str | None = None, as_json: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """Record a new order (labels left empty are filled by triage)."""
-    from cityline.intake.service import create_order
-    from cityline.privacy import default_vault
-
-    data = OrderCreate(text=text, channel=channel, caller_phone=phone, address=address, kind=kind,
-                       category=category, urgency=urgency, external_id=external_id)
-    try:
-        with transaction(runtime.sessions()) as session:
-            order, _ = create_order(session, data, actor=actor(), now=utcnow(), vault=default_vault(),
-                                    classify=runtime.classifier(session))
-            view = service.describe(session, order)
-    except DomainError as exc:
-        raise fail(exc) from exc
-    out.print_json(view.model_dump_json()) if as_json else out.print(f"created {view.number} ({view.category}, {view.urgency})")
 
 
 @app.command("list")
@@ -58,11 +34,11 @@ def list_(
     """List orders, newest first."""
     from cityline.timeutil import as_aware
 
-    f = service.OrderFilter(status=status, unit=unit, category=category, urgency=urgency, channel=channel,
+    f = queries.OrderFilter(status=status, unit=unit, category=category, urgency=urgency, channel=channel,
                             text=q, language=language, received_from=as_aware(since) if since else None,
                             received_to=as_aware(until) if until else None)
     with transaction(runtime.sessions()) as session:
-        rows, total = service.list_orders(session, f, page=page, page_size=page_size)
+        rows, total = queries.list_orders(session, f, page=page, page_size=page_size)
         views = [service.describe(session, o) for o, _u, _m in rows]
     if as_json:
         out.print_json(json.dumps({"total": total, "items": [v.model_dump(mode="json") for v in views]}))
@@ -81,7 +57,7 @@ def show(number: str, as_json: Annotated[bool, typer.Option("--json")] = False) 
     try:
         with transaction(runtime.sessions()) as session:
             order = service.get_order(session, number)
-            view, events = service.describe(session, order), service.events_of(session, order)
+            view, events = service.describe(session, order), queries.events_of(session, order)
     except DomainError as exc:
         raise fail(exc) from exc
     if as_json:
@@ -112,45 +88,6 @@ def move(
     except DomainError as exc:
         raise fail(exc) from exc
     out.print(f"{number}: {action} → {status}")
-
-
-@app.command("import")
-def import_(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".csv, .jsonl or .xlsx (formats §1)")],
-    no_triage: Annotated[bool, typer.Option(help="keep labels as given; do not classify unlabelled rows")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """Import orders; idempotent by external_id; bad rows are listed and the rest go in."""
-    from rich.progress import Progress
-
-    from cityline.intake.importer import import_file
-    from cityline.intake.rows import BadFile, count_rows
-    from cityline.privacy import default_vault
-
-    factory = runtime.sessions()
-    classify = None
-    if not no_triage:
-        with factory() as session:
-            classify = runtime.classifier(session)
-    try:
-        with Progress(console=Console(stderr=True), transient=True, disable=as_json) as bar:
-            task = bar.add_task(f"importing {file.name}", total=count_rows(file))
-            report = import_file(factory, file, vault=default_vault(), classify=classify,
-                                 progress=lambda n: bar.update(task, completed=n))
-    except BadFile as exc:
-        out.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    if as_json:
-        out.print_json(json.dumps(report.as_dict(), ensure_ascii=False))
-    else:
-        out.print(f"read {report.read}, imported {report.imported}, already present {report.already_present}, "
-                  f"repeated in file {report.repeated_in_file}, bad {len(report.bad)}")
-        for bad in report.bad[:50]:
-            out.print(f"  row {bad.row}: {bad.message}")
-        if len(report.bad) > 50:
-            out.print(f"  … and {len(report.bad) - 50} more (use --json for all)")
-    if report.bad:
-        raise typer.Exit(1)
 
 
 @app.command()

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, and_, cast, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
+from cityline.accounts.models import Unit
 from cityline.errors import FieldError, Invalid, NotFound
 from cityline.orders.models import Order, OrderEvent, OrderSequence
-from cityline.orders.rules import OPEN, OrderState, Status, apply_move
-from cityline.routing.models import Unit
+from cityline.orders.queries import events_of
+from cityline.orders.rules import OrderState, Status, apply_move
+from cityline.sla.tracking import track
+from cityline.taxonomy import label_errors
 
 
 def allocate_numbers(session: Session, day: str, count: int = 1) -> int:
@@ -130,10 +132,15 @@ def track_deadlines(session: Session, order: Order) -> dict[str, Any]:
     """Deadlines and reminder timers follow every change of the order, in the same transaction.
 
     Returns ``{"deadlines": …}`` when they changed, for the event that changed them."""
-    from cityline.sla.tracking import track
-
     before = (order.accept_by, order.respond_by, order.resolve_by)
-    track(session, order, [(e.action, e.at, e.data) for e in events_of(session, order)])
+    policy, deadlines = track(session, order.id, urgency=order.urgency, category=order.category,
+                              special_groups=order.special_groups,
+                              events=[(e.action, e.at, e.data) for e in events_of(session, order)])
+    if policy is not None:  # an untriaged order keeps what it had: there is nothing to measure against
+        order.sla_policy = policy
+        order.accept_by = deadlines.accept_by if deadlines else None
+        order.respond_by = deadlines.respond_by if deadlines else None
+        order.resolve_by = deadlines.resolve_by if deadlines else None
     after = (order.accept_by, order.respond_by, order.resolve_by)
     if after == before:
         return {}
@@ -172,95 +179,6 @@ def _copy_state(order: Order, state: OrderState) -> None:
     order.extended_to = state.extended_to
 
 
-def events_of(session: Session, order: Order) -> list[OrderEvent]:
-    return list(
-        session.scalars(
-            select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)
-        )
-    )
-
-
-@dataclass
-class OrderFilter:
-    status: str | None = None
-    unit: str | None = None
-    category: str | None = None
-    urgency: str | None = None
-    channel: str | None = None
-    received_from: datetime | None = None
-    received_to: datetime | None = None
-    text: str | None = None
-    language: str | None = None  # a code, or "foreign" for every language but Chinese
-    needs_confirmation: bool | None = None
-    open: bool | None = None  # True: not closed, merged or cancelled
-    due_before: datetime | None = None  # resolution deadline before this time (overdue: now)
-    special_group: str | None = None  # a code, or "any"
-    extension_pending: bool | None = None  # a unit asked for more time, no decision yet
-    # Only orders of these units or places (a user's reach); None = no limit.
-    reach_units: frozenset[int] | None = None
-    reach_places: frozenset[tuple[str, str | None]] = frozenset()
-
-
-def filtered(query: Select, f: OrderFilter) -> Select:
-    """Chainable: narrow any select over Order by the filter's non-empty fields."""
-    if f.reach_units is not None:
-        places = [and_(Order.district == d, Order.street == s) if s else Order.district == d for d, s in f.reach_places]
-        query = query.where(or_(Order.unit_id.in_(f.reach_units), *places))
-    if f.status:
-        query = query.where(Order.status == f.status)
-    if f.open:
-        # Named, not excluded: the status index then reads only the (few) open orders.
-        query = query.where(Order.status.in_(sorted(OPEN)))
-    if f.due_before:
-        query = query.where(Order.resolve_by < f.due_before)
-    if f.extension_pending:
-        query = query.where(Order.extension_requested.is_not(None))
-    if f.special_group == "any":
-        query = query.where(cast(Order.special_groups, String) != "[]")
-    elif f.special_group:
-        query = query.where(cast(Order.special_groups, String).like(f'%"{f.special_group}"%'))
-    if f.unit:
-        query = query.where(Order.unit_id == select(Unit.id).where(Unit.code == f.unit).scalar_subquery())
-    if f.category:
-        # A prefix ("EPI.") selects a whole branch of the taxonomy.
-        cond = Order.category.startswith(f.category) if f.category.endswith(".") else Order.category == f.category
-        query = query.where(cond)
-    for column, value in ((Order.urgency, f.urgency), (Order.channel, f.channel)):
-        if value:
-            query = query.where(column == value)
-    if f.received_from:
-        query = query.where(Order.received_at >= f.received_from)
-    if f.received_to:
-        query = query.where(Order.received_at < f.received_to)
-    if f.language == "foreign":
-        query = query.where(Order.language.is_not(None), Order.language != "zh")
-    elif f.language:
-        query = query.where(Order.language == f.language)
-    if f.needs_confirmation is not None:
-        query = query.where(Order.needs_confirmation == f.needs_confirmation)
-    if f.text:
-        like = f"%{f.text}%"
-        query = query.where(or_(Order.text.like(like), Order.address.like(like), Order.number == f.text))
-    return query
-
-
-def list_orders(session: Session, f: OrderFilter, *, page: int = 1, page_size: int = 50, sort: str = "received"):
-    """One page of orders (newest first, or nearest deadline first) with unit codes and merge targets,
-    and the total."""
-    total = session.scalar(filtered(select(func.count(Order.id)), f)) or 0
-    target = aliased(Order)
-    query = (
-        select(Order, Unit.code, target.number)
-        .outerjoin(Unit, Unit.id == Order.unit_id)
-        .outerjoin(target, target.id == Order.merged_into_id)
-        .order_by(*((Order.resolve_by.is_(None), Order.resolve_by, Order.id) if sort == "deadline"
-                    else (Order.received_at.desc(), Order.id.desc())))
-        .limit(page_size)
-        .offset((page - 1) * page_size)
-    )
-    return list(session.execute(filtered(query, f))), total
-
-
 def describe(session: Session, order: Order):
     """The API view of an order (phone masked), with the actions its status allows."""
     from cityline.orders.rules import allowed_actions
@@ -287,8 +205,6 @@ def set_labels(
     session: Session, number: str, labels: Mapping[str, Any], *, actor: str, now: datetime, note: str | None = None
 ) -> Order:
     """An operator confirms or corrects triage; the event is what training learns from."""
-    from cityline.intake.service import label_errors
-
     changes = {k: v for k, v in labels.items() if k in LABEL_FIELDS and v is not None}
     errors = label_errors(changes.get("kind"), changes.get("category"), changes.get("urgency"),
                           list(changes.get("special_groups") or []))

@@ -1,4 +1,4 @@
-"""HTTP for handling units."""
+"""HTTP for the dispatch catalogue (the dispatcher's queue is intake's: ``intake/api.py``)."""
 
 from __future__ import annotations
 
@@ -6,34 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from cityline.accounts.service import audit
+from cityline.accounts.deps import Deps, deps
 from cityline.db import transaction
-from cityline.routing import service
-from cityline.routing.schemas import UnitCreate, UnitRead
-from cityline.web_deps import Deps, deps
+from cityline.routing import catalogue
 
-router = APIRouter(prefix="/api/units", tags=["units"])
-
-
-def _read(unit, codes_by_id: dict[int, str]) -> UnitRead:
-    return UnitRead(code=unit.code, name=unit.name, kind=unit.kind, district=unit.district,
-                    street=unit.street, parent_code=codes_by_id.get(unit.parent_id))
+router = APIRouter(prefix="/api/dispatch", tags=["dispatch"])
+D = Annotated[Deps, Depends(deps)]
 
 
-@router.get("", response_model=list[UnitRead])
-def list_(d: Annotated[Deps, Depends(deps)]) -> list[UnitRead]:
+@router.get("/catalogue")
+def list_catalogue(d: D) -> list[dict]:
     d.require("units:read")
     with transaction(d.sessions) as session:
-        units = service.list_units(session)
-        codes = {u.id: u.code for u in units}
-        return [_read(u, codes) for u in units]
-
-
-@router.post("", status_code=201, response_model=UnitRead)
-def create(body: UnitCreate, d: Annotated[Deps, Depends(deps)]) -> UnitRead:
-    d.require("units:write")
-    with transaction(d.sessions) as session:
-        unit = service.upsert_unit(session, body.model_dump())
-        audit(session, d.actor, "unit_saved", unit.code, **body.model_dump())
-        codes = {u.id: u.code for u in service.list_units(session)}
-        return _read(unit, codes)
+        return [{"category": r.category, "district": r.district, "street": r.street, "unit": r.unit_code,
+                 "level": r.level, "priority": r.priority, "note": r.note}
+                for r in catalogue.list_catalogue(session)]

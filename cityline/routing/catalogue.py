@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from cityline.accounts.models import Unit
 from cityline.errors import RowError
 from cityline.routing import rules
-from cityline.routing.models import DispatchRule, Unit
+from cityline.routing.models import DispatchRule
 
 COLUMNS = ("category", "district", "street", "unit", "level", "priority", "note")
 
@@ -25,7 +26,7 @@ def default_rows() -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    from cityline.routing.service import read_unit_rows  # same CSV/xlsx reading as units
+    from cityline.accounts.units import read_unit_rows  # same CSV/xlsx reading as units
 
     yield from read_unit_rows(path)
 

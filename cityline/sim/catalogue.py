@@ -14,7 +14,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-from cityline.triage.taxonomy import load_taxonomy
+from cityline.taxonomy import load_taxonomy
 
 DATA_DIR = Path(__file__).with_name("data")
 PROBLEM_FILES = (

@@ -2,7 +2,9 @@
 
 Called by the order loop after every change (in the same transaction), so the
 deadlines shown on an order and the timers the worker fires always follow its
-event log, which stays the truth they can be recomputed from.
+event log, which stays the truth they can be recomputed from. It takes the
+order's values, not the order: the loop (``orders/``) calls down into SLA, never
+the other way round.
 """
 
 from __future__ import annotations
@@ -14,9 +16,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from cityline.orders.models import Order
 from cityline.sla.policy import PolicySet, load_policies
-from cityline.sla.rules import sla_outcome
+from cityline.sla.rules import Deadlines, sla_outcome
 from cityline.sla.service import cancel, refresh_order_timers
 
 
@@ -27,15 +28,14 @@ def policies() -> PolicySet:
     return load_policies(get_settings().sla_policy_file)
 
 
-def track(session: Session, order: Order, events: Sequence[tuple[str, datetime, dict[str, Any]]]) -> None:
-    if not order.urgency:  # nothing to measure against until the order is triaged
-        cancel(session, order.id)
-        return
+def track(session: Session, order_id: int, *, urgency: str | None, category: str | None,
+          special_groups: Sequence[str], events: Sequence[tuple[str, datetime, dict[str, Any]]],
+          ) -> tuple[str | None, Deadlines | None]:
+    """Replace the order's timers to follow its events; returns (policy name, deadlines)."""
+    if not urgency:  # nothing to measure against until the order is triaged
+        cancel(session, order_id)
+        return None, None
     rules = policies()
-    policy = rules.policy_for(order.urgency, order.category, order.special_groups)
-    refresh_order_timers(session, order.id, events, policy, rules.calendar)
-    deadlines = sla_outcome(events, policy, rules.calendar).deadlines
-    order.sla_policy = policy.name
-    order.accept_by = deadlines.accept_by if deadlines else None
-    order.respond_by = deadlines.respond_by if deadlines else None
-    order.resolve_by = deadlines.resolve_by if deadlines else None
+    policy = rules.policy_for(urgency, category, list(special_groups))
+    refresh_order_timers(session, order_id, events, policy, rules.calendar)
+    return policy.name, sla_outcome(events, policy, rules.calendar).deadlines

@@ -15,11 +15,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from cityline.taxonomy import Taxonomy, load_taxonomy
 from cityline.triage import rules
 from cityline.triage.language import detect_language
 from cityline.triage.lexicon import Lexicon, load_lexicon
 from cityline.triage.model import GROUPS, ModelReading, TrainedModel
-from cityline.triage.taxonomy import Taxonomy, load_taxonomy
 
 DEFAULT_THRESHOLD = 0.6
 GROUP_AT = 0.5

@@ -24,6 +24,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from cityline.taxonomy import DEFAULT_TAXONOMY_PATH
 from cityline.triage.model import LabelledText, TrainedModel, train
 
 DATA = Path(__file__).with_name("data")
@@ -74,7 +75,7 @@ def _fingerprint() -> str:
     """What the shipped model depends on: its history, the lexicon and the model's code."""
     package = Path(__file__).parent
     digest = hashlib.sha256()
-    for path in (SEED_FILE, CENTRE_HISTORY_FILE, package / "lexicon.toml", package / "taxonomy.toml",
+    for path in (SEED_FILE, CENTRE_HISTORY_FILE, package / "lexicon.toml", DEFAULT_TAXONOMY_PATH,
                  *sorted(package.glob("*.py"))):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

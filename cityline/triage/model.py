@@ -20,11 +20,11 @@ from itertools import chain
 
 import numpy as np
 
+from cityline.taxonomy import Taxonomy, load_taxonomy
 from cityline.triage.features import SIGNAL, FeatureFinder, candidate_features
 from cityline.triage.fitting import DTYPE, SparseRows, fit
 from cityline.triage.lexicon import Lexicon, load_lexicon
 from cityline.triage.rules import Reading, read_text
-from cityline.triage.taxonomy import Taxonomy, load_taxonomy
 
 SINGLE_LABEL_FIELDS = ("kind", "category", "urgency")
 GROUPS = "special_groups"

@@ -15,8 +15,8 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from cityline.db import utcnow
+from cityline.taxonomy import load_taxonomy
 from cityline.timeutil import to_local
-from cityline.triage.taxonomy import load_taxonomy
 from cityline.web.rules import (
     Clock,
     event_facts,

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from cityline.accounts import service as accounts
+from cityline.accounts.deps import SESSION_COOKIE, Deps, deny
+from cityline.accounts.models import Unit
 from cityline.db import transaction, utcnow
-from cityline.routing.models import Unit
 from cityline.web.rules import pick_language
-from cityline.web_deps import SESSION_COOKIE, Deps, deny
 
 LANGUAGE_COOKIE = "cityline_lang"
 

@@ -16,16 +16,17 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from cityline.accounts import units_api
 from cityline.accounts.rules import ACTION_PERMISSION
 from cityline.db import transaction, utcnow
 from cityline.errors import NotFound
+from cityline.intake import api as intake_api
 from cityline.orders import api as orders_api
+from cityline.orders import queries
 from cityline.orders.schemas import CHANNELS, OrderRead
+from cityline.orders.service import describe
 from cityline.privacy import mask_text
-from cityline.routing import api as units_api
-from cityline.routing import dispatch_api
-from cityline.triage.taxonomy import load_taxonomy
-from cityline.web import service
+from cityline.taxonomy import load_taxonomy
 from cityline.web.gate import open_page
 from cityline.web.render import render
 from cityline.web.rules import DUE_SOON, unit_clock
@@ -79,10 +80,10 @@ def queue(request: Request) -> Response:
     v = open_page(request, "queue")
     if isinstance(v, Response):
         return v
-    items = dispatch_api.queue(v.deps, limit=PAGE_SIZE)
+    items = intake_api.queue(v.deps, limit=PAGE_SIZE)
     waiting = [dict(item, order=OrderRead.model_validate(item["order"])) for item in items]
     with transaction(v.deps.sessions) as session:
-        reasons = service.return_reasons(session, [w["order"].number for w in waiting
+        reasons = queries.return_reasons(session, [w["order"].number for w in waiting
                                                    if w["order"].status == "returned"])
     template = "queue_items.html" if fragment(request) else "queue.html"
     everyone = units(v)
@@ -127,8 +128,10 @@ def board(request: Request) -> Response:
     now = utcnow()
     reach = orders_api.order_filter(v.deps)
     with transaction(v.deps.sessions) as session:
-        soon = service.due_soon(session, reach, now, now + DUE_SOON)
-        escalated = service.escalated(session, reach)
+        soon_orders, soon_total = queries.due_soon(session, reach, now, now + DUE_SOON)
+        soon = [describe(session, o) for o in soon_orders], soon_total
+        late_orders, late_total = queries.escalated(session, reach)
+        escalated = [describe(session, o) for o in late_orders], late_total
     sections = [("due_soon", soon), ("overdue", orders(v, overdue=True)),
                 ("escalated", escalated), ("extensions", orders(v, extension_pending=True)),
                 ("special", orders(v, open=True, special_group="any"))]
@@ -171,7 +174,7 @@ def order_page(request: Request, number: str) -> Response:
         return render(request, v, "missing.html", status=404, number=number)
     actions = permitted_actions(v, order)
     open_order = order.status not in ("closed", "merged", "cancelled")
-    duplicates = orders_api.duplicates(number, v.deps) if open_order else []
+    duplicates = intake_api.duplicates(number, v.deps) if open_order else []
     everyone = units(v)
     return render(request, v, "order.html", current="orders", order=order, actions=actions,
                   duplicates=duplicates, mask=mask_text, can_reveal=v.can("pii:reveal"),

@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cityline.accounts.rules import PERMISSIONS, ROLES
+from cityline.accounts.units import upsert_unit
 from cityline.api import create_app
 from cityline.db import transaction
-from cityline.routing.service import upsert_unit
 from tests.conftest import make_token
 
 PHONES = {"A": "13800000001", "B": "13800000002", "P": "13800000003"}

@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
+from cityline.accounts.units import upsert_unit
 from cityline.db import transaction
 from cityline.intake.importer import import_rows
-from cityline.routing.service import upsert_unit
 from cityline.sim import generate, units_rows
 from tests.analytics.simdata import SimData, sim_export
 

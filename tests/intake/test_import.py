@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from cityline.intake.importer import import_file
 from cityline.intake.rows import BadFile
 from cityline.orders.models import Order, OrderEvent
+from cityline.orders.queries import events_of
 from cityline.orders.rules import replay
-from cityline.orders.service import events_of, get_order
+from cityline.orders.service import get_order
 from tests.factories import add_units
 
 COLUMNS = ["external_id", "received_at", "channel", "text", "address", "caller_phone", "kind", "category",

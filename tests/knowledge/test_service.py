@@ -8,7 +8,8 @@ from cityline.db import transaction
 from cityline.errors import Conflict, NotFound
 from cityline.knowledge import search, service
 from cityline.knowledge.service import ArticleInput
-from cityline.orders.service import events_of, get_order
+from cityline.orders.queries import events_of
+from cityline.orders.service import get_order
 from tests.knowledge.conftest import NOW, consult
 
 TODAY = date(2022, 4, 20)

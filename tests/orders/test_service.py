@@ -8,9 +8,10 @@ from sqlalchemy import func, select, text
 from cityline.db import transaction
 from cityline.intake.service import create_order
 from cityline.orders.models import Order
+from cityline.orders.queries import events_of
 from cityline.orders.rules import replay
 from cityline.orders.schemas import OrderCreate
-from cityline.orders.service import describe, events_of, get_order, move_order
+from cityline.orders.service import describe, get_order, move_order
 from tests.factories import add_units, order_body
 
 NOW = datetime(2020, 1, 28, 2, 0, tzinfo=UTC)

@@ -7,10 +7,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from cityline.accounts.rules import ROLES
+from cityline.accounts.units import upsert_unit
 from cityline.api import create_app
 from cityline.db import transaction
 from cityline.routing import catalogue
-from cityline.routing.service import upsert_unit
 from cityline.sla.models import Timer
 from cityline.timeutil import parse_when
 from tests.conftest import make_token

@@ -11,7 +11,7 @@ import pytest
 from cityline.geo.divisions import shanghai_streets
 from cityline.sim import COLUMNS, generate, units_rows
 from cityline.sim.catalogue import problems
-from cityline.triage.taxonomy import load_taxonomy
+from cityline.taxonomy import load_taxonomy
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cityline.triage.history import CENTRE_HISTORY_FILE, SEED_FILE, read_records
-from cityline.triage.taxonomy import load_taxonomy
+from cityline.taxonomy import load_taxonomy
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_FILE = ROOT / "eval" / "triage_dev.jsonl"

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from cityline.triage.taxonomy import load_taxonomy
+from cityline.taxonomy import load_taxonomy
 
 
 def test_shipped_taxonomy_has_every_field():

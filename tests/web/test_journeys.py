@@ -15,13 +15,13 @@ import pytest
 import uvicorn
 from sqlalchemy.orm import sessionmaker
 
+from cityline.accounts.units import upsert_unit
 from cityline.db import make_engine, make_sessionmaker, transaction, utcnow
 from cityline.demo import load_starter_knowledge
 from cityline.intake.service import create_order
 from cityline.orders.schemas import OrderCreate
 from cityline.privacy import Vault
 from cityline.routing import catalogue
-from cityline.routing.service import upsert_unit
 from cityline.schema import create_all
 from cityline.sim import units_rows
 from tests.web.conftest import PASSWORD, add_user, console_app

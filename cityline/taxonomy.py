@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from cityline.errors import FieldError
+
 DEFAULT_TAXONOMY_PATH = Path(__file__).with_name("taxonomy.toml")
 EPIDEMIC_PREFIX = "EPI."
 
@@ -116,3 +118,21 @@ def _entries(data: dict, table: str, path: Path) -> list[TaxonomyEntry]:
     if duplicates:
         raise ValueError(f"taxonomy file {path}: duplicate {table} codes {', '.join(duplicates)}")
     return entries
+
+
+def label_errors(kind: str | None, category: str | None, urgency: str | None, groups: list[str]) -> list[FieldError]:
+    """Field errors for labels that are not codes of the taxonomy (empty labels are fine)."""
+    taxonomy = load_taxonomy()
+    errors = []
+    for field, value in (("kind", kind), ("category", category), ("urgency", urgency)):
+        if value:
+            try:
+                taxonomy.check(field, value)
+            except ValueError as exc:
+                errors.append(FieldError(field, str(exc)))
+    for group in groups:
+        try:
+            taxonomy.check("special_group", group)
+        except ValueError as exc:
+            errors.append(FieldError("special_groups", str(exc)))
+    return errors

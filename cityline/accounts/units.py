@@ -1,4 +1,4 @@
-"""Units: create, import from CSV/Excel, list, and walk the tree."""
+"""Handling units (the organisation): create, import from CSV/Excel, list, and walk the tree."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cityline.accounts.models import UNIT_KINDS, Unit
 from cityline.errors import FieldError, Invalid, RowError
-from cityline.routing.models import UNIT_KINDS, Unit
 
 UNIT_COLUMNS = ("code", "name", "parent_code", "kind", "district", "street")
 

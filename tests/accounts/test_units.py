@@ -2,8 +2,8 @@
 
 from openpyxl import Workbook
 
+from cityline.accounts.units import descendant_ids, import_units, list_units, read_unit_rows
 from cityline.db import transaction
-from cityline.routing.service import descendant_ids, import_units, list_units, read_unit_rows
 
 
 def test_units_from_excel(sessions, tmp_path):

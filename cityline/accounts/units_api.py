@@ -1,0 +1,39 @@
+"""HTTP for handling units."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from cityline.accounts import units as service
+from cityline.accounts.deps import Deps, deps
+from cityline.accounts.schemas import UnitCreate, UnitRead
+from cityline.accounts.service import audit
+from cityline.db import transaction
+
+router = APIRouter(prefix="/api/units", tags=["units"])
+
+
+def _read(unit, codes_by_id: dict[int, str]) -> UnitRead:
+    return UnitRead(code=unit.code, name=unit.name, kind=unit.kind, district=unit.district,
+                    street=unit.street, parent_code=codes_by_id.get(unit.parent_id))
+
+
+@router.get("", response_model=list[UnitRead])
+def list_(d: Annotated[Deps, Depends(deps)]) -> list[UnitRead]:
+    d.require("units:read")
+    with transaction(d.sessions) as session:
+        units = service.list_units(session)
+        codes = {u.id: u.code for u in units}
+        return [_read(u, codes) for u in units]
+
+
+@router.post("", status_code=201, response_model=UnitRead)
+def create(body: UnitCreate, d: Annotated[Deps, Depends(deps)]) -> UnitRead:
+    d.require("units:write")
+    with transaction(d.sessions) as session:
+        unit = service.upsert_unit(session, body.model_dump())
+        audit(session, d.actor, "unit_saved", unit.code, **body.model_dump())
+        codes = {u.id: u.code for u in service.list_units(session)}
+        return _read(unit, codes)

@@ -1,0 +1,147 @@
+"""Reads of orders, in one place: lists with filters (chainable), the dispatcher's queue, the
+supervisor's board (due soon, escalated), an order's history. Never commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import Select, String, and_, case, cast, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from cityline.accounts.models import Unit
+from cityline.orders.models import Order, OrderEvent
+from cityline.orders.rules import OPEN
+from cityline.sla.models import Timer
+from cityline.sla.rules import OVERDUE_ESCALATION
+
+URGENCY_FIRST = case({"urgent": 0, "sub_urgent": 1}, value=Order.urgency, else_=2)
+
+
+@dataclass
+class OrderFilter:
+    status: str | None = None
+    unit: str | None = None
+    category: str | None = None
+    urgency: str | None = None
+    channel: str | None = None
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+    text: str | None = None
+    language: str | None = None  # a code, or "foreign" for every language but Chinese
+    needs_confirmation: bool | None = None
+    open: bool | None = None  # True: not closed, merged or cancelled
+    due_before: datetime | None = None  # resolution deadline before this time (overdue: now)
+    special_group: str | None = None  # a code, or "any"
+    extension_pending: bool | None = None  # a unit asked for more time, no decision yet
+    # Only orders of these units or places (a user's reach); None = no limit.
+    reach_units: frozenset[int] | None = None
+    reach_places: frozenset[tuple[str, str | None]] = frozenset()
+
+
+def filtered(query: Select, f: OrderFilter) -> Select:
+    """Chainable: narrow any select over Order by the filter's non-empty fields."""
+    if f.reach_units is not None:
+        places = [and_(Order.district == d, Order.street == s) if s else Order.district == d for d, s in f.reach_places]
+        query = query.where(or_(Order.unit_id.in_(f.reach_units), *places))
+    if f.status:
+        query = query.where(Order.status == f.status)
+    if f.open:
+        # Named, not excluded: the status index then reads only the (few) open orders.
+        query = query.where(Order.status.in_(sorted(OPEN)))
+    if f.due_before:
+        query = query.where(Order.resolve_by < f.due_before)
+    if f.extension_pending:
+        query = query.where(Order.extension_requested.is_not(None))
+    if f.special_group == "any":
+        query = query.where(cast(Order.special_groups, String) != "[]")
+    elif f.special_group:
+        query = query.where(cast(Order.special_groups, String).like(f'%"{f.special_group}"%'))
+    if f.unit:
+        query = query.where(Order.unit_id == select(Unit.id).where(Unit.code == f.unit).scalar_subquery())
+    if f.category:
+        # A prefix ("EPI.") selects a whole branch of the taxonomy.
+        cond = Order.category.startswith(f.category) if f.category.endswith(".") else Order.category == f.category
+        query = query.where(cond)
+    for column, value in ((Order.urgency, f.urgency), (Order.channel, f.channel)):
+        if value:
+            query = query.where(column == value)
+    if f.received_from:
+        query = query.where(Order.received_at >= f.received_from)
+    if f.received_to:
+        query = query.where(Order.received_at < f.received_to)
+    if f.language == "foreign":
+        query = query.where(Order.language.is_not(None), Order.language != "zh")
+    elif f.language:
+        query = query.where(Order.language == f.language)
+    if f.needs_confirmation is not None:
+        query = query.where(Order.needs_confirmation == f.needs_confirmation)
+    if f.text:
+        like = f"%{f.text}%"
+        query = query.where(or_(Order.text.like(like), Order.address.like(like), Order.number == f.text))
+    return query
+
+
+def list_orders(session: Session, f: OrderFilter, *, page: int = 1, page_size: int = 50, sort: str = "received"):
+    """One page of orders (newest first, or nearest deadline first) with unit codes and merge targets,
+    and the total."""
+    total = session.scalar(filtered(select(func.count(Order.id)), f)) or 0
+    target = aliased(Order)
+    query = (
+        select(Order, Unit.code, target.number)
+        .outerjoin(Unit, Unit.id == Order.unit_id)
+        .outerjoin(target, target.id == Order.merged_into_id)
+        .order_by(*((Order.resolve_by.is_(None), Order.resolve_by, Order.id) if sort == "deadline"
+                    else (Order.received_at.desc(), Order.id.desc())))
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    )
+    return list(session.execute(filtered(query, f))), total
+
+
+def events_of(session: Session, order: Order) -> list[OrderEvent]:
+    return list(
+        session.scalars(
+            select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)
+        )
+    )
+
+
+def waiting_for_dispatch(session: Session, reach: OrderFilter, limit: int) -> list[Order]:
+    """Orders waiting for a dispatcher: new ones (not consultations) the catalogue was unsure of,
+    and returns; most urgent first."""
+    waiting = ((Order.status == "received") & ((Order.kind != "consult") | Order.kind.is_(None))) | (
+        Order.status == "returned")
+    query = filtered(select(Order).where(waiting), reach).order_by(URGENCY_FIRST, Order.received_at)
+    return list(session.scalars(query.limit(limit)))
+
+
+def _page(session: Session, query, limit: int) -> tuple[list[Order], int]:
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return list(session.scalars(query.order_by(Order.resolve_by, Order.id).limit(limit))), total
+
+
+def due_soon(session: Session, reach: OrderFilter, now: datetime, until: datetime,
+             limit: int = 100) -> tuple[list[Order], int]:
+    """Open orders whose resolution deadline falls between now and ``until`` (not yet overdue,
+    clock running), nearest first."""
+    query = filtered(select(Order), replace(reach, open=True, due_before=until)).where(
+        Order.resolve_by >= now, Order.paused.is_(False))
+    return _page(session, query, limit)
+
+
+def escalated(session: Session, reach: OrderFilter, limit: int = 100) -> tuple[list[Order], int]:
+    """Open orders whose overdue escalation (督办) has fired, earliest deadline first."""
+    fired = select(Timer.order_id).where(Timer.kind == OVERDUE_ESCALATION, Timer.state == "fired")
+    query = filtered(select(Order).where(Order.id.in_(fired)), replace(reach, open=True))
+    return _page(session, query, limit)
+
+
+def return_reasons(session: Session, numbers: list[str]) -> dict[str, str]:
+    """The reason of each order's latest return (退单), for the dispatcher deciding where next."""
+    if not numbers:
+        return {}
+    rows = session.execute(
+        select(Order.number, OrderEvent.data).join(OrderEvent, OrderEvent.order_id == Order.id)
+        .where(Order.number.in_(numbers), OrderEvent.action == "return").order_by(OrderEvent.id))
+    return {number: str((data or {}).get("reason") or "") for number, data in rows}

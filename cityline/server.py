@@ -1,0 +1,39 @@
+"""A running cityline server: the HTTP application on the configured database, with triage,
+and the worker that fires deadline reminders beside it."""
+
+from __future__ import annotations
+
+from cityline import runtime
+from cityline.config import get_settings
+from cityline.intake.triage import classify_with
+from cityline.privacy import default_vault
+
+
+def app():
+    from cityline.api import create_app
+
+    return create_app(runtime.sessions(), default_vault(), classifier=classify_with)
+
+
+def serve(host: str, port: int, *, worker: bool = True) -> None:
+    """Serve the app; with ``worker``, the SLA reminder worker runs beside it in a thread
+    (deliveries appended to ``outbox.log`` in the data directory)."""
+    import threading
+
+    import uvicorn
+
+    stop = threading.Event()
+    if worker:
+        from cityline.sla.messages import LogSender, reminder_handler
+        from cityline.sla.worker import run_forever
+
+        settings = get_settings()
+        sender = LogSender(settings.data_dir / "outbox.log")
+        thread = threading.Thread(target=run_forever, daemon=True, name="sla-worker",
+                                  args=(runtime.sessions(), f"serve:{port}", reminder_handler(settings.timezone),
+                                        sender, stop))
+        thread.start()
+    try:
+        uvicorn.run(app(), host=host, port=port)
+    finally:
+        stop.set()

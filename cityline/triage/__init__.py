@@ -1,0 +1,1 @@
+"""Triage: classify an order (kind, category, urgency, special groups, language) and explain why."""
