@@ -67,11 +67,11 @@ def test_rescheduling_keeps_what_is_unchanged_and_replaces_the_rest(sla_db):
 
 def test_refreshing_from_events_drops_the_accept_reminder_once_accepted(sla_db):
     events = [("received", local("2020-01-28 22:10"), {}),
-              ("dispatched", local("2020-01-28 22:14"), {"unit": "SH-WJW"})]
+              ("dispatch", local("2020-01-28 22:14"), {"unit": "SH-WJW"})]
     with transaction(sla_db.factory) as session:
         refresh_order_timers(session, 3, events, LIFE, POLICIES.calendar)
     assert ("accept_reminder", "pending") in states(sla_db, 3)
-    events.append(("accepted", local("2020-01-28 22:20"), {}))
+    events.append(("accept", local("2020-01-28 22:20"), {}))
     with transaction(sla_db.factory) as session:
         timers = refresh_order_timers(session, 3, events, LIFE, POLICIES.calendar)
     assert ACCEPT_REMINDER not in {t.kind for t in timers}

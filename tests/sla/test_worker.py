@@ -39,7 +39,7 @@ def local(text: str) -> datetime:
 
 def life_order(sla_db, order_id: int, received: str = "2020-01-28 22:10") -> None:
     start = local(received)
-    events = [("received", start, {}), ("dispatched", start + timedelta(minutes=4), {"unit": "SH-WJW"})]
+    events = [("received", start, {}), ("dispatch", start + timedelta(minutes=4), {"unit": "SH-WJW"})]
     with transaction(sla_db.factory) as session:
         refresh_order_timers(session, order_id, events, LIFE, POLICIES.calendar)
 
