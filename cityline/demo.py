@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityline.db import transaction
@@ -164,13 +163,10 @@ def store_briefings(factory: sessionmaker[Session], days: tuple[str, ...],
 def busiest_street_office(factory: sessionmaker[Session]) -> tuple[str, str]:
     """The street office with most orders (the demo handler's), and its district centre."""
     from cityline.accounts.models import Unit
-    from cityline.orders.models import Order
+    from cityline.orders.queries import busiest_unit
 
     with factory() as session:
-        unit = session.scalars(
-            select(Unit).join(Order, Order.unit_id == Unit.id).where(Unit.kind == "street_office")
-            .group_by(Unit.id).order_by(func.count(Order.id).desc()).limit(1)
-        ).one()
+        unit = busiest_unit(session, "street_office")
         parent = session.get(Unit, unit.parent_id)
         return unit.code, parent.code if parent else unit.code
 
