@@ -23,8 +23,9 @@ class NoModelError(LookupError):
     """Raised when a model version asked for does not exist."""
 
 
-def save_model(session: Session, model: TrainedModel, metrics: dict) -> TriageModelVersion:
-    """Store ``model`` as the next version and make it the active one."""
+def save_model(session: Session, model: TrainedModel, metrics: dict, *, active: bool = True) -> TriageModelVersion:
+    """Store ``model`` as the next version; make it the active one unless ``active`` is False
+    (training goes through ``gate.train_behind_gate``, which decides)."""
     latest = session.scalar(select(func.max(TriageModelVersion.version))) or 0
     row = TriageModelVersion(
         version=latest + 1,
@@ -35,7 +36,7 @@ def save_model(session: Session, model: TrainedModel, metrics: dict) -> TriageMo
     )
     session.add(row)
     session.flush()
-    return activate(session, row.version)
+    return activate(session, row.version) if active else row
 
 
 def activate(session: Session, version: int) -> TriageModelVersion:
