@@ -73,7 +73,10 @@ def train_command(
     random.Random(seed).shuffle(shuffled)
     complete = [r for r in shuffled if r.kind and r.category and r.urgency]
     kept_aside = complete[: int(len(own) * holdout)]
-    own_learn = gate.learnable([r for r in shuffled if not any(r is k for k in kept_aside)], judge)
+    own_rest = [r for r in shuffled if not any(r is k for k in kept_aside)]
+    own_learn = gate.learnable(own_rest, judge)
+    if dropped := len(own_rest) - len(own_learn):
+        console.print(f"left out {dropped} of the centre's own orders: their texts are among the held-back ones")
     if len(own_learn) + len(shipped) < 20:
         _fail(f"only {len(own_learn)} labelled orders to learn from; at least 20 are needed")
     console.print(

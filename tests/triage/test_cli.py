@@ -126,3 +126,15 @@ def test_a_model_worse_than_the_one_in_use_stays_inactive_unless_forced(database
             (False, False, "the lexicon alone"), (True, True, "the lexicon alone")]
         assert service.active_version(session).version == 2
     assert "model-2" in runner.invoke(app, ["models"]).output
+
+
+def test_held_back_texts_in_the_centres_own_orders_are_not_learnt_from(database, labelled_file, tmp_path):
+    held = gate.held_back(shipped_records())[0]
+    line = {"id": "H1", "text": held.text, "kind": held.kind, "category": held.category, "urgency": held.urgency,
+            "special_groups": list(held.special_groups), "language": held.language}
+    with_held = tmp_path / "with_held.jsonl"
+    with_held.write_text(labelled_file.read_text(encoding="utf-8") + "\n" + json.dumps(line, ensure_ascii=False),
+                         encoding="utf-8")
+    result = runner.invoke(app, ["train", "--without-shipped", "--file", str(with_held), "--holdout", "0"])
+    assert "left out 1 of the centre's own orders" in result.output
+    assert "training on 24 orders (0 shipped, 24 the centre's own)" in result.output
