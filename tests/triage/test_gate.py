@@ -129,3 +129,17 @@ def test_the_demo_trains_through_the_same_gate_on_the_same_held_back_orders(fact
                                                      (len(shipped) + 24, gate.held_back(shipped))]
     assert all("force" not in options for _, _, options in calls)
     assert "no trained model passed the gate" in said[-1]
+
+
+def test_rollback_skips_models_the_gate_held_back(session):
+    from cityline.triage.model import train
+    from tests.triage.conftest import examples
+
+    model = train(examples())
+    passed = {"gate": {"activated": True}}
+    service.save_model(session, model, passed)
+    service.save_model(session, model, {"gate": {"activated": False}}, active=False)  # never in use
+    service.save_model(session, model, passed)
+    assert service.rollback(session).version == 1
+    with pytest.raises(service.NoModelError, match="oldest version the gate let through"):
+        service.rollback(session)
