@@ -29,7 +29,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
                              "units:read",
                              "analytics:read", "knowledge:edit", "knowledge:review"}),
     "analyst": frozenset({"orders:read", "analytics:read", "orders:export", "units:read"}),
-    "admin": frozenset({"users:admin", "units:write", "units:read", "audit:read", "triage:admin",
+    "admin": frozenset({"users:admin", "units:write", "units:read", "catalogue:write", "audit:read", "triage:admin",
                         "orders:read", "knowledge:edit", "knowledge:review"}),
 }
 
