@@ -42,7 +42,7 @@ def check_url(url: str) -> str:
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise Invalid(f"not a webhook address: {url!r}",
+        raise Invalid(f"not a webhook address: {url!r}; give an http:// or https:// address with a host",
                       [FieldError("url", "give an http:// or https:// address with a host")])
     return url
 
