@@ -9,4 +9,6 @@ Shared infrastructure under every domain (it imports only the kernel):
 - ``notify``   — the notices the loop sends (an order dispatched to a unit).
 - ``webhooks`` — a unit's webhooks (add, list, remove) and their signature.
 - ``rules``    — pure decisions: back-off, signatures, the texts of notices.
+- ``schemas``  — what crosses the API (the routes are ``accounts/outbox_api.py``: they
+  need who is asking and the unit tree, which sit above this package).
 """
