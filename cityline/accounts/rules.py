@@ -30,7 +30,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
                              "analytics:read", "knowledge:edit", "knowledge:review"}),
     "analyst": frozenset({"orders:read", "analytics:read", "orders:export", "units:read"}),
     "admin": frozenset({"users:admin", "units:write", "units:read", "catalogue:write", "audit:read", "triage:admin",
-                        "orders:read", "knowledge:edit", "knowledge:review"}),
+                        "orders:read", "knowledge:edit", "knowledge:review", "outbox:admin"}),
 }
 
 MAX_FAILURES = 5

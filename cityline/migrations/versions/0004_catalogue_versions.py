@@ -1,19 +1,18 @@
 """dispatch catalogue versions: every replacement of dispatch_rules kept, diffed and restorable
 
-Revision ID: 0003_catalogue_versions
+Revision ID: 0004
 Revises: 0002
 Create Date: 2026-12-06 05:14:02.783936
 
-Self-contained (one new table); its own revision id so that it can be chained
-with another 0003 by changing one down_revision.
+One new table.
 """
 from alembic import op
 import sqlalchemy as sa
 import cityline.db
 
 
-revision = '0003_catalogue_versions'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
