@@ -1,7 +1,7 @@
 """dispatch catalogue versions: every replacement of dispatch_rules kept, diffed and restorable
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-06 05:14:02.783936
 
 One new table.
