@@ -14,7 +14,7 @@ from cityline.db import transaction, utcnow
 from cityline.intake.duplicates import find_duplicates
 from cityline.intake.service import create_order, locate
 from cityline.orders import queries
-from cityline.orders.api import visible
+from cityline.orders.api import reach_of, visible
 from cityline.orders.models import Order
 from cityline.orders.schemas import OrderCreate, OrderRead
 from cityline.orders.service import describe
@@ -52,7 +52,7 @@ def preview(body: PreviewRequest, d: Annotated[Deps, Depends(deps)]) -> dict[str
             "triage": triage,
             "place": place,
             "suggested_units": [c.__dict__ for c in suggest_units(session, category, district, street)],
-            "duplicates": find_duplicates(session, draft),
+            "duplicates": find_duplicates(session, draft, reach=reach_of(d)),
             "knowledge": [s.__dict__ for s in suggest(session, body.text)],
         }
 
@@ -74,7 +74,7 @@ def duplicates(number: str, d: D) -> list[dict]:
     """Earlier orders that look like the same request (merge candidates)."""
     d.require("orders:read")
     with transaction(d.sessions) as session:
-        return find_duplicates(session, visible(session, d, number))
+        return find_duplicates(session, visible(session, d, number), reach=reach_of(d))
 
 
 @dispatch_router.get("/queue")
@@ -82,12 +82,12 @@ def queue(d: D, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[dict]:
     """Orders waiting for a dispatcher (new ones the catalogue was unsure of, and returns),
     most urgent first, each with its likely units and possible duplicates."""
     d.require("orders:dispatch")
-    reach = queries.OrderFilter(reach_units=d.principal.reach, reach_places=d.principal.places)
+    reach = reach_of(d)
     with transaction(d.sessions) as session:
         return [{"order": describe(session, order).model_dump(mode="json"),
                  "suggested_units": [c.__dict__ for c in suggest_units(
                      session, order.category, order.district, order.street)],
-                 "duplicates": find_duplicates(session, order)}
+                 "duplicates": find_duplicates(session, order, reach=reach)}
                 for order in queries.waiting_for_dispatch(session, reach, limit)]
 
 

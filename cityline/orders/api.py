@@ -38,6 +38,12 @@ router = APIRouter(prefix="/api/orders", tags=["orders"])
 D = Annotated[Deps, Depends(deps)]
 
 
+def reach_of(d: Deps) -> queries.OrderFilter:
+    """Only the caller's reach: narrows any read of orders in SQL (duplicates, merge targets,
+    the queue, references in an order's history) as it narrows lists."""
+    return queries.OrderFilter(reach_units=d.principal.reach, reach_places=d.principal.places)
+
+
 def visible(session: Session, d: Deps, number: str) -> Order:
     order = service.get_order(session, number)
     d.ensure_visible(order.unit_id, order.district, order.street, f"order numbered {number}")
