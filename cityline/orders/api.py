@@ -110,13 +110,33 @@ def export(d: D, f: Annotated[queries.OrderFilter, Depends(order_filter)],
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
 
 
+def history(session: Session, d: Deps, order: Order) -> list[EventRead]:
+    """The order's events as the caller may see them.
+
+    Everyone who sees an order sees its whole history, but the possible duplicates that
+    intake found and stored in the ``received`` event were looked for across the city (they
+    explain why auto-dispatch held back). Who may see those orders depends on the viewer and
+    on where the orders have gone since, so no list fixed at intake fits every later viewer:
+    the stored list stays whole and each viewer is shown the part within their reach now.
+    """
+    events = [EventRead.model_validate(e) for e in queries.events_of(session, order)]
+    named = {dup.get("number") for e in events for dup in e.data.get("duplicates") or ()}
+    if not named:
+        return events
+    seen = queries.numbers_within(session, named - {None}, reach_of(d))
+    for event in events:
+        if event.data.get("duplicates"):  # a new dict: the stored event itself is not touched
+            event.data = {**event.data, "duplicates": [dup for dup in event.data["duplicates"]
+                                                       if dup.get("number") in seen]}
+    return events
+
+
 @router.get("/{number}", response_model=OrderDetail)
 def show(number: str, d: D) -> OrderDetail:
     d.require("orders:read")
     with transaction(d.sessions) as session:
         order = visible(session, d, number)
-        events = [EventRead.model_validate(e) for e in queries.events_of(session, order)]
-        return OrderDetail(**service.describe(session, order).model_dump(), events=events)
+        return OrderDetail(**service.describe(session, order).model_dump(), events=history(session, d, order))
 
 
 @router.post("/{number}/moves", response_model=OrderRead)

@@ -102,6 +102,10 @@ def test_duplicates_are_only_orders_within_the_askers_reach(desk, sessions, vaul
                                                        "caller_phone": "13800005555",
                                                        "category": "GEN.ENVIRONMENT"}).json()
     assert [d["number"] for d in preview["duplicates"]] == [here["number"]]
+    # Intake stored what it found city-wide; each reader of the history sees what is within reach.
+    for client, expected in ((desk, [other_street["number"]]), (street, [])):
+        received = client.get(f"/api/orders/{here['number']}").json()["events"][0]
+        assert [d["number"] for d in received["data"]["duplicates"]] == expected
 
 
 def test_pause_moves_the_deadline_and_resume_restarts_the_clock(desk):
