@@ -148,7 +148,8 @@ def move(number: str, body: MoveRequest, d: D) -> OrderRead:
         if body.until:  # a time without an offset is local time, as everywhere in cityline
             body.until = as_aware(body.until)
         params = body.model_dump(mode="json", exclude={"action"})
-        order = service.move_order(session, number, body.action, params, actor=d.actor, now=utcnow())
+        order = service.move_order(session, number, body.action, params, actor=d.actor, now=utcnow(),
+                                   reach=reach_of(d))
         return service.describe(session, order)
 
 

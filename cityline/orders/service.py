@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from cityline.accounts.models import Unit
 from cityline.errors import FieldError, Invalid, NotFound
 from cityline.orders.models import Order, OrderEvent, OrderSequence
-from cityline.orders.queries import events_of
+from cityline.orders.queries import OrderFilter, events_of, filtered
 from cityline.orders.rules import OrderState, Status, apply_move
 from cityline.outbox import notify
 from cityline.sla.tracking import track
@@ -106,9 +106,13 @@ def state_of(session: Session, order: Order) -> OrderState:
 
 
 def move_order(
-    session: Session, number: str, action: str, params: Mapping[str, Any], *, actor: str, now: datetime
+    session: Session, number: str, action: str, params: Mapping[str, Any], *, actor: str, now: datetime,
+    reach: OrderFilter | None = None,
 ) -> Order:
-    """Apply one step of the loop and write its event; raises and writes nothing if refused."""
+    """Apply one step of the loop and write its event; raises and writes nothing if refused.
+
+    ``reach`` is the actor's (None: the whole city, for the system and the command line): an
+    order it names, such as a merge target, must be within it."""
     order = get_order(session, number, for_update=True)
     before = state_of(session, order)
     data = {k: v for k, v in params.items() if v not in (None, "") and k != "note"}
@@ -118,7 +122,7 @@ def move_order(
     if after.unit != before.unit:
         order.unit_id = unit_by_code(session, after.unit).id if after.unit else None
     if after.merged_into and after.merged_into != before.merged_into:
-        order.merged_into_id = _merge_target(session, order, after.merged_into).id
+        order.merged_into_id = _merge_target(session, order, after.merged_into, reach).id
     _copy_state(order, after)
     event = record_event(
         session, order, action, actor=actor, at=now,
@@ -155,8 +159,12 @@ def track_deadlines(session: Session, order: Order) -> dict[str, Any]:
             | {"policy": order.sla_policy}}
 
 
-def _merge_target(session: Session, order: Order, number: str) -> Order:
-    target = session.scalars(select(Order).where(Order.number == number)).one_or_none()
+def _merge_target(session: Session, order: Order, number: str, reach: OrderFilter | None) -> Order:
+    """The order to merge into. One outside the actor's reach does not exist for them: the same
+    422 as a missing number (not 404, which would say the order in the path is missing), and
+    none of the checks that would tell its status."""
+    query = select(Order).where(Order.number == number)
+    target = session.scalars(filtered(query, reach) if reach else query).one_or_none()
     problem = None
     if target is None:
         problem = "no order has this number"
