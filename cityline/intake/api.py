@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from cityline.accounts.deps import Deps, deps
 from cityline.db import transaction, utcnow
+from cityline.errors import Conflict
 from cityline.intake.duplicates import find_duplicates
 from cityline.intake.service import create_order, locate
 from cityline.orders import queries
@@ -59,12 +60,17 @@ def preview(body: PreviewRequest, d: Annotated[Deps, Depends(deps)]) -> dict[str
 
 @orders_router.post("", status_code=201, response_model=OrderRead)
 def create(body: OrderCreate, response: Response, d: D) -> OrderRead:
-    """Record an order; labels left empty are filled by triage. Same external_id twice → 200 with the first."""
+    """Record an order; labels left empty are filled by triage. Same external_id twice → 200 with the
+    first, when the caller may see it; else 409, which names no order."""
     d.require("orders:create")
     with transaction(d.sessions) as session:
         order, created = create_order(session, body, actor=d.actor, now=utcnow(), vault=d.vault,
                                       classify=d.classify(session))
         if not created:
+            # A lookup by external_id: an order outside the caller's reach is not shown, not even
+            # its number. That the id is taken cannot be hidden (a second order cannot have it).
+            if not d.principal.sees(order.unit_id, order.district, order.street):
+                raise Conflict(f"an order with external_id {body.external_id} was already recorded")
             response.status_code = 200
         return describe(session, order)
 
