@@ -228,6 +228,18 @@ def test_an_order_outside_the_reach_is_not_found(city):
     assert people["operator"].get("/orders/20200101-99999").status_code == 404
 
 
+def test_the_order_pages_duplicates_are_those_within_the_visitors_reach(city):
+    _app, people = city
+    theirs = new_order(people["operator"], address="静安区江宁路街道昌平路1号")["number"]  # same caller, next street
+    mine = new_order(people["operator"])
+    assert mine["status"] == "received"  # held: it looks like a duplicate
+    move(people["dispatcher"], mine["number"], action="dispatch", unit="SH-JA-CJD")
+    city_page = people["dispatcher"].get(f"/orders/{mine['number']}").text
+    assert f'href="/orders/{theirs}"' in city_page and 'data-action="merge"' in city_page
+    street_page = people["handler"].get(f"/orders/{mine['number']}")
+    assert street_page.status_code == 200 and theirs not in street_page.text
+
+
 def test_the_dispatcher_sees_returns_with_their_reason_and_likely_units(city):
     _app, people = city
     number = new_order(people["operator"])["number"]
