@@ -224,7 +224,10 @@ def test_the_order_page_shows_the_whole_history_and_masks_the_caller(city, sessi
 def test_an_order_outside_the_reach_is_not_found(city):
     _app, people = city
     number = new_order(people["operator"])["number"]
-    assert people["other_handler"].get(f"/orders/{number}").status_code == 404
+    foreign = people["other_handler"].get(f"/orders/{number}")
+    missing = people["other_handler"].get("/orders/20200101-99999")
+    assert foreign.status_code == missing.status_code == 404
+    assert foreign.text.replace(number, "20200101-99999") == missing.text  # the same page, number apart
     assert people["operator"].get("/orders/20200101-99999").status_code == 404
 
 
