@@ -185,6 +185,19 @@ def test_other_units_order_answers_exactly_like_a_missing_one(world, role):
             same_answer(call(client, method, path, body), call(client, m_method, m_path, m_body), numbers[key])
 
 
+@pytest.mark.parametrize("role", ROLES)
+def test_another_units_notification_answers_like_a_missing_one(world, sessions, vault, role):
+    numbers, clients = world
+    city = TestClient(create_app(sessions, vault), headers={
+        "Authorization": f"Bearer {make_token(sessions, ['dispatcher'], unit='SH', name='city')}"})
+    ids = {n["order_number"]: n["id"] for n in city.get("/api/notifications").json()["items"]}
+    for key in FOREIGN:
+        foreign = clients[role].post(f"/api/notifications/{ids[numbers[key]]}/read")
+        missing = clients[role].post("/api/notifications/999999/read")
+        assert foreign.status_code == missing.status_code, (role, foreign.text)
+        assert foreign.text == missing.text.replace("999999", str(ids[numbers[key]]))
+
+
 @pytest.mark.parametrize("role", sorted(r for r in ROLES if "orders:dispatch" in PERMISSIONS[r]))
 def test_merge_only_into_an_order_within_reach(world, role):
     numbers, clients = world
