@@ -15,7 +15,7 @@ from cityline.errors import Conflict
 from cityline.intake.duplicates import find_duplicates
 from cityline.intake.service import create_order, locate
 from cityline.orders import queries
-from cityline.orders.api import reach_of, visible
+from cityline.orders.api import reach_filter, visible
 from cityline.orders.models import Order
 from cityline.orders.schemas import OrderCreate, OrderRead
 from cityline.orders.service import describe
@@ -53,7 +53,7 @@ def preview(body: PreviewRequest, d: Annotated[Deps, Depends(deps)]) -> dict[str
             "triage": triage,
             "place": place,
             "suggested_units": [c.__dict__ for c in suggest_units(session, category, district, street)],
-            "duplicates": find_duplicates(session, draft, reach=reach_of(d)),
+            "duplicates": find_duplicates(session, draft, reach=reach_filter(d)),
             "knowledge": [s.__dict__ for s in suggest(session, body.text)],
         }
 
@@ -80,7 +80,7 @@ def duplicates(number: str, d: D) -> list[dict]:
     """Earlier orders that look like the same request (merge candidates)."""
     d.require("orders:read")
     with transaction(d.sessions) as session:
-        return find_duplicates(session, visible(session, d, number), reach=reach_of(d))
+        return find_duplicates(session, visible(session, d, number), reach=reach_filter(d))
 
 
 @dispatch_router.get("/queue")
@@ -88,7 +88,7 @@ def queue(d: D, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[dict]:
     """Orders waiting for a dispatcher (new ones the catalogue was unsure of, and returns),
     most urgent first, each with its likely units and possible duplicates."""
     d.require("orders:dispatch")
-    reach = reach_of(d)
+    reach = reach_filter(d)
     with transaction(d.sessions) as session:
         return [{"order": describe(session, order).model_dump(mode="json"),
                  "suggested_units": [c.__dict__ for c in suggest_units(

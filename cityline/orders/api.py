@@ -38,7 +38,7 @@ router = APIRouter(prefix="/api/orders", tags=["orders"])
 D = Annotated[Deps, Depends(deps)]
 
 
-def reach_of(d: Deps) -> queries.OrderFilter:
+def reach_filter(d: Deps) -> queries.OrderFilter:
     """Only the caller's reach: narrows any read of orders in SQL (duplicates, merge targets,
     the queue, references in an order's history) as it narrows lists."""
     return queries.OrderFilter(reach_units=d.principal.reach, reach_places=d.principal.places)
@@ -123,7 +123,7 @@ def history(session: Session, d: Deps, order: Order) -> list[EventRead]:
     named = {dup.get("number") for e in events for dup in e.data.get("duplicates") or ()}
     if not named:
         return events
-    seen = queries.numbers_within(session, named - {None}, reach_of(d))
+    seen = queries.numbers_within(session, named - {None}, reach_filter(d))
     for event in events:
         if event.data.get("duplicates"):  # a new dict: the stored event itself is not touched
             event.data = {**event.data, "duplicates": [dup for dup in event.data["duplicates"]
@@ -149,7 +149,7 @@ def move(number: str, body: MoveRequest, d: D) -> OrderRead:
             body.until = as_aware(body.until)
         params = body.model_dump(mode="json", exclude={"action"})
         order = service.move_order(session, number, body.action, params, actor=d.actor, now=utcnow(),
-                                   reach=reach_of(d))
+                                   reach=reach_filter(d))
         return service.describe(session, order)
 
 
