@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from cityline.triage.history import CENTRE_HISTORY_FILE, SEED_FILE, read_records
 from cityline.taxonomy import load_taxonomy
+from cityline.triage.history import CENTRE_HISTORY_FILE, SEED_FILE, read_records
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_FILE = ROOT / "eval" / "triage_dev.jsonl"
