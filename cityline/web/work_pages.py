@@ -18,7 +18,7 @@ from fastapi.responses import Response
 
 from cityline.accounts import units_api
 from cityline.accounts.rules import ACTION_PERMISSION
-from cityline.db import transaction, utcnow
+from cityline.db import read_transaction, utcnow
 from cityline.errors import NotFound
 from cityline.intake import api as intake_api
 from cityline.orders import api as orders_api
@@ -82,7 +82,7 @@ def queue(request: Request) -> Response:
         return v
     items = intake_api.queue(v.deps, limit=PAGE_SIZE)
     waiting = [dict(item, order=OrderRead.model_validate(item["order"])) for item in items]
-    with transaction(v.deps.sessions) as session:
+    with read_transaction(v.deps.sessions) as session:
         reasons = queries.return_reasons(session, [w["order"].number for w in waiting
                                                    if w["order"].status == "returned"])
     template = "queue_items.html" if fragment(request) else "queue.html"
@@ -127,7 +127,7 @@ def board(request: Request) -> Response:
         return v
     now = utcnow()
     reach = orders_api.order_filter(v.deps)
-    with transaction(v.deps.sessions) as session:
+    with read_transaction(v.deps.sessions) as session:
         soon_orders, soon_total = queries.due_soon(session, reach, now, now + DUE_SOON)
         soon = [describe(session, o) for o in soon_orders], soon_total
         late_orders, late_total = queries.escalated(session, reach)
