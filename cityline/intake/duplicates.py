@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from cityline.config import get_settings
 from cityline.orders.models import Order
+from cityline.orders.rules import WITHDRAWN
 
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
-FINAL = ("merged", "cancelled")
 
 
 def bigrams(text: str) -> set[str]:
@@ -45,10 +46,14 @@ def score(order: Order, other, order_bigrams: set[str] | None = None) -> tuple[f
     return min(value, 1.0), reasons
 
 
-def find_duplicates(session: Session, order: Order, *, window_hours: int = 72, threshold: float = 0.4,
+def find_duplicates(session: Session, order: Order, *, threshold: float = 0.4,
                     limit: int = 5) -> list[dict[str, Any]]:
-    """Earlier open or recent orders that look like the same request, best first."""
-    since = order.received_at - timedelta(hours=window_hours)
+    """Earlier open or recent orders that look like the same request, best first.
+
+    "Recent" is the ``duplicate_window_hours`` setting, read here and nowhere else, so
+    auto-dispatch, the operator's preview, the duplicates route and the dispatcher's
+    queue all look back equally far."""
+    since = order.received_at - timedelta(hours=get_settings().duplicate_window_hours)
     same_place = and_(Order.category == order.category, Order.district == order.district) if (
         order.category and order.district) else None
     same_caller = Order.caller_phone_digest == order.caller_phone_digest if order.caller_phone_digest else None
@@ -59,7 +64,7 @@ def find_duplicates(session: Session, order: Order, *, window_hours: int = 72, t
     columns = (Order.number, Order.text, Order.caller_phone_digest, Order.street, Order.category,
                Order.channel, Order.status)
     query = (select(*columns).where(Order.id != order.id, Order.received_at >= since,
-                                    Order.received_at <= order.received_at, Order.status.not_in(FINAL),
+                                    Order.received_at <= order.received_at, Order.status.not_in(sorted(WITHDRAWN)),
                                     or_(*conditions))
              .order_by(Order.received_at.desc()).limit(50))
     found, mine = [], bigrams(order.text)
