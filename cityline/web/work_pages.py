@@ -23,6 +23,7 @@ from cityline.errors import NotFound
 from cityline.intake import api as intake_api
 from cityline.orders import api as orders_api
 from cityline.orders import queries
+from cityline.orders.rules import OPEN, Status
 from cityline.orders.schemas import CHANNELS, OrderRead
 from cityline.orders.service import describe
 from cityline.privacy import mask_text
@@ -33,8 +34,7 @@ from cityline.web.rules import DUE_SOON, unit_clock
 from cityline.web.visitor import Visitor
 
 router = APIRouter(include_in_schema=False)
-STATUSES = ("received", "dispatched", "accepted", "replied", "visited", "closed", "returned", "merged",
-            "cancelled")
+STATUSES = tuple(Status)  # the loop's, in its order (the search form's choices)
 PAGE_SIZE = 50
 
 
@@ -173,7 +173,7 @@ def order_page(request: Request, number: str) -> Response:
     except NotFound:
         return render(request, v, "missing.html", status=404, number=number)
     actions = permitted_actions(v, order)
-    open_order = order.status not in ("closed", "merged", "cancelled")
+    open_order = order.status in OPEN
     duplicates = intake_api.duplicates(number, v.deps) if open_order else []
     everyone = units(v)
     return render(request, v, "order.html", current="orders", order=order, actions=actions,
