@@ -19,6 +19,7 @@ from cityline.orders.rules import FINAL
 from cityline.taxonomy import load_taxonomy
 from cityline.timeutil import to_local
 from cityline.web.rules import (
+    DUE_SOON,
     Clock,
     event_facts,
     is_foreign,
@@ -117,6 +118,7 @@ def page_values(request: Request, visitor: Visitor | None, lang: str, current: s
         "csrf": visitor.csrf if visitor else "", "path": request.url.path,
         "clock_of": clock_of, "clock_text": partial(clock_text, lang),
         "other_lang": other, "switch_url": switch_url(request, other), "strings": strings(lang),
+        "due_soon_seconds": int(DUE_SOON.total_seconds()),  # the page's countdowns use the same
     }
 
 
