@@ -4,6 +4,10 @@ Rows are checked one by one; good rows go in by batches, each batch in its own
 transaction, each row's order and events together, so an interrupted import
 leaves only whole orders and running it again finishes the job (idempotent by
 ``external_id``). Bad rows are reported with their row number and reason.
+
+Orders are built by the same functions as a live order (``intake.service``); a
+historical order keeps its recorded times, and one that is still open gets its
+deadlines and reminder timers exactly like a live one.
 """
 
 from __future__ import annotations
@@ -21,10 +25,10 @@ from cityline.accounts.models import Unit
 from cityline.db import transaction, utcnow
 from cityline.errors import RowError
 from cityline.intake.rows import ImportRow, parse_row, read_rows
-from cityline.intake.service import Classify, locate
+from cityline.intake.service import Classify, fill_labels, locate, order_columns
 from cityline.orders.models import Order, OrderEvent
-from cityline.orders.rules import OrderState, apply_move
-from cityline.orders.service import allocate_numbers, format_number
+from cityline.orders.rules import FINAL, OrderState, apply_move
+from cityline.orders.service import allocate_numbers, format_number, track_deadlines
 from cityline.privacy import Vault
 from cityline.timeutil import local_day
 
@@ -176,6 +180,9 @@ def _write(factory, batch: _Batch, report: ImportReport, units: dict[str, int], 
         for order_id, i, prediction in zip(order_ids, keep, predictions, strict=True):
             events.extend(_event_values(order_id, batch.rows[i], batch.steps[i], prediction))
         connection.execute(insert(OrderEvent.__table__), events)
+        still_open = [oid for oid, i in zip(order_ids, keep, strict=True) if batch.states[i].status not in FINAL]
+        for order in session.scalars(select(Order).where(Order.id.in_(still_open))):
+            track_deadlines(session, order)
         report.imported += len(keep)
 
 
@@ -193,34 +200,23 @@ def _numbers(session: Session, rows: Iterable[ImportRow]) -> dict[str, str]:
 
 def _order_values(row: ImportRow, state: OrderState, number: str, units: dict[str, int], vault: Vault,
                   classify: Classify | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    labels = {"kind": row.kind, "category": row.category, "urgency": row.urgency}
-    groups, language, source, prediction = row.special_groups, row.language, "import", None
-    if classify and not all(labels.values()):
-        prediction = classify(row.text, row.language)
-        labels = {k: v or prediction[k] for k, v in labels.items()}
-        groups = groups or list(prediction["special_groups"])
-        language = language or prediction["language"]
-        source = "model"
-    phone = vault.protect_phone(row.caller_phone) if row.caller_phone else None
+    given = {"kind": row.kind, "category": row.category, "urgency": row.urgency,
+             "special_groups": row.special_groups, "language": row.language}
+    labels, prediction = fill_labels(row.text, given, classify, source="import")
     place = locate(row.address, row.text) if not row.district else None
     now = utcnow()
-    return {
-        "number": number, "external_id": row.external_id, "channel": row.channel, "text": row.text,
-        "received_at": row.received_at, "caller_name": None,
-        "caller_phone_enc": phone.encrypted if phone else None,
-        "caller_phone_masked": phone.masked if phone else None,
-        "caller_phone_digest": phone.digest if phone else None,
-        "address": row.address, "language": language,
-        "district": row.district or (place or {}).get("district"),
-        "street": row.street or (place or {}).get("street") if not row.district else row.street,
-        "special_groups": groups, "triage_source": source,
-        "needs_confirmation": bool(prediction and prediction.get("needs_confirmation")), "status": state.status.value,
-        "unit_id": units[state.unit] if state.unit else None,
+    values = order_columns(
+        number=number, text=row.text, received_at=row.received_at, channel=row.channel, labels=labels,
+        prediction=prediction, vault=vault, external_id=row.external_id, caller_phone=row.caller_phone,
+        address=row.address, district=row.district or (place or {}).get("district"),
+        street=row.street if row.district else (row.street or (place or {}).get("street")),
+    )
+    return values | {  # where the recorded history left it
+        "status": state.status.value, "unit_id": units[state.unit] if state.unit else None,
         "dispatched_at": state.dispatched_at, "accepted_at": state.accepted_at,
         "replied_at": state.replied_at, "visited_at": state.visited_at, "closed_at": state.closed_at,
         "reply": state.reply, "satisfaction": state.satisfaction, "merged_into_id": None,
         "returns": state.returns, "reopens": state.reopens, "created_at": now, "updated_at": now,
-        **labels,
     }, prediction
 
 

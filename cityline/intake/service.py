@@ -1,7 +1,11 @@
 """Orders in: one order from any channel, with its number, protected caller data and first event.
 
-Triage (``classify``) fills the labels an operator left empty; labels given by
-hand are checked against the taxonomy and kept.
+Every way in (the API, the command line, bulk import, and the data warnings and
+inspections to come) builds its orders here: ``fill_labels`` (triage fills the
+labels a person left empty; labels given by hand are checked against the taxonomy
+and kept) and ``order_columns`` (the stored values of a new order). ``create_order``
+records one live order; ``intake/importer.py`` writes many at once with the same
+two functions.
 """
 
 from __future__ import annotations
@@ -32,18 +36,45 @@ def find_by_external_id(session: Session, external_id: str) -> Order | None:
     return session.scalars(select(Order).where(Order.external_id == external_id)).one_or_none()
 
 
-def _triage(data: OrderCreate, classify: Classify | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """Labels for the new order: the operator's, completed by triage where left empty."""
-    labels = {f: getattr(data, f) for f in LABELS}
-    labels.update(special_groups=list(data.special_groups), language=data.language, triage_source="manual")
+def fill_labels(text: str, given: dict[str, Any], classify: Classify | None, *, source: str,
+                ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Labels for a new order: those given (``kind``, ``category``, ``urgency``,
+    ``special_groups``, ``language``), completed by triage where empty.
+
+    Returns the labels with their ``triage_source`` (``source`` when nothing was
+    predicted, ``model`` otherwise) and the prediction, if any."""
+    labels = {f: given.get(f) for f in LABELS}
+    labels.update(special_groups=list(given.get("special_groups") or []), language=given.get("language"),
+                  triage_source=source)
     if not classify or all(labels[f] for f in LABELS):
         return labels, None
-    prediction = classify(data.text, data.language)
+    prediction = classify(text, given.get("language"))
     labels.update({f: labels[f] or prediction[f] for f in LABELS})
     labels["special_groups"] = labels["special_groups"] or list(prediction["special_groups"])
     labels["language"] = labels["language"] or prediction["language"]
     labels["triage_source"] = "model"
     return labels, prediction
+
+
+def order_columns(*, number: str, text: str, received_at: datetime, channel: str, labels: dict[str, Any],
+                  prediction: dict[str, Any] | None, vault: Vault, external_id: str | None = None,
+                  caller_phone: str | None = None, caller_name: str | None = None,
+                  address: str | None = None, district: str | None = None, street: str | None = None,
+                  lat: float | None = None, lon: float | None = None, grid: str | None = None,
+                  ) -> dict[str, Any]:
+    """The stored values of a new order, received and not yet moved: the caller's phone
+    protected (encrypted, masked, digested), the labels, the place."""
+    phone = vault.protect_phone(caller_phone) if caller_phone else None
+    return {
+        "number": number, "external_id": external_id, "channel": channel, "text": text,
+        "received_at": received_at, "caller_name": caller_name, "address": address,
+        "lat": lat, "lon": lon, "grid": grid, "district": district, "street": street,
+        "caller_phone_enc": phone.encrypted if phone else None,
+        "caller_phone_masked": phone.masked if phone else None,
+        "caller_phone_digest": phone.digest if phone else None,
+        "needs_confirmation": bool(prediction and prediction.get("needs_confirmation")),
+        "status": Status.RECEIVED.value, **labels,
+    }
 
 
 def locate(address: str | None, text: str) -> dict[str, Any] | None:
@@ -77,26 +108,20 @@ def create_order(
     if errors:
         raise Invalid("some labels are not codes of the taxonomy", errors)
     received_at = as_aware(data.received_at) if data.received_at else now
-    labels, prediction = _triage(data, classify)
+    labels, prediction = fill_labels(data.text, data.model_dump(include={*LABELS, "special_groups", "language"}),
+                                     classify, source="manual")
     place = None if data.district else locate(data.address, data.text)
     grid = grid_for(session, lat=data.lat, lon=data.lon, text=data.address or data.text)
     if grid and not (data.district or place):  # the grid knows where it is
         place = {"district": grid.district, "street": grid.street, "matched": [grid.name]}
-    order = Order(
-        number=format_number(local_day(received_at), allocate_numbers(session, local_day(received_at))),
-        external_id=data.external_id, channel=data.channel, text=data.text, received_at=received_at,
-        caller_name=data.caller_name, address=data.address, lat=data.lat, lon=data.lon,
-        grid=grid.code if grid else None,
-        district=data.district or (place or {}).get("district"),
-        street=data.street or (place or {}).get("street"),
-        needs_confirmation=bool(prediction and prediction.get("needs_confirmation")),
-        status=Status.RECEIVED.value, **labels,
-    )
-    if data.caller_phone:
-        phone = vault.protect_phone(data.caller_phone)
-        order.caller_phone_enc, order.caller_phone_masked, order.caller_phone_digest = (
-            phone.encrypted, phone.masked, phone.digest,
-        )
+    day = local_day(received_at)
+    order = Order(**order_columns(
+        number=format_number(day, allocate_numbers(session, day)), text=data.text, received_at=received_at,
+        channel=data.channel, labels=labels, prediction=prediction, vault=vault, external_id=data.external_id,
+        caller_phone=data.caller_phone, caller_name=data.caller_name, address=data.address,
+        district=data.district or (place or {}).get("district"), street=data.street or (place or {}).get("street"),
+        lat=data.lat, lon=data.lon, grid=grid.code if grid else None,
+    ))
     session.add(order)
     session.flush()
     event_data: dict[str, Any] = {"channel": data.channel}
@@ -110,8 +135,8 @@ def create_order(
                          to_status=order.status, data=event_data)
     if route:
         event.data = {**event_data, **route_new_order(session, order, prediction, now)}
-        if order.status == Status.RECEIVED:  # not auto-dispatched (a dispatch records its own)
-            event.data = {**event.data, **track_deadlines(session, order)}
+    if order.status == Status.RECEIVED:  # not auto-dispatched (a dispatch records its own deadlines)
+        event.data = {**event.data, **track_deadlines(session, order)}
     return order, True
 
 

@@ -145,3 +145,11 @@ def return_reasons(session: Session, numbers: list[str]) -> dict[str, str]:
         select(Order.number, OrderEvent.data).join(OrderEvent, OrderEvent.order_id == Order.id)
         .where(Order.number.in_(numbers), OrderEvent.action == "return").order_by(OrderEvent.id))
     return {number: str((data or {}).get("reason") or "") for number, data in rows}
+
+
+def busiest_unit(session: Session, kind: str) -> Unit:
+    """The unit of ``kind`` that has handled most orders."""
+    return session.scalars(
+        select(Unit).join(Order, Order.unit_id == Unit.id).where(Unit.kind == kind)
+        .group_by(Unit.id).order_by(func.count(Order.id).desc()).limit(1)
+    ).one()

@@ -15,6 +15,7 @@ from cityline.errors import FieldError, Invalid, NotFound
 from cityline.orders.models import Order, OrderEvent, OrderSequence
 from cityline.orders.queries import events_of
 from cityline.orders.rules import OrderState, Status, apply_move
+from cityline.outbox import notify
 from cityline.sla.tracking import track
 from cityline.taxonomy import label_errors
 
@@ -125,6 +126,11 @@ def move_order(
     )
     session.flush()
     event.data = {**data, **track_deadlines(session, order)}
+    if action in ("dispatch", "redispatch"):  # the unit hears of it once this commits
+        notify.order_dispatched(session, unit_id=order.unit_id, unit_code=after.unit, order_id=order.id,
+                                number=order.number, category=order.category, urgency=order.urgency,
+                                accept_by=order.accept_by, resolve_by=order.resolve_by,
+                                redispatch=action == "redispatch", now=now)
     return order
 
 
@@ -134,7 +140,7 @@ def track_deadlines(session: Session, order: Order) -> dict[str, Any]:
     Returns ``{"deadlines": …}`` when they changed, for the event that changed them."""
     before = (order.accept_by, order.respond_by, order.resolve_by)
     policy, deadlines = track(session, order.id, urgency=order.urgency, category=order.category,
-                              special_groups=order.special_groups,
+                              special_groups=order.special_groups, number=order.number,
                               events=[(e.action, e.at, e.data) for e in events_of(session, order)])
     if policy is not None:  # an untriaged order keeps what it had: there is nothing to measure against
         order.sla_policy = policy

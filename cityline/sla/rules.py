@@ -33,22 +33,23 @@ from cityline.sla.calendar import (
 )
 from cityline.sla.policy import Duration, Policy
 
-ACTIONS = frozenset({
-    "received", "dispatched", "redispatched", "accepted", "returned", "replied", "visited",
-    "closed", "answered", "paused", "resumed", "reopened", "merged", "cancelled", "extension_granted",
+# The deadline clock reads the order log's own verbs (``cityline.orders.rules.ALLOWED_FROM``,
+# plus ``received``), every one of them: those that move the clock, and those named here
+# because they deliberately do not (asking for more time and its refusal change nothing
+# until a grant). A test compares this with the loop's table, so a new verb of the loop
+# cannot be silently ignored by the clock. Other events (notes, triage corrections,
+# reminders sent) are not moves and are skipped.
+CLOCK_VERBS = frozenset({
+    "received", "dispatch", "redispatch", "accept", "return", "reply", "close",
+    "answer", "pause", "resume", "reopen", "merge", "cancel", "grant",
 })
+VERBS_WITHOUT_CLOCK_EFFECT = frozenset({"visit", "extend", "refuse"})
+VERBS = CLOCK_VERBS | VERBS_WITHOUT_CLOCK_EFFECT
 ACCEPT_REMINDER = "accept_reminder"
 DEADLINE_WARNING = "deadline_warning"
 OVERDUE_ESCALATION = "overdue_escalation"
 TIMER_KINDS = (ACCEPT_REMINDER, DEADLINE_WARNING, OVERDUE_ESCALATION)
 SUPERVISOR = "role:supervisor"  # recipient of escalations (督办)
-# The order log (cityline.orders) writes actions as verbs; both spellings are read.
-VERB_TO_ACTION = {
-    "dispatch": "dispatched", "redispatch": "redispatched", "accept": "accepted",
-    "return": "returned", "reply": "replied", "visit": "visited", "close": "closed",
-    "answer": "answered", "pause": "paused", "resume": "resumed", "reopen": "reopened",
-    "merge": "merged", "cancel": "cancelled", "grant": "extension_granted",
-}
 
 Event = tuple[str, datetime, dict[str, Any] | None]
 Pause = tuple[datetime, datetime | None]
@@ -166,9 +167,9 @@ class OrderClock:
 def read_events(events: Iterable[Event]) -> OrderClock:
     """Replay an order's events (sorted by time, ties in given order) into its clock.
 
-    Actions are those of :data:`ACTIONS` or the order log's verbs (``dispatch`` …);
-    other events (notes, triage corrections, reminders sent) do not move the
-    clock and are skipped, as in the order loop's own replay."""
+    Events are the order log's verbs (:data:`VERBS`); other events (notes, triage
+    corrections, reminders sent) do not move the clock and are skipped, as in the order
+    loop's own replay."""
     checked = []
     for action, at, data in events:
         if not isinstance(at, datetime):
@@ -176,10 +177,10 @@ def read_events(events: Iterable[Event]) -> OrderClock:
                              f"second, got {type(at).__name__}")
         if at.tzinfo is None:
             raise ValueError(f"event {action!r} has a naive time {at.isoformat()}; attach a timezone")
-        checked.append((VERB_TO_ACTION.get(action, action), at, data or {}))
+        checked.append((action, at, data or {}))
     clock = OrderClock()
     for action, at, data in sorted(checked, key=lambda e: e[1]):
-        if action in ACTIONS:
+        if action in CLOCK_VERBS:
             _apply(clock, action, at, data)
     return clock
 
@@ -188,32 +189,32 @@ def _apply(clock: OrderClock, action: str, at: datetime, data: dict[str, Any]) -
     if action == "received":
         clock.received_at = clock.received_at or at
         clock.clock_start = clock.clock_start or at
-    elif action in ("dispatched", "redispatched"):
-        if clock.dispatched_at is not None or action == "redispatched":
+    elif action in ("dispatch", "redispatch"):
+        if clock.dispatched_at is not None or action == "redispatch":
             _new_cycle(clock, at)
             clock.redispatches += 1
         clock.clock_start = clock.clock_start or at
         clock.dispatched_at, clock.unit, clock.returned = at, data.get("unit"), False
-    elif action == "accepted":
+    elif action == "accept":
         clock.accepted_at = clock.accepted_at or at
         clock.responded_at = clock.responded_at or at
-    elif action == "returned":
+    elif action == "return":
         clock.returned, clock.accepted_at = True, None
-    elif action in ("replied", "closed"):
+    elif action in ("reply", "close"):
         clock.responded_at = clock.responded_at or at
         clock.resolved_at = clock.resolved_at or at
         _end_pause(clock, at)
-    elif action == "answered" and clock.dispatched_at is None:
+    elif action == "answer" and clock.dispatched_at is None:
         clock.ended = "answered"
-    elif action in ("merged", "cancelled"):
-        clock.ended = action
-    elif action == "paused" and not clock.paused:
+    elif action in ("merge", "cancel"):
+        clock.ended = "merged" if action == "merge" else "cancelled"
+    elif action == "pause" and not clock.paused:
         clock.pauses.append([at, None])
-    elif action == "resumed":
+    elif action == "resume":
         _end_pause(clock, at)
-    elif action == "extension_granted":
+    elif action == "grant":
         clock.extended_to = datetime.fromisoformat(data["until"])
-    elif action == "reopened":
+    elif action == "reopen":
         # Back to the unit that handled it, which must accept it again (as in the
         # order loop); the full times run again from the reopening.
         _new_cycle(clock, at)

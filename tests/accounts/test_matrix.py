@@ -76,6 +76,10 @@ CITY_ROUTES = [
      "users:admin"),
     ("GET", "/api/tokens", None, "users:admin"),
     ("GET", "/api/audit", None, "audit:read"),
+    ("GET", "/api/notifications", None, "orders:read"),
+    ("GET", "/api/webhooks", None, "outbox:admin"),
+    ("POST", "/api/webhooks", {"unit": "SH-JA-CJD", "url": "https://cjd.example/hook"}, "outbox:admin"),
+    ("GET", "/api/outbox", None, "outbox:admin"),
     ("GET", "/api/auth/me", None, None),
 ]
 

@@ -160,3 +160,31 @@ def test_100k_rows_twice_leave_100k_orders(sessions, vault, tmp_path):
     assert import_file(sessions, path, vault=vault).imported == 100_000
     assert import_file(sessions, path, vault=vault).already_present == 100_000
     assert count(sessions) == 100_000
+
+
+def test_an_imported_open_order_gets_deadlines_and_fires_its_reminder(sessions, vault, tmp_path):
+    """Open orders come in through the same builder as live ones: deadlines, timers, reminders."""
+    from cityline.outbox.senders import MemorySender
+    from cityline.sla.messages import reminder_handler
+    from cityline.sla.models import Timer
+    from cityline.sla.worker import run_once
+
+    add_units(sessions)
+    rows = [{"external_id": "OPEN-1", "received_at": "2020-01-28 22:10:00", "text": "家里老人透析药快用完了",
+             "kind": "help", "category": "EPI.MEDICAL", "urgency": "urgent", "unit": "SH-JA-CJD",
+             "dispatched_at": "2020-01-28 22:14:00"},
+            GOOD[0]]  # closed in the source system: keeps its recorded times, gets no timers
+    report = import_file(sessions, write_csv(tmp_path / "open.csv", rows), vault=vault)
+    assert (report.imported, report.bad) == (2, [])
+    with sessions() as session:
+        open_order = session.scalar(select(Order).where(Order.external_id == "OPEN-1"))
+        closed = session.scalar(select(Order).where(Order.external_id == "H-1"))
+        assert open_order.status == "dispatched" and open_order.sla_policy
+        assert open_order.accept_by is not None and open_order.resolve_by is not None
+        assert closed.resolve_by is None
+        timers = session.scalars(select(Timer).where(Timer.state == "pending")).all()
+        assert timers and {t.order_id for t in timers} == {open_order.id}
+    sender = MemorySender()
+    run_once(sessions, datetime(2020, 1, 28, 14, 50, tzinfo=UTC), "w1", reminder_handler(), sender)
+    reminders = [m for m in sender.delivered if m.kind == "sla.accept_reminder"]
+    assert [m.recipient for m in reminders] == ["SH-JA-CJD"]

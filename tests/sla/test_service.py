@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from cityline.db import transaction
-from cityline.sla.models import OutboxMessage, Timer
+from cityline.outbox.models import OutboxMessage
+from cityline.outbox.service import Message, enqueue
+from cityline.sla.models import Timer
 from cityline.sla.policy import load_policies
 from cityline.sla.rules import ACCEPT_REMINDER, TimerSpec
 from cityline.sla.service import (
-    Message,
     cancel,
-    enqueue,
     pending_timers,
     refresh_order_timers,
     schedule,
@@ -67,11 +67,11 @@ def test_rescheduling_keeps_what_is_unchanged_and_replaces_the_rest(sla_db):
 
 def test_refreshing_from_events_drops_the_accept_reminder_once_accepted(sla_db):
     events = [("received", local("2020-01-28 22:10"), {}),
-              ("dispatched", local("2020-01-28 22:14"), {"unit": "SH-WJW"})]
+              ("dispatch", local("2020-01-28 22:14"), {"unit": "SH-WJW"})]
     with transaction(sla_db.factory) as session:
         refresh_order_timers(session, 3, events, LIFE, POLICIES.calendar)
     assert ("accept_reminder", "pending") in states(sla_db, 3)
-    events.append(("accepted", local("2020-01-28 22:20"), {}))
+    events.append(("accept", local("2020-01-28 22:20"), {}))
     with transaction(sla_db.factory) as session:
         timers = refresh_order_timers(session, 3, events, LIFE, POLICIES.calendar)
     assert ACCEPT_REMINDER not in {t.kind for t in timers}

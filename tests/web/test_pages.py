@@ -187,6 +187,22 @@ def test_the_inbox_holds_the_units_orders_with_their_deadlines(city):
     assert f'<meta name="due-soon-seconds" content="{int(DUE_SOON.total_seconds())}">' in inbox
 
 
+def test_the_inbox_shows_the_units_unread_notifications_and_marks_them_read(city):
+    _app, people = city
+    order = new_order(people["operator"])  # auto-dispatched to 曹家渡街道
+    handler = people["handler"]
+    inbox = handler.get("/inbox").text
+    notices = inbox.split('class="notices"')[1].split("</section>")[0]
+    assert "1 条未读" in notices and f"新派工单 {order['number']}（就医配药，紧急）" in notices
+    assert "没有通知" in people["other_handler"].get("/inbox").text  # another street's is not shown
+    english = handler.get("/inbox?lang=en").text.split('class="notices"')[1].split("</section>")[0]
+    assert "1 unread" in english and f"New order {order['number']} (" in english and "accept by" in english
+    note_id = int(notices.split('data-id="')[1].split('"')[0])
+    assert handler.post(f"/api/notifications/{note_id}/read").status_code == 200  # what the button sends
+    fragment = handler.get("/inbox?lang=zh", headers={"hx-request": "true"}).text
+    assert "0 条未读" in fragment and 'class="notice read"' in fragment and "notice-read" not in fragment
+
+
 def test_the_order_page_shows_the_whole_history_and_masks_the_caller(city, sessions):
     _app, people = city
     number = new_order(people["operator"])["number"]

@@ -154,6 +154,15 @@ window.cityline = (() => {
     }
   }
 
+  async function markRead(form) {
+    try {
+      await api("POST", "/api/notifications/" + encodeURIComponent(form.dataset.id) + "/read");
+      changed(form);
+    } catch (error) {
+      fail(error);
+    }
+  }
+
   async function signIn(form) {
     const error = document.getElementById("login-error");
     try {
@@ -168,7 +177,7 @@ window.cityline = (() => {
   document.addEventListener("submit", (event) => {
     const form = event.target;
     const handler = form.matches("form.move") ? move : form.matches("form.reveal") ? reveal
-      : form.id === "login-form" ? signIn : null;
+      : form.matches("form.notice-read") ? markRead : form.id === "login-form" ? signIn : null;
     if (!handler) return;
     event.preventDefault();
     handler(form);

@@ -119,7 +119,8 @@ def test_shipped_catalogue_fits_the_simulated_city(sessions):
 
 
 def test_unaccepted_order_reminds_its_unit_once_when_accept_by_passes(desk, sessions):
-    from cityline.sla.messages import MemorySender, reminder_handler
+    from cityline.outbox.senders import MemorySender
+    from cityline.sla.messages import reminder_handler
     from cityline.sla.worker import run_once
 
     order = post(desk, text="楼下垃圾堆了三天没人收", address="静安区曹家渡街道", kind="complaint",
