@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from cityline.accounts.deps import Deps, deps
 from cityline.accounts.service import audit
 from cityline.accounts.units import active_unit
-from cityline.db import transaction, utcnow
+from cityline.db import read_transaction, transaction, utcnow
 from cityline.outbox import notify, service, webhooks
 from cityline.outbox.schemas import (
     NotificationList,
@@ -33,7 +33,7 @@ def notifications(d: D, unread: bool = False, limit: Annotated[int, Query(ge=1, 
     """The notifications of the signed-in user's unit and the units below it (city-centre
     staff: every unit), unread first, then newest; ``?unread=true`` for unread only."""
     d.require("orders:read")
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         found, unread_count = notify.notifications(session, d.principal.reach, unread_only=unread,
                                                    limit=limit)
         return NotificationList(unread=unread_count, items=[NotificationRead.of(n) for n in found])
@@ -52,7 +52,7 @@ def read(notification_id: int, d: D) -> NotificationRead:
 def list_webhooks(d: D, removed: bool = False) -> list[WebhookRead]:
     """The units' webhooks (never their secrets); ``?removed=true`` includes removed ones."""
     d.require("outbox:admin")
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         return [WebhookRead.of(h) for h in webhooks.list_webhooks(session, include_removed=removed)]
 
 
@@ -82,7 +82,7 @@ def outbox(d: D, state: str = "failed", limit: Annotated[int, Query(ge=1, le=500
     """Outbox messages, newest first; by default those given up on (``failed``), with their
     last error. ``?state=pending``, ``sent`` or ``all``."""
     d.require("outbox:admin")
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         found = service.messages(session, None if state == "all" else state, limit)
         return [OutboxMessageRead.of(m) for m in found]
 

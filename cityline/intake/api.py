@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from cityline.accounts.deps import Deps, deps
-from cityline.db import transaction, utcnow
+from cityline.db import read_transaction, transaction, utcnow
 from cityline.errors import Conflict
 from cityline.intake.duplicates import find_duplicates
 from cityline.intake.service import create_order, locate
@@ -41,7 +41,7 @@ def preview(body: PreviewRequest, d: Annotated[Deps, Depends(deps)]) -> dict[str
     from cityline.knowledge.search import suggest
 
     d.require("orders:create")
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         classify = d.classify(session)
         triage = classify(body.text, None) if classify else None
         place = locate(body.address, body.text)
@@ -79,7 +79,7 @@ def create(body: OrderCreate, response: Response, d: D) -> OrderRead:
 def duplicates(number: str, d: D) -> list[dict]:
     """Earlier orders that look like the same request (merge candidates)."""
     d.require("orders:read")
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         return find_duplicates(session, visible(session, d, number), reach=reach_filter(d))
 
 
@@ -89,7 +89,7 @@ def queue(d: D, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[dict]:
     most urgent first, each with its likely units and possible duplicates."""
     d.require("orders:dispatch")
     reach = reach_filter(d)
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         return [{"order": describe(session, order).model_dump(mode="json"),
                  "suggested_units": [c.__dict__ for c in suggest_units(
                      session, order.category, order.district, order.street)],
@@ -101,5 +101,5 @@ def queue(d: D, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[dict]:
 def suggest(d: D, category: str, district: str | None = None, street: str | None = None) -> list[dict]:
     """Likely units for a category and place (the operator's form asks as the operator types)."""
     d.require("orders:read")
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         return [c.__dict__ for c in suggest_units(session, category, district, street)]

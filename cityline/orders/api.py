@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from cityline.accounts.deps import Deps, deps
 from cityline.accounts.rules import ACTION_PERMISSION
 from cityline.accounts.service import audit
-from cityline.db import transaction, utcnow
+from cityline.db import read_transaction, transaction, utcnow
 from cityline.errors import Conflict
 from cityline.orders import queries, service
 from cityline.orders.models import Order
@@ -81,7 +81,7 @@ def list_(d: D, f: Annotated[queries.OrderFilter, Depends(order_filter)],
           page: Annotated[int, Query(ge=1)] = 1, page_size: Annotated[int, Query(ge=1, le=500)] = 50,
           sort: Annotated[str, Query(pattern="^(received|deadline)$")] = "received") -> OrderPage:
     d.require("orders:read")
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         rows, total = queries.list_orders(session, f, page=page, page_size=page_size, sort=sort)
         items = [service.describe(session, order) for order, _unit, _merged in rows]
     return OrderPage(items=items, total=total, page=page, page_size=page_size)
@@ -134,7 +134,7 @@ def history(session: Session, d: Deps, order: Order) -> list[EventRead]:
 @router.get("/{number}", response_model=OrderDetail)
 def show(number: str, d: D) -> OrderDetail:
     d.require("orders:read")
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         order = visible(session, d, number)
         return OrderDetail(**service.describe(session, order).model_dump(), events=history(session, d, order))
 

@@ -33,8 +33,13 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
 
 
+# The loop's status sets: everything else imports these rather than spelling statuses out.
 FINAL = frozenset({Status.CLOSED, Status.MERGED, Status.CANCELLED})
 OPEN = frozenset(Status) - FINAL
+# Ended without being handled: merged into another order (which stands for it) or
+# cancelled. No deadline counts for them and they are never a duplicate to merge into;
+# a closed order still is (a repeat of a problem just closed is worth seeing).
+WITHDRAWN = frozenset({Status.MERGED, Status.CANCELLED})
 SATISFACTION = ("satisfied", "basic", "unsatisfied")
 
 # action -> statuses it may start from. The target status is decided in apply_move.

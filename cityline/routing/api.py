@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from cityline.accounts.deps import Deps, deps
-from cityline.db import transaction
+from cityline.db import read_transaction, transaction
 from cityline.errors import FieldError, Invalid
 from cityline.routing import catalogue
 from cityline.routing.models import CatalogueVersion
@@ -32,7 +32,7 @@ D = Annotated[Deps, Depends(deps)]
 @router.get("/catalogue")
 def list_catalogue(d: D) -> list[dict]:
     d.require("units:read")
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         return [{"category": r.category, "district": r.district, "street": r.street, "unit": r.unit_code,
                  "level": r.level, "priority": r.priority, "note": r.note}
                 for r in catalogue.list_catalogue(session)]
@@ -66,7 +66,7 @@ def replace_catalogue(body: CatalogueReplace, d: D, response: Response) -> Repla
 def list_versions(d: D) -> list[VersionSummary]:
     """Every version, newest first."""
     d.require("units:read")
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         return [_summary(v) for v in catalogue.list_versions(session)]
 
 
@@ -74,7 +74,7 @@ def list_versions(d: D) -> list[VersionSummary]:
 def get_version(number: int, d: D) -> VersionDetail:
     """A version's whole rule set and what it changed against the version before."""
     d.require("units:read")
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         version = catalogue.get_version(session, number)
         return VersionDetail(**_summary(version).model_dump(),
                              rules=[r.as_dict() for r in catalogue.version_rules(version)],

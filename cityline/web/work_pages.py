@@ -18,11 +18,12 @@ from fastapi.responses import Response
 
 from cityline.accounts import outbox_api, units_api
 from cityline.accounts.rules import ACTION_PERMISSION
-from cityline.db import transaction, utcnow
+from cityline.db import read_transaction, utcnow
 from cityline.errors import NotFound
 from cityline.intake import api as intake_api
 from cityline.orders import api as orders_api
 from cityline.orders import queries
+from cityline.orders.rules import OPEN, Status
 from cityline.orders.schemas import CHANNELS, OrderRead
 from cityline.orders.service import describe
 from cityline.outbox.schemas import NotificationList, NotificationRead
@@ -36,8 +37,7 @@ from cityline.web.texts import translate
 from cityline.web.visitor import Visitor
 
 router = APIRouter(include_in_schema=False)
-STATUSES = ("received", "dispatched", "accepted", "replied", "visited", "closed", "returned", "merged",
-            "cancelled")
+STATUSES = tuple(Status)  # the loop's, in its order (the search form's choices)
 PAGE_SIZE = 50
 NOTICES_SHOWN = 10
 
@@ -86,7 +86,7 @@ def queue(request: Request) -> Response:
         return v
     items = intake_api.queue(v.deps, limit=PAGE_SIZE)
     waiting = [dict(item, order=OrderRead.model_validate(item["order"])) for item in items]
-    with transaction(v.deps.sessions) as session:
+    with read_transaction(v.deps.sessions) as session:
         reasons = queries.return_reasons(session, [w["order"].number for w in waiting
                                                    if w["order"].status == "returned"])
     template = "queue_items.html" if fragment(request) else "queue.html"
@@ -150,7 +150,7 @@ def board(request: Request) -> Response:
         return v
     now = utcnow()
     reach = orders_api.order_filter(v.deps)
-    with transaction(v.deps.sessions) as session:
+    with read_transaction(v.deps.sessions) as session:
         soon_orders, soon_total = queries.due_soon(session, reach, now, now + DUE_SOON)
         soon = [describe(session, o) for o in soon_orders], soon_total
         late_orders, late_total = queries.escalated(session, reach)
@@ -196,7 +196,7 @@ def order_page(request: Request, number: str) -> Response:
     except NotFound:
         return render(request, v, "missing.html", status=404, number=number)
     actions = permitted_actions(v, order)
-    open_order = order.status not in ("closed", "merged", "cancelled")
+    open_order = order.status in OPEN
     duplicates = intake_api.duplicates(number, v.deps) if open_order else []
     everyone = units(v)
     return render(request, v, "order.html", current="orders", order=order, actions=actions,

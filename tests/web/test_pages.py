@@ -16,6 +16,7 @@ from cityline.accounts.service import list_audit
 from cityline.db import transaction, utcnow
 from cityline.sla.messages import reminder_handler
 from cityline.sla.worker import fire_due_timers
+from cityline.web.rules import DUE_SOON
 from tests.factories import order_body
 from tests.web.conftest import CSRF
 
@@ -182,6 +183,8 @@ def test_the_inbox_holds_the_units_orders_with_their_deadlines(city):
     assert theirs["number"] in people["other_handler"].get("/inbox").text
     fragment = people["handler"].get("/inbox", headers={"hx-request": "true"}).text
     assert mine["number"] in fragment and "<html" not in fragment
+    # The page's script recolours countdowns by the server's due-soon window, not a copy of it.
+    assert f'<meta name="due-soon-seconds" content="{int(DUE_SOON.total_seconds())}">' in inbox
 
 
 def test_the_inbox_shows_the_units_unread_notifications_and_marks_them_read(city):

@@ -68,7 +68,8 @@ window.cityline = (() => {
   }
 
   // ---- countdowns: "剩余 3小时5分" / "已超时 1天2小时", kept current without a reload
-  const SOON_SECONDS = 4 * 3600;
+  // When a deadline counts as near: the server's DUE_SOON (web/rules.py), given by the page.
+  const SOON_SECONDS = Number(document.querySelector('meta[name="due-soon-seconds"]').content);
 
   function span(seconds) {
     const minutes = Math.floor(Math.abs(seconds) / 60);
