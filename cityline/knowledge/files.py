@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from sqlalchemy.orm import Session
 
+from cityline.cells import plain_cell, safe_cell, safe_row
 from cityline.errors import Invalid
 from cityline.knowledge import service
 from cityline.knowledge.models import Article
@@ -146,7 +147,8 @@ def to_input(record: dict[str, Any]) -> tuple[ArticleInput, str]:
 
 
 def _text(value: Any) -> str:
-    return "" if value is None else str(value).strip()
+    # A cell of a file cityline exported may carry the formula guard (cells.safe_cell).
+    return "" if value is None else str(plain_cell(value)).strip()
 
 
 def _date(value: Any) -> date | None:
@@ -213,7 +215,7 @@ def write_rows(rows: list[dict[str, Any]], out: Path) -> None:
         writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
         writer.writeheader()
         for row in rows:
-            writer.writerow({**row, "questions": "\n".join(row["questions"])})
+            writer.writerow({k: safe_cell(v) for k, v in {**row, "questions": "\n".join(row["questions"])}.items()})
         out.write_text(buffer.getvalue(), encoding="utf-8-sig")
     elif suffix == ".xlsx":
         from openpyxl import Workbook
@@ -223,7 +225,7 @@ def write_rows(rows: list[dict[str, Any]], out: Path) -> None:
         sheet.title = "articles"
         sheet.append(COLUMNS)
         for row in rows:
-            sheet.append([("\n".join(row[c]) if c == "questions" else row[c]) for c in COLUMNS])
+            sheet.append(safe_row(("\n".join(row[c]) if c == "questions" else row[c]) for c in COLUMNS))
         book.save(out)
     else:
         out.mkdir(parents=True, exist_ok=True)

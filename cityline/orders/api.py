@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from cityline.accounts.deps import Deps, deps
 from cityline.accounts.rules import ACTION_PERMISSION
 from cityline.accounts.service import audit
+from cityline.cells import safe_row
 from cityline.db import read_transaction, transaction, utcnow
 from cityline.errors import Conflict
 from cityline.orders import queries, service
@@ -95,7 +96,8 @@ EXPORT_COLUMNS = ("number", "received_at", "channel", "kind", "category", "urgen
 @router.get("/export.csv", response_class=Response)
 def export(d: D, f: Annotated[queries.OrderFilter, Depends(order_filter)],
            limit: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000) -> Response:
-    """Orders as CSV without personal data: no caller, phone or address; numbers in the text masked."""
+    """Orders as CSV without personal data: no caller, phone or address; numbers in the text masked;
+    no cell a spreadsheet would run as a formula."""
     d.require("orders:export")
     out = io.StringIO()
     writer = csv.writer(out)
@@ -105,7 +107,7 @@ def export(d: D, f: Annotated[queries.OrderFilter, Depends(order_filter)],
         for order, unit, _merged in rows:
             values = {c: getattr(order, c, None) for c in EXPORT_COLUMNS}
             values.update(unit=unit, special_groups=";".join(order.special_groups), text=mask_text(order.text))
-            writer.writerow([v.isoformat() if isinstance(v, datetime) else v for v in values.values()])
+            writer.writerow(safe_row(v.isoformat() if isinstance(v, datetime) else v for v in values.values()))
         audit(session, d.actor, "export", "orders", rows=len(rows), total=total)
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
 
