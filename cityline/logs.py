@@ -100,11 +100,13 @@ def _make_safe(record: logging.LogRecord) -> None:
         # A broken format string: show the call as it was made (masked) rather than let
         # logging print its own report, which would carry the arguments unmasked.
         record.msg, record.args = mask_text(f"{msg} (arguments: {args!r})"), ()
+        record.__dict__.pop("color_message", None)
         return
     if mask_text(message) != message:
         # A number the arguments hid until formatted (an int, pieces that join up): mask the
-        # whole message, giving up the arguments.
+        # whole message, giving up the arguments (and uvicorn's coloured twin of the format).
         record.msg, record.args = mask_text(message), ()
+        record.__dict__.pop("color_message", None)
 
 
 def _safe(value: Any) -> Any:
@@ -123,6 +125,7 @@ def _safe(value: Any) -> Any:
 def _withhold(record: logging.LogRecord) -> None:
     record.msg, record.args = f"a log record of {record.name!r} was withheld: it could not be masked", ()
     record.exc_info = record.exc_text = record.stack_info = None
+    record.__dict__.pop("color_message", None)
 
 
 def describe_exception(error: BaseException) -> str:
