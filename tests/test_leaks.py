@@ -55,6 +55,7 @@ def test_a_callers_numbers_never_come_out_in_full(sessions, vault, caplog, monke
     # The operator records the call (the form's preview first) …
     ask("operator", "GET", "/intake")
     ask("operator", "POST", "/api/intake/preview", {k: ORDER[k] for k in ("text", "address", "caller_phone")})
+    ask("operator", "GET", f"/api/knowledge/search?q=装修噪音怎么办 {TEXT_PHONE}")
     order = ask("operator", "POST", "/api/orders", ORDER)
     number = order["number"]
     assert order["status"] == "received"  # the catalogue does not know GEN.HOUSING: the dispatcher decides
@@ -114,11 +115,14 @@ def test_a_callers_numbers_never_come_out_in_full(sessions, vault, caplog, monke
     # The audited reveal is the one way to the full numbers: the caller's, and with texts, the text's.
     revealed = people["operator"].post(f"/api/orders/{number}/reveal", json={"reason": "回访核实"}).json()
     assert revealed["caller_phone"] == CALLER and "text" not in revealed
-    texts = people["operator"].post(f"/api/orders/{number}/reveal", json={"reason": "需拨打另一号码", "texts": True})
+    texts = people["operator"].post(f"/api/orders/{number}/reveal",
+                                    json={"reason": f"需拨打另一号码{NOTE_PHONE}", "texts": True})
     assert texts.json()["text"] == ORDER["text"] and texts.json()["address"] == ORDER["address"]
     assert texts.json()["caller_name"] == ORDER["caller_name"] and REPLY_PHONE[:3] in texts.json()["reply"]
     with transaction(sessions) as session:
         reveals = [(e.action, e.target, e.reason) for e in list_audit(session, actor="operator")
                    if e.action.startswith("reveal")]
     assert sorted(reveals) == [("reveal_phone", f"order:{number}", "回访核实"),
-                               ("reveal_text", f"order:{number}", "需拨打另一号码")]
+                               ("reveal_text", f"order:{number}", f"需拨打另一号码{NOTE_PHONE}")]
+    audit = ask("admin", "GET", "/api/audit?action=reveal_text")  # the audit log shows reasons masked
+    assert audit[0]["reason"] == "需拨打另一号码135****0004" and not full_numbers(str(audit))
