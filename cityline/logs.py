@@ -15,6 +15,9 @@ later:
 - masking never breaks a log call: should it fail, the record says that it was
   withheld instead of carrying what it could not mask.
 
+Attributes passed as ``extra=`` are set after the factory and are not masked:
+never put personal data there.
+
 :class:`AccessLog` writes the one line per HTTP request, :func:`configure` sends a
 running server's records to stderr, and :func:`report_failure` is how a command
 that failed says so (one line, no data).
@@ -100,13 +103,11 @@ def _make_safe(record: logging.LogRecord) -> None:
         # A broken format string: show the call as it was made (masked) rather than let
         # logging print its own report, which would carry the arguments unmasked.
         record.msg, record.args = mask_text(f"{msg} (arguments: {args!r})"), ()
-        record.__dict__.pop("color_message", None)
         return
     if mask_text(message) != message:
         # A number the arguments hid until formatted (an int, pieces that join up): mask the
-        # whole message, giving up the arguments (and uvicorn's coloured twin of the format).
+        # whole message, giving up the arguments.
         record.msg, record.args = mask_text(message), ()
-        record.__dict__.pop("color_message", None)
 
 
 def _safe(value: Any) -> Any:
@@ -125,7 +126,6 @@ def _safe(value: Any) -> Any:
 def _withhold(record: logging.LogRecord) -> None:
     record.msg, record.args = f"a log record of {record.name!r} was withheld: it could not be masked", ()
     record.exc_info = record.exc_text = record.stack_info = None
-    record.__dict__.pop("color_message", None)
 
 
 def describe_exception(error: BaseException) -> str:
