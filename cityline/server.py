@@ -23,6 +23,7 @@ def serve(host: str, port: int, *, worker: bool = True) -> None:
 
     import uvicorn
 
+    logs.configure()  # before the worker starts: its records go the same way
     stop = threading.Event()
     if worker:
         from cityline.outbox.senders import standard
@@ -35,7 +36,6 @@ def serve(host: str, port: int, *, worker: bool = True) -> None:
                                   args=(runtime.sessions(), f"serve:{port}", reminder_handler(settings.timezone),
                                         sender, stop))
         thread.start()
-    logs.configure()
     try:
         # cityline's own access line (logs.AccessLog: path masked, duration) replaces uvicorn's,
         # and its records go through the root handler like everyone else's.
