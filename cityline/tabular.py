@@ -201,11 +201,12 @@ def _decoded(handle: IO[bytes], encoding: str, damaged: list[int]) -> Iterator[s
 
     Each line is decoded on its own, so undecodable bytes spoil only their line: its
     number is appended to ``damaged`` and the line is given with U+FFFD in their
-    place (the CSV parser still needs it to find where the row ends). Splitting on
-    b"\\n" is safe in UTF-8 and GB18030: neither uses that byte inside a character.
+    place (the CSV parser still needs it to find where the row ends). Splitting the
+    bytes into lines is safe in UTF-8 and GB18030: neither uses LF or CR inside a
+    character.
     """
     codec = "utf-8" if encoding == "utf-8-sig" else encoding
-    for number, raw in enumerate(handle, start=1):
+    for number, raw in enumerate(_raw_lines(handle), start=1):
         if number == 1 and encoding == "utf-8-sig":
             raw = raw.removeprefix(codecs.BOM_UTF8)
         try:
@@ -213,6 +214,23 @@ def _decoded(handle: IO[bytes], encoding: str, damaged: list[int]) -> Iterator[s
         except UnicodeDecodeError:
             damaged.append(number)
             yield raw.decode(codec, "replace")
+
+
+def _raw_lines(handle: IO[bytes]) -> Iterable[bytes]:
+    """Lines end in LF (or CR LF); a file with CRs and no LF in its first bytes is an old
+    Mac one (Excel's "CSV (Macintosh)"), whose lines end in CR alone."""
+    head = handle.read(SAMPLE_BYTES)
+    handle.seek(0)
+    return handle if b"\n" in head or b"\r" not in head else _cr_lines(handle)
+
+
+def _cr_lines(handle: IO[bytes]) -> Iterator[bytes]:
+    rest = b""
+    while chunk := handle.read(SAMPLE_BYTES):
+        *lines, rest = (rest + chunk).split(b"\r")
+        yield from (line + b"\r" for line in lines)
+    if rest:
+        yield rest
 
 
 def _damage(encoding: str) -> str:

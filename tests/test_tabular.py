@@ -199,3 +199,9 @@ def test_lines_of_a_question_file(tmp_path):
     path.write_bytes("口罩\n".encode() + b"\xff\xfe\n" + "核酸\n".encode())
     lines = list(read_lines(path))
     assert lines[0] == (1, "口罩") and isinstance(lines[1][1], RowError) and lines[2] == (3, "核酸")
+
+
+def test_old_mac_line_endings(tmp_path):
+    path = write(tmp_path / "mac.csv", "code,name\rA1,张三\rA2,\"两\r行\"\rA3,王五", "gbk")
+    assert rows_of(path) == [(2, {"code": "A1", "name": "张三"}), (3, {"code": "A2", "name": "两\r行"}),
+                             (4, {"code": "A3", "name": "王五"})]
