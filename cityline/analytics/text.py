@@ -1,7 +1,8 @@
 """The terms an order is counted and clustered by. Pure.
 
-An order's text becomes the set of its content words: Chinese segmented with
-rjieba (plain mode, so a word is counted once, not also as the words inside it),
+An order's text becomes the set of its content words: Chinese cut by the shared
+segmenter (``cityline.text``; accurate mode, so a word is counted once, not also
+as the words inside it, and jieba's dictionary alone, no other package's words),
 Latin-script words lower-cased with a light plural fold. What is dropped says
 nothing about the caller's problem: punctuation, numbers, single characters, and
 the frame every write-up shares ("市民来电反映", "诉求", "希望有关部门", greetings,
@@ -15,7 +16,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-import rjieba
+from cityline.text import cut
 
 _NUMBERISH = re.compile(r"^[\d.,:%\-/]+$")
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -46,12 +47,6 @@ FRAME_WORDS = _words(
 PLACE_WORDS = _words("街道 街镇 新区 城区 市区 上海市 本市")
 
 
-@lru_cache(maxsize=1)
-def segmenter() -> rjieba.Jieba:
-    """One rjieba segmenter per process (its dictionary loads once)."""
-    return rjieba.Jieba()
-
-
 def normalise(text: str) -> str:
     """Full-width forms to half-width, lower case."""
     return unicodedata.normalize("NFKC", text).lower()
@@ -69,7 +64,7 @@ def terms(text: str | None, places: tuple[str | None, ...] = ()) -> list[str]:
     names = [name for name in places if name]
     seen: dict[str, None] = {}
     run = ""
-    for word in [*segmenter().cut(normalise(text), False), ""]:
+    for word in [*cut(normalise(text)), ""]:
         if len(word) == 1 and _CJK.match(word):
             run += word
             continue

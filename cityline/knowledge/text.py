@@ -1,9 +1,8 @@
 """What a question or an article is searched by: words, the hotline's terms, character pairs.
 
-Chinese is segmented with rjieba (jieba's dictionary and algorithm in Rust), in
-"search" mode so a long word also yields the words inside it ("核酸检测" →
-"核酸", "检测", "核酸检测"), and taught the knowledge base's own terms so they stay
-whole. Colloquial, dialect and mistyped forms are mapped to the canonical term
+Chinese is cut by the shared segmenter (``cityline.text``) in "search" mode, so a
+long word also yields the words inside it ("核酸检测" → "核酸", "检测", "核酸检测"),
+with the knowledge base's own terms and their forms kept whole. Colloquial, dialect and mistyped forms are mapped to the canonical term
 (``synonyms.toml``: "捅嗓子" → 核酸检测, "码黄了" → 黄码) and the term is added, so
 "那个码黄了咋办" meets an article about yellow health codes. Character pairs of
 every Chinese run (prefixed ``#``) sit beside the words: they catch typos and
@@ -20,13 +19,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import rjieba
+from cityline.text import Words, cut_for_search
 
 SYNONYMS_PATH = Path(__file__).with_name("synonyms.toml")
 BIGRAM = "#"
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _WORDLIKE = re.compile(r"\w")
-_DOMAIN_WORD_FREQ = 50000
 
 
 def _word_set(words: str) -> frozenset[str]:
@@ -111,14 +109,11 @@ def default_synonyms() -> Synonyms:
 
 
 @lru_cache(maxsize=1)
-def segmenter() -> rjieba.Jieba:
-    """rjieba taught the canonical terms and every multi-character form (built once)."""
-    jieba = rjieba.Jieba()
+def own_words() -> Words:
+    """The canonical terms and every multi-character form, kept whole when cutting (built once)."""
     synonyms = default_synonyms()
-    for word in [*synonyms.canonical_terms(), *(form for form, _ in synonyms.phrases)]:
-        if _CJK_RUN.fullmatch(word):
-            jieba.add_word(word, _DOMAIN_WORD_FREQ, None)
-    return jieba
+    return Words(word for word in [*synonyms.canonical_terms(), *(form for form, _ in synonyms.phrases)]
+                 if _CJK_RUN.fullmatch(word))
 
 
 def normalise(text: str) -> str:
@@ -128,7 +123,7 @@ def normalise(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """The words of a normalised text, without punctuation and fillers; English plurals folded."""
-    cut = segmenter().cut_for_search(text, False)
+    cut = cut_for_search(text, own_words())
     return [_fold(w) for w in cut if w.strip() and _WORDLIKE.search(w) and w not in STOPWORDS]
 
 
