@@ -17,9 +17,11 @@ counts, for instance, are cut by the plain dictionary). When words found in a
 text overlap, those whose edges fall where the plain dictionary would cut win
 ("口罩" over "道口" in "知道口罩"), then the longer, then the one further right:
 in Chinese the head of a compound is at its end ("去|隔离点" rather than
-"去隔离|点"). This agrees with teaching jieba the words, measured on triage
-cross-validation and the knowledge-search evaluation (see the change that
-introduced this module).
+"去隔离|点"). Measured against teaching each package's words to its own rjieba
+instance (as before this module): knowledge search top-1 / top-3 the same
+(0.891 / 0.970), triage cross-validation within seed-to-seed noise (mean of
+seeds 1-5: category macro-F1 0.8693 vs 0.8696, urgent recall 0.974 vs 0.973,
+urgent precision 0.821 vs 0.822), analytics unchanged (it never had own words).
 
 **Fillers** (``FILLERS``) say nothing about what a caller's problem is: the
 frame of a hotline write-up ("市民来电反映"), greetings, pronouns, particles,
@@ -154,15 +156,15 @@ FILLERS = _words(
     "市民 来电 来电人 来电市民 咨询 反映 反应 询问 称 表示 诉求 诉求为 希望 请求 要求 告知 "
     # conjunctions and adverbs of speech
     "现在 已经 目前 因为 所以 但是 可是 如果 而且 或者 以及 一直 非常 比较 特别 真的 实在 到底 其实 "
-    "觉得 感觉 "
+    "觉得 感觉 可能 "
     # English function words
     "a an the to of and or is are was were be been do does i you we it my me in on for with can how what "
     "that this have has had not but your our their from about please hello thanks thank "
-    "there into they them than then also just very"
+    "there into they them than then also just very would could"
 )
 
 # Words that ask rather than name a topic.
 QUESTION_WORDS = _words(
     "怎么 怎么办 咋办 咋 咋整 咋弄 啥 什么 哪里 哪儿 哪 哪个 多久 几 多少 能不能 能 可以 不能 要不要 为什么 "
-    "怎样 如何 是不是 有没有 没有 需要 应该 办 弄 找 谁 when where why which who should need"
+    "怎样 如何 是不是 是否 有没有 没有 需要 应该 办 弄 找 谁 when where why which who should need"
 )

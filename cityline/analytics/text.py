@@ -16,7 +16,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from cityline.text import cut
+from cityline.text import FILLERS, QUESTION_WORDS, cut
 
 _NUMBERISH = re.compile(r"^[\d.,:%\-/]+$")
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -28,19 +28,13 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-# The frame of a hotline write-up, spoken fillers, pronouns, question words and
-# verbs of asking: present in every category, so they only blur the problems.
-FRAME_WORDS = _words(
-    "市民 来电 来电人 来电市民 反映 反应 诉求 诉求为 希望 请求 要求 请 告知 你好 您好 喂 谢谢 麻烦 拜托 "
-    "一下 什么 时候 现在 已经 我们 你们 他们 她们 自己 这个 那个 这些 那些 这样 那样 这里 那里 "
-    "问题 情况 有关 有关部门 相关 相关部门 部门 咨询 询问 问问 表示 目前 因为 所以 但是 可是 如果 "
-    "没有 可以 不能 需要 怎么 怎么办 哪里 哪儿 能不能 是否 是不是 有没有 为什么 怎样 如何 多少 "
-    "还是 还有 然后 就是 而且 或者 以及 一个 一些 一直 非常 比较 特别 真的 实在 到底 其实 "
-    "通过 热线 工单 12345 处理 解决 帮忙 帮助 看看 知道 不知道 应该 可能 觉得 感觉 一点 "
-    "今天 昨天 明天 每天 上午 下午 晚上 早上 小时 时间 地方 东西 事情 说明 联系 回复 答复 "
-    "the and for with that this are was were have has had not but you your our their from "
-    "about please hello thanks thank would could should what when where which who how can "
-    "there been into they them than then also just very"
+# What a briefing does not count: the shared fillers and question words (cityline.text),
+# and the frame of a hotline write-up beyond them: words of the process (处理, 回复, 部门),
+# of time (今天, 小时) and stand-ins (问题, 情况, 东西). Present in every category, they
+# only blur the problems; a search, on the other hand, needs them ("隔离多少小时").
+FRAME_WORDS = FILLERS | QUESTION_WORDS | _words(
+    "时候 问题 情况 有关 有关部门 相关 相关部门 部门 通过 热线 工单 12345 处理 解决 帮忙 帮助 看看 "
+    "知道 不知道 一点 今天 昨天 明天 每天 上午 下午 晚上 早上 小时 时间 地方 东西 事情 说明 联系 回复 答复"
 )
 
 

@@ -19,32 +19,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from cityline.text import Words, cut_for_search
+from cityline.text import FILLERS, Words, cut_for_search
 
 SYNONYMS_PATH = Path(__file__).with_name("synonyms.toml")
 BIGRAM = "#"
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _WORDLIKE = re.compile(r"\w")
-
-
-def _word_set(words: str) -> frozenset[str]:
-    return frozenset(words.split())
-
-
-# Fillers of spoken Chinese and English function words: they say nothing about the topic.
-STOPWORDS = _word_set(
-    "的 了 是 我 你 他 她 它 我们 你们 他们 在 就 也 都 和 与 及 或 啊 呀 吧 嘛 呢 哦 哈 嗯 噢 哎 唉 诶 喂 "
-    "吗 么 那 这 那个 这个 这样 那样 个 有 说 一下 一个 请问 问 问一下 想 想问 想问问 我想 麻烦 您好 你好 "
-    "谢谢 就是 然后 还是 还有 还 要 会 把 被 给 让 对 从 到 向 跟 啦 咯 喔 呗 哇 额 呃 "
-    "市民 来电 咨询 反映 询问 称 表示 其 该 "
-    "a an the to of and or is are was be do does i you we it my me in on for with can how what"
-)
-# Words that ask rather than name a topic: searched, but not counted when judging
-# how much of a question an article covers.
-QUESTION_WORDS = _word_set(
-    "怎么 怎么办 咋办 咋 咋整 咋弄 啥 什么 哪里 哪儿 哪 哪个 多久 几 多少 能不能 能 可以 不能 要不要 为什么 "
-    "怎样 如何 是不是 有没有 没有 需要 应该 办 弄 找 谁 when where why which who should need"
-)
 
 
 @dataclass(frozen=True)
@@ -122,9 +102,10 @@ def normalise(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """The words of a normalised text, without punctuation and fillers; English plurals folded."""
+    """The words of a normalised text, without punctuation and fillers (``cityline.text``);
+    English plurals folded."""
     cut = cut_for_search(text, own_words())
-    return [_fold(w) for w in cut if w.strip() and _WORDLIKE.search(w) and w not in STOPWORDS]
+    return [_fold(w) for w in cut if w.strip() and _WORDLIKE.search(w) and w not in FILLERS]
 
 
 def _fold(word: str) -> str:
