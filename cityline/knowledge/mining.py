@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 
 from cityline.knowledge import clustering, service
 from cityline.knowledge.search import WELL_ANSWERED, index_for
-from cityline.knowledge.text import QUESTION_WORDS, STOPWORDS, bigrams, normalise, segmenter, words
+from cityline.knowledge.text import bigrams, normalise, own_words, words
 from cityline.orders.models import Order
 from cityline.privacy import mask_text
+from cityline.text import FILLERS, QUESTION_WORDS, cut
 from cityline.timeutil import local_day_start
 
 MIN_COUNT = 3
@@ -94,7 +95,7 @@ def mine(session: Session, day: date, *, min_count: int = MIN_COUNT,
 def _features(text: str) -> list[str]:
     """Topic words, and the character pairs of what is left once fillers and question words go."""
     text = normalise(text)
-    kept = [w for w in segmenter().cut(text, False) if w not in STOPWORDS and w not in QUESTION_WORDS]
+    kept = [w for w in cut(text, own_words()) if w not in FILLERS and w not in QUESTION_WORDS]
     topic = [w for w in words(" ".join(kept)) if len(w) > 1 and w not in QUESTION_WORDS]
     return topic + bigrams(" ".join(kept))
 
