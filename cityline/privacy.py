@@ -102,8 +102,8 @@ def mask_data(value: Any) -> Any:
     as new containers: an event's stored data is never changed in place."""
     if isinstance(value, str):
         return mask_text(value)
-    if isinstance(value, dict):
-        return {key: mask_data(item) for key, item in value.items()}
+    if isinstance(value, dict):  # keys too: evidence may be keyed by the words of the text
+        return {mask_data(key): mask_data(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [mask_data(item) for item in value]
     return value
