@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 DEFAULT_LEASE = timedelta(seconds=30)
 
 
-
 @dataclass(frozen=True)
 class OutboxItem:
     """An outbox message as plain values (what a sender sees)."""
@@ -72,9 +71,8 @@ class DeliveryReport:
     sent: int = 0
     send_errors: int = 0
     failed: int = 0  # given up: for an admin to look at
-    errors: list[str] = field(default_factory=list)
-
     lost: int = 0  # held by another worker by the time this one would send: not sent
+    errors: list[str] = field(default_factory=list)
 
     @property
     def busy(self) -> bool:

@@ -51,7 +51,7 @@ from cityline.sla.models import Timer
 
 log = logging.getLogger(__name__)
 
-# Short, because a working worker renews it (run_once): a dead worker's timers wait this long
+# Short, because a busy worker renews it (the heartbeat): a dead worker's timers wait this long
 # at most for a worker of another name (one of the same name takes them back at once).
 DEFAULT_LEASE = timedelta(seconds=30)
 Worker = str | WorkerIdentity  # a bare string: a fixed holder name (tests, scripts)
@@ -288,7 +288,7 @@ def run_forever(
     while there is work). A database error is logged and retried on the next pass.
 
     ``worker_id`` is best a :class:`WorkerIdentity` (``WorkerIdentity.new("serve:8345")``):
-    each pass then first takes back what dead predecessors of its name held."""
+    its first successful pass takes back what dead predecessors of its name held."""
     reclaimed = False  # a predecessor's work is taken back once, on the first pass that succeeds
     try:
         while not stop.is_set():

@@ -257,15 +257,20 @@ def test_a_worker_killed_mid_run_is_replaced_by_one_of_its_name_that_takes_its_t
     now = datetime(2020, 2, 3, 2, 0, tzinfo=UTC)
     due_timers(sla_db, n, now - timedelta(hours=1))
     common = {"url": sla_db.url, "job": "fire", "delay": 0.04, "batch": 4, "lease_seconds": 30}
+    first_id = tmp_path / "first.id"
     first = start_worker(**common, name="serve:8345", calls=str(tmp_path / "first.calls"),
-                         now=now.isoformat(), pid_file=str(tmp_path / "first.id"))
+                         now=now.isoformat(), pid_file=str(first_id))
+
+    def holding() -> int:
+        return count(sla_db, Timer, Timer.state == "pending", Timer.claimed_by == first_id.read_text())
+
     try:
-        wait_for(lambda: count(sla_db, Timer, Timer.state == "fired") >= 5, "the first worker to fire")
+        wait_for(lambda: first_id.exists() and count(sla_db, Timer, Timer.state == "fired") >= 5
+                 and holding() > 0, "the first worker to fire, and to hold a claimed batch")
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait()
-    held = count(sla_db, Timer, Timer.state == "pending",
-                 Timer.claimed_by == (tmp_path / "first.id").read_text())
+    held = holding()
     assert held > 0  # killed holding a claimed batch
     fired_before = count(sla_db, Timer, Timer.state == "fired")
     # A worker of another name, one second later: the dead worker's batch is not its to take.
