@@ -8,6 +8,7 @@ from cityline.accounts.cli import tokens_app, units_app, users_app
 from cityline.analytics.cli import app as analytics_app
 from cityline.analytics.cli import brief_command
 from cityline.demo import DEMO_SCALE
+from cityline.epidemic.cli import app as epidemic_app
 from cityline.geo.cli import app as grids_app
 from cityline.intake.cli import app as intake_app
 from cityline.knowledge.cli import app as knowledge_app
@@ -32,6 +33,7 @@ app.add_typer(triage_app, name="triage", help="Triage: evaluate, train, list and
 app.add_typer(knowledge_app, name="knowledge", help="Knowledge base: import, search, review, publish, mine.")
 app.add_typer(sim_app, name="sim", help="The workload simulator: generate an outbreak's orders and its truth.")
 app.add_typer(sla_app, name="sla", help="Deadlines: policies, deadline maths, the reminder worker.")
+app.add_typer(epidemic_app, name="epidemic")
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
