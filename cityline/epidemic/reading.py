@@ -174,10 +174,11 @@ def _csv_chunks(path: Path, encoding: str, columns: Sequence[str], required: Seq
         data = {c: (batch.column(wanted[c]) if c in wanted else pa.nulls(batch.num_rows, pa.string()))
                 for c in columns}
         pending.append(pa.table({**data, "_row": numbers}))
-        if sum(t.num_rows for t in pending) >= chunk_rows:
-            yield _chunk_of(pending, columns, row)
-            pending = []
-    if pending:
+        while sum(t.num_rows for t in pending) >= chunk_rows:
+            table = pa.concat_tables(pending)
+            head, pending = table.slice(0, chunk_rows), [table.slice(chunk_rows)]
+            yield _chunk_of([head], columns, head["_row"][-1].as_py())
+    if pending and sum(t.num_rows for t in pending):
         yield _chunk_of(pending, columns, row)
 
 

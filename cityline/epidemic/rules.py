@@ -83,6 +83,8 @@ class Person:
 
 @dataclass(frozen=True)
 class Test:
+    __test__ = False  # a sample, not a pytest class
+
     person_id: str
     sampled_at: datetime
     result: str  # negative | positive | pending

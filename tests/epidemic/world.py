@@ -12,7 +12,7 @@ Passes at AT:
   R05 pending only → no_result             R06 away, negative → issued (status does not matter)
   R08 negative at AT−20 h → issued; a positive sampled AT+5 h revokes it (verify at AT+6 h)
   R09 negative, household of case R10 → contact
-  R16 negative, ate with case R10 for 42 minutes → contact (meal)
+  R16 negative, ate with case R10 for 42 minutes → contact (meal); R22 (same flat) is tier 2
   R20 negative at AT−3 h, household of a case reported 15 days ago → issued
   V01 visitor not in the ledger, negative → issued
   R10, R11 cases → case
@@ -61,6 +61,7 @@ RESIDENTS = [
     ("R19", "朱十九", "", "", JA, JNL, GARDEN, "7号楼", "", "703", "", "", ""),
     ("R20", "秦二十", "", "", JA, JNL, GARDEN, "8号楼", "", "801", "HH-20", "", ""),
     ("R21", "尤廿一", "", "", JA, JNL, GARDEN, "8号楼", "", "802", "HH-20", "", "away"),
+    ("R22", "沈廿二", "", "", JA, JNL, GARDEN, "6号楼", "", "602", "", "", ""),  # R16's household: tier 2
 ]
 HEADER = ["person_id", "name", "id_number", "phone", "district", "street", "compound", "building", "unit", "room",
           "household_id", "grid", "status"]
