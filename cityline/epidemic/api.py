@@ -85,16 +85,14 @@ def upload(kind: str, d: D, file: Annotated[UploadFile, File(description=".csv, 
     d.require("epidemic:import")
     if kind.replace("_", "-") not in KINDS:
         raise NotFound(f"no kind '{kind}'; use one of {', '.join(KINDS)}")
-    suffix = Path(file.filename or "").suffix.lower()
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"upload{suffix}"
+        path = Path(folder) / (Path(file.filename or "").name or "upload")  # the name only, never a path
         with path.open("wb") as handle:
             shutil.copyfileobj(file.file, handle)
         try:
             report = import_file(d.sessions, _env(d), kind, path, actor=d.actor)
         except BadFile as exc:
-            raise Invalid(str(exc).replace("upload", file.filename or "upload", 1),
-                          [FieldError("file", str(exc))]) from exc
+            raise Invalid(str(exc), [FieldError("file", str(exc))]) from exc
     return report.as_dict()
 
 
