@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cityline.epidemic.kinds import Column, Kind
 from cityline.errors import RowError
@@ -30,6 +31,7 @@ class Checked:
     good: pa.Table  # typed columns and "_row", one row per key (the last in the file wins)
     bad: list[RowError] = field(default_factory=list)
     repeated: int = 0  # good rows whose key came again later in the chunk
+    blank: int = 0  # rows without any value (skipped, like blank lines)
 
 
 def _quote(text: str) -> str:
@@ -41,8 +43,9 @@ def _ident(name: str) -> str:
 
 
 def _case(expression: str, words: dict[str, str]) -> str:
-    whens = " ".join(f"WHEN {_quote(word.lower())} THEN {_quote(code)}" for word, code in words.items())
-    return f"(CASE lower({expression}) {whens} END)"
+    """The code a word stands for (NULL when none): a MAP look-up, ten times a long CASE."""
+    pairs = ", ".join(f"{_quote(word.lower())}: {_quote(code)}" for word, code in words.items())
+    return f"map_extract_value(MAP {{{pairs}}}, lower({expression}))"
 
 
 def _words_help(words: dict[str, str]) -> str:
@@ -60,50 +63,52 @@ def _group_words() -> dict[str, str]:
     return words
 
 
-def _column(column: Column) -> tuple[str, list[str]]:
-    """(the typed value, the reasons it may be refused) as SQL over the trimmed text ``t_<name>``."""
-    name, text = column.name, f"t_{column.name}"
+def _column(column: Column) -> tuple[str | None, str, list[str]]:
+    """(the parsed text ``p_<name>``, computed once; the typed value; the reasons it may be
+    refused) as SQL over the trimmed text ``t_<name>``."""
+    name, text, parsed = column.name, f"t_{column.name}", f"p_{column.name}"
     reasons: list[str] = []
     given = f"{text} IS NOT NULL"
     if column.required:
         reasons.append(f"CASE WHEN {text} IS NULL THEN {_quote(name + ' is required')} END")
     shown = "" if name in _PERSONAL else f" || ' ''' || {text} || ''''"
     if column.parse == "text":
-        value = text
         reasons.append(f"CASE WHEN length({text}) > {column.max_length} "
                        f"THEN {_quote(f'{name} is longer than {column.max_length} characters')} END")
-    elif column.parse == "time":
-        value = f"try_cast({text} AS TIMESTAMPTZ)"
-        reasons.append(f"CASE WHEN {given} AND {value} IS NULL THEN {_quote(name)}{shown} || "
+        return None, text, reasons
+    value = parsed
+    if column.parse == "time":
+        parse = f"try_cast({text} AS TIMESTAMPTZ)"
+        reasons.append(f"CASE WHEN {given} AND {parsed} IS NULL THEN {_quote(name)}{shown} || "
                        f"' is not an ISO 8601 date-time' END")
     elif column.parse == "date":
-        value = f"coalesce(try_cast({text} AS DATE), try_cast(try_cast({text} AS TIMESTAMP) AS DATE))"
-        reasons.append(f"CASE WHEN {given} AND {value} IS NULL THEN {_quote(name)}{shown} || "
+        parse = f"coalesce(try_cast({text} AS DATE), try_cast(try_cast({text} AS TIMESTAMP) AS DATE))"
+        reasons.append(f"CASE WHEN {given} AND {parsed} IS NULL THEN {_quote(name)}{shown} || "
                        f"' is not an ISO 8601 date' END")
     elif column.parse == "word":
-        mapped = _case(text, column.words)
-        value = f"CASE WHEN {text} IS NULL THEN {_quote(column.default) if column.default else 'NULL'} ELSE {mapped} END"
-        reasons.append(f"CASE WHEN {given} AND {mapped} IS NULL THEN {_quote(name)}{shown} || "
+        parse = _case(text, column.words)
+        value = f"CASE WHEN {text} IS NULL THEN {_quote(column.default) if column.default else 'NULL'} ELSE {parsed} END"
+        reasons.append(f"CASE WHEN {given} AND {parsed} IS NULL THEN {_quote(name)}{shown} || "
                        f"{_quote(' is not one of ' + _words_help(column.words))} END")
     elif column.parse == "phone":
         digits = f"regexp_replace({text}, '[\\s\\-()（）+]', '', 'g')"
-        value = f"CASE WHEN length({digits}) = 13 AND starts_with({digits}, '86') THEN {digits}[3:] ELSE {digits} END"
-        reasons.append(f"CASE WHEN {given} AND NOT regexp_full_match({value}, '[0-9]{{5,20}}') "
+        parse = f"CASE WHEN length({digits}) = 13 AND starts_with({digits}, '86') THEN {digits}[3:] ELSE {digits} END"
+        reasons.append(f"CASE WHEN {given} AND NOT regexp_full_match({parsed}, '[0-9]{{5,20}}') "
                        f"THEN 'phone is not a phone number (5 to 20 digits)' END")
     elif column.parse == "id_number":
-        value = f"upper(regexp_replace({text}, '\\s', '', 'g'))"
-        reasons.append(f"CASE WHEN {given} AND NOT regexp_full_match({value}, '[0-9A-Z\\-]{{5,32}}') "
+        parse = f"upper(regexp_replace({text}, '\\s', '', 'g'))"
+        reasons.append(f"CASE WHEN {given} AND NOT regexp_full_match({parsed}, '[0-9A-Z\\-]{{5,32}}') "
                        f"THEN 'id_number is not an ID number (5 to 32 letters and digits)' END")
     elif column.parse == "groups":
         parts = (f"list_filter(list_transform(string_split(replace({text}, '；', ';'), ';'), "
                  f"lambda g: trim(g, {_quote(_SPACES)})), lambda g: g <> '')")
-        mapped = f"list_transform({parts}, lambda g: {_case('g', _group_words())})"
-        value = f"CASE WHEN {text} IS NULL THEN []::VARCHAR[] ELSE {mapped} END"
-        reasons.append(f"CASE WHEN {given} AND len(list_filter({mapped}, lambda g: g IS NULL)) > 0 "
+        parse = f"list_transform({parts}, lambda g: {_case('g', _group_words())})"
+        value = f"CASE WHEN {text} IS NULL THEN []::VARCHAR[] ELSE {parsed} END"
+        reasons.append(f"CASE WHEN {given} AND len(list_filter({parsed}, lambda g: g IS NULL)) > 0 "
                        f"THEN 'special_groups ''' || {text} || ''' names a group that is not in the taxonomy' END")
     else:  # pragma: no cover - a kind names a parse this module does not know
         raise ValueError(f"unknown parse {column.parse!r} for {name}")
-    return value, reasons
+    return parse, value, reasons
 
 
 # Reasons that look at several columns of a row, by kind.
@@ -115,40 +120,75 @@ CROSS_CHECKS = {
 
 
 def check_sql(kind: Kind) -> str:
-    """One statement: the chunk ``raw`` → typed columns, ``_row`` and ``problems`` (a list)."""
-    trimmed = ", ".join(f"nullif(trim({_ident(c.name)}, {_quote(_SPACES)}), '') AS t_{c.name}"
-                        for c in kind.columns)
-    values, reasons = [], []
+    """One statement: the chunk ``raw`` (trimmed text, None for empty) → typed columns, ``_row``
+    and ``problems`` (the reasons joined by "; ", empty for a good row)."""
+    columns = ", ".join(f"{_ident(c.name)} AS t_{c.name}" for c in kind.columns)
+    values, reasons, parses = [], [], []
     for column in kind.columns:
-        value, column_reasons = _column(column)
+        parse, value, column_reasons = _column(column)
+        if parse:
+            parses.append(f", {parse} AS p_{column.name}")
         values.append(f"{value} AS {_ident(column.name)}")
         reasons += column_reasons
-    typed = f"SELECT _row, {', '.join(values)}, [{', '.join(reasons)}] AS column_problems FROM trimmed"
+    typed = f"SELECT _row, {', '.join(values)}, concat_ws('; ', {', '.join(reasons)}) AS column_problems FROM parsed"
     cross = [f"CASE WHEN {condition} THEN {_quote(message)} END" for condition, message in
              CROSS_CHECKS.get(kind.name, [])]
-    problems = f"list_filter(column_problems || [{', '.join(cross)}]::VARCHAR[], lambda p: p IS NOT NULL)"
-    names = ", ".join(_ident(c.name) for c in kind.columns)
-    return (f"WITH trimmed AS (SELECT _row, {trimmed} FROM raw), typed AS ({typed}) "
-            f"SELECT _row, {names}, {problems} AS problems FROM typed")
+    problems = f"concat_ws('; ', nullif(column_problems, ''), {', '.join(cross) or 'NULL'})"
+    # plain text comes back from the input as it is (no copy through DuckDB)
+    names = "".join(f", {_ident(c.name)}" for c in kind.columns if c.parse != "text")
+    return (f"WITH given AS (SELECT _row, {columns} FROM raw), "
+            f"parsed AS (SELECT *{''.join(parses)} FROM given), typed AS ({typed}) "
+            f"SELECT _row{names}, {problems} AS problems FROM typed")
+
+
+def trimmed(raw: pa.Table) -> pa.Table:
+    """Every text cell without surrounding white space (also tabs, full-width and no-break
+    spaces); an empty cell is None. (pyarrow: ten times DuckDB's trim with a character set.)"""
+    columns = {}
+    for name in raw.column_names:
+        column = raw[name]
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            column = pc.utf8_trim(column, characters=_SPACES)
+            column = pc.if_else(pc.equal(column, ""), pa.scalar(None, column.type), column)
+        columns[name] = column
+    return pa.table(columns)
 
 
 def check_chunk(con: duckdb.DuckDBPyConnection, kind: Kind, raw: pa.Table) -> Checked:
     """Check the rows of ``raw`` (text columns and ``_row``); see :class:`Checked`."""
-    con.register("raw", raw)
+    given = trimmed(raw)
+    blank = None
+    for column in kind.columns:  # a row without a single value is a blank row, not a bad one
+        empty = pc.is_null(given[column.name])
+        blank = empty if blank is None else pc.and_(blank, empty)
+    if blank is not None and pc.any(blank).as_py():
+        given = given.filter(pc.invert(blank))
+    con.register("raw", given)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {check_sql(kind)}")
+        typed = con.sql(check_sql(kind)).to_arrow_table()
     finally:
         con.unregister("raw")
-    bad = [RowError(row, "; ".join(problems)) for row, problems in
-           con.execute("SELECT _row, problems FROM checked WHERE len(problems) > 0 ORDER BY _row").fetchall()]
-    key = ", ".join(_ident(k) for k in kind.key)
-    names = ", ".join(_ident(c.name) for c in kind.columns)
-    good = con.sql(
-        f"SELECT _row, {names} FROM checked WHERE len(problems) = 0 "
-        f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _row DESC) = 1 ORDER BY _row"
-    ).to_arrow_table()
-    ((total,),) = con.execute("SELECT count(*) FROM checked WHERE len(problems) = 0").fetchall()
-    return Checked(good, bad, total - good.num_rows)
+    if not typed["_row"].equals(given["_row"]):  # DuckDB keeps the order; should it ever not
+        typed, given = typed.sort_by("_row"), given.sort_by("_row")
+    checked = pa.table({"_row": given["_row"], **{
+        c.name: (given[c.name] if c.parse == "text" else typed[c.name]) for c in kind.columns},
+        "problems": typed["problems"]})
+    refused = pc.fill_null(pc.not_equal(checked["problems"], ""), False)
+    bad_rows = checked.filter(refused).select(["_row", "problems"]).to_pylist()
+    bad = [RowError(r["_row"], r["problems"]) for r in bad_rows]
+    good = checked.filter(pc.invert(refused)).drop_columns(["problems"])
+    con.register("good", good)
+    try:
+        key = ", ".join(_ident(k) for k in kind.key)
+        # distinct 64-bit hashes: several times faster than distinct keys, and a collision only
+        # sends the chunk through the exact deduplication below
+        ((repeated,),) = con.execute(f"SELECT count(*) - count(DISTINCT hash({key})) FROM good").fetchall()
+        if repeated:  # the last row of a key in the file wins
+            good = con.sql(f"SELECT * FROM good QUALIFY row_number() OVER (PARTITION BY {key} "
+                           f"ORDER BY _row DESC) = 1 ORDER BY _row").to_arrow_table()
+    finally:
+        con.unregister("good")
+    return Checked(good, bad, repeated, raw.num_rows - given.num_rows)
 
 
 def connect(timezone: str) -> duckdb.DuckDBPyConnection:

@@ -145,49 +145,51 @@ class FactStore:
         """Write the checked rows of one chunk (typed columns, one per key); see the module doc."""
         spec = KINDS[kind]
         names = list(column_types(spec))
+        day = f"CAST(timezone({_literal(self.timezone)}, {_q(spec.day_of)}) AS DATE)"
         con.register("incoming_rows", rows.select(names))
         try:
-            day = f"CAST(timezone({_literal(self.timezone)}, {_q(spec.day_of)}) AS DATE)"
-            con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT *, {day} AS day FROM incoming_rows")
+            with self.locked(kind) as folder:
+                manifest = self.manifest(kind)
+                seq = manifest["next_seq"]
+                days = [d for (d,) in con.execute(f"SELECT DISTINCT {day} FROM incoming_rows").fetchall()]
+                # days with nothing stored yet need no comparison (the common case of new data)
+                source = f"(SELECT *, {day} AS day, false AS known, false AS same FROM incoming_rows)"
+                written = Written(added=rows.num_rows)
+                if days and self.entries(kind, min(days), max(days)):
+                    written = self._compare(con, kind, day, min(days), max(days))
+                    source = "incoming"
+                staging = folder / "_staging"
+                if written.added + written.updated:
+                    columns = ", ".join(_q(n) for n in names)
+                    con.execute(
+                        f"COPY (SELECT {columns}, {seq}::BIGINT AS _seq, day FROM {source} WHERE NOT same) "
+                        f"TO {_literal(str(staging))} (FORMAT parquet, PARTITION_BY (day), "
+                        f"FILENAME_PATTERN 'part-{seq:012d}-{{i}}')")
+                    updates = dict(con.execute(
+                        f"SELECT day, count(*) FROM {source} WHERE known AND NOT same GROUP BY day").fetchall()
+                    ) if written.updated else {}
+                    manifest["files"] += self._move_into_place(staging, folder, seq, updates)
+                manifest["next_seq"] = seq + 1
+                self._commit(kind, manifest)
+                shutil.rmtree(staging, ignore_errors=True)
         finally:
             con.unregister("incoming_rows")
-        with self.locked(kind) as folder:
-            manifest = self.manifest(kind)
-            days = [d for (d,) in con.execute("SELECT DISTINCT day FROM incoming ORDER BY day").fetchall()]
-            seq = manifest["next_seq"]
-            written = self._compare(con, kind, min(days), max(days)) if days else Written()
-            staging = folder / "_staging"
-            if written.added + written.updated:
-                columns = ", ".join(_q(n) for n in names)
-                con.execute(
-                    f"COPY (SELECT {columns}, {seq}::BIGINT AS _seq, day FROM incoming WHERE NOT same) "
-                    f"TO {_literal(str(staging))} (FORMAT parquet, PARTITION_BY (day), "
-                    f"FILENAME_PATTERN 'part-{seq:012d}-{{i}}', COMPRESSION zstd)")
-                updates = dict(con.execute(
-                    "SELECT day, count(*) FROM incoming WHERE known AND NOT same GROUP BY day").fetchall())
-                manifest["files"] += self._move_into_place(staging, folder, seq, updates)
-            manifest["next_seq"] = seq + 1
-            self._commit(kind, manifest)
-            shutil.rmtree(staging, ignore_errors=True)
-        con.execute("DROP TABLE IF EXISTS incoming")
+            con.execute("DROP TABLE IF EXISTS incoming")
         return written
 
-    def _compare(self, con: duckdb.DuckDBPyConnection, kind: str, first: date, last: date) -> Written:
-        """Mark each incoming row ``known`` (its key is stored) and ``same`` (with these values)."""
+    def _compare(self, con: duckdb.DuckDBPyConnection, kind: str, day: str, first: date, last: date) -> Written:
+        """The temporary table ``incoming``: each row, its day, ``known`` (its key is stored) and
+        ``same`` (stored with these values)."""
         spec = KINDS[kind]
-        if not self.entries(kind, first, last):
-            con.execute("ALTER TABLE incoming ADD COLUMN known BOOLEAN DEFAULT false")
-            con.execute("ALTER TABLE incoming ADD COLUMN same BOOLEAN DEFAULT false")
-        else:
-            stored = self.source(kind, first, last)
-            on = " AND ".join(f"i.{_q(k)} IS NOT DISTINCT FROM s.{_q(k)}" for k in spec.key)
-            values = [n for n in column_types(spec) if n not in spec.key]
-            equal = " AND ".join(f"i.{_q(n)} IS NOT DISTINCT FROM s.{_q(n)}" for n in values) or "true"
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT i.*, s._seq IS NOT NULL AS known, "
-                f"coalesce(s._seq IS NOT NULL AND {equal}, false) AS same "
-                f"FROM incoming i LEFT JOIN (SELECT * FROM {stored} WHERE day BETWEEN "
-                f"{_literal(first.isoformat())} AND {_literal(last.isoformat())}) s ON {on}")
+        stored = self.source(kind, first, last)
+        on = " AND ".join(f"i.{_q(k)} IS NOT DISTINCT FROM s.{_q(k)}" for k in spec.key)
+        values = [n for n in column_types(spec) if n not in spec.key]
+        equal = " AND ".join(f"i.{_q(n)} IS NOT DISTINCT FROM s.{_q(n)}" for n in values) or "true"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT i.*, s._seq IS NOT NULL AS known, "
+            f"coalesce(s._seq IS NOT NULL AND {equal}, false) AS same "
+            f"FROM (SELECT *, {day} AS day FROM incoming_rows) i LEFT JOIN (SELECT * FROM {stored} WHERE day BETWEEN "
+            f"{_literal(first.isoformat())} AND {_literal(last.isoformat())}) s ON {on}")
         ((added, updated, unchanged),) = con.execute(
             "SELECT count(*) FILTER (WHERE NOT known), count(*) FILTER (WHERE known AND NOT same), "
             "count(*) FILTER (WHERE same) FROM incoming").fetchall()
@@ -239,7 +241,7 @@ class FactStore:
         staging.mkdir(parents=True, exist_ok=True)
         name = f"part-{seq:012d}-c.parquet"
         con.execute(f"COPY (SELECT * EXCLUDE (day) FROM {stored}) TO {_literal(str(staging / name))} "
-                    f"(FORMAT parquet, COMPRESSION zstd)")
+                    f"(FORMAT parquet, COMPRESSION zstd)")  # compaction is for keeps: the smaller files
         ((rows,),) = con.execute(f"SELECT count(*) FROM read_parquet({_literal(str(staging / name))})").fetchall()
         (folder / f"day={day}").mkdir(exist_ok=True)
         os.replace(staging / name, folder / f"day={day}" / name)

@@ -70,9 +70,9 @@ def import_file(factory: sessionmaker[Session], env: service.Env, kind: str, pat
     report = ImportReport(spec.name)
     con = checks.connect(env.params.timezone)
     for chunk in read_chunks(path, spec.names, spec.required, chunk_rows):
-        report.read += chunk.rows
         report.bad += chunk.unreadable
         checked = checks.check_chunk(con, spec, chunk.table)
+        report.read += chunk.rows - checked.blank
         report.bad += checked.bad
         report.repeated_in_file += checked.repeated
         if spec.store == "facts":

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from cityline.errors import RowError
@@ -183,16 +182,8 @@ def _csv_chunks(path: Path, encoding: str, columns: Sequence[str], required: Seq
 
 
 def _chunk_of(tables: list[pa.Table], columns: Sequence[str], last_row: int) -> Chunk:
-    table = pa.concat_tables(tables)
-    # a row whose cells are all empty is a blank row: counted, never imported
-    blank = None
-    for name in columns:
-        empty = pc.or_kleene(pc.is_null(table[name]), pc.equal(pc.utf8_trim_whitespace(table[name]), ""))
-        empty = pc.fill_null(empty, True)
-        blank = empty if blank is None else pc.and_(blank, empty)
-    if blank is not None and pc.any(blank).as_py():
-        table = table.filter(pc.invert(blank))
-    return Chunk(table, [], last_row)
+    # rows whose cells are all empty (",,,") are blank rows: ``checks.check_chunk`` drops them
+    return Chunk(pa.concat_tables(tables), [], last_row)
 
 
 # -- rows: JSON Lines, .xlsx and CSVs the fast path cannot take -----------------------------
