@@ -88,6 +88,7 @@ def load_residents(engine, residents: int) -> None:
     now = utcnow().replace(tzinfo=None).isoformat(sep=" ")
     raw = engine.raw_connection()
     try:
+        raw.execute("BEGIN")  # one transaction (the driver is in autocommit mode: see db.py)
         raw.executemany(
             "INSERT INTO epidemic_residents (person_id, district, street, compound, building, room, status, "
             "special_groups, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, '[]', ?, ?)",
