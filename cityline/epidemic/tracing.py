@@ -6,9 +6,9 @@ case reported within 14 days"): household, shared venues and shared trips, as §
 defines them. What is fetched per case:
 
 - the household: the case's ledger record and the residents with the same household;
-- venues: every visit on the local dates the exposure window touches (one day more
-  before it, for a visit that began the evening before with a recorded check-out) at
-  the venues the case visited in those days;
+- venues: every visit on the local dates the exposure windows touch (one day more
+  before them, for a visit that began the evening before with a recorded check-out) at
+  the venues the cases visited in those days;
 - trips: the case's trips arriving from the window's first date to two days after it
   (a trip is dated by its departure), and every trip with the same number in those days.
 """
@@ -26,33 +26,39 @@ from cityline.epidemic.rules import tier1_contacts as contacts_of
 
 
 def tier1_contacts(session: Session, env, cases: Sequence[CaseRecord]) -> list[Contact]:
-    """Every tier-1 contact of each case (one line per case, person and relation)."""
-    found: list[Contact] = []
+    """Every tier-1 contact of each case (one line per case, person and relation). The data of
+    all the cases are fetched together (one read of the scans of the days their windows
+    touch), then the rules look at each case."""
+    if not cases:
+        return []
     params = env.params
-    homes = {p.person_id: p for p in ledger.people(session, [c.person_id for c in cases])}
+    windows = [exposure_window(case, params) for case in cases]
+    first = min(params.local_date(start) for start, _ in windows) - timedelta(days=1)
+    last = max(params.local_date(end) for _, end in windows)
+    ids = [c.person_id for c in cases]
+    homes = [p.household for p in ledger.people(session, ids) if p.household]
+    residents = ledger.household_members(session, homes)
+    own = queries.visits(env.store, first, last, params, persons=ids)
+    venues = {v.venue_code for v in own}
+    visits = queries.visits(env.store, first, last, params, venues=venues) if venues else []
+    trips = queries.trips_of(env.store, ids, first, last + timedelta(days=2), params)
+    numbers = {t.trip_no for t in trips if t.trip_no}
+    fellow = queries.trips_on(env.store, numbers, first, last + timedelta(days=2), params) if numbers else []
+    found: list[Contact] = []
     for case in cases:
-        start, end = exposure_window(case, params)
-        first, last = params.local_date(start) - timedelta(days=1), params.local_date(end)
-        home = homes.get(case.person_id)
-        residents = ledger.household_members(session, [home.household]) if home and home.household else []
-        own = queries.visits(env.store, first, last, params, persons=[case.person_id])
-        venues = {v.venue_code for v in own}
-        visits = queries.visits(env.store, first, last, params, venues=venues) if venues else []
-        trips = queries.trips_of(env.store, [case.person_id], first, last + timedelta(days=2), params)
-        numbers = {t.trip_no for t in trips if t.trip_no}
-        fellow = queries.trips_on(env.store, numbers, first, last + timedelta(days=2), params) if numbers else []
         found += contacts_of(case, residents=residents, visits=visits, trips=fellow, params=params)
     return found
 
 
 def contacts(session: Session, env, cases: Sequence[CaseRecord]) -> list[Contact]:
     """Tier-1 and tier-2 contacts of each case."""
+    first = tier1_contacts(session, env, cases)
+    contacted = ledger.people(session, {c.person for c in first})
+    members = ledger.household_members(session, {p.household for p in contacted if p.household})
     found: list[Contact] = []
     for case in cases:
-        first = tier1_contacts(session, env, [case])
-        households = {p.household for p in ledger.people(session, {c.person for c in first}) if p.household}
-        members = ledger.household_members(session, households)
-        found += first + tier2_contacts(case, first, members + ledger.people(session, {c.person for c in first}))
+        mine = [c for c in first if c.case == case.person_id]
+        found += mine + tier2_contacts(case, mine, members + contacted)
     return found
 
 

@@ -57,6 +57,17 @@ def test_a_known_key_updates_its_record(loaded, tmp_path):
     assert run(sessions, env, "risk-areas", areas).updated == 1
     cases = write_csv(tmp_path / "c.csv", ["person_id", "reported_at"], [("R11", at(-20))])
     assert run(sessions, env, "cases", cases).updated == 1
+    scans = write_csv(tmp_path / "s.csv", ["person_id", "venue_code", "scanned_at", "venue_kind"],
+                      [("R17", "V-REST", datetime(2022, 4, 6, 12, 20, tzinfo=SH), "shop")])
+    assert run(sessions, env, "scans", scans).updated == 1
+    trips = write_csv(tmp_path / "tr.csv", ["person_id", "mode", "trip_no", "arrived_at", "from_area", "seat"],
+                      [("R18", "train", "G123", datetime(2022, 4, 8, 13, 0, tzinfo=SH), "湖北省武汉市", "13A")])
+    assert run(sessions, env, "trips", trips).updated == 1
+    (r17,) = [v for v in queries.visits(env.store, DAY - timedelta(days=4), DAY, env.params, persons=["R17"])
+              if v.venue_code == "V-REST"]
+    assert r17.venue_kind == "shop"
+    (r18,) = queries.trips_of(env.store, ["R18"], DAY - timedelta(days=3), DAY, env.params)
+    assert (r18.seat, r18.carriage) == ("13A", None)  # the row replaces the record: its carriage is gone
     with sessions() as session:
         r05 = session.scalar(select(Resident).where(Resident.person_id == "R05"))
         assert (r05.status, r05.phone_masked) == ("away", "139****0005")
