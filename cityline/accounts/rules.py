@@ -29,8 +29,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
                              "units:read",
                              "analytics:read", "knowledge:edit", "knowledge:review"}),
     "analyst": frozenset({"orders:read", "analytics:read", "orders:export", "units:read"}),
-    "admin": frozenset({"users:admin", "units:write", "units:read", "audit:read", "triage:admin",
-                        "orders:read", "knowledge:edit", "knowledge:review", "epidemic:import", "epidemic:read"}),
+    "admin": frozenset({"users:admin", "units:write", "units:read", "catalogue:write", "audit:read", "triage:admin",
+                        "orders:read", "knowledge:edit", "knowledge:review", "outbox:admin",
+                        "epidemic:import", "epidemic:read"}),
     # Epidemic control (formats §6–§7). Figures (epidemic:read) for those who watch the city;
     # person by person (epidemic:persons, passes, reveal) only for the command and for grid
     # workers, who see the residents of their own grids (epidemic/ledger.py: person_scope).

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 
 from cityline.accounts.deps import Deps, deps
-from cityline.db import transaction, utcnow
+from cityline.db import read_transaction, transaction, utcnow
 from cityline.epidemic import ledger, schemas, service, tracing
 from cityline.epidemic.importer import import_file
 from cityline.epidemic.kinds import KINDS
@@ -37,7 +37,7 @@ def _env(d: Deps) -> service.Env:
 
 
 def _scope(d: Deps) -> ledger.PersonScope:
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         return ledger.person_scope(session, d.principal)
 
 
@@ -46,7 +46,7 @@ def _visible_people(d: Deps, persons: list[str]) -> set[str]:
     scope = _scope(d)
     if scope.everyone:
         return set(persons)
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         return {p.person_id for p in ledger.people(session, persons) if scope.sees(p.district, p.street, p.grid)}
 
 
@@ -56,7 +56,7 @@ def issue_passes(body: schemas.PassIssue, d: D) -> list[dict[str, Any]]:
     residents without one) may be named instead of, or beside, people."""
     d.require("epidemic:passes")
     at = as_aware(body.at) if body.at else utcnow()
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         wanted = list(body.persons)
         if body.district and body.street and body.compound:
             wanted += service.building_persons(session, body.district, body.street, body.compound, body.building)
@@ -100,7 +100,7 @@ def upload(kind: str, d: D, file: Annotated[UploadFile, File(description=".csv, 
 def coverage(d: D, since: Day, until: Day) -> list[dict[str, Any]]:
     """Test coverage of present residents by district, street, compound and building."""
     d.require("epidemic:read")
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         found = service.coverage(session, _env(d), since, until)
     return [schemas.coverage(row) for row in found.rows]
 
@@ -110,7 +110,7 @@ def untested(d: D, since: Day, until: Day) -> list[dict[str, Any]]:
     """Present residents in the caller's reach without a test sampled from ``since`` to ``until``."""
     d.require("epidemic:persons")
     scope = _scope(d)
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         found = service.coverage(session, _env(d), since, until, untested=True, scope=scope)
     return [schemas.untested(p) for p in found.untested]
 
@@ -118,7 +118,7 @@ def untested(d: D, since: Day, until: Day) -> list[dict[str, Any]]:
 @router.get("/zones")
 def zones(d: D, day: Annotated[date, Query(alias="date", description="local date, YYYY-MM-DD")]) -> list[dict[str, Any]]:
     d.require("epidemic:read")
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         return [schemas.zone(z) for z in service.compute_zones(session, _env(d), day)]
 
 
@@ -126,7 +126,7 @@ def zones(d: D, day: Annotated[date, Query(alias="date", description="local date
 def arrivals(d: D, day: Annotated[date, Query(alias="date", description="local date, YYYY-MM-DD")]) -> list[dict[str, Any]]:
     """The latest arrival from a medium/high-risk area of each person, in the caller's reach."""
     d.require("epidemic:persons")
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         found = service.risk_arrivals(session, _env(d), day)
     allowed = _visible_people(d, [a.person for a in found])
     return [schemas.arrival(a) for a in found if a.person in allowed]
@@ -136,7 +136,7 @@ def arrivals(d: D, day: Annotated[date, Query(alias="date", description="local d
 def contacts(d: D, case: Annotated[list[str] | None, Query(description="cases' person_id")] = None) -> list[dict[str, Any]]:
     d.require("epidemic:persons")
     env = _env(d)
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         cases = service.case_records(session, case or None)
         found = tracing.contacts(session, env, sorted(cases, key=lambda c: c.person_id))
     allowed = _visible_people(d, [c.person for c in found])
@@ -161,7 +161,7 @@ def reveal(person_id: str, body: schemas.RevealRequest, d: D) -> dict[str, Any]:
 
 def _visible_resident(d: Deps, person_id: str):
     scope = _scope(d)
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         row = service.resident(session, person_id)
     if not scope.sees(row.district, row.street, row.grid):
         raise NotFound(f"no resident {person_id}")

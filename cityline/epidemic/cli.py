@@ -16,7 +16,7 @@ from rich.table import Table
 
 from cityline import runtime
 from cityline.cliutil import actor, fail
-from cityline.db import transaction, utcnow
+from cityline.db import read_transaction, transaction, utcnow
 from cityline.epidemic import schemas as outputs
 from cityline.epidemic import service
 from cityline.epidemic.importer import import_file
@@ -110,7 +110,7 @@ def coverage(
 ) -> None:
     """Test coverage of present residents by building for dates SINCE..UNTIL (or who is untested)."""
     env = _env()
-    with transaction(runtime.sessions()) as session:
+    with read_transaction(runtime.sessions()) as session:
         found = service.coverage(session, env, _day(since), _day(until), untested=untested)
     if untested:
         objects = [outputs.untested(p) for p in found.untested]
@@ -129,7 +129,7 @@ def zones(
 ) -> None:
     """Sealed, controlled and precaution zones on a date, with their present population."""
     env = _env()
-    with transaction(runtime.sessions()) as session:
+    with (transaction if save else read_transaction)(runtime.sessions()) as session:
         rows = service.compute_zones(session, env, _day(day))
         if save:
             service.save_zones(session, _day(day), rows, utcnow())
@@ -142,7 +142,7 @@ def zones(
 def arrivals(day: Annotated[str, typer.Option("--date", help="local date, YYYY-MM-DD")], as_json: Json = False) -> None:
     """People who arrived from a medium- or high-risk area in the 14 days up to a date (latest arrival each)."""
     env = _env()
-    with transaction(runtime.sessions()) as session:
+    with read_transaction(runtime.sessions()) as session:
         found = service.risk_arrivals(session, env, _day(day))
     objects = [outputs.arrival(a) for a in found]
     _lines(objects) if as_json else _table(f"arrivals from risk areas, {day}", objects,
@@ -156,7 +156,7 @@ def contacts(
 ) -> None:
     """Close contacts (tier 1) and their household members (tier 2) of cases."""
     env = _env()
-    with transaction(runtime.sessions()) as session:
+    with read_transaction(runtime.sessions()) as session:
         cases = service.case_records(session, case or None)
         found = service.tracing.contacts(session, env, sorted(cases, key=lambda c: c.person_id))
     objects = [outputs.contact(c) for c in found]

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from cityline.accounts.deps import Deps, deps
-from cityline.db import transaction, utcnow
+from cityline.db import read_transaction, transaction, utcnow
+from cityline.errors import Conflict
 from cityline.intake.duplicates import find_duplicates
 from cityline.intake.service import create_order, locate
 from cityline.orders import queries
-from cityline.orders.api import visible
+from cityline.orders.api import reach_filter, visible
 from cityline.orders.models import Order
 from cityline.orders.schemas import OrderCreate, OrderRead
 from cityline.orders.service import describe
@@ -40,7 +41,7 @@ def preview(body: PreviewRequest, d: Annotated[Deps, Depends(deps)]) -> dict[str
     from cityline.knowledge.search import suggest
 
     d.require("orders:create")
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         classify = d.classify(session)
         triage = classify(body.text, None) if classify else None
         place = locate(body.address, body.text)
@@ -52,19 +53,24 @@ def preview(body: PreviewRequest, d: Annotated[Deps, Depends(deps)]) -> dict[str
             "triage": triage,
             "place": place,
             "suggested_units": [c.__dict__ for c in suggest_units(session, category, district, street)],
-            "duplicates": find_duplicates(session, draft),
+            "duplicates": find_duplicates(session, draft, reach=reach_filter(d)),
             "knowledge": [s.__dict__ for s in suggest(session, body.text)],
         }
 
 
 @orders_router.post("", status_code=201, response_model=OrderRead)
 def create(body: OrderCreate, response: Response, d: D) -> OrderRead:
-    """Record an order; labels left empty are filled by triage. Same external_id twice → 200 with the first."""
+    """Record an order; labels left empty are filled by triage. Same external_id twice → 200 with the
+    first, when the caller may see it; else 409, which names no order."""
     d.require("orders:create")
     with transaction(d.sessions) as session:
         order, created = create_order(session, body, actor=d.actor, now=utcnow(), vault=d.vault,
                                       classify=d.classify(session))
         if not created:
+            # A lookup by external_id: an order outside the caller's reach is not shown, not even
+            # its number. That the id is taken cannot be hidden (a second order cannot have it).
+            if not d.principal.sees(order.unit_id, order.district, order.street):
+                raise Conflict(f"an order with external_id {body.external_id} was already recorded")
             response.status_code = 200
         return describe(session, order)
 
@@ -73,8 +79,8 @@ def create(body: OrderCreate, response: Response, d: D) -> OrderRead:
 def duplicates(number: str, d: D) -> list[dict]:
     """Earlier orders that look like the same request (merge candidates)."""
     d.require("orders:read")
-    with transaction(d.sessions) as session:
-        return find_duplicates(session, visible(session, d, number))
+    with read_transaction(d.sessions) as session:
+        return find_duplicates(session, visible(session, d, number), reach=reach_filter(d))
 
 
 @dispatch_router.get("/queue")
@@ -82,12 +88,12 @@ def queue(d: D, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[dict]:
     """Orders waiting for a dispatcher (new ones the catalogue was unsure of, and returns),
     most urgent first, each with its likely units and possible duplicates."""
     d.require("orders:dispatch")
-    reach = queries.OrderFilter(reach_units=d.principal.reach, reach_places=d.principal.places)
-    with transaction(d.sessions) as session:
+    reach = reach_filter(d)
+    with read_transaction(d.sessions) as session:
         return [{"order": describe(session, order).model_dump(mode="json"),
                  "suggested_units": [c.__dict__ for c in suggest_units(
                      session, order.category, order.district, order.street)],
-                 "duplicates": find_duplicates(session, order)}
+                 "duplicates": find_duplicates(session, order, reach=reach)}
                 for order in queries.waiting_for_dispatch(session, reach, limit)]
 
 
@@ -95,5 +101,5 @@ def queue(d: D, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[dict]:
 def suggest(d: D, category: str, district: str | None = None, street: str | None = None) -> list[dict]:
     """Likely units for a category and place (the operator's form asks as the operator types)."""
     d.require("orders:read")
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         return [c.__dict__ for c in suggest_units(session, category, district, street)]

@@ -151,7 +151,7 @@ def route_new_order(session: Session, order: Order, prediction: dict[str, Any] |
 
     settings = get_settings()
     found = suggest_units(session, order.category, order.district, order.street)
-    duplicates = find_duplicates(session, order, window_hours=settings.duplicate_window_hours)
+    duplicates = find_duplicates(session, order)
     confidence = prediction["category_confidence"] if prediction else 1.0
     unit = None if duplicates else auto_dispatch_unit(found, confidence, order.kind, settings.auto_dispatch_threshold)
     if unit:
