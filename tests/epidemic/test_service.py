@@ -377,3 +377,24 @@ def test_fact_store_is_plain_hive_parquet(loaded):
     rows = con.execute(f"SELECT count(*), count(DISTINCT day) FROM read_parquet('{folder}/day=*/*.parquet', "
                        f"hive_partitioning = true)").fetchall()
     assert rows == [(len(world.TESTS), len({t[1].date() for t in world.TESTS}))]
+
+
+def test_row_numbers_survive_blank_lines_quoted_line_breaks_and_short_rows(sessions, env, tmp_path):
+    # a short row stops pyarrow's fast path after two chunks: the rest is read row by row
+    short = tmp_path / "short.csv"
+    short.write_text("person_id,sampled_at,result,site\n"
+                     "P1,2022-04-10 09:00,阴性,\"一号\n采样点\"\n"
+                     "P2,2022-04-10 09:05,阴性,二号\n"
+                     "P3,2022-04-10 09:10\n"
+                     "P4,2022-04-10 09:15,阴性,四号\n"
+                     "P5,later,阴性,五号\n", encoding="utf-8")
+    report = run(sessions, env, "tests", short, chunk_rows=1)
+    assert report.added == 3 and [(e.row, e.message) for e in report.bad] == [
+        (4, "result is required"), (6, "sampled_at 'later' is not an ISO 8601 date-time")]
+    # a blank line (pyarrow would not count it) sends the whole file row by row
+    blank = tmp_path / "blank.csv"
+    blank.write_text("person_id,sampled_at,result\nQ1,2022-04-10 09:00,阴性\n\n,,\nQ2,x,阴性\n", encoding="utf-8")
+    report = run(sessions, env, "tests", blank)
+    assert (report.read, report.added, [e.row for e in report.bad]) == (2, 1, [5])
+    sites = {t.person_id for t in queries.tests_of(env.store, ["P1", "P2", "P4"], AT, env.params)}
+    assert sites == {"P1", "P2", "P4"}
