@@ -1,5 +1,5 @@
 """Contact tracing: gathers, for each case, the data its contacts can come from, and lets the
-pure rules (``rules.tier1_contacts``, ``rules.tier2_contacts``) decide.
+pure rules (``contacts.tier1_contacts``, ``contacts.tier2_contacts``) decide.
 
 :func:`tier1_contacts` is the seam the pass rule stands on ("not a tier-1 contact of a
 case reported within 14 days"): household, shared venues and shared trips, as §7
@@ -21,8 +21,9 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from cityline.epidemic import ledger, queries
-from cityline.epidemic.rules import CaseRecord, Contact, exposure_window, tier2_contacts
-from cityline.epidemic.rules import tier1_contacts as contacts_of
+from cityline.epidemic.contacts import tier1_contacts as contacts_of
+from cityline.epidemic.contacts import tier2_contacts
+from cityline.epidemic.rules import CaseRecord, Contact, exposure_window
 
 
 def tier1_contacts(session: Session, env, cases: Sequence[CaseRecord]) -> list[Contact]:

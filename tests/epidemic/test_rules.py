@@ -8,9 +8,18 @@ import pytest
 
 from cityline.epidemic import codes
 from cityline.epidemic.areas import Area, inside, resolve
+from cityline.epidemic.contacts import (
+    household_contacts,
+    seat_row,
+    tier1_contacts,
+    tier2_contacts,
+    trip_contacts,
+    venue_contacts,
+)
 from cityline.epidemic.places import RiskWindow, arrivals, place_counts, zones
 from cityline.epidemic.rules import (
     CaseRecord,
+    Contact,
     Params,
     Person,
     Scan,
@@ -21,16 +30,10 @@ from cityline.epidemic.rules import (
     coverage,
     decide_pass,
     exposure_window,
-    household_contacts,
     household_key,
     overlap,
     pass_status,
     revokes,
-    seat_row,
-    tier1_contacts,
-    tier2_contacts,
-    trip_contacts,
-    venue_contacts,
     visits,
 )
 from tests.epidemic import world
@@ -137,8 +140,6 @@ def test_tier2_are_present_households_of_tier1_once_each():
                  Person("B", "区", "街道", "小区", "2号楼", None, "2")]
     first = [c for c in tier1_contacts(CASE, residents=residents, visits=[], trips=[], params=P)]
     assert first == []
-    from cityline.epidemic.rules import Contact
-
     tier1 = [Contact("C", "A", 1, "meal"), Contact("C", "B", 1, "trip")]
     assert [(c.person, c.via, c.tier) for c in tier2_contacts(CASE, tier1, residents)] == [("A2", "A", 2)]
 
