@@ -3,7 +3,7 @@ and the worker that fires deadline reminders and delivers the outbox beside it."
 
 from __future__ import annotations
 
-from cityline import runtime
+from cityline import logs, runtime
 from cityline.config import get_settings
 from cityline.intake.triage import classify_with
 from cityline.privacy import default_vault
@@ -23,6 +23,7 @@ def serve(host: str, port: int, *, worker: bool = True) -> None:
 
     import uvicorn
 
+    logs.configure()  # before the worker starts: its records go the same way
     stop = threading.Event()
     if worker:
         from cityline.outbox.senders import standard
@@ -36,6 +37,8 @@ def serve(host: str, port: int, *, worker: bool = True) -> None:
                                         sender, stop))
         thread.start()
     try:
-        uvicorn.run(app(), host=host, port=port)
+        # cityline's own access line (logs.AccessLog: path masked, duration) replaces uvicorn's,
+        # and its records go through the root handler like everyone else's.
+        uvicorn.run(app(), host=host, port=port, log_config=None, access_log=False)
     finally:
         stop.set()

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from cityline.privacy import mask_data, mask_text
 
 
 class Login(BaseModel):
@@ -64,6 +66,17 @@ class AuditRead(BaseModel):
     target: str | None
     reason: str | None
     detail: dict[str, Any]
+
+    # A reveal's reason is free text ("caller asked to be rung on 139…"): masked like an order's.
+    @field_validator("reason")
+    @classmethod
+    def _masked(cls, value: str | None) -> str | None:
+        return mask_text(value) if value else value
+
+    @field_validator("detail")
+    @classmethod
+    def _masked_detail(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return mask_data(value)
 
 
 class UnitCreate(BaseModel):

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from cityline.privacy import mask_text
 
 
 class ArticleWrite(BaseModel):
@@ -103,6 +105,11 @@ class SearchResult(BaseModel):
 class SearchResponse(BaseModel):
     query: str
     results: list[SearchResult]
+
+    @field_validator("query")
+    @classmethod
+    def _masked(cls, value: str) -> str:
+        return mask_text(value)  # an operator may search with the caller's words, numbers and all
 
 
 class PublicArticle(BaseModel):
