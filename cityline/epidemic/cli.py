@@ -24,6 +24,7 @@ from cityline.epidemic.kinds import KINDS, kind_named
 from cityline.epidemic.reading import BadFile, count_rows
 from cityline.errors import DomainError
 from cityline.privacy import default_vault
+from cityline.tabular import row_word
 from cityline.timeutil import parse_when
 
 app = typer.Typer(help="Epidemic data (formats §6) and rules (§7): coverage, zones, passes, arrivals, contacts.",
@@ -92,7 +93,7 @@ def import_(
         sys.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False) + "\n")
     else:
         out.print(report.summary())
-        word = "line" if file.suffix.lower() in (".jsonl", ".ndjson") else "row"
+        word = row_word(file)
         for bad in report.bad[:50]:
             out.print(f"  {word} {bad.row}: {bad.message}", markup=False)
         if len(report.bad) > 50:

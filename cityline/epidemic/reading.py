@@ -4,21 +4,20 @@ Two ways to read, one result (:class:`Chunk`: an Arrow table of the kind's
 columns as text plus ``_row``, and the rows that could not be read at all):
 
 - **Rows** (JSON Lines, .xlsx, and any CSV the fast way cannot take): the
-  project's row reader, one row at a time. ``_row_reader`` below is the one place
-  that names it: when ``cityline/tabular.py`` is on main, it becomes
-  ``from cityline.tabular import read_rows as _row_reader`` (and ``BadFile``
-  comes from there too).
-- **Columns** (CSV without blank lines, in UTF-8, UTF-8 with BOM or GB18030/GBK):
-  pyarrow's multi-threaded CSV reader, about five times the speed of reading
-  row by row, which is what lets a scan import pass 100,000 rows a second. Row
-  numbers are the same (the header is row 1; a record whose quoted cell spans
-  lines is one row). If pyarrow meets anything it cannot take (a short row, bytes
-  that are not text) the rest of the file is read row by row from where it stopped.
+  project's one reader, ``cityline.tabular.read_rows``, one row at a time. It also
+  judges every file first (type, encoding, header, required columns: ``BadFile``),
+  so both ways refuse the same files with the same words.
+- **Columns** (CSV without blank lines, in UTF-8, UTF-8 with BOM or GB18030/GBK, as
+  ``tabular.detect_encoding`` judges): pyarrow's multi-threaded CSV reader, about
+  five times the speed of reading row by row, which is what lets a scan import pass
+  100,000 rows a second. Row numbers are the same (the header is row 1; a record
+  whose quoted cell spans lines is one row). If pyarrow meets anything it cannot
+  take (a short row, bytes that are not text) the rest of the file is read row by
+  row from the last whole chunk.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import datetime as dt
 import json
@@ -30,14 +29,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from cityline.errors import RowError
+from cityline.errors import BadFile, RowError
+from cityline.tabular import count_rows, detect_encoding
+from cityline.tabular import read_rows as _row_reader
 
-SUFFIXES = (".csv", ".jsonl", ".ndjson", ".xlsx")
+__all__ = ["BadFile", "Chunk", "count_rows", "read_chunks"]
 _SAMPLE = 1 << 20
-
-
-class BadFile(Exception):
-    """The file as a whole cannot be read (unknown type, missing file, no header, missing columns)."""
 
 
 @dataclass
@@ -54,14 +51,22 @@ class Chunk:
 def read_chunks(path: Path, columns: Sequence[str], required: Sequence[str] = (),
                 chunk_rows: int = 200_000) -> Iterator[Chunk]:
     """The file's rows in chunks of about ``chunk_rows`` (see the module doc)."""
-    check_file(path)
-    encoding = _fast_csv_encoding(path)
-    if encoding is None:
-        yield from _row_chunks(_row_reader(path, required=required), columns, chunk_rows)
+    rows = _row_reader(path, required=required)
+    if path.suffix.lower() != ".csv":
+        yield from _row_chunks(rows, columns, chunk_rows)
         return
+    first = next(rows, None)  # the row reader judges the file (BadFile) before anything is read fast
+    encoding = _fast_csv_encoding(path)
+    names = _header(path, encoding) if encoding else []
+    # the fast way only when its header is the row reader's (not after blank rows, say)
+    if encoding is None or not isinstance(first, tuple) or not isinstance(first[1], dict) \
+            or set(first[1]) != {n for n in names if n}:
+        yield from _row_chunks(_again(first, rows), columns, chunk_rows)
+        return
+    rows.close()
     done = 1  # rows handed out so far (the header is row 1)
     try:
-        for chunk in _csv_chunks(path, encoding, columns, required, chunk_rows):
+        for chunk in _csv_chunks(path, encoding, names, columns, chunk_rows):
             done = chunk.last_row
             yield chunk
     except _NotFast:
@@ -69,22 +74,10 @@ def read_chunks(path: Path, columns: Sequence[str], required: Sequence[str] = ()
         yield from _row_chunks(rest, columns, chunk_rows)
 
 
-def check_file(path: Path) -> None:
-    if path.suffix.lower() not in SUFFIXES:
-        raise BadFile(f"{path.name}: unknown file type '{path.suffix}'; use .csv, .jsonl or .xlsx")
-    if not path.is_file():
-        raise BadFile(f"{path.name}: no such file")
-
-
-def count_rows(path: Path) -> int | None:
-    """About how many rows the file has, for a progress bar (None when unknown)."""
-    if path.suffix.lower() not in (".csv", ".jsonl", ".ndjson") or not path.is_file():
-        return None
-    lines = 0
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 22):
-            lines += block.count(b"\n")
-    return max(lines - (1 if path.suffix.lower() == ".csv" else 0), 0)
+def _again(first, rows):
+    if first is not None:
+        yield first
+    yield from rows
 
 
 # -- columns: the fast CSV path ------------------------------------------------------------
@@ -95,28 +88,21 @@ class _NotFast(Exception):
 
 
 def _fast_csv_encoding(path: Path) -> str | None:
-    """The encoding to give pyarrow, or None when the CSV must be read row by row
-    (not a CSV, blank lines, which pyarrow would not count, or not clearly one encoding)."""
-    if path.suffix.lower() != ".csv":
-        return None
+    """The encoding to give pyarrow, or None when the CSV must be read row by row (blank
+    lines, which pyarrow would not count, or lines ending in CR alone)."""
     with path.open("rb") as handle:
         sample = handle.read(_SAMPLE)
         handle.seek(0)
         previous = b""
         while block := handle.read(1 << 22):
             joined = previous + block
-            if b"\n\n" in joined or b"\n\r\n" in joined:
+            if b"\n\n" in joined or b"\n\r\n" in joined or b"\r\r" in joined:
                 return None
             previous = block[-2:]
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf8"
-    for encoding, label in (("utf-8", "utf8"), ("gb18030", "gb18030")):
-        try:
-            codecs.getincrementaldecoder(encoding)().decode(sample, final=len(sample) < _SAMPLE)
-            return label
-        except UnicodeDecodeError:
-            continue
-    return None
+    if b"\r" in sample and b"\n" not in sample:
+        return None  # an old Mac file
+    encoding = detect_encoding(sample, complete=len(sample) < _SAMPLE)
+    return {"utf-8-sig": "utf8", "utf-8": "utf8", "gb18030": "gb18030"}.get(encoding)
 
 
 def _header(path: Path, encoding: str) -> list[str]:
@@ -125,21 +111,8 @@ def _header(path: Path, encoding: str) -> list[str]:
     return [name.strip().lstrip("\ufeff").strip() for name in next(csv.reader([first]), [])]
 
 
-def _check_header(names: Sequence[str], required: Sequence[str], path: Path) -> None:
-    if not any(names):
-        raise BadFile(f"{path.name}: no header row (the file is empty)")
-    twice = sorted({n for n in names if n and list(names).count(n) > 1})
-    if twice:
-        raise BadFile(f"{path.name}: column(s) named twice in the header: {', '.join(twice)}")
-    missing = [c for c in required if c not in names]
-    if missing:
-        raise BadFile(f"{path.name}: missing required column(s): {', '.join(missing)}")
-
-
-def _csv_chunks(path: Path, encoding: str, columns: Sequence[str], required: Sequence[str],
+def _csv_chunks(path: Path, encoding: str, names: list[str], columns: Sequence[str],
                 chunk_rows: int) -> Iterator[Chunk]:
-    names = _header(path, encoding)
-    _check_header(names, required, path)
     physical = [f"c{i}" for i in range(len(names))]  # the header as written may be untrimmed
     wanted = {n: p for n, p in zip(names, physical, strict=True) if n in columns}
 
@@ -230,75 +203,3 @@ def as_text(value: Any) -> str | None:
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
-
-
-def _row_reader(path: Path, *, required: Sequence[str] = ()) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
-    """Rows numbered as the user sees them. A stand-in for ``cityline.tabular.read_rows``
-    (same contract) until that module is on main."""
-    suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        yield from _xlsx_rows(path, required)
-        return
-    raw = path.read_bytes()
-    encoding = "utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8"
-    try:
-        text = raw.decode(encoding)
-    except UnicodeDecodeError:
-        encoding, text = "gb18030", raw.decode("gb18030", "replace")
-    if suffix == ".csv":
-        yield from _csv_rows(path, text.splitlines(keepends=True), required)
-        return
-    for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield n, RowError(n, f"not valid JSON ({exc.msg} at column {exc.colno})")
-            continue
-        if not isinstance(value, dict):
-            yield n, RowError(n, "a line must be a JSON object")
-            continue
-        yield n, {k.strip(): v for k, v in value.items()}
-
-
-def _csv_rows(path: Path, lines: list[str], required: Sequence[str]):
-    reader = csv.reader(lines)
-    header: list[str] | None = None
-    number = 0
-    for cells in reader:
-        number += 1
-        if all(not c.strip() for c in cells):
-            continue
-        if header is None:
-            header = [c.strip().lstrip("\ufeff").strip() for c in cells]
-            _check_header(header, required, path)
-            continue
-        yield number, {name: cell for name, cell in zip(header, cells, strict=False) if name}
-    if header is None:
-        raise BadFile(f"{path.name}: no header row (the file is empty)")
-
-
-def _xlsx_rows(path: Path, required: Sequence[str]):
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds of errors for a damaged file
-        raise BadFile(f"{path.name}: not a readable .xlsx file ({exc})") from exc
-    try:
-        sheet = book.worksheets[0]
-        sheet.reset_dimensions()
-        header: list[str] | None = None
-        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
-            if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
-                continue
-            if header is None:
-                header = ["" if c is None else str(c).strip() for c in cells]
-                _check_header(header, required, path)
-                continue
-            yield number, {name: cell for name, cell in zip(header, cells, strict=False) if name}
-        if header is None:
-            raise BadFile(f"{path.name}: no header row (the first sheet is empty)")
-    finally:
-        book.close()

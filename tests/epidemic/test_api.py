@@ -38,7 +38,7 @@ def app_world(sessions, vault, env, world_files):
     with transaction(sessions) as session:
         for unit in UNITS:
             upsert_unit(session, unit)
-        assert not import_grids(session, GRIDS).bad
+        assert not import_grids(session, enumerate(GRIDS, start=2)).bad
 
     def client(roles, unit, name):
         app = create_app(sessions, vault)

@@ -351,7 +351,7 @@ def test_person_scope_of_a_grid_worker(loaded):
 
     sessions, _env = loaded
     with transaction(sessions) as session:
-        import_grids(session, [{"code": "G-SUN", "name": "阳光网格", "unit_code": "U1", "compounds": "阳光小区"}])
+        import_grids(session, [(2, {"code": "G-SUN", "name": "阳光网格", "unit_code": "U1", "compounds": "阳光小区"})])
         from cityline.accounts.units import upsert_unit
 
         upsert_unit(session, {"code": "ROOT", "name": "市", "kind": "centre"})
