@@ -10,6 +10,7 @@ from cityline.accounts.api import router as accounts_router
 from cityline.accounts.outbox_api import router as outbox_router
 from cityline.accounts.units_api import router as units_router
 from cityline.analytics.api import router as analytics_router
+from cityline.epidemic.api import router as epidemic_router
 from cityline.intake.api import dispatch_router
 from cityline.intake.api import orders_router as intake_orders_router
 from cityline.intake.api import router as intake_router
@@ -42,6 +43,7 @@ def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None) -
     app.include_router(knowledge_router)
     app.include_router(public_router)
     app.include_router(analytics_router)
+    app.include_router(epidemic_router)
     app.include_router(web_router)
 
     @app.get("/healthz", tags=["meta"])

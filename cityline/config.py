@@ -40,6 +40,25 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8345
+    # Epidemic rules (formats.md §7): every parameter of the default rules, with its default.
+    epidemic_exposure_hours: int = Field(
+        default=48, description="A case's exposure window starts this long before the earlier of onset and sample.")
+    epidemic_visit_minutes: int = Field(
+        default=60, description="A scan without left_at is a visit of at most this long.")
+    epidemic_overlap_minutes: int = Field(
+        default=15, description="Two visits at one venue overlapping this long (inside the window) make contacts.")
+    epidemic_seat_rows: int = Field(
+        default=2, description="Passengers seated at most this many rows from a case are contacts.")
+    epidemic_contact_days: int = Field(
+        default=14, description="A tier-1 contact of a case reported within this many days gets no pass.")
+    epidemic_zone_days: int = Field(
+        default=13, description="Zones on date D come from the cases reported on D minus this many days to D.")
+    epidemic_arrival_days: int = Field(
+        default=13, description="Arrivals on date D are the trips that arrived on D minus this many days to D.")
+    epidemic_pass_test_hours: int = Field(
+        default=48, description="A pass needs a negative test sampled less than this long before.")
+    epidemic_pass_valid_hours: int = Field(
+        default=48, description="A pass is valid until its test's sample time plus this long.")
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -138,6 +138,15 @@ class Vault:
     def reveal(self, encrypted: str) -> str:
         return self._fernet.decrypt(encrypted.encode()).decode()
 
+    def encrypt(self, text: str) -> str:
+        """Any personal text (a name, an ID number) encrypted like a phone; ``reveal`` reads it."""
+        return self._fernet.encrypt(text.encode()).decode()
+
+    def derive_key(self, purpose: str) -> bytes:
+        """A key of its own for another use of the same secret (keyed digests, signed codes),
+        so that no two uses share a key."""
+        return hmac.new(self._mac_key, b"derive:" + purpose.encode(), hashlib.sha256).digest()
+
 
 @lru_cache
 def default_vault() -> Vault:

@@ -20,6 +20,7 @@ MODEL_MODULES = (
     "cityline.outbox.models",
     "cityline.knowledge.models",
     "cityline.analytics.models",
+    "cityline.epidemic.models",
 )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-ROLES = ("operator", "dispatcher", "unit_handler", "supervisor", "analyst", "admin")
+ROLES = ("operator", "dispatcher", "unit_handler", "supervisor", "analyst", "admin", "commander", "grid_worker")
 ROLE_NAMES = {"operator": "接线员", "dispatcher": "派单员", "unit_handler": "承办单位", "supervisor": "督办",
-              "analyst": "分析员", "admin": "管理员"}
+              "analyst": "分析员", "admin": "管理员", "commander": "防控指挥", "grid_worker": "网格员"}
 
 # Loop actions grouped by the permission they need.
 ACTION_PERMISSION = {
@@ -30,8 +30,20 @@ PERMISSIONS: dict[str, frozenset[str]] = {
                              "analytics:read", "knowledge:edit", "knowledge:review"}),
     "analyst": frozenset({"orders:read", "analytics:read", "orders:export", "units:read"}),
     "admin": frozenset({"users:admin", "units:write", "units:read", "catalogue:write", "audit:read", "triage:admin",
-                        "orders:read", "knowledge:edit", "knowledge:review", "outbox:admin"}),
+                        "orders:read", "knowledge:edit", "knowledge:review", "outbox:admin",
+                        "epidemic:import", "epidemic:read"}),
+    # Epidemic control (formats §6–§7). Figures (epidemic:read) for those who watch the city;
+    # person by person (epidemic:persons, passes, reveal) only for the command and for grid
+    # workers, who see the residents of their own grids (epidemic/ledger.py: person_scope).
+    "commander": frozenset({"orders:read", "analytics:read", "units:read", "epidemic:import", "epidemic:read",
+                            "epidemic:persons", "epidemic:passes", "epidemic:verify", "epidemic:reveal"}),
+    "grid_worker": frozenset({"units:read", "epidemic:read", "epidemic:persons", "epidemic:passes",
+                              "epidemic:verify", "epidemic:reveal"}),
 }
+for _role in ("analyst", "supervisor"):
+    PERMISSIONS[_role] = PERMISSIONS[_role] | {"epidemic:read"}
+for _role in ("operator", "unit_handler", "supervisor"):  # checking a pass at a gate or on the phone
+    PERMISSIONS[_role] = PERMISSIONS[_role] | {"epidemic:verify"}
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)

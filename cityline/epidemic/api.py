@@ -1,0 +1,165 @@
+"""HTTP for epidemic data: uploads of the six kinds, coverage, zones, arrivals, contacts,
+passes, and a resident's record (masked, or revealed and audited).
+
+Figures (coverage by building, zones) need ``epidemic:read``; anything person by person
+needs ``epidemic:persons`` and shows only the people in the caller's reach
+(``ledger.person_scope``: city-wide staff everyone, a grid worker the residents of
+their grids). A resident outside the reach answers 404, exactly as a missing one.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Query, UploadFile
+
+from cityline.accounts.deps import Deps, deps
+from cityline.db import read_transaction, transaction, utcnow
+from cityline.epidemic import ledger, schemas, service, tracing
+from cityline.epidemic.importer import import_file
+from cityline.epidemic.kinds import KINDS
+from cityline.errors import FieldError, Invalid, NotFound
+from cityline.timeutil import as_aware
+
+router = APIRouter(prefix="/api/epidemic", tags=["epidemic"])
+D = Annotated[Deps, Depends(deps)]
+Day = Annotated[date, Query(description="local date, YYYY-MM-DD")]
+
+
+def _env(d: Deps) -> service.Env:
+    """The fact store and rules of this app (``app.state.epidemic_env``, else from settings)."""
+    return getattr(d.app_state, "epidemic_env", None) or service.env_for(d.vault)
+
+
+def _scope(d: Deps) -> ledger.PersonScope:
+    with read_transaction(d.sessions) as session:
+        return ledger.person_scope(session, d.principal)
+
+
+def _visible_people(d: Deps, persons: list[str]) -> set[str]:
+    """Which of ``persons`` the caller may see (visitors not in the ledger: city-wide staff only)."""
+    scope = _scope(d)
+    if scope.everyone:
+        return set(persons)
+    with read_transaction(d.sessions) as session:
+        return {p.person_id for p in ledger.people(session, persons) if scope.sees(p.district, p.street, p.grid)}
+
+
+@router.post("/passes/issue")
+def issue_passes(body: schemas.PassIssue, d: D) -> list[dict[str, Any]]:
+    """Issue passes (one result per person, issued or why not); a building (or a compound's
+    residents without one) may be named instead of, or beside, people."""
+    d.require("epidemic:passes")
+    at = as_aware(body.at) if body.at else utcnow()
+    with read_transaction(d.sessions) as session:
+        wanted = list(body.persons)
+        if body.district and body.street and body.compound:
+            wanted += service.building_persons(session, body.district, body.street, body.compound, body.building)
+    wanted = list(dict.fromkeys(wanted))
+    if not wanted:
+        raise Invalid("name persons, or a district, street and compound", [FieldError("persons", "empty")])
+    allowed = _visible_people(d, wanted)
+    with transaction(d.sessions) as session:
+        results = service.issue_passes(session, _env(d), [p for p in wanted if p in allowed], at, actor=d.actor)
+    refused = [service.PassResult(p, False, reason="outside_reach") for p in wanted if p not in allowed]
+    return [schemas.issued(r) for r in results + refused]
+
+
+@router.post("/passes/verify")
+def verify_pass(body: schemas.PassVerify, d: D) -> dict[str, Any]:
+    """``valid``, ``expired``, ``revoked`` or ``invalid`` (audited)."""
+    d.require("epidemic:verify")
+    at = as_aware(body.at) if body.at else utcnow()
+    with transaction(d.sessions) as session:
+        return schemas.verified(service.verify_pass(session, _env(d), body.code, at, actor=d.actor))
+
+
+@router.post("/{kind}")
+def upload(kind: str, d: D, file: Annotated[UploadFile, File(description=".csv, .jsonl or .xlsx")]) -> dict[str, Any]:
+    """Import a file of one kind (formats §6): the report names every refused row."""
+    d.require("epidemic:import")
+    if kind.replace("_", "-") not in KINDS:
+        raise NotFound(f"no kind '{kind}'; use one of {', '.join(KINDS)}")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / (Path(file.filename or "").name or "upload")  # the name only, never a path
+        with path.open("wb") as handle:
+            shutil.copyfileobj(file.file, handle)
+        report = import_file(d.sessions, _env(d), kind, path, actor=d.actor)  # BadFile: 422
+    return report.as_dict()
+
+
+@router.get("/coverage")
+def coverage(d: D, since: Day, until: Day) -> list[dict[str, Any]]:
+    """Test coverage of present residents by district, street, compound and building."""
+    d.require("epidemic:read")
+    with read_transaction(d.sessions) as session:
+        found = service.coverage(session, _env(d), since, until)
+    return [schemas.coverage(row) for row in found.rows]
+
+
+@router.get("/coverage/untested")
+def untested(d: D, since: Day, until: Day) -> list[dict[str, Any]]:
+    """Present residents in the caller's reach without a test sampled from ``since`` to ``until``."""
+    d.require("epidemic:persons")
+    scope = _scope(d)
+    with read_transaction(d.sessions) as session:
+        found = service.coverage(session, _env(d), since, until, untested=True, scope=scope)
+    return [schemas.untested(p) for p in found.untested]
+
+
+@router.get("/zones")
+def zones(d: D, day: Annotated[date, Query(alias="date", description="local date, YYYY-MM-DD")]) -> list[dict[str, Any]]:
+    d.require("epidemic:read")
+    with read_transaction(d.sessions) as session:
+        return [schemas.zone(z) for z in service.compute_zones(session, _env(d), day)]
+
+
+@router.get("/arrivals")
+def arrivals(d: D, day: Annotated[date, Query(alias="date", description="local date, YYYY-MM-DD")]) -> list[dict[str, Any]]:
+    """The latest arrival from a medium/high-risk area of each person, in the caller's reach."""
+    d.require("epidemic:persons")
+    with read_transaction(d.sessions) as session:
+        found = service.risk_arrivals(session, _env(d), day)
+    allowed = _visible_people(d, [a.person for a in found])
+    return [schemas.arrival(a) for a in found if a.person in allowed]
+
+
+@router.get("/contacts")
+def contacts(d: D, case: Annotated[list[str] | None, Query(description="cases' person_id")] = None) -> list[dict[str, Any]]:
+    d.require("epidemic:persons")
+    env = _env(d)
+    with read_transaction(d.sessions) as session:
+        cases = service.case_records(session, case or None)
+        found = tracing.contacts(session, env, sorted(cases, key=lambda c: c.person_id))
+    allowed = _visible_people(d, [c.person for c in found])
+    return [schemas.contact(c) for c in found if c.person in allowed]
+
+
+@router.get("/residents/{person_id}")
+def resident(person_id: str, d: D) -> dict[str, Any]:
+    """A resident's record, personal data masked."""
+    d.require("epidemic:persons")
+    return schemas.resident(_visible_resident(d, person_id))
+
+
+@router.post("/residents/{person_id}/reveal")
+def reveal(person_id: str, body: schemas.RevealRequest, d: D) -> dict[str, Any]:
+    """Name, ID number and phone in full, for a reason; every reveal is audited."""
+    d.require("epidemic:reveal")
+    _visible_resident(d, person_id)
+    with transaction(d.sessions) as session:
+        return service.reveal(session, d.vault, person_id, actor=d.actor, reason=body.reason)
+
+
+def _visible_resident(d: Deps, person_id: str):
+    scope = _scope(d)
+    with read_transaction(d.sessions) as session:
+        row = service.resident(session, person_id)
+    if not scope.sees(row.district, row.street, row.grid):
+        raise NotFound(f"no resident {person_id}")
+    return row
+
