@@ -1,8 +1,7 @@
 """epidemic: residents, cases, risk areas, passes, zones
 
-Revision ID: 0003_epidemic
-Revises: 0004 (written on 0002; chained after main's 0003 and 0004 when main was merged in;
-self-contained: it only creates the epidemic_* tables)
+Revision ID: 0006
+Revises: 0005 (it only creates the epidemic_* tables)
 Create Date: 2026-12-06 05:36:27.379538
 """
 from alembic import op
@@ -10,8 +9,8 @@ import sqlalchemy as sa
 import cityline.db
 
 
-revision = '0003_epidemic'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
