@@ -17,6 +17,8 @@ from functools import lru_cache
 
 import rjieba
 
+from cityline.once import built_once
+
 _NUMBERISH = re.compile(r"^[\d.,:%\-/]+$")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 FUNCTION_CHARACTERS = frozenset("的了是我你他她它在就也都和与啊呀吧嘛呢哦哈嗯吗么那这个有说要会把被给让对从到去来很还又才再"
@@ -46,7 +48,7 @@ FRAME_WORDS = _words(
 PLACE_WORDS = _words("街道 街镇 新区 城区 市区 上海市 本市")
 
 
-@lru_cache(maxsize=1)
+@built_once
 def segmenter() -> rjieba.Jieba:
     """One rjieba segmenter per process (its dictionary loads once)."""
     return rjieba.Jieba()

@@ -17,10 +17,11 @@ import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import rjieba
+
+from cityline.once import built_once
 
 SYNONYMS_PATH = Path(__file__).with_name("synonyms.toml")
 BIGRAM = "#"
@@ -105,12 +106,12 @@ def _implied(phrases: list[tuple[str, str]], words: dict[str, list[str]]) -> dic
     return closure
 
 
-@lru_cache(maxsize=1)
+@built_once
 def default_synonyms() -> Synonyms:
     return load_synonyms()
 
 
-@lru_cache(maxsize=1)
+@built_once
 def segmenter() -> rjieba.Jieba:
     """rjieba taught the canonical terms and every multi-character form (built once)."""
     jieba = rjieba.Jieba()

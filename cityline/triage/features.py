@@ -27,6 +27,7 @@ from operator import itemgetter
 import ahocorasick_rs
 import rjieba
 
+from cityline.once import built_once
 from cityline.triage.lexicon import load_lexicon
 from cityline.triage.rules import Reading
 
@@ -41,7 +42,7 @@ STRONG_SCORE = 3.0  # a lexicon score this high is one strong word or several we
 _first = itemgetter(0)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def segmenter() -> rjieba.Jieba:
     """An rjieba segmenter that knows the lexicon's Chinese words (built once)."""
     jieba = rjieba.Jieba()
