@@ -8,14 +8,15 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from cityline import __version__, logs, problems
+from cityline import __version__, limits, logs, problems
 from cityline.accounts.api import router as accounts_router
 from cityline.accounts.units_api import router as units_router
 from cityline.analytics.api import router as analytics_router
+from cityline.config import get_settings
 from cityline.intake.api import dispatch_router
 from cityline.intake.api import orders_router as intake_orders_router
 from cityline.intake.api import router as intake_router
@@ -69,7 +70,9 @@ def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None,
         yield
 
     app = FastAPI(title="cityline", version=__version__, lifespan=lifespan,
+                  dependencies=[Depends(limits.refuse_nul_characters)],
                   description="City service hotline: work orders, triage, dispatch, deadlines.")
+    app.add_middleware(limits.BodyLimit, max_bytes=get_settings().max_request_bytes)
     app.state.sessions = sessions
     app.state.vault = vault
     app.state.classifier = classifier

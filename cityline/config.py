@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8345
+    max_request_bytes: int = Field(
+        default=1024 * 1024, ge=1,
+        description="Largest request body accepted (bytes, counted as read, chunked or not); more is 413.",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
+from cityline.limits import RequestBody
 
-class Login(BaseModel):
-    username: str
-    password: str
+# A role name; a user or token holds a few at most.
+Role = Annotated[str, Field(max_length=32)]
+Roles = Annotated[list[Role], Field(max_length=20)]
+
+
+class Login(RequestBody):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=1024)
 
 
 class Me(BaseModel):
@@ -21,12 +27,12 @@ class Me(BaseModel):
     csrf_token: str | None = None
 
 
-class UserCreate(BaseModel):
+class UserCreate(RequestBody):
     username: str = Field(min_length=2, max_length=64)
-    password: str = Field(min_length=10)
-    roles: list[str]
-    unit: str | None = None
-    display_name: str | None = None
+    password: str = Field(min_length=10, max_length=1024)
+    roles: Roles
+    unit: str | None = Field(None, max_length=64)
+    display_name: str | None = Field(None, max_length=100)
 
 
 class UserRead(BaseModel):
@@ -38,10 +44,10 @@ class UserRead(BaseModel):
     last_login_at: datetime | None
 
 
-class TokenCreate(BaseModel):
+class TokenCreate(RequestBody):
     name: str = Field(min_length=2, max_length=100)
-    roles: list[str]
-    unit: str | None = None
+    roles: Roles
+    unit: str | None = Field(None, max_length=64)
 
 
 class TokenRead(BaseModel):
@@ -66,13 +72,13 @@ class AuditRead(BaseModel):
     detail: dict[str, Any]
 
 
-class UnitCreate(BaseModel):
+class UnitCreate(RequestBody):
     code: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
-    kind: str = Field(description="centre, street_office or department")
-    parent_code: str | None = None
-    district: str | None = None
-    street: str | None = None
+    kind: str = Field(max_length=32, description="centre, street_office or department")
+    parent_code: str | None = Field(None, max_length=64)
+    district: str | None = Field(None, max_length=64)
+    street: str | None = Field(None, max_length=64)
 
 
 class UnitRead(BaseModel):

@@ -7,12 +7,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from cityline.accounts.deps import Deps, deps
 from cityline.db import transaction, utcnow
 from cityline.intake.duplicates import find_duplicates
 from cityline.intake.service import create_order, locate
+from cityline.limits import RequestBody
 from cityline.orders import queries
 from cityline.orders.api import visible
 from cityline.orders.models import Order
@@ -26,11 +27,11 @@ orders_router = APIRouter(prefix="/api/orders", tags=["orders"])
 D = Annotated[Deps, Depends(deps)]
 
 
-class PreviewRequest(BaseModel):
+class PreviewRequest(RequestBody):
     text: str = Field(min_length=1, max_length=20000)
-    address: str | None = None
-    caller_phone: str | None = None
-    category: str | None = Field(None, description="the operator's choice, when made (else triage's)")
+    address: str | None = Field(None, max_length=500)
+    caller_phone: str | None = Field(None, max_length=40)
+    category: str | None = Field(None, max_length=32, description="the operator's choice, when made (else triage's)")
 
 
 @router.post("/preview")

@@ -35,6 +35,7 @@ from cityline.knowledge.schemas import (
     VersionRead,
     WorkflowStep,
 )
+from cityline.limits import Page
 from cityline.orders.service import describe, get_order
 
 router = APIRouter(prefix="/api/knowledge", tags=["knowledge"])
@@ -69,7 +70,7 @@ def _input(external_id: str, body: ArticleWrite) -> service.ArticleInput:
 
 @router.get("/articles", response_model=ArticlePage)
 def list_(d: DepsArg, status: str | None = None, category: str | None = None, q: str | None = None,
-          page: Annotated[int, Query(ge=1)] = 1,
+          page: Page = 1,
           page_size: Annotated[int, Query(ge=1, le=500)] = 50) -> ArticlePage:
     d.require(READ)
     with transaction(d.sessions) as session:
@@ -182,7 +183,7 @@ def mine(body: MineRequest, d: DepsArg) -> list[ProposalRead]:
 
 
 @public_router.get("/articles", response_model=PublicPage)
-def public_list(sessions: Public, category: str | None = None, page: Annotated[int, Query(ge=1)] = 1,
+def public_list(sessions: Public, category: str | None = None, page: Page = 1,
                 page_size: Annotated[int, Query(ge=1, le=200)] = 50) -> PublicPage:
     """Published articles in force today."""
     with transaction(sessions) as session:
