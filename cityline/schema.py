@@ -19,6 +19,7 @@ MODEL_MODULES = (
     "cityline.sla.models",
     "cityline.knowledge.models",
     "cityline.analytics.models",
+    "cityline.idempotency.models",
 )
 
 

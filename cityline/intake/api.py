@@ -11,6 +11,8 @@ from pydantic import Field
 
 from cityline.accounts.deps import Deps, deps
 from cityline.db import transaction, utcnow
+from cityline.idempotency import service as idempotency
+from cityline.idempotency.schemas import IdempotencyKeyHeader
 from cityline.intake.duplicates import find_duplicates
 from cityline.intake.service import create_order, locate
 from cityline.limits import RequestBody
@@ -58,13 +60,27 @@ def preview(body: PreviewRequest, d: Annotated[Deps, Depends(deps)]) -> dict[str
         }
 
 
-@orders_router.post("", status_code=201, response_model=OrderRead)
-def create(body: OrderCreate, response: Response, d: D) -> OrderRead:
-    """Record an order; labels left empty are filled by triage. Same external_id twice → 200 with the first."""
+@orders_router.post("", status_code=201, response_model=OrderRead,
+                    responses={200: {"description": "a retry: the order the first request made"},
+                               409: {"description": "the key or external_id was used with another request"}})
+def create(body: OrderCreate, response: Response, d: D,
+           idempotency_key: IdempotencyKeyHeader = None) -> OrderRead:
+    """Record an order; labels left empty are filled by triage. A retry with the same
+    Idempotency-Key or external_id and the same body → 200 with the first order; with a
+    different body → 409 naming the fields that differ."""
     d.require("orders:create")
+    now = utcnow()
     with transaction(d.sessions) as session:
-        order, created = create_order(session, body, actor=d.actor, now=utcnow(), vault=d.vault,
+        claimed = idempotency.claim(session, scope=f"key:{d.actor}", key=idempotency_key,
+                                    endpoint="POST /api/orders", request=body.model_dump(mode="json"),
+                                    now=now) if idempotency_key else None
+        if claimed and claimed.replay:
+            response.status_code = 200
+            return describe(session, visible(session, d, claimed.replay))
+        order, created = create_order(session, body, actor=d.actor, now=now, vault=d.vault,
                                       classify=d.classify(session))
+        if claimed:
+            idempotency.complete(session, claimed, order.number)
         if not created:
             response.status_code = 200
         return describe(session, order)
