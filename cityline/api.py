@@ -51,7 +51,7 @@ class Readiness:
             self.warm_up()
         except Exception as error:  # stays not ready, and says why
             log.exception("warm-up failed; /readyz answers 503")
-            self.failure = f"{type(error).__name__}: {error}"
+            self.failure = type(error).__name__  # the message may name paths: it is in the log
             return
         log.info("warm: shared parsers and models built; /readyz answers 200")
         self.ready.set()
@@ -102,7 +102,7 @@ def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None,
         503 (problem+json, Retry-After) until then."""
         if readiness.ready.is_set():
             return JSONResponse({"status": "ready"})
-        detail = (f"warm-up failed ({readiness.failure})" if readiness.failure
+        detail = (f"warm-up failed ({readiness.failure}; see the server's log)" if readiness.failure
                   else "warming up: building the address parser, triage model and segmenters")
         answer = problems.problem(503, "Service Unavailable", detail, request.url.path)
         answer.headers["Retry-After"] = "5"
