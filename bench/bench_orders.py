@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx  # the test extra installs httpx2 (pyproject.toml)
 import uvicorn
 from sqlalchemy import func, insert, select
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cityline import __version__, limits, logs, problems
 from cityline.accounts.api import router as accounts_router
+from cityline.accounts.outbox_api import router as outbox_router
 from cityline.accounts.units_api import router as units_router
 from cityline.analytics.api import router as analytics_router
 from cityline.config import get_settings
@@ -85,6 +86,7 @@ def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None,
     app.include_router(intake_orders_router)
     app.include_router(dispatch_router)
     app.include_router(units_router)
+    app.include_router(outbox_router)
     app.include_router(catalogue_router)
     app.include_router(knowledge_router)
     app.include_router(public_router)

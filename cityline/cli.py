@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cityline.accounts.cli import tokens_app, units_app, users_app
+from cityline.accounts.outbox_cli import outbox_app, webhooks_app
 from cityline.analytics.cli import app as analytics_app
 from cityline.analytics.cli import brief_command
 from cityline.demo import DEMO_SCALE
@@ -32,6 +33,8 @@ app.add_typer(triage_app, name="triage", help="Triage: evaluate, train, list and
 app.add_typer(knowledge_app, name="knowledge", help="Knowledge base: import, search, review, publish, mine.")
 app.add_typer(sim_app, name="sim", help="The workload simulator: generate an outbreak's orders and its truth.")
 app.add_typer(sla_app, name="sla", help="Deadlines: policies, deadline maths, the reminder worker.")
+app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(outbox_app, name="outbox")
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 

@@ -2,17 +2,26 @@
 
 SQLite (WAL) is the embedded default, PostgreSQL (psycopg 3) the production
 database. Timestamps are stored in UTC (see :class:`UTCDateTime`).
+
+A use case opens one transaction: :func:`transaction` when it may write,
+:func:`read_transaction` when it only reads. On SQLite a write transaction
+takes the write lock up front (``BEGIN IMMEDIATE``), so writers queue instead
+of deadlocking; a read transaction starts deferred (``BEGIN``) and never waits
+for a writer (WAL gives it a snapshot), and ``PRAGMA query_only`` makes any
+write in it fail at once. On PostgreSQL a read transaction is ``READ ONLY``.
+Either way a write in a read transaction raises :class:`ReadOnlyViolation`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -59,15 +68,71 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+# Execution option (on a session's connection) marking its transaction read-only;
+# the engine's "begin" listener reads it to choose how the transaction starts.
+READ_ONLY = "cityline_read_only"
+
+
+class ReadOnlyViolation(RuntimeError):
+    """Something tried to write inside a read transaction (a bug: use ``transaction``)."""
+
+
+def make_engine(url: str, *, deferred_reads: bool = True, **kwargs) -> Engine:
+    """An engine for ``url``. ``deferred_reads=False`` starts read transactions on SQLite
+    like write ones (``BEGIN IMMEDIATE``), as before they existed: only for comparison
+    (``bench/bench_reads_under_writes.py``)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so
         # that a write transaction takes the lock up front (no upgrade deadlocks).
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin if deferred_reads else _sqlite_begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    event.listen(engine, "begin", _postgres_begin)
+    return engine
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    if conn.get_execution_options().get(READ_ONLY):
+        # Deferred: no lock is taken, and in WAL mode the first read takes a snapshot
+        # that no writer blocks. query_only stops a stray write right away instead of
+        # letting it try to upgrade to the write lock, which in WAL mode fails with
+        # SQLITE_BUSY_SNAPSHOT as soon as another writer committed meanwhile.
+        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("PRAGMA query_only = ON")
+    else:
+        _sqlite_begin_immediate(conn)
+
+
+def _sqlite_begin_immediate(conn: Connection) -> None:
+    # The pooled connection may last have served a read transaction: writable again.
+    conn.exec_driver_sql("PRAGMA query_only = OFF")
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _postgres_begin(conn: Connection) -> None:
+    # psycopg opens the transaction with this statement; READ ONLY lasts until its end,
+    # so the pooled connection needs no reset.
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+
+
+def _refused_as_read_only(error: DBAPIError) -> bool:
+    """Did the database refuse a write because the transaction is read-only?"""
+    orig = error.orig
+    return (getattr(orig, "sqlite_errorname", None) == "SQLITE_READONLY"  # PRAGMA query_only
+            or getattr(orig, "sqlstate", None) == "25006")  # PostgreSQL: read_only_sql_transaction
+
+
+@event.listens_for(Session, "before_flush")
+def _no_flush_when_read_only(session: Session, _context, _instances) -> None:
+    # The ORM's writes are caught before any SQL, with the objects named, the same on
+    # both databases; the databases themselves refuse the rest (see read_transaction).
+    if session.info.get(READ_ONLY) and (session.new or session.deleted or any(
+            session.is_modified(obj) for obj in session.dirty)):
+        changed = [type(obj).__name__ for obj in [*session.new, *session.dirty, *session.deleted]]
+        raise ReadOnlyViolation(f"write in a read transaction: {', '.join(sorted(set(changed)))}")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -85,17 +150,33 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One use case, one transaction: commit on success, roll back on any error."""
-    session = factory()
+def transaction(factory: sessionmaker[Session], *, read_only: bool = False) -> Iterator[Session]:
+    """One use case, one transaction: commit on success, roll back on any error.
+
+    ``read_only=True`` (or :func:`read_transaction`): the use case only reads; it does not
+    wait for writers on SQLite, and any write in it raises :class:`ReadOnlyViolation`."""
+    if read_only:
+        session = factory(execution_options={READ_ONLY: True}, info={READ_ONLY: True})
+    else:
+        session = factory()
     try:
         yield session
         session.commit()
+    except DBAPIError as error:
+        session.rollback()
+        if read_only and _refused_as_read_only(error):
+            raise ReadOnlyViolation(f"write in a read transaction: {error.orig}") from error
+        raise
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+def read_transaction(factory: sessionmaker[Session]) -> AbstractContextManager[Session]:
+    """A transaction for a use case that only reads (see :func:`transaction`)."""
+    return transaction(factory, read_only=True)
 
 
 @lru_cache

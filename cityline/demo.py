@@ -69,7 +69,7 @@ def build(factory: sessionmaker[Session], vault: Vault, *, scenario: str = "2020
         units = units_rows()
         for row in units:
             upsert_unit(session, row)
-        catalogue.replace_catalogue(session, catalogue.default_rows())
+        catalogue.replace_catalogue(session, catalogue.default_rows(), actor="demo", note="the shipped default")
     say(f"units: {len(units)}; dispatch catalogue: shipped default")
     rows = enumerate(generate(scenario=scenario, scale=scale, seed=seed), start=1)
     report = import_rows(factory, rows, vault=vault)
@@ -101,47 +101,40 @@ def starter_folder() -> Path:
 
 
 def train_triage(factory: sessionmaker[Session], say: Callable[[str], None]) -> int | None:
-    """Learn from the simulated history, behind a quality gate.
+    """Learn from the simulated history, behind the triage quality gate (``triage/gate.py``).
 
-    Two models are trained on the same 80% of the shipped, guideline-labelled
-    history — one also on a sample of the simulated orders — and judged on the
-    other 20%. Both are stored (the better one active, the other for rollback),
-    because simulated labels are looser than the guidelines and can make a model
-    worse; the gate keeps a worse one from taking over.
+    Two models are trained — on the shipped, guideline-labelled history, then
+    on it plus a sample of the simulated orders — and each is judged against
+    the one in use on the same held-back fifth of the shipped history (never
+    learnt from). Both are stored; the second takes over only if it does at
+    least as well, because simulated labels are looser than the guidelines and
+    can make a model worse.
     """
     import random
 
-    from cityline.triage.classifier import Triager
-    from cityline.triage.evaluation import EvalLine, evaluate
+    from cityline.triage import gate
     from cityline.triage.history import shipped_records
-    from cityline.triage.model import train
-    from cityline.triage.service import save_model, training_records
+    from cityline.triage.service import active_version, training_records
 
     with transaction(factory) as session:
         history = training_records(session)
     if len(history) < 20:
         return None
     shipped = list(shipped_records())
-    random.Random(1).shuffle(shipped)
-    cut = int(len(shipped) * 0.8)
-    learn, judge = shipped[:cut], [EvalLine(str(i), r.text, r.kind, r.category, r.urgency, list(r.special_groups),
-                                            r.language, None, None) for i, r in enumerate(shipped[cut:])]
+    judge = gate.held_back(shipped)
     sample = random.Random(1).sample(history, min(2000, len(history)))
-    scored = []
-    for name, records in (("shipped history only", learn), ("shipped + simulated history", [*learn, *sample])):
-        model = train(records)
-        report = evaluate(judge, Triager(model=model))
-        score = (report["urgency"]["per_label"]["urgent"]["recall"], report["category"]["macro_f1"])
-        scored.append((score, name, model, report))
-    scored.sort(key=lambda item: item[0])  # the worse first, so the better one ends up active
+    for name, records in (("shipped history only", shipped), ("shipped + simulated history", [*shipped, *sample])):
+        outcome = gate.train_behind_gate(factory, records, judge, metrics={"source": f"demo: {name}"})
+        say(f"triage: {outcome.summary()} — {name}, judged on {outcome.judged_on} held-back "
+            "guideline-labelled orders")
     with transaction(factory) as session:
-        for (recall, macro_f1), name, model, _report in scored:
-            metrics = {"source": f"demo: {name}", "trained_on": model.trained_on,
-                       "judged_on": len(judge), "urgent_recall": recall, "category_macro_f1": macro_f1}
-            version = save_model(session, model, metrics).version
-            say(f"triage: model-{version} ({name}): category macro-F1 {macro_f1:.3f}, urgent recall {recall:.3f}"
-                f" on {len(judge)} held-back guideline-labelled orders")
-    say(f"triage: model-{version} is active; `cityline triage rollback` returns to the other")
+        active = active_version(session)
+        version = active.version if active else None
+    if version is None:
+        say("triage: no trained model passed the gate; the model learnt from the shipped history is in use")
+    else:
+        say(f"triage: model-{version} is active; `cityline triage models` lists both, `cityline triage activate` "
+            "switches")
     return version
 
 

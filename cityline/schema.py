@@ -17,6 +17,7 @@ MODEL_MODULES = (
     "cityline.triage.models",
     "cityline.geo.models",
     "cityline.sla.models",
+    "cityline.outbox.models",
     "cityline.knowledge.models",
     "cityline.analytics.models",
     "cityline.idempotency.models",

@@ -1,6 +1,6 @@
 """A running cityline server: the HTTP application on the configured database, with triage,
 warmed up before it reports ready (``/readyz``), and the worker that fires deadline reminders
-beside it."""
+and delivers the outbox beside it."""
 
 from __future__ import annotations
 
@@ -47,19 +47,21 @@ def app():
 
 
 def serve(host: str, port: int, *, worker: bool = True) -> None:
-    """Serve the app; with ``worker``, the SLA reminder worker runs beside it in a thread
-    (deliveries appended to ``outbox.log`` in the data directory)."""
+    """Serve the app; with ``worker``, one worker thread beside it fires SLA timers and
+    delivers the outbox (notices appended to ``outbox.log`` in the data directory,
+    webhooks POSTed)."""
     import threading
 
     import uvicorn
 
     stop = threading.Event()
     if worker:
-        from cityline.sla.messages import LogSender, reminder_handler
+        from cityline.outbox.senders import standard
+        from cityline.sla.messages import reminder_handler
         from cityline.sla.worker import run_forever
 
         settings = get_settings()
-        sender = LogSender(settings.data_dir / "outbox.log")
+        sender = standard(runtime.sessions(), settings.data_dir / "outbox.log")
         thread = threading.Thread(target=run_forever, daemon=True, name="sla-worker",
                                   args=(runtime.sessions(), f"serve:{port}", reminder_handler(settings.timezone),
                                         sender, stop))

@@ -19,7 +19,7 @@ from cityline.accounts.schemas import (
     UserCreate,
     UserRead,
 )
-from cityline.db import transaction, utcnow
+from cityline.db import read_transaction, transaction, utcnow
 from cityline.errors import Unauthorized
 from cityline.limits import Moment
 from cityline.timeutil import as_aware
@@ -63,7 +63,7 @@ def logout(request: Request, response: Response) -> None:
 
 @router.get("/api/auth/me", response_model=Me)
 def me(d: D) -> Me:
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         unit = _unit_code(session, d.principal.unit_id)
     return Me(username=d.principal.name, roles=sorted(d.principal.roles), unit=unit,
               permissions=sorted(d.principal.permissions))
@@ -72,7 +72,7 @@ def me(d: D) -> Me:
 @router.get("/api/users", response_model=list[UserRead])
 def list_users(d: D) -> list[UserRead]:
     d.require("users:admin")
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         return [UserRead(username=u.username, display_name=u.display_name, roles=u.roles, active=u.active,
                          unit=_unit_code(session, u.unit_id), last_login_at=u.last_login_at)
                 for u in service.list_users(session)]
@@ -104,7 +104,7 @@ def _token_read(session: Session, row, token: str | None = None) -> TokenRead:
 @router.get("/api/tokens", response_model=list[TokenRead])
 def list_tokens(d: D) -> list[TokenRead]:
     d.require("users:admin")
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         return [_token_read(session, row) for row in service.list_tokens(session)]
 
 
@@ -128,7 +128,7 @@ def revoke_token(token_id: Annotated[int, Path(ge=1, le=2**31 - 1)], d: D) -> To
 def audit_log(d: D, actor: str | None = None, action: str | None = None, since: Moment | None = None,
               limit: Annotated[int, Query(ge=1, le=5000)] = 200) -> list[AuditRead]:
     d.require("audit:read")
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         entries = service.list_audit(session, actor=actor, action=action,
                                      since=as_aware(since) if since else None, limit=limit)
         return [AuditRead.model_validate(e, from_attributes=True) for e in entries]

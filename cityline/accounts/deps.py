@@ -2,13 +2,16 @@
 
 A request is authenticated by an API token (``Authorization: Bearer cl_…``) or
 by the console's session cookie; a cookie request that changes something must
-also send the session's CSRF token in ``X-CSRF-Token``. Denials are audited in
-their own transaction, so they survive the failed request.
+also send the session's CSRF token in ``X-CSRF-Token``. Authentication only reads
+(a read transaction); the two writes around it have their own short write
+transactions: a denial's audit entry, so it survives the failed request, and a
+token's last use, every few minutes at most.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from fastapi import Request
@@ -16,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cityline.accounts import service as accounts
 from cityline.accounts.rules import Principal
-from cityline.db import transaction, utcnow
+from cityline.db import read_transaction, transaction, utcnow
 from cityline.errors import Forbidden, NotFound, Unauthorized
 from cityline.privacy import Vault
 
@@ -57,14 +60,20 @@ def deny(sessions: sessionmaker[Session], actor: str, permission: str) -> None:
         accounts.audit(session, actor, "denied", permission)
 
 
-def _principal(session: Session, request: Request) -> Principal:
-    now = utcnow()
+def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        found = accounts.principal_from_token(session, header[7:].strip(), now)
+    return header[7:].strip() if header.lower().startswith("bearer ") else None
+
+
+def _principal(session: Session, request: Request, now: datetime) -> tuple[Principal, str | None]:
+    """Who is asking, and their token when its use is due to be recorded."""
+    token = _bearer(request)
+    if token is not None:
+        found = accounts.principal_from_token(session, token, now)
         if found is None:
             raise Unauthorized("the API token is unknown or revoked")
-        return found
+        principal, due = found
+        return principal, token if due else None
     cookie = request.cookies.get(SESSION_COOKIE)
     live = accounts.principal_from_cookie(session, cookie, now) if cookie else None
     if live is None:
@@ -72,11 +81,17 @@ def _principal(session: Session, request: Request) -> Principal:
     principal, csrf = live
     if request.method not in SAFE_METHODS and request.headers.get("x-csrf-token") != csrf:
         raise Forbidden("missing or wrong X-CSRF-Token header for this session")
-    return principal
+    return principal, None
 
 
 def deps(request: Request) -> Deps:
     state = request.app.state
-    with transaction(state.sessions) as session:
-        principal = _principal(session, request)
+    now = utcnow()
+    # Every request passes here: a read transaction, so no request waits for writers
+    # just to be signed in; the rare write (a token's last use) gets its own short one.
+    with read_transaction(state.sessions) as session:
+        principal, token_used = _principal(session, request, now)
+    if token_used:
+        with transaction(state.sessions) as session:
+            accounts.record_token_use(session, token_used, now)
     return Deps(sessions=state.sessions, vault=state.vault, principal=principal, app_state=state)

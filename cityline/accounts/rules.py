@@ -29,8 +29,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
                              "units:read",
                              "analytics:read", "knowledge:edit", "knowledge:review"}),
     "analyst": frozenset({"orders:read", "analytics:read", "orders:export", "units:read"}),
-    "admin": frozenset({"users:admin", "units:write", "units:read", "audit:read", "triage:admin",
-                        "orders:read", "knowledge:edit", "knowledge:review"}),
+    "admin": frozenset({"users:admin", "units:write", "units:read", "catalogue:write", "audit:read", "triage:admin",
+                        "orders:read", "knowledge:edit", "knowledge:review", "outbox:admin"}),
 }
 
 MAX_FAILURES = 5

@@ -9,7 +9,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from cityline.accounts.models import ApiToken, AuditEntry, Unit, User, WebSession
@@ -18,6 +18,9 @@ from cityline.accounts.units import descendant_ids
 from cityline.errors import Conflict, FieldError, Invalid, NotFound
 
 SESSION_LIFETIME = timedelta(hours=12)
+# A token's last use is recorded at most this often: a write per request would make every
+# read wait for the write lock on SQLite.
+TOKEN_USE_RECORDED_EVERY = timedelta(minutes=5)
 TOKEN_PREFIX = "cl_"
 _hasher = PasswordHasher()
 
@@ -152,13 +155,22 @@ def principal(session: Session, name: str, roles: list[str], unit_id: int | None
     return Principal(name=name, roles=frozenset(roles), unit_id=unit_id, reach=reach, places=places, kind=kind)
 
 
-def principal_from_token(session: Session, token: str, now: datetime) -> Principal | None:
+def principal_from_token(session: Session, token: str, now: datetime) -> tuple[Principal, bool] | None:
+    """(principal, whether its use is due to be recorded by :func:`record_token_use`) of a live
+    token. Only reads, so authentication runs in a read transaction."""
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _sha256(token)))
     if row is None or row.revoked_at is not None:
         return None
-    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5):
-        row.last_used_at = now  # not on every request: a write per read would serialise SQLite
-    return principal(session, f"token:{row.name}", row.roles, row.unit_id, "token")
+    due = row.last_used_at is None or now - row.last_used_at > TOKEN_USE_RECORDED_EVERY
+    return principal(session, f"token:{row.name}", row.roles, row.unit_id, "token"), due
+
+
+def record_token_use(session: Session, token: str, now: datetime) -> None:
+    """Set the token's ``last_used_at`` unless a concurrent request just did."""
+    session.execute(update(ApiToken).where(
+        ApiToken.token_hash == _sha256(token),
+        or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - TOKEN_USE_RECORDED_EVERY),
+    ).values(last_used_at=now))
 
 
 def principal_from_cookie(session: Session, cookie: str, now: datetime) -> tuple[Principal, str] | None:

@@ -33,6 +33,14 @@ def descendant_ids(session: Session, unit_id: int) -> set[int]:
     return found
 
 
+def active_unit(session: Session, code: str, field: str = "unit") -> Unit:
+    """The active unit with this code, or 422 naming the field."""
+    unit = session.scalars(select(Unit).where(Unit.code == code)).one_or_none()
+    if unit is None or not unit.active:
+        raise Invalid(f"unknown unit '{code}'", [FieldError(field, "no active unit has this code")])
+    return unit
+
+
 def unit_problems(values: dict[str, Any], known_codes: set[str]) -> list[str]:
     problems = []
     for name in ("code", "name", "kind"):

@@ -10,7 +10,7 @@ from cityline.accounts import units as service
 from cityline.accounts.deps import Deps, deps
 from cityline.accounts.schemas import UnitCreate, UnitRead
 from cityline.accounts.service import audit
-from cityline.db import transaction
+from cityline.db import read_transaction, transaction
 
 router = APIRouter(prefix="/api/units", tags=["units"])
 
@@ -23,7 +23,7 @@ def _read(unit, codes_by_id: dict[int, str]) -> UnitRead:
 @router.get("", response_model=list[UnitRead])
 def list_(d: Annotated[Deps, Depends(deps)]) -> list[UnitRead]:
     d.require("units:read")
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         units = service.list_units(session)
         codes = {u.id: u.code for u in units}
         return [_read(u, codes) for u in units]

@@ -15,7 +15,7 @@ from cityline.analytics import service
 from cityline.analytics.dataset import Dataset
 from cityline.analytics.render import html_to_pdf
 from cityline.analytics.situation import situation as live_situation
-from cityline.db import utcnow
+from cityline.db import read_transaction, utcnow
 from cityline.limits import Day
 from cityline.timeutil import to_local
 
@@ -27,7 +27,7 @@ D = Annotated[Deps, Depends(deps)]
 def briefings(d: D) -> list[dict]:
     """The stored briefings, newest day first."""
     d.require("analytics:read")
-    with d.sessions() as session:
+    with read_transaction(d.sessions) as session:
         return [{"day": day.isoformat(), "generated_at": generated.isoformat()}
                 for day, generated in service.list_briefings(session)]
 
@@ -37,7 +37,7 @@ def briefing(day: Day, d: D,
              format: Annotated[Literal["json", "html", "pdf"], Query()] = "json") -> Response | dict:
     """One stored briefing: its JSON (formats.md §3), or ``?format=html`` / ``?format=pdf``."""
     d.require("analytics:read")
-    with d.sessions() as session:
+    with read_transaction(d.sessions) as session:
         stored = service.get_briefing(session, day)
     if format == "html":
         return Response(stored.html, media_type="text/html; charset=utf-8")

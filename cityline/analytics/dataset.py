@@ -35,8 +35,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from cityline.analytics.table import SCHEMA, UNITS_SCHEMA, day_bounds
+from cityline.orders.rules import FINAL
 
-FINAL = ("closed", "merged", "cancelled")
 EVENT_COLUMNS = ("received_at", "dispatched_at", "replied_at", "closed_at")
 
 
@@ -84,7 +84,7 @@ class Dataset:
 
     def _note_open(self, day: date, table: pa.Table) -> str | None:
         """Write (or remove) the day's open orders; the time of its last event."""
-        still_open = table.filter(pc.invert(pc.is_in(table["status"], pa.array(FINAL))))
+        still_open = table.filter(pc.invert(pc.is_in(table["status"], pa.array(sorted(s.value for s in FINAL)))))
         if still_open.num_rows:
             _write_atomically(still_open, self.open_file(day))
         else:

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cityline.analytics.dataset import Dataset
 from cityline.analytics.table import day_bounds, local_day, orders_from_store, units_from_store
-from cityline.db import utcnow
+from cityline.db import read_transaction, utcnow
 from cityline.orders.models import Order
 
 LATE_COMMIT_MARGIN = timedelta(minutes=10)
@@ -59,7 +59,8 @@ def export_store(factory: sessionmaker[Session], folder: str | Path, *, full: bo
     began = time.perf_counter()
     dataset = Dataset(folder)
     report = ExportReport()
-    with dataset.locked(), factory() as session:
+    # A read transaction: on SQLite the export, however long, holds no lock writers wait for.
+    with dataset.locked(), read_transaction(factory) as session:
         mark = None if full else dataset.watermark()
         began_reading = utcnow()
         days = _touched_days(session, dataset, mark)

@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from cityline.analytics.dataset import Dataset
 from cityline.analytics.table import SCHEMA, UNITS_SCHEMA
+from cityline.orders.rules import WITHDRAWN
 
 DIALECTS = {
     "duckdb": {"explode": "unnest", "overlaps": "list_has_any", "joined_terms": "array_to_string(terms, ' ')"},
@@ -69,6 +70,8 @@ FROM orders WHERE day = $day GROUP BY COALESCE(district, '') ORDER BY n DESC, di
 
 # An order is resolved when the unit replied or the order was closed, whichever came first.
 RESOLVED = "LEAST(COALESCE(replied_at, closed_at), COALESCE(closed_at, replied_at))"
+# Merged and cancelled orders have no deadline to miss (orders/rules.py's WITHDRAWN).
+WITHDRAWN_SQL = ", ".join(f"'{status.value}'" for status in sorted(WITHDRAWN))
 
 # The service figures of the day for the whole line (GROUPING(unit) = 1) and for every unit,
 # in one pass over the orders that may still count on the day (Dataset.service_files).
@@ -82,7 +85,7 @@ SELECT GROUPING(unit) AS whole_line, unit,
            THEN 1 ELSE 0 END) AS on_time,
   SUM(CASE WHEN received_at < $end AND deadline < $end
             AND ({RESOLVED} IS NULL OR {RESOLVED} >= $end)
-            AND status NOT IN ('merged', 'cancelled') THEN 1 ELSE 0 END) AS overdue,
+            AND status NOT IN ({WITHDRAWN_SQL}) THEN 1 ELSE 0 END) AS overdue,
   SUM(CASE WHEN closed_at >= $start AND closed_at < $end AND dispatched_at IS NOT NULL
            THEN 1 ELSE 0 END) AS closed_after_dispatch,
   SUM(CASE WHEN closed_at >= $start AND closed_at < $end AND dispatched_at IS NOT NULL

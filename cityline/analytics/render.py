@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 LABELS = {
     "zh": {
         "title": "12345 热线快报", "received": "受理", "epidemic": "涉疫", "unit_orders": " 件",
-        "vs_previous_day": "环比", "vs_last_year": "同比", "share": "占比", "volume": "受理量走势（近30天）",
+        "vs_previous_day": "环比", "vs_last_year": "同比", "share": "占比", "volume": "受理量走势（近{days}天）",
         "orders_a_day": "每日受理", "epidemic_orders": "涉疫诉求", "categories": "一、诉求分类",
         "category": "分类", "count": "件数", "issues": "二、主要问题", "problem": "问题",
         "examples": "典型工单", "emerging": "三、苗头性、倾向性问题", "first_seen": "始于",
@@ -40,7 +40,7 @@ LABELS = {
     "en": {
         "title": "12345 hotline daily briefing", "received": "Received", "epidemic": "Epidemic-related",
         "unit_orders": "", "vs_previous_day": "vs previous day", "vs_last_year": "vs last year",
-        "share": "share", "volume": "Orders a day (last 30 days)", "orders_a_day": "orders",
+        "share": "share", "volume": "Orders a day (last {days} days)", "orders_a_day": "orders",
         "epidemic_orders": "epidemic-related", "categories": "1. Categories", "category": "Category",
         "count": "Orders", "issues": "2. Main problems", "problem": "Problem", "examples": "Examples",
         "emerging": "3. Emerging issues", "first_seen": "since", "places": "where", "score": "score",
@@ -80,7 +80,8 @@ def _change(value: float | None) -> str:
 def briefing_html(briefing: Briefing, lang: str = "zh") -> str:
     if lang not in LABELS:
         raise ValueError(f"unknown language {lang!r}; known: {', '.join(LABELS)}")
-    words = LABELS[lang]
+    # The curve's length is brief.CURVE_DAYS: the heading counts the days drawn, never a copy of it.
+    words = {**LABELS[lang], "volume": LABELS[lang]["volume"].format(days=len(briefing.curve))}
     issues = defaultdict(list)
     for issue in briefing.issues:
         issues[issue.category].append(issue)

@@ -18,7 +18,7 @@ from cityline.analytics.brief import Briefing, build_briefing
 from cityline.analytics.dataset import Dataset
 from cityline.analytics.export import ExportReport, export_store
 from cityline.analytics.models import StoredBriefing
-from cityline.db import transaction
+from cityline.db import read_transaction, transaction
 from cityline.errors import NotFound
 from cityline.timeutil import to_local
 
@@ -78,7 +78,7 @@ def generate(factory: sessionmaker[Session], day: date, *, folder: Path | None =
 def morning_run(factory: sessionmaker[Session], now: datetime, folder: Path | None = None) -> date | None:
     """Store yesterday's briefing (local day before ``now``) unless it is stored; the day stored, or None."""
     yesterday = to_local(now).date() - timedelta(days=1)
-    with factory() as session:
+    with read_transaction(factory) as session:
         present = session.scalar(select(StoredBriefing.id).where(StoredBriefing.day == yesterday))
     if present is not None:
         return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,10 +22,13 @@ _PURGE_BATCH = 100  # expired rows removed by each new key, so the table stays s
 @dataclass(frozen=True)
 class Claim:
     """The outcome of :func:`claim`: either this request holds the key (``row_id``; call
-    :func:`complete` with what it made), or it is a retry of ``replay``."""
+    :func:`complete` with what it made), or the key was used before, for ``replay``: by the
+    same request, or by another one whose fields ``differs`` names (the caller refuses it
+    with :func:`different_request`, saying as much as the asker may know)."""
 
     row_id: int | None
     replay: str | None
+    differs: tuple[str, ...] = ()
 
 
 def claim(session: Session, *, scope: str, key: str, endpoint: str, request: Mapping[str, Any],
@@ -34,8 +37,9 @@ def claim(session: Session, *, scope: str, key: str, endpoint: str, request: Map
 
     A concurrent request with the same key waits (PostgreSQL: on the unique index;
     SQLite: for the write lock) until the first one ends, then reads what it made.
-    The same key with a different request raises Conflict naming the fields that
-    differ (``label`` names the key in that message: "Idempotency-Key", "external_id")."""
+    The same key with a different request comes back with the fields that differ; the
+    same key on another endpoint raises Conflict (``label`` names the key in messages:
+    "Idempotency-Key", "external_id")."""
     digests = field_digests(request, _secret())
     digest = request_digest(digests)
     # A key past its retention is free again.
@@ -57,14 +61,13 @@ def claim(session: Session, *, scope: str, key: str, endpoint: str, request: Map
     if first.endpoint != endpoint:
         raise Conflict(f"{label} {key!r} was first used for {first.endpoint}; use a new one here",
                        [FieldError(label, f"already used for {first.endpoint}")])
-    if first.request_digest != digest:
-        raise different_request(label, key, first.resource, differing_fields(first.field_digests, digests))
     if first.resource is None:  # not expected: the key and what it made commit together
         raise Conflict(f"the first request with {label} {key!r} has not finished; try again")
-    return Claim(row_id=None, replay=first.resource)
+    differs = () if first.request_digest == digest else tuple(differing_fields(first.field_digests, digests))
+    return Claim(row_id=None, replay=first.resource, differs=differs)
 
 
-def different_request(label: str, key: str, made: str | None, fields: list[str]) -> Conflict:
+def different_request(label: str, key: str, made: str | None, fields: Sequence[str]) -> Conflict:
     """The 409 for a key reused with another request, naming the fields that differ."""
     made_it = f" (which made {made})" if made else ""
     verb = "differs" if len(fields) == 1 else "differ"

@@ -10,17 +10,18 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field
 
 from cityline.accounts.deps import Deps, deps
-from cityline.db import transaction, utcnow
+from cityline.db import read_transaction, transaction, utcnow
+from cityline.errors import Conflict
 from cityline.idempotency import service as idempotency
 from cityline.idempotency.schemas import IdempotencyKeyHeader
 from cityline.intake.duplicates import find_duplicates
 from cityline.intake.service import create_order, locate
 from cityline.limits import RequestBody
 from cityline.orders import queries
-from cityline.orders.api import visible
+from cityline.orders.api import reach_filter, visible
 from cityline.orders.models import Order
 from cityline.orders.schemas import OrderCreate, OrderRead
-from cityline.orders.service import describe
+from cityline.orders.service import describe, get_order
 from cityline.routing.catalogue import suggest_units
 
 router = APIRouter(prefix="/api/intake", tags=["intake"])
@@ -43,7 +44,7 @@ def preview(body: PreviewRequest, d: Annotated[Deps, Depends(deps)]) -> dict[str
     from cityline.knowledge.search import suggest
 
     d.require("orders:create")
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         classify = d.classify(session)
         triage = classify(body.text, None) if classify else None
         place = locate(body.address, body.text)
@@ -55,7 +56,7 @@ def preview(body: PreviewRequest, d: Annotated[Deps, Depends(deps)]) -> dict[str
             "triage": triage,
             "place": place,
             "suggested_units": [c.__dict__ for c in suggest_units(session, category, district, street)],
-            "duplicates": find_duplicates(session, draft),
+            "duplicates": find_duplicates(session, draft, reach=reach_filter(d)),
             "knowledge": [s.__dict__ for s in suggest(session, body.text)],
         }
 
@@ -66,22 +67,35 @@ def preview(body: PreviewRequest, d: Annotated[Deps, Depends(deps)]) -> dict[str
 def create(body: OrderCreate, response: Response, d: D,
            idempotency_key: IdempotencyKeyHeader = None) -> OrderRead:
     """Record an order; labels left empty are filled by triage. A retry with the same
-    Idempotency-Key or external_id and the same body → 200 with the first order; with a
-    different body → 409 naming the fields that differ."""
+    Idempotency-Key or external_id and the same body → 200 with the first order, when the
+    caller may see it; with a different body → 409 naming the fields that differ. An
+    external_id taken by an order outside the caller's reach → 409, which names no order."""
     d.require("orders:create")
     now = utcnow()
     with transaction(d.sessions) as session:
         claimed = idempotency.claim(session, scope=f"key:{d.actor}", key=idempotency_key,
                                     endpoint="POST /api/orders", request=body.model_dump(mode="json"),
                                     now=now) if idempotency_key else None
-        if claimed and claimed.replay:
+        if claimed and claimed.replay:  # this caller's retry: said as much as its reach allows now
+            first = get_order(session, claimed.replay)
+            seen = d.principal.sees(first.unit_id, first.district, first.street)
+            if claimed.differs:
+                raise idempotency.different_request("Idempotency-Key", idempotency_key,
+                                                    first.number if seen else None, claimed.differs)
+            if not seen:
+                raise Conflict(f"the order recorded with Idempotency-Key {idempotency_key} is outside your reach")
             response.status_code = 200
-            return describe(session, visible(session, d, claimed.replay))
+            return describe(session, first)
         order, created = create_order(session, body, actor=d.actor, now=now, vault=d.vault,
-                                      classify=d.classify(session))
+                                      classify=d.classify(session),
+                                      sees=lambda o: d.principal.sees(o.unit_id, o.district, o.street))
         if claimed:
             idempotency.complete(session, claimed, order.number)
         if not created:
+            # A lookup by external_id: an order outside the caller's reach is not shown, not even
+            # its number. That the id is taken cannot be hidden (a second order cannot have it).
+            if not d.principal.sees(order.unit_id, order.district, order.street):
+                raise Conflict(f"an order with external_id {body.external_id} was already recorded")
             response.status_code = 200
         return describe(session, order)
 
@@ -90,8 +104,8 @@ def create(body: OrderCreate, response: Response, d: D,
 def duplicates(number: str, d: D) -> list[dict]:
     """Earlier orders that look like the same request (merge candidates)."""
     d.require("orders:read")
-    with transaction(d.sessions) as session:
-        return find_duplicates(session, visible(session, d, number))
+    with read_transaction(d.sessions) as session:
+        return find_duplicates(session, visible(session, d, number), reach=reach_filter(d))
 
 
 @dispatch_router.get("/queue")
@@ -99,12 +113,12 @@ def queue(d: D, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[dict]:
     """Orders waiting for a dispatcher (new ones the catalogue was unsure of, and returns),
     most urgent first, each with its likely units and possible duplicates."""
     d.require("orders:dispatch")
-    reach = queries.OrderFilter(reach_units=d.principal.reach, reach_places=d.principal.places)
-    with transaction(d.sessions) as session:
+    reach = reach_filter(d)
+    with read_transaction(d.sessions) as session:
         return [{"order": describe(session, order).model_dump(mode="json"),
                  "suggested_units": [c.__dict__ for c in suggest_units(
                      session, order.category, order.district, order.street)],
-                 "duplicates": find_duplicates(session, order)}
+                 "duplicates": find_duplicates(session, order, reach=reach)}
                 for order in queries.waiting_for_dispatch(session, reach, limit)]
 
 
@@ -112,5 +126,5 @@ def queue(d: D, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[dict]:
 def suggest(d: D, category: str, district: str | None = None, street: str | None = None) -> list[dict]:
     """Likely units for a category and place (the operator's form asks as the operator types)."""
     d.require("orders:read")
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         return [c.__dict__ for c in suggest_units(session, category, district, street)]

@@ -1,5 +1,6 @@
 """Near-duplicate orders (并单 candidates): the same problem at the same place, or the same
-caller, within a time window, across channels."""
+caller, within a time window, across channels. Shown to a person, they are only orders
+within that person's reach: outside it an order does not exist, not even as a candidate."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from cityline.config import get_settings
 from cityline.orders.models import Order
+from cityline.orders.queries import OrderFilter, filtered
+from cityline.orders.rules import WITHDRAWN
 
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
-FINAL = ("merged", "cancelled")
 
 
 def bigrams(text: str) -> set[str]:
@@ -45,10 +48,18 @@ def score(order: Order, other, order_bigrams: set[str] | None = None) -> tuple[f
     return min(value, 1.0), reasons
 
 
-def find_duplicates(session: Session, order: Order, *, window_hours: int = 72, threshold: float = 0.4,
-                    limit: int = 5) -> list[dict[str, Any]]:
-    """Earlier open or recent orders that look like the same request, best first."""
-    since = order.received_at - timedelta(hours=window_hours)
+def find_duplicates(session: Session, order: Order, *, reach: OrderFilter | None = None,
+                    threshold: float = 0.4, limit: int = 5) -> list[dict[str, Any]]:
+    """Earlier open or recent orders that look like the same request, best first.
+
+    "Recent" is the ``duplicate_window_hours`` setting, read here and nowhere else, so
+    auto-dispatch, the operator's preview, the duplicates route and the dispatcher's
+    queue all look back equally far. ``reach`` (the asker's, as for lists) narrows the
+    candidates in SQL, before scoring and the limit, so a foreign order neither shows nor
+    takes the place of one the asker may see. None means the whole city: intake's own
+    look for auto-dispatch.
+    """
+    since = order.received_at - timedelta(hours=get_settings().duplicate_window_hours)
     same_place = and_(Order.category == order.category, Order.district == order.district) if (
         order.category and order.district) else None
     same_caller = Order.caller_phone_digest == order.caller_phone_digest if order.caller_phone_digest else None
@@ -58,10 +69,12 @@ def find_duplicates(session: Session, order: Order, *, window_hours: int = 72, t
     # Only the columns scoring needs: this runs inside the intake transaction.
     columns = (Order.number, Order.text, Order.caller_phone_digest, Order.street, Order.category,
                Order.channel, Order.status)
-    query = (select(*columns).where(Order.id != order.id, Order.received_at >= since,
-                                    Order.received_at <= order.received_at, Order.status.not_in(FINAL),
-                                    or_(*conditions))
-             .order_by(Order.received_at.desc()).limit(50))
+    query = select(*columns).where(Order.id != order.id, Order.received_at >= since,
+                                   Order.received_at <= order.received_at, Order.status.not_in(sorted(WITHDRAWN)),
+                                   or_(*conditions))
+    if reach is not None:
+        query = filtered(query, reach)
+    query = query.order_by(Order.received_at.desc()).limit(50)
     found, mine = [], bigrams(order.text)
     for other in session.execute(query):
         value, reasons = score(order, other, mine)

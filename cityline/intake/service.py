@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityline.errors import Invalid
+from cityline.errors import Conflict, Invalid
 from cityline.geo.service import grid_for
 from cityline.idempotency.service import claim, complete, different_request
 from cityline.orders.models import Order
@@ -125,13 +125,15 @@ def create_order(
     vault: Vault,
     classify: Classify | None = None,
     route: bool = True,
+    sees: Callable[[Order], bool] | None = None,
 ) -> tuple[Order, bool]:
     """Record one order; returns (order, created).
 
     The same external_id again returns the first order, also to a concurrent retry (it
-    waits for the first to commit); with a different request it raises Conflict
-    naming what differs. With ``route`` the new order also gets its place, duplicate
-    and unit suggestions, and is dispatched at once when the catalogue is sure.
+    waits for the first to commit); with a different request it raises Conflict naming
+    what differs — or, when ``sees`` (the asker's reach) does not include the first
+    order, naming nothing of it. With ``route`` the new order also gets its place,
+    duplicate and unit suggestions, and is dispatched at once when the catalogue is sure.
     """
     claimed = None
     if data.external_id:
@@ -139,10 +141,15 @@ def create_order(
         # instead of all inserting and failing on the unique constraint.
         claimed = claim(session, scope=EXTERNAL_ID_SCOPE, key=data.external_id, endpoint="order",
                         request=data.model_dump(mode="json"), now=now, label="external_id")
-        if claimed.replay:
-            return get_order(session, claimed.replay), False
-        if existing := find_by_external_id(session, data.external_id):  # stored before the key was kept
-            if differences := intake_differences(existing, data, vault):
+        # A retry within the key's day is compared with the request kept; an order stored
+        # before that (imported, or older) with what it stores as given.
+        existing = (get_order(session, claimed.replay) if claimed.replay
+                    else find_by_external_id(session, data.external_id))
+        if existing is not None:
+            differences = claimed.differs if claimed.replay else intake_differences(existing, data, vault)
+            if differences and sees is not None and not sees(existing):  # not even its number
+                raise Conflict(f"an order with external_id {data.external_id} was already recorded")
+            if differences:
                 raise different_request("external_id", data.external_id, existing.number, differences)
             complete(session, claimed, existing.number)
             return existing, False
@@ -195,7 +202,7 @@ def route_new_order(session: Session, order: Order, prediction: dict[str, Any] |
 
     settings = get_settings()
     found = suggest_units(session, order.category, order.district, order.street)
-    duplicates = find_duplicates(session, order, window_hours=settings.duplicate_window_hours)
+    duplicates = find_duplicates(session, order)
     confidence = prediction["category_confidence"] if prediction else 1.0
     unit = None if duplicates else auto_dispatch_unit(found, confidence, order.kind, settings.auto_dispatch_threshold)
     if unit:

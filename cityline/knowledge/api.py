@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityline.accounts.deps import Deps, deps
-from cityline.db import transaction, utcnow
+from cityline.db import read_transaction, transaction, utcnow
 from cityline.errors import Conflict
 from cityline.idempotency import service as idempotency
 from cityline.idempotency.schemas import IdempotencyKeyHeader
@@ -75,7 +75,7 @@ def list_(d: DepsArg, status: str | None = None, category: str | None = None, q:
           page: Page = 1,
           page_size: Annotated[int, Query(ge=1, le=500)] = 50) -> ArticlePage:
     d.require(READ)
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         rows, total = service.list_articles(session, status=status, category=category, text=q,
                                             page=page, page_size=page_size)
         return ArticlePage(items=[ArticleRead.model_validate(a) for a in rows], total=total,
@@ -94,6 +94,8 @@ def create(body: ArticleCreate, response: Response, d: DepsArg,
         claimed = idempotency.claim(session, scope=f"key:{d.actor}", key=idempotency_key,
                                     endpoint="POST /api/knowledge/articles",
                                     request=body.model_dump(mode="json"), now=now) if idempotency_key else None
+        if claimed and claimed.differs:
+            raise idempotency.different_request("Idempotency-Key", idempotency_key, claimed.replay, claimed.differs)
         if claimed and claimed.replay:
             response.status_code = 200
             return _detail(session, service.get_article(session, claimed.replay))
@@ -109,7 +111,7 @@ def create(body: ArticleCreate, response: Response, d: DepsArg,
 @router.get("/articles/{external_id}", response_model=ArticleDetail)
 def show(external_id: str, d: DepsArg) -> ArticleDetail:
     d.require(READ)
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         return _detail(session, service.get_article(session, external_id))
 
 
@@ -171,7 +173,7 @@ def answer(external_id: str, body: AnswerRequest, d: DepsArg) -> dict:
 def search_(d: DepsArg, q: Annotated[str, Query(min_length=1)],
             limit: Annotated[int, Query(ge=1, le=50)] = 5, category: str | None = None) -> SearchResponse:
     d.require(READ)
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         hits = search.search(session, q, limit=limit, category=category)
         return SearchResponse(query=q, results=[public.result(h) for h in hits])
 
@@ -181,7 +183,7 @@ def suggest(d: DepsArg, text: Annotated[str, Query(min_length=1, description="th
             limit: Annotated[int, Query(ge=1, le=10)] = 3) -> list[SearchResult]:
     """Articles for the operator's form, from what the caller said; empty when nothing fits."""
     d.require(READ)
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         return [SearchResult(**asdict(s)) for s in search.suggest(session, text, limit)]
 
 
@@ -200,7 +202,7 @@ def mine(body: MineRequest, d: DepsArg) -> list[ProposalRead]:
 def public_list(sessions: Public, category: str | None = None, page: Page = 1,
                 page_size: Annotated[int, Query(ge=1, le=200)] = 50) -> PublicPage:
     """Published articles in force today."""
-    with transaction(sessions) as session:
+    with read_transaction(sessions) as session:
         items = public.in_force(session, category=category)
         start = (page - 1) * page_size
         return PublicPage(items=items[start:start + page_size], total=len(items), page=page,
@@ -210,7 +212,7 @@ def public_list(sessions: Public, category: str | None = None, page: Page = 1,
 @public_router.get("/articles/{external_id}", response_model=PublicArticle)
 def public_show(external_id: str, sessions: Public) -> PublicArticle:
     """One article as published; 404 when it is a draft, expired or not yet in force."""
-    with transaction(sessions) as session:
+    with read_transaction(sessions) as session:
         return public.article(service.live_version(session, external_id, search.today_local()),
                               external_id)
 
@@ -218,5 +220,5 @@ def public_show(external_id: str, sessions: Public) -> PublicArticle:
 @public_router.get("/search", response_model=list[PublicArticle])
 def public_search(sessions: Public, q: Annotated[str, Query(min_length=1)],
                   limit: Annotated[int, Query(ge=1, le=20)] = 5) -> list[PublicArticle]:
-    with transaction(sessions) as session:
+    with read_transaction(sessions) as session:
         return [public.from_indexed(h.article) for h in search.search(session, q, limit=limit)]

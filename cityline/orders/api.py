@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from cityline.accounts.deps import Deps, deps
 from cityline.accounts.rules import ACTION_PERMISSION
 from cityline.accounts.service import audit
-from cityline.db import transaction, utcnow
+from cityline.db import read_transaction, transaction, utcnow
 from cityline.errors import Conflict
 from cityline.limits import Moment, Page, RequestBody
 from cityline.orders import queries, service
@@ -37,6 +37,12 @@ from cityline.timeutil import as_aware
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 D = Annotated[Deps, Depends(deps)]
+
+
+def reach_filter(d: Deps) -> queries.OrderFilter:
+    """Only the caller's reach: narrows any read of orders in SQL (duplicates, merge targets,
+    the queue, references in an order's history) as it narrows lists."""
+    return queries.OrderFilter(reach_units=d.principal.reach, reach_places=d.principal.places)
 
 
 def visible(session: Session, d: Deps, number: str) -> Order:
@@ -76,7 +82,7 @@ def list_(d: D, f: Annotated[queries.OrderFilter, Depends(order_filter)],
           page: Page = 1, page_size: Annotated[int, Query(ge=1, le=500)] = 50,
           sort: Annotated[str, Query(pattern="^(received|deadline)$")] = "received") -> OrderPage:
     d.require("orders:read")
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         rows, total = queries.list_orders(session, f, page=page, page_size=page_size, sort=sort)
         items = [service.describe(session, order) for order, _unit, _merged in rows]
     return OrderPage(items=items, total=total, page=page, page_size=page_size)
@@ -105,13 +111,33 @@ def export(d: D, f: Annotated[queries.OrderFilter, Depends(order_filter)],
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
 
 
+def history(session: Session, d: Deps, order: Order) -> list[EventRead]:
+    """The order's events as the caller may see them.
+
+    Everyone who sees an order sees its whole history, but the possible duplicates that
+    intake found and stored in the ``received`` event were looked for across the city (they
+    explain why auto-dispatch held back). Who may see those orders depends on the viewer and
+    on where the orders have gone since, so no list fixed at intake fits every later viewer:
+    the stored list stays whole and each viewer is shown the part within their reach now.
+    """
+    events = [EventRead.model_validate(e) for e in queries.events_of(session, order)]
+    named = {dup.get("number") for e in events for dup in e.data.get("duplicates") or ()}
+    if not named:
+        return events
+    seen = queries.numbers_within(session, named - {None}, reach_filter(d))
+    for event in events:
+        if event.data.get("duplicates"):  # a new dict: the stored event itself is not touched
+            event.data = {**event.data, "duplicates": [dup for dup in event.data["duplicates"]
+                                                       if dup.get("number") in seen]}
+    return events
+
+
 @router.get("/{number}", response_model=OrderDetail)
 def show(number: str, d: D) -> OrderDetail:
     d.require("orders:read")
-    with transaction(d.sessions) as session:
+    with read_transaction(d.sessions) as session:
         order = visible(session, d, number)
-        events = [EventRead.model_validate(e) for e in queries.events_of(session, order)]
-        return OrderDetail(**service.describe(session, order).model_dump(), events=events)
+        return OrderDetail(**service.describe(session, order).model_dump(), events=history(session, d, order))
 
 
 @router.post("/{number}/moves", response_model=OrderRead)
@@ -123,7 +149,8 @@ def move(number: str, body: MoveRequest, d: D) -> OrderRead:
         if body.until:  # a time without an offset is local time, as everywhere in cityline
             body.until = as_aware(body.until)
         params = body.model_dump(mode="json", exclude={"action"})
-        order = service.move_order(session, number, body.action, params, actor=d.actor, now=utcnow())
+        order = service.move_order(session, number, body.action, params, actor=d.actor, now=utcnow(),
+                                   reach=reach_filter(d))
         return service.describe(session, order)
 
 

@@ -3,6 +3,7 @@ supervisor's board (due soon, escalated), an order's history. Never commits."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -154,3 +155,11 @@ def busiest_unit(session: Session, kind: str) -> Unit:
         select(Unit).join(Order, Order.unit_id == Unit.id).where(Unit.kind == kind)
         .group_by(Unit.id).order_by(func.count(Order.id).desc()).limit(1)
     ).one()
+
+
+def numbers_within(session: Session, numbers: Collection[str], reach: OrderFilter) -> set[str]:
+    """Those of ``numbers`` whose orders are within ``reach`` now (another order's history may
+    name them; where the order has gone since decides, as for lists)."""
+    if not numbers:
+        return set()
+    return set(session.scalars(filtered(select(Order.number).where(Order.number.in_(sorted(numbers))), reach)))

@@ -33,8 +33,13 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
 
 
+# The loop's status sets: everything else imports these rather than spelling statuses out.
 FINAL = frozenset({Status.CLOSED, Status.MERGED, Status.CANCELLED})
 OPEN = frozenset(Status) - FINAL
+# Ended without being handled: merged into another order (which stands for it) or
+# cancelled. No deadline counts for them and they are never a duplicate to merge into;
+# a closed order still is (a repeat of a problem just closed is worth seeing).
+WITHDRAWN = frozenset({Status.MERGED, Status.CANCELLED})
 SATISFACTION = ("satisfied", "basic", "unsatisfied")
 
 # action -> statuses it may start from. The target status is decided in apply_move.
@@ -93,33 +98,40 @@ def _need(params: Mapping[str, Any], *names: str) -> None:
         )
 
 
+def state_conflict(state: OrderState, action: str) -> str | None:
+    """Why the order's current state forbids ``action`` (None: it allows it, given the right
+    values). The console offers exactly the moves this allows."""
+    allowed = ALLOWED_FROM[action]
+    if state.status not in allowed:
+        return f"cannot {action} an order that is {state.status}; {action} needs: {', '.join(sorted(allowed))}"
+    if action == "pause" and state.paused:
+        return "the order is already paused"
+    if action == "resume" and not state.paused:
+        return "the order is not paused"
+    if action == "extend" and state.extension_requested:
+        return "an extension is already awaiting a supervisor's decision"
+    if action in ("grant", "refuse") and not state.extension_requested:
+        return "no extension has been asked for"
+    return None
+
+
 def check_move(state: OrderState, action: str, params: Mapping[str, Any]) -> None:
-    """Raise Conflict for a move the current status forbids, Invalid for missing values."""
+    """Raise Conflict for a move the current state forbids, Invalid for missing values."""
     if action not in ALLOWED_FROM:
         raise Invalid(
             f"unknown action '{action}'",
             [FieldError("action", f"one of: {', '.join(ACTIONS)}")],
         )
-    allowed = ALLOWED_FROM[action]
-    if state.status not in allowed:
-        names = ", ".join(sorted(allowed))
-        raise Conflict(f"cannot {action} an order that is {state.status}; {action} needs: {names}")
+    if conflict := state_conflict(state, action):
+        raise Conflict(conflict)
     if action in ("dispatch", "redispatch"):
         _need(params, "unit")
         if state.status != Status.RETURNED and params["unit"] == state.unit:
             raise Conflict(f"the order is already with unit {state.unit}; pick another unit")
     elif action in ("return", "cancel", "reopen", "pause"):
         _need(params, "reason")
-        if action == "pause" and state.paused:
-            raise Conflict("the order is already paused")
-    elif action == "resume" and not state.paused:
-        raise Conflict("the order is not paused")
     elif action == "extend":
         _need(params, "reason", "until")
-        if state.extension_requested:
-            raise Conflict("an extension is already awaiting a supervisor's decision")
-    elif action in ("grant", "refuse") and not state.extension_requested:
-        raise Conflict("no extension has been asked for")
     elif action in ("reply", "answer"):
         _need(params, "text")
     elif action == "visit":
@@ -215,5 +227,5 @@ def replay(events: Iterable[tuple[str, Mapping[str, Any], datetime]]) -> OrderSt
 
 
 def allowed_actions(state: OrderState) -> list[str]:
-    """Actions the current status permits (the console shows these as buttons)."""
-    return [a for a, allowed in ALLOWED_FROM.items() if state.status in allowed]
+    """Actions the order's current state permits (the console shows these as buttons)."""
+    return [a for a in ALLOWED_FROM if state_conflict(state, a) is None]

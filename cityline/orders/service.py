@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from cityline.accounts.models import Unit
 from cityline.errors import FieldError, Invalid, NotFound
 from cityline.orders.models import Order, OrderEvent, OrderSequence
-from cityline.orders.queries import events_of
+from cityline.orders.queries import OrderFilter, events_of, filtered
 from cityline.orders.rules import OrderState, Status, apply_move
+from cityline.outbox import notify
 from cityline.sla.tracking import track
 from cityline.taxonomy import label_errors
 
@@ -105,9 +106,13 @@ def state_of(session: Session, order: Order) -> OrderState:
 
 
 def move_order(
-    session: Session, number: str, action: str, params: Mapping[str, Any], *, actor: str, now: datetime
+    session: Session, number: str, action: str, params: Mapping[str, Any], *, actor: str, now: datetime,
+    reach: OrderFilter | None = None,
 ) -> Order:
-    """Apply one step of the loop and write its event; raises and writes nothing if refused."""
+    """Apply one step of the loop and write its event; raises and writes nothing if refused.
+
+    ``reach`` is the actor's (None: the whole city, for the system and the command line): an
+    order it names, such as a merge target, must be within it."""
     order = get_order(session, number, for_update=True)
     before = state_of(session, order)
     data = {k: v for k, v in params.items() if v not in (None, "") and k != "note"}
@@ -117,7 +122,7 @@ def move_order(
     if after.unit != before.unit:
         order.unit_id = unit_by_code(session, after.unit).id if after.unit else None
     if after.merged_into and after.merged_into != before.merged_into:
-        order.merged_into_id = _merge_target(session, order, after.merged_into).id
+        order.merged_into_id = _merge_target(session, order, after.merged_into, reach).id
     _copy_state(order, after)
     event = record_event(
         session, order, action, actor=actor, at=now,
@@ -125,6 +130,11 @@ def move_order(
     )
     session.flush()
     event.data = {**data, **track_deadlines(session, order)}
+    if action in ("dispatch", "redispatch"):  # the unit hears of it once this commits
+        notify.order_dispatched(session, unit_id=order.unit_id, unit_code=after.unit, order_id=order.id,
+                                number=order.number, category=order.category, urgency=order.urgency,
+                                accept_by=order.accept_by, resolve_by=order.resolve_by,
+                                redispatch=action == "redispatch", now=now)
     return order
 
 
@@ -134,7 +144,7 @@ def track_deadlines(session: Session, order: Order) -> dict[str, Any]:
     Returns ``{"deadlines": …}`` when they changed, for the event that changed them."""
     before = (order.accept_by, order.respond_by, order.resolve_by)
     policy, deadlines = track(session, order.id, urgency=order.urgency, category=order.category,
-                              special_groups=order.special_groups,
+                              special_groups=order.special_groups, number=order.number,
                               events=[(e.action, e.at, e.data) for e in events_of(session, order)])
     if policy is not None:  # an untriaged order keeps what it had: there is nothing to measure against
         order.sla_policy = policy
@@ -149,8 +159,12 @@ def track_deadlines(session: Session, order: Order) -> dict[str, Any]:
             | {"policy": order.sla_policy}}
 
 
-def _merge_target(session: Session, order: Order, number: str) -> Order:
-    target = session.scalars(select(Order).where(Order.number == number)).one_or_none()
+def _merge_target(session: Session, order: Order, number: str, reach: OrderFilter | None) -> Order:
+    """The order to merge into. One outside the actor's reach does not exist for them: the same
+    422 as a missing number (not 404, which would say the order in the path is missing), and
+    none of the checks that would tell its status."""
+    query = select(Order).where(Order.number == number)
+    target = session.scalars(filtered(query, reach) if reach else query).one_or_none()
     problem = None
     if target is None:
         problem = "no order has this number"

@@ -5,12 +5,17 @@ optionally a district and street it applies to, and either a unit or a level
 (``street``: the street office covering the order's place; ``district``: its
 district centre). The most specific matching rule wins: a rule written for a
 place beats a city-wide one, an exact category beats a branch.
+
+Replacing the catalogue is versioned (``catalogue.py``); what changed between
+two versions is decided here, from the rules alone (:func:`diff_catalogues`).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 LEVELS = ("street", "district")
 
@@ -23,6 +28,19 @@ class Rule:
     district: str | None = None
     street: str | None = None
     priority: int = 0
+    note: str | None = None  # for people reading the catalogue; routing ignores it
+
+    @property
+    def key(self) -> tuple[str, str | None, str | None]:
+        """What a rule is for: its category and place. Two versions of one key are a change."""
+        return (self.category, self.district, self.street)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Rule:
+        return cls(**{f.name: values.get(f.name, f.default) for f in fields(cls)})
 
 
 @dataclass(frozen=True)
@@ -114,3 +132,91 @@ def auto_dispatch_unit(found: list[Candidate], category_confidence: float, kind:
         return None
     best = found[0]
     return best.unit if min(best.confidence, category_confidence) >= threshold else None
+
+
+@dataclass(frozen=True)
+class RuleChange:
+    """One rule (same category and place) whose unit, level, priority or note changed."""
+
+    before: Rule
+    after: Rule
+
+    @property
+    def fields(self) -> list[str]:
+        return [f.name for f in fields(Rule) if getattr(self.before, f.name) != getattr(self.after, f.name)]
+
+
+@dataclass(frozen=True)
+class CatalogueDiff:
+    added: list[Rule]
+    removed: list[Rule]
+    changed: list[RuleChange]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+    def counts(self) -> dict[str, int]:
+        return {"added": len(self.added), "removed": len(self.removed), "changed": len(self.changed)}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"added": [r.as_dict() for r in self.added], "removed": [r.as_dict() for r in self.removed],
+                "changed": [{"before": c.before.as_dict(), "after": c.after.as_dict(), "fields": c.fields}
+                            for c in self.changed]}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> CatalogueDiff:
+        return cls([Rule.from_dict(r) for r in values.get("added", [])],
+                   [Rule.from_dict(r) for r in values.get("removed", [])],
+                   [RuleChange(Rule.from_dict(c["before"]), Rule.from_dict(c["after"]))
+                    for c in values.get("changed", [])])
+
+
+def sort_key(rule: Rule) -> tuple:
+    return tuple("" if v is None else v for v in (rule.category, rule.district, rule.street, rule.priority,
+                                                  rule.unit, rule.level, rule.note))
+
+
+def same_catalogue(before: Iterable[Rule], after: Iterable[Rule]) -> bool:
+    """The same rules, in any order (routing ranks rules by fit, not by their order in the file)."""
+    return Counter(before) == Counter(after)
+
+
+def diff_catalogues(before: Iterable[Rule], after: Iterable[Rule]) -> CatalogueDiff:
+    """What changed from ``before`` to ``after``.
+
+    Rules present in both (the very same rule, in any order) are unchanged. Of
+    the rest, a category and place with exactly one rule on each side is a
+    *change* (its unit, level, priority or note differ); anything else is
+    removed or added. Pairing only one-to-one keeps a change unambiguous: with
+    several rules for one category and place no pairing would be more right
+    than another.
+    """
+    left, right = Counter(before), Counter(after)
+    gone, new = left - right, right - left
+    gone_by_key: dict[tuple, list[Rule]] = {}
+    new_by_key: dict[tuple, list[Rule]] = {}
+    for rule in gone.elements():
+        gone_by_key.setdefault(rule.key, []).append(rule)
+    for rule in new.elements():
+        new_by_key.setdefault(rule.key, []).append(rule)
+    added, removed, changed = [], [], []
+    for key in gone_by_key.keys() | new_by_key.keys():
+        was, now = gone_by_key.get(key, []), new_by_key.get(key, [])
+        if len(was) == 1 and len(now) == 1:
+            changed.append(RuleChange(was[0], now[0]))
+        else:
+            removed.extend(was)
+            added.extend(now)
+    return CatalogueDiff(sorted(added, key=sort_key), sorted(removed, key=sort_key),
+                         sorted(changed, key=lambda c: sort_key(c.after)))
+
+
+def describe(rule: Rule) -> str:
+    """One line for people: ``EPI.CODE 静安区/曹家渡街道 → SH-WJW (priority 1; note)``."""
+    place = "/".join(p for p in (rule.district, rule.street) if p) or "citywide"
+    target = rule.unit or f"{rule.level} level"
+    extras = [f"priority {rule.priority}"] if rule.priority else []
+    if rule.note:
+        extras.append(rule.note)
+    return f"{rule.category} {place} → {target}" + (f" ({'; '.join(extras)})" if extras else "")

@@ -86,22 +86,25 @@ def deadlines(
 @app.command()
 def worker(
     interval: Annotated[float, typer.Option(help="seconds between passes")] = 5.0,
-    log_file: Annotated[Path | None, typer.Option(help="deliver by appending JSON lines here")] = None,
+    log_file: Annotated[Path | None, typer.Option(help="deliver notices by appending JSON lines here "
+                                                       "(default: stdout)")] = None,
     worker_id: Annotated[str | None, typer.Option(help="default: host name and process id")] = None,
     once: Annotated[bool, typer.Option(help="one pass, then exit (for cron)")] = False,
 ) -> None:
-    """Fire due SLA reminders into the outbox and deliver them (log sender) until stopped."""
+    """Fire due SLA reminders into the outbox and deliver the outbox (notices as JSON lines,
+    webhooks by HTTP) until stopped."""
     import os
 
     from cityline import runtime
     from cityline.config import get_settings
     from cityline.db import utcnow
-    from cityline.sla.messages import LogSender, reminder_handler
+    from cityline.outbox.senders import standard
+    from cityline.sla.messages import reminder_handler
     from cityline.sla.worker import run_forever, run_once
 
     name = worker_id or f"{socket.gethostname()}:{os.getpid()}"
     handler = reminder_handler(get_settings().timezone)
-    sender = LogSender(log_file)
+    sender = standard(runtime.sessions(), log_file)
     if once:
         report = run_once(runtime.sessions(), utcnow(), name, handler, sender)
         out.print(f"fired {report.fired}, messages {report.messages}, sent {report.sent}, "

@@ -1,8 +1,8 @@
-"""Durable timers and the outbox, as rows.
+"""Durable timers, as rows.
 
 A timer is a reminder due at a time; a worker claims due timers (a lease:
 ``claimed_by`` / ``claimed_until``) and marks them fired in the same transaction
-that stores the outbox messages they produce. Outbox messages are delivered
+that stores the outbox messages they produce (``cityline.outbox``), delivered
 after commit. ``order_id`` has no foreign key: orders belong to another package.
 """
 
@@ -17,7 +17,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from cityline.db import Base, UTCDateTime, utcnow
 
 TIMER_STATES = ("pending", "fired", "cancelled")
-OUTBOX_STATES = ("pending", "sent", "failed")
 
 
 class Timer(Base):
@@ -29,6 +28,8 @@ class Timer(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int]
+    # What its messages call the order (20200128-00042): the worker knows no orders.
+    order_number: Mapped[str | None] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(40))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     state: Mapped[str] = mapped_column(String(16), default="pending")
@@ -43,27 +44,3 @@ class Timer(Base):
 
     def __repr__(self) -> str:
         return f"<Timer {self.id} order={self.order_id} {self.kind} {self.state} due={self.due_at}>"
-
-
-class OutboxMessage(Base):
-    __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_messages_due", "state", "next_attempt_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    kind: Mapped[str] = mapped_column(String(60))
-    recipient: Mapped[str] = mapped_column(String(120))  # unit code, or "role:<name>"
-    order_id: Mapped[int | None]
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    state: Mapped[str] = mapped_column(String(16), default="pending")
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    # The same logical message is stored once, whoever writes it twice
-    # (a timer's messages are keyed "timer:<id>:<n>").
-    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
-
-    def __repr__(self) -> str:
-        return f"<OutboxMessage {self.id} {self.kind} to={self.recipient} {self.state}>"
-

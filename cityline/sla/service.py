@@ -1,33 +1,19 @@
-"""Timers and outbox through a session. Nothing here commits: the caller owns
-the transaction, so a timer is scheduled in the same transaction as the order
-event that needs it."""
+"""Timers through a session. Nothing here commits: the caller owns the
+transaction, so a timer is scheduled in the same transaction as the order
+event that needs it. (The messages a fired timer produces go to
+``cityline.outbox``.)"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from cityline.db import utcnow
 from cityline.sla.calendar import WorkingCalendar
-from cityline.sla.models import OutboxMessage, Timer
+from cityline.sla.models import Timer
 from cityline.sla.policy import Policy
 from cityline.sla.rules import TIMER_KINDS, Event, TimerSpec, timers_for
-
-
-@dataclass(frozen=True)
-class Message:
-    """A notification to store in the outbox and deliver after commit."""
-
-    kind: str
-    recipient: str  # unit code, or "role:<name>"
-    order_id: int | None = None
-    payload: dict[str, Any] = field(default_factory=dict)
-    dedupe_key: str | None = None  # the same key is stored only once
 
 
 def _same(timer: Timer, spec: TimerSpec) -> bool:
@@ -45,9 +31,11 @@ def schedule(
     specs: Sequence[TimerSpec],
     *,
     kinds: Iterable[str] | None = None,
+    number: str | None = None,
 ) -> list[Timer]:
     """Make the order's pending timers of ``kinds`` (default: the kinds in ``specs``)
     exactly ``specs``: unchanged timers stay, others are cancelled, new ones added.
+    ``number`` is the order's number, which the timers' messages name it by.
 
     A spec identical to a timer that already fired is not added again, so
     re-evaluating an unchanged order never repeats a reminder. Returns the
@@ -74,13 +62,15 @@ def schedule(
             timer.state = "cancelled"
         else:
             wanted.remove(match)
+            if number:  # a timer scheduled before numbers were carried learns it
+                timer.order_number = number
             kept.append(timer)
     for spec in wanted:
         if any(_same(timer, spec) for timer in fired):
             continue
         timer = Timer(
-            order_id=order_id, kind=spec.kind, due_at=spec.due_at, recipient=spec.recipient,
-            payload=dict(spec.payload), state="pending", attempts=0,
+            order_id=order_id, order_number=number, kind=spec.kind, due_at=spec.due_at,
+            recipient=spec.recipient, payload=dict(spec.payload), state="pending", attempts=0,
         )
         session.add(timer)
         kept.append(timer)
@@ -94,10 +84,13 @@ def refresh_order_timers(
     events: Iterable[Event],
     policy: Policy,
     calendar: WorkingCalendar,
+    *,
+    number: str | None = None,
 ) -> list[Timer]:
     """Re-evaluate all SLA reminders of an order from its events (call after every
     order event: dispatch, acceptance, pause, re-dispatch, close ...)."""
-    return schedule(session, order_id, timers_for(events, policy, calendar), kinds=TIMER_KINDS)
+    return schedule(session, order_id, timers_for(events, policy, calendar), kinds=TIMER_KINDS,
+                    number=number)
 
 
 def cancel(session: Session, order_id: int, kinds: Iterable[str] | None = None) -> int:
@@ -116,23 +109,3 @@ def pending_timers(session: Session, order_id: int) -> list[Timer]:
             .order_by(Timer.due_at, Timer.id)
         )
     )
-
-
-def enqueue(session: Session, message: Message, now: datetime | None = None) -> OutboxMessage | None:
-    """Store a message for delivery after commit. None when its ``dedupe_key`` is
-    already stored (the message exists once)."""
-    if message.dedupe_key is not None:
-        existing = session.scalar(
-            select(OutboxMessage.id).where(OutboxMessage.dedupe_key == message.dedupe_key)
-        )
-        if existing is not None:
-            return None
-    now = now or utcnow()
-    row = OutboxMessage(
-        created_at=now, kind=message.kind, recipient=message.recipient,
-        order_id=message.order_id, payload=dict(message.payload), state="pending",
-        attempts=0, next_attempt_at=now, dedupe_key=message.dedupe_key,
-    )
-    session.add(row)
-    session.flush()
-    return row

@@ -1,4 +1,5 @@
-"""The timer worker: fire due timers into the outbox, then deliver the outbox.
+"""The worker: fire due timers into the outbox, then deliver the outbox — one loop
+for both (``cityline sla worker``, or the thread ``serve`` starts).
 
 Firing a timer, step by step:
 
@@ -19,10 +20,10 @@ A worker killed at any point leaves each timer either pending (claimed, lease
 running out: another worker or the restarted one fires it after ``lease``) or
 fired with its messages stored. Nothing is lost and nothing is stored twice.
 
-Delivery sends pending outbox messages through a pluggable sender after the
-commit and marks them sent; failures are counted and retried with back-off.
-Delivery is at-least-once: a crash between a send and its "sent" mark repeats
-that one message, which carries its outbox id so a receiver can drop the repeat.
+Delivery (``cityline.outbox.worker``) sends pending outbox messages after the
+commit — reminders through the notice sender, a unit's webhooks by HTTP — and
+marks them sent; failures are counted and retried with back-off. Delivery is
+at-least-once: each message carries its outbox id so a receiver can drop a repeat.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,8 +39,10 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityline.db import transaction, utcnow
-from cityline.sla.models import OutboxMessage, Timer
-from cityline.sla.service import Message, enqueue
+from cityline.outbox.rules import retry_delay
+from cityline.outbox.service import Message, enqueue
+from cityline.outbox.worker import DeliveryReport, Sender, deliver_outbox
+from cityline.sla.models import Timer
 
 log = logging.getLogger(__name__)
 
@@ -57,23 +60,10 @@ class TimerView:
     recipient: str | None
     payload: dict[str, Any]
     attempts: int
-
-
-@dataclass(frozen=True)
-class OutboxItem:
-    """An outbox message as plain values (what a sender sees)."""
-
-    id: int
-    kind: str
-    recipient: str
-    order_id: int | None
-    payload: dict[str, Any]
-    attempts: int
-    created_at: datetime
+    order_number: str | None = None  # what its messages call the order
 
 
 Handler = Callable[[TimerView], Sequence[Message]]
-Sender = Callable[[OutboxItem], None]
 
 
 @dataclass
@@ -86,19 +76,14 @@ class RunReport:
     send_errors: int = 0
     errors: list[str] = field(default_factory=list)
 
-    def add(self, other: RunReport) -> None:
+    def add(self, other: RunReport | DeliveryReport) -> None:
         for name in ("fired", "not_fired", "handler_errors", "messages", "sent", "send_errors"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+            setattr(self, name, getattr(self, name) + getattr(other, name, 0))
         self.errors.extend(other.errors)
 
     @property
     def busy(self) -> bool:
         return bool(self.fired or self.not_fired or self.sent or self.send_errors)
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """Back-off after the n-th failed attempt: 30 s, 1 min, 2 min … at most 1 hour."""
-    return min(timedelta(seconds=30) * 2 ** max(attempts - 1, 0), timedelta(hours=1))
 
 
 def _claim_timers(
@@ -120,7 +105,7 @@ def _claim_timers(
         row.claimed_by, row.claimed_until = worker_id, now + lease
         row.attempts = (row.attempts or 0) + 1
         views.append(TimerView(row.id, row.order_id, row.kind, row.due_at, row.recipient,
-                               dict(row.payload or {}), row.attempts))
+                               dict(row.payload or {}), row.attempts, row.order_number))
     return views
 
 
@@ -135,15 +120,10 @@ def _fire(session: Session, timer: TimerView, messages: Sequence[Message], now: 
     if changed != 1:
         return False
     for n, message in enumerate(messages):
-        if message.dedupe_key is not None:  # the handler's own key may exist already
-            enqueue(session, message, now)
-            continue
-        # Only the worker whose update fired the timer gets here, so its keys are new.
-        session.add(OutboxMessage(
-            created_at=now, kind=message.kind, recipient=message.recipient,
-            order_id=message.order_id, payload=dict(message.payload), state="pending",
-            attempts=0, next_attempt_at=now, dedupe_key=f"timer:{timer.id}:{n}",
-        ))
+        # Only the worker whose update fired the timer gets here, so "timer:" keys are new;
+        # a handler's own key may exist already and is then stored once.
+        key = message.dedupe_key or f"timer:{timer.id}:{n}"
+        enqueue(session, replace(message, dedupe_key=key), now)
     return True
 
 
@@ -197,66 +177,6 @@ def _handle(handler: Handler, timer: TimerView, report: RunReport) -> list[Messa
         return repr(exc)
 
 
-def _claim_messages(
-    session: Session, now: datetime, lease: timedelta, limit: int
-) -> list[OutboxItem]:
-    rows = session.scalars(
-        select(OutboxMessage)
-        .where(OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    items = []
-    for row in rows:
-        row.attempts = (row.attempts or 0) + 1
-        row.next_attempt_at = now + lease  # held by this worker until sent or failed
-        items.append(OutboxItem(row.id, row.kind, row.recipient, row.order_id,
-                                dict(row.payload or {}), row.attempts, row.created_at))
-    return items
-
-
-def deliver_outbox(
-    session_factory: sessionmaker[Session],
-    now: datetime,
-    sender: Sender,
-    *,
-    batch_size: int = 50,
-    lease: timedelta = DEFAULT_LEASE,
-    max_attempts: int = 8,
-) -> RunReport:
-    """Send pending outbox messages; mark each sent, or count the failure and back off
-    (``failed`` after ``max_attempts``)."""
-    report = RunReport()
-    while True:
-        with transaction(session_factory) as session:
-            items = _claim_messages(session, now, lease, batch_size)
-        if not items:
-            return report
-        for item in items:
-            try:
-                sender(item)
-            except Exception as exc:
-                log.warning("outbox message %s to %s failed: %r", item.id, item.recipient, exc)
-                report.send_errors += 1
-                report.errors.append(f"message {item.id}: {exc!r}")
-                given_up = item.attempts >= max_attempts
-                values = {"last_error": repr(exc)[:2000],
-                          "next_attempt_at": now + retry_delay(item.attempts)}
-                if given_up:
-                    values["state"] = "failed"
-            else:
-                report.sent += 1
-                values = {"state": "sent", "sent_at": now, "last_error": None}
-            outbox = OutboxMessage.__table__
-            with transaction(session_factory) as session:  # one mark per send: a crash repeats one
-                session.execute(
-                    outbox.update()
-                    .where(outbox.c.id == item.id, outbox.c.state == "pending")
-                    .values(**values)
-                )
-
-
 def run_once(
     session_factory: sessionmaker[Session],
     now: datetime,
@@ -267,11 +187,14 @@ def run_once(
     batch_size: int = 20,
     lease: timedelta = DEFAULT_LEASE,
 ) -> RunReport:
-    """Fire what is due at ``now``; then, with a sender, deliver the outbox."""
+    """Fire what is due at ``now``; then, with a sender, deliver one batch of the outbox.
+
+    One batch per pass, so receivers that time out delay the next timers by one batch
+    at most; the loop comes straight back while there is work."""
     report = fire_due_timers(session_factory, now, worker_id, handler,
                              batch_size=batch_size, lease=lease)
     if sender is not None:
-        report.add(deliver_outbox(session_factory, now, sender, lease=lease))
+        report.add(deliver_outbox(session_factory, now, sender, lease=lease, max_batches=1))
     return report
 
 

@@ -36,15 +36,22 @@ def eval_command(
 
 @app.command("train")
 def train_command(
-    holdout: float = typer.Option(0.1, help="Share of the centre's own records kept aside to measure the model."),
+    holdout: float = typer.Option(
+        0.1, help="Share of the centre's own records kept aside and reported on (the gate does not use them)."
+    ),
     file: Path | None = typer.Option(None, "--file", help="Train on a labelled JSON Lines file instead of the store."),
-    seed: int = typer.Option(12345, help="Seed of the held-out draw."),
+    seed: int = typer.Option(12345, help="Seed of the draw of the centre's own records kept aside."),
     without_history: bool = typer.Option(
         False, "--without-shipped", help="Learn from the store (or --file) alone, without the shipped seed history."
     ),
+    force: bool = typer.Option(
+        False, "--force", help="Make the new model active even if it does worse than the active one."
+    ),
 ) -> None:
-    """Train on the shipped seed history and the labelled orders in the store; make it the active model."""
+    """Train on the shipped history and the store's labelled orders; the new model becomes active only if it
+    does at least as well as the active one on the held-back orders (triage/README.md, "The gate")."""
     from cityline.db import default_sessionmaker, transaction
+    from cityline.triage import gate
     from cityline.triage.history import read_records, shipped_records
     from cityline.triage.service import training_records
 
@@ -59,41 +66,47 @@ def train_command(
     else:
         with transaction(factory) as session:
             own = training_records(session)
-    shipped = [] if without_history else list(shipped_records())
-    if len(own) + len(shipped) < 20:
-        _fail(f"only {len(own)} labelled orders to learn from; at least 20 are needed")
-    # Only the centre's own, fully labelled orders are kept aside: they are what the model is for.
+    judge = gate.held_back(shipped_records())
+    shipped = [] if without_history else gate.learnable(shipped_records(), judge)
+    # The centre's own, fully labelled orders kept aside are reported on: they are what the model is for.
     shuffled = own[:]
     random.Random(seed).shuffle(shuffled)
     complete = [r for r in shuffled if r.kind and r.category and r.urgency]
-    held_out = complete[: int(len(own) * holdout)]
-    learn_from = shipped + [r for r in shuffled if not any(r is h for h in held_out)]
+    kept_aside = complete[: int(len(own) * holdout)]
+    own_rest = [r for r in shuffled if not any(r is k for k in kept_aside)]
+    own_learn = gate.learnable(own_rest, judge)
+    if dropped := len(own_rest) - len(own_learn):
+        console.print(f"left out {dropped} of the centre's own orders: their texts are among the held-back ones")
+    if len(own_learn) + len(shipped) < 20:
+        _fail(f"only {len(own_learn)} labelled orders to learn from; at least 20 are needed")
     console.print(
-        f"training on {len(learn_from)} orders ({len(shipped)} shipped, {len(learn_from) - len(shipped)} "
-        f"the centre's own), measuring on {len(held_out)} kept aside …",
+        f"training on {len(own_learn) + len(shipped)} orders ({len(shipped)} shipped, {len(own_learn)} the "
+        f"centre's own), judging on {len(judge)} held-back guideline-labelled orders, reporting on "
+        f"{len(kept_aside)} of the centre's own kept aside …",
         soft_wrap=True,
     )
-    _train_and_save(factory, learn_from, held_out, len(shipped))
+    metrics = {"source": "cityline triage train", "shipped": len(shipped), "held_out": len(kept_aside)}
+    outcome = gate.train_behind_gate(factory, [*shipped, *own_learn], judge, force=force, metrics=metrics,
+                                     report_on=kept_aside)
+    _print_gate(outcome)
+    if outcome.report:
+        console.print(f"model-{outcome.version} on the centre's own {len(kept_aside)} orders kept aside "
+                      "(reported, not used by the gate):")
+        _print_report(outcome.report)
 
 
-def _train_and_save(factory, learn_from: list, held_out: list, shipped: int) -> None:
-    from cityline.db import transaction
-    from cityline.triage.evaluation import evaluate
-    from cityline.triage.model import train
-    from cityline.triage.service import save_model
+def _print_gate(outcome) -> None:
+    from cityline.triage.gate import FIGURES
 
-    model = train(learn_from)
-    metrics = {"trained_on": len(learn_from), "shipped": shipped, "held_out": len(held_out)}
-    if held_out:
-        from cityline.triage.classifier import Triager
-
-        candidate = Triager(model=model, model_version="new model")
-        metrics.update(evaluate([_as_line(r) for r in held_out], candidate, places=False))
-    with transaction(factory) as session:
-        row = save_model(session, model, metrics)
-        console.print(f"saved model-{row.version} (active)")
-    if held_out:
-        _print_report(metrics)
+    table = Table(f"on {outcome.judged_on} held-back orders", "new model", outcome.incumbent_name)
+    for name, label in FIGURES:
+        table.add_row(label, _number(getattr(outcome.candidate, name), 4),
+                      _number(getattr(outcome.incumbent, name), 4))
+    console.print(table)
+    console.print(f"saved {outcome.summary()}", soft_wrap=True)
+    if not outcome.active:
+        console.print(f"`cityline triage activate {outcome.version}` (or training with --force) would use it anyway",
+                      soft_wrap=True)
 
 
 @app.command("crossval")
@@ -126,15 +139,17 @@ def models_command() -> None:
 
     with transaction(default_sessionmaker()) as session:
         rows = list_versions(session)
-        table = Table("version", "created (UTC)", "trained on", "category macro-F1", "urgent recall", "active")
+        table = Table("version", "created (UTC)", "trained on", "category macro-F1", "urgent recall", "gate",
+                      "active")
         for row in rows:
-            metrics = row.metrics or {}
+            macro_f1, recall, gate = _listed_figures(row.metrics or {})
             table.add_row(
                 f"model-{row.version}",
                 row.created_at.strftime("%Y-%m-%d %H:%M"),
                 str(row.trained_on),
-                _number(metrics.get("category", {}).get("macro_f1")),
-                _number(metrics.get("urgency", {}).get("per_label", {}).get("urgent", {}).get("recall")),
+                _number(macro_f1),
+                _number(recall),
+                gate,
                 "yes" if row.is_active else "",
             )
     if not rows:
@@ -178,6 +193,18 @@ def rollback_command() -> None:
         _fail(str(error))
 
 
+def _listed_figures(metrics: dict) -> tuple[float | None, float | None, str]:
+    """(category macro-F1, urgent recall, the gate's call): on the held-back orders for models trained
+    behind the gate, else on whatever the model was measured on when it was stored."""
+    if gate := metrics.get("gate"):
+        scores = gate["candidate"]
+        call = ("forced" if gate["forced"] else "passed") if gate["activated"] else "held back"
+        return scores["category_macro_f1"], scores["urgent_recall"], f"{call} vs {gate['incumbent']}"
+    urgent = metrics.get("urgency", {}).get("per_label", {}).get("urgent", {})
+    return (metrics.get("category", {}).get("macro_f1", metrics.get("category_macro_f1")),
+            urgent.get("recall", metrics.get("urgent_recall")), "")
+
+
 def _triager(rules_only: bool):
     from cityline.triage.classifier import Triager
 
@@ -194,15 +221,6 @@ def _triager(rules_only: bool):
     except SQLAlchemyError:
         # No database (or no model table yet): the model learnt from the shipped history answers.
         return default_triager()
-
-
-def _as_line(record):
-    from cityline.triage.evaluation import EvalLine
-
-    return EvalLine(
-        "", record.text, record.kind, record.category, record.urgency,
-        list(record.special_groups or ()), record.language or "zh", None, None,
-    )
 
 
 def _print_report(report: dict) -> None:
@@ -224,8 +242,8 @@ def _print_report(report: dict) -> None:
     console.print(table)
 
 
-def _number(value) -> str:
-    return "" if value is None else f"{value:.3f}"
+def _number(value, digits: int = 3) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
 
 
 def _fail(message: str) -> None:

@@ -24,8 +24,9 @@ class NoModelError(LookupError):
     """Raised when a model version asked for does not exist."""
 
 
-def save_model(session: Session, model: TrainedModel, metrics: dict) -> TriageModelVersion:
-    """Store ``model`` as the next version and make it the active one."""
+def save_model(session: Session, model: TrainedModel, metrics: dict, *, active: bool = True) -> TriageModelVersion:
+    """Store ``model`` as the next version; make it the active one unless ``active`` is False
+    (training goes through ``gate.train_behind_gate``, which decides)."""
     latest = session.scalar(select(func.max(TriageModelVersion.version))) or 0
     row = TriageModelVersion(
         version=latest + 1,
@@ -36,7 +37,7 @@ def save_model(session: Session, model: TrainedModel, metrics: dict) -> TriageMo
     )
     session.add(row)
     session.flush()
-    return activate(session, row.version)
+    return activate(session, row.version) if active else row
 
 
 def activate(session: Session, version: int) -> TriageModelVersion:
@@ -54,19 +55,21 @@ def activate(session: Session, version: int) -> TriageModelVersion:
 
 
 def rollback(session: Session) -> TriageModelVersion:
-    """Activate the version before the active one."""
+    """Activate the version before the active one, skipping versions the gate held back (gate.py):
+    those were never in use, so going back to one of them is not a rollback."""
     active = active_version(session)
     if active is None:
         raise NoModelError("no active triage model to roll back from (the shipped seed model is in use)")
-    previous = session.scalar(
-        select(TriageModelVersion)
+    earlier = session.execute(  # not the blobs: only which versions the gate let through
+        select(TriageModelVersion.version, TriageModelVersion.metrics)
         .where(TriageModelVersion.version < active.version)
         .order_by(TriageModelVersion.version.desc())
-        .limit(1)
     )
+    previous = next((v for v, metrics in earlier if (metrics or {}).get("gate", {}).get("activated", True)), None)
     if previous is None:
-        raise NoModelError(f"model-{active.version} is the oldest version; nothing to roll back to")
-    return activate(session, previous.version)
+        raise NoModelError(f"model-{active.version} is the oldest version the gate let through; nothing to roll "
+                           "back to (`cityline triage activate N` activates any version)")
+    return activate(session, previous)
 
 
 def list_versions(session: Session) -> list[TriageModelVersion]:

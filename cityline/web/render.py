@@ -15,9 +15,11 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from cityline.db import utcnow
+from cityline.orders.rules import FINAL
 from cityline.taxonomy import load_taxonomy
 from cityline.timeutil import to_local
 from cityline.web.rules import (
+    DUE_SOON,
     Clock,
     event_facts,
     is_foreign,
@@ -95,7 +97,7 @@ def clock_of(order: Any, now: datetime | None = None, resolution: bool = False) 
     """The unit's clock of an order as the page is drawn (or, with ``resolution``, the
     deadline promised to the caller, whoever holds the order)."""
     now = now or utcnow()
-    if resolution and order.status not in ("closed", "merged", "cancelled"):
+    if resolution and order.status not in FINAL:
         return resolution_clock(order.paused, order.resolve_by, now)
     return unit_clock(order.status, order.paused, order.accept_by, order.resolve_by, now)
 
@@ -116,6 +118,7 @@ def page_values(request: Request, visitor: Visitor | None, lang: str, current: s
         "csrf": visitor.csrf if visitor else "", "path": request.url.path,
         "clock_of": clock_of, "clock_text": partial(clock_text, lang),
         "other_lang": other, "switch_url": switch_url(request, other), "strings": strings(lang),
+        "due_soon_seconds": int(DUE_SOON.total_seconds()),  # the page's countdowns use the same
     }
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from cityline.orders.rules import FINAL, Status
 from cityline.web.texts import DEFAULT_LANGUAGE, LANGUAGES
 
 
@@ -33,7 +34,7 @@ PAGES_BY_NAME = {p.name: p for p in PAGES}
 HOME_BY_ROLE = (("operator", "intake"), ("dispatcher", "queue"), ("unit_handler", "inbox"),
                 ("supervisor", "board"), ("analyst", "situation"), ("admin", "orders"))
 DUE_SOON = timedelta(hours=4)
-UNIT_DONE = frozenset({"replied", "visited", "closed", "merged", "cancelled"})
+UNIT_DONE = frozenset({Status.REPLIED, Status.VISITED}) | FINAL  # nothing left for the unit to do
 
 
 def may_open(page: Page, permissions: Iterable[str]) -> bool:

@@ -10,7 +10,7 @@ from fastapi import Request
 from cityline.accounts import service as accounts
 from cityline.accounts.deps import SESSION_COOKIE, Deps, deny
 from cityline.accounts.models import Unit
-from cityline.db import transaction, utcnow
+from cityline.db import read_transaction, utcnow
 from cityline.web.rules import pick_language
 
 LANGUAGE_COOKIE = "cityline_lang"
@@ -52,7 +52,7 @@ def visitor_of(request: Request) -> Visitor | None:
     if not cookie:
         return None
     state = request.app.state
-    with transaction(state.sessions) as session:
+    with read_transaction(state.sessions) as session:
         live = accounts.principal_from_cookie(session, cookie, utcnow())
         if live is None:
             return None

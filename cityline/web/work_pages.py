@@ -16,27 +16,31 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from cityline.accounts import units_api
+from cityline.accounts import outbox_api, units_api
 from cityline.accounts.rules import ACTION_PERMISSION
-from cityline.db import transaction, utcnow
+from cityline.db import read_transaction, utcnow
 from cityline.errors import NotFound
 from cityline.intake import api as intake_api
 from cityline.limits import MAX_PAGE
 from cityline.orders import api as orders_api
 from cityline.orders import queries
+from cityline.orders.rules import OPEN, Status
 from cityline.orders.schemas import CHANNELS, OrderRead
 from cityline.orders.service import describe
+from cityline.outbox.schemas import NotificationList, NotificationRead
 from cityline.privacy import mask_text
 from cityline.taxonomy import load_taxonomy
+from cityline.timeutil import parse_when
 from cityline.web.gate import open_page
-from cityline.web.render import render
+from cityline.web.render import local_time, render, taxonomy_name
 from cityline.web.rules import DUE_SOON, unit_clock
+from cityline.web.texts import translate
 from cityline.web.visitor import Visitor
 
 router = APIRouter(include_in_schema=False)
-STATUSES = ("received", "dispatched", "accepted", "replied", "visited", "closed", "returned", "merged",
-            "cancelled")
+STATUSES = tuple(Status)  # the loop's, in its order (the search form's choices)
 PAGE_SIZE = 50
+NOTICES_SHOWN = 10
 
 
 def fragment(request: Request) -> bool:
@@ -83,7 +87,7 @@ def queue(request: Request) -> Response:
         return v
     items = intake_api.queue(v.deps, limit=PAGE_SIZE)
     waiting = [dict(item, order=OrderRead.model_validate(item["order"])) for item in items]
-    with transaction(v.deps.sessions) as session:
+    with read_transaction(v.deps.sessions) as session:
         reasons = queries.return_reasons(session, [w["order"].number for w in waiting
                                                    if w["order"].status == "returned"])
     template = "queue_items.html" if fragment(request) else "queue.html"
@@ -103,9 +107,28 @@ def inbox(request: Request) -> Response:
     clocks = {o.number: unit_clock(o.status, o.paused, o.accept_by, o.resolve_by, now) for o in todo}
     far = datetime.max.replace(tzinfo=now.tzinfo)
     todo.sort(key=lambda o: (clocks[o.number].due or far, o.number))
+    # What was dispatched to the unit (and the units below it), unread first.
+    notices = (outbox_api.notifications(v.deps, limit=NOTICES_SHOWN) if v.can("orders:read")
+               else NotificationList(unread=0, items=[]))
     template = "inbox_items.html" if fragment(request) else "inbox.html"
     return render(request, v, template, current="inbox", todo=todo, clocks=clocks, mask=mask_text,
-                  actions={o.number: permitted_actions(v, o) for o in todo}, unit_names=unit_names(v))
+                  actions={o.number: permitted_actions(v, o) for o in todo}, unit_names=unit_names(v),
+                  notices=notices.items, unread=notices.unread, notice_text=notice_text)
+
+
+def notice_text(lang: str, note: NotificationRead) -> str:
+    """The stored Chinese line, or the same facts in the reader's language."""
+    key = f"notice.{note.kind.removeprefix('order.')}"
+    if lang == "zh" or note.kind not in ("order.dispatched", "order.redispatched"):
+        return note.text
+    data = note.data
+
+    def when(name: str) -> str:
+        return local_time(parse_when(data[name])) if data.get(name) else "-"
+
+    return translate(lang, key, number=note.order_number or "", category=taxonomy_name(lang, data.get("category")),
+                     urgency=taxonomy_name(lang, data.get("urgency")), accept_by=when("accept_by"),
+                     resolve_by=when("deadline"))
 
 
 @router.get("/visits")
@@ -128,7 +151,7 @@ def board(request: Request) -> Response:
         return v
     now = utcnow()
     reach = orders_api.order_filter(v.deps)
-    with transaction(v.deps.sessions) as session:
+    with read_transaction(v.deps.sessions) as session:
         soon_orders, soon_total = queries.due_soon(session, reach, now, now + DUE_SOON)
         soon = [describe(session, o) for o in soon_orders], soon_total
         late_orders, late_total = queries.escalated(session, reach)
@@ -174,7 +197,7 @@ def order_page(request: Request, number: str) -> Response:
     except NotFound:
         return render(request, v, "missing.html", status=404, number=number)
     actions = permitted_actions(v, order)
-    open_order = order.status not in ("closed", "merged", "cancelled")
+    open_order = order.status in OPEN
     duplicates = intake_api.duplicates(number, v.deps) if open_order else []
     everyone = units(v)
     return render(request, v, "order.html", current="orders", order=order, actions=actions,

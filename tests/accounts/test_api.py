@@ -5,11 +5,13 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select, update
 
 from cityline.accounts import service
+from cityline.accounts.models import ApiToken
 from cityline.accounts.rules import ROLES
 from cityline.api import create_app
-from cityline.db import transaction, utcnow
+from cityline.db import read_transaction, transaction, utcnow
 from tests.conftest import make_token
 
 PASSWORD = "correct horse battery"
@@ -66,6 +68,29 @@ def test_token_is_shown_once_and_revocation_takes_effect(app, sessions):
         refused = admin.get("/api/orders", headers=gateway)
         assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
         assert admin.get("/api/orders", headers={"Authorization": "Bearer cl_made-up"}).status_code == 401
+
+
+def test_a_token_use_is_recorded_now_and_then_in_a_write_of_its_own(app, sessions):
+    """Authentication reads; a token's last use is written only when it is older than
+    TOKEN_USE_RECORDED_EVERY, so a GET does not wait for the write lock on every request."""
+    token = make_token(sessions, ["operator"], name="gateway")
+
+    def last_used():
+        with read_transaction(sessions) as session:
+            return session.scalar(select(ApiToken.last_used_at).where(ApiToken.name == "gateway"))
+
+    assert last_used() is None
+    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as gateway:
+        assert gateway.get("/api/orders").status_code == 200
+        first = last_used()
+        assert first is not None
+        assert gateway.get("/api/orders").status_code == 200
+        assert last_used() == first  # recorded a moment ago: no write
+        stale = first - service.TOKEN_USE_RECORDED_EVERY - timedelta(seconds=1)
+        with transaction(sessions) as session:
+            session.execute(update(ApiToken).where(ApiToken.name == "gateway").values(last_used_at=stale))
+        assert gateway.get("/api/orders").status_code == 200
+        assert last_used() > stale
 
 
 def test_disabled_user_is_signed_out(app, sessions):

@@ -63,3 +63,18 @@ def test_preview_fills_the_form_and_stores_nothing(sessions, vault):
         denied = TestClient(create_app(sessions, vault), headers={
             "Authorization": f"Bearer {make_token(sessions, ['analyst'], name='a')}"})
         assert denied.post("/api/intake/preview", json={"text": "口罩"}).status_code == 403
+
+
+def test_a_repeated_external_id_gives_the_first_order_only_to_those_who_may_see_it(sessions, vault):
+    add_units_and_catalogue(sessions)
+    city, street = (TestClient(create_app(sessions, vault), headers={
+        "Authorization": f"Bearer {make_token(sessions, ['operator'], unit=unit, name=name)}"})
+        for unit, name in ((None, "city"), ("SH-JA-CJD", "cjd")))
+    body = {"text": "江宁路街道昌平路口垃圾没人收", "external_id": "WX-0001", "address": "静安区江宁路街道"}
+    first = city.post("/api/orders", json=body)
+    assert first.status_code == 201
+    again = street.post("/api/orders", json=body)
+    assert again.status_code == 409, again.text
+    assert first.json()["number"] not in again.text and "江宁路" not in again.text
+    assert city.post("/api/orders", json=body).json()["number"] == first.json()["number"]
+    assert city.get("/api/orders").json()["total"] == 1

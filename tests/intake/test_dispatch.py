@@ -84,6 +84,30 @@ def test_near_duplicates_across_channels_are_suggested_not_dispatched(desk):
     assert merged.json()["status"] == "merged"
 
 
+def test_duplicates_are_only_orders_within_the_askers_reach(desk, sessions, vault):
+    """The street's dispatcher is not shown the neighbouring street's order, its status or its caller."""
+    other_street = post(desk, text="昌平路口的路灯坏了好几天，晚上很黑", address="静安区江宁路街道",
+                        kind="complaint", category="GEN.ENVIRONMENT", urgency="normal", caller_phone="13800005555")
+    here = post(desk, text="昌平路口路灯坏了好几天了晚上很黑", address="静安区曹家渡街道",
+                kind="complaint", category="GEN.ENVIRONMENT", urgency="normal", caller_phone="13800005555")
+    assert (other_street["unit"], here["status"]) == ("SH-JA-JNL", "received")  # held: it looks like a duplicate
+    token = make_token(sessions, ["dispatcher", "operator"], unit="SH-JA-CJD", name="cjd-dispatcher")
+    street = TestClient(create_app(sessions, vault), headers={"Authorization": f"Bearer {token}"})
+    assert [d["number"] for d in desk.get(f"/api/orders/{here['number']}/duplicates").json()] == [
+        other_street["number"]]
+    assert street.get(f"/api/orders/{here['number']}/duplicates").json() == []
+    queued = {i["order"]["number"]: i for i in street.get("/api/dispatch/queue").json()}
+    assert queued[here["number"]]["duplicates"] == []
+    preview = street.post("/api/intake/preview", json={"text": "昌平路口路灯坏了", "address": "静安区曹家渡街道",
+                                                       "caller_phone": "13800005555",
+                                                       "category": "GEN.ENVIRONMENT"}).json()
+    assert [d["number"] for d in preview["duplicates"]] == [here["number"]]
+    # Intake stored what it found city-wide; each reader of the history sees what is within reach.
+    for client, expected in ((desk, [other_street["number"]]), (street, [])):
+        received = client.get(f"/api/orders/{here['number']}").json()["events"][0]
+        assert [d["number"] for d in received["data"]["duplicates"]] == expected
+
+
 def test_pause_moves_the_deadline_and_resume_restarts_the_clock(desk):
     order = post(desk, text="小区垃圾清运不及时", address="静安区曹家渡街道", kind="complaint",
                  category="GEN.ENVIRONMENT", urgency="normal")
@@ -119,7 +143,8 @@ def test_shipped_catalogue_fits_the_simulated_city(sessions):
 
 
 def test_unaccepted_order_reminds_its_unit_once_when_accept_by_passes(desk, sessions):
-    from cityline.sla.messages import MemorySender, reminder_handler
+    from cityline.outbox.senders import MemorySender
+    from cityline.sla.messages import reminder_handler
     from cityline.sla.worker import run_once
 
     order = post(desk, text="楼下垃圾堆了三天没人收", address="静安区曹家渡街道", kind="complaint",

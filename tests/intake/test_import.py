@@ -164,7 +164,8 @@ def test_100k_rows_twice_leave_100k_orders(sessions, vault, tmp_path):
 
 def test_an_imported_open_order_gets_deadlines_and_fires_its_reminder(sessions, vault, tmp_path):
     """Open orders come in through the same builder as live ones: deadlines, timers, reminders."""
-    from cityline.sla.messages import MemorySender, reminder_handler
+    from cityline.outbox.senders import MemorySender
+    from cityline.sla.messages import reminder_handler
     from cityline.sla.models import Timer
     from cityline.sla.worker import run_once
 

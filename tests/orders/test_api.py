@@ -1,5 +1,9 @@
 """The order loop over real HTTP, on SQLite and PostgreSQL."""
 
+from fastapi.testclient import TestClient
+
+from cityline.api import create_app
+from tests.conftest import make_token
 from tests.factories import add_units, order_body
 
 PROBLEM = "application/problem+json"
@@ -106,6 +110,27 @@ def test_merge_into_itself_or_unknown_is_refused(client):
     number = create(client)["number"]
     assert move(client, number, "merge", into=number).status_code == 422
     assert move(client, number, "merge", into="19990101-00001").status_code == 422
+
+
+def test_merge_target_outside_the_reach_answers_like_a_missing_one(client, sessions, vault):
+    """A street's dispatcher cannot merge into another street's order, nor learn that it exists
+    or what state it is in: the answer is the one for a number nobody has."""
+    add_units(sessions)
+    here = create(client, address="静安区曹家渡街道")["number"]
+    elsewhere = create(client, address="静安区江宁路街道")["number"]
+    cancelled = create(client, address="静安区江宁路街道")["number"]
+    move(client, elsewhere, "dispatch", unit="SH-JA-JNL")
+    move(client, cancelled, "cancel", reason="重复来电")
+    token = make_token(sessions, ["dispatcher"], unit="SH-JA-CJD", name="cjd-dispatcher")
+    street = TestClient(create_app(sessions, vault), headers={"Authorization": f"Bearer {token}"})
+    missing = move(street, here, "merge", into="19990101-00001")
+    assert missing.status_code == 422
+    assert missing.json()["errors"] == [{"field": "into", "message": "no order has this number"}]
+    for foreign in (elsewhere, cancelled):
+        answer = move(street, here, "merge", into=foreign)
+        assert (answer.status_code, answer.text.replace(foreign, "19990101-00001")) == (422, missing.text)
+    assert client.get(f"/api/orders/{here}").json()["status"] == "received"
+    assert move(client, here, "merge", into=elsewhere).json()["merged_into"] == elsewhere  # the city may
 
 
 def test_answer_directly_and_reopen_after_unsatisfied_visit(client, sessions):

@@ -5,7 +5,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cityline.errors import Conflict, Invalid
-from cityline.orders.rules import OrderState, Status, allowed_actions, apply_move, replay
+from cityline.orders.rules import (
+    OrderState,
+    Status,
+    allowed_actions,
+    apply_move,
+    replay,
+    state_conflict,
+)
 
 T0 = datetime(2020, 1, 28, 9, 0, tzinfo=UTC)
 
@@ -107,6 +114,21 @@ def test_replay_rebuilds_the_state_and_skips_other_events():
 def test_allowed_actions_follow_status():
     assert set(allowed_actions(OrderState())) == {"dispatch", "answer", "merge", "cancel"}
     assert allowed_actions(walk(("cancel", {"reason": "x"}))) == []
+
+
+def test_allowed_actions_follow_pauses_and_extensions_too():
+    """Only the moves the loop would accept are offered: resume only while paused, pause only
+    while running, grant/refuse only while an extension is asked for."""
+    accepted = walk(("dispatch", {"unit": "A"}), ("accept", {}))
+    running = set(allowed_actions(accepted))
+    assert {"pause", "extend"} <= running and not {"resume", "grant", "refuse"} & running
+    paused = set(allowed_actions(apply_move(accepted, "pause", {"reason": "等待市民提供材料"}, T0)))
+    assert "resume" in paused and "pause" not in paused
+    asked = apply_move(accepted, "extend", {"reason": "需协调", "until": "2030-01-01T00:00:00+08:00"}, T0)
+    waiting = set(allowed_actions(asked))
+    assert {"grant", "refuse"} <= waiting and "extend" not in waiting
+    for action in running:  # every action offered is one the loop takes (with its values)
+        assert state_conflict(accepted, action) is None
 
 
 def test_extension_is_asked_then_granted_or_refused():

@@ -12,7 +12,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityline.db import Base, make_engine, make_sessionmaker
-from cityline.sla.models import OutboxMessage, Timer
+from cityline.outbox.models import OutboxMessage
+from cityline.sla.models import Timer
 
 from ..pg import create_database
 

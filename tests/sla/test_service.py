@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from cityline.db import transaction
-from cityline.sla.models import OutboxMessage, Timer
+from cityline.outbox.models import OutboxMessage
+from cityline.outbox.service import Message, enqueue
+from cityline.sla.models import Timer
 from cityline.sla.policy import load_policies
 from cityline.sla.rules import ACCEPT_REMINDER, TimerSpec
 from cityline.sla.service import (
-    Message,
     cancel,
-    enqueue,
     pending_timers,
     refresh_order_timers,
     schedule,

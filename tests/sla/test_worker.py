@@ -19,12 +19,16 @@ import pytest
 from sqlalchemy import func, select
 
 from cityline.db import transaction
-from cityline.sla.messages import MemorySender, reminder_handler
-from cityline.sla.models import OutboxMessage, Timer
+from cityline.outbox.models import OutboxMessage
+from cityline.outbox.senders import MemorySender
+from cityline.outbox.service import Message, enqueue
+from cityline.outbox.worker import deliver_outbox
+from cityline.sla.messages import reminder_handler
+from cityline.sla.models import Timer
 from cityline.sla.policy import load_policies
 from cityline.sla.rules import TimerSpec
-from cityline.sla.service import Message, cancel, enqueue, refresh_order_timers, schedule
-from cityline.sla.worker import deliver_outbox, fire_due_timers, run_forever, run_once
+from cityline.sla.service import cancel, refresh_order_timers, schedule
+from cityline.sla.worker import fire_due_timers, run_forever, run_once
 
 SH = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).resolve().parents[2]

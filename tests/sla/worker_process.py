@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from cityline.db import make_engine, make_sessionmaker, utcnow
-from cityline.sla.messages import LogSender
-from cityline.sla.service import Message
-from cityline.sla.worker import Handler, OutboxItem, RunReport, deliver_outbox, fire_due_timers
+from cityline.outbox.senders import LogSender
+from cityline.outbox.service import Message
+from cityline.outbox.worker import OutboxItem, deliver_outbox
+from cityline.sla.worker import Handler, RunReport, fire_due_timers
 
 
 def slow_handler(calls: Path, delay: float) -> Handler:

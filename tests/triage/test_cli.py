@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from cityline.config import get_settings
 from cityline.db import default_sessionmaker
-from cityline.triage import service
+from cityline.triage import gate, service
 from cityline.triage.cli import app
 from cityline.triage.history import shipped_records
 from tests.triage.conftest import EXAMPLES
@@ -84,15 +84,18 @@ def test_train_models_activate_rollback(database, labelled_file):
 
 
 def test_training_adds_the_shipped_history_to_the_centres_own(database, labelled_file):
-    shipped = len(shipped_records())
+    judge = gate.held_back(shipped_records())
+    shipped = len(shipped_records()) - len(judge)  # the held-back fifth judges, it is not learnt from
     result = runner.invoke(app, ["train", "--file", str(labelled_file), "--holdout", "0.25"])
     assert result.exit_code == 0, result.output
     # 24 labelled lines of the centre's own, 6 of them kept aside to measure the model.
-    assert f"training on {shipped + 18} orders ({shipped} shipped, 18 the centre's own)" in result.output
+    assert (f"training on {shipped + 18} orders ({shipped} shipped, 18 the centre's own), judging on "
+            f"{len(judge)} held-back") in result.output
     with database() as session:
         (row,) = service.list_versions(session)
         assert row.trained_on == shipped + 18
         assert row.metrics["shipped"] == shipped and row.metrics["n"] == 6
+        assert row.metrics["gate"]["judged_on"] == len(judge) and row.metrics["gate"]["activated"]
 
 
 def test_an_empty_store_trains_on_the_shipped_history_alone_unless_told_not_to(database):
@@ -101,4 +104,37 @@ def test_an_empty_store_trains_on_the_shipped_history_alone_unless_told_not_to(d
     assert "only 0 labelled orders" in result.output
     result = runner.invoke(app, ["train"])
     assert result.exit_code == 0, result.output
-    assert "measuring on 0 kept aside" in result.output and "saved model-1 (active)" in result.output
+    assert "reporting on 0 of the centre's own kept aside" in result.output
+    assert "saved model-1 (active): at least as good as the lexicon alone (urgent recall" in result.output
+
+
+def test_a_model_worse_than_the_one_in_use_stays_inactive_unless_forced(database, labelled_file):
+    # 24 short lines alone make a model worse than the lexicon on the held-back orders.
+    learn_little = ["train", "--without-shipped", "--file", str(labelled_file), "--holdout", "0"]
+    result = runner.invoke(app, learn_little)
+    assert result.exit_code == 0, result.output
+    assert "saved model-1 (inactive): worse than the lexicon alone on" in result.output
+    assert "new model" in result.output and "category macro-F1" in result.output  # both models' figures
+    assert "cityline triage activate 1" in result.output
+    with database() as session:
+        assert service.active_version(session) is None
+    result = runner.invoke(app, [*learn_little, "--force"])
+    assert "saved model-2 (active): forced although worse than the lexicon alone" in result.output
+    with database() as session:
+        gates = [row.metrics["gate"] for row in service.list_versions(session)]
+        assert [(g["activated"], g["forced"], g["incumbent"]) for g in gates] == [
+            (False, False, "the lexicon alone"), (True, True, "the lexicon alone")]
+        assert service.active_version(session).version == 2
+    assert "model-2" in runner.invoke(app, ["models"]).output
+
+
+def test_held_back_texts_in_the_centres_own_orders_are_not_learnt_from(database, labelled_file, tmp_path):
+    held = gate.held_back(shipped_records())[0]
+    line = {"id": "H1", "text": held.text, "kind": held.kind, "category": held.category, "urgency": held.urgency,
+            "special_groups": list(held.special_groups), "language": held.language}
+    with_held = tmp_path / "with_held.jsonl"
+    with_held.write_text(labelled_file.read_text(encoding="utf-8") + "\n" + json.dumps(line, ensure_ascii=False),
+                         encoding="utf-8")
+    result = runner.invoke(app, ["train", "--without-shipped", "--file", str(with_held), "--holdout", "0"])
+    assert "left out 1 of the centre's own orders" in result.output
+    assert "training on 24 orders (0 shipped, 24 the centre's own)" in result.output

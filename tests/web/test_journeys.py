@@ -136,7 +136,12 @@ def test_an_urgent_medical_call_goes_round_the_whole_loop(site, browser):
     card = handler.locator(f"#o-{number}")
     expect(card.locator(".countdown")).to_contain_text("剩余")
     assert handler.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+    notice = handler.locator("li.notice", has_text=number)
+    expect(notice).to_contain_text(f"新派工单 {number}")
+    expect(handler.locator("#unread-count")).to_have_text("1 条未读")
     shot(handler, "03-handler-inbox-on-a-phone")
+    notice.get_by_role("button", name="标为已读").click()
+    expect(handler.locator("#unread-count")).to_have_text("0 条未读")
     card.get_by_role("button", name="签收").click()
     expect(card.locator(".status")).to_have_text("已签收")
     card.get_by_role("button", name="答复").click()

@@ -16,6 +16,7 @@ from cityline.accounts.service import list_audit
 from cityline.db import transaction, utcnow
 from cityline.sla.messages import reminder_handler
 from cityline.sla.worker import fire_due_timers
+from cityline.web.rules import DUE_SOON
 from tests.factories import order_body
 from tests.web.conftest import CSRF
 
@@ -182,6 +183,24 @@ def test_the_inbox_holds_the_units_orders_with_their_deadlines(city):
     assert theirs["number"] in people["other_handler"].get("/inbox").text
     fragment = people["handler"].get("/inbox", headers={"hx-request": "true"}).text
     assert mine["number"] in fragment and "<html" not in fragment
+    # The page's script recolours countdowns by the server's due-soon window, not a copy of it.
+    assert f'<meta name="due-soon-seconds" content="{int(DUE_SOON.total_seconds())}">' in inbox
+
+
+def test_the_inbox_shows_the_units_unread_notifications_and_marks_them_read(city):
+    _app, people = city
+    order = new_order(people["operator"])  # auto-dispatched to 曹家渡街道
+    handler = people["handler"]
+    inbox = handler.get("/inbox").text
+    notices = inbox.split('class="notices"')[1].split("</section>")[0]
+    assert "1 条未读" in notices and f"新派工单 {order['number']}（就医配药，紧急）" in notices
+    assert "没有通知" in people["other_handler"].get("/inbox").text  # another street's is not shown
+    english = handler.get("/inbox?lang=en").text.split('class="notices"')[1].split("</section>")[0]
+    assert "1 unread" in english and f"New order {order['number']} (" in english and "accept by" in english
+    note_id = int(notices.split('data-id="')[1].split('"')[0])
+    assert handler.post(f"/api/notifications/{note_id}/read").status_code == 200  # what the button sends
+    fragment = handler.get("/inbox?lang=zh", headers={"hx-request": "true"}).text
+    assert "0 条未读" in fragment and 'class="notice read"' in fragment and "notice-read" not in fragment
 
 
 def test_the_order_page_shows_the_whole_history_and_masks_the_caller(city, sessions):
@@ -208,8 +227,23 @@ def test_the_order_page_shows_the_whole_history_and_masks_the_caller(city, sessi
 def test_an_order_outside_the_reach_is_not_found(city):
     _app, people = city
     number = new_order(people["operator"])["number"]
-    assert people["other_handler"].get(f"/orders/{number}").status_code == 404
+    foreign = people["other_handler"].get(f"/orders/{number}")
+    missing = people["other_handler"].get("/orders/20200101-99999")
+    assert foreign.status_code == missing.status_code == 404
+    assert foreign.text.replace(number, "20200101-99999") == missing.text  # the same page, number apart
     assert people["operator"].get("/orders/20200101-99999").status_code == 404
+
+
+def test_the_order_pages_duplicates_are_those_within_the_visitors_reach(city):
+    _app, people = city
+    theirs = new_order(people["operator"], address="静安区江宁路街道昌平路1号")["number"]  # same caller, next street
+    mine = new_order(people["operator"])
+    assert mine["status"] == "received"  # held: it looks like a duplicate
+    move(people["dispatcher"], mine["number"], action="dispatch", unit="SH-JA-CJD")
+    city_page = people["dispatcher"].get(f"/orders/{mine['number']}").text
+    assert f'href="/orders/{theirs}"' in city_page and 'data-action="merge"' in city_page
+    street_page = people["handler"].get(f"/orders/{mine['number']}")
+    assert street_page.status_code == 200 and theirs not in street_page.text
 
 
 def test_the_dispatcher_sees_returns_with_their_reason_and_likely_units(city):

@@ -68,7 +68,8 @@ window.cityline = (() => {
   }
 
   // ---- countdowns: "剩余 3小时5分" / "已超时 1天2小时", kept current without a reload
-  const SOON_SECONDS = 4 * 3600;
+  // When a deadline counts as near: the server's DUE_SOON (web/rules.py), given by the page.
+  const SOON_SECONDS = Number(document.querySelector('meta[name="due-soon-seconds"]').content);
 
   function span(seconds) {
     const minutes = Math.floor(Math.abs(seconds) / 60);
@@ -153,6 +154,15 @@ window.cityline = (() => {
     }
   }
 
+  async function markRead(form) {
+    try {
+      await api("POST", "/api/notifications/" + encodeURIComponent(form.dataset.id) + "/read");
+      changed(form);
+    } catch (error) {
+      fail(error);
+    }
+  }
+
   async function signIn(form) {
     const error = document.getElementById("login-error");
     try {
@@ -167,7 +177,7 @@ window.cityline = (() => {
   document.addEventListener("submit", (event) => {
     const form = event.target;
     const handler = form.matches("form.move") ? move : form.matches("form.reveal") ? reveal
-      : form.id === "login-form" ? signIn : null;
+      : form.matches("form.notice-read") ? markRead : form.id === "login-form" ? signIn : null;
     if (!handler) return;
     event.preventDefault();
     handler(form);

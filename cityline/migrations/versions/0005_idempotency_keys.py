@@ -1,18 +1,19 @@
 """idempotency keys: a create request's Idempotency-Key or an order's external_id, with what it made
 
-Revision ID: 0003_idempotency_keys
-Revises: 0002
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-06 06:00:00.000000
 
-Self-contained (one new table), so it can be chained after other 0003 migrations at merge.
+Self-contained (one new table): written as 0003 after 0002 on the limits branch, chained
+after main's 0003 (outbox) and 0004 (catalogue versions) when main was merged in.
 """
 from alembic import op
 import sqlalchemy as sa
 import cityline.db
 
 
-revision = '0003_idempotency_keys'
-down_revision = '0002'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,56 @@
+"""Migration 0003 on a database that already has timers: they learn their order's number."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from cityline.db import UTCDateTime, make_engine, make_sessionmaker, transaction
+from cityline.orders.models import Order
+from cityline.schema import upgrade
+from tests.pg import create_database
+
+WHEN = datetime(2020, 1, 28, 14, 0, tzinfo=UTC)
+# sla_timers as revision 0002 left it (no order_number yet)
+OLD_TIMERS = sa.table("sla_timers", sa.column("order_id", sa.Integer), sa.column("kind", sa.String),
+                      sa.column("due_at", UTCDateTime), sa.column("state", sa.String),
+                      sa.column("attempts", sa.Integer), sa.column("payload", sa.JSON),
+                      sa.column("created_at", UTCDateTime))
+OLD_OUTBOX = sa.table("outbox_messages", sa.column("created_at", UTCDateTime), sa.column("kind", sa.String),
+                      sa.column("recipient", sa.String), sa.column("payload", sa.JSON),
+                      sa.column("state", sa.String), sa.column("attempts", sa.Integer),
+                      sa.column("next_attempt_at", UTCDateTime))
+
+
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_existing_timers_get_their_orders_number_and_messages_stay_notices(database, tmp_path):
+    if database == "sqlite":
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+    else:
+        url = create_database(os.environ["CITYLINE_TEST_POSTGRES_URL"], "cityline_outbox_migration")
+    upgrade(url, "0002")
+    engine = make_engine(url)
+    with transaction(make_sessionmaker(engine)) as session:
+        order = Order(number="20200128-00042", channel="phone", text="药快用完了", received_at=WHEN,
+                      status="dispatched")
+        session.add(order)
+        session.flush()
+        session.execute(sa.insert(OLD_TIMERS).values(order_id=order.id, kind="accept_reminder", due_at=WHEN,
+                                                     state="pending", attempts=0, payload={}, created_at=WHEN))
+        session.execute(sa.insert(OLD_TIMERS).values(order_id=999, kind="accept_reminder", due_at=WHEN,
+                                                     state="pending", attempts=0, payload={}, created_at=WHEN))
+        session.execute(sa.insert(OLD_OUTBOX).values(created_at=WHEN, kind="sla.accept_reminder", recipient="U",
+                                                     payload={}, state="pending", attempts=0,
+                                                     next_attempt_at=WHEN))
+    engine.dispose()
+    upgrade(url)
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        numbers = conn.execute(sa.text("SELECT order_id, order_number FROM sla_timers ORDER BY id")).all()
+        channels = conn.execute(sa.text("SELECT channel FROM outbox_messages")).scalars().all()
+    engine.dispose()
+    assert [tuple(row) for row in numbers] == [(1, "20200128-00042"), (999, None)]  # no such order: stays empty
+    assert channels == ["notice"]
