@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import Query, Request
+from fastapi import Path, Query, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -41,6 +41,8 @@ EARLIEST, LATEST = date(1900, 1, 1), date(2100, 12, 31)
 OUT_OF_RANGE = f"must fall between {EARLIEST} and {LATEST}"
 
 Page = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"1 to {MAX_PAGE}")]
+# The id of a row in a path: tables' ids are INTEGER, and PostgreSQL refused a larger number (500).
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def in_range(value: date) -> date:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from cityline.accounts import service
@@ -21,7 +21,7 @@ from cityline.accounts.schemas import (
 )
 from cityline.db import read_transaction, transaction, utcnow
 from cityline.errors import Unauthorized
-from cityline.limits import Moment
+from cityline.limits import Moment, RowId
 from cityline.timeutil import as_aware
 
 router = APIRouter(tags=["accounts"])
@@ -118,7 +118,7 @@ def create_token(body: TokenCreate, d: D) -> TokenRead:
 
 
 @router.post("/api/tokens/{token_id}/revoke", response_model=TokenRead)
-def revoke_token(token_id: Annotated[int, Path(ge=1, le=2**31 - 1)], d: D) -> TokenRead:
+def revoke_token(token_id: RowId, d: D) -> TokenRead:
     d.require("users:admin")
     with transaction(d.sessions) as session:
         return _token_read(session, service.revoke_token(session, token_id, actor=d.actor, now=utcnow()))
