@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cityline.sim.generate import generate  # noqa: E402
+from cityline.text import segmenter  # noqa: E402
 from cityline.triage.classifier import Triager  # noqa: E402
-from cityline.triage.features import segmenter  # noqa: E402
 from cityline.triage.history import SHIPPED_VERSION, shipped_model  # noqa: E402
 from cityline.triage.model import LabelledText, train  # noqa: E402
 

@@ -80,6 +80,7 @@ def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None,
     app.state.readiness = readiness
     problems.install(app)
     logs.install()
+    app.add_middleware(logs.AccessLog)
     app.include_router(accounts_router)
     app.include_router(orders_router)
     app.include_router(intake_router)

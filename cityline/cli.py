@@ -90,8 +90,22 @@ def demo(
         server.serve(host, port, worker=worker)
 
 
+@app.callback()
+def options(debug: bool = typer.Option(False, "--debug", help="on failure, show the traceback (numbers masked)")) -> None:
+    if debug:
+        from cityline import logs
+
+        logs.set_debug(True)
+
+
 def main() -> None:
     from cityline import logs
 
     logs.install()
-    app()
+    try:
+        app()
+    except Exception as error:  # a command's own exits (typer.Exit, SystemExit) are not caught
+        # Not the traceback: its messages carry the data the command worked on (a failed
+        # insert's SQL parameters are an order's text with the caller's numbers).
+        logs.report_failure(error)
+        raise SystemExit(1) from None

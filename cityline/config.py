@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     sla_policy_file: Path | None = Field(
         default=None, description="Deadline policies (TOML); empty means the shipped default."
     )
+    debug: bool = Field(
+        default=False, description="Show tracebacks (numbers masked) in the log and when a command fails."
+    )
     host: str = "127.0.0.1"
     port: int = 8345
     max_request_bytes: int = Field(

@@ -184,4 +184,6 @@ def default_sessionmaker() -> sessionmaker[Session]:
     """Sessions on the database the settings name (the embedded SQLite file by default)."""
     from cityline.config import get_settings
 
-    return make_sessionmaker(make_engine(get_settings().resolved_database_url()))
+    # A failed statement's message would carry its parameters (an order's text, a caller's
+    # name) into tracebacks and logs; the configured database never shows them.
+    return make_sessionmaker(make_engine(get_settings().resolved_database_url(), hide_parameters=True))

@@ -56,9 +56,16 @@ class Invalid(DomainError):
     title = "Invalid request"
 
 
+class BadFile(Invalid):
+    """A file that cannot be read at all: missing, of an unknown type, damaged, without a
+    header or a required column. Nothing in it is imported; a bad row is a ``RowError``.
+    An ``Invalid`` (422) so that handlers of domain errors already report it."""
+
+
 @dataclass
 class RowError:
-    """A bad row of an imported file: its number (1 = first data row) and why."""
+    """A bad row of an imported file: its number as the user sees it (the spreadsheet row,
+    the header being row 1, or the line of JSON Lines; ``cityline.tabular``) and why."""
 
     row: int
     message: str

@@ -4,6 +4,12 @@ Phone numbers are normalised to digits, encrypted with Fernet (AES-128-CBC +
 HMAC) under a key derived from the settings' secret, and kept beside a masked
 form (138****5678) and an HMAC digest that lets cityline find repeat callers
 without decrypting anything.
+
+Whatever leaves the server (API answers, console pages, exports, briefings, logs)
+shows phone and ID numbers that callers put into free text masked
+(:func:`mask_text`, :func:`mask_data`); the stored text stays whole, because
+operators and analysts work with it. The audited reveal is the only way back to
+a full number.
 """
 
 from __future__ import annotations
@@ -14,14 +20,32 @@ import hmac
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from cryptography.fernet import Fernet
 
 from cityline.errors import FieldError, Invalid
 
 _NOT_DIGITS = re.compile(r"[\s\-()（）+]")
-# Mobile and landline numbers and ID numbers as callers say them inside free text.
-_NUMBER_IN_TEXT = re.compile(r"(?<!\d)(?:1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}|\d{17}[\dXx]|0\d{2,3}-?\d{7,8}|(?<!-)\d{8}(?!-))(?!\d)")
+# Numbers as callers say them inside free text, tried in this order at each place (the
+# first that matches a whole run of digits wins):
+_NUMBER_IN_TEXT = re.compile(
+    r"(?<!\d)(?:"
+    # a mobile number, with a country code or not, in one piece or as 3-4-4
+    r"(?P<mobile>(?:(?:\+|00)?86[\s-]?)?1[3-9]\d[\s-]?\d{4}[\s-]?\d{4})"
+    # a resident ID number: 18 characters (the last may be X), or the old 15 digits
+    r"|(?P<id18>\d{17}[\dXx])|(?P<id15>\d{15})"
+    # a landline with its area code: 021-12345678, (021)12345678, 0571 8888 6666
+    r"|(?P<landline>\(?0\d{2,3}\)?[\s-]?\d{3,4}[\s-]?\d{4})"
+    # a local landline (8 digits; not a part of an order number like 20200128-00042)
+    r"|(?P<local>(?<!-)\d{8}(?!-))"
+    # any other long run of digits: bank cards and whatever else identifies a person
+    r"|(?P<long>\d{11,})"
+    r")(?!\d)"
+)
+# Full-width digits and separators (typed with a Chinese input method) as their ASCII
+# forms, one character for one, so that a match in the translated text has the same span.
+_HALF_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘ－\u3000（）＋", "0123456789Xx- ()+")
 
 
 @dataclass(frozen=True)
@@ -44,8 +68,45 @@ def normalise_phone(raw: str) -> str:
 
 
 def mask_text(text: str) -> str:
-    """Free text with phone and ID numbers masked (exports, logs)."""
-    return _NUMBER_IN_TEXT.sub(lambda m: mask_phone(re.sub(r"\D", "", m.group())), text)
+    """Free text with phone and ID numbers masked: 13912345678 → 139****5678, an ID number
+    keeps its region (first 6) and its last 4 (110101********1234; an old 15-digit one its
+    last 3), so the birth date never shows. Idempotent: a masked text stays as it is."""
+    if not text:
+        return text
+    found = list(_NUMBER_IN_TEXT.finditer(text.translate(_HALF_WIDTH)))
+    if not found:
+        return text
+    pieces, end = [], 0
+    for match in found:
+        pieces += [text[end:match.start()], _masked(match)]
+        end = match.end()
+    return "".join(pieces) + text[end:]
+
+
+def _masked(match: re.Match[str]) -> str:
+    digits = re.sub(r"[^\dX]", "", match.group().upper())
+    kind = match.lastgroup
+    if kind == "mobile":
+        return mask_phone(digits[-11:])  # without the country code
+    if kind == "id18":
+        return f"{digits[:6]}{'*' * 8}{digits[-4:]}"
+    if kind == "id15":
+        return f"{digits[:6]}{'*' * 6}{digits[-3:]}"
+    if kind == "long":
+        return f"{'*' * (len(digits) - 4)}{digits[-4:]}"
+    return mask_phone(digits)
+
+
+def mask_data(value: Any) -> Any:
+    """``value`` with :func:`mask_text` applied to every string inside (dicts, lists, tuples),
+    as new containers: an event's stored data is never changed in place."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):  # keys too: evidence may be keyed by the words of the text
+        return {mask_data(key): mask_data(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_data(item) for item in value]
+    return value
 
 
 def mask_phone(digits: str) -> str:

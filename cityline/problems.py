@@ -10,14 +10,18 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from cityline.errors import DomainError
+from cityline.privacy import mask_text
 
 PROBLEM = "application/problem+json"
 
 
 def problem(status: int, title: str, detail: str, instance: str, errors: list[dict] | None = None) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "instance": instance}
+    # A detail or path may quote what was asked for ("no order numbered 13700000001"):
+    # numbers masked, like everything else the API answers.
+    body = {"type": "about:blank", "title": title, "status": status, "detail": mask_text(detail),
+            "instance": mask_text(instance)}
     if errors:
-        body["errors"] = errors
+        body["errors"] = [{**e, "message": mask_text(str(e["message"]))} for e in errors]
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from cityline import runtime
+from cityline import logs, runtime
 from cityline.config import get_settings
 from cityline.intake.triage import classify_with
 from cityline.privacy import default_vault
@@ -19,15 +19,15 @@ WARM_TEXT = "静安区曹家渡街道 長寧區 Jing'an District Сюйхуэй 
 def warm_up(sessions: sessionmaker[Session]) -> None:
     """Build, once and before the server reports ready, what every request shares: the
     address parser's tables (divisions, gazetteer, traditional characters, foreign
-    spellings with jionlp's pinyin), the triage model and its segmenter, the knowledge
-    base's segmenter and index, the analytics segmenter and the deadline policies.
-    Each is built under its own lock (``cityline.once``), so a request arriving meanwhile
-    waits for the build instead of starting another."""
-    from cityline.analytics.text import segmenter
+    spellings with jionlp's pinyin), the shared Chinese segmenter, the triage model and
+    its lexicon words, the knowledge base's words and index, and the deadline policies.
+    Each is built under its own lock (``cityline.once``, ``cityline.text``), so a request
+    arriving meanwhile waits for the build instead of starting another."""
     from cityline.db import transaction
     from cityline.geo import parse_address
     from cityline.knowledge.search import suggest
     from cityline.sla.tracking import policies
+    from cityline.text import segmenter
 
     parse_address(WARM_TEXT)
     segmenter()
@@ -54,6 +54,7 @@ def serve(host: str, port: int, *, worker: bool = True) -> None:
 
     import uvicorn
 
+    logs.configure()  # before the worker starts: its records go the same way
     stop = threading.Event()
     if worker:
         from cityline.outbox.senders import standard
@@ -67,6 +68,8 @@ def serve(host: str, port: int, *, worker: bool = True) -> None:
                                         sender, stop))
         thread.start()
     try:
-        uvicorn.run(app(), host=host, port=port)
+        # cityline's own access line (logs.AccessLog: path masked, duration) replaces uvicorn's,
+        # and its records go through the root handler like everyone else's.
+        uvicorn.run(app(), host=host, port=port, log_config=None, access_log=False)
     finally:
         stop.set()

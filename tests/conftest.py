@@ -21,39 +21,145 @@ from cityline.schema import create_all, metadata
 from tests.pg import ThrowawayPostgres, create_database
 
 _server: ThrowawayPostgres | None = None
+# Written here, not taken from cityline.privacy: the oracle must not share the code it checks.
 FULL_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+FULL_ID = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
+# A caller's number as a test writes it: a mobile (maybe +86, maybe 3-4-4), an ID number (18 or
+# the old 15 digits), a landline with its area code. Its digits are what must never come out.
+PERSONAL = re.compile(r"(?<![\dA-Za-z])(?:(?:\+?86[\s-]?)?(?P<mobile>1[3-9]\d[\s-]?\d{4}[\s-]?\d{4})"
+                      r"|(?P<id>\d{17}[\dXx]|\d{15})|(?P<landline>0\d{2,3}-?\d{7,8}))(?!\d)")
+# In what comes out: every run of digits (separators inside allowed), to be compared with what went in.
+DIGIT_RUN = re.compile(r"\d(?:[\s-]?\d)*[Xx]?")
 
 
-class PhoneLeakWatch(logging.Handler):
-    """Sees every log record of the whole run and keeps any that carries a full phone number."""
+class PersonalNumbers:
+    """Every phone and ID number the tests of this run put in (order texts and anything else
+    written to the database, callers' phones, request URLs and bodies), and every run of digits
+    that came out (log records, API answers, console pages, exports). At the end of the run no
+    number that went in may have come out in full, except in the audited reveal's answer."""
+
+    def __init__(self) -> None:
+        self.put_in: dict[str, str] = {}  # digits → where the test put them in
+        self.came_out: dict[str, str] = {}  # run of digits (length 7+) → where it came out
+        self.in_logs: list[str] = []  # records with a full mobile or ID number, whatever went in
+
+    def add_input(self, text: str, where: str) -> None:
+        for match in PERSONAL.finditer(text):
+            digits = re.sub(r"[^\dX]", "", match.group(match.lastgroup).upper())
+            self.put_in.setdefault(digits, where)
+
+    def add_phone(self, digits: str) -> None:
+        if len(digits) >= 7:
+            self.put_in.setdefault(digits, f"caller phone in {_current_test()}")
+
+    def add_output(self, text: str, where: str) -> None:
+        for match in DIGIT_RUN.finditer(text):
+            run = re.sub(r"[^\dX]", "", match.group().upper())
+            if len(run) >= 7:
+                self.came_out.setdefault(run, where)
+                for prefix in ("0086", "86"):  # +86 13912345678 is 13912345678
+                    if run.startswith(prefix) and len(run) - len(prefix) >= 11:
+                        self.came_out.setdefault(run[len(prefix):], where)
+
+    def leaks(self) -> list[str]:
+        found = [f"{_shown(n)} (put in: {self.put_in[n]}) came out: {self.came_out[n]}"
+                 for n in sorted(self.put_in.keys() & self.came_out.keys())]
+        return self.in_logs + found
+
+
+def _current_test() -> str:
+    return os.environ.get("PYTEST_CURRENT_TEST", "(no test)").rsplit(" ", 1)[0]
+
+
+def _shown(digits: str) -> str:
+    return f"{digits[:3]}…{digits[-4:]} ({len(digits)} digits)"
+
+
+numbers = PersonalNumbers()
+
+
+class LogWatch(logging.Handler):
+    """Sees every log record of the whole run, formatted as a handler would write it (message,
+    exception text and stack included): no full mobile or ID number, and no number a test put in."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
-        self.leaks: list[str] = []
+        self.setFormatter(logging.Formatter("%(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if FULL_PHONE.search(message):
-            self.leaks.append(f"{record.name}: {message[:200]}")
+        shown = self.format(record)
+        if FULL_PHONE.search(shown) or FULL_ID.search(shown):
+            numbers.in_logs.append(f"log of {_current_test()}: {shown[:300]}")
+        numbers.add_output(shown, f"log record {record.name} in {_current_test()}")
 
 
-_watch = PhoneLeakWatch()
+_watch = LogWatch()
+
+
+def _watch_inputs_and_answers() -> None:
+    """Every statement that writes, every caller's phone the vault protects, every request and
+    answer of a TestClient (the API, the console, exports) is seen by ``numbers``."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from cityline.privacy import Vault, normalise_phone
+
+    @event.listens_for(Engine, "before_cursor_execute")
+    def _written(_conn, _cursor, statement, parameters, _context, _executemany) -> None:
+        if statement.lstrip()[:6].upper() not in ("INSERT", "UPDATE"):
+            return
+        for row in parameters if isinstance(parameters, list) else [parameters]:  # executemany: a list
+            values = row.values() if isinstance(row, dict) else row if isinstance(row, tuple | list) else [row]
+            for value in values:
+                if isinstance(value, str):
+                    numbers.add_input(value, f"stored in {_current_test()}")
+
+    protect = Vault.protect_phone
+
+    def protect_phone(self, raw: str):
+        numbers.add_phone(normalise_phone(raw))
+        return protect(self, raw)
+
+    Vault.protect_phone = protect_phone  # type: ignore[method-assign]
+    request = TestClient.request
+
+    def watched(self, method, url, *args, **kwargs):
+        answer = request(self, method, url, *args, **kwargs)
+        sent = answer.request
+        where = f"{sent.method} {sent.url.path} in {_current_test()}"
+        numbers.add_input(str(sent.url), where)
+        numbers.add_input(sent.content.decode("utf-8", "replace"), where)
+        kind = answer.headers.get("content-type", "")
+        if not sent.url.path.endswith("/reveal") and kind.startswith(("application/json", "application/problem",
+                                                                        "text/")):
+            numbers.add_output(answer.text, f"answer to {where}")
+            numbers.add_output(answer.headers.get("location", ""), f"redirect of {where}")
+        return answer
+
+    TestClient.request = watched  # type: ignore[method-assign]
 
 
 def pytest_configure(config: pytest.Config) -> None:
     global _server
     logging.getLogger().addHandler(_watch)
     logging.getLogger().setLevel(logging.DEBUG)
+    _watch_inputs_and_answers()
     if not os.environ.get("CITYLINE_TEST_POSTGRES_URL"):
         _server = ThrowawayPostgres()
         os.environ["CITYLINE_TEST_POSTGRES_URL"] = _server.start()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """The logs of a full test run must not contain a full phone number."""
-    if _watch.leaks:
-        print("\nfull phone numbers found in the logs of this run:\n  " + "\n  ".join(_watch.leaks[:20]))
+    """No phone or ID number may reach a log, an API answer, a console page or an export in full."""
+    leaks = numbers.leaks()
+    if leaks:
+        print(f"\n{len(leaks)} full phone or ID numbers came out in this run:\n  " + "\n  ".join(leaks[:30]))
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    terminalreporter.write_line(f"leak watch: {len(numbers.put_in)} phone and ID numbers put in, "
+                                f"{len(numbers.leaks())} came out in full")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

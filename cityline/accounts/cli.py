@@ -83,11 +83,13 @@ def revoke_token(token_id: int) -> None:
 
 
 @units_app.command("import")
-def import_units(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".csv or .xlsx: code,name,parent_code,kind,district,street")]) -> None:
+def import_units(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".csv (UTF-8 or GBK), .jsonl or .xlsx: code,name,parent_code,kind,district,street")]) -> None:
     """Create or update units from a file (parents before children); bad rows are listed."""
+    from cityline import tabular
+
     try:
         with transaction(runtime.sessions()) as session:
-            count, bad = units.import_units(session, units.read_unit_rows(file))
+            count, bad = units.import_units(session, tabular.read_rows(file))
     except DomainError as exc:
         out.print(f"[red]error:[/red] {exc.detail}")
         raise typer.Exit(2) from exc

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from cityline.limits import RequestBody
+from cityline.privacy import mask_data, mask_text
 
 # A role name; a user or token holds a few at most.
 Role = Annotated[str, Field(max_length=32)]
@@ -70,6 +71,17 @@ class AuditRead(BaseModel):
     target: str | None
     reason: str | None
     detail: dict[str, Any]
+
+    # A reveal's reason is free text ("caller asked to be rung on 139…"): masked like an order's.
+    @field_validator("reason")
+    @classmethod
+    def _masked(cls, value: str | None) -> str | None:
+        return mask_text(value) if value else value
+
+    @field_validator("detail")
+    @classmethod
+    def _masked_detail(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return mask_data(value)
 
 
 class UnitCreate(RequestBody):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -11,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from cityline.accounts.models import UNIT_KINDS, Unit
 from cityline.errors import FieldError, Invalid, RowError
+from cityline.tabular import Row
 
 UNIT_COLUMNS = ("code", "name", "parent_code", "kind", "district", "street")
 
@@ -77,10 +77,13 @@ def _codes(session: Session) -> set[str]:
     return set(session.scalars(select(Unit.code)))
 
 
-def import_units(session: Session, rows: Iterable[tuple[int, dict[str, Any]]]) -> tuple[int, list[RowError]]:
+def import_units(session: Session, rows: Iterable[Row]) -> tuple[int, list[RowError]]:
     """Upsert good rows; bad ones come back with their row number. The caller commits."""
     count, bad = 0, []
     for n, raw in rows:
+        if isinstance(raw, RowError):  # unreadable in the file
+            bad.append(raw)
+            continue
         values = {k: (str(raw.get(k)).strip() if raw.get(k) is not None else "") for k in UNIT_COLUMNS}
         try:
             with session.begin_nested():
@@ -89,24 +92,3 @@ def import_units(session: Session, rows: Iterable[tuple[int, dict[str, Any]]]) -
         except Invalid as exc:
             bad.append(RowError(n, exc.detail))
     return count, bad
-
-
-def read_unit_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Rows of a unit CSV or .xlsx (header row: code,name,parent_code,kind,district,street)."""
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        import csv
-
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            yield from enumerate(csv.DictReader(fh), start=2)
-    elif suffix == ".xlsx":
-        from openpyxl import load_workbook
-
-        book = load_workbook(path, read_only=True, data_only=True)
-        rows = book.worksheets[0].iter_rows(values_only=True)
-        header = [str(c).strip() if c is not None else "" for c in next(rows, ())]
-        for n, values in enumerate(rows, start=2):
-            yield n, dict(zip(header, values, strict=False))
-        book.close()
-    else:
-        raise Invalid(f"{path.name}: unknown file type '{suffix}'; use .csv or .xlsx")

@@ -1,7 +1,8 @@
 """The terms an order is counted and clustered by. Pure.
 
-An order's text becomes the set of its content words: Chinese segmented with
-rjieba (plain mode, so a word is counted once, not also as the words inside it),
+An order's text becomes the set of its content words: Chinese cut by the shared
+segmenter (``cityline.text``; accurate mode, so a word is counted once, not also
+as the words inside it, and jieba's dictionary alone, no other package's words),
 Latin-script words lower-cased with a light plural fold. What is dropped says
 nothing about the caller's problem: punctuation, numbers, single characters, and
 the frame every write-up shares ("市民来电反映", "诉求", "希望有关部门", greetings,
@@ -15,9 +16,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-import rjieba
-
-from cityline.once import built_once
+from cityline.text import FILLERS, QUESTION_WORDS, cut
 
 _NUMBERISH = re.compile(r"^[\d.,:%\-/]+$")
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -29,29 +28,17 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-# The frame of a hotline write-up, spoken fillers, pronouns, question words and
-# verbs of asking: present in every category, so they only blur the problems.
-FRAME_WORDS = _words(
-    "市民 来电 来电人 来电市民 反映 反应 诉求 诉求为 希望 请求 要求 请 告知 你好 您好 喂 谢谢 麻烦 拜托 "
-    "一下 什么 时候 现在 已经 我们 你们 他们 她们 自己 这个 那个 这些 那些 这样 那样 这里 那里 "
-    "问题 情况 有关 有关部门 相关 相关部门 部门 咨询 询问 问问 表示 目前 因为 所以 但是 可是 如果 "
-    "没有 可以 不能 需要 怎么 怎么办 哪里 哪儿 能不能 是否 是不是 有没有 为什么 怎样 如何 多少 "
-    "还是 还有 然后 就是 而且 或者 以及 一个 一些 一直 非常 比较 特别 真的 实在 到底 其实 "
-    "通过 热线 工单 12345 处理 解决 帮忙 帮助 看看 知道 不知道 应该 可能 觉得 感觉 一点 "
-    "今天 昨天 明天 每天 上午 下午 晚上 早上 小时 时间 地方 东西 事情 说明 联系 回复 答复 "
-    "the and for with that this are was were have has had not but you your our their from "
-    "about please hello thanks thank would could should what when where which who how can "
-    "there been into they them than then also just very"
+# What a briefing does not count: the shared fillers and question words (cityline.text),
+# and the frame of a hotline write-up beyond them: words of the process (处理, 回复, 部门),
+# of time (今天, 小时) and stand-ins (问题, 情况, 东西). Present in every category, they
+# only blur the problems; a search, on the other hand, needs them ("隔离多少小时").
+FRAME_WORDS = FILLERS | QUESTION_WORDS | _words(
+    "时候 问题 情况 有关 有关部门 相关 相关部门 部门 通过 热线 工单 12345 处理 解决 帮忙 帮助 看看 "
+    "知道 不知道 一点 今天 昨天 明天 每天 上午 下午 晚上 早上 小时 时间 地方 东西 事情 说明 联系 回复 答复"
 )
 
 
 PLACE_WORDS = _words("街道 街镇 新区 城区 市区 上海市 本市")
-
-
-@built_once
-def segmenter() -> rjieba.Jieba:
-    """One rjieba segmenter per process (its dictionary loads once)."""
-    return rjieba.Jieba()
 
 
 def normalise(text: str) -> str:
@@ -71,7 +58,7 @@ def terms(text: str | None, places: tuple[str | None, ...] = ()) -> list[str]:
     names = [name for name in places if name]
     seen: dict[str, None] = {}
     run = ""
-    for word in [*segmenter().cut(normalise(text), False), ""]:
+    for word in [*cut(normalise(text)), ""]:
         if len(word) == 1 and _CJK.match(word):
             run += word
             continue

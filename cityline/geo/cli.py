@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from cityline import runtime
+from cityline import runtime, tabular
 from cityline.db import transaction
-from cityline.errors import DomainError
+from cityline.errors import BadFile, DomainError
 from cityline.geo import service
 
 app = typer.Typer(help="Grids (网格): import them, set their zone level.", no_args_is_help=True)
@@ -21,16 +19,15 @@ out = Console()
 
 @app.command("import")
 def import_grids(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=(
-        ".csv or .jsonl: code,name,district,street,unit_code,polygon (JSON rings of [lon,lat]),"
-        "compounds (JSON list or ';'-separated),zone_level"))]) -> None:
+        ".csv (UTF-8 or GBK), .jsonl or .xlsx: code,name,district,street,unit_code,"
+        "polygon (JSON rings of [lon,lat]),compounds (JSON list or ';'-separated),zone_level"))]) -> None:
     """Create or update grids; bad rows are listed, good ones go in."""
-    if file.suffix.lower() == ".csv":
-        with file.open(encoding="utf-8-sig", newline="") as fh:
-            rows = list(csv.DictReader(fh))
-    else:
-        rows = [json.loads(line) for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
-    with transaction(runtime.sessions()) as session:
-        report = service.import_grids(session, rows)
+    try:
+        with transaction(runtime.sessions()) as session:
+            report = service.import_grids(session, tabular.read_rows(file))
+    except BadFile as exc:
+        out.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(2) from exc
     out.print(f"created {report.created}, updated {report.updated}, bad {len(report.bad)}")
     for bad in report.bad:
         out.print(f"  row {bad.row}: {bad.message}")

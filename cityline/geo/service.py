@@ -26,6 +26,7 @@ from cityline.geo.rules import (
     polygon_area,
     zone_code,
 )
+from cityline.tabular import Row
 
 
 def grid_for(
@@ -72,17 +73,20 @@ class GridImport:
 _FIELDS = ("code", "name", "district", "street", "unit_code", "polygon", "compounds", "zone_level")
 
 
-def import_grids(session: Session, rows: Iterable[Mapping[str, Any]]) -> GridImport:
-    """Create or update grids (by code) from CSV or JSON rows.
+def import_grids(session: Session, rows: Iterable[Row]) -> GridImport:
+    """Create or update grids (by code) from numbered rows (``cityline.tabular.read_rows``).
 
-    Every row is checked first; a bad row is reported with its number (1 = first row)
-    and reason and the good rows are still imported. Polygons and compound lists may
-    be JSON text (as in a CSV cell) or lists.
+    Every row is checked first; a bad row is reported with its number and reason
+    and the good rows are still imported. Polygons and compound lists may be JSON
+    text (as in a CSV cell) or lists.
     """
     report = GridImport()
     good: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for number, row in enumerate(rows, start=1):
+    for number, row in rows:
+        if isinstance(row, RowError):  # unreadable in the file
+            report.bad.append(row)
+            continue
         try:
             values = _grid_values(row)
             if values["code"] in seen:

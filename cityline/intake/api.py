@@ -22,6 +22,7 @@ from cityline.orders.api import reach_filter, visible
 from cityline.orders.models import Order
 from cityline.orders.schemas import OrderCreate, OrderRead
 from cityline.orders.service import describe, get_order
+from cityline.privacy import mask_data
 from cityline.routing.catalogue import suggest_units
 
 router = APIRouter(prefix="/api/intake", tags=["intake"])
@@ -53,8 +54,8 @@ def preview(body: PreviewRequest, d: Annotated[Deps, Depends(deps)]) -> dict[str
         draft = Order(text=body.text, received_at=utcnow(), category=category, district=district, street=street,
                       caller_phone_digest=d.vault.phone_digest(body.caller_phone) if body.caller_phone else None)
         return {
-            "triage": triage,
-            "place": place,
+            "triage": mask_data(triage),  # its evidence is words of the text, masked like the text
+            "place": mask_data(place),
             "suggested_units": [c.__dict__ for c in suggest_units(session, category, district, street)],
             "duplicates": find_duplicates(session, draft, reach=reach_filter(d)),
             "knowledge": [s.__dict__ for s in suggest(session, body.text)],

@@ -13,14 +13,14 @@ from rich.console import Console
 from cityline import runtime
 from cityline.cliutil import actor, fail
 from cityline.db import transaction, utcnow
-from cityline.errors import DomainError
+from cityline.errors import BadFile, DomainError
 from cityline.intake.importer import import_file
-from cityline.intake.rows import BadFile, count_rows
 from cityline.intake.service import create_order
 from cityline.intake.triage import classify_with
 from cityline.orders.schemas import OrderCreate
 from cityline.orders.service import describe
 from cityline.privacy import default_vault
+from cityline.tabular import count_rows
 
 app = typer.Typer()
 out = Console()
@@ -48,7 +48,7 @@ def create(
 
 @app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".csv, .jsonl or .xlsx (formats §1)")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".csv (UTF-8 or GBK), .jsonl or .xlsx (formats §1)")],
     no_triage: Annotated[bool, typer.Option(help="keep labels as given; do not classify unlabelled rows")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:

@@ -1,21 +1,20 @@
-"""Reading and checking the rows of an order import file (formats.md §1).
+"""Checking the rows of an order import file (formats.md §1).
 
-Pure apart from reading the file: every check names the row and what was wrong.
-Row numbers are what a person sees: the spreadsheet row in CSV/Excel (the
-header is row 1) and the line in JSON Lines.
+The file is read by ``cityline.tabular`` (CSV, JSON Lines, .xlsx; row numbers as
+a person sees them: the spreadsheet row, the header being row 1, or the line).
+Pure apart from that: every check names the row and what was wrong.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cityline.errors import Invalid
+from cityline import tabular
+from cityline.errors import Invalid, RowError
 from cityline.orders.schemas import CHANNELS
 from cityline.privacy import normalise_phone
 from cityline.taxonomy import label_errors
@@ -28,10 +27,6 @@ SATISFACTION_WORDS = {
     "unsatisfied": "unsatisfied", "不满意": "unsatisfied", "非常不满意": "unsatisfied",
     "5": "satisfied", "4": "satisfied", "3": "basic", "2": "unsatisfied", "1": "unsatisfied",
 }
-
-
-class BadFile(Exception):
-    """The file as a whole cannot be imported (unknown format, missing columns)."""
 
 
 @dataclass
@@ -57,69 +52,10 @@ class ImportRow:
     satisfaction: str | None = None
 
 
-def count_rows(path: Path) -> int | None:
-    """Rows to expect, for a progress bar (cheap line count; None when unknown)."""
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".jsonl", ".ndjson"):
-        with path.open("rb") as fh:
-            lines = sum(1 for _ in fh)
-        return max(lines - (1 if suffix == ".csv" else 0), 0)
-    return None
-
-
-def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        yield from _read_csv(path)
-    elif suffix in (".jsonl", ".ndjson"):
-        yield from _read_jsonl(path)
-    elif suffix == ".xlsx":
-        yield from _read_xlsx(path)
-    else:
-        raise BadFile(f"{path.name}: unknown file type '{suffix}'; use .csv, .jsonl or .xlsx")
-
-
-def _check_header(columns: list[str], path: Path) -> None:
-    missing = [c for c in REQUIRED if c not in columns]
-    if missing:
-        raise BadFile(f"{path.name}: missing required column(s): {', '.join(missing)}")
-
-
-def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        _check_header([c.strip() for c in reader.fieldnames or []], path)
-        for n, raw in enumerate(reader, start=2):
-            yield n, {(k or "").strip(): v for k, v in raw.items()}
-
-
-def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8-sig") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                raw = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield n, {"__error__": f"not valid JSON ({exc.msg} at column {exc.colno})"}
-                continue
-            yield n, raw if isinstance(raw, dict) else {"__error__": "a line must be a JSON object"}
-
-
-def _read_xlsx(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    from openpyxl import load_workbook
-
-    book = load_workbook(path, read_only=True, data_only=True)
-    try:
-        rows = book.worksheets[0].iter_rows(values_only=True)
-        header = [str(c).strip() if c is not None else "" for c in next(rows, ())]
-        _check_header(header, path)
-        for n, values in enumerate(rows, start=2):
-            if all(v is None for v in values):
-                continue
-            yield n, dict(zip(header, values, strict=False))
-    finally:
-        book.close()
+def read_rows(path: Path) -> Iterator[tabular.Row]:
+    """The file's rows (``cityline.tabular``: CSV in UTF-8 or GBK/GB18030, JSON Lines,
+    .xlsx); a CSV or Excel header without the required columns rejects the file."""
+    return tabular.read_rows(path, required=REQUIRED)
 
 
 def _text(raw: dict[str, Any], name: str) -> str | None:
@@ -154,10 +90,10 @@ def _groups(raw: dict[str, Any]) -> list[str]:
     return [g.strip() for g in text.replace("；", ";").split(";") if g.strip()]
 
 
-def parse_row(n: int, raw: dict[str, Any]) -> tuple[ImportRow | None, list[str]]:
+def parse_row(n: int, raw: dict[str, Any] | RowError) -> tuple[ImportRow | None, list[str]]:
     """The checked row, or None and the list of what is wrong with it."""
-    if "__error__" in raw:
-        return None, [raw["__error__"]]
+    if isinstance(raw, RowError):  # the reader could not read the row at all
+        return None, [raw.message]
     problems: list[str] = []
     for name in REQUIRED:
         if not _text(raw, name):

@@ -21,16 +21,18 @@ from cityline.errors import DomainError
 app = typer.Typer(help="Knowledge base: import, export, search, mine frequent questions, review and publish.",
                   no_args_is_help=True)
 out = Console()
+err = Console(stderr=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
 
 @app.command("import")
 def import_(
-    path: Annotated[Path, typer.Argument(help="a folder or file of Markdown articles, or a .csv / .xlsx")],
+    path: Annotated[Path, typer.Argument(help="a folder or file of Markdown articles, or a .csv (UTF-8 or GBK), .jsonl or .xlsx")],
     as_json: JsonFlag = False,
 ) -> None:
     """Import articles (formats.md §4); a changed article becomes a new version, published unless it says draft."""
-    from cityline.knowledge.files import BadFile, import_records, read_records
+    from cityline.errors import BadFile
+    from cityline.knowledge.files import import_records, read_records
 
     try:
         with transaction(runtime.sessions()) as session:
@@ -66,7 +68,7 @@ def export(
 @app.command()
 def search(
     text: Annotated[str | None, typer.Argument(help="the question")] = None,
-    file: Annotated[Path | None, typer.Option("--file", help="one question a line")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="one question a line (UTF-8 or GBK)")] = None,
     limit: Annotated[int, typer.Option(min=1, max=50)] = 5,
     as_json: JsonFlag = False,
 ) -> None:
@@ -92,11 +94,23 @@ def search(
 
 
 def _questions(file: Path) -> list[str]:
+    from cityline.errors import BadFile, RowError
+    from cityline.tabular import read_lines
+
+    questions = []
     try:
-        return [line.strip() for line in file.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
+        for number, line in read_lines(file):
+            if isinstance(line, RowError):  # said on stderr: --json output stays JSON
+                err.print(f"{file.name}, line {number}: {line.message}; left out", markup=False)
+            else:
+                questions.append(line.strip())
+    except BadFile as exc:
+        out.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(2) from exc
     except OSError as exc:
         out.print(f"[red]error:[/red] cannot read {file}: {exc.strerror}")
         raise typer.Exit(2) from exc
+    return questions
 
 
 def _print_hits(question: str, hits, ms: float) -> None:

@@ -2,7 +2,8 @@
 
 A Markdown article is one file: front matter with the fields, the body being the
 answer. A folder is read recursively (``*.md``, in name order). CSV and .xlsx
-have one article a row, question variants one per line in their cell.
+have one article a row, question variants one per line in their cell (JSON
+Lines, one article a line, is read too: ``cityline.tabular`` reads all three).
 Re-importing an article whose content changed adds a new version; an unchanged
 one adds nothing, so importing the same file twice is harmless.
 """
@@ -20,18 +21,15 @@ from typing import Any
 import yaml
 from sqlalchemy.orm import Session
 
-from cityline.errors import Invalid
+from cityline import tabular
+from cityline.cells import plain_cell, safe_cell, safe_row
+from cityline.errors import BadFile, Invalid, RowError
 from cityline.knowledge import service
 from cityline.knowledge.models import Article
 from cityline.knowledge.service import ArticleInput
 
 COLUMNS = ["external_id", "title", "questions", "answer", "category", "effective_from", "expires_at",
            "source", "status", "version"]
-TABULAR = (".csv", ".xlsx")
-
-
-class BadFile(Exception):
-    """The file as a whole cannot be read (missing, wrong type, no header)."""
 
 
 @dataclass
@@ -50,23 +48,25 @@ class ImportReport:
 
 
 def read_records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(where, fields) for every article in a Markdown file or folder, a CSV or an .xlsx file."""
+    """(where, fields) for every article in a Markdown file or folder, or a CSV, JSON Lines
+    or .xlsx file (read by ``cityline.tabular``: "row 2" is the first row under the header)."""
     if path.is_dir():
         files = sorted(p for p in path.rglob("*.md") if p.is_file())
         if not files:
-            raise BadFile(f"{path}: no .md files in this folder")
+            raise BadFile(f"{path.name}: no .md files in this folder")
         for file in files:
             yield from _markdown(file)
     elif not path.exists():
-        raise BadFile(f"{path}: no such file or folder")
+        raise BadFile(f"{path.name}: no such file or folder")
     elif path.suffix.lower() == ".md":
         yield from _markdown(path)
-    elif path.suffix.lower() == ".csv":
-        yield from _csv(path)
-    elif path.suffix.lower() == ".xlsx":
-        yield from _xlsx(path)
+    elif path.suffix.lower() in tabular.SUFFIXES:
+        word = tabular.row_word(path)
+        for number, values in tabular.read_rows(path, required=("external_id",)):
+            record = {"_error": values.message} if isinstance(values, RowError) else values
+            yield f"{word} {number}", record
     else:
-        raise BadFile(f"{path}: expected a folder or a .md, .csv or .xlsx file")
+        raise BadFile(f"{path.name}: expected a folder or a .md, {tabular.ACCEPTED} file")
 
 
 def _markdown(file: Path) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -89,31 +89,6 @@ def _markdown(file: Path) -> Iterator[tuple[str, dict[str, Any]]]:
         yield str(file), {"_error": "front matter must be a mapping of field: value"}
         return
     yield str(file), {**meta, "answer": "\n".join(lines[end + 1:]).strip() or meta.get("answer", "")}
-
-
-def _csv(file: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    with file.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or "external_id" not in reader.fieldnames:
-            raise BadFile(f"{file}: the first row must be a header naming at least external_id")
-        for number, row in enumerate(reader, start=1):
-            yield f"row {number}", {k.strip(): v for k, v in row.items() if k}
-
-
-def _xlsx(file: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(file, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises several types for a damaged file
-        raise BadFile(f"{file}: not a readable .xlsx file ({exc})") from exc
-    rows = book.worksheets[0].iter_rows(values_only=True)
-    header = [str(c).strip() if c is not None else "" for c in next(rows, ())]
-    if "external_id" not in header:
-        raise BadFile(f"{file}: the first row must be a header naming at least external_id")
-    for number, row in enumerate(rows, start=1):
-        if any(c not in (None, "") for c in row):
-            yield f"row {number}", {h: v for h, v in zip(header, row, strict=False) if h}
 
 
 def to_input(record: dict[str, Any]) -> tuple[ArticleInput, str]:
@@ -146,7 +121,8 @@ def to_input(record: dict[str, Any]) -> tuple[ArticleInput, str]:
 
 
 def _text(value: Any) -> str:
-    return "" if value is None else str(value).strip()
+    # A cell of a file cityline exported may carry the formula guard (cells.safe_cell).
+    return "" if value is None else str(plain_cell(value)).strip()
 
 
 def _date(value: Any) -> date | None:
@@ -213,7 +189,7 @@ def write_rows(rows: list[dict[str, Any]], out: Path) -> None:
         writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
         writer.writeheader()
         for row in rows:
-            writer.writerow({**row, "questions": "\n".join(row["questions"])})
+            writer.writerow({k: safe_cell(v) for k, v in {**row, "questions": "\n".join(row["questions"])}.items()})
         out.write_text(buffer.getvalue(), encoding="utf-8-sig")
     elif suffix == ".xlsx":
         from openpyxl import Workbook
@@ -223,7 +199,7 @@ def write_rows(rows: list[dict[str, Any]], out: Path) -> None:
         sheet.title = "articles"
         sheet.append(COLUMNS)
         for row in rows:
-            sheet.append([("\n".join(row[c]) if c == "questions" else row[c]) for c in COLUMNS])
+            sheet.append(safe_row(("\n".join(row[c]) if c == "questions" else row[c]) for c in COLUMNS))
         book.save(out)
     else:
         out.mkdir(parents=True, exist_ok=True)

@@ -32,7 +32,8 @@ from datetime import date
 
 import numpy as np
 
-from cityline.knowledge.text import BIGRAM, QUESTION_WORDS, Analysis, analyse, tokens
+from cityline.knowledge.text import BIGRAM, Analysis, analyse, tokens
+from cityline.text import QUESTION_WORDS  # words that ask: searched, not counted as the topic
 
 K1 = 1.2
 # Question variants are short and many per article: weak length normalisation.

@@ -20,8 +20,10 @@ from sqlalchemy.orm import Session
 
 from cityline.knowledge import clustering, service
 from cityline.knowledge.search import WELL_ANSWERED, index_for
-from cityline.knowledge.text import QUESTION_WORDS, STOPWORDS, bigrams, normalise, segmenter, words
+from cityline.knowledge.text import bigrams, normalise, own_words, words
 from cityline.orders.models import Order
+from cityline.privacy import mask_text
+from cityline.text import FILLERS, QUESTION_WORDS, cut
 from cityline.timeutil import local_day_start
 
 MIN_COUNT = 3
@@ -93,7 +95,7 @@ def mine(session: Session, day: date, *, min_count: int = MIN_COUNT,
 def _features(text: str) -> list[str]:
     """Topic words, and the character pairs of what is left once fillers and question words go."""
     text = normalise(text)
-    kept = [w for w in segmenter().cut(text, False) if w not in STOPWORDS and w not in QUESTION_WORDS]
+    kept = [w for w in cut(text, own_words()) if w not in FILLERS and w not in QUESTION_WORDS]
     topic = [w for w in words(" ".join(kept)) if len(w) > 1 and w not in QUESTION_WORDS]
     return topic + bigrams(" ".join(kept))
 
@@ -106,7 +108,7 @@ def _proposal(day: date, rows: list[tuple[Order, str | None, float]], features: 
     categories = Counter(order.category for order, _, _ in rows if order.category).most_common(1)
     digest = hashlib.sha1(" ".join(sorted(terms)).encode()).hexdigest()[:6]
     return DraftProposal(
-        external_id=f"MINED-{day:%Y%m%d}-{digest}", title=_variant(typical)[:60], key_terms=terms,
+        external_id=f"MINED-{day:%Y%m%d}-{digest}", title=_variant(typical)[:60], key_terms=[mask_text(t) for t in terms],
         count=len(rows), questions=[QuestionCount(t, c) for t, c in variants.most_common(MAX_VARIANTS)],
         orders=[order.number for order, _, _ in rows], category=categories[0][0] if categories else None,
         closest_article=closest[0][0] if closest else None,
@@ -114,8 +116,9 @@ def _proposal(day: date, rows: list[tuple[Order, str | None, float]], features: 
 
 
 def _variant(text: str) -> str:
-    """A question as it is counted: normalised, punctuation trimmed."""
-    text = _PUNCT.sub(" ", normalise(text)).strip()
+    """A question as it is counted: normalised, punctuation trimmed, phone and ID numbers masked
+    (a proposal leaves the orders: it is stored as a draft article that may be published)."""
+    text = _PUNCT.sub(" ", mask_text(normalise(text))).strip()
     return _LEAD_IN.sub("", text).strip() or text
 
 

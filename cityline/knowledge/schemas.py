@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cityline.limits import RequestBody
+from cityline.privacy import mask_text
 
 
 class ArticleWrite(RequestBody):
@@ -106,6 +107,11 @@ class SearchResult(BaseModel):
 class SearchResponse(BaseModel):
     query: str
     results: list[SearchResult]
+
+    @field_validator("query")
+    @classmethod
+    def _masked(cls, value: str) -> str:
+        return mask_text(value)  # an operator may search with the caller's words, numbers and all
 
 
 class PublicArticle(BaseModel):

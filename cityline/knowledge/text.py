@@ -1,9 +1,8 @@
 """What a question or an article is searched by: words, the hotline's terms, character pairs.
 
-Chinese is segmented with rjieba (jieba's dictionary and algorithm in Rust), in
-"search" mode so a long word also yields the words inside it ("核酸检测" →
-"核酸", "检测", "核酸检测"), and taught the knowledge base's own terms so they stay
-whole. Colloquial, dialect and mistyped forms are mapped to the canonical term
+Chinese is cut by the shared segmenter (``cityline.text``) in "search" mode, so a
+long word also yields the words inside it ("核酸检测" → "核酸", "检测", "核酸检测"),
+with the knowledge base's own terms and their forms kept whole. Colloquial, dialect and mistyped forms are mapped to the canonical term
 (``synonyms.toml``: "捅嗓子" → 核酸检测, "码黄了" → 黄码) and the term is added, so
 "那个码黄了咋办" meets an article about yellow health codes. Character pairs of
 every Chinese run (prefixed ``#``) sit beside the words: they catch typos and
@@ -19,35 +18,13 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-import rjieba
-
 from cityline.once import built_once
+from cityline.text import FILLERS, Words, cut_for_search
 
 SYNONYMS_PATH = Path(__file__).with_name("synonyms.toml")
 BIGRAM = "#"
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _WORDLIKE = re.compile(r"\w")
-_DOMAIN_WORD_FREQ = 50000
-
-
-def _word_set(words: str) -> frozenset[str]:
-    return frozenset(words.split())
-
-
-# Fillers of spoken Chinese and English function words: they say nothing about the topic.
-STOPWORDS = _word_set(
-    "的 了 是 我 你 他 她 它 我们 你们 他们 在 就 也 都 和 与 及 或 啊 呀 吧 嘛 呢 哦 哈 嗯 噢 哎 唉 诶 喂 "
-    "吗 么 那 这 那个 这个 这样 那样 个 有 说 一下 一个 请问 问 问一下 想 想问 想问问 我想 麻烦 您好 你好 "
-    "谢谢 就是 然后 还是 还有 还 要 会 把 被 给 让 对 从 到 向 跟 啦 咯 喔 呗 哇 额 呃 "
-    "市民 来电 咨询 反映 询问 称 表示 其 该 "
-    "a an the to of and or is are was be do does i you we it my me in on for with can how what"
-)
-# Words that ask rather than name a topic: searched, but not counted when judging
-# how much of a question an article covers.
-QUESTION_WORDS = _word_set(
-    "怎么 怎么办 咋办 咋 咋整 咋弄 啥 什么 哪里 哪儿 哪 哪个 多久 几 多少 能不能 能 可以 不能 要不要 为什么 "
-    "怎样 如何 是不是 有没有 没有 需要 应该 办 弄 找 谁 when where why which who should need"
-)
 
 
 @dataclass(frozen=True)
@@ -112,14 +89,11 @@ def default_synonyms() -> Synonyms:
 
 
 @built_once
-def segmenter() -> rjieba.Jieba:
-    """rjieba taught the canonical terms and every multi-character form (built once)."""
-    jieba = rjieba.Jieba()
+def own_words() -> Words:
+    """The canonical terms and every multi-character form, kept whole when cutting (built once)."""
     synonyms = default_synonyms()
-    for word in [*synonyms.canonical_terms(), *(form for form, _ in synonyms.phrases)]:
-        if _CJK_RUN.fullmatch(word):
-            jieba.add_word(word, _DOMAIN_WORD_FREQ, None)
-    return jieba
+    return Words(word for word in [*synonyms.canonical_terms(), *(form for form, _ in synonyms.phrases)]
+                 if _CJK_RUN.fullmatch(word))
 
 
 def normalise(text: str) -> str:
@@ -128,9 +102,10 @@ def normalise(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """The words of a normalised text, without punctuation and fillers; English plurals folded."""
-    cut = segmenter().cut_for_search(text, False)
-    return [_fold(w) for w in cut if w.strip() and _WORDLIKE.search(w) and w not in STOPWORDS]
+    """The words of a normalised text, without punctuation and fillers (``cityline.text``);
+    English plurals folded."""
+    cut = cut_for_search(text, own_words())
+    return [_fold(w) for w in cut if w.strip() and _WORDLIKE.search(w) and w not in FILLERS]
 
 
 def _fold(word: str) -> str:

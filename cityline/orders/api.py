@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from cityline.accounts.deps import Deps, deps
 from cityline.accounts.rules import ACTION_PERMISSION
 from cityline.accounts.service import audit
+from cityline.cells import safe_row
 from cityline.db import read_transaction, transaction, utcnow
 from cityline.errors import Conflict
 from cityline.limits import Moment, Page, RequestBody
@@ -32,7 +33,7 @@ from cityline.orders.schemas import (
     OrderPage,
     OrderRead,
 )
-from cityline.privacy import mask_text
+from cityline.privacy import mask_data, mask_text
 from cityline.timeutil import as_aware
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
@@ -96,7 +97,8 @@ EXPORT_COLUMNS = ("number", "received_at", "channel", "kind", "category", "urgen
 @router.get("/export.csv", response_class=Response)
 def export(d: D, f: Annotated[queries.OrderFilter, Depends(order_filter)],
            limit: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000) -> Response:
-    """Orders as CSV without personal data: no caller, phone or address; numbers in the text masked."""
+    """Orders as CSV without personal data: no caller, phone or address; numbers in the text masked;
+    no cell a spreadsheet would run as a formula."""
     d.require("orders:export")
     out = io.StringIO()
     writer = csv.writer(out)
@@ -106,7 +108,7 @@ def export(d: D, f: Annotated[queries.OrderFilter, Depends(order_filter)],
         for order, unit, _merged in rows:
             values = {c: getattr(order, c, None) for c in EXPORT_COLUMNS}
             values.update(unit=unit, special_groups=";".join(order.special_groups), text=mask_text(order.text))
-            writer.writerow([v.isoformat() if isinstance(v, datetime) else v for v in values.values()])
+            writer.writerow(safe_row(v.isoformat() if isinstance(v, datetime) else v for v in values.values()))
         audit(session, d.actor, "export", "orders", rows=len(rows), total=total)
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
 
@@ -175,19 +177,28 @@ def retriage(number: str, d: D) -> dict:
         if classify is None:
             raise Conflict("triage is not configured on this server")
         order, prediction = service.retriage(session, number, classify, actor=d.actor, now=utcnow())
-        return {"order": service.describe(session, order).model_dump(mode="json"), "prediction": prediction}
+        # The prediction's evidence is words of the text: masked like the text.
+        return {"order": service.describe(session, order).model_dump(mode="json"), "prediction": mask_data(prediction)}
 
 
 class RevealRequest(RequestBody):
     reason: str = Field(min_length=2, max_length=500, description="why the full number is needed (audited)")
+    texts: bool = Field(False, description="also the text, address, caller name and reply with the numbers in "
+                                           "them unmasked, e.g. a second number to call (audited as reveal_text)")
 
 
 @router.post("/{number}/reveal")
 def reveal(number: str, body: RevealRequest, d: D) -> dict:
-    """The caller's full phone number, for roles that must call back; every reveal is audited."""
+    """The caller's full phone number, for roles that must call back; with ``texts``, also the
+    order's free text unmasked. The only answer of the API with full numbers: every reveal is
+    audited with its reason."""
     d.require("pii:reveal")
     with transaction(d.sessions) as session:
         order = visible(session, d, number)
-        phone = d.vault.reveal(order.caller_phone_enc) if order.caller_phone_enc else None
-        audit(session, d.actor, "reveal_phone", f"order:{number}", reason=body.reason)
-    return {"number": number, "caller_phone": phone}
+        answer = {"number": number,
+                  "caller_phone": d.vault.reveal(order.caller_phone_enc) if order.caller_phone_enc else None}
+        if body.texts:
+            answer.update(text=order.text, caller_name=order.caller_name, address=order.address, reply=order.reply)
+        audit(session, d.actor, "reveal_text" if body.texts else "reveal_phone", f"order:{number}",
+              reason=body.reason)
+    return answer

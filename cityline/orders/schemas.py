@@ -1,4 +1,11 @@
-"""What crosses the API for orders."""
+"""What crosses the API for orders.
+
+An order and its history go out masked: phone and ID numbers that callers put into
+the text, the address, their name, a reply or an event's note and data are masked
+when an ``OrderRead`` or ``EventRead`` is built (``privacy.mask_text``), whoever
+builds it (API, console, CLI). The stored text stays whole; the audited reveal
+(``POST /api/orders/{number}/reveal``) is the only way to the full numbers.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cityline.limits import RequestBody
+from cityline.privacy import mask_data, mask_text
 
 CHANNELS = ("phone", "web", "app", "email", "wechat", "tipoff", "transfer_110", "warning", "inspection")
 Channel = Literal["phone", "web", "app", "email", "wechat", "tipoff", "transfer_110", "warning", "inspection"]
@@ -76,6 +84,16 @@ class EventRead(BaseModel):
     data: dict[str, Any]
     note: str | None
 
+    @field_validator("actor", "note")
+    @classmethod
+    def _masked(cls, value: str | None) -> str | None:
+        return mask_text(value) if value else value
+
+    @field_validator("data")
+    @classmethod
+    def _masked_data(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return mask_data(value)  # a copy: the stored event is not touched
+
 
 class OrderRead(BaseModel):
     number: str
@@ -116,6 +134,11 @@ class OrderRead(BaseModel):
     respond_by: datetime | None
     resolve_by: datetime | None
     allowed_actions: list[str]
+
+    @field_validator("text", "caller_name", "address", "reply", "caller_phone")
+    @classmethod
+    def _masked(cls, value: str | None) -> str | None:
+        return mask_text(value) if value else value
 
 
 class OrderDetail(OrderRead):

@@ -8,36 +8,31 @@ Routing reads only ``dispatch_rules``, the catalogue in force.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
+from cityline import tabular
 from cityline.accounts.models import Unit
 from cityline.accounts.service import audit
 from cityline.errors import FieldError, Invalid, NotFound, RowError
 from cityline.routing import rules
 from cityline.routing.models import CatalogueVersion, DispatchRule
+from cityline.tabular import Row
 
 COLUMNS = ("category", "district", "street", "unit", "level", "priority", "note")
 
 
-def default_rows() -> Iterator[tuple[int, dict[str, Any]]]:
-    """The catalogue shipped with cityline (``routing/catalogue.csv``); a centre replaces it."""
-    text = resources.files("cityline.routing").joinpath("catalogue.csv").read_text(encoding="utf-8")
-    yield from enumerate(csv.DictReader(text.splitlines()), start=2)
-
-
-def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    from cityline.accounts.units import read_unit_rows  # same CSV/xlsx reading as units
-
-    yield from read_unit_rows(path)
+def default_rows() -> Iterator[Row]:
+    """The catalogue shipped with cityline (``routing/catalogue.csv``); a centre replaces it
+    with its own file, read by ``cityline.tabular.read_rows`` like this one."""
+    with resources.as_file(resources.files("cityline.routing").joinpath("catalogue.csv")) as path:
+        yield from tabular.read_rows(path)
 
 
 def _rule(values: dict[str, Any]) -> tuple[rules.Rule | None, list[str]]:
@@ -54,12 +49,14 @@ def _rule(values: dict[str, Any]) -> tuple[rules.Rule | None, list[str]]:
     return rule, rules.rule_problems(rule)
 
 
-def check_rows(session: Session, rows: Iterable[tuple[int, dict[str, Any]]]) -> tuple[list[rules.Rule],
-                                                                                       list[RowError]]:
+def check_rows(session: Session, rows: Iterable[Row]) -> tuple[list[rules.Rule], list[RowError]]:
     """The rules of ``rows``, and every bad row with all its problems."""
     known_units = set(session.scalars(select(Unit.code)))
     good, bad = [], []
     for n, values in rows:
+        if isinstance(values, RowError):  # unreadable in the file
+            bad.append(values)
+            continue
         rule, problems = _rule(values)
         if rule and rule.unit and rule.unit not in known_units:
             problems.append(f"unknown unit '{rule.unit}'")
@@ -85,7 +82,7 @@ class Replacement:
         return not self.bad and self.version is None
 
 
-def import_catalogue(session: Session, rows: Iterable[tuple[int, dict[str, Any]]], *, actor: str,
+def import_catalogue(session: Session, rows: Iterable[Row], *, actor: str,
                      note: str | None = None) -> Replacement:
     """Replace the whole catalogue with the rows' rules, as a new version; with any bad row nothing changes."""
     good, bad = check_rows(session, rows)
@@ -94,7 +91,7 @@ def import_catalogue(session: Session, rows: Iterable[tuple[int, dict[str, Any]]
     return _replace(session, good, actor=actor, action="import", note=note)
 
 
-def replace_catalogue(session: Session, rows: Iterable[tuple[int, dict[str, Any]]], *, actor: str = "system",
+def replace_catalogue(session: Session, rows: Iterable[Row], *, actor: str = "system",
                       note: str | None = None) -> tuple[int, list[RowError]]:
     """:func:`import_catalogue` for callers that need only (rules in force, bad rows)."""
     done = import_catalogue(session, rows, actor=actor, note=note)

@@ -25,19 +25,25 @@ NOTE = typer.Option("--note", help="why: kept with the version and in the audit 
 
 @dispatch_app.command("import")
 def import_catalogue(
-    file: Annotated[Path | None, typer.Argument(help=".csv or .xlsx: category,district,street,unit,level,priority,note")] = None,
+    file: Annotated[Path | None, typer.Argument(help=".csv (UTF-8 or GBK), .jsonl or .xlsx: category,district,street,unit,level,priority,note")] = None,
     default: Annotated[bool, typer.Option("--default", help="load the catalogue shipped with cityline")] = False,
     note: Annotated[str | None, NOTE] = None,
 ) -> None:
     """Replace the catalogue with a file's rules, as a new version (nothing changes if any row is bad)."""
+    from cityline import tabular
+    from cityline.errors import BadFile
     from cityline.routing import catalogue
 
     if (file is None) == (not default):
         out.print("[red]error:[/red] give a FILE or --default")
         raise typer.Exit(2)
-    rows = catalogue.default_rows() if default else catalogue.read_rows(file)
-    with transaction(runtime.sessions()) as session:
-        done = catalogue.import_catalogue(session, rows, actor=actor(), note=note)
+    try:
+        rows = catalogue.default_rows() if default else tabular.read_rows(file)
+        with transaction(runtime.sessions()) as session:
+            done = catalogue.import_catalogue(session, rows, actor=actor(), note=note)
+    except BadFile as exc:
+        out.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(2) from exc
     for b in done.bad:
         out.print(f"  row {b.row}: {b.message}")
     if done.bad:

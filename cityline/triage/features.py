@@ -1,8 +1,8 @@
 """Words, character pairs and lexicon signals of an order: the features a trained model reads.
 
-Learning a vocabulary, Chinese is segmented with rjieba (jieba's dictionary and
-algorithm in Rust), taught the hotline's own words ("健康码", "封控", "见康码" ...)
-from the lexicon so they stay whole, and every pair of neighbouring Chinese
+Learning a vocabulary, Chinese is cut by the shared segmenter (``cityline.text``),
+which keeps the lexicon's own words ("健康码", "封控", "见康码" ...) whole, and
+every pair of neighbouring Chinese
 characters sits beside the words: pairs catch typos and homophones that split
 differently ("和酸" for "核酸"). Latin-script and Cyrillic words are whole
 lower-cased words; long numbers are folded into one.
@@ -25,9 +25,9 @@ from functools import lru_cache
 from operator import itemgetter
 
 import ahocorasick_rs
-import rjieba
 
 from cityline.once import built_once
+from cityline.text import Words, cut
 from cityline.triage.lexicon import load_lexicon
 from cityline.triage.rules import Reading
 
@@ -35,7 +35,6 @@ _CJK = re.compile(r"[\u4e00-\u9fff]{2,}")
 _DIGITS = re.compile(r"\d{4,}")
 # Letters of alphabetic scripts (Latin, Cyrillic) and digits: these make whole words.
 _WORD = re.compile(r"[0-9a-zß-ɏЀ-ӿ]+")
-_DOMAIN_WORD_FREQ = 20000
 SIGNAL = "lexicon"  # the prefix of features that are the lexicon's calls, not words of the text
 LEXICON_RANKS = 3  # the lexicon's three likeliest labels per field become features
 STRONG_SCORE = 3.0  # a lexicon score this high is one strong word or several weaker ones
@@ -43,15 +42,10 @@ _first = itemgetter(0)
 
 
 @built_once
-def segmenter() -> rjieba.Jieba:
-    """An rjieba segmenter that knows the lexicon's Chinese words (built once)."""
-    jieba = rjieba.Jieba()
+def lexicon_words() -> Words:
+    """The lexicon's Chinese words, kept whole when a text is cut (built once)."""
     lexicon = load_lexicon()
-    for matcher in lexicon.matchers.values():
-        for word in matcher.votes:
-            if _CJK.fullmatch(word):
-                jieba.add_word(word, _DOMAIN_WORD_FREQ, None)
-    return jieba
+    return Words(word for matcher in lexicon.matchers.values() for word in matcher.votes if _CJK.fullmatch(word))
 
 
 def normalised(text: str) -> str:
@@ -63,7 +57,7 @@ def candidate_features(text: str, reading: Reading) -> set[str]:
     """The features ``text`` offers a vocabulary being learnt: its segmented words and Chinese
     character pairs, its alphabetic words, and the lexicon's signals from ``reading``."""
     lowered = normalised(text)
-    found = {word for word in segmenter().cut(lowered, False) if not _WORD.search(word)}
+    found = {word for word in cut(lowered, lexicon_words()) if not _WORD.search(word)}
     found.update(_WORD.findall(lowered))
     for run in _CJK.findall(lowered):
         found.update(map(str.__add__, run, run[1:]))

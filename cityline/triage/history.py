@@ -23,6 +23,7 @@ import logging
 import os
 from pathlib import Path
 
+from cityline import text
 from cityline.once import built_once
 from cityline.taxonomy import DEFAULT_TAXONOMY_PATH
 from cityline.triage.model import LabelledText, TrainedModel, train
@@ -72,12 +73,14 @@ def shipped_model() -> TrainedModel:
 
 
 def _fingerprint() -> str:
-    """What the shipped model depends on: its history, the lexicon and the model's code."""
+    """What the shipped model depends on: its history, the lexicon, the model's code and the
+    shared segmenter's (``cityline.text``: its code, fillers and dictionary version)."""
     package = Path(__file__).parent
     digest = hashlib.sha256()
     for path in (SEED_FILE, CENTRE_HISTORY_FILE, package / "lexicon.toml", DEFAULT_TAXONOMY_PATH,
                  *sorted(package.glob("*.py"))):
         digest.update(path.read_bytes())
+    digest.update(text.fingerprint().encode())
     return digest.hexdigest()[:16]
 
 

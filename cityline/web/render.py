@@ -1,5 +1,12 @@
 """Turning a template and its values into a page: the Jinja2 environment, its filters, and
-what every page knows (the language, the visitor, the menu)."""
+what every page knows (the language, the visitor, the menu).
+
+Every value a template prints passes :func:`shown`, which masks phone and ID numbers,
+so no page shows one in full whichever template prints it and wherever the value came
+from (an order, an event's data, a number typed into the address bar). Templates
+call ``mask()`` where a text is cut short, since a number cut in half would no longer
+be recognised. The caller's full number is shown only by the order page's script,
+from the audited reveal."""
 
 from __future__ import annotations
 
@@ -13,7 +20,9 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
+from cityline import privacy
 from cityline.db import utcnow
 from cityline.orders.rules import FINAL
 from cityline.taxonomy import load_taxonomy
@@ -39,11 +48,19 @@ ONE_YEAR = 365 * 24 * 3600
 @lru_cache
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, finalize=shown)
     env.filters.update(local=local_time, iso=iso_time)
-    env.globals.update(asset=asset, is_foreign=is_foreign,
+    env.globals.update(asset=asset, is_foreign=is_foreign, mask=privacy.mask_text,
                        facts_of=lambda e: event_facts(e.action, e.data))
     return env
+
+
+def shown(value: Any) -> Any:
+    """What a template prints: strings with their phone and ID numbers masked. Markup passes
+    as it is: what the console makes itself (JSON for the scripts, asset URLs, the CSRF token)."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return privacy.mask_text(value)
+    return value
 
 
 def local_time(value: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
@@ -56,10 +73,11 @@ def iso_time(value: datetime | None) -> str:
 
 
 @lru_cache(maxsize=64)
-def asset(path: str) -> str:
-    """URL of a static file with its content hash, so a browser never runs an old script."""
+def asset(path: str) -> Markup:
+    """URL of a static file with its content hash, so a browser never runs an old script
+    (Markup: a hash that happens to be eight digits is not a phone number to mask)."""
     digest = hashlib.sha256((STATIC / path).read_bytes()).hexdigest()[:10]
-    return f"/static/{path}?v={digest}"
+    return Markup.escape(f"/static/{path}?v={digest}")
 
 
 def taxonomy_name(lang: str, code: str | None) -> str:
@@ -115,7 +133,8 @@ def page_values(request: Request, visitor: Visitor | None, lang: str, current: s
         "lang": lang, "t": t, "name": partial(taxonomy_name, lang),
         "taxonomy_names": partial(taxonomy_names, lang), "visitor": visitor,
         "pages": pages_for(visitor.permissions) if visitor else [], "current": current,
-        "csrf": visitor.csrf if visitor else "", "path": request.url.path,
+        # Markup: the CSRF token passes ``shown`` as it is (eight digits in it are no phone number).
+        "csrf": Markup.escape(visitor.csrf) if visitor else "", "path": request.url.path,
         "clock_of": clock_of, "clock_text": partial(clock_text, lang),
         "other_lang": other, "switch_url": switch_url(request, other), "strings": strings(lang),
         "due_soon_seconds": int(DUE_SOON.total_seconds()),  # the page's countdowns use the same

@@ -2,8 +2,9 @@
 
 from openpyxl import Workbook
 
-from cityline.accounts.units import descendant_ids, import_units, list_units, read_unit_rows
+from cityline.accounts.units import descendant_ids, import_units, list_units
 from cityline.db import transaction
+from cityline.tabular import read_rows
 
 
 def test_units_from_excel(sessions, tmp_path):
@@ -18,7 +19,7 @@ def test_units_from_excel(sessions, tmp_path):
     book.save(tmp_path / "units.xlsx")
     for _ in range(2):
         with transaction(sessions) as session:
-            count, bad = import_units(session, read_unit_rows(tmp_path / "units.xlsx"))
+            count, bad = import_units(session, read_rows(tmp_path / "units.xlsx"))
         assert count == 3 and [(b.row, "kind 'office'" in b.message or "'JA'" in b.message) for b in bad] == [
             (5, True), (6, True)]
     with sessions() as session:

@@ -5,7 +5,7 @@ status and timings) straight into Parquet, which is 10x faster than importing
 them into a store first; the store path itself is tested on its own
 (``test_export.py``). A build is cached under the system temp folder, keyed by
 its parameters and by the source of everything that shapes it (the simulator,
-its data, and analytics' table and text code), so a changed term rule or
+its data, analytics' table and text code and the shared segmenter), so a changed term rule or
 scenario rebuilds instead of serving stale files.
 """
 
@@ -30,7 +30,7 @@ from tests.analytics.truth import Truth
 
 ROOT = Path(__file__).parents[2]
 CACHE = Path(tempfile.gettempdir()) / "cityline-analytics-sim"
-SHAPING = ("cityline/sim", "cityline/analytics/table.py", "cityline/analytics/text.py",
+SHAPING = ("cityline/sim", "cityline/analytics/table.py", "cityline/analytics/text.py", "cityline/text.py",
            "cityline/analytics/export.py", "cityline/intake/rows.py", "cityline/intake/importer.py")
 
 

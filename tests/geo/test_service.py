@@ -19,9 +19,9 @@ def _rows():
 
 
 def test_import_creates_then_updates(session):
-    report = import_grids(session, _rows())
+    report = import_grids(session, enumerate(_rows(), start=1))
     assert (report.created, report.updated, report.bad) == (3, 0, [])
-    again = import_grids(session, [{**_rows()[0], "name": "漕河泾第一网格"}])
+    again = import_grids(session, [(1, {**_rows()[0], "name": "漕河泾第一网格"})])
     assert (again.created, again.updated) == (0, 1)
     assert grid_for(session, lat=31.185, lon=121.415).name == "漕河泾第一网格"
 
@@ -38,7 +38,7 @@ def test_bad_rows_are_reported_and_good_rows_kept(session):
         {"code": "X-5", "name": "坏级别", "compounds": ["某小区"], "zone_level": "red"},
         {"code": "XH-01", "name": "重复", "compounds": ["某小区"]},
     ]
-    report = import_grids(session, rows)
+    report = import_grids(session, enumerate(rows, start=1))
     assert report.created == 3
     reasons = {e.row: e.message for e in report.bad}
     assert sorted(reasons) == [4, 5, 6, 7, 8, 9, 10]
@@ -52,14 +52,14 @@ def test_bad_rows_are_reported_and_good_rows_kept(session):
 
 
 def test_grid_by_coordinates_prefers_the_smallest(session):
-    import_grids(session, _rows())
+    import_grids(session, enumerate(_rows(), start=1))
     assert grid_for(session, lat=31.177, lon=121.407).code == "XH-02"
     assert grid_for(session, lat=31.185, lon=121.415).code == "XH-01"
     assert grid_for(session, lat=31.30, lon=121.50) is None
 
 
 def test_grid_by_compound_named_in_the_text(session):
-    import_grids(session, _rows())
+    import_grids(session, enumerate(_rows(), start=1))
     assert grid_for(session, text="我住阳光花园，楼道灯坏了").code == "XH-01"
     assert grid_for(session, text="梅园新村门口垃圾").code == "XH-02"
     # 桂林苑 is known in two grids: unknown rather than guess
@@ -68,7 +68,7 @@ def test_grid_by_compound_named_in_the_text(session):
 
 
 def test_coordinates_outside_every_grid_fall_back_to_the_text(session):
-    import_grids(session, _rows())
+    import_grids(session, enumerate(_rows(), start=1))
     assert grid_for(session, lat=31.30, lon=121.50, text="梅园新村停电").code == "XH-02"
 
 
@@ -80,7 +80,7 @@ def test_grid_for_checks_coordinates(session):
 
 
 def test_set_zone_and_lift_it(session):
-    import_grids(session, _rows())
+    import_grids(session, enumerate(_rows(), start=1))
     grid = set_zone(session, "XH-01", "封控")
     assert grid.zone_level == "sealed" and grid.zone_changed_at is not None
     assert set_zone(session, "PT-01", None).zone_level is None

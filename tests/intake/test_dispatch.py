@@ -181,9 +181,9 @@ def test_orders_map_to_their_grid_by_position_or_compound(desk, sessions):
 
     square = [[[121.42, 31.22], [121.44, 31.22], [121.44, 31.24], [121.42, 31.24], [121.42, 31.22]]]
     with transaction(sessions) as session:
-        report = import_grids(session, [{"code": "CJD-07", "name": "曹家渡第七网格", "district": "静安区",
-                                         "street": "曹家渡街道", "unit_code": "SH-JA-CJD", "polygon": square,
-                                         "compounds": ["万航渡花园"]}])
+        report = import_grids(session, [(2, {"code": "CJD-07", "name": "曹家渡第七网格", "district": "静安区",
+                                             "street": "曹家渡街道", "unit_code": "SH-JA-CJD", "polygon": square,
+                                             "compounds": ["万航渡花园"]})])
         assert report.created == 1
     by_position = post(desk, text="楼道里堆满杂物有消防隐患", lat=31.23, lon=121.43, kind="complaint",
                        category="GEN.ENVIRONMENT", urgency="normal")

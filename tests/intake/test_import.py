@@ -8,8 +8,8 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from cityline.errors import BadFile
 from cityline.intake.importer import import_file
-from cityline.intake.rows import BadFile
 from cityline.orders.models import Order, OrderEvent
 from cityline.orders.queries import events_of
 from cityline.orders.rules import replay
@@ -42,8 +42,8 @@ BAD = [
 ]
 
 
-def write_csv(path, rows):
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+def write_csv(path, rows, encoding="utf-8-sig"):
+    with path.open("w", encoding=encoding, newline="") as fh:
         writer = csv.DictWriter(fh, COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
@@ -70,6 +70,27 @@ def test_csv_good_rows_in_bad_rows_named(sessions, vault, tmp_path):
     assert "satisfaction '很好'" in reasons[8]
     with sessions() as session:
         assert not session.scalars(select(Order).where(Order.external_id.like("B-%"))).all()
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030"])
+def test_a_csv_saved_by_excel_on_a_chinese_windows_imports(sessions, vault, tmp_path, encoding):
+    """Offices' exports come in GBK ("CSV" in Excel on a Chinese Windows): read, not refused."""
+    add_units(sessions)
+    path = write_csv(tmp_path / "orders.csv", GOOD + BAD[:1], encoding=encoding)
+    report = import_file(sessions, path, vault=vault)
+    assert (report.imported, [b.row for b in report.bad]) == (3, [5])
+    with sessions() as session:
+        h1 = session.scalars(select(Order).where(Order.external_id == "H-1")).one()
+        assert (h1.text, h1.satisfaction) == ("市民反映药店门口排队买口罩人太多", "satisfied")
+
+
+def test_undecodable_bytes_lose_their_row_only(sessions, vault, tmp_path):
+    add_units(sessions)
+    path = write_csv(tmp_path / "orders.csv", GOOD, encoding="gbk")
+    path.write_bytes(path.read_bytes().replace("口罩预约".encode("gbk"), b"\xff\xff"))
+    report = import_file(sessions, path, vault=vault)
+    assert report.imported == 2 and [b.row for b in report.bad] == [3]
+    assert "not GB18030 text" in report.bad[0].message
 
 
 def test_historical_orders_keep_times_satisfaction_and_a_consistent_history(sessions, vault, tmp_path):

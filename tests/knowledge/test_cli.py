@@ -52,7 +52,7 @@ def test_workflow_export_and_bad_rows(database, tmp_path):
     (tmp_path / "a.csv").write_text("external_id,title,answer,status\nKB-X,消费券,在App领取,draft\nKB-Y,,缺标题,\n",
                                     encoding="utf-8")
     output = invoke("import", str(tmp_path / "a.csv"), code=1)
-    assert "created 1" in output and "row 2: article KB-Y: title required" in output
+    assert "created 1" in output and "row 3: article KB-Y: title required" in output  # spreadsheet rows: header = 1
     author = f"cli:{getpass.getuser()}"  # who ran the import
     assert "another editor must review" in invoke("review", "KB-X", "--by", author, code=1)
     invoke("review", "KB-X", "--by", "reviewer")

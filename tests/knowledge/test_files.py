@@ -3,8 +3,9 @@
 import pytest
 
 from cityline.db import transaction
+from cityline.errors import BadFile
 from cityline.knowledge import service
-from cityline.knowledge.files import BadFile, export_rows, import_records, read_records, write_rows
+from cityline.knowledge.files import export_rows, import_records, read_records, write_rows
 from tests.knowledge.conftest import DATA, NOW
 
 CSV = (
@@ -35,11 +36,11 @@ def test_csv_rows_import_and_bad_rows_are_reported(sessions, tmp_path):
     path.write_text(CSV, encoding="utf-8-sig")
     report = run_import(sessions, path)
     assert (report.read, report.created, report.published) == (6, 2, 1)
-    bad = dict(report.bad)
-    assert "title required" in bad["row 3"]
-    assert "EPI.NOPE" in bad["row 4"]
-    assert "effective_from" in bad["row 5"]
-    assert "appears twice" in bad["row 6"]
+    bad = dict(report.bad)  # spreadsheet rows: the header is row 1
+    assert "title required" in bad["row 4"]
+    assert "EPI.NOPE" in bad["row 5"]
+    assert "effective_from" in bad["row 6"]
+    assert "appears twice" in bad["row 7"]
     with sessions() as session:
         assert service.get_article(session, "KB-C-2").status == "draft"
         live = service.live_version(session, "KB-C-1", NOW.date().replace(month=5))

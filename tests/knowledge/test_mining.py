@@ -45,3 +45,23 @@ def test_a_day_without_unanswered_questions_proposes_nothing(loaded):
         consult(loaded, text)
     with loaded() as session:
         assert mining.mine(session, DAY) == []
+
+
+def test_a_proposal_shows_callers_numbers_masked(loaded):
+    """A proposal leaves the orders (a draft article that may be published): numbers masked."""
+    asked = ["消费券怎么领取，我电话13912345678", "想问一下消费券在哪里领 13912345678",
+             "消费券在哪里领，身份证110101199003071234", "消费券在哪里领 13800001111", "领消费券要什么条件"]
+    for text in asked:
+        consult(loaded, text, received_at="2022-04-19T09:30:00")
+    with transaction(loaded) as session:
+        proposals = mining.mine(session, DAY)
+        mining.store_proposals(session, proposals, DAY, actor="miner", now=NOW)
+    assert len(proposals) == 1
+    shown = repr(proposals[0].evidence(DAY)) + proposals[0].title + repr(proposals[0].key_terms)
+    assert "139****5678" in shown
+    for number in ("13912345678", "110101199003071234", "13800001111"):
+        assert number not in shown
+    with loaded() as session:
+        version = service.get_version(session, service.get_article(session, proposals[0].external_id), 1)
+        assert not any(n in repr((version.title, version.questions, version.evidence))
+                       for n in ("13912345678", "110101199003071234", "13800001111"))

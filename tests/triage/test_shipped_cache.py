@@ -34,3 +34,12 @@ def test_the_shipped_model_is_cached_and_a_damaged_cache_is_replaced(own_data_di
     repaired = shipped_model()
     assert np.array_equal(repaired.weights, learnt.weights)
     assert cached.read_bytes() == learnt.to_bytes()
+
+
+def test_the_cache_key_changes_with_the_shared_text_module(monkeypatch):
+    from cityline import text
+    from cityline.triage import history
+
+    before = history._fingerprint()
+    monkeypatch.setattr(text, "fingerprint", lambda: "another segmenter")
+    assert history._fingerprint() != before
