@@ -57,6 +57,7 @@ def serve(host: str, port: int, *, worker: bool = True) -> None:
     logs.configure()  # before the worker starts: its records go the same way
     stop = threading.Event()
     if worker:
+        from cityline.outbox.identity import WorkerIdentity
         from cityline.outbox.senders import standard
         from cityline.sla.messages import reminder_handler
         from cityline.sla.worker import run_forever
@@ -64,7 +65,8 @@ def serve(host: str, port: int, *, worker: bool = True) -> None:
         settings = get_settings()
         sender = standard(runtime.sessions(), settings.data_dir / "outbox.log")
         thread = threading.Thread(target=run_forever, daemon=True, name="sla-worker",
-                                  args=(runtime.sessions(), f"serve:{port}", reminder_handler(settings.timezone),
+                                  args=(runtime.sessions(), WorkerIdentity.new(f"serve:{port}"),
+                                        reminder_handler(settings.timezone),
                                         sender, stop))
         thread.start()
     try:

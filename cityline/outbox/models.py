@@ -42,6 +42,9 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The worker identity (``cityline.outbox.identity``) holding it while in flight: its lease
+    # is ``next_attempt_at``. A worker marks or sends only what it still holds.
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
     # The same logical message is stored once, whoever writes it twice
     # (a timer's messages are keyed "timer:<id>:<n>").
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -88,21 +87,22 @@ def worker(
     interval: Annotated[float, typer.Option(help="seconds between passes")] = 5.0,
     log_file: Annotated[Path | None, typer.Option(help="deliver notices by appending JSON lines here "
                                                        "(default: stdout)")] = None,
-    worker_id: Annotated[str | None, typer.Option(help="default: host name and process id")] = None,
+    worker_id: Annotated[str, typer.Option(
+        help="the worker's name; a restart under the same name on this machine takes back at "
+             "once what the dead one held (its identity adds host, pid and a random token)")] = "sla-worker",
     once: Annotated[bool, typer.Option(help="one pass, then exit (for cron)")] = False,
 ) -> None:
     """Fire due SLA reminders into the outbox and deliver the outbox (notices as JSON lines,
     webhooks by HTTP) until stopped."""
-    import os
-
     from cityline import runtime
     from cityline.config import get_settings
     from cityline.db import utcnow
+    from cityline.outbox.identity import WorkerIdentity
     from cityline.outbox.senders import standard
     from cityline.sla.messages import reminder_handler
     from cityline.sla.worker import run_forever, run_once
 
-    name = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+    name = WorkerIdentity.new(worker_id)
     handler = reminder_handler(get_settings().timezone)
     sender = standard(runtime.sessions(), log_file)
     if once:

@@ -3,7 +3,7 @@ go to the outbox (``cityline.outbox``), which delivers them."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from cityline.outbox.service import Message
@@ -50,16 +50,21 @@ def reminder_messages(timer: TimerView, zone: ZoneInfo) -> list[Message]:
         texts = (f"督办：工单 {order}（承办单位 {unit or '未派发'}）已超过{what_zh}时限 {local}。",
                  f"Escalation: order {order} (unit {unit or 'not dispatched'}) "
                  f"missed its {what_en} deadline of {local}.")
+        # One escalation per missed deadline (order, which deadline, its instant), however
+        # often the order's timers were re-planned: a second timer for it stores nothing.
+        key = f"sla.escalation:{timer.order_id}:{payload.get('deadline', 'resolve')}:{due.astimezone(UTC).isoformat()}"
         messages = [_message("sla.overdue_escalation", timer.recipient or "role:supervisor",
-                             timer.order_id, facts, texts)]
+                             timer.order_id, facts, texts, key)]
         if unit:  # the unit learns it is being chased (督办) too
-            messages.append(_message("sla.overdue_notice", unit, timer.order_id, facts, texts))
+            messages.append(_message("sla.overdue_notice", unit, timer.order_id, facts, texts,
+                                     f"{key}:notice"))
         return messages
     raise ValueError(f"no reminder text for timer kind {timer.kind!r}")
 
 
 def _message(kind: str, recipient: str | None, order_id: int, facts: dict,
-             texts: tuple[str, str]) -> Message:
+             texts: tuple[str, str], dedupe_key: str | None = None) -> Message:
     if not recipient:
         raise ValueError(f"{kind} for order {order_id} has no recipient")
-    return Message(kind, recipient, order_id, {**facts, "text_zh": texts[0], "text_en": texts[1]})
+    return Message(kind, recipient, order_id, {**facts, "text_zh": texts[0], "text_en": texts[1]},
+                   dedupe_key)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from cityline.sla.calendar import WorkingCalendar
 from cityline.sla.models import Timer
 from cityline.sla.policy import Policy
-from cityline.sla.rules import TIMER_KINDS, Event, TimerSpec, timers_for
+from cityline.sla.rules import OVERDUE_ESCALATION, TIMER_KINDS, Event, TimerSpec, timers_for
 
 
 def _same(timer: Timer, spec: TimerSpec) -> bool:
@@ -22,6 +22,19 @@ def _same(timer: Timer, spec: TimerSpec) -> bool:
         and timer.due_at == spec.due_at
         and timer.recipient == spec.recipient
         and timer.payload == spec.payload
+    )
+
+
+def _same_missed_deadline(timer: Timer, spec: TimerSpec) -> bool:
+    """An escalation for the deadline ``timer`` already escalated: the same deadline
+    (respond/resolve) falling due at the same instant. The rest of the payload (unit,
+    cycle) may differ — a dispatch after the escalation fired changes the unit, not the
+    deadline that was missed — and must not make it escalate again."""
+    return (
+        spec.kind == OVERDUE_ESCALATION
+        and timer.kind == OVERDUE_ESCALATION
+        and timer.due_at == spec.due_at
+        and (timer.payload or {}).get("deadline") == spec.payload.get("deadline")
     )
 
 
@@ -38,8 +51,10 @@ def schedule(
     ``number`` is the order's number, which the timers' messages name it by.
 
     A spec identical to a timer that already fired is not added again, so
-    re-evaluating an unchanged order never repeats a reminder. Returns the
-    order's pending timers of those kinds."""
+    re-evaluating an unchanged order never repeats a reminder; nor is an overdue
+    escalation for a deadline (which one, due when) already escalated, whatever else
+    changed since: one escalation per missed deadline. Returns the order's pending
+    timers of those kinds."""
     kinds = set(kinds) if kinds is not None else {spec.kind for spec in specs}
     if stray := sorted({spec.kind for spec in specs} - kinds):
         raise ValueError(f"timer kinds {stray} are not among the kinds being replaced {sorted(kinds)}")
@@ -66,7 +81,7 @@ def schedule(
                 timer.order_number = number
             kept.append(timer)
     for spec in wanted:
-        if any(_same(timer, spec) for timer in fired):
+        if any(_same(timer, spec) or _same_missed_deadline(timer, spec) for timer in fired):
             continue
         timer = Timer(
             order_id=order_id, order_number=number, kind=spec.kind, due_at=spec.due_at,

@@ -248,6 +248,47 @@ def test_a_worker_killed_mid_run_loses_no_reminder_and_sends_none_twice(sla_db, 
     assert deliver_outbox(sla_db.factory, now + timedelta(days=1), sender).sent == 0
 
 
+def test_a_worker_killed_mid_run_is_replaced_by_one_of_its_name_that_takes_its_timers_at_once(
+    sla_db, tmp_path
+):
+    """Issue 14: ``serve:{port}`` restarted at once must not wait out its own lease; a
+    worker of another name must, and the (short) lease is all it waits."""
+    n = 30
+    now = datetime(2020, 2, 3, 2, 0, tzinfo=UTC)
+    due_timers(sla_db, n, now - timedelta(hours=1))
+    common = {"url": sla_db.url, "job": "fire", "delay": 0.04, "batch": 4, "lease_seconds": 30}
+    first_id = tmp_path / "first.id"
+    first = start_worker(**common, name="serve:8345", calls=str(tmp_path / "first.calls"),
+                         now=now.isoformat(), pid_file=str(first_id))
+
+    def holding() -> int:
+        return count(sla_db, Timer, Timer.state == "pending", Timer.claimed_by == first_id.read_text())
+
+    try:
+        wait_for(lambda: first_id.exists() and count(sla_db, Timer, Timer.state == "fired") >= 5
+                 and holding() > 0, "the first worker to fire, and to hold a claimed batch")
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    held = holding()
+    assert held > 0  # killed holding a claimed batch
+    fired_before = count(sla_db, Timer, Timer.state == "fired")
+    # A worker of another name, one second later: the dead worker's batch is not its to take.
+    stranger = tmp_path / "stranger.json"
+    assert start_worker(**common, name="sla-worker", calls=str(tmp_path / "stranger.calls"),
+                        now=(now + timedelta(seconds=1)).isoformat(),
+                        result=str(stranger)).wait(timeout=120) == 0
+    fired_by_stranger = json.loads(stranger.read_text())["fired"]
+    assert fired_by_stranger == n - fired_before - held
+    # The same name restarted, still well inside the lease: it takes the batch back at once.
+    result = tmp_path / "second.json"
+    second = start_worker(**common, name="serve:8345", calls=str(tmp_path / "second.calls"),
+                          now=(now + timedelta(seconds=2)).isoformat(), result=str(result))
+    assert second.wait(timeout=120) == 0
+    assert json.loads(result.read_text())["fired"] == held
+    assert_each_timer_fired_once_with_its_messages(sla_db, n)
+
+
 def test_delivery_killed_mid_run_delivers_everything_and_repeats_at_most_the_one_in_flight(
     sla_db, tmp_path
 ):

@@ -2,7 +2,11 @@
 concurrency tests: ``python -m tests.sla.worker_process '<json config>'``.
 
 Its handler and sender are deliberately slow so a test can kill it mid-run.
-Each handler call is appended to a file so tests can see the work done."""
+Each handler call is appended to a file so tests can see the work done.
+
+With ``name`` (instead of ``worker_id``) it runs as a real worker does: a fresh
+:class:`WorkerIdentity` of that name, which first takes back what dead predecessors
+of the name held."""
 
 from __future__ import annotations
 
@@ -13,10 +17,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from cityline.db import make_engine, make_sessionmaker, utcnow
+from cityline.outbox.identity import WorkerIdentity
 from cityline.outbox.senders import LogSender
 from cityline.outbox.service import Message
 from cityline.outbox.worker import OutboxItem, deliver_outbox
-from cityline.sla.worker import Handler, RunReport, fire_due_timers
+from cityline.sla.worker import Handler, RunReport, fire_due_timers, take_back
 
 
 def slow_handler(calls: Path, delay: float) -> Handler:
@@ -49,17 +54,23 @@ def main(config: dict) -> None:
         time.sleep(0.005)
     fixed_now = datetime.fromisoformat(config["now"]) if config.get("now") else None
     lease = timedelta(seconds=config["lease_seconds"])
+    worker = WorkerIdentity.new(config["name"]) if config.get("name") else config.get("worker_id", "outbox")
+    if config.get("pid_file"):
+        Path(config["pid_file"]).write_text(str(worker))
+    if isinstance(worker, WorkerIdentity):
+        take_back(factory, worker, fixed_now or utcnow())
     totals = RunReport()
     busy = True
     while busy:
         now = fixed_now or utcnow()
         if config["job"] == "fire":
             handler = slow_handler(Path(config["calls"]), config["delay"])
-            report = fire_due_timers(factory, now, config["worker_id"], handler,
+            report = fire_due_timers(factory, now, worker, handler,
                                      batch_size=config["batch"], lease=lease)
         else:
             sender = slow_sender(Path(config["log"]), config["delay"])
-            report = deliver_outbox(factory, now, sender, batch_size=config["batch"], lease=lease)
+            report = deliver_outbox(factory, now, sender, batch_size=config["batch"], lease=lease,
+                                    worker=worker)
         busy = report.busy
         totals.add(report)
     if config.get("result"):

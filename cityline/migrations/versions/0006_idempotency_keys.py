@@ -1,19 +1,20 @@
 """idempotency keys: a create request's Idempotency-Key or an order's external_id, with what it made
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-06 06:00:00.000000
 
 Self-contained (one new table): written as 0003 after 0002 on the limits branch, chained
-after main's 0003 (outbox) and 0004 (catalogue versions) when main was merged in.
+after main's 0003 (outbox), 0004 (catalogue versions) and 0005 (outbox claimed_by) as main
+was merged in. Another migration that main gains first only needs this down_revision moved.
 """
 from alembic import op
 import sqlalchemy as sa
 import cityline.db
 
 
-revision = '0005'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
