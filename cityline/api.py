@@ -1,15 +1,23 @@
-"""Assembles the HTTP application from each domain's router."""
+"""Assembles the HTTP application from each domain's router, with its liveness (``/healthz``)
+and readiness (``/readyz``)."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from cityline import __version__, logs, problems
+from cityline import __version__, limits, logs, problems
 from cityline.accounts.api import router as accounts_router
 from cityline.accounts.outbox_api import router as outbox_router
 from cityline.accounts.units_api import router as units_router
 from cityline.analytics.api import router as analytics_router
+from cityline.config import get_settings
 from cityline.epidemic.api import router as epidemic_router
 from cityline.intake.api import dispatch_router
 from cityline.intake.api import orders_router as intake_orders_router
@@ -21,14 +29,56 @@ from cityline.privacy import Vault
 from cityline.routing.api import router as catalogue_router
 from cityline.web import router as web_router
 
+log = logging.getLogger(__name__)
 
-def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None) -> FastAPI:
-    """``classifier(session)`` returns the triage function for new orders (None: no triage)."""
-    app = FastAPI(title="cityline", version=__version__,
+
+class Readiness:
+    """Whether the shared parsers and models are built, so the first orders do not wait for
+    them (``/readyz``). The build runs in a thread beside the server, started with the app."""
+
+    def __init__(self, warm_up: Callable[[], None] | None) -> None:
+        self.warm_up = warm_up
+        self.ready = threading.Event()
+        self.failure: str | None = None
+        if warm_up is None:  # nothing to build
+            self.ready.set()
+
+    def start(self) -> None:
+        if not self.ready.is_set():
+            threading.Thread(target=self._run, name="warm-up", daemon=True).start()
+
+    def _run(self) -> None:
+        assert self.warm_up is not None
+        try:
+            self.warm_up()
+        except Exception as error:  # stays not ready, and says why
+            log.exception("warm-up failed; /readyz answers 503")
+            self.failure = type(error).__name__  # the message may name paths: it is in the log
+            return
+        log.info("warm: shared parsers and models built; /readyz answers 200")
+        self.ready.set()
+
+
+def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None,
+               warm_up: Callable[[], None] | None = None) -> FastAPI:
+    """``classifier(session)`` returns the triage function for new orders (None: no triage).
+    ``warm_up()`` builds what requests share (``server.warm_up``); it starts with the app, and
+    ``/readyz`` answers 503 until it has finished (at once when there is none)."""
+    readiness = Readiness(warm_up)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        readiness.start()
+        yield
+
+    app = FastAPI(title="cityline", version=__version__, lifespan=lifespan,
+                  dependencies=[Depends(limits.refuse_nul_characters)],
                   description="City service hotline: work orders, triage, dispatch, deadlines.")
+    app.add_middleware(limits.BodyLimit, max_bytes=get_settings().max_request_bytes)
     app.state.sessions = sessions
     app.state.vault = vault
     app.state.classifier = classifier
+    app.state.readiness = readiness
     problems.install(app)
     logs.install()
     app.add_middleware(logs.AccessLog)
@@ -48,6 +98,19 @@ def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None) -
 
     @app.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, str]:
+        """Liveness: the process answers (it may still be warming up; see /readyz)."""
         return {"status": "ok"}
+
+    @app.get("/readyz", tags=["meta"], responses={503: {"description": "still warming up"}})
+    def readyz(request: Request) -> JSONResponse:
+        """Readiness: 200 once the address parser, triage model and segmenters are built,
+        503 (problem+json, Retry-After) until then."""
+        if readiness.ready.is_set():
+            return JSONResponse({"status": "ready"})
+        detail = (f"warm-up failed ({readiness.failure}; see the server's log)" if readiness.failure
+                  else "warming up: building the address parser, triage model and segmenters")
+        answer = problems.problem(503, "Service Unavailable", detail, request.url.path)
+        answer.headers["Retry-After"] = "5"
+        return answer
 
     return app

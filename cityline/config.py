@@ -59,6 +59,10 @@ class Settings(BaseSettings):
         default=48, description="A pass needs a negative test sampled less than this long before.")
     epidemic_pass_valid_hours: int = Field(
         default=48, description="A pass is valid until its test's sample time plus this long.")
+    max_request_bytes: int = Field(
+        default=1024 * 1024, ge=1,
+        description="Largest request body accepted (bytes, counted as read, chunked or not); more is 413.",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

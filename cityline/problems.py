@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from cityline.errors import DomainError
 from cityline.privacy import mask_text
@@ -35,3 +38,12 @@ def install(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         return problem(422, "Invalid request", "the request has invalid fields", request.url.path, errors)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        """The framework's own refusals (no such route, wrong method, a body over the limit)
+        as problems too."""
+        title = "Content Too Large" if exc.status_code == 413 else HTTPStatus(exc.status_code).phrase
+        answer = problem(exc.status_code, title, str(exc.detail), request.url.path)
+        answer.headers.update(exc.headers or {})
+        return answer

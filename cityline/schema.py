@@ -21,6 +21,7 @@ MODEL_MODULES = (
     "cityline.knowledge.models",
     "cityline.analytics.models",
     "cityline.epidemic.models",
+    "cityline.idempotency.models",
 )
 
 

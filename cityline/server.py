@@ -1,18 +1,49 @@
 """A running cityline server: the HTTP application on the configured database, with triage,
-and the worker that fires deadline reminders and delivers the outbox beside it."""
+warmed up before it reports ready (``/readyz``), and the worker that fires deadline reminders
+and delivers the outbox beside it."""
 
 from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from cityline import logs, runtime
 from cityline.config import get_settings
 from cityline.intake.triage import classify_with
 from cityline.privacy import default_vault
 
+# A text that touches every table the parser and triage build: Chinese, traditional
+# characters, Latin and Cyrillic letters, Hangul.
+WARM_TEXT = "静安区曹家渡街道 長寧區 Jing'an District Сюйхуэй 민항구 홍차오진 老人透析药吃完了，口罩在哪里预约"
+
+
+def warm_up(sessions: sessionmaker[Session]) -> None:
+    """Build, once and before the server reports ready, what every request shares: the
+    address parser's tables (divisions, gazetteer, traditional characters, foreign
+    spellings with jionlp's pinyin), the shared Chinese segmenter, the triage model and
+    its lexicon words, the knowledge base's words and index, and the deadline policies.
+    Each is built under its own lock (``cityline.once``, ``cityline.text``), so a request
+    arriving meanwhile waits for the build instead of starting another."""
+    from cityline.db import transaction
+    from cityline.geo import parse_address
+    from cityline.knowledge.search import suggest
+    from cityline.sla.tracking import policies
+    from cityline.text import segmenter
+
+    parse_address(WARM_TEXT)
+    segmenter()
+    policies()
+    with transaction(sessions) as session:
+        classify_with(session)(WARM_TEXT, None)
+        suggest(session, WARM_TEXT)
+
 
 def app():
+    from functools import partial
+
     from cityline.api import create_app
 
-    return create_app(runtime.sessions(), default_vault(), classifier=classify_with)
+    sessions = runtime.sessions()
+    return create_app(sessions, default_vault(), classifier=classify_with, warm_up=partial(warm_up, sessions))
 
 
 def serve(host: str, port: int, *, worker: bool = True) -> None:

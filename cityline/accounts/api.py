@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from cityline.accounts import service
@@ -22,6 +21,7 @@ from cityline.accounts.schemas import (
 )
 from cityline.db import read_transaction, transaction, utcnow
 from cityline.errors import Unauthorized
+from cityline.limits import Moment, RowId
 from cityline.timeutil import as_aware
 
 router = APIRouter(tags=["accounts"])
@@ -118,17 +118,17 @@ def create_token(body: TokenCreate, d: D) -> TokenRead:
 
 
 @router.post("/api/tokens/{token_id}/revoke", response_model=TokenRead)
-def revoke_token(token_id: int, d: D) -> TokenRead:
+def revoke_token(token_id: RowId, d: D) -> TokenRead:
     d.require("users:admin")
     with transaction(d.sessions) as session:
         return _token_read(session, service.revoke_token(session, token_id, actor=d.actor, now=utcnow()))
 
 
 @router.get("/api/audit", response_model=list[AuditRead])
-def audit_log(d: D, actor: str | None = None, action: str | None = None, since: datetime | None = None,
-              limit: int = 200) -> list[AuditRead]:
+def audit_log(d: D, actor: str | None = None, action: str | None = None, since: Moment | None = None,
+              limit: Annotated[int, Query(ge=1, le=5000)] = 200) -> list[AuditRead]:
     d.require("audit:read")
     with read_transaction(d.sessions) as session:
         entries = service.list_audit(session, actor=actor, action=action,
-                                     since=as_aware(since) if since else None, limit=min(limit, 5000))
+                                     since=as_aware(since) if since else None, limit=limit)
         return [AuditRead.model_validate(e, from_attributes=True) for e in entries]

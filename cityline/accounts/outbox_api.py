@@ -14,6 +14,7 @@ from cityline.accounts.deps import Deps, deps
 from cityline.accounts.service import audit
 from cityline.accounts.units import active_unit
 from cityline.db import read_transaction, transaction, utcnow
+from cityline.limits import RowId
 from cityline.outbox import notify, service, webhooks
 from cityline.outbox.schemas import (
     NotificationList,
@@ -40,7 +41,7 @@ def notifications(d: D, unread: bool = False, limit: Annotated[int, Query(ge=1, 
 
 
 @router.post("/api/notifications/{notification_id}/read", response_model=NotificationRead)
-def read(notification_id: int, d: D) -> NotificationRead:
+def read(notification_id: RowId, d: D) -> NotificationRead:
     """Mark a notification read (404 outside the reader's units, as for a missing one)."""
     d.require("orders:read")
     with transaction(d.sessions) as session:
@@ -69,7 +70,7 @@ def add_webhook(body: WebhookCreate, d: D) -> WebhookRead:
 
 
 @router.delete("/api/webhooks/{webhook_id}", status_code=204)
-def remove_webhook(webhook_id: int, d: D) -> None:
+def remove_webhook(webhook_id: RowId, d: D) -> None:
     d.require("outbox:admin")
     with transaction(d.sessions) as session:
         hook = webhooks.remove(session, webhook_id)
@@ -88,7 +89,7 @@ def outbox(d: D, state: str = "failed", limit: Annotated[int, Query(ge=1, le=500
 
 
 @router.post("/api/outbox/{message_id}/retry", response_model=OutboxMessageRead)
-def retry(message_id: int, d: D) -> OutboxMessageRead:
+def retry(message_id: RowId, d: D) -> OutboxMessageRead:
     """Give a failed message a fresh set of attempts (once its receiver is fixed)."""
     d.require("outbox:admin")
     with transaction(d.sessions) as session:

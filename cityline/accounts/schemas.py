@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from cityline.limits import RequestBody
 from cityline.privacy import mask_data, mask_text
 
+# A role name; a user or token holds a few at most.
+Role = Annotated[str, Field(max_length=32)]
+Roles = Annotated[list[Role], Field(max_length=20)]
 
-class Login(BaseModel):
-    username: str
-    password: str
+
+class Login(RequestBody):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=1024)
 
 
 class Me(BaseModel):
@@ -23,12 +28,12 @@ class Me(BaseModel):
     csrf_token: str | None = None
 
 
-class UserCreate(BaseModel):
+class UserCreate(RequestBody):
     username: str = Field(min_length=2, max_length=64)
-    password: str = Field(min_length=10)
-    roles: list[str]
-    unit: str | None = None
-    display_name: str | None = None
+    password: str = Field(min_length=10, max_length=1024)
+    roles: Roles
+    unit: str | None = Field(None, max_length=64)
+    display_name: str | None = Field(None, max_length=100)
 
 
 class UserRead(BaseModel):
@@ -40,10 +45,10 @@ class UserRead(BaseModel):
     last_login_at: datetime | None
 
 
-class TokenCreate(BaseModel):
+class TokenCreate(RequestBody):
     name: str = Field(min_length=2, max_length=100)
-    roles: list[str]
-    unit: str | None = None
+    roles: Roles
+    unit: str | None = Field(None, max_length=64)
 
 
 class TokenRead(BaseModel):
@@ -79,13 +84,13 @@ class AuditRead(BaseModel):
         return mask_data(value)
 
 
-class UnitCreate(BaseModel):
+class UnitCreate(RequestBody):
     code: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
-    kind: str = Field(description="centre, street_office or department")
-    parent_code: str | None = None
-    district: str | None = None
-    street: str | None = None
+    kind: str = Field(max_length=32, description="centre, street_office or department")
+    parent_code: str | None = Field(None, max_length=64)
+    district: str | None = Field(None, max_length=64)
+    street: str | None = Field(None, max_length=64)
 
 
 class UnitRead(BaseModel):

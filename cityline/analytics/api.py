@@ -6,7 +6,6 @@ those whose reach includes the order (the orders API decides).
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -17,6 +16,7 @@ from cityline.analytics.dataset import Dataset
 from cityline.analytics.render import html_to_pdf
 from cityline.analytics.situation import situation as live_situation
 from cityline.db import read_transaction, utcnow
+from cityline.limits import Day
 from cityline.timeutil import to_local
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
@@ -33,7 +33,7 @@ def briefings(d: D) -> list[dict]:
 
 
 @router.get("/briefings/{day}", response_model=None)
-def briefing(day: date, d: D,
+def briefing(day: Day, d: D,
              format: Annotated[Literal["json", "html", "pdf"], Query()] = "json") -> Response | dict:
     """One stored briefing: its JSON (formats.md §3), or ``?format=html`` / ``?format=pdf``."""
     d.require("analytics:read")
@@ -47,7 +47,7 @@ def briefing(day: date, d: D,
 
 
 @router.get("/situation")
-def situation(d: D, day: date | None = None) -> dict:
+def situation(d: D, day: Day | None = None) -> dict:
     """Today (or ``day``): totals against yesterday and last year, epidemic share, categories,
     top problems, emerging issues, and orders per district and street for a map."""
     d.require("analytics:read")

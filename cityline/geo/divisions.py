@@ -15,8 +15,10 @@ import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
+
+from cityline.once import built_once
 
 PROVINCE, CITY, DISTRICT, STREET = "province", "city", "district", "street"
 LEVELS = (PROVINCE, CITY, DISTRICT, STREET)
@@ -164,13 +166,13 @@ def _code_of(raw: str) -> str | None:
     return parts[1]
 
 
-@lru_cache(maxsize=1)
+@built_once
 def load_divisions() -> Divisions:
     """Every province, city, district and street/town of China (cached after the first call)."""
     return Divisions(parse_location_lines(read_location_text().splitlines()))
 
 
-@lru_cache(maxsize=1)
+@built_once
 def _shanghai_streets() -> tuple[tuple[str, tuple[str, ...]], ...]:
     divisions = load_divisions()
     (shanghai,) = divisions.named("上海市", CITY)

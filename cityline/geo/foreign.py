@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import sys
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from cityline.geo.divisions import CITY, DISTRICT, PROVINCE, STREET, Division, load_divisions
 from cityline.geo.gazetteer import (
@@ -30,6 +30,7 @@ from cityline.geo.gazetteer import (
 )
 from cityline.geo.scan import Mention
 from cityline.geo.transliterate import normalise_cyrillic, to_cyrillic, to_hangul
+from cityline.once import built_once
 
 _WORD = re.compile(r"[A-Za-zÜüА-Яа-яЁё]+(?:['’ʼ][A-Za-zА-Яа-яЁё]+)*")
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -60,9 +61,16 @@ class ForeignForms:
 
 
 def _pinyin_function():
-    # jionlp prints a banner on import; keep it off the caller's standard output
-    with contextlib.redirect_stdout(io.StringIO()):
-        import jionlp
+    """jionlp's pinyin (a process-wide object that builds its tables on first call, unlocked:
+    call it only inside :func:`load_foreign_forms`, which one thread at a time runs)."""
+    if "jionlp" not in sys.modules:
+        # jionlp prints a banner on import; keep it off the caller's standard output. The
+        # swap of sys.stdout is process-wide, so it must not run in two threads at once
+        # (interleaved, they left sys.stdout pointing at a discarded buffer for good).
+        with contextlib.redirect_stdout(io.StringIO()):
+            import jionlp
+    import jionlp
+
     return jionlp.pinyin
 
 
@@ -146,7 +154,7 @@ def _add_street(forms: ForeignForms, pinyin, chinese: Gazetteer, street: Divisio
                            _HANGUL_SUFFIXES.get(suffix[-1:], ()), False)
 
 
-@lru_cache(maxsize=8)
+@built_once
 def load_foreign_forms(default_city: str | None) -> ForeignForms:
     """Spellings in other scripts → candidates, for a hotline in ``default_city``."""
     chinese = load_gazetteer(default_city)

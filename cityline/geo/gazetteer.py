@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from cityline.geo.divisions import CITY, DISTRICT, PROVINCE, STREET, Division, load_divisions
+from cityline.once import built_once
 
 # Evidence strengths (how sure a form alone makes us of its division).
 FULL = 1.0  # the official name: 徐汇区, 长寿路街道, 武汉市
@@ -171,7 +171,7 @@ def _add_streets(gazetteer: Gazetteer, default_city: Division | None, city_forms
         gazetteer.add(form, Candidate(division, strength, kind, common))
 
 
-@lru_cache(maxsize=8)
+@built_once
 def load_gazetteer(default_city: str | None) -> Gazetteer:
     """The compiled gazetteer for a hotline whose own city is ``default_city`` (cached)."""
     divisions = load_divisions()

@@ -8,7 +8,6 @@ that road names built from place names (南京路, 嘉定路, 西藏中路) are 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from cityline.geo.divisions import DISTRICT, jionlp_dictionary_dir
@@ -19,6 +18,7 @@ from cityline.geo.gazetteer import (
     Candidate,
     Gazetteer,
 )
+from cityline.once import built_once
 
 # What follows a district written without 区 and makes it a road instead: 嘉定路, 青浦路.
 ROAD_FOLLOWERS = ("路", "东路", "西路", "南路", "北路", "中路", "大道", "公路", "大街", "弄", "巷")
@@ -89,7 +89,7 @@ def _preference(mention: Mention) -> tuple[bool, int, int]:
     return (not stands_alone, -(mention.end - mention.start), mention.start)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def traditional_to_simplified() -> dict[int, str]:
     """A str.translate table from jionlp's one-to-one traditional → simplified characters.
 

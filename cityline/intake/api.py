@@ -7,18 +7,21 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from cityline.accounts.deps import Deps, deps
 from cityline.db import read_transaction, transaction, utcnow
 from cityline.errors import Conflict
+from cityline.idempotency import service as idempotency
+from cityline.idempotency.schemas import IdempotencyKeyHeader
 from cityline.intake.duplicates import find_duplicates
 from cityline.intake.service import create_order, locate
+from cityline.limits import RequestBody
 from cityline.orders import queries
 from cityline.orders.api import reach_filter, visible
 from cityline.orders.models import Order
 from cityline.orders.schemas import OrderCreate, OrderRead
-from cityline.orders.service import describe
+from cityline.orders.service import describe, get_order
 from cityline.privacy import mask_data
 from cityline.routing.catalogue import suggest_units
 
@@ -28,11 +31,11 @@ orders_router = APIRouter(prefix="/api/orders", tags=["orders"])
 D = Annotated[Deps, Depends(deps)]
 
 
-class PreviewRequest(BaseModel):
+class PreviewRequest(RequestBody):
     text: str = Field(min_length=1, max_length=20000)
-    address: str | None = None
-    caller_phone: str | None = None
-    category: str | None = Field(None, description="the operator's choice, when made (else triage's)")
+    address: str | None = Field(None, max_length=500)
+    caller_phone: str | None = Field(None, max_length=40)
+    category: str | None = Field(None, max_length=32, description="the operator's choice, when made (else triage's)")
 
 
 @router.post("/preview")
@@ -59,14 +62,36 @@ def preview(body: PreviewRequest, d: Annotated[Deps, Depends(deps)]) -> dict[str
         }
 
 
-@orders_router.post("", status_code=201, response_model=OrderRead)
-def create(body: OrderCreate, response: Response, d: D) -> OrderRead:
-    """Record an order; labels left empty are filled by triage. Same external_id twice → 200 with the
-    first, when the caller may see it; else 409, which names no order."""
+@orders_router.post("", status_code=201, response_model=OrderRead,
+                    responses={200: {"description": "a retry: the order the first request made"},
+                               409: {"description": "the key or external_id was used with another request"}})
+def create(body: OrderCreate, response: Response, d: D,
+           idempotency_key: IdempotencyKeyHeader = None) -> OrderRead:
+    """Record an order; labels left empty are filled by triage. A retry with the same
+    Idempotency-Key or external_id and the same body → 200 with the first order, when the
+    caller may see it; with a different body → 409 naming the fields that differ. An
+    external_id taken by an order outside the caller's reach → 409, which names no order."""
     d.require("orders:create")
+    now = utcnow()
     with transaction(d.sessions) as session:
-        order, created = create_order(session, body, actor=d.actor, now=utcnow(), vault=d.vault,
-                                      classify=d.classify(session))
+        claimed = idempotency.claim(session, scope=f"key:{d.actor}", key=idempotency_key,
+                                    endpoint="POST /api/orders", request=body.model_dump(mode="json"),
+                                    now=now) if idempotency_key else None
+        if claimed and claimed.replay:  # this caller's retry: said as much as its reach allows now
+            first = get_order(session, claimed.replay)
+            seen = d.principal.sees(first.unit_id, first.district, first.street)
+            if claimed.differs:
+                raise idempotency.different_request("Idempotency-Key", idempotency_key,
+                                                    first.number if seen else None, claimed.differs)
+            if not seen:
+                raise Conflict(f"the order recorded with Idempotency-Key {idempotency_key} is outside your reach")
+            response.status_code = 200
+            return describe(session, first)
+        order, created = create_order(session, body, actor=d.actor, now=now, vault=d.vault,
+                                      classify=d.classify(session),
+                                      sees=lambda o: d.principal.sees(o.unit_id, o.district, o.street))
+        if claimed:
+            idempotency.complete(session, claimed, order.number)
         if not created:
             # A lookup by external_id: an order outside the caller's reach is not shown, not even
             # its number. That the id is taken cannot be hidden (a second order cannot have it).

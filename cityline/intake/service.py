@@ -17,12 +17,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityline.errors import Invalid
+from cityline.errors import Conflict, Invalid
 from cityline.geo.service import grid_for
+from cityline.idempotency.service import claim, complete, different_request
 from cityline.orders.models import Order
 from cityline.orders.rules import Status
 from cityline.orders.schemas import OrderCreate
-from cityline.orders.service import allocate_numbers, format_number, record_event, track_deadlines
+from cityline.orders.service import (
+    allocate_numbers,
+    format_number,
+    get_order,
+    record_event,
+    track_deadlines,
+)
 from cityline.privacy import Vault
 from cityline.taxonomy import label_errors
 from cityline.timeutil import as_aware, local_day
@@ -34,6 +41,28 @@ LABELS = ("kind", "category", "urgency")
 
 def find_by_external_id(session: Session, external_id: str) -> Order | None:
     return session.scalars(select(Order).where(Order.external_id == external_id)).one_or_none()
+
+
+EXTERNAL_ID_SCOPE = "orders.external_id"
+
+
+def intake_differences(order: Order, data: OrderCreate, vault: Vault) -> list[str]:
+    """The facts of a request that an order stored with the same external_id does not share.
+
+    For an order whose request is no longer remembered (imported, or created more than a
+    day ago): only what a new order stores as given is compared, not labels or places,
+    which triage fills and people correct later."""
+    given = {
+        "text": (data.text, order.text), "channel": (data.channel, order.channel),
+        "caller_name": (data.caller_name, order.caller_name), "address": (data.address, order.address),
+        "caller_phone": (vault.phone_digest(data.caller_phone) if data.caller_phone else None,
+                         order.caller_phone_digest),
+    }
+    if data.received_at:
+        given["received_at"] = (as_aware(data.received_at), order.received_at)
+    if data.lat is not None:
+        given.update(lat=(data.lat, order.lat), lon=(data.lon, order.lon))
+    return sorted(name for name, (asked, stored) in given.items() if asked != stored)
 
 
 def fill_labels(text: str, given: dict[str, Any], classify: Classify | None, *, source: str,
@@ -96,14 +125,34 @@ def create_order(
     vault: Vault,
     classify: Classify | None = None,
     route: bool = True,
+    sees: Callable[[Order], bool] | None = None,
 ) -> tuple[Order, bool]:
-    """Record one order; returns (order, created). The same external_id twice returns the first.
+    """Record one order; returns (order, created).
 
-    With ``route`` the new order also gets its place, duplicate and unit
-    suggestions, and is dispatched at once when the catalogue is sure.
+    The same external_id again returns the first order, also to a concurrent retry (it
+    waits for the first to commit); with a different request it raises Conflict naming
+    what differs — or, when ``sees`` (the asker's reach) does not include the first
+    order, naming nothing of it. With ``route`` the new order also gets its place,
+    duplicate and unit suggestions, and is dispatched at once when the catalogue is sure.
     """
-    if data.external_id and (existing := find_by_external_id(session, data.external_id)):
-        return existing, False
+    claimed = None
+    if data.external_id:
+        # The key is reserved before anything else, so concurrent retries queue here
+        # instead of all inserting and failing on the unique constraint.
+        claimed = claim(session, scope=EXTERNAL_ID_SCOPE, key=data.external_id, endpoint="order",
+                        request=data.model_dump(mode="json"), now=now, label="external_id")
+        # A retry within the key's day is compared with the request kept; an order stored
+        # before that (imported, or older) with what it stores as given.
+        existing = (get_order(session, claimed.replay) if claimed.replay
+                    else find_by_external_id(session, data.external_id))
+        if existing is not None:
+            differences = claimed.differs if claimed.replay else intake_differences(existing, data, vault)
+            if differences and sees is not None and not sees(existing):  # not even its number
+                raise Conflict(f"an order with external_id {data.external_id} was already recorded")
+            if differences:
+                raise different_request("external_id", data.external_id, existing.number, differences)
+            complete(session, claimed, existing.number)
+            return existing, False
     errors = label_errors(data.kind, data.category, data.urgency, data.special_groups)
     if errors:
         raise Invalid("some labels are not codes of the taxonomy", errors)
@@ -137,6 +186,8 @@ def create_order(
         event.data = {**event_data, **route_new_order(session, order, prediction, now)}
     if order.status == Status.RECEIVED:  # not auto-dispatched (a dispatch records its own deadlines)
         event.data = {**event.data, **track_deadlines(session, order)}
+    if claimed:
+        complete(session, claimed, order.number)
     return order, True
 
 

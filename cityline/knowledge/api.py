@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityline.accounts.deps import Deps, deps
 from cityline.db import read_transaction, transaction, utcnow
 from cityline.errors import Conflict
+from cityline.idempotency import service as idempotency
+from cityline.idempotency.schemas import IdempotencyKeyHeader
 from cityline.knowledge import mining, public, search, service
 from cityline.knowledge.schemas import (
     AnswerRequest,
@@ -35,6 +37,7 @@ from cityline.knowledge.schemas import (
     VersionRead,
     WorkflowStep,
 )
+from cityline.limits import Page
 from cityline.orders.service import describe, get_order
 
 router = APIRouter(prefix="/api/knowledge", tags=["knowledge"])
@@ -69,7 +72,7 @@ def _input(external_id: str, body: ArticleWrite) -> service.ArticleInput:
 
 @router.get("/articles", response_model=ArticlePage)
 def list_(d: DepsArg, status: str | None = None, category: str | None = None, q: str | None = None,
-          page: Annotated[int, Query(ge=1)] = 1,
+          page: Page = 1,
           page_size: Annotated[int, Query(ge=1, le=500)] = 50) -> ArticlePage:
     d.require(READ)
     with read_transaction(d.sessions) as session:
@@ -79,15 +82,29 @@ def list_(d: DepsArg, status: str | None = None, category: str | None = None, q:
                            page=page, page_size=page_size)
 
 
-@router.post("/articles", status_code=201, response_model=ArticleDetail)
-def create(body: ArticleCreate, d: DepsArg) -> ArticleDetail:
-    """A new article, as a draft; an id already taken is 409."""
+@router.post("/articles", status_code=201, response_model=ArticleDetail,
+             responses={200: {"description": "a retry (same Idempotency-Key and body): the article it made"}})
+def create(body: ArticleCreate, response: Response, d: DepsArg,
+           idempotency_key: IdempotencyKeyHeader = None) -> ArticleDetail:
+    """A new article, as a draft; an id already taken is 409, unless this is a retry with
+    the same Idempotency-Key and body (200 with the article)."""
     d.require(EDIT)
+    now = utcnow()
     with transaction(d.sessions) as session:
+        claimed = idempotency.claim(session, scope=f"key:{d.actor}", key=idempotency_key,
+                                    endpoint="POST /api/knowledge/articles",
+                                    request=body.model_dump(mode="json"), now=now) if idempotency_key else None
+        if claimed and claimed.differs:
+            raise idempotency.different_request("Idempotency-Key", idempotency_key, claimed.replay, claimed.differs)
+        if claimed and claimed.replay:
+            response.status_code = 200
+            return _detail(session, service.get_article(session, claimed.replay))
         if service.find_article(session, body.external_id):
             raise Conflict(f"article {body.external_id} exists; PUT a new version instead")
         article, _ = service.write_version(session, _input(body.external_id, body), actor=d.actor,
-                                           now=utcnow(), note=body.note)
+                                           now=now, note=body.note)
+        if claimed:
+            idempotency.complete(session, claimed, article.external_id)
         return _detail(session, article)
 
 
@@ -182,7 +199,7 @@ def mine(body: MineRequest, d: DepsArg) -> list[ProposalRead]:
 
 
 @public_router.get("/articles", response_model=PublicPage)
-def public_list(sessions: Public, category: str | None = None, page: Annotated[int, Query(ge=1)] = 1,
+def public_list(sessions: Public, category: str | None = None, page: Page = 1,
                 page_size: Annotated[int, Query(ge=1, le=200)] = 50) -> PublicPage:
     """Published articles in force today."""
     with read_transaction(sessions) as session:

@@ -3,37 +3,39 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from cityline.limits import RequestBody
 from cityline.privacy import mask_text
 
 
-class ArticleWrite(BaseModel):
+class ArticleWrite(RequestBody):
     """A new version of an article, written by an editor."""
 
     title: str = Field(min_length=1, max_length=300)
-    answer: str = ""
-    questions: list[str] = Field(default_factory=list, description="question variants people ask")
-    category: str | None = Field(default=None, description="taxonomy category code")
+    answer: str = Field("", max_length=20000)
+    questions: list[Annotated[str, Field(max_length=500)]] = Field(
+        default_factory=list, max_length=200, description="question variants people ask")
+    category: str | None = Field(default=None, max_length=32, description="taxonomy category code")
     effective_from: date | None = None
     expires_at: date | None = None
-    source: str | None = Field(default=None, description="notice, press conference or department")
-    note: str | None = None
+    source: str | None = Field(default=None, max_length=500, description="notice, press conference or department")
+    note: str | None = Field(None, max_length=2000)
 
 
 class ArticleCreate(ArticleWrite):
     external_id: str = Field(min_length=1, max_length=128)
 
 
-class WorkflowStep(BaseModel):
-    note: str | None = None
+class WorkflowStep(RequestBody):
+    note: str | None = Field(None, max_length=2000)
 
 
-class AnswerRequest(BaseModel):
-    order: str = Field(description="number of the consultation to close with this article")
-    text: str | None = Field(default=None, description="the answer as read out, when it differs")
+class AnswerRequest(RequestBody):
+    order: str = Field(max_length=32, description="number of the consultation to close with this article")
+    text: str | None = Field(default=None, max_length=20000, description="the answer as read out, when it differs")
 
 
 class ArticleRead(BaseModel):
@@ -133,10 +135,10 @@ class PublicPage(BaseModel):
     page_size: int
 
 
-class MineRequest(BaseModel):
+class MineRequest(RequestBody):
     date: date
     store: bool = Field(default=True, description="save the proposals as draft articles")
-    min_count: int = Field(default=3, ge=1)
+    min_count: int = Field(default=3, ge=1, le=10_000)
 
 
 class QuestionCountRead(BaseModel):

@@ -198,10 +198,12 @@ def list_articles(session: Session, *, status: str | None = None, category: str 
     query = select(Article)
     if status:
         query = query.where(Article.status == status)
+    # autoescape: %, _ and / in what was typed match themselves, not any text
     if category:
-        query = query.where(Article.category.startswith(category))
+        query = query.where(Article.category.startswith(category, autoescape=True))
     if text:
-        query = query.where(or_(Article.title.contains(text), Article.external_id.contains(text)))
+        query = query.where(or_(Article.title.contains(text, autoescape=True),
+                                Article.external_id.contains(text, autoescape=True)))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(Article.updated_at.desc(), Article.id.desc())
                            .offset((page - 1) * page_size).limit(page_size)).all()

@@ -16,9 +16,9 @@ import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
+from cityline.once import built_once
 from cityline.text import FILLERS, Words, cut_for_search
 
 SYNONYMS_PATH = Path(__file__).with_name("synonyms.toml")
@@ -83,12 +83,12 @@ def _implied(phrases: list[tuple[str, str]], words: dict[str, list[str]]) -> dic
     return closure
 
 
-@lru_cache(maxsize=1)
+@built_once
 def default_synonyms() -> Synonyms:
     return load_synonyms()
 
 
-@lru_cache(maxsize=1)
+@built_once
 def own_words() -> Words:
     """The canonical terms and every multi-character form, kept whole when cutting (built once)."""
     synonyms = default_synonyms()

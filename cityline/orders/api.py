@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from cityline.accounts.deps import Deps, deps
@@ -22,6 +22,7 @@ from cityline.accounts.service import audit
 from cityline.cells import safe_row
 from cityline.db import read_transaction, transaction, utcnow
 from cityline.errors import Conflict
+from cityline.limits import Moment, Page, RequestBody
 from cityline.orders import queries, service
 from cityline.orders.models import Order
 from cityline.orders.schemas import (
@@ -54,13 +55,13 @@ def visible(session: Session, d: Deps, number: str) -> Order:
 def order_filter(
     d: D, status: str | None = None, unit: str | None = None, category: str | None = None,
     urgency: str | None = None, channel: str | None = None,
-    received_from: datetime | None = None, received_to: datetime | None = None,
+    received_from: Moment | None = None, received_to: Moment | None = None,
     q: Annotated[str | None, Query(description="text, address or order number")] = None,
     language: Annotated[str | None, Query(description='a language code, or "foreign" (the foreign-language seats)')] = None,
     needs_confirmation: bool | None = None,
     open: Annotated[bool | None, Query(description="only orders not yet closed, merged or cancelled")] = None,
     overdue: Annotated[bool, Query(description="open orders past their resolution deadline")] = False,
-    due_before: Annotated[datetime | None, Query(description="resolution deadline before this time")] = None,
+    due_before: Annotated[Moment | None, Query(description="resolution deadline before this time")] = None,
     special_group: Annotated[str | None, Query(description='a special-group code, or "any"')] = None,
     extension_pending: Annotated[bool | None, Query(description="open orders whose unit asked for more time")] = None,
 ) -> queries.OrderFilter:
@@ -79,7 +80,7 @@ def order_filter(
 
 @router.get("", response_model=OrderPage)
 def list_(d: D, f: Annotated[queries.OrderFilter, Depends(order_filter)],
-          page: Annotated[int, Query(ge=1)] = 1, page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+          page: Page = 1, page_size: Annotated[int, Query(ge=1, le=500)] = 50,
           sort: Annotated[str, Query(pattern="^(received|deadline)$")] = "received") -> OrderPage:
     d.require("orders:read")
     with read_transaction(d.sessions) as session:
@@ -180,7 +181,7 @@ def retriage(number: str, d: D) -> dict:
         return {"order": service.describe(session, order).model_dump(mode="json"), "prediction": mask_data(prediction)}
 
 
-class RevealRequest(BaseModel):
+class RevealRequest(RequestBody):
     reason: str = Field(min_length=2, max_length=500, description="why the full number is needed (audited)")
     texts: bool = Field(False, description="also the text, address, caller name and reply with the numbers in "
                                            "them unmasked, e.g. a second number to call (audited as reveal_text)")

@@ -57,12 +57,13 @@ def filtered(query: Select, f: OrderFilter) -> Select:
     if f.special_group == "any":
         query = query.where(cast(Order.special_groups, String) != "[]")
     elif f.special_group:
-        query = query.where(cast(Order.special_groups, String).like(f'%"{f.special_group}"%'))
+        query = query.where(cast(Order.special_groups, String).contains(f'"{f.special_group}"', autoescape=True))
     if f.unit:
         query = query.where(Order.unit_id == select(Unit.id).where(Unit.code == f.unit).scalar_subquery())
     if f.category:
         # A prefix ("EPI.") selects a whole branch of the taxonomy.
-        cond = Order.category.startswith(f.category) if f.category.endswith(".") else Order.category == f.category
+        cond = (Order.category.startswith(f.category, autoescape=True) if f.category.endswith(".")
+                else Order.category == f.category)
         query = query.where(cond)
     for column, value in ((Order.urgency, f.urgency), (Order.channel, f.channel)):
         if value:
@@ -77,9 +78,9 @@ def filtered(query: Select, f: OrderFilter) -> Select:
         query = query.where(Order.language == f.language)
     if f.needs_confirmation is not None:
         query = query.where(Order.needs_confirmation == f.needs_confirmation)
-    if f.text:
-        like = f"%{f.text}%"
-        query = query.where(or_(Order.text.like(like), Order.address.like(like), Order.number == f.text))
+    if f.text:  # autoescape: %, _ and / typed in a search match themselves, not any text
+        query = query.where(or_(Order.text.contains(f.text, autoescape=True),
+                                Order.address.contains(f.text, autoescape=True), Order.number == f.text))
     return query
 
 

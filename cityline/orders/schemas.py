@@ -10,33 +10,34 @@ builds it (API, console, CLI). The stored text stays whole; the audited reveal
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from cityline.limits import RequestBody
 from cityline.privacy import mask_data, mask_text
 
 CHANNELS = ("phone", "web", "app", "email", "wechat", "tipoff", "transfer_110", "warning", "inspection")
 Channel = Literal["phone", "web", "app", "email", "wechat", "tipoff", "transfer_110", "warning", "inspection"]
 
 
-class OrderCreate(BaseModel):
+class OrderCreate(RequestBody):
     text: str = Field(min_length=1, max_length=20000, description="What the caller said / the operator recorded.")
     channel: Channel = "phone"
     received_at: datetime | None = Field(None, description="ISO 8601; without an offset it means Asia/Shanghai. Default: now.")
     external_id: str | None = Field(None, max_length=128, description="Id in the source system; creating twice returns the first.")
     caller_name: str | None = Field(None, max_length=100)
     caller_phone: str | None = Field(None, max_length=40)
-    address: str | None = None
-    district: str | None = None
-    street: str | None = None
+    address: str | None = Field(None, max_length=500)
+    district: str | None = Field(None, max_length=64)
+    street: str | None = Field(None, max_length=64)
     lat: float | None = Field(None, ge=-90, le=90, description="WGS84 latitude, with lon (maps the order to its grid)")
     lon: float | None = Field(None, ge=-180, le=180)
     language: str | None = Field(None, max_length=8)
-    kind: str | None = None
-    category: str | None = None
-    urgency: str | None = None
-    special_groups: list[str] = Field(default_factory=list)
+    kind: str | None = Field(None, max_length=32)
+    category: str | None = Field(None, max_length=32)
+    urgency: str | None = Field(None, max_length=16)
+    special_groups: list[Annotated[str, Field(max_length=32)]] = Field(default_factory=list, max_length=20)
 
     @field_validator("text")
     @classmethod
@@ -46,30 +47,30 @@ class OrderCreate(BaseModel):
         return value.strip()
 
 
-class MoveRequest(BaseModel):
+class MoveRequest(RequestBody):
     """One step of the loop. Which fields are needed depends on the action."""
 
-    action: str = Field(description="dispatch, redispatch, accept, return, pause, resume, extend, grant, refuse, reply, visit, close, reopen, answer, merge, cancel")
-    unit: str | None = Field(None, description="unit code (dispatch, redispatch)")
-    text: str | None = Field(None, description="the unit's reply (reply) or the answer given (answer)")
-    satisfaction: str | None = Field(None, description="satisfied, basic or unsatisfied (visit)")
-    reason: str | None = Field(None, description="why (return, pause, extend, refuse, cancel, reopen, close without visit)")
-    into: str | None = Field(None, description="number of the order this one duplicates (merge)")
-    article: str | None = Field(None, description="knowledge-base article the answer came from (answer)")
-    article_version: int | None = Field(None, description="version of that article (answer)")
+    action: str = Field(max_length=32, description="dispatch, redispatch, accept, return, pause, resume, extend, grant, refuse, reply, visit, close, reopen, answer, merge, cancel")
+    unit: str | None = Field(None, max_length=64, description="unit code (dispatch, redispatch)")
+    text: str | None = Field(None, max_length=20000, description="the unit's reply (reply) or the answer given (answer)")
+    satisfaction: str | None = Field(None, max_length=16, description="satisfied, basic or unsatisfied (visit)")
+    reason: str | None = Field(None, max_length=2000, description="why (return, pause, extend, refuse, cancel, reopen, close without visit)")
+    into: str | None = Field(None, max_length=32, description="number of the order this one duplicates (merge)")
+    article: str | None = Field(None, max_length=128, description="knowledge-base article the answer came from (answer)")
+    article_version: int | None = Field(None, ge=1, le=1_000_000, description="version of that article (answer)")
     until: datetime | None = Field(None, description="the new deadline asked for (extend)")
-    note: str | None = None
+    note: str | None = Field(None, max_length=2000)
 
 
-class LabelsUpdate(BaseModel):
+class LabelsUpdate(RequestBody):
     """An operator's confirmation or correction of triage (only the given fields change)."""
 
-    kind: str | None = None
-    category: str | None = None
-    urgency: str | None = None
-    special_groups: list[str] | None = None
+    kind: str | None = Field(None, max_length=32)
+    category: str | None = Field(None, max_length=32)
+    urgency: str | None = Field(None, max_length=16)
+    special_groups: list[Annotated[str, Field(max_length=32)]] | None = Field(None, max_length=20)
     language: str | None = Field(None, max_length=8)
-    note: str | None = None
+    note: str | None = Field(None, max_length=2000)
 
 
 class EventRead(BaseModel):

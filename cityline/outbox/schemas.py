@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from cityline.limits import RequestBody
 from cityline.outbox.models import Notification, OutboxMessage, Webhook
 
 
@@ -33,8 +34,8 @@ class NotificationList(BaseModel):
     items: list[NotificationRead]
 
 
-class WebhookCreate(BaseModel):
-    unit: str = Field(description="code of the unit whose orders are POSTed")
+class WebhookCreate(RequestBody):
+    unit: str = Field(max_length=64, description="code of the unit whose orders are POSTed")
     url: str = Field(max_length=2000, description="http:// or https:// address of the receiver")
 
 

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Response
 from cityline.accounts.deps import Deps, deps
 from cityline.db import read_transaction, transaction
 from cityline.errors import FieldError, Invalid
+from cityline.limits import RowId
 from cityline.routing import catalogue
 from cityline.routing.models import CatalogueVersion
 from cityline.routing.schemas import (
@@ -71,7 +72,7 @@ def list_versions(d: D) -> list[VersionSummary]:
 
 
 @router.get("/catalogue/versions/{number}", response_model=VersionDetail)
-def get_version(number: int, d: D) -> VersionDetail:
+def get_version(number: RowId, d: D) -> VersionDetail:
     """A version's whole rule set and what it changed against the version before."""
     d.require("units:read")
     with read_transaction(d.sessions) as session:
@@ -82,7 +83,7 @@ def get_version(number: int, d: D) -> VersionDetail:
 
 
 @router.post("/catalogue/versions/{number}/restore", response_model=ReplaceResult)
-def restore_version(number: int, d: D, response: Response, body: Restore | None = None) -> ReplaceResult:
+def restore_version(number: RowId, d: D, response: Response, body: Restore | None = None) -> ReplaceResult:
     """Put version ``number``'s rules back in force as a new version (200 when they are in force already)."""
     d.require("catalogue:write")
     with transaction(d.sessions) as session:

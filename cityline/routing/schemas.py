@@ -6,29 +6,31 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cityline.limits import RequestBody
 
-class CatalogueRule(BaseModel):
+
+class CatalogueRule(RequestBody):
     """One rule, with the columns of the catalogue file (category,district,street,unit,level,priority,note)."""
 
     model_config = ConfigDict(extra="forbid")  # a misspelt column is a mistake, not something to ignore
 
-    category: str
-    district: str | None = None
-    street: str | None = None
-    unit: str | None = None
-    level: str | None = None
-    priority: int = 0
-    note: str | None = None
+    category: str = Field(max_length=32)
+    district: str | None = Field(None, max_length=64)
+    street: str | None = Field(None, max_length=64)
+    unit: str | None = Field(None, max_length=64)
+    level: str | None = Field(None, max_length=16)
+    priority: int = Field(0, ge=-1000, le=1000)
+    note: str | None = Field(None, max_length=500)
 
 
-class CatalogueReplace(BaseModel):
+class CatalogueReplace(RequestBody):
     """A whole new catalogue: every rule, in order. With any bad rule nothing changes (422)."""
 
-    rules: list[CatalogueRule]
+    rules: list[CatalogueRule] = Field(max_length=20_000)
     note: str | None = Field(default=None, max_length=2000)
 
 
-class Restore(BaseModel):
+class Restore(RequestBody):
     note: str | None = Field(default=None, max_length=2000)
 
 

@@ -26,6 +26,7 @@ from operator import itemgetter
 
 import ahocorasick_rs
 
+from cityline.once import built_once
 from cityline.text import Words, cut
 from cityline.triage.lexicon import load_lexicon
 from cityline.triage.rules import Reading
@@ -40,7 +41,7 @@ STRONG_SCORE = 3.0  # a lexicon score this high is one strong word or several we
 _first = itemgetter(0)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def lexicon_words() -> Words:
     """The lexicon's Chinese words, kept whole when a text is cut (built once)."""
     lexicon = load_lexicon()

@@ -21,10 +21,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from functools import lru_cache
 from pathlib import Path
 
 from cityline import text
+from cityline.once import built_once
 from cityline.taxonomy import DEFAULT_TAXONOMY_PATH
 from cityline.triage.model import LabelledText, TrainedModel, train
 
@@ -45,13 +45,13 @@ def read_records(path: Path) -> list[LabelledText]:
     ]
 
 
-@lru_cache(maxsize=1)
+@built_once
 def shipped_records() -> tuple[LabelledText, ...]:
     """The seed and the centre's own history, read once."""
     return tuple(read_records(SEED_FILE) + read_records(CENTRE_HISTORY_FILE))
 
 
-@lru_cache(maxsize=1)
+@built_once
 def shipped_model() -> TrainedModel:
     """The model learnt from the shipped history: read from the cache when what it is
     learnt from is unchanged, else trained (a few seconds) and cached."""

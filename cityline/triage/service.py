@@ -5,11 +5,12 @@ Functions take a Session and never commit: the caller owns the transaction.
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cityline.once import built_once
 from cityline.triage.classifier import Triager
 from cityline.triage.history import SHIPPED_VERSION, shipped_model
 from cityline.triage.model import LabelledText, TrainedModel
@@ -95,7 +96,7 @@ def _blob(session: Session, row_id: int) -> bytes:
     return session.scalar(select(TriageModelVersion.blob).where(TriageModelVersion.id == row_id))
 
 
-@lru_cache(maxsize=1)
+@built_once
 def default_triager() -> Triager:
     """The lexicon blended with the model learnt from the shipped seed and centre history
     (history.py): built on first use, then kept for the life of the process."""
@@ -103,17 +104,24 @@ def default_triager() -> Triager:
 
 
 _model_cache: dict[tuple[str, int, int], Triager] = {}
+# Concurrent first requests parse the blob once; and without it a thread could find its
+# key cleared by another between the check and the read (KeyError).
+_model_lock = threading.Lock()
 
 
 def _model_triager(database: str, row_id: int, version: int, load) -> Triager:
     """One Triager per database and active version, so the blob is read and parsed once."""
     key = (database, row_id, version)
-    if key not in _model_cache:
-        if len(_model_cache) >= 4:
-            _model_cache.clear()
-        model = TrainedModel.from_bytes(load())
-        _model_cache[key] = Triager(model=model, model_version=f"model-{version}")
-    return _model_cache[key]
+    found = _model_cache.get(key)
+    if found is not None:
+        return found
+    with _model_lock:
+        if key not in _model_cache:
+            model = TrainedModel.from_bytes(load())
+            if len(_model_cache) >= 4:
+                _model_cache.clear()
+            _model_cache[key] = Triager(model=model, model_version=f"model-{version}")
+        return _model_cache[key]
 
 
 def training_records(session: Session) -> list[LabelledText]:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from cityline.db import utcnow
+from cityline.limits import in_range
 from cityline.timeutil import to_local
 from cityline.web.gate import open_page
 from cityline.web.render import render
@@ -23,8 +24,8 @@ router = APIRouter(include_in_schema=False)
 def _day(text: str | None) -> date:
     """The day asked for (YYYY-MM-DD), else today in the hotline's time."""
     try:
-        return date.fromisoformat(text) if text else to_local(utcnow()).date()
-    except ValueError:
+        return in_range(date.fromisoformat(text)) if text else to_local(utcnow()).date()
+    except ValueError:  # not a day, or one cityline cannot show (0001-01-01: no day before it)
         return to_local(utcnow()).date()
 
 

@@ -21,6 +21,7 @@ from cityline.accounts.rules import ACTION_PERMISSION
 from cityline.db import read_transaction, utcnow
 from cityline.errors import NotFound
 from cityline.intake import api as intake_api
+from cityline.limits import MAX_PAGE
 from cityline.orders import api as orders_api
 from cityline.orders import queries
 from cityline.orders.rules import OPEN, Status
@@ -174,7 +175,7 @@ def find_orders(request: Request, q: str | None = None, status: str | None = Non
         return v
     chosen = {"q": q or None, "status": status or None, "category": category or None,
               "urgency": urgency or None, "language": "foreign" if foreign else None}
-    page = max(page, 1)
+    page = min(max(page, 1), MAX_PAGE)  # called in-process: the API's own bounds do not apply
     found, total = orders(v, page=page, page_size=PAGE_SIZE, sort="received", **chosen)
     given = {k: val for k, val in chosen.items() if val}
     shown = {k: val for k, val in given.items() if k != "language"} | ({"foreign": "true"} if foreign else {})

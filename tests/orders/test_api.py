@@ -84,9 +84,12 @@ def test_bad_fields_in_a_new_order_are_named(client):
 
 def test_same_external_id_twice_returns_the_first(client):
     first = client.post("/api/orders", json=order_body(external_id="WX-1"))
-    again = client.post("/api/orders", json=order_body(external_id="WX-1", text="另一段文字"))
+    again = client.post("/api/orders", json=order_body(external_id="WX-1"))
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["number"] == first.json()["number"]
+    # Another request under the same id is refused, not answered with the first order.
+    other = client.post("/api/orders", json=order_body(external_id="WX-1", text="另一段文字"))
+    assert other.status_code == 409 and other.json()["errors"][0]["field"] == "text"
     assert client.get("/api/orders").json()["total"] == 1
 
 

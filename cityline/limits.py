@@ -1,0 +1,146 @@
+"""What a request may carry, the same on every database.
+
+- The body: at most ``CITYLINE_MAX_REQUEST_BYTES`` (1 MiB by default), counted as it
+  is read, chunked or not, whatever Content-Length says; more is 413 (:class:`BodyLimit`,
+  an ASGI middleware).
+- Strings: every field of every request schema (:class:`RequestBody`) has a maximum
+  length, and no string may hold a NUL character (``\\x00``): PostgreSQL cannot store
+  one in text (the request failed with a 500) while SQLite stored it, so cityline
+  refuses it with a 422 naming the field, in bodies and in query and path parameters
+  (:func:`refuse_nul_characters`). Refused, not stripped: what is stored is what the
+  caller sent, and a retry of the same request still matches its first try.
+- Pages: ``page`` ≤ :data:`MAX_PAGE` (a page number near 2**63 overflowed the SQL
+  offset: a 500 on both databases).
+- Times and days between :data:`EARLIEST` and :data:`LATEST` (``0001-01-01T00:00`` in
+  Shanghai is before year 1 in UTC: an OverflowError, a 500), in bodies (every
+  :class:`RequestBody`) and in query parameters typed :data:`Moment` or :data:`Day`.
+- Text searches escape LIKE's wildcards (SQLAlchemy's ``autoescape=True``), so ``%``
+  and ``_`` match themselves (``q=%`` matched every order).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import Path, Query, Request
+from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cityline.errors import FieldError, Invalid
+from cityline.problems import problem
+
+MAX_PAGE = 100_000
+DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
+# The length of a string field that does not say otherwise (codes, names, short notes).
+DEFAULT_MAX_STRING = 200
+NUL_MESSAGE = "contains a NUL character (\\x00), which cityline does not accept"
+
+EARLIEST, LATEST = date(1900, 1, 1), date(2100, 12, 31)
+OUT_OF_RANGE = f"must fall between {EARLIEST} and {LATEST}"
+
+Page = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"1 to {MAX_PAGE}")]
+# The id of a row in a path: tables' ids are INTEGER, and PostgreSQL refused a larger number (500).
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def in_range(value: date) -> date:
+    """``value`` (a date or a datetime) when it lies between EARLIEST and LATEST."""
+    day = value.date() if isinstance(value, datetime) else value
+    if not EARLIEST <= day <= LATEST:
+        raise ValueError(OUT_OF_RANGE)
+    return value
+
+
+Moment = Annotated[datetime, AfterValidator(in_range)]
+Day = Annotated[date, AfterValidator(in_range)]
+
+
+def has_nul(value: Any) -> bool:
+    """True when ``value`` (a string, or strings inside lists and dicts) holds a NUL."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    return False
+
+
+class RequestBody(BaseModel):
+    """The base of every request schema: strings are bounded (``DEFAULT_MAX_STRING`` unless a
+    field says otherwise) and hold no NUL character, times and days are in range (422
+    naming the field)."""
+
+    model_config = ConfigDict(str_max_length=DEFAULT_MAX_STRING)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        if has_nul(value):
+            raise ValueError(NUL_MESSAGE)
+        if isinstance(value, date):
+            in_range(value)
+        return value
+
+
+def refuse_nul_characters(request: Request) -> None:
+    """A dependency of the whole app: a query or path parameter holding a NUL is 422."""
+    errors = [FieldError(name, NUL_MESSAGE) for name, value in request.query_params.multi_items()
+              if has_nul(name) or has_nul(value)]
+    errors += [FieldError(name, NUL_MESSAGE) for name, value in request.path_params.items() if has_nul(value)]
+    if errors:
+        raise Invalid("the request has a NUL character (\\x00) in a parameter", errors)
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from ``receive`` when the bytes read pass the limit; FastAPI lets an
+    HTTPException through its body parsing, and ``problems.py`` answers it."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than {limit} bytes (CITYLINE_MAX_REQUEST_BYTES)")
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over ``max_bytes`` is refused with 413 problem+json.
+
+    A declared Content-Length over the limit is refused before anything is read; otherwise
+    the bytes are counted as the app reads them, so a chunked body, or one longer than
+    its Content-Length says, stops at the limit too (the app never sees more)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            too_large = BodyTooLarge(self.max_bytes)
+            await problem(413, "Content Too Large", str(too_large.detail), scope["path"])(scope, receive, send)
+            return
+        read = 0
+
+        async def counted() -> Message:
+            nonlocal read
+            message = await receive()
+            if message["type"] == "http.request":
+                read += len(message.get("body", b""))
+                if read > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None  # the server (h11) refuses a malformed one before we see it
+    return None
