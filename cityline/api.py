@@ -74,7 +74,9 @@ def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None,
     app = FastAPI(title="cityline", version=__version__, lifespan=lifespan,
                   dependencies=[Depends(limits.refuse_nul_characters)],
                   description="City service hotline: work orders, triage, dispatch, deadlines.")
-    app.add_middleware(limits.BodyLimit, max_bytes=get_settings().max_request_bytes)
+    settings = get_settings()
+    app.add_middleware(limits.BodyLimit, max_bytes=settings.max_request_bytes,
+                       max_upload_bytes=settings.max_upload_bytes)
     app.state.sessions = sessions
     app.state.vault = vault
     app.state.classifier = classifier

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
         default=1024 * 1024, ge=1,
         description="Largest request body accepted (bytes, counted as read, chunked or not); more is 413.",
     )
+    max_upload_bytes: int = Field(
+        default=100 * 1024 * 1024, ge=1,
+        description="Largest file upload (a multipart/form-data body) accepted; more is 413.",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

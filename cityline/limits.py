@@ -2,7 +2,8 @@
 
 - The body: at most ``CITYLINE_MAX_REQUEST_BYTES`` (1 MiB by default), counted as it
   is read, chunked or not, whatever Content-Length says; more is 413 (:class:`BodyLimit`,
-  an ASGI middleware).
+  an ASGI middleware). A file upload (``multipart/form-data``: the epidemic data files)
+  may carry up to ``CITYLINE_MAX_UPLOAD_BYTES`` (100 MiB).
 - Strings: every field of every request schema (:class:`RequestBody`) has a maximum
   length, and no string may hold a NUL character (``\\x00``): PostgreSQL cannot store
   one in text (the request failed with a 500) while SQLite stored it, so cityline
@@ -98,8 +99,8 @@ class BodyTooLarge(HTTPException):
     """Raised from ``receive`` when the bytes read pass the limit; FastAPI lets an
     HTTPException through its body parsing, and ``problems.py`` answers it."""
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request body is larger than {limit} bytes (CITYLINE_MAX_REQUEST_BYTES)")
+    def __init__(self, limit: int, setting: str = "CITYLINE_MAX_REQUEST_BYTES") -> None:
+        super().__init__(413, f"the request body is larger than {limit} bytes ({setting})")
 
 
 class BodyLimit:
@@ -107,19 +108,25 @@ class BodyLimit:
 
     A declared Content-Length over the limit is refused before anything is read; otherwise
     the bytes are counted as the app reads them, so a chunked body, or one longer than
-    its Content-Length says, stops at the limit too (the app never sees more)."""
+    its Content-Length says, stops at the limit too (the app never sees more). A file
+    upload (multipart/form-data) has its own, larger limit ``max_upload_bytes``."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_upload_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_upload_bytes = max_upload_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            too_large = BodyTooLarge(self.max_bytes)
+        declared, kind = _header(scope, b"content-length"), _header(scope, b"content-type") or ""
+        if kind.lower().startswith("multipart/form-data"):
+            limit, setting = self.max_upload_bytes, "CITYLINE_MAX_UPLOAD_BYTES"
+        else:
+            limit, setting = self.max_bytes, "CITYLINE_MAX_REQUEST_BYTES"
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            too_large = BodyTooLarge(limit, setting)
             await problem(413, "Content Too Large", str(too_large.detail), scope["path"])(scope, receive, send)
             return
         read = 0
@@ -129,18 +136,15 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 read += len(message.get("body", b""))
-                if read > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if read > limit:
+                    raise BodyTooLarge(limit, setting)
             return message
 
         await self.app(scope, counted, send)
 
 
-def _content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", ()):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None  # the server (h11) refuses a malformed one before we see it
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
     return None

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile
+from pydantic import AfterValidator
 
 from cityline.accounts.deps import Deps, deps
 from cityline.db import read_transaction, transaction, utcnow
@@ -23,11 +24,14 @@ from cityline.epidemic import ledger, schemas, service, tracing
 from cityline.epidemic.importer import import_file
 from cityline.epidemic.kinds import KINDS
 from cityline.errors import FieldError, Invalid, NotFound
+from cityline.limits import in_range
 from cityline.timeutil import as_aware
 
 router = APIRouter(prefix="/api/epidemic", tags=["epidemic"])
 D = Annotated[Deps, Depends(deps)]
-Day = Annotated[date, Query(description="local date, YYYY-MM-DD")]
+# Days cityline can turn into times (0001-01-01 in Shanghai is before year 1 in UTC: a 500).
+Day = Annotated[date, Query(description="local date, YYYY-MM-DD"), AfterValidator(in_range)]
+OnDay = Annotated[date, Query(alias="date", description="local date, YYYY-MM-DD"), AfterValidator(in_range)]
 
 
 def _env(d: Deps) -> service.Env:
@@ -112,14 +116,14 @@ def untested(d: D, since: Day, until: Day) -> list[dict[str, Any]]:
 
 
 @router.get("/zones")
-def zones(d: D, day: Annotated[date, Query(alias="date", description="local date, YYYY-MM-DD")]) -> list[dict[str, Any]]:
+def zones(d: D, day: OnDay) -> list[dict[str, Any]]:
     d.require("epidemic:read")
     with read_transaction(d.sessions) as session:
         return [schemas.zone(z) for z in service.compute_zones(session, _env(d), day)]
 
 
 @router.get("/arrivals")
-def arrivals(d: D, day: Annotated[date, Query(alias="date", description="local date, YYYY-MM-DD")]) -> list[dict[str, Any]]:
+def arrivals(d: D, day: OnDay) -> list[dict[str, Any]]:
     """The latest arrival from a medium/high-risk area of each person, in the caller's reach."""
     d.require("epidemic:persons")
     with read_transaction(d.sessions) as session:
