@@ -8,13 +8,14 @@ the offset; personal data only ever masked.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from cityline.epidemic.models import Resident
 from cityline.epidemic.places import Arrival, ZoneRow
 from cityline.epidemic.rules import Contact, CoverageRow, Person
+from cityline.limits import RequestBody
 from cityline.timeutil import to_local
 
 
@@ -66,19 +67,21 @@ def resident(row: Resident) -> dict[str, Any]:
             "grid": row.grid, "special_groups": list(row.special_groups or []), "status": row.status}
 
 
-class PassIssue(BaseModel):
-    persons: list[str] = Field(default_factory=list, description="person_id of each holder")
-    district: str | None = Field(None, description="with street and compound (and building): everyone there")
-    street: str | None = None
-    compound: str | None = None
-    building: str | None = None
+class PassIssue(RequestBody):
+    persons: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=10_000, description="person_id of each holder")
+    district: str | None = Field(None, max_length=64,
+                                 description="with street and compound (and building): everyone there")
+    street: str | None = Field(None, max_length=64)
+    compound: str | None = Field(None, max_length=100)
+    building: str | None = Field(None, max_length=64)
     at: datetime | None = Field(None, description="judge at this time (default now; local without an offset)")
 
 
-class PassVerify(BaseModel):
+class PassVerify(RequestBody):
     code: str = Field(min_length=1, max_length=400)
     at: datetime | None = None
 
 
-class RevealRequest(BaseModel):
+class RevealRequest(RequestBody):
     reason: str = Field(min_length=2, max_length=500, description="why the full data are needed (audited)")
