@@ -68,12 +68,12 @@ def resident(row: Resident) -> dict[str, Any]:
 
 
 class PassIssue(RequestBody):
-    persons: list[Annotated[str, Field(max_length=64)]] = Field(
+    persons: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
         default_factory=list, max_length=10_000, description="person_id of each holder")
     district: str | None = Field(None, max_length=64,
                                  description="with street and compound (and building): everyone there")
     street: str | None = Field(None, max_length=64)
-    compound: str | None = Field(None, max_length=128)
+    compound: str | None = Field(None, max_length=100)
     building: str | None = Field(None, max_length=64)
     at: datetime | None = Field(None, description="judge at this time (default now; local without an offset)")
 
