@@ -3,69 +3,39 @@ receiver on 127.0.0.1 for webhook deliveries."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session, sessionmaker
 
-from cityline.db import Base, make_engine, make_sessionmaker
 from cityline.outbox.models import Notification, OutboxMessage, Webhook
 
-from ..pg import create_database
+from ..tables import TableDatabase, emptied, postgres_with, sqlite_with
 from .receiver import Receiver
 
 OUTBOX_TABLES = [OutboxMessage.__table__, Notification.__table__, Webhook.__table__]
 
 
-@dataclass
-class OutboxDatabase:
-    url: str
-    engine: Engine
-    factory: sessionmaker[Session]
-
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
-
-
 @pytest.fixture(scope="session")
 def outbox_postgres_url() -> str:
-    url = create_database(os.environ["CITYLINE_TEST_POSTGRES_URL"], "cityline_outbox")  # set by tests/conftest.py
-    engine = make_engine(url)
-    Base.metadata.create_all(engine, tables=OUTBOX_TABLES)
-    engine.dispose()
-    return url
-
-
-def _clean_postgres(url: str) -> Engine:
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("TRUNCATE outbox_messages, notifications, webhooks RESTART IDENTITY"))
-    return engine
+    return postgres_with(OUTBOX_TABLES, "cityline_outbox")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def outbox_db(request: pytest.FixtureRequest, tmp_path) -> Iterator[OutboxDatabase]:
+def outbox_db(request: pytest.FixtureRequest, tmp_path) -> Iterator[TableDatabase]:
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'outbox.db'}"
-        engine = make_engine(url)
-        Base.metadata.create_all(engine, tables=OUTBOX_TABLES)
+        db = sqlite_with(OUTBOX_TABLES, tmp_path / "outbox.db")
     else:
-        url = request.getfixturevalue("outbox_postgres_url")
-        engine = _clean_postgres(url)
-    yield OutboxDatabase(url, engine, make_sessionmaker(engine))
-    engine.dispose()
+        db = emptied(request.getfixturevalue("outbox_postgres_url"), OUTBOX_TABLES)
+    yield db
+    db.engine.dispose()
 
 
 @pytest.fixture
-def outbox_postgres_db(outbox_postgres_url) -> Iterator[OutboxDatabase]:
+def outbox_postgres_db(outbox_postgres_url) -> Iterator[TableDatabase]:
     """PostgreSQL only: where several workers run at once (SQLite runs a single worker)."""
-    engine = _clean_postgres(outbox_postgres_url)
-    yield OutboxDatabase(outbox_postgres_url, engine, make_sessionmaker(engine))
-    engine.dispose()
+    db = emptied(outbox_postgres_url, OUTBOX_TABLES)
+    yield db
+    db.engine.dispose()
 
 
 @pytest.fixture
