@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from cityline import runtime
@@ -24,12 +25,13 @@ out = Console()
 ROLE_HELP = f"repeatable: {', '.join(ROLES)}"
 
 
-def _run(work):
+def run_in_transaction(work):
+    """``work(session)`` in one transaction; a domain error is one line and exit code 1."""
     try:
         with transaction(runtime.sessions()) as session:
             return work(session)
     except DomainError as exc:
-        out.print(f"[red]error:[/red] {exc.detail}")
+        out.print(f"[red]error:[/red] {escape(exc.detail)}")
         raise typer.Exit(1) from exc
 
 
@@ -43,7 +45,7 @@ def create_user(
                                           envvar="CITYLINE_NEW_PASSWORD")] = "",
 ) -> None:
     """Create a user (the first admin: `cityline users create admin --role admin`)."""
-    _run(lambda s: service.create_user(s, username, password, role, unit=unit, actor="cli", display_name=name))
+    run_in_transaction(lambda s: service.create_user(s, username, password, role, unit=unit, actor="cli", display_name=name))
     out.print(f"created user {username} ({', '.join(sorted(set(role)))})")
 
 
@@ -55,13 +57,13 @@ def list_users() -> None:
             table.add_row(u.username, u.display_name, ",".join(u.roles), str(u.unit_id or ""), str(u.active),
                           f"{u.last_login_at:%Y-%m-%d %H:%M}" if u.last_login_at else "")
         out.print(table)
-    _run(work)
+    run_in_transaction(work)
 
 
 @users_app.command("disable")
 def disable_user(username: str) -> None:
     """Disable a user and end their sessions."""
-    _run(lambda s: service.disable_user(s, username, actor="cli"))
+    run_in_transaction(lambda s: service.disable_user(s, username, actor="cli"))
     out.print(f"disabled {username}")
 
 
@@ -71,14 +73,14 @@ def create_token(
     unit: Annotated[str | None, typer.Option(help="unit code; empty = the whole city")] = None,
 ) -> None:
     """Create a token; it is printed once and stored only as a hash."""
-    token, row = _run(lambda s: service.create_token(s, name, role, unit=unit, actor="cli"))
+    token, row = run_in_transaction(lambda s: service.create_token(s, name, role, unit=unit, actor="cli"))
     out.print(f"token {row.id} ({name}): {token}\nstore it now: it cannot be shown again")
 
 
 @tokens_app.command("revoke")
 def revoke_token(token_id: int) -> None:
     """Revoke a token; its next request fails."""
-    _run(lambda s: service.revoke_token(s, token_id, actor="cli", now=utcnow()))
+    run_in_transaction(lambda s: service.revoke_token(s, token_id, actor="cli", now=utcnow()))
     out.print(f"revoked token {token_id}")
 
 

@@ -9,14 +9,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from cityline import runtime
+from cityline.accounts.cli import run_in_transaction
 from cityline.accounts.service import audit
 from cityline.accounts.units import active_unit
-from cityline.db import transaction, utcnow
-from cityline.errors import DomainError
+from cityline.db import utcnow
 from cityline.outbox import service, webhooks
 from cityline.outbox.schemas import OutboxMessageRead
 from cityline.timeutil import to_local
@@ -25,15 +23,6 @@ webhooks_app = typer.Typer(help="Webhooks: a unit's own system told of its order
                            no_args_is_help=True)
 outbox_app = typer.Typer(help="The outbox: deliveries waiting, sent, or given up on.", no_args_is_help=True)
 out = Console()
-
-
-def _run(work):
-    try:
-        with transaction(runtime.sessions()) as session:
-            return work(session)
-    except DomainError as exc:
-        out.print(f"[red]error:[/red] {escape(exc.detail)}")
-        raise typer.Exit(1) from exc
 
 
 @webhooks_app.command("add")
@@ -45,7 +34,7 @@ def add(unit_code: str, url: str) -> None:
         audit(session, "cli", "webhook_added", f"webhook:{hook.id}", unit=unit.code, url=hook.url)
         return hook, secret
 
-    hook, secret = _run(work)
+    hook, secret = run_in_transaction(work)
     out.print(f"webhook {hook.id} for {hook.unit_code}: {hook.url}", highlight=False)
     out.print(f"secret (shown only now; the receiver checks X-Cityline-Signature with it): {secret}",
               highlight=False)
@@ -60,7 +49,7 @@ def list_(removed: Annotated[bool, typer.Option("--all", help="include removed w
             table.add_row(str(h.id), h.unit_code, h.url, str(h.active), f"{to_local(h.created_at):%Y-%m-%d %H:%M}",
                           h.created_by or "")
         out.print(table)
-    _run(work)
+    run_in_transaction(work)
 
 
 @webhooks_app.command("remove")
@@ -71,7 +60,7 @@ def remove(webhook_id: int) -> None:
         audit(session, "cli", "webhook_removed", f"webhook:{hook.id}", unit=hook.unit_code, url=hook.url)
         return hook
 
-    hook = _run(work)
+    hook = run_in_transaction(work)
     out.print(f"removed webhook {hook.id} ({hook.unit_code} {hook.url})", highlight=False)
 
 
@@ -86,7 +75,7 @@ def messages(state: Annotated[str, typer.Option(help="pending, sent, failed or a
             table.add_row(str(m.id), m.kind, m.recipient, m.order_number or "", m.state, str(m.attempts),
                           (m.last_error or "")[:120])
         out.print(table)
-    _run(work)
+    run_in_transaction(work)
 
 
 @outbox_app.command("retry")
@@ -95,5 +84,5 @@ def retry(message_id: int) -> None:
     def work(session):
         row = service.retry(session, message_id, utcnow())
         audit(session, "cli", "outbox_retry", f"outbox:{row.id}")
-    _run(work)
+    run_in_transaction(work)
     out.print(f"outbox message {message_id} will be sent again", highlight=False)

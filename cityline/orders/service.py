@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cityline.accounts.models import Unit
+from cityline.accounts.units import active_unit
 from cityline.errors import FieldError, Invalid, NotFound
 from cityline.orders.models import Order, OrderEvent, OrderSequence
 from cityline.orders.queries import OrderFilter, events_of, filtered
@@ -75,13 +76,6 @@ def get_order(session: Session, number: str, *, for_update: bool = False) -> Ord
     return order
 
 
-def unit_by_code(session: Session, code: str, field: str = "unit") -> Unit:
-    unit = session.scalars(select(Unit).where(Unit.code == code)).one_or_none()
-    if unit is None or not unit.active:
-        raise Invalid(f"unknown unit '{code}'", [FieldError(field, "no active unit has this code")])
-    return unit
-
-
 def state_of(session: Session, order: Order) -> OrderState:
     unit_code = session.get(Unit, order.unit_id).code if order.unit_id else None
     merged = session.get(Order, order.merged_into_id).number if order.merged_into_id else None
@@ -120,7 +114,7 @@ def move_order(
     if action == "grant":  # the event says what was granted, so the deadline can be replayed
         data["until"] = before.extension_requested.isoformat()
     if after.unit != before.unit:
-        order.unit_id = unit_by_code(session, after.unit).id if after.unit else None
+        order.unit_id = active_unit(session, after.unit).id if after.unit else None
     if after.merged_into and after.merged_into != before.merged_into:
         order.merged_into_id = _merge_target(session, order, after.merged_into, reach).id
     _copy_state(order, after)
