@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from cityline import __version__, limits, logs, problems
+from cityline import __version__, limits, logs, openapi_docs, problems
 from cityline.accounts.api import router as accounts_router
 from cityline.accounts.outbox_api import router as outbox_router
 from cityline.accounts.units_api import router as units_router
@@ -97,6 +97,7 @@ def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None,
     app.include_router(analytics_router)
     app.include_router(epidemic_router)
     app.include_router(web_router)
+    openapi_docs.install(app)
 
     @app.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, str]:

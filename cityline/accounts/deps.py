@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityline.accounts import service as accounts
@@ -84,7 +85,15 @@ def _principal(session: Session, request: Request, now: datetime) -> tuple[Princ
     return principal, None
 
 
-def deps(request: Request) -> Deps:
+# Declared so that the OpenAPI schema says which operations need a principal, and how to be
+# one; they refuse nothing themselves (``_principal`` reads the header and the cookie).
+_TOKEN = HTTPBearer(auto_error=False, description="an API token (`cityline tokens create`)")
+_COOKIE = APIKeyCookie(name=SESSION_COOKIE, auto_error=False,
+                       description="the console's session, with X-CSRF-Token on changes")
+
+
+def deps(request: Request, _token: Annotated[object, Depends(_TOKEN)] = None,
+         _cookie: Annotated[object, Depends(_COOKIE)] = None) -> Deps:
     state = request.app.state
     now = utcnow()
     # Every request passes here: a read transaction, so no request waits for writers

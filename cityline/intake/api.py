@@ -63,7 +63,7 @@ def preview(body: PreviewRequest, d: Annotated[Deps, Depends(deps)]) -> dict[str
 
 
 @orders_router.post("", status_code=201, response_model=OrderRead,
-                    responses={200: {"description": "a retry: the order the first request made"},
+                    responses={200: {"model": OrderRead, "description": "a retry: the order the first request made"},
                                409: {"description": "the key or external_id was used with another request"}})
 def create(body: OrderCreate, response: Response, d: D,
            idempotency_key: IdempotencyKeyHeader = None) -> OrderRead:

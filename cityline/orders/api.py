@@ -142,7 +142,8 @@ def show(number: str, d: D) -> OrderDetail:
         return OrderDetail(**service.describe(session, order).model_dump(), events=history(session, d, order))
 
 
-@router.post("/{number}/moves", response_model=OrderRead)
+@router.post("/{number}/moves", response_model=OrderRead,
+             responses={409: {"description": "the step is not allowed from the order's status"}})
 def move(number: str, body: MoveRequest, d: D) -> OrderRead:
     """One step of the loop; an illegal step is 409 and changes nothing."""
     d.require(ACTION_PERMISSION.get(body.action, "orders:read"))
@@ -167,7 +168,7 @@ def set_labels(number: str, body: LabelsUpdate, d: D) -> OrderRead:
         return service.describe(session, order)
 
 
-@router.post("/{number}/triage")
+@router.post("/{number}/triage", responses={409: {"description": "triage is not configured on this server"}})
 def retriage(number: str, d: D) -> dict:
     """Run triage again; labels given by a person are kept, the new prediction is returned."""
     d.require("orders:label")

@@ -49,7 +49,10 @@ def _result(done: catalogue.Replacement, response: Response) -> ReplaceResult:
                          version=_summary(done.version) if done.version else None)
 
 
-@router.post("/catalogue", response_model=ReplaceResult)
+SAME = {200: {"model": ReplaceResult, "description": "these rules are in force already: no new version"}}
+
+
+@router.post("/catalogue", status_code=201, response_model=ReplaceResult, responses=SAME)
 def replace_catalogue(body: CatalogueReplace, d: D, response: Response) -> ReplaceResult:
     """Replace the whole catalogue: 201 with the new version, 200 when it is the catalogue in force already."""
     d.require("catalogue:write")
@@ -82,7 +85,8 @@ def get_version(number: RowId, d: D) -> VersionDetail:
                              changes=version.changes)
 
 
-@router.post("/catalogue/versions/{number}/restore", response_model=ReplaceResult)
+@router.post("/catalogue/versions/{number}/restore", status_code=201, response_model=ReplaceResult,
+             responses=SAME)
 def restore_version(number: RowId, d: D, response: Response, body: Restore | None = None) -> ReplaceResult:
     """Put version ``number``'s rules back in force as a new version (200 when they are in force already)."""
     d.require("catalogue:write")
