@@ -14,18 +14,28 @@
   offset: a 500 on both databases).
 - Times and days between :data:`EARLIEST` and :data:`LATEST` (``0001-01-01T00:00`` in
   Shanghai is before year 1 in UTC: an OverflowError, a 500), in bodies (every
-  :class:`RequestBody`) and in query parameters typed :data:`Moment` or :data:`Day`.
+  :class:`RequestBody`) and in query parameters typed :data:`Moment` or :data:`Day`; and
+  written as ISO 8601 text, never as a number (pydantic reads ``20200128`` as that many
+  seconds since 1970: orders "received from 20200128" were those since 1970-08-22).
 - Text searches escape LIKE's wildcards (SQLAlchemy's ``autoescape=True``), so ``%``
   and ``_`` match themselves (``q=%`` matched every order).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from fastapi import Path, Query, Request
-from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationInfo,
+    field_validator,
+)
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -54,8 +64,24 @@ def in_range(value: date) -> date:
     return value
 
 
-Moment = Annotated[datetime, AfterValidator(in_range)]
-Day = Annotated[date, AfterValidator(in_range)]
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+NOT_A_NUMBER = "must be written as ISO 8601 (YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS][+08:00]), not as a number"
+
+
+def not_a_number(value: Any) -> Any:
+    """``value`` unless it is a number, or text holding only one (see the module's doc)."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError(NOT_A_NUMBER)
+    return value
+
+
+def _is_time(annotation: Any) -> bool:
+    """Whether a field's type is a date or a time (or one of them or None)."""
+    return annotation in (date, datetime) or any(_is_time(a) for a in get_args(annotation))
+
+
+Moment = Annotated[datetime, BeforeValidator(not_a_number), AfterValidator(in_range)]
+Day = Annotated[date, BeforeValidator(not_a_number), AfterValidator(in_range)]
 
 
 def has_nul(value: Any) -> bool:
@@ -71,10 +97,16 @@ def has_nul(value: Any) -> bool:
 
 class RequestBody(BaseModel):
     """The base of every request schema: strings are bounded (``DEFAULT_MAX_STRING`` unless a
-    field says otherwise) and hold no NUL character, times and days are in range (422
-    naming the field)."""
+    field says otherwise) and hold no NUL character, times and days are ISO 8601 text and in
+    range (422 naming the field)."""
 
     model_config = ConfigDict(str_max_length=DEFAULT_MAX_STRING)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _times_as_text(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        return not_a_number(value) if field is not None and _is_time(field.annotation) else value
 
     @field_validator("*", mode="after")
     @classmethod

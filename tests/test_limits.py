@@ -86,6 +86,19 @@ def test_times_and_ids_a_database_cannot_hold_are_422_not_500(client):
         assert getattr(client, method)(path).status_code == 422, path
 
 
+def test_times_and_days_written_as_numbers_are_422_not_1970(client):
+    # pydantic reads a number as seconds since 1970: received_from=20200128 meant 1970-08-22.
+    for params in ({"received_from": "20200128"}, {"due_before": "0.01"}):
+        answer = client.get("/api/orders", params=params)
+        assert answer.status_code == 422 and answer.json()["errors"][0]["field"] in params, answer.text
+        assert "ISO 8601" in answer.json()["errors"][0]["message"]
+    assert client.get("/api/analytics/situation", params={"day": "-2.4e-45"}).status_code == 422
+    assert client.get("/api/epidemic/zones", params={"date": "0"}).status_code == 422
+    assert client.post("/api/orders", json=order_body(received_at=1580140800)).status_code == 422
+    assert client.post("/api/orders", json=order_body(received_at="2020-01-28T00:00:00")).status_code == 201
+    assert client.get("/api/orders", params={"received_from": "2020-01-28"}).json()["total"] == 1
+
+
 def test_every_request_schema_bounds_its_strings_and_lists(client):
     """A guard for schemas to come: every string in every request body has a maximum length,
     every list a maximum number of items, and every body model refuses NUL characters."""
