@@ -21,6 +21,8 @@ from cityline.accounts.schemas import (
 )
 from cityline.db import read_transaction, transaction, utcnow
 from cityline.errors import Unauthorized
+from cityline.idempotency import service as idempotency
+from cityline.idempotency.schemas import IdempotencyKeyHeader
 from cityline.limits import Moment, RowId
 from cityline.timeutil import as_aware
 
@@ -32,7 +34,8 @@ def _unit_code(session: Session, unit_id: int | None) -> str | None:
     return session.get(Unit, unit_id).code if unit_id else None
 
 
-@router.post("/api/auth/login", response_model=Me)
+@router.post("/api/auth/login", response_model=Me,
+             responses={401: {"description": "wrong username or password, or the account is locked for now"}})
 def login(body: Login, request: Request, response: Response) -> Me:
     """Sign in: sets the session cookie and returns the CSRF token to send with changes."""
     sessions = request.app.state.sessions
@@ -78,14 +81,24 @@ def list_users(d: D) -> list[UserRead]:
                 for u in service.list_users(session)]
 
 
-@router.post("/api/users", status_code=201, response_model=UserRead)
-def create_user(body: UserCreate, d: D) -> UserRead:
+@router.post("/api/users", status_code=201, response_model=UserRead,
+             responses={200: {"model": UserRead, "description": "a retry (same Idempotency-Key and body): the user"},
+                        409: {"description": "the username is taken, or the Idempotency-Key was used with another body"}})
+def create_user(body: UserCreate, d: D, response: Response, idempotency_key: IdempotencyKeyHeader = None) -> UserRead:
     d.require("users:admin")
     with transaction(d.sessions) as session:
-        u = service.create_user(session, body.username, body.password, body.roles, unit=body.unit,
-                                actor=d.actor, display_name=body.display_name)
+        claimed = idempotency.reserve(session, idempotency_key, actor=d.actor, endpoint="POST /api/users",
+                                      request=body.model_dump(mode="json"), now=utcnow())
+        if claimed and claimed.replay:
+            response.status_code = 200
+            u = service.get_user(session, claimed.replay)
+        else:
+            u = service.create_user(session, body.username, body.password, body.roles, unit=body.unit,
+                                    actor=d.actor, display_name=body.display_name)
+            if claimed:
+                idempotency.complete(session, claimed, u.username)
         return UserRead(username=u.username, display_name=u.display_name, roles=u.roles, active=u.active,
-                        unit=body.unit, last_login_at=None)
+                        unit=_unit_code(session, u.unit_id), last_login_at=u.last_login_at)
 
 
 @router.post("/api/users/{username}/disable", status_code=204)
@@ -108,12 +121,22 @@ def list_tokens(d: D) -> list[TokenRead]:
         return [_token_read(session, row) for row in service.list_tokens(session)]
 
 
-@router.post("/api/tokens", status_code=201, response_model=TokenRead)
-def create_token(body: TokenCreate, d: D) -> TokenRead:
-    """A token for a system; the answer is the only time the token itself is shown."""
+@router.post("/api/tokens", status_code=201, response_model=TokenRead,
+             responses={200: {"model": TokenRead, "description": "a retry (same Idempotency-Key and body): the "
+                              "token the first request made, without the token itself (kept only as a hash)"}})
+def create_token(body: TokenCreate, d: D, response: Response, idempotency_key: IdempotencyKeyHeader = None) -> TokenRead:
+    """A token for a system; the answer is the only time the token itself is shown. A retry
+    whose first answer was lost learns the token's id, to revoke it and ask for another."""
     d.require("users:admin")
     with transaction(d.sessions) as session:
+        claimed = idempotency.reserve(session, idempotency_key, actor=d.actor, endpoint="POST /api/tokens",
+                                      request=body.model_dump(mode="json"), now=utcnow())
+        if claimed and claimed.replay:
+            response.status_code = 200
+            return _token_read(session, service.get_token(session, int(claimed.replay)))
         token, row = service.create_token(session, body.name, body.roles, unit=body.unit, actor=d.actor)
+        if claimed:
+            idempotency.complete(session, claimed, str(row.id))
         return _token_read(session, row, token)
 
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from cityline.accounts.deps import Deps, deps
 from cityline.accounts.service import audit
 from cityline.accounts.units import active_unit
 from cityline.db import read_transaction, transaction, utcnow
+from cityline.idempotency import service as idempotency
+from cityline.idempotency.schemas import IdempotencyKeyHeader
 from cityline.limits import RowId
 from cityline.outbox import notify, service, webhooks
 from cityline.outbox.schemas import (
@@ -57,15 +59,27 @@ def list_webhooks(d: D, removed: bool = False) -> list[WebhookRead]:
         return [WebhookRead.of(h) for h in webhooks.list_webhooks(session, include_removed=removed)]
 
 
-@router.post("/api/webhooks", status_code=201, response_model=WebhookRead)
-def add_webhook(body: WebhookCreate, d: D) -> WebhookRead:
-    """A unit's orders will be POSTed to ``url``; the answer is the only time the secret is shown."""
+@router.post("/api/webhooks", status_code=201, response_model=WebhookRead,
+             responses={200: {"model": WebhookRead, "description": "a retry (same Idempotency-Key and body): "
+                                                                   "the webhook the first request made, with its secret"}})
+def add_webhook(body: WebhookCreate, d: D, response: Response,
+                idempotency_key: IdempotencyKeyHeader = None) -> WebhookRead:
+    """A unit's orders will be POSTed to ``url``; the answer is the only time the secret is shown
+    (and a retry's, with the same Idempotency-Key and body, whose answer was lost)."""
     d.require("outbox:admin")
     with transaction(d.sessions) as session:
+        claimed = idempotency.reserve(session, idempotency_key, actor=d.actor, endpoint="POST /api/webhooks",
+                                      request=body.model_dump(mode="json"), now=utcnow())
+        if claimed and claimed.replay:
+            response.status_code = 200
+            hook = webhooks.get(session, int(claimed.replay))
+            return WebhookRead.of(hook, hook.secret)
         unit = active_unit(session, body.unit)
         hook, secret = webhooks.add(session, unit_id=unit.id, unit_code=unit.code, url=body.url,
                                     actor=d.actor)
         audit(session, d.actor, "webhook_added", f"webhook:{hook.id}", unit=unit.code, url=hook.url)
+        if claimed:
+            idempotency.complete(session, claimed, str(hook.id))
         return WebhookRead.of(hook, secret)
 
 
@@ -88,7 +102,8 @@ def outbox(d: D, state: str = "failed", limit: Annotated[int, Query(ge=1, le=500
         return [OutboxMessageRead.of(m) for m in found]
 
 
-@router.post("/api/outbox/{message_id}/retry", response_model=OutboxMessageRead)
+@router.post("/api/outbox/{message_id}/retry", response_model=OutboxMessageRead,
+             responses={409: {"description": "the message has not failed: only failed ones are retried"}})
 def retry(message_id: RowId, d: D) -> OutboxMessageRead:
     """Give a failed message a fresh set of attempts (once its receiver is fixed)."""
     d.require("outbox:admin")

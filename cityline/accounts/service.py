@@ -133,10 +133,15 @@ def create_token(session: Session, name: str, roles: list[str], *, unit: str | N
     return token, row
 
 
-def revoke_token(session: Session, token_id: int, *, actor: str, now: datetime) -> ApiToken:
+def get_token(session: Session, token_id: int) -> ApiToken:
     row = session.get(ApiToken, token_id)
     if row is None:
         raise NotFound(f"no token {token_id}")
+    return row
+
+
+def revoke_token(session: Session, token_id: int, *, actor: str, now: datetime) -> ApiToken:
+    row = get_token(session, token_id)
     row.revoked_at = row.revoked_at or now
     audit(session, actor, "token_revoked", f"token:{token_id}", name=row.name)
     return row

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile
-from pydantic import AfterValidator
 
 from cityline.accounts.deps import Deps, deps
 from cityline.db import read_transaction, transaction, utcnow
@@ -24,14 +22,16 @@ from cityline.epidemic import ledger, schemas, service, tracing
 from cityline.epidemic.importer import import_file
 from cityline.epidemic.kinds import KINDS
 from cityline.errors import FieldError, Invalid, NotFound
-from cityline.limits import in_range
+from cityline.idempotency import service as idempotency
+from cityline.idempotency.schemas import IdempotencyKeyHeader
+from cityline.limits import Day as AnyDay
 from cityline.timeutil import as_aware
 
 router = APIRouter(prefix="/api/epidemic", tags=["epidemic"])
 D = Annotated[Deps, Depends(deps)]
 # Days cityline can turn into times (0001-01-01 in Shanghai is before year 1 in UTC: a 500).
-Day = Annotated[date, Query(description="local date, YYYY-MM-DD"), AfterValidator(in_range)]
-OnDay = Annotated[date, Query(alias="date", description="local date, YYYY-MM-DD"), AfterValidator(in_range)]
+Day = Annotated[AnyDay, Query(description="local date, YYYY-MM-DD")]
+OnDay = Annotated[AnyDay, Query(alias="date", description="local date, YYYY-MM-DD")]
 
 
 def _env(d: Deps) -> service.Env:
@@ -53,10 +53,11 @@ def _visible_people(d: Deps, persons: list[str]) -> set[str]:
         return {p.person_id for p in ledger.people(session, persons) if scope.sees(p.district, p.street, p.grid)}
 
 
-@router.post("/passes/issue")
-def issue_passes(body: schemas.PassIssue, d: D) -> list[dict[str, Any]]:
+@router.post("/passes/issue", responses={409: {"description": "the Idempotency-Key was used with another request"}})
+def issue_passes(body: schemas.PassIssue, d: D, idempotency_key: IdempotencyKeyHeader = None) -> list[dict[str, Any]]:
     """Issue passes (one result per person, issued or why not); a building (or a compound's
-    residents without one) may be named instead of, or beside, people."""
+    residents without one) may be named instead of, or beside, people. A retry with the same
+    Idempotency-Key and body answers what the first request did, issuing nothing new."""
     d.require("epidemic:passes")
     at = as_aware(body.at) if body.at else utcnow()
     with read_transaction(d.sessions) as session:
@@ -67,10 +68,18 @@ def issue_passes(body: schemas.PassIssue, d: D) -> list[dict[str, Any]]:
     if not wanted:
         raise Invalid("name persons, or a district, street and compound", [FieldError("persons", "empty")])
     allowed = _visible_people(d, wanted)
+    env = _env(d)
     with transaction(d.sessions) as session:
-        results = service.issue_passes(session, _env(d), [p for p in wanted if p in allowed], at, actor=d.actor)
-    refused = [service.PassResult(p, False, reason="outside_reach") for p in wanted if p not in allowed]
-    return [schemas.issued(r) for r in results + refused]
+        claimed = idempotency.reserve(session, idempotency_key, actor=d.actor, endpoint="POST /api/epidemic/passes/issue",
+                                      request=body.model_dump(mode="json"), now=utcnow())
+        if claimed and claimed.replay:
+            return [schemas.issued(r) for r in service.recalled(env, claimed.answer)]
+        results = service.issue_passes(session, env, [p for p in wanted if p in allowed], at, actor=d.actor)
+        results += [service.PassResult(p, False, reason="outside_reach") for p in wanted if p not in allowed]
+        if claimed:
+            made = sum(r.issued for r in results)
+            idempotency.complete(session, claimed, f"{made} passes issued", answer=service.remembered(results))
+    return [schemas.issued(r) for r in results]
 
 
 @router.post("/passes/verify")

@@ -183,6 +183,23 @@ class PassResult:
     valid_until: datetime | None = None
     reason: str | None = None
     detail: str | None = None
+    serial: int | None = None  # the pass's row
+
+
+def remembered(results: Sequence[PassResult]) -> list[dict[str, Any]]:
+    """Results as an idempotency key keeps them: without the codes, which are signed again."""
+    return [{"person": r.person, "issued": r.issued, "serial": r.serial, "reason": r.reason, "detail": r.detail,
+             "valid_until": r.valid_until.isoformat() if r.valid_until else None} for r in results]
+
+
+def recalled(env: Env, kept: Sequence[dict[str, Any]]) -> list[PassResult]:
+    """The results :func:`remembered` kept, each issued pass with its code again."""
+    results = []
+    for r in kept:
+        until = datetime.fromisoformat(r["valid_until"]) if r["valid_until"] else None
+        code = codes.sign(env.pass_key, r["serial"], r["person"], until) if r["issued"] and until else None
+        results.append(PassResult(r["person"], r["issued"], code, until, r["reason"], r["detail"], r["serial"]))
+    return results
 
 
 def building_persons(session: Session, district: str, street: str, compound: str, building: str | None) -> list[str]:
@@ -216,7 +233,7 @@ def issue_passes(session: Session, env: Env, persons: Sequence[str], at: datetim
         audit(session, actor, "pass_issued", f"pass:{row.id}", person=person,
               valid_until=decision.valid_until.isoformat())
         results.append(PassResult(person, True, codes.sign(key, row.id, person, decision.valid_until),
-                                  decision.valid_until))
+                                  decision.valid_until, serial=row.id))
     return results
 
 

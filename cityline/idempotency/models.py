@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -28,5 +29,8 @@ class IdempotencyKey(Base):
     request_digest: Mapped[str] = mapped_column(String(64))
     field_digests: Mapped[dict[str, str]] = mapped_column(JSON)  # field → digest of its value, to say what differs
     resource: Mapped[str | None] = mapped_column(String(200))  # what the first request made: its number or id
+    # What it answered, when that is not one thing to read back (passes issued at once), in the
+    # form its endpoint chooses (no secrets: a pass's code is signed again from its row).
+    answer: Mapped[Any] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

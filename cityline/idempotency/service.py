@@ -29,6 +29,7 @@ class Claim:
     row_id: int | None
     replay: str | None
     differs: tuple[str, ...] = ()
+    answer: Any = None  # what the first request recorded with ``complete(..., answer=)``
 
 
 def claim(session: Session, *, scope: str, key: str, endpoint: str, request: Mapping[str, Any],
@@ -64,7 +65,19 @@ def claim(session: Session, *, scope: str, key: str, endpoint: str, request: Map
     if first.resource is None:  # not expected: the key and what it made commit together
         raise Conflict(f"the first request with {label} {key!r} has not finished; try again")
     differs = () if first.request_digest == digest else tuple(differing_fields(first.field_digests, digests))
-    return Claim(row_id=None, replay=first.resource, differs=differs)
+    return Claim(row_id=None, replay=first.resource, differs=differs, answer=first.answer)
+
+
+def reserve(session: Session, key: str | None, *, actor: str, endpoint: str, request: Mapping[str, Any],
+            now: datetime) -> Claim | None:
+    """:func:`claim` for a caller's ``Idempotency-Key`` header (None when it sent none); the
+    same key with another request is 409 naming the fields that differ and what it made."""
+    if not key:
+        return None
+    claimed = claim(session, scope=f"key:{actor}", key=key, endpoint=endpoint, request=request, now=now)
+    if claimed.differs:
+        raise different_request("Idempotency-Key", key, claimed.replay, claimed.differs)
+    return claimed
 
 
 def different_request(label: str, key: str, made: str | None, fields: Sequence[str]) -> Conflict:
@@ -77,11 +90,12 @@ def different_request(label: str, key: str, made: str | None, fields: Sequence[s
         [FieldError(f, f"differs from the first request with this {label}") for f in fields])
 
 
-def complete(session: Session, claimed: Claim, resource: str) -> None:
-    """Record what the request holding the key made (same transaction as making it)."""
+def complete(session: Session, claimed: Claim, resource: str, answer: Any = None) -> None:
+    """Record what the request holding the key made (same transaction as making it), and what
+    it answered when a replay cannot read that back from ``resource`` alone."""
     if claimed.row_id is not None:
         session.execute(update(IdempotencyKey).where(IdempotencyKey.id == claimed.row_id)
-                        .values(resource=resource))
+                        .values(resource=resource, answer=answer))
 
 
 def _purge_expired(session: Session, now: datetime) -> None:

@@ -83,7 +83,9 @@ def list_(d: DepsArg, status: str | None = None, category: str | None = None, q:
 
 
 @router.post("/articles", status_code=201, response_model=ArticleDetail,
-             responses={200: {"description": "a retry (same Idempotency-Key and body): the article it made"}})
+             responses={200: {"model": ArticleDetail,
+                              "description": "a retry (same Idempotency-Key and body): the article it made"},
+                        409: {"description": "the id is taken, or the Idempotency-Key was used with another body"}})
 def create(body: ArticleCreate, response: Response, d: DepsArg,
            idempotency_key: IdempotencyKeyHeader = None) -> ArticleDetail:
     """A new article, as a draft; an id already taken is 409, unless this is a retry with
@@ -91,11 +93,8 @@ def create(body: ArticleCreate, response: Response, d: DepsArg,
     d.require(EDIT)
     now = utcnow()
     with transaction(d.sessions) as session:
-        claimed = idempotency.claim(session, scope=f"key:{d.actor}", key=idempotency_key,
-                                    endpoint="POST /api/knowledge/articles",
-                                    request=body.model_dump(mode="json"), now=now) if idempotency_key else None
-        if claimed and claimed.differs:
-            raise idempotency.different_request("Idempotency-Key", idempotency_key, claimed.replay, claimed.differs)
+        claimed = idempotency.reserve(session, idempotency_key, actor=d.actor, endpoint="POST /api/knowledge/articles",
+                                      request=body.model_dump(mode="json"), now=now)
         if claimed and claimed.replay:
             response.status_code = 200
             return _detail(session, service.get_article(session, claimed.replay))
@@ -126,7 +125,8 @@ def edit(external_id: str, body: ArticleWrite, d: DepsArg) -> ArticleDetail:
         return _detail(session, article)
 
 
-@router.post("/articles/{external_id}/review", response_model=ArticleDetail)
+@router.post("/articles/{external_id}/review", response_model=ArticleDetail,
+             responses={409: {"description": "no draft to review, or the reviewer wrote it"}})
 def review(external_id: str, body: WorkflowStep, d: DepsArg) -> ArticleDetail:
     """The latest draft is reviewed by someone other than its author (409 otherwise)."""
     d.require(REVIEW)
@@ -136,7 +136,8 @@ def review(external_id: str, body: WorkflowStep, d: DepsArg) -> ArticleDetail:
         return _detail(session, article)
 
 
-@router.post("/articles/{external_id}/publish", response_model=ArticleDetail)
+@router.post("/articles/{external_id}/publish", response_model=ArticleDetail,
+             responses={409: {"description": "the latest version is published already, or not reviewed"}})
 def publish(external_id: str, body: WorkflowStep, d: DepsArg) -> ArticleDetail:
     d.require(REVIEW)
     with transaction(d.sessions) as session:
@@ -145,7 +146,8 @@ def publish(external_id: str, body: WorkflowStep, d: DepsArg) -> ArticleDetail:
         return _detail(session, article)
 
 
-@router.post("/articles/{external_id}/expire", response_model=ArticleDetail)
+@router.post("/articles/{external_id}/expire", response_model=ArticleDetail,
+             responses={409: {"description": "nothing published to expire"}})
 def expire(external_id: str, body: WorkflowStep, d: DepsArg) -> ArticleDetail:
     d.require(REVIEW)
     with transaction(d.sessions) as session:
@@ -154,7 +156,9 @@ def expire(external_id: str, body: WorkflowStep, d: DepsArg) -> ArticleDetail:
         return _detail(session, article)
 
 
-@router.post("/articles/{external_id}/answer")
+@router.post("/articles/{external_id}/answer",
+             responses={404: {"description": "no such article or order (or none in force)"},
+                        409: {"description": "the order is not a consultation, or not open"}})
 def answer(external_id: str, body: AnswerRequest, d: DepsArg) -> dict:
     """Close the consultation at intake with the article's published answer; the order's history
     records the article and the version read out."""

@@ -65,6 +65,13 @@ def list_webhooks(session: Session, *, include_removed: bool = False) -> list[We
     return list(session.scalars(stmt))
 
 
+def get(session: Session, webhook_id: int) -> Webhook:
+    hook = session.get(Webhook, webhook_id)
+    if hook is None:
+        raise NotFound(f"no webhook {webhook_id}")
+    return hook
+
+
 def remove(session: Session, webhook_id: int) -> Webhook:
     """Stop delivering to a webhook. The row stays (inactive) so past and pending deliveries
     still say where they were going; the pending ones fail at their next attempt."""

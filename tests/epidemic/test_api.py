@@ -133,6 +133,34 @@ def test_passes_through_http(app_world):
                                                           "R09": "outside_reach"}
 
 
+def test_issuing_passes_twice_with_one_idempotency_key_issues_them_once(app_world, sessions):
+    from sqlalchemy import func, select
+
+    from cityline.epidemic.models import Pass
+
+    city, clients = app_world
+    body = {"district": JA, "street": CJD, "compound": "阳光小区", "building": "2号楼", "persons": ["R09", "R08"],
+            "at": AT.isoformat()}
+    key = {"Idempotency-Key": "passes-building-2-0410"}
+    worker = clients["grid_worker"]
+    first = worker.post("/api/epidemic/passes/issue", json=body, headers=key)
+    again = worker.post("/api/epidemic/passes/issue", json=body, headers=key)
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.json() == first.json()  # the same codes, refusals and reasons
+    assert {p["person"]: p["reason"] for p in first.json()} == {
+        "R04": None, "R05": "no_result", "R06": None, "R08": None, "R09": "outside_reach"}
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Pass)) == 3  # R04, R06, R08: once each
+    code = first.json()[0]["code"]
+    assert city.post("/api/epidemic/passes/verify", json={"code": code, "at": AT.isoformat()}).json()["status"] == "valid"
+    changed = worker.post("/api/epidemic/passes/issue", json={**body, "persons": ["R08"]}, headers=key)
+    assert changed.status_code == 409 and [e["field"] for e in changed.json()["errors"]] == ["persons"]
+    # Without a key, or with another, a request is a new one.
+    assert worker.post("/api/epidemic/passes/issue", json=body).status_code == 200
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Pass)) == 6
+
+
 def test_uploads_refuse_unknown_kinds_and_files(app_world):
     city, _clients = app_world
     assert city.post("/api/epidemic/people", files={"file": ("x.csv", b"a\n")}).status_code == 404
