@@ -118,6 +118,16 @@ def test_auto_dispatch_and_redispatch_notify_each_unit_within_its_reach(world):
     assert world["desk"].get("/api/notifications").json()["unread"] == 1  # the city centre sees every unit
 
 
+def test_an_order_reopened_after_an_unsatisfied_return_visit_is_announced_to_its_unit_again(world):
+    order = new_order(world["desk"])
+    for action, params in [("accept", {}), ("reply", {"text": "药已送到"}), ("visit", {"satisfaction": "unsatisfied"}),
+                           ("reopen", {"reason": "药仍未送到"})]:
+        move(world["desk"], order["number"], action=action, **params)
+    notes = world["cjd"].get("/api/notifications").json()["items"]
+    assert [n["kind"] for n in notes] == ["order.reopened", "order.dispatched"]
+    assert notes[0]["text"].startswith(f"重办工单 {order['number']}")
+
+
 def test_webhooks_are_for_admins_and_their_secret_is_shown_once(world, sessions, vault):
     hook = {"unit": "SH-JA-CJD", "url": "https://cjd.example/12345"}
     for name in ("cjd", "district"):

@@ -12,6 +12,7 @@ from cityline.db import transaction
 from cityline.errors import Conflict, Invalid, NotFound
 from cityline.outbox import notify, service, webhooks
 from cityline.outbox.models import Notification, OutboxMessage
+from cityline.outbox.rules import DISPATCHED, REDISPATCHED
 from cityline.outbox.service import Message, enqueue
 from cityline.privacy import Vault
 
@@ -103,7 +104,7 @@ def dispatch(db, unit_id=3, unit_code="SH-JA-CJD", number="20200128-00042", redi
         return notify.order_dispatched(
             session, unit_id=unit_id, unit_code=unit_code, order_id=42, number=number, category="EPI.MEDICAL",
             urgency="urgent", accept_by=NOW + timedelta(minutes=15), resolve_by=NOW + timedelta(hours=2),
-            redispatch=redispatch, now=NOW)
+            kind=REDISPATCHED if redispatch else DISPATCHED, now=NOW)
 
 
 def test_a_dispatch_writes_the_units_notification_and_one_delivery_per_active_webhook(outbox_db):
