@@ -4,7 +4,8 @@
 §6 (``residents.csv`` … ``risk_areas.csv``) for the scenario's wave, ready for
 ``cityline epidemic import KIND FILE``. Same arguments, same files. The numbers come
 from the ``[epidemic]`` table of ``data/scenario_2022.toml``; every count is per
-resident, and the ledger grows with the scale like the orders.
+resident of the ledger, which grows with the scale (below about 0.05 more slowly than
+the orders, because the callers' households are most of it: see the README).
 
 How the city is made, step by step (each step from its own random stream):
 
@@ -138,14 +139,20 @@ def load_epidemic(scenario: str) -> EpidemicSpec:
         lockdown=(_day(raw["lockdown"][0]), _day(raw["lockdown"][1])),
         asymptomatic_share=float(raw["asymptomatic_share"]),
         cases=Curve.from_pairs(raw["cases"], f"{where}.cases"),
-        rounds=tuple(Round(_day(a), _day(b), int(every), kind, float(share))
-                     for a, b, every, kind, share in raw["rounds"]),
+        rounds=tuple(_round(r, where) for r in raw["rounds"]),
         scans_per_person_day=float(raw["scans_per_person_day"]),
         arrivals_per_person_day=float(raw["arrivals_per_person_day"]),
         origins=tuple(raw["origins"]),
         risk_areas=tuple(RiskArea(r["area"], r["level"], _day(r["from"]), _day(r["to"]) if "to" in r else None)
                          for r in raw.get("risk_area", [])),
     )
+
+
+def _round(raw: list[Any], where: str) -> Round:
+    first, last, every, kind, share = raw
+    if kind not in ("pcr", "antigen") or int(every) < 1 or not 0 < float(share) <= 1:
+        raise ValueError(f"{where}.rounds: {raw!r} is not [first, last, every n days, pcr|antigen, share]")
+    return Round(_day(first), _day(last), int(every), kind, float(share))
 
 
 def _day(text: Any) -> date:
@@ -466,13 +473,12 @@ class Cases:
 def cases_table(rng: np.random.Generator, spec: EpidemicSpec, ledger: Ledger, trips: Trips,
                 days: list[date], scale_people: float) -> Cases:
     members, offsets = ledger.members()
-    is_case = np.zeros(len(ledger), dtype=bool)
     last_case = np.full(len(ledger.b_street), -(10**9), dtype=np.int64)  # per building: day ordinal
     person: list[int] = []
     visitor: list[str] = []
     reported: list[int] = []
     visitor_reported: list[int] = []
-    imported = {}  # day ordinal -> travellers reported that day
+    imported: dict[int, list[int]] = {}  # day ordinal -> travellers reported that day
     for who, lands in trips.risky:
         if rng.random() < IMPORTED_CASE_SHARE:
             imported.setdefault((lands // 86400) + EPOCH + int(rng.integers(1, 5)), []).append(who)
@@ -501,7 +507,6 @@ def cases_table(rng: np.random.Generator, spec: EpidemicSpec, ledger: Ledger, tr
             if not susceptible[who]:
                 continue
             susceptible[who] = False
-            is_case[who] = True
             person.append(who)
             reported.append(_seconds(day) + int(rng.integers(6 * 3600, 23 * 3600)))
             last_case[ledger.building[who]] = ordinal
