@@ -59,8 +59,9 @@ def test_the_files_import_whole_and_a_second_import_adds_nothing(files, sessions
     present = sum(r.present for r in covered.rows)
     tested = sum(r.tested for r in covered.rows)
     assert 0.5 * present < tested < present
-    assert any(r.tested == 0 for r in covered.rows), "some buildings test nobody"
-    assert any(r.tested / r.present < 0.6 for r in covered.rows if r.tested), "some test poorly"
+    # not only a lone refuser: whole households in buildings that hardly test
+    assert any(r.tested == 0 and r.present >= 3 for r in covered.rows), "some buildings test nobody"
+    assert any(r.tested / r.present < 0.6 for r in covered.rows if r.present >= 5), "some test poorly"
     assert len(covered.untested) == present - tested
     assert arrivals and {a.level for a in arrivals} <= {"medium", "high"}
 
@@ -80,8 +81,8 @@ def test_the_callers_of_the_orders_live_in_the_ledger(files):
         if any(name in said for name in names):
             first_home.setdefault(order["caller_phone"], order)
     assert len(first_home) > 300
-    missing = [phone for phone in first_home if phone not in by_phone]
-    assert not missing, f"{len(missing)} callers are not in the ledger"
+    missing = sum(phone not in by_phone for phone in first_home)
+    assert missing == 0, "callers missing from the ledger"
     for phone, order in first_home.items():
         home = by_phone[phone]
         assert (home["district"], home["street"]) == (order["district"], order["street"])
