@@ -148,6 +148,11 @@ def coverage(session: Session, env: Env, since: date, until: date, *, untested: 
     return queries.coverage(env.store, path, since, until, env.params, untested=untested, scope=scope)
 
 
+def latest_test_day(env: Env, until: date) -> date | None:
+    """The latest local day, up to ``until``, with stored tests (a page's default dates)."""
+    return max((date.fromisoformat(e["day"]) for e in env.store.entries("tests", None, until)), default=None)
+
+
 def compute_zones(session: Session, env: Env, day: date) -> list[ZoneRow]:
     first = day - timedelta(days=env.params.zone_days)
     start, end = env.params.day_start(first), env.params.day_start(day + timedelta(days=1))
@@ -269,6 +274,16 @@ def resident(session: Session, person_id: str) -> Resident:
     if found is None:
         raise NotFound(f"no resident {person_id}")
     return found
+
+
+def residents(session: Session, person_ids: Iterable[str]) -> list[Resident]:
+    """The residents named, in the order of their places (building, unit, room); the caller
+    decides who may see them (``ledger.person_scope``) and shows only the masked columns."""
+    wanted = list(dict.fromkeys(person_ids))
+    found: list[Resident] = []
+    for start in range(0, len(wanted), 5000):  # a street's list stays under SQLite's bound-parameter limit
+        found += session.scalars(select(Resident).where(Resident.person_id.in_(wanted[start:start + 5000])))
+    return sorted(found, key=lambda r: (r.compound, r.building or "", r.unit or "", r.room or "", r.person_id))
 
 
 def reveal(session: Session, vault: Vault, person_id: str, *, actor: str, reason: str) -> dict[str, str | None]:
