@@ -158,6 +158,8 @@ def compute_zones(session: Session, env: Env, day: date) -> list[ZoneRow]:
     start, end = env.params.day_start(first), env.params.day_start(day + timedelta(days=1))
     cases = [CaseRecord(c.person_id, c.reported_at, c.onset_at, c.sampled_at) for c in session.scalars(
         select(Case).where(Case.reported_at >= start, Case.reported_at < end))]
+    if not cases:  # no zones, and no need to bring the ledger's snapshot up to date
+        return []
     homes = {p.person_id: p for p in ledger.people(session, [c.person_id for c in cases])}
     counts = queries.place_counts(ledger.snapshot(session, env.store),
                                   {(p.district, p.street) for p in homes.values()}, env.params)

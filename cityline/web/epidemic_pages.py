@@ -185,7 +185,7 @@ def verify_url(request: Request, code: str) -> str:
 
 def qr_svg(text: str) -> Markup:
     """The QR code of ``text`` as inline SVG (Markup: its path data are drawing, not numbers)."""
-    return Markup(segno.make(text, error="m").svg_inline(scale=6, border=2, title="QR"))
+    return Markup(segno.make(text, error="m").svg_inline(border=4, omitsize=True, title="QR"))
 
 
 # -- coverage ----------------------------------------------------------------------------------------
@@ -214,11 +214,13 @@ def _coverage(v: Visitor, first: date, last: date, place: Place, problem: str | 
     def url(target: Place, path: str = "/epidemic/coverage") -> str:
         return f"{path}?{urlencode(dates | target.query())}"
 
+    untested = untested_here(v, first, last, place) if persons and place.depth >= 3 else None
+    # Untested people here whom the visitor may not see (outside their grids): counted, not named.
+    hidden = total.present - total.tested - len(untested) if untested is not None else 0
     return {"current": "coverage", "place": place, "total": total, "lines": lines,
             "level": LEVELS[place.depth] if place.depth < len(LEVELS) else None,
-            "untested": untested_here(v, first, last, place) if persons and place.depth >= 3 else None,
-            "persons": persons, "problem": problem, "url": url, **dates,
-            "can_export": persons and place.depth >= 2, "can_issue": v.can("epidemic:passes") and place.depth >= 3}
+            "untested": untested, "hidden": hidden, "persons": persons, "problem": problem, "url": url, **dates,
+            "can_export": persons and place.depth >= 2, "can_issue": v.can("epidemic:passes") and place.depth == len(LEVELS)}
 
 
 def _place(district: str | None, street: str | None, compound: str | None, building: str | None) -> Place:

@@ -4,11 +4,13 @@
 "use strict";
 
 (() => {
-  const { t, api, flash, fail } = window.cityline;
+  const { t, api, fail } = window.cityline;
   const $ = (id) => document.getElementById(id);
   if (!$("issue-person")) return;
 
   const passUrl = (code) => "/epidemic/passes/" + encodeURIComponent(code);
+  // The API's times carry the hotline's offset (+08:00): shown as they are, not in the phone's zone.
+  const localTime = (iso) => iso.slice(0, 16).replace("T", " ");
 
   function show(results) {
     const list = $("pass-list");
@@ -21,7 +23,7 @@
       if (r.issued) {
         const a = document.createElement("a");
         a.href = passUrl(r.code);
-        a.textContent = r.person + " · " + t("passes.issued_until", { until: new Date(r.valid_until).toLocaleString("zh-CN") });
+        a.textContent = r.person + " · " + t("passes.issued_until", { until: localTime(r.valid_until) });
         item.append(a);
       } else {
         item.textContent = r.person + " · " + t("passes.refused", { reason: t("pass_reason." + r.reason) });
@@ -41,7 +43,6 @@
         return;
       }
       show(results);
-      flash(t("app.saved"), "ok");
     } catch (error) {
       fail(error);
     } finally {
