@@ -236,8 +236,8 @@ def verify_pass(session: Session, env: Env, code: str, at: datetime, *, actor: s
     if claims is None:
         audit(session, actor, "pass_verified", None, status="invalid")
         return {"status": "invalid", "person": None, "valid_until": None}
-    row = session.get(Pass, claims.serial)
-    if row is None or row.person_id != claims.person:  # signed, but not by this database
+    row = stored_pass(session, claims)
+    if row is None:  # signed, but not by this database
         audit(session, actor, "pass_verified", f"pass:{claims.serial}", status="invalid")
         return {"status": "invalid", "person": None, "valid_until": None}
     tests = queries.tests_of(env.store, [claims.person], at, env.params)
@@ -251,6 +251,12 @@ def verify_pass(session: Session, env: Env, code: str, at: datetime, *, actor: s
     status = pass_status(claims.valid_until, at, revoked=why is not None)
     audit(session, actor, "pass_verified", f"pass:{row.id}", status=status, person=claims.person)
     return {"status": status, "person": claims.person, "valid_until": claims.valid_until, "reason": why}
+
+
+def stored_pass(session: Session, claims: codes.Claims) -> Pass | None:
+    """The pass a genuine code stands for, or None when this database issued no such pass."""
+    row = session.get(Pass, claims.serial)
+    return row if row is not None and row.person_id == claims.person else None
 
 
 def revoke_passes(session: Session, since: dict[str, datetime], reason: str, *, actor: str, now: datetime) -> int:

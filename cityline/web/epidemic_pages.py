@@ -295,18 +295,21 @@ def passes_page(request: Request, person: str | None = None, district: str | Non
 @router.get("/epidemic/passes/{code}")
 def pass_page(request: Request, code: str) -> Response:
     """One pass as its holder shows it on a phone: the QR code of the verify page's address with
-    the code, the holder masked, valid until. The code alone says what is shown (it is signed);
-    whether it still holds is for the verify page to say."""
+    the code, the holder masked, valid until; marked when the pass is known to be revoked.
+    Whether it holds at the gate is for the verify page to say."""
     v = open_page(request, "passes")
     if isinstance(v, Response):
         return v
     claims = codes.read(_env(v).pass_key, code)
-    if claims is None:
+    with read_transaction(v.deps.sessions) as session:
+        row = service.stored_pass(session, claims) if claims else None
+        revoked = (row.revoked_reason or "revoked") if row is not None and row.revoked_at else None
+    if row is None:  # changed, made up, or signed elsewhere
         return render(request, v, "epidemic_pass.html", status=404, current="passes", claims=None, code=code,
-                      holder=None, qr=None, verify_url=None)
+                      holder=None, qr=None, verify_url=None, revoked=None)
     target = verify_url(request, code)
     return render(request, v, "epidemic_pass.html", current="passes", claims=claims, code=code,
-                  holder=holder(v, claims.person), qr=qr_svg(target), verify_url=target)
+                  holder=holder(v, claims.person), qr=qr_svg(target), verify_url=target, revoked=revoked)
 
 
 @router.get("/epidemic/verify")

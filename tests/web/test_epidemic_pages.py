@@ -174,7 +174,7 @@ def issue(client, **body):
     return answer.json()
 
 
-def test_a_pass_is_issued_shown_as_a_qr_code_and_verified_at_the_gate(epi):
+def test_a_pass_is_issued_shown_as_a_qr_code_verified_at_the_gate_and_revoked(epi, tmp_path):
     app, clients = epi
     commander = clients["commander"]
     assert commander.get("/epidemic/passes").status_code == 200
@@ -196,6 +196,13 @@ def test_a_pass_is_issued_shown_as_a_qr_code_and_verified_at_the_gate(epi):
         verified = [e.detail["status"] for e in list_audit(session, actor="handler", action="pass_verified")]
         issued = list_audit(session, actor="commander", action="pass_issued")
     assert sorted(verified) == ["invalid", "valid"] and len(issued) == 1
+
+    positive = write_csv(tmp_path / "positive.csv", ["person_id", "sampled_at", "result"],
+                         [("R01", utcnow() - timedelta(minutes=5), "阳性")])
+    assert import_file(app.state.sessions, app.state.epidemic_env, "tests", positive, actor="test").revoked_passes == 1
+    assert "撤销原因：曾检测阳性" in commander.get(f"/epidemic/passes/{code}").text
+    again = clients["handler"].get(f"/epidemic/verify?code={code}")
+    assert 'class="verdict red"' in again.text and "已撤销（红码）" in again.text
 
 
 @SQLITE_ONLY
