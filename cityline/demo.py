@@ -25,7 +25,8 @@ from cityline.privacy import Vault
 
 DEMO_PASSWORD = "cityline-demo-2020"  # printed by the demo; a local demo only
 ROLE_USERS = (("operator", "operator"), ("dispatcher", "dispatcher"), ("handler", "unit_handler"),
-              ("supervisor", "supervisor"), ("analyst", "analyst"), ("admin", "admin"))
+              ("supervisor", "supervisor"), ("analyst", "analyst"), ("admin", "admin"),
+              ("commander", "commander"), ("gridworker", "grid_worker"))
 
 
 @dataclass
@@ -107,6 +108,7 @@ def load_epidemic(factory: sessionmaker[Session], vault: Vault, say: Callable[[s
     imported: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="cityline-demo-epidemic-") as folder:
         files = write_epidemic(folder, "2022", scale=scale, seed=seed)
+        register_grids(factory, files["residents"][0])
         for kind in KINDS_IN_ORDER:
             report = import_file(factory, env, kind, files[kind][0], actor="demo")
             if report.bad:
@@ -116,6 +118,29 @@ def load_epidemic(factory: sessionmaker[Session], vault: Vault, say: Callable[[s
         + ", ".join(f"{count:,} {kind}" for kind, count in imported.items())
         + f" in {time.perf_counter() - began:.0f} s")
     return imported
+
+
+def register_grids(factory: sessionmaker[Session], residents_csv: Path) -> None:
+    """The simulated ledger's grids (``<street office>-G01`` …) as grids of their street office,
+    with the compounds they cover, so a grid worker of that office sees their residents."""
+    import pyarrow.csv as pacsv
+
+    from cityline.geo.service import import_grids
+
+    ledger = pacsv.read_csv(residents_csv).select(["grid", "district", "street", "compound"])
+    grids: dict[str, dict] = {}
+    for grid, district, street, compound in zip(*(ledger[c].to_pylist() for c in ledger.column_names),
+                                                strict=True):
+        if grid:
+            entry = grids.setdefault(grid, {"code": grid, "name": f"{street}{grid.rsplit('-', 1)[1]}网格",
+                                            "district": district, "street": street,
+                                            "unit_code": grid.rsplit("-", 1)[0], "compounds": []})
+            if compound not in entry["compounds"]:
+                entry["compounds"].append(compound)
+    with transaction(factory) as session:
+        report = import_grids(session, enumerate(grids.values(), start=1))
+    if report.bad:
+        raise RuntimeError(f"simulated grids were refused: {report.bad[:3]}")
 
 
 def load_starter_knowledge(factory: sessionmaker[Session]) -> int:
@@ -199,7 +224,8 @@ def busiest_street_office(factory: sessionmaker[Session]) -> tuple[str, str]:
 def create_demo_users(factory: sessionmaker[Session], handler_unit: str, supervisor_unit: str) -> None:
     from cityline.accounts.service import create_user
 
-    units = {"handler": handler_unit, "supervisor": supervisor_unit}
+    # The grid worker looks after the grids of the handler's street office (see register_grids).
+    units = {"handler": handler_unit, "supervisor": supervisor_unit, "gridworker": handler_unit}
     with transaction(factory) as session:
         for username, role in ROLE_USERS:
             create_user(session, username, DEMO_PASSWORD, [role], unit=units.get(username), actor="demo")
@@ -217,7 +243,7 @@ cityline demo — the {info.scenario} outbreak at scale {info.scale}: {info.orde
   API docs:  http://{host}:{port}/docs
   sign in with any of these users, password {DEMO_PASSWORD}:
 {users}
-  (handler works for unit {info.handler_unit}; supervisor for {info.supervisor_unit})
+  (handler and gridworker work for unit {info.handler_unit}; supervisor for {info.supervisor_unit})
   the same database answers the command line: .venv/bin/cityline orders list --category EPI.MASK
 {_epidemic_line(info)}"""
 

@@ -58,3 +58,8 @@ def test_demo_builds_once_and_every_role_can_sign_in(tmp_path):
         assert "exported" in first and (tmp_path / "data" / "analytics").is_dir()
         zones = browser.get("/api/epidemic/zones", params={"date": "2022-04-13"}).json()
         assert {"sealed", "controlled"} <= {zone["level"] for zone in zones}
+        # The grid worker sees the untested residents of their own street office's grids, masked.
+        browser.post("/api/auth/login", json={"username": "gridworker", "password": DEMO_PASSWORD})
+        untested = browser.get("/api/epidemic/coverage/untested",
+                               params={"since": "2022-04-12", "until": "2022-04-13"}).json()
+        assert untested and all(person["grid"].startswith(info["handler_unit"] + "-") for person in untested)
