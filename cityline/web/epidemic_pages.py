@@ -237,8 +237,12 @@ def coverage_page(request: Request, since: str | None = None, until: str | None 
     if isinstance(v, Response):
         return v
     first, last, problem = _dates(v, since, until)
-    return render(request, v, "epidemic_coverage.html",
-                  **_coverage(v, first, last, _place(district, street, compound, building), problem))
+    place = _place(district, street, compound, building)
+    if not place.levels and len(v.deps.principal.places) == 1:
+        # A street's grid worker or handler starts at their own street (or district), not the city.
+        [(home_district, home_street)] = v.deps.principal.places
+        place = _place(home_district, home_street, None, None)
+    return render(request, v, "epidemic_coverage.html", **_coverage(v, first, last, place, problem))
 
 
 @router.get("/epidemic/coverage/untested.xlsx")

@@ -134,6 +134,9 @@ def test_people_are_shown_only_to_those_who_may_see_them(epi):
     other = coverage(grid, district=JA, street=CJD, compound=SUN, building="1号楼")
     assert "张*一" not in other.text and "（0 人）" in other.text  # figures, but nobody outside the grid
     assert "另有 3 名未检人员不在您的管辖范围内" in other.text
+    # A street's grid worker starts at their own street; the city's commander at the city.
+    assert "各小区覆盖率" in grid.get("/epidemic/coverage", params={"since": SINCE, "until": UNTIL}).text
+    assert "各区覆盖率" in clients["commander"].get("/epidemic/coverage", params={"since": SINCE, "until": UNTIL}).text
     handler = clients["handler"].get("/epidemic/coverage")
     assert handler.status_code == 403 and "无权访问" in handler.text
     assert clients["handler"].get("/epidemic/verify").status_code == 200  # a handler may check passes
