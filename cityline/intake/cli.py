@@ -14,7 +14,7 @@ from cityline import runtime
 from cityline.cliutil import actor, fail
 from cityline.db import transaction, utcnow
 from cityline.errors import BadFile, DomainError
-from cityline.intake.importer import import_file
+from cityline.intake.importer import ImportReport, ImportStopped, import_file
 from cityline.intake.service import create_order
 from cityline.intake.triage import classify_with
 from cityline.orders.schemas import OrderCreate
@@ -68,14 +68,22 @@ def import_(
     except BadFile as exc:
         out.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
-    if as_json:
-        out.print_json(json.dumps(report.as_dict(), ensure_ascii=False))
-    else:
-        out.print(f"read {report.read}, imported {report.imported}, already present {report.already_present}, "
-                  f"repeated in file {report.repeated_in_file}, bad {len(report.bad)}")
-        for bad in report.bad[:50]:
-            out.print(f"  row {bad.row}: {bad.message}")
-        if len(report.bad) > 50:
-            out.print(f"  … and {len(report.bad) - 50} more (use --json for all)")
+    except ImportStopped as exc:  # the database failed: what was stored stays; a re-run finishes
+        _print_report(exc.report, as_json)
+        out.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    _print_report(report, as_json)
     if report.bad:
         raise typer.Exit(1)
+
+
+def _print_report(report: ImportReport, as_json: bool) -> None:
+    if as_json:
+        out.print_json(json.dumps(report.as_dict(), ensure_ascii=False))
+        return
+    out.print(f"read {report.read}, imported {report.imported}, already present {report.already_present}, "
+              f"repeated in file {report.repeated_in_file}, bad {len(report.bad)}")
+    for bad in report.bad[:50]:
+        out.print(f"  row {bad.row}: {bad.message}")
+    if len(report.bad) > 50:
+        out.print(f"  … and {len(report.bad) - 50} more (use --json for all)")
