@@ -50,9 +50,11 @@ def create(
 def import_(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".csv (UTF-8 or GBK), .jsonl or .xlsx (formats §1)")],
     no_triage: Annotated[bool, typer.Option(help="keep labels as given; do not classify unlabelled rows")] = False,
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="rows written per transaction")] = 2000,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Import orders; idempotent by external_id; bad rows are listed and the rest go in."""
+    """Import orders; idempotent by external_id; bad rows are listed and the rest go in; an
+    interrupted import finishes when run again."""
     from rich.progress import Progress
 
     factory = runtime.sessions()
@@ -63,7 +65,7 @@ def import_(
     try:
         with Progress(console=Console(stderr=True), transient=True, disable=as_json) as bar:
             task = bar.add_task(f"importing {file.name}", total=count_rows(file))
-            report = import_file(factory, file, vault=default_vault(), classify=classify,
+            report = import_file(factory, file, vault=default_vault(), classify=classify, batch_size=batch_size,
                                  progress=lambda n: bar.update(task, completed=n))
     except BadFile as exc:
         out.print(f"[red]error:[/red] {exc}")
