@@ -14,7 +14,7 @@ import time
 import pytest
 from sqlalchemy import func, select, text
 
-from cityline.db import make_engine, make_sessionmaker
+from cityline.db import make_engine, make_sessionmaker, read_transaction
 from cityline.intake.importer import ImportStopped, import_file
 from cityline.orders.models import Order, OrderEvent
 from cityline.schema import create_all, upgrade
@@ -41,6 +41,12 @@ def write_csv(path, rows, encoding="utf-8"):
         writer.writeheader()
         writer.writerows(rows)
     return path
+
+
+def stored(sessions, model=Order) -> int:
+    """How many rows ``model`` has, read without waiting for a writer (SQLite: no lock taken)."""
+    with read_transaction(sessions) as session:
+        return session.scalar(select(func.count()).select_from(model))
 
 
 def stored_once(sessions, expected: set[str]) -> None:
@@ -214,39 +220,46 @@ def test_overlapping_imports_at_once_both_finish_each_order_once(sessions, vault
 
 # -- a real process, killed -----------------------------------------------------------------
 
-def _database_url(database: str, tmp_path) -> str:
+def database_url(database: str, tmp_path, name: str) -> str:
+    """A new, empty database for a command run as a process: a file, or one on the test server."""
     if database == "sqlite":
-        return f"sqlite:///{tmp_path / 'killed.db'}"
-    return create_database(os.environ["CITYLINE_TEST_POSTGRES_URL"], "cityline_import_killed")
+        return f"sqlite:///{tmp_path / name}.db"
+    return create_database(os.environ["CITYLINE_TEST_POSTGRES_URL"], f"cityline_{name}")
+
+
+def kill_once_stored(command: list[str], env: dict, stored, at_least: int) -> int:
+    """Run ``command``, SIGKILL it as soon as ``stored()`` reaches ``at_least``, and return what
+    is stored then (the test fails if the command finished before it could be killed)."""
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while process.poll() is None and stored() < at_least and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait(timeout=30) == -signal.SIGKILL  # killed, not finished
+    return stored()
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_an_import_killed_mid_file_finishes_when_run_again(database, tmp_path):
-    url = _database_url(database, tmp_path)
+    url = database_url(database, tmp_path, "orders_killed")
     upgrade(url)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     env = {**os.environ, "CITYLINE_DATA_DIR": str(tmp_path / "data"), "CITYLINE_DATABASE_URL": url}
-    path = write_csv(tmp_path / "orders.csv", answered(0, 2000))
+    path = write_csv(tmp_path / "orders.csv", answered(0, 1000))
     command = [sys.executable, "-m", "cityline", "orders", "import", str(path), "--no-triage", "--batch-size", "50",
                "--json"]
     try:
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while process.poll() is None and count(sessions) < 200 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        process.send_signal(signal.SIGKILL)
-        assert process.wait(timeout=30) == -signal.SIGKILL  # killed, not finished
-        partial = count(sessions)
-        assert 200 <= partial < 2000 and partial % 50 == 0  # whole batches only
+        partial = kill_once_stored(command, env, lambda: stored(sessions), 100)
+        assert 100 <= partial < 1000 and partial % 50 == 0  # whole batches only
         assert count(sessions, OrderEvent) == 2 * partial  # each order with its events
 
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
         report = json.loads(done.stdout)
         assert (report["read"], report["imported"], report["already_present"], report["bad"]) == (
-            2000, 2000 - partial, partial, 0)
-        stored_once(sessions, {f"K-{i}" for i in range(2000)})
+            1000, 1000 - partial, partial, 0)
+        stored_once(sessions, {f"K-{i}" for i in range(1000)})
     finally:
         engine.dispose()
