@@ -205,7 +205,7 @@ def _write(factory, batch: _Batch, report: ImportReport, units: dict[str, int], 
         try:
             values, prediction = _order_values(row, state, units, vault, classify)
         except Exception as exc:  # triage or place parsing refused this text: the row, not the import
-            report.bad.append(RowError(row.row, f"could not be prepared ({_reason(exc)})"))
+            report.bad.append(RowError(row.row, f"could not be prepared ({refusal_reason(exc)})"))
             continue
         ready.append(_Ready(row, steps, state, values, prediction))
     if not ready:
@@ -219,7 +219,7 @@ def _write(factory, batch: _Batch, report: ImportReport, units: dict[str, int], 
                 _commit(factory, [one], report)
             except DBAPIError as row_exc:
                 _stop_if_unavailable(row_exc, one.row, report)
-                report.bad.append(RowError(one.row.row, f"the database refused the row ({_reason(row_exc)})"))
+                report.bad.append(RowError(one.row.row, f"the database refused the row ({refusal_reason(row_exc)})"))
 
 
 def _commit(factory, ready: list[_Ready], report: ImportReport) -> None:
@@ -253,15 +253,19 @@ def _commit(factory, ready: list[_Ready], report: ImportReport) -> None:
 
 
 def _stop_if_unavailable(exc: DBAPIError, row: ImportRow, report: ImportReport) -> None:
-    """A database that cannot be reached (or is out of space, or locked) refuses every row
-    alike: stop, rather than name each row for it."""
-    if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+    if database_unavailable(exc):
         raise ImportStopped(
-            f"the database failed at row {row.row} ({_reason(exc)}); every batch before it is stored: "
+            f"the database failed at row {row.row} ({refusal_reason(exc)}); every batch before it is stored: "
             f"run the import again to finish", report) from exc
 
 
-def _reason(exc: BaseException) -> str:
+def database_unavailable(exc: DBAPIError) -> bool:
+    """A database that cannot be reached (or is out of space, or locked) refuses every row
+    alike: an import stops, rather than name each row for it."""
+    return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+
+
+def refusal_reason(exc: BaseException) -> str:
     """What went wrong, for a report: the error's first line (PostgreSQL's detail, which may
     quote the row's values, is left out), numbers masked, at most 200 characters."""
     orig = getattr(exc, "orig", None) or exc

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import func, select, text
@@ -108,41 +109,42 @@ def test_nul_bytes_and_undecodable_bytes_mid_file_lose_their_rows_only(sessions,
     stored_once(sessions, {f"K-{i}" for i in range(30)} - {"K-10", "K-20"})
 
 
-def _add_refusing_trigger(sessions) -> None:
+@contextmanager
+def refusing_trigger(sessions, table: str, column: str):
+    """While the block runs, a trigger of the database refuses rows of ``table`` whose
+    ``column`` holds MARKER (PostgreSQL: a plpgsql exception; SQLite: RAISE(ABORT))."""
+    postgres = sessions.kw["bind"].dialect.name == "postgresql"
     with sessions.begin() as session:
-        if session.get_bind().dialect.name == "postgresql":
+        if postgres:
             session.execute(text(f"""
                 CREATE FUNCTION refuse_marked() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN
-                    IF NEW.text LIKE '%{MARKER}%' THEN RAISE EXCEPTION 'refused by a test trigger'; END IF;
+                    IF NEW.{column} LIKE '%{MARKER}%' THEN RAISE EXCEPTION 'refused by a test trigger'; END IF;
                     RETURN NEW;
                 END $$"""))
-            session.execute(text("CREATE TRIGGER refuse_marked BEFORE INSERT ON orders "
+            session.execute(text(f"CREATE TRIGGER refuse_marked BEFORE INSERT OR UPDATE ON {table} "
                                  "FOR EACH ROW EXECUTE FUNCTION refuse_marked()"))
         else:
             session.execute(text(f"""
-                CREATE TRIGGER refuse_marked BEFORE INSERT ON orders
-                BEGIN SELECT RAISE(ABORT, 'refused by a test trigger') WHERE NEW.text LIKE '%{MARKER}%'; END"""))
-
-
-def _drop_refusing_trigger(sessions) -> None:
-    with sessions.begin() as session:
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("DROP TRIGGER IF EXISTS refuse_marked ON orders"))
-            session.execute(text("DROP FUNCTION IF EXISTS refuse_marked()"))
-        else:
-            session.execute(text("DROP TRIGGER IF EXISTS refuse_marked"))
+                CREATE TRIGGER refuse_marked BEFORE INSERT ON {table}
+                BEGIN SELECT RAISE(ABORT, 'refused by a test trigger') WHERE NEW.{column} LIKE '%{MARKER}%'; END"""))
+    try:
+        yield
+    finally:
+        with sessions.begin() as session:
+            if postgres:
+                session.execute(text(f"DROP TRIGGER IF EXISTS refuse_marked ON {table}"))
+                session.execute(text("DROP FUNCTION IF EXISTS refuse_marked()"))
+            else:
+                session.execute(text("DROP TRIGGER IF EXISTS refuse_marked"))
 
 
 def test_a_row_the_database_refuses_is_named_and_the_rest_go_in(sessions, vault, tmp_path):
     rows = answered(0, 50)
     rows[23]["text"] = f"{MARKER} 市民反映口罩买不到，电话13800001234"  # row 25 of the file
     path = write_csv(tmp_path / "orders.csv", rows)
-    _add_refusing_trigger(sessions)
-    try:
+    with refusing_trigger(sessions, "orders", "text"):
         report = import_file(sessions, path, vault=vault, batch_size=10)
-    finally:
-        _drop_refusing_trigger(sessions)
     assert report.imported == 49 and [(b.row, b.message) for b in report.bad] == [
         (25, "the database refused the row (refused by a test trigger)")]  # the reason, not the row
     stored_once(sessions, {f"K-{i}" for i in range(50)} - {"K-23"})

@@ -1,5 +1,6 @@
-"""An epidemic import killed mid-file (SIGKILL, a real process) finishes when run again: every
-resident stored once, on SQLite and PostgreSQL."""
+"""Epidemic imports always finish: a row the database refuses is named and the rest go in, and
+an import killed mid-file (SIGKILL, a real process) finishes when run again — every resident
+stored once, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,9 +14,16 @@ import pytest
 from sqlalchemy import select
 
 from cityline.db import make_engine, make_sessionmaker
+from cityline.epidemic.importer import import_file
 from cityline.epidemic.models import Resident
 from cityline.schema import upgrade
-from tests.intake.test_import_hostile import database_url, kill_once_stored, stored
+from tests.intake.test_import_hostile import (
+    MARKER,
+    database_url,
+    kill_once_stored,
+    refusing_trigger,
+    stored,
+)
 
 RESIDENTS = 4001  # three batches of the importer's 2000: the kill comes in the second
 
@@ -28,6 +36,21 @@ def write_residents(path, count: int):
             writer.writerow([f"P{i:05d}", f"居民{i}", f"139{i:08d}", "静安区", "曹家渡街道", f"小区{i % 40}",
                              f"{i % 10}号楼", f"{i % 300}"])
     return path
+
+
+def test_a_resident_the_database_refuses_is_named_and_the_rest_go_in(sessions, env, tmp_path):
+    path = write_residents(tmp_path / "residents.csv", 30)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[18] = lines[18].replace("小区", f"{MARKER}小区")  # row 19: the resident P00017
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with refusing_trigger(sessions, Resident.__tablename__, "compound"):
+        report = import_file(sessions, env, "residents", path, actor="test", batch_size=8)
+    assert (report.added, [(b.row, b.message) for b in report.bad]) == (
+        29, [(19, "the database refused the row (refused by a test trigger)")])
+    again = import_file(sessions, env, "residents", path, actor="test", batch_size=8)
+    assert (again.added, again.unchanged, again.bad) == (1, 29, [])
+    with sessions() as session:
+        assert len(session.scalars(select(Resident.person_id)).all()) == 30
 
 
 @pytest.mark.slow
