@@ -38,7 +38,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityline.accounts.models import Unit
-from cityline.db import transaction, utcnow
+from cityline.db import read_transaction, transaction, utcnow
 from cityline.errors import DomainError, RowError
 from cityline.intake.rows import ImportRow, parse_row, read_rows
 from cityline.intake.service import Classify, fill_labels, locate, order_columns
@@ -194,7 +194,7 @@ def _unit_ids(factory: sessionmaker[Session]) -> dict[str, int]:
 
 def _write(factory, batch: _Batch, report: ImportReport, units: dict[str, int], vault: Vault,
            classify: Classify | None) -> None:
-    with factory() as session:  # a read: what an earlier run (or another import) stored is not rebuilt
+    with read_transaction(factory) as session:  # what an earlier run (or another import) stored is not rebuilt
         ids = [r.external_id for r in batch.rows]
         present = set(session.scalars(select(Order.external_id).where(Order.external_id.in_(ids))))
     report.already_present += len(present)
@@ -204,8 +204,9 @@ def _write(factory, batch: _Batch, report: ImportReport, units: dict[str, int], 
             continue
         try:
             values, prediction = _order_values(row, state, units, vault, classify)
-        except Exception as exc:  # triage or place parsing refused this text: the row, not the import
-            report.bad.append(RowError(row.row, f"could not be prepared ({refusal_reason(exc)})"))
+        except Exception as exc:  # triage or place parsing failed on this text: the row, not the import
+            # Only the error's type: its message may quote the text.
+            report.bad.append(RowError(row.row, f"could not be prepared ({type(exc).__name__})"))
             continue
         ready.append(_Ready(row, steps, state, values, prediction))
     if not ready:
@@ -261,8 +262,14 @@ def _stop_if_unavailable(exc: DBAPIError, row: ImportRow, report: ImportReport) 
 
 def database_unavailable(exc: DBAPIError) -> bool:
     """A database that cannot be reached (or is out of space, or locked) refuses every row
-    alike: an import stops, rather than name each row for it."""
-    return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    alike: an import stops, rather than name each row for it. A deadlock or serialization
+    failure (PostgreSQL's class 40) is another writer's doing, not the database's: the
+    batch is retried row by row."""
+    if exc.connection_invalidated:
+        return True
+    if (getattr(exc.orig, "sqlstate", None) or "").startswith("40"):
+        return False
+    return isinstance(exc, OperationalError | InterfaceError)
 
 
 def refusal_reason(exc: BaseException) -> str:
