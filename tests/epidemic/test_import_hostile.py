@@ -66,7 +66,7 @@ def test_a_residents_import_killed_mid_file_finishes_when_run_again(database, tm
 
     try:
         partial = kill_once_stored(command, env, lambda: stored(sessions, Resident), 2000)
-        assert partial == 2000  # whole batches only
+        assert partial in (2000, 4000)  # whole batches only
 
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
