@@ -249,19 +249,19 @@ def test_an_import_killed_mid_file_finishes_when_run_again(database, tmp_path):
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     env = {**os.environ, "CITYLINE_DATA_DIR": str(tmp_path / "data"), "CITYLINE_DATABASE_URL": url}
-    path = write_csv(tmp_path / "orders.csv", answered(0, 1000))
+    path = write_csv(tmp_path / "orders.csv", answered(0, 600))
     command = [sys.executable, "-m", "cityline", "orders", "import", str(path), "--no-triage", "--batch-size", "50",
                "--json"]
     try:
         partial = kill_once_stored(command, env, lambda: stored(sessions), 100)
-        assert 100 <= partial < 1000 and partial % 50 == 0  # whole batches only
+        assert 100 <= partial < 600 and partial % 50 == 0  # whole batches only
         assert count(sessions, OrderEvent) == 2 * partial  # each order with its events
 
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
         report = json.loads(done.stdout)
         assert (report["read"], report["imported"], report["already_present"], report["bad"]) == (
-            1000, 1000 - partial, partial, 0)
-        stored_once(sessions, {f"K-{i}" for i in range(1000)})
+            600, 600 - partial, partial, 0)
+        stored_once(sessions, {f"K-{i}" for i in range(600)})
     finally:
         engine.dispose()
