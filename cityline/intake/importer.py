@@ -32,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -44,8 +44,10 @@ from cityline.intake.rows import ImportRow, parse_row, read_rows
 from cityline.intake.service import Classify, fill_labels, locate, order_columns
 from cityline.orders.models import Order, OrderEvent
 from cityline.orders.rules import FINAL, OrderState, apply_move
-from cityline.orders.service import allocate_numbers, format_number, track_deadlines
+from cityline.orders.service import allocate_numbers, format_number
 from cityline.privacy import Vault, mask_text
+from cityline.sla.rules import Deadlines
+from cityline.sla.tracking import track_new
 from cityline.timeutil import local_day
 
 IMPORT_ACTOR = "import"
@@ -241,16 +243,33 @@ def _commit(factory, ready: list[_Ready], report: ImportReport) -> None:
         # sorted RETURNING through insertmanyvalues costs far more on large batches.
         ids = dict(session.execute(select(Order.number, Order.id).where(Order.number.in_([v["number"] for v in values]))).all())
         written = [(ids[numbers[r.row.external_id]], r) for r in ready if numbers[r.row.external_id] in ids]
-        events = []
+        events, still_open = [], []
         for order_id, r in written:
-            events.extend(_event_values(order_id, r.row, r.steps, r.prediction))
+            own = _event_values(order_id, r.row, r.steps, r.prediction)
+            events.extend(own)
+            if r.state.status not in FINAL:  # an open order is chased like a live one
+                still_open.append({"id": order_id, "number": numbers[r.row.external_id], **{
+                    k: r.values.get(k) for k in ("urgency", "category", "special_groups")},
+                    "events": [(e["action"], e["at"], e["data"]) for e in own]})
         if events:
             connection.execute(insert(OrderEvent.__table__), events)
-        still_open = [order_id for order_id, r in written if r.state.status not in FINAL]
-        for order in session.scalars(select(Order).where(Order.id.in_(still_open))):
-            track_deadlines(session, order)
+        _track_deadlines(connection, track_new(session, still_open))
     report.imported += len(written)
     report.already_present += len(ready) - len(written)
+
+
+def _track_deadlines(connection, tracked: dict[int, tuple[str, Deadlines | None]]) -> None:
+    """The imported open orders' policies and deadlines, in one statement."""
+    if not tracked:
+        return
+    table = Order.__table__
+    connection.execute(
+        update(table).where(table.c.id == bindparam("order_id")).values(
+            sla_policy=bindparam("policy"), accept_by=bindparam("accept"), respond_by=bindparam("respond"),
+            resolve_by=bindparam("resolve")),
+        [{"order_id": order_id, "policy": policy, "accept": d.accept_by if d else None,
+          "respond": d.respond_by if d else None, "resolve": d.resolve_by if d else None}
+         for order_id, (policy, d) in tracked.items()])
 
 
 def _stop_if_unavailable(exc: DBAPIError, row: ImportRow, report: ImportReport) -> None:
