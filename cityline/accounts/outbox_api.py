@@ -73,9 +73,9 @@ def add_webhook(body: WebhookCreate, d: D, response: Response,
         if claimed and claimed.replay:
             response.status_code = 200
             hook = webhooks.get(session, int(claimed.replay))
-            return WebhookRead.of(hook, hook.secret)
+            return WebhookRead.of(hook, d.vault.reveal(hook.secret_enc))
         unit = active_unit(session, body.unit)
-        hook, secret = webhooks.add(session, unit_id=unit.id, unit_code=unit.code, url=body.url,
+        hook, secret = webhooks.add(session, d.vault, unit_id=unit.id, unit_code=unit.code, url=body.url,
                                     actor=d.actor)
         audit(session, d.actor, "webhook_added", f"webhook:{hook.id}", unit=unit.code, url=hook.url)
         if claimed:

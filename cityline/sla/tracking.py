@@ -14,10 +14,12 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from cityline.sla.models import Timer
 from cityline.sla.policy import PolicySet, load_policies
-from cityline.sla.rules import Deadlines, sla_outcome
+from cityline.sla.rules import Deadlines, sla_outcome, timers_for
 from cityline.sla.service import cancel, refresh_order_timers
 
 
@@ -40,3 +42,26 @@ def track(session: Session, order_id: int, *, urgency: str | None, category: str
     policy = rules.policy_for(urgency, category, list(special_groups))
     refresh_order_timers(session, order_id, events, policy, rules.calendar, number=number)
     return policy.name, sla_outcome(events, policy, rules.calendar).deadlines
+
+
+def track_new(session: Session, orders: Sequence[dict[str, Any]]) -> dict[int, tuple[str, Deadlines | None]]:
+    """``track`` for many orders that have no timers yet (an import's open orders): the same
+    rules, their timers written in one statement instead of several queries per order.
+
+    Each order is a dict of ``id``, ``number``, ``urgency``, ``category``, ``special_groups``
+    and ``events``; an untriaged one is skipped. Returns id → (policy name, deadlines)."""
+    rules = policies()
+    tracked: dict[int, tuple[str, Deadlines | None]] = {}
+    timers: list[dict[str, Any]] = []
+    for order in orders:
+        if not order["urgency"]:
+            continue
+        policy = rules.policy_for(order["urgency"], order["category"], list(order["special_groups"] or ()))
+        timers += [{"order_id": order["id"], "order_number": order["number"], "kind": spec.kind,
+                    "due_at": spec.due_at, "recipient": spec.recipient, "payload": dict(spec.payload),
+                    "state": "pending", "attempts": 0}
+                   for spec in timers_for(order["events"], policy, rules.calendar)]
+        tracked[order["id"]] = (policy.name, sla_outcome(order["events"], policy, rules.calendar).deadlines)
+    if timers:
+        session.execute(insert(Timer), timers)
+    return tracked

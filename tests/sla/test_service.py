@@ -98,3 +98,32 @@ def test_a_message_with_a_dedupe_key_is_stored_once(sla_db):
         enqueue(session, Message("sla.notice", "SH-WJW", 9, {}))  # no key: always stored
     with sla_db.factory() as session:
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
+
+
+def test_tracking_many_new_orders_at_once_gives_what_tracking_each_gives(sla_db):
+    """The import's bulk path and the live path agree: timers and deadlines, order by order."""
+    from cityline.sla.tracking import track, track_new
+
+    orders = [
+        {"id": 1, "number": "20200128-00001", "urgency": "urgent", "category": "EPI.MEDICAL",
+         "special_groups": ["elderly"], "events": [("received", local("2020-01-28T22:10"), {}),
+                                                   ("dispatch", local("2020-01-28T22:14"), {"unit": "U"})]},
+        {"id": 2, "number": "20200128-00002", "urgency": "normal", "category": "GEN.HOUSING",
+         "special_groups": [], "events": [("received", local("2020-01-29T09:00"), {})]},
+        {"id": 3, "number": "20200128-00003", "urgency": None, "category": None, "special_groups": [],
+         "events": [("received", local("2020-01-29T09:00"), {})]},
+    ]
+    def timers(session, order_id):
+        return sorted((t.kind, t.due_at, t.recipient, t.order_number)
+                      for t in session.scalars(select(Timer).where(Timer.order_id == order_id)))
+
+    with transaction(sla_db.factory) as session:
+        bulk = track_new(session, orders)
+        bulk_timers = {o["id"]: timers(session, o["id"]) for o in orders}
+        session.execute(Timer.__table__.delete())
+        for order in orders:
+            one = track(session, order["id"], urgency=order["urgency"], category=order["category"],
+                        special_groups=order["special_groups"], events=order["events"], number=order["number"])
+            assert bulk.get(order["id"], (None, None)) == one
+            assert timers(session, order["id"]) == bulk_timers[order["id"]]
+    assert bulk_timers[1] and bulk_timers[2] and not bulk_timers[3]

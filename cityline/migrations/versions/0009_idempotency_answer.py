@@ -1,18 +1,19 @@
 """idempotency keys: the answer of a create that made several things (passes issued at once)
 
-Revision ID: 0008_idempotency_answer
-Revises: 0007
+Revision ID: 0009_idempotency_answer
+Revises: 0008
 Create Date: 2026-12-06 08:30:00.000000
 
 One nullable column; a replay of such a create answers from it instead of reading one
-thing back by ``resource``.
+thing back by ``resource``. Written as 0008 after 0007; chained after main's 0008 (webhook
+secrets encrypted) when main was merged in.
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0008_idempotency_answer'
-down_revision = '0007'
+revision = '0009_idempotency_answer'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
