@@ -35,21 +35,27 @@ from datetime import UTC, date, datetime, timedelta
 from cityline.analytics.alarms import Rule
 from cityline.analytics.dataset import Dataset
 from cityline.analytics.discover import CONTEXT_SAMPLE, discover
-from cityline.analytics.emerging import LOOKBACK, Emerging, category_name, find_emerging
+from cityline.analytics.emerging import (
+    LOOKBACK,
+    Emerging,
+    category_name,
+    find_emerging,
+    order_candidates,
+)
 from cityline.analytics.queries import (
     CATEGORY_COUNTS,
     CATEGORY_ORDERS,
     DAILY_TOTALS,
     DISTRICTS,
     HOTSPOTS,
-    ORDER_TEXTS,
+    PLACEMENT,
     SERVICE,
     UNIT_NAMES,
     Source,
     Window,
 )
 from cityline.analytics.table import day_bounds
-from cityline.analytics.text import headline
+from cityline.analytics.titles import title_for
 from cityline.privacy import mask_text
 
 LARGE_SHARE = 0.05
@@ -70,10 +76,11 @@ class Issue:
     order_ids: list[str]
     examples: list[str] = field(default_factory=list)  # texts of the representative orders
     members: list[str] = field(default_factory=list)  # every order of the problem that day
+    example: dict | None = None  # the quoted order its title is drawn from (titles.py)
 
     def as_json(self) -> dict:
         return {"title": self.title, "keywords": self.keywords, "category": self.category,
-                "count": self.count, "order_ids": self.order_ids}
+                "count": self.count, "order_ids": self.order_ids, "example": self.example}
 
 
 @dataclass
@@ -90,6 +97,7 @@ class Briefing:
     curve: list[tuple[date, int, int]]  # (day, received, epidemic) for the volume chart
     districts: list[tuple[str | None, int]]  # orders per district (None: no place known)
     generated_at: datetime
+    placement: dict = field(default_factory=dict)  # how the day's orders were placed (_placement)
 
     def as_json(self) -> dict:
         """formats.md §3."""
@@ -97,7 +105,7 @@ class Briefing:
             "date": self.day.isoformat(), "timezone": self.timezone, "totals": self.totals,
             "categories": self.categories, "issues": [i.as_json() for i in self.issues],
             "emerging": [e.as_json() for e in self.emerging], "hotspots": self.hotspots,
-            "service": self.service, "units": self.units,
+            "service": self.service, "units": self.units, "placement": self.placement,
         }
 
     def to_html(self) -> str:
@@ -150,13 +158,24 @@ def _build(dataset: Dataset, day: date, rule: Rule, timezone: str | None, now: d
         hotspots = [{"district": d, "street": s, "count": n}
                     for d, s, n in source.rows(HOTSPOTS, day=day, limit=HOTSPOTS_SHOWN)]
         districts = [(d or None, int(n)) for d, n in source.rows(DISTRICTS, day=day)]
+        placement = _placement(dict(source.rows(PLACEMENT, day=day)))
     finally:
         source.close()
     service, units = _service(dataset, day)
     days = [day - timedelta(days=n) for n in range(CURVE_DAYS - 1, -1, -1)]
     curve = [(d, *received.get(d, (0, 0))) for d in days]
     return Briefing(day, timezone, totals, categories, issues, emerging, hotspots, service, units, curve,
-                    districts, now or datetime.now(UTC))
+                    districts, now or datetime.now(UTC), placement)
+
+
+def _placement(counts: dict[str | None, int]) -> dict:
+    """Orders placed by their own district (given, or read from address, text or grid at intake),
+    by their unit's, handled by a city-level unit (city-wide, no district), and not placed at all."""
+    total = sum(counts.values())
+    unplaced = counts.get("city", 0) + counts.get(None, 0)
+    return {"by_order": int(counts.get("order", 0)), "by_unit": int(counts.get("unit", 0)),
+            "city_wide": int(counts.get("city", 0)), "unknown": int(counts.get(None, 0)),
+            "unplaced_share": round(unplaced / total, 4) if total else 0.0}
 
 
 def _change(now: int, before: int) -> float | None:
@@ -193,22 +212,27 @@ def _issues(source: Source, day: date, categories: list[dict], received: int) ->
     by_category: dict[str, list] = {code: [] for code in large}
     for row in rows:
         by_category[row.category].append(row)
-    issues = []
+    issues: list[Issue] = []
+    sources: list[tuple[Issue, list[str], list[tuple[str, ...]]]] = []  # central orders, terms
     for code in large:
         pool = by_category[code]
         today = [r for r in pool if r.day == day]
         for found in discover([r.terms for r in today], context=[r.terms for r in pool]):
             if len(found.members) < ISSUE_MIN:
                 continue
-            issues.append(Issue(title="、".join(headline(found.keywords)) or category_name(code),
-                                keywords=list(found.keywords), category=code, count=len(found.members),
-                                order_ids=[today[i].number for i in found.representatives],
-                                members=[today[i].number for i in found.members]))
-    shown = [number for issue in issues for number in issue.order_ids]
-    source.register("chosen", pa.table({"number": pa.array(shown, pa.string())}))
-    texts = dict(source.rows(ORDER_TEXTS, day=day))
-    for issue in issues:  # a briefing travels: phone and ID numbers in a text are masked
-        issue.examples = [mask_text(texts.get(number) or "") for number in issue.order_ids]
+            issue = Issue(title="", keywords=list(found.keywords), category=code, count=len(found.members),
+                          order_ids=[today[i].number for i in found.representatives],
+                          members=[today[i].number for i in found.members])
+            sources.append((issue, [today[i].number for i in found.central],
+                            [today[i].terms for i in found.members]))
+            issues.append(issue)
+    wanted = [number for issue, central, _ in sources for number in [*issue.order_ids, *central]]
+    candidates = order_candidates(source, day, wanted)
+    for issue, central, member_terms in sources:
+        # a briefing travels: phone and ID numbers in a text are masked
+        issue.examples = [mask_text(candidates[n].text if n in candidates else "") for n in issue.order_ids]
+        title = title_for([candidates[n] for n in central if n in candidates], member_terms, issue.keywords)
+        issue.title, issue.example = title.title, title.example_json()
     return issues
 
 
