@@ -107,11 +107,12 @@ def title_for(candidates: Sequence[Candidate], member_terms: Sequence[Sequence[s
     scored by ``member_terms`` (the terms of every order of the problem); else a template
     over ``keywords``. ``subject`` opens the sentence ("市民", or "徐汇区市民")."""
     share = _shares(member_terms)
+    known = [k for k in keywords if _readable_word(k)]
     best: tuple[float, int, Candidate, str, str] | None = None
     for rank, candidate in enumerate(candidates[:CANDIDATES]):
-        for verb, core, weight in _cores(candidate):
+        for verb, core, weight in _cores(candidate, known):
             score = weight * sum(share.get(t, 0.0) for t in terms(core))
-            if score <= 0 or not any(k in core for k in keywords if _readable_word(k)):
+            if score <= 0 or not any(k in core for k in known):
                 continue
             key = (score, -rank)
             if best is None or key > (best[0], best[1]):
@@ -149,12 +150,13 @@ def _strip_frame(text: str) -> str:
     return text[match.end():] if match else text
 
 
-def _cores(candidate: Candidate) -> list[tuple[str, str, float]]:
-    """(verb, core, weight) for every usable clause of the candidate's text."""
+def _cores(candidate: Candidate, known: Sequence[str]) -> list[tuple[str, str, float]]:
+    """(verb, core, weight) for every usable clause of the candidate's text that holds one of
+    the ``known`` keywords."""
     found = []
     for clause in _CLAUSES.split(_strip_frame(normalise(candidate.text))):
         clause = _strip_frame(clause.strip())  # a second frame inside: "诉求：…"
-        if not clause or _DIGITS.search(clause):
+        if not clause or _DIGITS.search(clause) or not any(k in clause for k in known):
             continue
         words = _without_places(cut(clause), clause, candidate.places)
         verb, words = _verb(words)
@@ -271,6 +273,7 @@ def _function(word: str) -> bool:
     return len(word) == 1 and word in FUNCTION_CHARACTERS
 
 
+@lru_cache(maxsize=4096)
 def _readable_word(word: str) -> bool:
     """A word a reader knows: in the segmenter's dictionary (a character pair like "其对" is not)."""
     return len(word) >= 2 and (not re.search(r"[\u3400-\u9fff]", word) or segmenter().has_word(word))
