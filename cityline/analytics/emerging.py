@@ -35,12 +35,13 @@ from cityline.analytics.queries import (
     CELL_SERIES,
     ORDER_TEXTS,
     ORDERS_WITH_TERMS,
+    PLACE_NAMES,
     TERM_SERIES,
     TERMS_OF_DAY,
     OrderRow,
     Source,
 )
-from cityline.analytics.titles import CANDIDATES, Candidate, title_for
+from cityline.analytics.titles import CANDIDATES, Candidate, place_parts, title_for
 from cityline.taxonomy import load_taxonomy
 
 LOOKBACK = 35  # days of history: a 28-day baseline, a 2-day guard band, and room for C3
@@ -125,10 +126,10 @@ def give_titles(source: Source, day: date, issues: Sequence[Emerging]) -> None:
 
 
 def order_candidates(source: Source, day: date, numbers: Sequence[str]) -> dict[str, Candidate]:
-    """The day's orders ``numbers`` with their texts and place names, for titles and examples."""
+    """The day's orders ``numbers`` with their texts and the place names a title leaves out."""
     source.register("chosen", pa.table({"number": pa.array(list(numbers), pa.string())}))
-    return {number: Candidate(number, text or "", (district, street))
-            for number, text, district, street in source.rows(ORDER_TEXTS, day=day)}
+    places = place_parts(name for (name,) in source.rows(PLACE_NAMES, day=day))
+    return {number: Candidate(number, text or "", places) for number, text in source.rows(ORDER_TEXTS, day=day)}
 
 
 def term_issues(source: Source, day: date, history: History, rule: Rule) -> list[Emerging]:

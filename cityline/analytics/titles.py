@@ -10,8 +10,8 @@ clause becomes the title, after what says nothing about the problem is taken off
 
 - the write-up's frame and the caller's framing ("市民来电反映：", "诉求：", "其在",
   "我想问一下", greetings), by whole words of the shared segmenter;
-- places (the order's own district and street, what the address parser finds in
-  the clause, and the compound named before "某…": "欣园小区某超市");
+- places (the names of the city's districts and streets the export knows, and the
+  compound or road named at a clause's start or before "某…": "欣园小区某超市");
 - clauses holding digits (phone numbers, house numbers, money) are not used.
 
 What is left is made of whole words of one real order's sentence, in its order;
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -84,11 +84,20 @@ WINDOW_PENALTY = 0.75  # a whole clause reads better than a window cut from a lo
 
 @dataclass(frozen=True)
 class Candidate:
-    """One order a title may be drawn from: its number, its text and its own place names."""
+    """One order a title may be drawn from: its number, its text, and the pieces of place names
+    (``place_parts``) its title must not keep."""
 
     number: str
     text: str
-    places: tuple[str, ...] = ()
+    places: frozenset[str] = frozenset()
+
+
+def place_parts(names: Iterable[str | None]) -> frozenset[str]:
+    """Every piece of two characters or more of the place names ("虹梅路街道": "虹梅", "虹梅路" …), so
+    a name is known however the segmenter cuts it. The city's own names, not the address parser's:
+    loading that costs seconds a briefing run from the command line would wait for."""
+    return frozenset(name[i:j] for name in names if name
+                     for i in range(len(name)) for j in range(i + 2, len(name) + 1))
 
 
 @dataclass(frozen=True)
@@ -158,7 +167,7 @@ def _cores(candidate: Candidate, known: Sequence[str]) -> list[tuple[str, str, f
         clause = _strip_frame(clause.strip())  # a second frame inside: "诉求：…"
         if not clause or _DIGITS.search(clause) or not any(k in clause for k in known):
             continue
-        words = _without_places(cut(clause), clause, candidate.places)
+        words = _without_places(cut(clause), candidate.places)
         verb, words = _verb(words)
         words = _trim(words, verb)
         core = "".join(words)
@@ -171,13 +180,12 @@ def _cores(candidate: Candidate, known: Sequence[str]) -> list[tuple[str, str, f
     return found
 
 
-def _without_places(words: list[str], clause: str, places: tuple[str, ...]) -> list[str]:
-    """The clause's words without place names: the order's own, those the address parser reads
-    in the clause, and a leading run of place-like words (or everything before "某")."""
+def _without_places(words: list[str], places: frozenset[str]) -> list[str]:
+    """The clause's words without place names (pieces of the known ones, ``places``, and up to
+    the last place-like word among its first words), or everything before "某"."""
     if "某" in words:
         words = words[words.index("某") + 1:]
-    named = [p for p in places if p] + list(_city_places(clause))
-    kept = [w for w in words if not any(w in name for name in named if len(w) >= 2 or w == name)]
+    kept = [w for w in words if not (len(w) >= 2 and w in places)]
     lead = [i for i, w in enumerate(kept[:PLACE_LEAD]) if _place_like(w)]
     kept = kept[lead[-1] + 1:] if lead else kept
     start = 0
@@ -185,16 +193,6 @@ def _without_places(words: list[str], clause: str, places: tuple[str, ...]) -> l
             kept[start] in LEAD_WORDS or (len(kept[start]) == 1 and kept[start] not in NEGATIONS)):
         start += 1
     return kept[start:]
-
-
-@lru_cache(maxsize=4096)
-def _city_places(clause: str) -> tuple[str, ...]:
-    """What the address parser reads as a district or street of the city in the clause (a province
-    or another city, "从湖北回来", is part of the problem and stays)."""
-    from cityline.geo import parse_address
-
-    place = parse_address(clause)
-    return tuple(place.matched) if place.district or place.street else ()
 
 
 def _place_like(word: str) -> bool:

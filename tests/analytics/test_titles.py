@@ -14,7 +14,7 @@ from cityline.analytics.dataset import Dataset
 from cityline.analytics.export import export_tables
 from cityline.analytics.table import orders_from_rows
 from cityline.analytics.text import terms
-from cityline.analytics.titles import TOPIC_TAILS, Candidate, template, title_for
+from cityline.analytics.titles import TOPIC_TAILS, Candidate, place_parts, template, title_for
 from cityline.text import cut
 
 DEBRIS = ("其对", "对办", "其从", "金的", "交的", "以调", "人来", "一管", "到时", "沪在", "上写")
@@ -41,7 +41,7 @@ def test_a_title_is_the_core_clause_of_a_central_order():
     texts = ["市民来电反映：其在徐汇区虹梅路街道药店排队数小时购买口罩，轮到时告知已售完。诉求：想问一下药店口罩每天几点开始卖。",
              "喂，你好，药店门口排队买口罩的人太多了，回电13912345678",
              "来电人称：药店排队购买口罩，现场无人维持秩序。"]
-    candidates = [Candidate(f"N{i}", t, ("徐汇区", "虹梅路街道")) for i, t in enumerate(texts)]
+    candidates = [Candidate(f"N{i}", t, place_parts(["徐汇区", "虹梅路街道"])) for i, t in enumerate(texts)]
     members = [terms(texts[0])] * 3 + [terms(texts[2])] * 3 + [terms(texts[1])]  # 门口 is one order's word
     title = title_for(candidates, members, ["排队", "口罩", "药店"])
     assert title.title == "市民反映药店排队数小时购买口罩", "frame, caller and place are gone"
