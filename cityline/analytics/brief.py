@@ -35,19 +35,15 @@ from datetime import UTC, date, datetime, timedelta
 from cityline.analytics.alarms import Rule
 from cityline.analytics.dataset import Dataset
 from cityline.analytics.discover import CONTEXT_SAMPLE, discover
-from cityline.analytics.emerging import (
-    LOOKBACK,
-    Emerging,
-    category_name,
-    find_emerging,
-    order_candidates,
-)
+from cityline.analytics.emerging import LOOKBACK, Emerging, category_name, find_emerging
 from cityline.analytics.queries import (
     CATEGORY_COUNTS,
     CATEGORY_ORDERS,
     DAILY_TOTALS,
     DISTRICTS,
     HOTSPOTS,
+    ORDER_TEXTS,
+    PLACE_NAMES,
     PLACEMENT,
     SERVICE,
     UNIT_NAMES,
@@ -55,7 +51,7 @@ from cityline.analytics.queries import (
     Window,
 )
 from cityline.analytics.table import day_bounds
-from cityline.analytics.titles import title_for
+from cityline.analytics.titles import Candidate, place_parts, title_for
 from cityline.privacy import mask_text
 
 LARGE_SHARE = 0.05
@@ -77,6 +73,9 @@ class Issue:
     examples: list[str] = field(default_factory=list)  # texts of the representative orders
     members: list[str] = field(default_factory=list)  # every order of the problem that day
     example: dict | None = None  # the quoted order its title is drawn from (titles.py)
+    central: list[str] = field(default_factory=list)  # the orders its title may be drawn from, best first
+    member_terms: list[tuple[str, ...]] = field(default_factory=list)  # the terms of its orders
+    subject: str = "市民"
 
     def as_json(self) -> dict:
         return {"title": self.title, "keywords": self.keywords, "category": self.category,
@@ -155,6 +154,7 @@ def _build(dataset: Dataset, day: date, rule: Rule, timezone: str | None, now: d
         categories = _categories(source, day, totals["received"])
         issues = _issues(source, day, categories, totals["received"])
         emerging = find_emerging(source, day, {d: v[0] for d, v in received.items()}, rule)
+        give_titles(source, day, issues, emerging)
         hotspots = [{"district": d, "street": s, "count": n}
                     for d, s, n in source.rows(HOTSPOTS, day=day, limit=HOTSPOTS_SHOWN)]
         districts = [(d or None, int(n)) for d, n in source.rows(DISTRICTS, day=day)]
@@ -213,27 +213,42 @@ def _issues(source: Source, day: date, categories: list[dict], received: int) ->
     for row in rows:
         by_category[row.category].append(row)
     issues: list[Issue] = []
-    sources: list[tuple[Issue, list[str], list[tuple[str, ...]]]] = []  # central orders, terms
     for code in large:
         pool = by_category[code]
         today = [r for r in pool if r.day == day]
         for found in discover([r.terms for r in today], context=[r.terms for r in pool]):
             if len(found.members) < ISSUE_MIN:
                 continue
-            issue = Issue(title="", keywords=list(found.keywords), category=code, count=len(found.members),
-                          order_ids=[today[i].number for i in found.representatives],
-                          members=[today[i].number for i in found.members])
-            sources.append((issue, [today[i].number for i in found.central],
-                            [today[i].terms for i in found.members]))
-            issues.append(issue)
-    wanted = [number for issue, central, _ in sources for number in [*issue.order_ids, *central]]
-    candidates = order_candidates(source, day, wanted)
-    for issue, central, member_terms in sources:
-        # a briefing travels: phone and ID numbers in a text are masked
-        issue.examples = [mask_text(candidates[n].text if n in candidates else "") for n in issue.order_ids]
-        title = title_for([candidates[n] for n in central if n in candidates], member_terms, issue.keywords)
-        issue.title, issue.example = title.title, title.example_json()
+            issues.append(Issue(
+                title="", keywords=list(found.keywords), category=code, count=len(found.members),
+                order_ids=[today[i].number for i in found.representatives],
+                members=[today[i].number for i in found.members],
+                central=[today[i].number for i in found.central],
+                member_terms=[today[i].terms for i in found.members]))
     return issues
+
+
+def give_titles(source: Source, day: date, issues: list[Issue], emerging: list[Emerging]) -> None:
+    """Every problem's and emerging issue's title and example, drawn from its central orders
+    (``titles.py``), and the problems' example texts; the texts are read in one statement."""
+    wanted = [number for item in [*issues, *emerging] for number in [*item.order_ids, *item.central]]
+    candidates = order_candidates(source, day, wanted)
+    for issue in issues:  # a briefing travels: phone and ID numbers in a text are masked
+        issue.examples = [mask_text(candidates[n].text if n in candidates else "") for n in issue.order_ids]
+    for item in [*issues, *emerging]:
+        title = title_for([candidates[n] for n in item.central if n in candidates], item.member_terms,
+                          item.keywords, item.subject)
+        item.title, item.example = title.title, title.example_json()
+
+
+def order_candidates(source: Source, day: date, numbers: list[str]) -> dict[str, Candidate]:
+    """The day's orders ``numbers`` with their texts and the place names a title leaves out."""
+    import pyarrow as pa
+
+    source.register("chosen", pa.table({"number": pa.array(numbers, pa.string())}))
+    places = place_parts(name for (name,) in source.rows(PLACE_NAMES))
+    return {number: Candidate(number, text or "", places | place_parts((district, street)))
+            for number, text, district, street in source.rows(ORDER_TEXTS, day=day)}
 
 
 def _service(dataset: Dataset, day: date) -> tuple[dict, list[dict]]:

@@ -33,15 +33,13 @@ from cityline.analytics.discover import MERGE_AT, context_rows, merge_groups
 from cityline.analytics.queries import (
     CATEGORY_ORDERS,
     CELL_SERIES,
-    ORDER_TEXTS,
     ORDERS_WITH_TERMS,
-    PLACE_NAMES,
     TERM_SERIES,
     TERMS_OF_DAY,
     OrderRow,
     Source,
 )
-from cityline.analytics.titles import CANDIDATES, Candidate, place_parts, title_for
+from cityline.analytics.titles import CANDIDATES
 from cityline.taxonomy import load_taxonomy
 
 LOOKBACK = 35  # days of history: a 28-day baseline, a 2-day guard band, and room for C3
@@ -52,7 +50,7 @@ PLACES = 3
 
 @dataclass
 class Emerging:
-    title: str
+    title: str  # given by the briefing (brief.give_titles): a sentence drawn from its orders
     keywords: list[str]
     category: str | None
     count: int
@@ -110,26 +108,7 @@ def find_emerging(source: Source, day: date, received: dict[date, int], rule: Ru
     issues += [cell for cell in place_issues(source, day, history, rule) if not _explained(cell, issues)]
     # Newest first: a problem that went from nothing to a handful of calls is what a
     # briefing exists to catch; a big topic surging is already in the categories.
-    issues = sorted(issues, key=lambda i: (-i.growth, -i.score, i.keywords))[:limit]
-    give_titles(source, day, issues)
-    return issues
-
-
-def give_titles(source: Source, day: date, issues: Sequence[Emerging]) -> None:
-    """Each issue's title and example, drawn from its central orders (``titles.py``)."""
-    wanted = [number for issue in issues for number in issue.central]
-    candidates = order_candidates(source, day, wanted)
-    for issue in issues:
-        title = title_for([candidates[n] for n in issue.central if n in candidates], issue.member_terms,
-                          issue.keywords, issue.subject)
-        issue.title, issue.example = title.title, title.example_json()
-
-
-def order_candidates(source: Source, day: date, numbers: Sequence[str]) -> dict[str, Candidate]:
-    """The day's orders ``numbers`` with their texts and the place names a title leaves out."""
-    source.register("chosen", pa.table({"number": pa.array(list(numbers), pa.string())}))
-    places = place_parts(name for (name,) in source.rows(PLACE_NAMES, day=day))
-    return {number: Candidate(number, text or "", places) for number, text in source.rows(ORDER_TEXTS, day=day)}
+    return sorted(issues, key=lambda i: (-i.growth, -i.score, i.keywords))[:limit]
 
 
 def term_issues(source: Source, day: date, history: History, rule: Rule) -> list[Emerging]:

@@ -133,12 +133,10 @@ WHERE day = $last OR pick <= $per_category
 ORDER BY day, id"""
 
 ORDER_TEXTS = """
-SELECT number, text FROM orders WHERE day = $day AND number IN (SELECT number FROM chosen)"""
+SELECT number, text, district, street FROM orders WHERE day = $day AND number IN (SELECT number FROM chosen)"""
 
-# The names of the districts and streets the day's orders and the units are in (what a title leaves out).
-PLACE_NAMES = """
-SELECT district FROM orders WHERE day = $day UNION SELECT street FROM orders WHERE day = $day
-UNION SELECT district FROM units UNION SELECT street FROM units"""
+# The names of the districts and streets the units are in: every street office's (what a title leaves out).
+PLACE_NAMES = "SELECT district FROM units UNION SELECT street FROM units"
 
 ORDERS_WITH_TERMS = """
 SELECT number, category, day, district, street, {joined_terms} AS terms, text
