@@ -29,6 +29,7 @@ Figures (all for the local day ``day``):
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -40,11 +41,9 @@ from cityline.analytics.queries import (
     CATEGORY_COUNTS,
     CATEGORY_ORDERS,
     DAILY_TOTALS,
-    DISTRICTS,
-    HOTSPOTS,
     ORDER_TEXTS,
+    PLACE_COUNTS,
     PLACE_NAMES,
-    PLACEMENT,
     SERVICE,
     UNIT_NAMES,
     Source,
@@ -155,10 +154,7 @@ def _build(dataset: Dataset, day: date, rule: Rule, timezone: str | None, now: d
         issues = _issues(source, day, categories, totals["received"])
         emerging = find_emerging(source, day, {d: v[0] for d, v in received.items()}, rule)
         give_titles(source, day, issues, emerging)
-        hotspots = [{"district": d, "street": s, "count": n}
-                    for d, s, n in source.rows(HOTSPOTS, day=day, limit=HOTSPOTS_SHOWN)]
-        districts = [(d or None, int(n)) for d, n in source.rows(DISTRICTS, day=day)]
-        placement = _placement(dict(source.rows(PLACEMENT, day=day)))
+        hotspots, districts, placement = _places(source.rows(PLACE_COUNTS, day=day))
     finally:
         source.close()
     service, units = _service(dataset, day)
@@ -168,14 +164,26 @@ def _build(dataset: Dataset, day: date, rule: Rule, timezone: str | None, now: d
                     districts, now or datetime.now(UTC), placement)
 
 
-def _placement(counts: dict[str | None, int]) -> dict:
-    """Orders placed by their own district (given, or read from address, text or grid at intake),
-    by their unit's, handled by a city-level unit (city-wide, no district), and not placed at all."""
-    total = sum(counts.values())
-    unplaced = counts.get("city", 0) + counts.get(None, 0)
-    return {"by_order": int(counts.get("order", 0)), "by_unit": int(counts.get("unit", 0)),
-            "city_wide": int(counts.get("city", 0)), "unknown": int(counts.get(None, 0)),
-            "unplaced_share": round(unplaced / total, 4) if total else 0.0}
+def _places(rows: list[tuple]) -> tuple[list[dict], list[tuple[str | None, int]], dict]:
+    """From the day's (district, street, placed_by, orders): the hotspots (the streets with most
+    orders), the orders per district (None: not placed), and how orders were placed: by their
+    own district (given, or read from address, text or grid at intake), by their unit's, handled
+    by a city-level unit (city-wide, no district to give), and not at all."""
+    streets: Counter[tuple[str, str | None]] = Counter()
+    districts: Counter[str | None] = Counter()
+    how: Counter[str | None] = Counter()
+    for district, street, placed_by, n in rows:
+        if district is not None:
+            streets[(district, street)] += n
+        districts[district] += n
+        how[placed_by] += n
+    ranked = sorted(streets.items(), key=lambda s: (-s[1], s[0][0], s[0][1] is None, s[0][1] or ""))
+    hotspots = [{"district": d, "street": s, "count": int(n)} for (d, s), n in ranked[:HOTSPOTS_SHOWN]]
+    total, unplaced = sum(how.values()), how["city"] + how[None]
+    placement = {"by_order": int(how["order"]), "by_unit": int(how["unit"]), "city_wide": int(how["city"]),
+                 "unknown": int(how[None]), "unplaced_share": round(unplaced / total, 4) if total else 0.0}
+    by_district = sorted(districts.items(), key=lambda d: (-d[1], d[0] or ""))
+    return hotspots, [(d, int(n)) for d, n in by_district], placement
 
 
 def _change(now: int, before: int) -> float | None:

@@ -76,17 +76,9 @@ SELECT CASE WHEN o.district IS NOT NULL THEN o.district ELSE NULLIF(u.district, 
             WHEN u.code IS NOT NULL THEN 'city' END AS placed_by
 FROM orders AS o LEFT JOIN units AS u ON u.code = o.unit WHERE o.day = $day"""
 
-HOTSPOTS = f"""
-SELECT district, street, COUNT(*) AS n
-FROM ({PLACED}) AS p WHERE district IS NOT NULL
-GROUP BY district, street ORDER BY n DESC, district, street LIMIT $limit"""
-
-DISTRICTS = f"""
-SELECT COALESCE(district, '') AS district, COUNT(*) AS n
-FROM ({PLACED}) AS p GROUP BY COALESCE(district, '') ORDER BY n DESC, district"""
-
-PLACEMENT = f"""
-SELECT placed_by, COUNT(*) AS n FROM ({PLACED}) AS p GROUP BY placed_by"""
+# The hotspots, the orders per district and how orders were placed, from one pass over the day.
+PLACE_COUNTS = f"""
+SELECT district, street, placed_by, COUNT(*) AS n FROM ({PLACED}) AS p GROUP BY district, street, placed_by"""
 
 # An order is resolved when the unit replied or the order was closed, whichever came first.
 RESOLVED = "LEAST(COALESCE(replied_at, closed_at), COALESCE(closed_at, replied_at))"
