@@ -43,6 +43,7 @@ EXAMPLE_MAX = 60  # characters of a quoted example
 CANDIDATES = 8  # central orders per problem whose clauses are read
 
 _CLAUSES = re.compile(r"[，。；！？,;!?\n\r…]+|\s{2,}")
+_NUMBERED_PLACE = re.compile(r"^[一二三四五六七八九十]+(村|期|街坊|小区)$")  # "锦绣|一村", its name cut off
 _DIGITS = re.compile(r"[0-9０-９]")
 _BRACKETED = re.compile(r"^[【\[（(][^】\]）)]{0,12}[】\]）)]")
 # The head of a write-up: "市民来电反映：", "来电人称，", "诉求为：" … up to its colon or comma.
@@ -197,7 +198,7 @@ def _without_places(words: list[str], places: frozenset[str]) -> list[str]:
 
 def _place_like(word: str) -> bool:
     """A compound's or a road's name ("福泉一村", "金桥家园小区"), or a place suffix left alone."""
-    if word in PLACE_WORDS or (len(word) == 1 and word in PLACE_SUFFIXES):
+    if word in PLACE_WORDS or (len(word) == 1 and word in PLACE_SUFFIXES) or _NUMBERED_PLACE.match(word):
         return True
     return len(word) >= 2 and word.endswith(PLACE_SUFFIXES) and not segmenter().has_word(word)
 

@@ -113,3 +113,14 @@ def test_hotspots_place_by_the_order_then_its_unit(tmp_path):
                                   "unplaced_share": round(2 / 6, 4)}
     html = briefing.to_html()
     assert "市级部门承办" in html and "未知地点" in html
+
+
+@pytest.mark.parametrize(("text", "keywords", "expected"), [
+    ("祝桥镇欣园小区某超市营业员未佩戴口罩。", ["佩戴", "口罩"], "市民反映超市营业员未佩戴口罩"),
+    ("锦绣一村底楼住户侵占公共绿地搭建围墙。", ["侵占", "绿地"], "市民反映底楼住户侵占公共绿地搭建围墙"),
+    ("楼上邻居刚从湖北回来没有隔离。", ["湖北", "隔离"], "市民反映楼上邻居刚从湖北回来没有隔离"),
+])
+def test_the_city_s_places_are_left_out_other_places_stay(text, keywords, expected):
+    """A compound or street at a clause's start goes; a province the problem is about stays."""
+    candidate = Candidate("X", text, place_parts(["浦东新区", "祝桥镇"]))
+    assert title_for([candidate], [terms(text)] * 3, keywords).title == expected
