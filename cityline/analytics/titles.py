@@ -136,7 +136,8 @@ def title_for(candidates: Sequence[Candidate], member_terms: Sequence[Sequence[s
 
 def template(keywords: Sequence[str], subject: str = "市民") -> str:
     """"市民反映供应、保障等问题": the problem's whole dictionary words only."""
-    words = [k for k in keywords if _readable_word(k) and not SPEECH_CHARACTERS.intersection(k)][:2]
+    words = [k for k in keywords if _readable_word(k) and not SPEECH_CHARACTERS.intersection(k)
+             and k not in LEAD_WORDS and k not in TAIL_WORDS][:2]
     return f"{subject}反映{'、'.join(words)}等问题" if words else f"{subject}反映的其他问题"
 
 
