@@ -191,10 +191,20 @@ def _without_places(words: list[str], places: frozenset[str]) -> list[str]:
     lead = [i for i, w in enumerate(kept[:PLACE_LEAD]) if _place_like(w)]
     kept = kept[lead[-1] + 1:] if lead else kept
     start = 0
-    while start < len(kept) and kept[start] not in DEMANDS and kept[start] not in QUESTION_OPENERS and (
-            kept[start] in LEAD_WORDS or (len(kept[start]) == 1 and kept[start] not in NEGATIONS)):
+    while start < len(kept) and kept[start] not in DEMANDS and kept[start] not in QUESTION_OPENERS \
+            and _droppable_lead(kept, start, single=_leftover):
         start += 1
     return kept[start:]
+
+
+def _droppable_lead(words: list[str], at: int, single) -> bool:
+    """Whether the word at ``at`` may go from a clause's front: a lead word, or a single character
+    (as ``single`` says), but never a negation, nor a word whose going would leave one at the front
+    ("能|不能去上班" must not become "不能去上班")."""
+    word = words[at]
+    if word[0] in NEGATIONS or (at + 1 < len(words) and words[at + 1][0] in NEGATIONS):
+        return False
+    return word in LEAD_WORDS or single(word)
 
 
 def _place_like(word: str) -> bool:
@@ -222,35 +232,36 @@ def _verb(words: list[str]) -> tuple[str, list[str]]:
 def _trim(words: list[str], verb: str) -> list[str]:
     """Lead words off the front, function words and (for a question) its asking tail off the end."""
     start = 0
-    while start < len(words) and (words[start] in LEAD_WORDS or _function(words[start])):
+    while start < len(words) and _droppable_lead(words, start, single=_function):
         start += 1
     words = words[start:]
-    changed = True
-    while words and changed:
-        changed = False
+    while True:  # every round shortens the words, or ends
+        before = words
         if verb == "咨询":
-            joined = "".join(words)
-            for tail, topic in TOPIC_TAILS.items():
-                if joined.endswith(tail) and len(joined) > len(tail):
-                    words = [*_drop_tail(words, len(tail)), topic]
-                    break
-            for tail in QUESTION_TAILS:
-                if joined.endswith(tail) and len(joined) > len(tail):
-                    words = _drop_tail(words, len(tail))
-                    changed = True
-                    break
+            words = _without_question_tail(words)
         while words and (words[-1] in TAIL_WORDS or _function(words[-1])):
             words = words[:-1]
-            changed = True
+        if words == before:
+            return words
+
+
+def _without_question_tail(words: list[str]) -> list[str]:
+    joined = "".join(words)
+    for tail, topic in [*TOPIC_TAILS.items(), *((tail, None) for tail in QUESTION_TAILS)]:
+        if joined.endswith(tail) and len(joined) > len(tail):
+            kept = _drop_tail(words, len(tail))
+            if kept != words:
+                return [*kept, topic] if topic else kept
     return words
 
 
 def _drop_tail(words: list[str], size: int) -> list[str]:
     """The words without their last ``size`` characters, cut only at a word's edge."""
-    while words and size > 0:
-        size -= len(words[-1])
-        words = words[:-1]
-    return words if size == 0 else words  # a tail inside a word stays whole: nothing more is dropped
+    kept = list(words)
+    while kept and size > 0:
+        size -= len(kept[-1])
+        kept.pop()
+    return kept if size == 0 else list(words)  # a tail ending inside a word: the word stays whole
 
 
 def _windows(words: list[str]) -> list[str]:
@@ -267,6 +278,11 @@ def _windows(words: list[str]) -> list[str]:
         if len("".join(run)) >= CORE_MIN:
             found.append("".join(run))
     return found
+
+
+def _leftover(word: str) -> bool:
+    """A single character left at a clause's front: a function word, or the rest of a place name."""
+    return len(word) == 1 and (word in FUNCTION_CHARACTERS or word in PLACE_SUFFIXES)
 
 
 def _function(word: str) -> bool:

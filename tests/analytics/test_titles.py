@@ -57,6 +57,9 @@ def test_a_demand_or_a_question_says_so_and_personal_data_stays_masked():
     asked = ["请问失业金的申领条件是什么。", "失业金的申领条件是什么，社保交了五年了"]
     title = title_for([Candidate("B", asked[0])], [terms(t) for t in asked], ["失业", "申领", "条件"])
     assert title.title == "市民咨询失业金的申领条件"
+    asked = ["我想问一下能不能去上班呢", "隔离期间能不能去上班"]
+    title = title_for([Candidate("D", asked[0])], [terms(t) for t in asked], ["上班"])
+    assert title.title == "市民咨询能不能去上班", "a question's 能 stays: 不能去上班 says the opposite"
 
 
 def test_character_pairs_never_make_a_title():
