@@ -29,6 +29,7 @@ Figures (all for the local day ``day``):
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -40,16 +41,16 @@ from cityline.analytics.queries import (
     CATEGORY_COUNTS,
     CATEGORY_ORDERS,
     DAILY_TOTALS,
-    DISTRICTS,
-    HOTSPOTS,
     ORDER_TEXTS,
+    PLACE_COUNTS,
+    PLACE_NAMES,
     SERVICE,
     UNIT_NAMES,
     Source,
     Window,
 )
 from cityline.analytics.table import day_bounds
-from cityline.analytics.text import headline
+from cityline.analytics.titles import Candidate, place_parts, title_for
 from cityline.privacy import mask_text
 
 LARGE_SHARE = 0.05
@@ -70,10 +71,14 @@ class Issue:
     order_ids: list[str]
     examples: list[str] = field(default_factory=list)  # texts of the representative orders
     members: list[str] = field(default_factory=list)  # every order of the problem that day
+    example: dict | None = None  # the quoted order its title is drawn from (titles.py)
+    central: list[str] = field(default_factory=list)  # the orders its title may be drawn from, best first
+    member_terms: list[tuple[str, ...]] = field(default_factory=list)  # the terms of its orders
+    subject: str = "市民"
 
     def as_json(self) -> dict:
         return {"title": self.title, "keywords": self.keywords, "category": self.category,
-                "count": self.count, "order_ids": self.order_ids}
+                "count": self.count, "order_ids": self.order_ids, "example": self.example}
 
 
 @dataclass
@@ -90,6 +95,7 @@ class Briefing:
     curve: list[tuple[date, int, int]]  # (day, received, epidemic) for the volume chart
     districts: list[tuple[str | None, int]]  # orders per district (None: no place known)
     generated_at: datetime
+    placement: dict = field(default_factory=dict)  # how the day's orders were placed (_placement)
 
     def as_json(self) -> dict:
         """formats.md §3."""
@@ -97,7 +103,7 @@ class Briefing:
             "date": self.day.isoformat(), "timezone": self.timezone, "totals": self.totals,
             "categories": self.categories, "issues": [i.as_json() for i in self.issues],
             "emerging": [e.as_json() for e in self.emerging], "hotspots": self.hotspots,
-            "service": self.service, "units": self.units,
+            "service": self.service, "units": self.units, "placement": self.placement,
         }
 
     def to_html(self) -> str:
@@ -147,16 +153,37 @@ def _build(dataset: Dataset, day: date, rule: Rule, timezone: str | None, now: d
         categories = _categories(source, day, totals["received"])
         issues = _issues(source, day, categories, totals["received"])
         emerging = find_emerging(source, day, {d: v[0] for d, v in received.items()}, rule)
-        hotspots = [{"district": d, "street": s, "count": n}
-                    for d, s, n in source.rows(HOTSPOTS, day=day, limit=HOTSPOTS_SHOWN)]
-        districts = [(d or None, int(n)) for d, n in source.rows(DISTRICTS, day=day)]
+        give_titles(source, day, issues, emerging)
+        hotspots, districts, placement = _places(source.rows(PLACE_COUNTS, day=day))
     finally:
         source.close()
     service, units = _service(dataset, day)
     days = [day - timedelta(days=n) for n in range(CURVE_DAYS - 1, -1, -1)]
     curve = [(d, *received.get(d, (0, 0))) for d in days]
     return Briefing(day, timezone, totals, categories, issues, emerging, hotspots, service, units, curve,
-                    districts, now or datetime.now(UTC))
+                    districts, now or datetime.now(UTC), placement)
+
+
+def _places(rows: list[tuple]) -> tuple[list[dict], list[tuple[str | None, int]], dict]:
+    """From the day's (district, street, placed_by, orders): the hotspots (the streets with most
+    orders), the orders per district (None: not placed), and how orders were placed: by their
+    own district (given, or read from address, text or grid at intake), by their unit's, handled
+    by a city-level unit (city-wide, no district to give), and not at all."""
+    streets: Counter[tuple[str, str | None]] = Counter()
+    districts: Counter[str | None] = Counter()
+    how: Counter[str | None] = Counter()
+    for district, street, placed_by, n in rows:
+        if district is not None:
+            streets[(district, street)] += n
+        districts[district] += n
+        how[placed_by] += n
+    ranked = sorted(streets.items(), key=lambda s: (-s[1], s[0][0], s[0][1] is None, s[0][1] or ""))
+    hotspots = [{"district": d, "street": s, "count": int(n)} for (d, s), n in ranked[:HOTSPOTS_SHOWN]]
+    total, unplaced = sum(how.values()), how["city"] + how[None]
+    placement = {"by_order": int(how["order"]), "by_unit": int(how["unit"]), "city_wide": int(how["city"]),
+                 "unknown": int(how[None]), "unplaced_share": round(unplaced / total, 4) if total else 0.0}
+    by_district = sorted(districts.items(), key=lambda d: (-d[1], d[0] or ""))
+    return hotspots, [(d, int(n)) for d, n in by_district], placement
 
 
 def _change(now: int, before: int) -> float | None:
@@ -193,23 +220,43 @@ def _issues(source: Source, day: date, categories: list[dict], received: int) ->
     by_category: dict[str, list] = {code: [] for code in large}
     for row in rows:
         by_category[row.category].append(row)
-    issues = []
+    issues: list[Issue] = []
     for code in large:
         pool = by_category[code]
         today = [r for r in pool if r.day == day]
         for found in discover([r.terms for r in today], context=[r.terms for r in pool]):
             if len(found.members) < ISSUE_MIN:
                 continue
-            issues.append(Issue(title="、".join(headline(found.keywords)) or category_name(code),
-                                keywords=list(found.keywords), category=code, count=len(found.members),
-                                order_ids=[today[i].number for i in found.representatives],
-                                members=[today[i].number for i in found.members]))
-    shown = [number for issue in issues for number in issue.order_ids]
-    source.register("chosen", pa.table({"number": pa.array(shown, pa.string())}))
-    texts = dict(source.rows(ORDER_TEXTS, day=day))
-    for issue in issues:  # a briefing travels: phone and ID numbers in a text are masked
-        issue.examples = [mask_text(texts.get(number) or "") for number in issue.order_ids]
+            issues.append(Issue(
+                title="", keywords=list(found.keywords), category=code, count=len(found.members),
+                order_ids=[today[i].number for i in found.representatives],
+                members=[today[i].number for i in found.members],
+                central=[today[i].number for i in found.central],
+                member_terms=[today[i].terms for i in found.members]))
     return issues
+
+
+def give_titles(source: Source, day: date, issues: list[Issue], emerging: list[Emerging]) -> None:
+    """Every problem's and emerging issue's title and example, drawn from its central orders
+    (``titles.py``), and the problems' example texts; the texts are read in one statement."""
+    wanted = [number for item in [*issues, *emerging] for number in [*item.order_ids, *item.central]]
+    candidates = order_candidates(source, day, wanted)
+    for issue in issues:  # a briefing travels: phone and ID numbers in a text are masked
+        issue.examples = [mask_text(candidates[n].text if n in candidates else "") for n in issue.order_ids]
+    for item in [*issues, *emerging]:
+        title = title_for([candidates[n] for n in item.central if n in candidates], item.member_terms,
+                          item.keywords, item.subject)
+        item.title, item.example = title.title, title.example_json()
+
+
+def order_candidates(source: Source, day: date, numbers: list[str]) -> dict[str, Candidate]:
+    """The day's orders ``numbers`` with their texts and the place names a title leaves out."""
+    import pyarrow as pa
+
+    source.register("chosen", pa.table({"number": pa.array(numbers, pa.string())}))
+    places = place_parts(name for (name,) in source.rows(PLACE_NAMES))
+    return {number: Candidate(number, text or "", places | place_parts((district, street)))
+            for number, text, district, street in source.rows(ORDER_TEXTS, day=day)}
 
 
 def _service(dataset: Dataset, day: date) -> tuple[dict, list[dict]]:

@@ -44,6 +44,7 @@ JOIN_AT = 0.5  # context similarity at which a stray order joins a problem
 DEFINING_SHARE = 0.8
 FIT_SAMPLE = 1500  # orders the k-means centres are fitted on (all orders are then assigned)
 CONTEXT_SAMPLE = 3000  # recent orders the word associations are learned from, at most
+CENTRAL = 8  # central orders kept per problem, whose sentences its title is drawn from
 # k-means runs on each order's context row beside a lighter copy of its TF-IDF row: the
 # context joins phrasings of one problem, the words themselves keep tiny days apart where
 # there is too little text to learn associations from (mean F1 against the simulator's
@@ -59,6 +60,7 @@ class Found:
     members: tuple[int, ...]
     keywords: tuple[str, ...]
     representatives: tuple[int, ...]
+    central: tuple[int, ...] = ()  # the members nearest the centre, nearest first (a title's sources)
 
 
 def discover(docs: Sequence[Sequence[str]], *, context: Sequence[Sequence[str]] | None = None,
@@ -278,5 +280,5 @@ def describe(docs: Sequence[Sequence[str]], vocab: list[str], present: np.ndarra
         closeness = matrix[members] @ centre
         ranked = [int(i) for i in members[np.argsort(-closeness, kind="stable")]]
         found_reps = representatives(docs, ranked[:200], shown)
-        found.append(Found(tuple(int(i) for i in members), keywords, tuple(found_reps)))
+        found.append(Found(tuple(int(i) for i in members), keywords, tuple(found_reps), tuple(ranked[:CENTRAL])))
     return sorted(found, key=lambda f: (-len(f.members), f.keywords))

@@ -39,7 +39,7 @@ from cityline.analytics.queries import (
     OrderRow,
     Source,
 )
-from cityline.analytics.text import headline
+from cityline.analytics.titles import CANDIDATES
 from cityline.taxonomy import load_taxonomy
 
 LOOKBACK = 35  # days of history: a 28-day baseline, a 2-day guard band, and room for C3
@@ -50,7 +50,7 @@ PLACES = 3
 
 @dataclass
 class Emerging:
-    title: str
+    title: str  # given by the briefing (brief.give_titles): a sentence drawn from its orders
     keywords: list[str]
     category: str | None
     count: int
@@ -61,11 +61,16 @@ class Emerging:
     members: set[str] = field(default_factory=set)  # every order of the day in the issue
     source: str = "terms"  # "terms" or "places"
     growth: float = 0.0  # recent orders over what the long baseline expected
+    example: dict | None = None  # the quoted order its title is drawn from (titles.py)
+    central: list[str] = field(default_factory=list)  # the orders its title may be drawn from, best first
+    member_terms: list[tuple[str, ...]] = field(default_factory=list)  # the terms of its orders
+    subject: str = "市民"  # who the title says reported it ("徐汇区市民" for a district's rise)
 
     def as_json(self) -> dict:
         return {"title": self.title, "keywords": self.keywords, "category": self.category,
                 "count": self.count, "first_seen": self.first_seen.isoformat(),
-                "score": round(self.score, 2), "places": self.places, "order_ids": self.order_ids}
+                "score": round(self.score, 2), "places": self.places, "order_ids": self.order_ids,
+                "example": self.example}
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,7 @@ def find_emerging(source: Source, day: date, received: dict[date, int], rule: Ru
     issues += [cell for cell in place_issues(source, day, history, rule) if not _explained(cell, issues)]
     # Newest first: a problem that went from nothing to a handful of calls is what a
     # briefing exists to catch; a big topic surging is already in the categories.
-    return sorted(issues, key=lambda i: (-i.growth, -i.score, i.title))[:limit]
+    return sorted(issues, key=lambda i: (-i.growth, -i.score, i.keywords))[:limit]
 
 
 def term_issues(source: Source, day: date, history: History, rule: Rule) -> list[Emerging]:
@@ -131,12 +136,12 @@ def term_issues(source: Source, day: date, history: History, rule: Rule) -> list
         keywords = [words[g] for g in ranked] + shared_terms([r.terms for r in chosen],
                                                              {words[g] for g in ranked})
         first_seen = _burst_start(history, matrix[main], verdict.expected[main])
+        central = _ranked(chosen, keywords)
         issues.append(Emerging(
-            title=_title(_majority(r[1] for r in chosen), keywords),
-            keywords=keywords[:6], category=_majority(r[1] for r in chosen), count=len(members),
+            title="", keywords=keywords[:6], category=_majority(r[1] for r in chosen), count=len(members),
             first_seen=first_seen, score=float(verdict.surprise[alarmed[ranked[0]]]),
-            places=_places(chosen), order_ids=_representatives(chosen, keywords),
-            members=members, source="terms", growth=float(verdict.growth[main])))
+            places=_places(chosen), order_ids=central[:SHOWN], members=members, source="terms",
+            growth=float(verdict.growth[main]), central=central, member_terms=[r.terms for r in chosen]))
     return issues
 
 
@@ -191,13 +196,14 @@ def place_issues(source: Source, day: date, history: History, rule: Rule) -> lis
         spread = max(float(np.std(series[:-3])), 1.0)
         start = change_point(series, float(verdict.expected[i]), 0.5 * spread)
         streets = Counter(o.street for o in inside if o.street).most_common(PLACES - 1)
+        central = _ranked(inside, keywords)
         issues.append(Emerging(
-            title=f"{district}·{_title(category, keywords)}", keywords=keywords,
-            category=category, count=len(inside), first_seen=history.days[start],
-            score=float(verdict.surprise[i]),
+            title="", keywords=keywords, category=category, count=len(inside),
+            first_seen=history.days[start], score=float(verdict.surprise[i]),
             places=[district] + [f"{district}{street}" for street, _ in streets],
-            order_ids=_representatives(inside, keywords), members={o.number for o in inside},
-            source="places", growth=float(verdict.growth[i])))
+            order_ids=central[:SHOWN], members={o.number for o in inside},
+            source="places", growth=float(verdict.growth[i]), central=central,
+            member_terms=[o.terms for o in inside], subject=f"{district}市民"))
     return issues
 
 
@@ -243,15 +249,18 @@ def _places(rows: Sequence[OrderRow]) -> list[str]:
     return [f"{district}{street or ''}" for (district, street), _ in counts.most_common(PLACES)]
 
 
-def _representatives(rows: Sequence[OrderRow], keywords: Sequence[str]) -> list[str]:
-    """Orders using most of the keywords, distinct texts, oldest number first among equals."""
+def _ranked(rows: Sequence[OrderRow], keywords: Sequence[str]) -> list[str]:
+    """Orders using most of the keywords, oldest number first among equals, distinct word sets
+    (a place issue's rows carry no text): the first SHOWN are its representatives, the first
+    CANDIDATES what its title may be drawn from."""
     ranked = sorted(rows, key=lambda r: (-len(set(r.terms) & set(keywords)), r.number))
-    chosen, texts = [], set()
+    chosen, seen = [], set()
     for row in ranked:
-        if row.text not in texts:
-            texts.add(row.text)
+        key = row.text if row.text is not None else row.terms
+        if key not in seen:
+            seen.add(key)
             chosen.append(row.number)
-        if len(chosen) == SHOWN:
+        if len(chosen) == CANDIDATES:
             break
     return chosen
 
@@ -259,11 +268,6 @@ def _representatives(rows: Sequence[OrderRow], keywords: Sequence[str]) -> list[
 def _majority(values) -> str | None:
     counts = Counter(v for v in values if v)
     return counts.most_common(1)[0][0] if counts else None
-
-
-def _title(category: str | None, keywords: Sequence[str]) -> str:
-    name = category_name(category) if category else "其他"
-    return f"{name}：{'、'.join(headline(keywords))}" if keywords else name
 
 
 def category_name(code: str) -> str:

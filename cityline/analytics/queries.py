@@ -59,14 +59,26 @@ FROM (SELECT day, {explode}(terms) AS term FROM orders WHERE day BETWEEN $first 
 WHERE term IN (SELECT term FROM candidates)
 GROUP BY term, day"""
 
-HOTSPOTS = """
-SELECT district, street, COUNT(*) AS n
-FROM orders WHERE day = $day AND district IS NOT NULL
-GROUP BY district, street ORDER BY n DESC, district, street LIMIT $limit"""
+# Where each of the day's orders is, as far as anything tells. The order's own district and
+# street come first: given by the caller or operator, or read at intake from its address,
+# its text and its grid, in that order (intake.service.locate, grid_for). An order without
+# one is placed where the unit that handled it is, when that unit belongs to a district
+# (a street office, a district bureau), and a street missing beside a known district is
+# taken from a unit of that same district. ``placed_by``: 'order', 'unit', 'city' (handled
+# by a city-level unit: a city-wide matter, no district to give) or NULL (no place, no unit).
+PLACED = """
+SELECT CASE WHEN o.district IS NOT NULL THEN o.district ELSE NULLIF(u.district, '') END AS district,
+       CASE WHEN o.district IS NOT NULL
+            THEN COALESCE(o.street, CASE WHEN u.district = o.district THEN NULLIF(u.street, '') END)
+            ELSE NULLIF(u.street, '') END AS street,
+       CASE WHEN o.district IS NOT NULL THEN 'order'
+            WHEN NULLIF(u.district, '') IS NOT NULL THEN 'unit'
+            WHEN u.code IS NOT NULL THEN 'city' END AS placed_by
+FROM orders AS o LEFT JOIN units AS u ON u.code = o.unit WHERE o.day = $day"""
 
-DISTRICTS = """
-SELECT COALESCE(district, '') AS district, COUNT(*) AS n
-FROM orders WHERE day = $day GROUP BY COALESCE(district, '') ORDER BY n DESC, district"""
+# The hotspots, the orders per district and how orders were placed, from one pass over the day.
+PLACE_COUNTS = f"""
+SELECT district, street, placed_by, COUNT(*) AS n FROM ({PLACED}) AS p GROUP BY district, street, placed_by"""
 
 # An order is resolved when the unit replied or the order was closed, whichever came first.
 RESOLVED = "LEAST(COALESCE(replied_at, closed_at), COALESCE(closed_at, replied_at))"
@@ -113,7 +125,10 @@ WHERE day = $last OR pick <= $per_category
 ORDER BY day, id"""
 
 ORDER_TEXTS = """
-SELECT number, text FROM orders WHERE day = $day AND number IN (SELECT number FROM chosen)"""
+SELECT number, text, district, street FROM orders WHERE day = $day AND number IN (SELECT number FROM chosen)"""
+
+# The names of the districts and streets the units are in: every street office's (what a title leaves out).
+PLACE_NAMES = "SELECT district FROM units UNION SELECT street FROM units"
 
 ORDERS_WITH_TERMS = """
 SELECT number, category, day, district, street, {joined_terms} AS terms, text

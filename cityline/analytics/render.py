@@ -34,7 +34,7 @@ LABELS = {
         "units": "承办单位", "unit": "单位", "generated": "生成时间", "none": "—",
         "method": ("说明：主要问题由当日工单文本聚类得出（无预设问题目录）；苗头性问题按 EARS/ESSENCE 方法检测，"
                    "以近四周为基线，计入星期与总量变化，并以泊松检验控制误报。"),
-        "unknown_place": "未知地点", "comma": "，", "semicolon": "；", "stop": "。",
+        "unknown_place": "未知地点", "city_wide": "市级部门承办", "comma": "，", "semicolon": "；", "stop": "。",
         "colon": "：", "list": "、",
     },
     "en": {
@@ -52,7 +52,7 @@ LABELS = {
         "method": ("Main problems are clustered from the day's texts (no preset list); emerging issues "
                    "are detected with EARS/ESSENCE methods on a four-week baseline, adjusted for the "
                    "day of week and the day's volume, with a Poisson guard against false alarms."),
-        "unknown_place": "place unknown", "comma": ", ", "semicolon": "; ", "stop": ".",
+        "unknown_place": "place unknown", "city_wide": "city-level units", "comma": ", ", "semicolon": "; ", "stop": ".",
         "colon": ": ", "list": ", ",
     },
 }
@@ -86,7 +86,7 @@ def briefing_html(briefing: Briefing, lang: str = "zh") -> str:
     for issue in briefing.issues:
         issues[issue.category].append(issue)
     categories = briefing.categories
-    places = [(name or words["unknown_place"], n) for name, n in briefing.districts[:16]]
+    places = _places(briefing, words)
     return _environment().get_template("briefing.html").render(
         b=briefing, t=words, lang=lang,
         name=lambda code: _name(code, lang),
@@ -96,6 +96,15 @@ def briefing_html(briefing: Briefing, lang: str = "zh") -> str:
         places_svg=charts.bars(places, colour=charts.SECOND),
         generated=briefing.generated_at.astimezone(ZoneInfo(briefing.timezone)).strftime("%Y-%m-%d %H:%M"),
     )
+
+
+def _places(briefing: Briefing, words: dict) -> list[tuple[str, int]]:
+    """Orders per district for the chart; those without one split into city-wide matters (a
+    city-level unit handled them) and the place unknown."""
+    unplaced = {"city_wide": briefing.placement["city_wide"], "unknown_place": briefing.placement["unknown"]}
+    places = [(name, n) for name, n in briefing.districts if name]
+    places += [(words[key], n) for key, n in unplaced.items() if n]
+    return sorted(places, key=lambda p: -p[1])[:16]
 
 
 def _name(code: str | None, lang: str) -> str:

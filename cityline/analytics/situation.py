@@ -12,12 +12,12 @@ from datetime import UTC, date, datetime, timedelta
 
 from cityline.analytics.brief import build_briefing, year_earlier
 from cityline.analytics.dataset import Dataset
-from cityline.analytics.queries import Source, Window
+from cityline.analytics.queries import PLACED, Source, Window
 from cityline.analytics.table import day_bounds
 from cityline.timeutil import to_local
 
-PLACES = """
-SELECT district, street, COUNT(*) AS n FROM orders WHERE day = $day AND district IS NOT NULL
+PLACES = f"""
+SELECT district, street, COUNT(*) AS n FROM ({PLACED}) AS p WHERE district IS NOT NULL
 GROUP BY district, street ORDER BY n DESC, district, street LIMIT 500"""
 
 RECEIVED_BEFORE = """

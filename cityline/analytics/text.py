@@ -97,10 +97,3 @@ def _keep(word: str) -> str | None:
 # ("我先", "买的", "排了", "都赚", "几点") rather than a name for a problem.
 SPEECH_CHARACTERS = frozenset("我你他她它的了吗吧呢嘛呀啊哦着过先都也就还很太别几啥么")
 
-
-def headline(keywords: list[str] | tuple[str, ...], size: int = 3) -> list[str]:
-    """The words a briefing's title shows: content words before fragments of speech,
-    each group in the given (most distinctive first) order."""
-    content = [k for k in keywords if not SPEECH_CHARACTERS.intersection(k)]
-    speech = [k for k in keywords if SPEECH_CHARACTERS.intersection(k)]
-    return (content + speech)[:size]

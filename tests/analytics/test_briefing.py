@@ -27,8 +27,9 @@ def _is_ratio(value) -> bool:
 
 def test_json_holds_every_field_of_the_format(briefing):
     data = json.loads(json.dumps(briefing.as_json(), ensure_ascii=False))
+    # formats.md §3's fields, and what was added beside them (the placement of the day's orders)
     assert set(data) == {"date", "timezone", "totals", "categories", "issues", "emerging", "hotspots",
-                         "service", "units"}
+                         "service", "units", "placement"}
     assert data["date"] == "2020-01-28" and data["timezone"] == "Asia/Shanghai"
     totals = data["totals"]
     assert set(totals) == {"received", "epidemic_related", "epidemic_share", "vs_previous_day",
@@ -39,11 +40,11 @@ def test_json_holds_every_field_of_the_format(briefing):
         assert set(category) == {"code", "name", "count", "share", "vs_previous_day"}
     assert data["categories"][0]["name"] == "隔离观察"
     for issue in data["issues"]:
-        assert set(issue) == {"title", "keywords", "category", "count", "order_ids"}
+        assert set(issue) == {"title", "keywords", "category", "count", "order_ids", "example"}
         assert issue["keywords"] and 1 <= len(issue["order_ids"]) <= 3
     for item in data["emerging"]:
         assert set(item) == {"title", "keywords", "category", "count", "first_seen", "score", "places",
-                             "order_ids"}
+                             "order_ids", "example"}
         assert date.fromisoformat(item["first_seen"]) <= DAY and isinstance(item["score"], float)
     assert data["emerging"], "the outbreak's first week has emerging issues"
     assert set(data["hotspots"][0]) == {"district", "street", "count"}

@@ -136,10 +136,3 @@ def test_discovery_is_deterministic():
     docs = [terms(t) for t in QUEUES + FAKES + PRICES]
     first = discover(docs)
     assert first == discover(docs)
-
-
-def test_titles_name_the_problem_before_fragments_of_speech():
-    from cityline.analytics.text import headline
-
-    assert headline(["排队", "排了", "门口", "几点", "口罩"]) == ["排队", "门口", "口罩"]
-    assert headline(["我先", "先别"]) == ["我先", "先别"], "fragments still make a title when nothing else is left"
