@@ -15,8 +15,8 @@ the answer — lives in ``text.py`` and would be ours with either engine. Should
 the knowledge base reach hundreds of thousands of articles, or order search
 want the same engine, tantivy fed ``text.tokens`` is the way.
 
-Each article is two fields: what people ask (title and question variants) and
-the answer. Each field has its own postings with BM25 term weights computed at
+Each article is three fields: what people ask (title and question variants),
+what callers asked that was answered from it (``learning``), and the answer. Each field has its own postings with BM25 term weights computed at
 build time, so a query only adds up precomputed numbers (numpy) for its tokens.
 Character pairs count for less than words: they catch typos without letting a
 shared pair like "怎么" decide the ranking.
@@ -32,13 +32,19 @@ from datetime import date
 
 import numpy as np
 
-from cityline.knowledge.text import BIGRAM, Analysis, analyse, tokens
+from cityline.knowledge.text import BIGRAM, SOUND, Analysis, analyse, tokens
 from cityline.text import QUESTION_WORDS  # words that ask: searched, not counted as the topic
 
 K1 = 1.2
 # Question variants are short and many per article: weak length normalisation.
-FIELDS = {"asked": {"weight": 1.0, "b": 0.3}, "answer": {"weight": 0.35, "b": 0.75}}
-BIGRAM_WEIGHT = 0.35
+# What callers asked that was answered from the article (``learning``) counts for
+# less than the reviewed variants: unreviewed, and now and then answered wrongly.
+LEARNT_REPEATS = 2
+FIELDS = {"asked": {"weight": 1.0, "b": 0.3}, "learnt": {"weight": 0.5, "b": 0.3},
+          "answer": {"weight": 0.35, "b": 0.75}}
+# Character and syllable pairs count for less than words: they catch typos and
+# homophones without letting a shared pair like "怎么" decide the ranking.
+PAIR_WEIGHTS = {BIGRAM: 0.35, SOUND: 0.2}
 NEVER = date.max.toordinal()
 
 
@@ -55,6 +61,8 @@ class IndexedArticle:
     effective_from: date | None = None
     expires_at: date | None = None
     source: str | None = None
+    # Questions of consultations answered from this article (``learning``): searched, never shown.
+    learnt: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,7 +80,7 @@ class _Field:
 
 
 class SearchIndex:
-    """BM25 over two fields of every article; search is read-only and thread-safe."""
+    """BM25 over three fields of every article; search is read-only and thread-safe."""
 
     def __init__(self, articles: Sequence[IndexedArticle]):
         self.articles = list(articles)
@@ -83,13 +91,15 @@ class SearchIndex:
                                 for a in self.articles], dtype=np.int64)
         self._categories = np.array([a.category or "" for a in self.articles], dtype=object)
         asked = [tokens(" ".join([a.title, *a.questions])) for a in self.articles]
+        learnt = [_recurring(a.learnt) for a in self.articles]
         answers = [tokens(a.answer) for a in self.articles]
-        self._vocab: list[frozenset[str]] = [frozenset(q) | frozenset(t) for q, t in zip(asked, answers, strict=True)]
+        self._vocab: list[frozenset[str]] = [frozenset(q) | frozenset(le) | frozenset(t)
+                                             for q, le, t in zip(asked, learnt, answers, strict=True)]
         df = Counter(t for doc in self._vocab for t in doc)
         self._idf = {t: _idf(d, n) for t, d in df.items()}
         self._unseen_idf = _idf(0, n)
         self._fields = {name: _build(docs, FIELDS[name]["b"], self._idf)
-                        for name, docs in (("asked", asked), ("answer", answers))}
+                        for name, docs in (("asked", asked), ("learnt", learnt), ("answer", answers))}
 
     def __len__(self) -> int:
         return len(self.articles)
@@ -112,7 +122,8 @@ class SearchIndex:
                 found = postings.get(token)
                 if found is None:
                     continue
-                weight = spec["weight"] * min(count, 2) * (BIGRAM_WEIGHT if token[0] == BIGRAM else 1.0)
+                weight = (spec["weight"] * min(count, 2) * PAIR_WEIGHTS.get(token[0], 1.0)
+                          * analysis.weights.get(token, 1.0))
                 scores[found[0]] += weight * found[1]
         keep = scores > 0
         if today is not None:
@@ -143,6 +154,14 @@ class SearchIndex:
             if word in vocab or any(a in vocab for a in analysis.alternatives.get(word, ())):
                 covered += weight
         return round(covered / total, 4)
+
+
+def _recurring(questions: Sequence[str]) -> list[str]:
+    """The tokens found in at least ``LEARNT_REPEATS`` of the questions, once per question they are in:
+    how an article's callers keep saying it, without the one-off words of a single call."""
+    per_question = [set(tokens(q)) for q in questions]
+    counts = Counter(t for q in per_question for t in q)
+    return [t for t, n in counts.items() for _ in range(n) if n >= LEARNT_REPEATS]
 
 
 def _idf(df: int, n: int) -> float:

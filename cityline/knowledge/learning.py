@@ -1,0 +1,52 @@
+"""Question variants learnt from the centre's own calls: consultations answered from an article.
+
+When an operator closes a consultation at intake with an article's answer, the
+order's ``answer`` event records the article (``data["article"]``, written by
+``service.answer_from_article`` and by the orders API's ``answer`` move). The
+caller's question, as the operator wrote it down, is then a way of asking that
+article's question in the centre's own callers' words — everyday words, dialect,
+homophones an editor would never think of. The index searches these beside the
+article's own question variants, at a lower weight (they are not reviewed, and a
+few are answered from the wrong article), so a later caller who says it the same
+way finds the article even when they share few words with it.
+
+They are read when the index is built and the index is rebuilt once a day for
+them (``search.index_for``), so a question answered today helps from tomorrow.
+Only the last ``LEARN_DAYS`` days count, at most ``MAX_LEARNT`` per article (the
+most recent): a policy that changed is soon asked about in new words. Texts are
+masked (phone and ID numbers) before they reach the index; they never leave it
+(the public API shows articles, not what was learnt).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cityline.knowledge.text import normalise
+from cityline.orders.models import Order, OrderEvent
+from cityline.privacy import mask_text
+from cityline.timeutil import local_day_start
+
+LEARN_DAYS = 180
+MAX_LEARNT = 50
+
+
+def learnt_questions(session: Session, today: date) -> dict[str, tuple[str, ...]]:
+    """Article id → the distinct questions of consultations answered from it lately, newest first."""
+    rows = session.execute(
+        select(OrderEvent.data, Order.text).join(Order, Order.id == OrderEvent.order_id)
+        .where(OrderEvent.action == "answer", OrderEvent.at >= local_day_start(today - timedelta(days=LEARN_DAYS)))
+        .order_by(OrderEvent.at.desc(), OrderEvent.id.desc()))
+    learnt: dict[str, dict[str, None]] = {}  # a dict keeps the order and drops repeats
+    for data, text in rows:
+        article = (data or {}).get("article")
+        question = mask_text(normalise(text or ""))
+        if not isinstance(article, str) or not question:
+            continue
+        questions = learnt.setdefault(article, {})
+        if len(questions) < MAX_LEARNT:
+            questions[question] = None
+    return {article: tuple(questions) for article, questions in learnt.items()}
