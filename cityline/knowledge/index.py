@@ -170,7 +170,9 @@ def _idf(df: int, n: int) -> float:
 
 def _build(docs: list[list[str]], b: float, idf: dict[str, float]) -> _Field:
     lengths = np.array([len(d) for d in docs], dtype=np.float64)
-    average = float(lengths.mean()) if len(docs) and lengths.sum() else 1.0
+    # Over the articles that have the field: most have learnt nothing, and counting their
+    # empty fields would make every learnt field look many times longer than usual.
+    average = float(lengths[lengths > 0].mean()) if lengths.sum() else 1.0
     rows: dict[str, tuple[list[int], list[float]]] = {}
     for position, doc in enumerate(docs):
         norm = K1 * (1 - b + b * lengths[position] / average)

@@ -66,10 +66,11 @@ def _stamp(session: Session) -> str | None:
     return session.scalar(select(KnowledgeRevision.token).where(KnowledgeRevision.id == 1))
 
 
-def index_for(session: Session) -> SearchIndex:
-    """The index of the session's database, rebuilt when its articles changed and once a day."""
+def index_for(session: Session, today: date | None = None) -> SearchIndex:
+    """The index of the session's database, rebuilt when its articles changed and once a day
+    (``today``, local today by default, is the day of what was learnt)."""
     key = session.get_bind().engine.url.render_as_string(hide_password=True)
-    today = today_local()
+    today = today or today_local()
     stamp = (_stamp(session), today)
     cached = _cache.get(key)
     if cached and cached[0] == stamp:
@@ -95,7 +96,8 @@ def today_local() -> date:
 def search(session: Session, text: str, *, limit: int = 5, today: date | None = None,
            category: str | None = None) -> list[Hit]:
     """Published articles in force ``today`` (local today by default), best first."""
-    return index_for(session).search(text, limit=limit, today=today or today_local(), category=category)
+    today = today or today_local()
+    return index_for(session, today).search(text, limit=limit, today=today, category=category)
 
 
 def suggest(session: Session, text: str, limit: int = 3, *, today: date | None = None) -> list[Suggestion]:
