@@ -16,18 +16,37 @@ Only the last ``LEARN_DAYS`` days count, at most ``MAX_LEARNT`` per article (the
 most recent): a policy that changed is soon asked about in new words. Texts are
 masked (phone and ID numbers) before they reach the index; they never leave it
 (the public API shows articles, not what was learnt).
+
+``candidate_words`` turns the same calls into proposals for ``synonyms.toml``: the
+words (or, for words the segmenter does not know, character pairs) that callers
+keep using for one article and that no article contains. An editor who adds
+them as forms of the article's term makes them find it in every article that
+uses the term, and at once, not only through the learnt field.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityline.knowledge.text import normalise
+from cityline.knowledge.index import IndexedArticle
+from cityline.knowledge.text import (
+    BIGRAM,
+    analyse,
+    default_synonyms,
+    normalise,
+    pair_topicality,
+    tokens,
+    topicality,
+)
 from cityline.orders.models import Order, OrderEvent
 from cityline.privacy import mask_text
+from cityline.text import QUESTION_WORDS
 from cityline.timeutil import local_day_start
 
 LEARN_DAYS = 180
@@ -50,3 +69,40 @@ def learnt_questions(session: Session, today: date) -> dict[str, tuple[str, ...]
         if len(questions) < MAX_LEARNT:
             questions[question] = None
     return {article: tuple(questions) for article, questions in learnt.items()}
+
+
+@dataclass(frozen=True)
+class WordCandidate:
+    """A word callers keep using for an article, which no article contains."""
+
+    article: str
+    word: str
+    count: int  # answered questions it was in
+    examples: tuple[str, ...]
+
+
+def candidate_words(articles: Sequence[IndexedArticle], *, min_count: int = 3,
+                    max_examples: int = 3) -> list[WordCandidate]:
+    """Proposals for ``synonyms.toml`` from what was learnt for ``articles``, most used first."""
+    reviewed = {t for a in articles for t in tokens(" ".join([a.title, *a.questions, a.answer]))}
+    known = {form for form, _term in default_synonyms().phrases} | set(default_synonyms().words)
+    found = []
+    for article in articles:
+        uses: Counter[str] = Counter()
+        examples: dict[str, list[str]] = {}
+        for question in article.learnt:
+            for word in _telling(question) - reviewed:
+                plain = word.removeprefix(BIGRAM)
+                if plain not in known:
+                    uses[plain] += 1
+                    examples.setdefault(plain, []).append(question)
+        found += [WordCandidate(article.external_id, word, n, tuple(examples[word][:max_examples]))
+                  for word, n in uses.items() if n >= min_count]
+    return sorted(found, key=lambda c: (-c.count, c.article, c.word))
+
+
+def _telling(question: str) -> set[str]:
+    """A question's words of two characters or more and its character pairs that say something."""
+    analysis = analyse(question)
+    result = {w for w in analysis.words if len(w) > 1 and w not in QUESTION_WORDS and topicality(w) >= 0.5}
+    return result | {t for t in analysis.tokens if t.startswith(BIGRAM) and pair_topicality(t[1:]) >= 0.5}

@@ -13,6 +13,13 @@ become when an operator types what they heard: a homophone ("核算" for 核酸,
 (read directly, without importing jionlp); a character with more than one
 reading takes the one with the most senses in that dictionary (核 hé, not hú).
 Articles and questions go through the same function, so both sides always agree.
+
+Each token of a question also gets a weight for how much it says about the topic
+(``topicality``): a word common in everyday Chinese ("去", "人", "能", "两个") says
+little, whatever the knowledge base's own counts say — with a few dozen articles,
+"去" is as rare there as "口罩". The weights come from jionlp's general-corpus
+inverse document frequencies; a hotline term a colloquial form stands for always
+counts in full.
 """
 
 from __future__ import annotations
