@@ -75,7 +75,13 @@ def index_for(session: Session, today: date | None = None) -> SearchIndex:
     cached = _cache.get(key)
     if cached and cached[0] == stamp:
         return cached[1]
-    with _lock:
+    # When only the day changed, the articles are the same: while one search rebuilds for the
+    # new day's learning, the others keep using the index they have instead of all waiting.
+    only_the_day = cached is not None and cached[0][0] == stamp[0]
+    if not _lock.acquire(blocking=not only_the_day):
+        assert cached is not None
+        return cached[1]
+    try:
         cached = _cache.get(key)
         if cached and cached[0] == stamp:
             return cached[1]
@@ -84,6 +90,8 @@ def index_for(session: Session, today: date | None = None) -> SearchIndex:
             _cache.pop(next(iter(_cache)))  # the database indexed longest ago
         _cache[key] = (stamp, index)
         return index
+    finally:
+        _lock.release()
 
 
 def today_local() -> date:

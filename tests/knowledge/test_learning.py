@@ -8,7 +8,7 @@ from cityline.knowledge.learning import learnt_questions
 from tests.knowledge.conftest import NOW, consult
 from tests.knowledge.test_service import TODAY
 
-ASKED = "我妈要洗肾，能出门吗"  # no article says 洗肾 (dialysis is 透析)
+ASKED = "我妈要血滤，能出门吗"  # no article or synonym says 血滤 (a kind of dialysis, 透析)
 
 
 def first(sessions, text, today=TODAY):
@@ -24,16 +24,28 @@ def answer(sessions, text, article):
 
 def test_how_callers_asked_an_article_finds_it_from_the_next_day(loaded):
     assert first(loaded, ASKED) != ["KB-MED-002"]
-    answer(loaded, "家里老人要洗肾，小区封了出不去，回电13912345678", "KB-MED-002")
-    answer(loaded, "我爸每周洗肾三次，现在出不了小区", "KB-MED-002")
+    answer(loaded, "家里老人要血滤，小区封了出不去，回电13912345678", "KB-MED-002")
+    answer(loaded, "我爸每周血滤三次，现在出不了小区", "KB-MED-002")
     answer(loaded, "请问口罩在哪里预约", "KB-MASK-001")
     assert first(loaded, ASKED) != ["KB-MED-002"]  # the day's index is kept: no rebuild per answer
     assert first(loaded, ASKED, TODAY + timedelta(days=1)) == ["KB-MED-002"]
     with loaded() as session:
         learnt = learnt_questions(session, TODAY)
         assert set(learnt) == {"KB-MED-002", "KB-MASK-001"}
-        assert learnt["KB-MED-002"][0] == "我爸每周洗肾三次,现在出不了小区"  # newest first, normalised
+        assert learnt["KB-MED-002"][0] == "我爸每周血滤三次,现在出不了小区"  # newest first, normalised
         assert "139****5678" in learnt["KB-MED-002"][1] and "13912345678" not in learnt["KB-MED-002"][1]
         assert learnt_questions(session, TODAY + timedelta(days=400)) == {}  # too long ago
         shown = [q for a in public.in_force(session) for q in a.questions]
-        assert not any("洗肾" in q for q in shown)  # learnt questions are searched, never shown
+        assert not any("血滤" in q for q in shown)  # learnt questions are searched, never shown
+
+
+def test_a_new_day_rebuilds_once_and_other_searches_meanwhile_use_the_old_index(loaded):
+    with loaded() as session:
+        yesterday = search.index_for(session, TODAY)
+        search._lock.acquire()  # as if another search were rebuilding for the new day
+        try:
+            assert search.index_for(session, TODAY + timedelta(days=1)) is yesterday
+        finally:
+            search._lock.release()
+        today = search.index_for(session, TODAY + timedelta(days=1))
+        assert today is not yesterday and search.index_for(session, TODAY + timedelta(days=1)) is today
