@@ -20,8 +20,9 @@ knowledge base reach hundreds of thousands of articles, or order search want the
 same engine, tantivy fed ``text.tokens`` is the way.
 
 Each article is three fields: what people ask (title and question variants),
-what callers asked that was answered from it (``learning``), and the answer. Each field has its own postings with BM25 term weights computed at
-build time, so a query only adds up precomputed numbers (numpy) for its tokens.
+what callers asked that was answered from it (``learning``), and the answer.
+Each field has its own postings with BM25 term weights computed at build time,
+so a query only adds up precomputed numbers (numpy) for its tokens.
 Character and syllable pairs count for less than words, and every token of the
 question by how telling it is (``text.topicality``).
 """
@@ -40,10 +41,11 @@ from cityline.knowledge.text import BIGRAM, SOUND, Analysis, analyse, tokens
 from cityline.text import QUESTION_WORDS  # words that ask: searched, not counted as the topic
 
 K1 = 1.2
+# A learnt token must be in this many of an article's answered questions (``_recurring``).
+LEARNT_REPEATS = 2
 # Question variants are short and many per article: weak length normalisation.
 # What callers asked that was answered from the article (``learning``) counts for
 # less than the reviewed variants: unreviewed, and now and then answered wrongly.
-LEARNT_REPEATS = 2
 FIELDS = {"asked": {"weight": 1.0, "b": 0.3}, "learnt": {"weight": 0.5, "b": 0.3},
           "answer": {"weight": 0.35, "b": 0.75}}
 # Character and syllable pairs count for less than words: they catch typos and
