@@ -17,6 +17,12 @@ would write without an index: analyse the query the same way, then scan every
 article's token set and score the overlap by the same term weights. The ratio
 is the baseline's median over the index's median. Also printed: how often the
 right article (any copy of it) is still in the top 3 among the 10,000.
+
+Then what learning from answered consultations (``knowledge.learning``) is worth,
+on the starter articles: the labelled questions are split in two halves (each
+article's questions alternately), one half is taken as consultations answered
+from their article, and the other half is searched with and without them; then
+the halves swap. Only questions never learnt from are counted.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 from cityline.db import make_engine, make_sessionmaker, transaction, utcnow  # noqa: E402
 from cityline.knowledge import search  # noqa: E402
 from cityline.knowledge.files import import_records, read_records  # noqa: E402
+from cityline.knowledge.index import IndexedArticle, SearchIndex  # noqa: E402
 from cityline.knowledge.text import analyse, default_synonyms, tokens  # noqa: E402
 from cityline.schema import create_all  # noqa: E402
 
@@ -76,6 +83,39 @@ def brute_force(query: str, articles: list[tuple[str, frozenset[str]]], rarity, 
     scored = [(sum(w for t, w in wanted.items() if t in toks), ext) for ext, toks in articles]
     scored.sort(reverse=True)
     return [ext for score, ext in scored[:limit] if score > 0]
+
+
+def ranks(index: SearchIndex, rows: list[dict]) -> tuple[float, float]:
+    """(top-1, top-3) share of ``rows`` whose article ``index`` ranks first / in the top 3."""
+    found = [[h.article.external_id for h in index.search(r["query"], limit=3)] for r in rows]
+    return (sum(ids[:1] == [r["external_id"]] for r, ids in zip(rows, found, strict=True)) / len(rows),
+            sum(r["external_id"] in ids for r, ids in zip(rows, found, strict=True)) / len(rows))
+
+
+def learning_gain(starter: list[dict], queries: list[dict]) -> None:
+    """Top-1 / top-3 on held-out halves of the labelled questions, without and with learning."""
+    seen: dict[str, int] = {}
+    halves: tuple[list[dict], list[dict]] = ([], [])
+    for q in queries:
+        seen[q["external_id"]] = seen.get(q["external_id"], -1) + 1
+        halves[seen[q["external_id"]] % 2].append(q)
+    articles = [IndexedArticle(r["external_id"], 1, r["title"], tuple(r.get("questions") or []), r["answer"],
+                               r.get("category")) for r in starter]
+    plain = SearchIndex(articles)
+    totals = {"without": [0.0, 0.0], "with": [0.0, 0.0]}
+    for learnt, tested in (halves, halves[::-1]):
+        by_article: dict[str, list[str]] = {}
+        for q in learnt:
+            by_article.setdefault(q["external_id"], []).append(q["query"])
+        taught = SearchIndex([IndexedArticle(**{**a.__dict__, "learnt": tuple(by_article.get(a.external_id, ()))})
+                              for a in articles])
+        for name, index in (("without", plain), ("with", taught)):
+            top1, top3 = ranks(index, tested)
+            totals[name][0] += top1 * len(tested)
+            totals[name][1] += top3 * len(tested)
+    for name, (top1, top3) in totals.items():
+        print(f"held-out halves, {name} learning from the other half: top1={top1 / len(queries):.3f} "
+              f"top3={top3 / len(queries):.3f}")
 
 
 def main() -> None:
@@ -130,6 +170,7 @@ def main() -> None:
     print(f"labelled questions with the right article (any copy) in the top 3 among {len(index)}: "
           f"{hits / min(len(queries), args.searches):.3f}")
     print(f"budget: p95 <= 50 ms -> {'met' if percentile(timings, 0.95) <= 50 else 'NOT met'}")
+    learning_gain([r for r in starter if r.get("status", "published") == "published"], queries)
 
 
 if __name__ == "__main__":

@@ -228,6 +228,26 @@ def answer(external_id: str, order: Annotated[str, typer.Option(help="the consul
         raise fail(exc) from exc
 
 
+@app.command("learnt-words")
+def learnt_words(
+    min_count: Annotated[int, typer.Option(min=2, help="answered calls a word must be in")] = 3,
+    as_json: JsonFlag = False,
+) -> None:
+    """Words callers keep using for an article that no article contains: proposals for synonyms.toml."""
+    from cityline.db import read_transaction
+    from cityline.knowledge import learning
+    from cityline.knowledge import search as searching
+
+    with read_transaction(runtime.sessions()) as session:
+        found = learning.candidate_words(searching.index_for(session).articles, min_count=min_count)
+    if as_json:
+        typer.echo(json.dumps([asdict(c) for c in found], ensure_ascii=False))
+        return
+    out.print(f"{len(found)} words callers use that no article has (in at least {min_count} answered calls)")
+    for c in found:
+        out.print(f"  {c.article}  {c.word}  {c.count} calls  e.g. {c.examples[0]}", markup=False)
+
+
 @app.command()
 def mine(
     day: Annotated[str, typer.Option("--date", help="the day of the consultations, YYYY-MM-DD (local)")],

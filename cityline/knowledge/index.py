@@ -4,22 +4,27 @@ Why our own index and not tantivy, by measurement: on the same 10,000 articles
 (``bench/bench_knowledge.py``'s set), fed the same tokens and field weights,
 this index answered the labelled questions in p50 0.46 ms / p95 2.9 ms with the
 right article in the top 3 for 88.4%; tantivy 0.27 in p50 0.37 ms / p95 1.8 ms,
-88.9%. Building took 5.6 s against 6.1 s, both mostly segmentation. Both are far
+88.9%. Measured again for issue 20 (tantivy 0.27.0, the starter articles, the
+same tokens, field weights and per-token weights given as boosts): labelled set
+top-1 / top-3 0.933 / 0.989 against this index's 0.929 / 0.989, the first probe
+list 0.875 / 1.000 against 0.900 / 1.000 — one question either way. Both are far
 inside the 50 ms budget and rank alike, so we keep the one that needs no extra
 native package and gives us for free what tantivy would need around it: dates
-and category as array masks at query time, and each article's vocabulary for
-the coverage measure (how much of a question an article answers) that
-suggestions and mining rely on. What decides quality — segmentation, the
-hotline's synonyms, character pairs for typos, question variants weighted above
-the answer — lives in ``text.py`` and would be ours with either engine. Should
-the knowledge base reach hundreds of thousands of articles, or order search
-want the same engine, tantivy fed ``text.tokens`` is the way.
+and category as array masks at query time, each article's vocabulary for the
+coverage measure (how much of a question an article answers) that suggestions
+and mining rely on, and the learnt field with its own length normalisation.
+What decides quality — segmentation, the hotline's synonyms, character and
+syllable pairs, how telling each word is, question variants weighted above the
+answer — lives in ``text.py`` and would be ours with either engine. Should the
+knowledge base reach hundreds of thousands of articles, or order search want the
+same engine, tantivy fed ``text.tokens`` is the way.
 
-Each article is two fields: what people ask (title and question variants) and
-the answer. Each field has its own postings with BM25 term weights computed at
-build time, so a query only adds up precomputed numbers (numpy) for its tokens.
-Character pairs count for less than words: they catch typos without letting a
-shared pair like "怎么" decide the ranking.
+Each article is three fields: what people ask (title and question variants),
+what callers asked that was answered from it (``learning``), and the answer.
+Each field has its own postings with BM25 term weights computed at build time,
+so a query only adds up precomputed numbers (numpy) for its tokens.
+Character and syllable pairs count for less than words, and every token of the
+question by how telling it is (``text.topicality``).
 """
 
 from __future__ import annotations
@@ -32,13 +37,20 @@ from datetime import date
 
 import numpy as np
 
-from cityline.knowledge.text import BIGRAM, Analysis, analyse, tokens
+from cityline.knowledge.text import BIGRAM, SOUND, Analysis, analyse, tokens
 from cityline.text import QUESTION_WORDS  # words that ask: searched, not counted as the topic
 
 K1 = 1.2
+# A learnt token must be in this many of an article's answered questions (``_recurring``).
+LEARNT_REPEATS = 2
 # Question variants are short and many per article: weak length normalisation.
-FIELDS = {"asked": {"weight": 1.0, "b": 0.3}, "answer": {"weight": 0.35, "b": 0.75}}
-BIGRAM_WEIGHT = 0.35
+# What callers asked that was answered from the article (``learning``) counts for
+# less than the reviewed variants: unreviewed, and now and then answered wrongly.
+FIELDS = {"asked": {"weight": 1.0, "b": 0.3}, "learnt": {"weight": 0.5, "b": 0.3},
+          "answer": {"weight": 0.35, "b": 0.75}}
+# Character and syllable pairs count for less than words: they catch typos and
+# homophones without letting a shared pair like "怎么" decide the ranking.
+PAIR_WEIGHTS = {BIGRAM: 0.35, SOUND: 0.2}
 NEVER = date.max.toordinal()
 
 
@@ -55,6 +67,8 @@ class IndexedArticle:
     effective_from: date | None = None
     expires_at: date | None = None
     source: str | None = None
+    # Questions of consultations answered from this article (``learning``): searched, never shown.
+    learnt: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,7 +86,7 @@ class _Field:
 
 
 class SearchIndex:
-    """BM25 over two fields of every article; search is read-only and thread-safe."""
+    """BM25 over three fields of every article; search is read-only and thread-safe."""
 
     def __init__(self, articles: Sequence[IndexedArticle]):
         self.articles = list(articles)
@@ -83,13 +97,15 @@ class SearchIndex:
                                 for a in self.articles], dtype=np.int64)
         self._categories = np.array([a.category or "" for a in self.articles], dtype=object)
         asked = [tokens(" ".join([a.title, *a.questions])) for a in self.articles]
+        learnt = [_recurring(a.learnt) for a in self.articles]
         answers = [tokens(a.answer) for a in self.articles]
-        self._vocab: list[frozenset[str]] = [frozenset(q) | frozenset(t) for q, t in zip(asked, answers, strict=True)]
+        self._vocab: list[frozenset[str]] = [frozenset(q) | frozenset(le) | frozenset(t)
+                                             for q, le, t in zip(asked, learnt, answers, strict=True)]
         df = Counter(t for doc in self._vocab for t in doc)
         self._idf = {t: _idf(d, n) for t, d in df.items()}
         self._unseen_idf = _idf(0, n)
         self._fields = {name: _build(docs, FIELDS[name]["b"], self._idf)
-                        for name, docs in (("asked", asked), ("answer", answers))}
+                        for name, docs in (("asked", asked), ("learnt", learnt), ("answer", answers))}
 
     def __len__(self) -> int:
         return len(self.articles)
@@ -112,7 +128,8 @@ class SearchIndex:
                 found = postings.get(token)
                 if found is None:
                     continue
-                weight = spec["weight"] * min(count, 2) * (BIGRAM_WEIGHT if token[0] == BIGRAM else 1.0)
+                weight = (spec["weight"] * min(count, 2) * PAIR_WEIGHTS.get(token[0], 1.0)
+                          * analysis.weights.get(token, 1.0))
                 scores[found[0]] += weight * found[1]
         keep = scores > 0
         if today is not None:
@@ -145,13 +162,23 @@ class SearchIndex:
         return round(covered / total, 4)
 
 
+def _recurring(questions: Sequence[str]) -> list[str]:
+    """The tokens found in at least ``LEARNT_REPEATS`` of the questions, once per question they are in:
+    how an article's callers keep saying it, without the one-off words of a single call."""
+    per_question = [set(tokens(q)) for q in questions]
+    counts = Counter(t for q in per_question for t in q)
+    return [t for t, n in counts.items() for _ in range(n) if n >= LEARNT_REPEATS]
+
+
 def _idf(df: int, n: int) -> float:
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 
 def _build(docs: list[list[str]], b: float, idf: dict[str, float]) -> _Field:
     lengths = np.array([len(d) for d in docs], dtype=np.float64)
-    average = float(lengths.mean()) if len(docs) and lengths.sum() else 1.0
+    # Over the articles that have the field: most have learnt nothing, and counting their
+    # empty fields would make every learnt field look many times longer than usual.
+    average = float(lengths[lengths > 0].mean()) if lengths.sum() else 1.0
     rows: dict[str, tuple[list[int], list[float]]] = {}
     for position, doc in enumerate(docs):
         norm = K1 * (1 - b + b * lengths[position] / average)

@@ -6,15 +6,29 @@ with the knowledge base's own terms and their forms kept whole. Colloquial, dial
 (``synonyms.toml``: "捅嗓子" → 核酸检测, "码黄了" → 黄码) and the term is added, so
 "那个码黄了咋办" meets an article about yellow health codes. Character pairs of
 every Chinese run (prefixed ``#``) sit beside the words: they catch typos and
-words the segmenter cuts differently. Articles and questions go through the same
-function, so both sides always agree.
+words the segmenter cuts differently. Pairs of syllables (prefixed ``@``, tones
+dropped: "口找" and "口罩" are both ``@kou zhao``) catch what a caller's words
+become when an operator types what they heard: a homophone ("核算" for 核酸,
+"健康吗" for 健康码). The syllables come from the character dictionary jionlp ships
+(read directly, without importing jionlp); a character with more than one
+reading takes the one with the most senses in that dictionary (核 hé, not hú).
+Articles and questions go through the same function, so both sides always agree.
+
+Each token of a question also gets a weight for how much it says about the topic
+(``topicality``): a word common in everyday Chinese ("去", "人", "能", "两个") says
+little, whatever the knowledge base's own counts say — with a few dozen articles,
+"去" is as rare there as "口罩". The weights come from jionlp's general-corpus
+inverse document frequencies; a hotline term a colloquial form stands for always
+counts in full.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import tomllib
 import unicodedata
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +37,7 @@ from cityline.text import FILLERS, Words, cut_for_search
 
 SYNONYMS_PATH = Path(__file__).with_name("synonyms.toml")
 BIGRAM = "#"
+SOUND = "@"
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _WORDLIKE = re.compile(r"\w")
 
@@ -143,32 +158,110 @@ def bigrams(text: str) -> list[str]:
     return pairs
 
 
+def _jionlp_dictionary(name: str) -> str:
+    """A text file of jionlp's dictionary folder, or of the zip it ships (jionlp unpacks
+    its zips only when first imported, and importing it is slow and noisy)."""
+    from cityline.geo.divisions import jionlp_dictionary_dir
+
+    folder = jionlp_dictionary_dir()
+    if (folder / f"{name}.txt").exists():
+        return (folder / f"{name}.txt").read_text(encoding="utf-8")
+    with zipfile.ZipFile(folder / f"{name}.zip") as archive, archive.open(f"{name}.txt") as member:
+        return io.TextIOWrapper(member, encoding="utf-8").read()
+
+
+# How much a word says about a topic, from how common it is in everyday Chinese
+# (jionlp's general-corpus inverse document frequencies): 0 at EVERYDAY_IDF[0] or
+# below ("去", "人", "能"), rising to 1 at EVERYDAY_IDF[1] and above ("口罩", "老板").
+# The knowledge base is too small for its own frequencies to tell "去" from a topic.
+EVERYDAY_IDF = (2.0, 7.0)
+TOPIC_FLOOR = 0.1  # even the commonest word counts a little: it may be all a question has
+
+
+@built_once
+def commonness() -> dict[str, float]:
+    """Words common in everyday Chinese → how much they say about a topic (below 1)."""
+    low, high = EVERYDAY_IDF
+    result = {}
+    for line in _jionlp_dictionary("idf").splitlines():
+        word, _, value = line.partition("\t")
+        idf = float(value or high)
+        if idf < high:
+            result[word] = max(TOPIC_FLOOR, (idf - low) / (high - low))
+    return result
+
+
+def topicality(word: str) -> float:
+    """How much a word or a character pair says about what is asked (0.1–1)."""
+    return commonness().get(word, 1.0)
+
+
+_READING = re.compile(r"\[([a-zàáāǎòóōǒèéēěìíīǐùúūǔǜǘǖǚǹńňüḿ]{1,8})\]")
+_SENSE = re.compile(r"\d{1,2}\.")
+
+
+@built_once
+def syllables() -> dict[str, str]:
+    """Each character → its reading without the tone ("罩" → "zhao"); of several readings,
+    the one with the most senses (the first of those tied)."""
+    result = {}
+    for line in _jionlp_dictionary("chinese_char_dictionary").splitlines():
+        char, _, rest = line.partition("\t")
+        parts = _READING.split(rest)  # [before, reading, senses, reading, senses, …]
+        senses = [(-len(_SENSE.findall(parts[i + 1])), i, _toneless(parts[i])) for i in range(1, len(parts) - 1, 2)]
+        if len(char) == 1 and senses:
+            result[char] = min(senses)[2]
+    return result
+
+
+def _toneless(reading: str) -> str:
+    plain = unicodedata.normalize("NFD", reading.replace("ü", "v"))
+    return "".join(c for c in plain if not unicodedata.combining(c))
+
+
+def pair_topicality(pair: str) -> float:
+    """A character pair's topicality: the pair's own as a word ("不能"), else its more telling character's."""
+    listed = commonness().get(pair)
+    return listed if listed is not None else max(topicality(c) for c in pair)
+
+
 @dataclass(frozen=True)
 class Analysis:
     """A text as the index sees it."""
 
     words: list[str]  # the text's own words
-    tokens: list[str]  # words, canonical terms and character pairs: what is searched
+    tokens: list[str]  # words, canonical terms, character and syllable pairs: what is searched
     # For each word, the canonical words a colloquial form it belongs to stands for.
     alternatives: dict[str, frozenset[str]]
+    # How much each token says about the topic (0.1–1): a question's tokens count by it.
+    weights: dict[str, float]
 
 
 def analyse(text: str) -> Analysis:
     text = normalise(text)
     text_words = words(text)
     result = list(text_words)
-    present = set(text_words)
+    weights = {w: topicality(w) for w in text_words}
     alternatives: dict[str, set[str]] = {}
     for form, term in expansions(text, text_words, default_synonyms()):
         term_words = words(normalise(term)) or [term]
-        result.extend(w for w in term_words if w not in present)
+        result.extend(w for w in term_words if w not in weights)
+        weights.update((w, 1.0) for w in term_words)  # a hotline term names a topic
         for word in text_words:
             if word in form or form in word:
                 alternatives.setdefault(word, set()).update(term_words)
-    result.extend(bigrams(text))
-    return Analysis(text_words, result, {w: frozenset(a) for w, a in alternatives.items()})
+    table = syllables()
+    for run in _CJK_RUN.findall(text):
+        sounds = [table.get(c, c) for c in run]
+        for i in range(len(run) - 1):
+            pair, sound = BIGRAM + run[i : i + 2], f"{SOUND}{sounds[i]} {sounds[i + 1]}"
+            weight = pair_topicality(run[i : i + 2])
+            result += [pair, sound]
+            weights[pair] = weight
+            weights[sound] = max(weight, weights.get(sound, 0.0))
+    return Analysis(text_words, result, {w: frozenset(a) for w, a in alternatives.items()}, weights)
 
 
 def tokens(text: str) -> list[str]:
-    """Everything a text is searched by: its words, the terms they mean, its character pairs."""
+    """Everything a text is searched by: its words, the terms they mean, its character and syllable pairs."""
     return analyse(text).tokens

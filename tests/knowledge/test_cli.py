@@ -73,3 +73,15 @@ def test_mine_a_day_from_the_command_line(database):
     assert "new draft" in invoke("mine", "--date", "2022-04-19")
     assert "already proposed" in invoke("mine", "--date", "2022-04-19")
     assert "not a date" in invoke("mine", "--date", "19/04/2022", code=2)
+
+
+def test_words_callers_keep_using_for_an_article_are_proposed_as_synonyms(database):
+    invoke("import", str(DATA))
+    for text in ["我爸每周要血滤三次，出不了小区", "家里老人要做血滤，封控了怎么办", "血滤病人现在能去医院吗"]:
+        invoke("answer", "KB-MED-002", "--order", consult(database, text))
+    found = json.loads(invoke("learnt-words", "--json"))
+    assert {"article": "KB-MED-002", "word": "血滤", "count": 3} in [
+        {k: c[k] for k in ("article", "word", "count")} for c in found]
+    assert all(c["word"] not in ("小区", "医院", "封控") for c in found)  # articles say these already
+    assert "血滤  3 calls" in invoke("learnt-words")
+    assert json.loads(invoke("learnt-words", "--min-count", "4", "--json")) == []

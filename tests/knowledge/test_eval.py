@@ -1,4 +1,4 @@
-"""The labelled spoken questions: the right article is in the top 3 for at least 90% of them."""
+"""The labelled spoken questions: the right article first for at least 90% of them, in the top 3 for 97%."""
 
 import json
 
@@ -15,12 +15,12 @@ def test_the_labelled_set_is_large_varied_and_names_real_articles(starter_sqlite
     assert len({r["external_id"] for r in rows}) >= 60
 
 
-def test_the_right_article_is_in_the_top_three_for_nine_in_ten(starter_sqlite):
+def test_the_right_article_is_first_for_nine_in_ten(starter_sqlite):
     rows = [json.loads(line) for line in EVAL.read_text(encoding="utf-8").splitlines() if line.strip()]
     with starter_sqlite() as session:
         ranked = [[h.article.external_id for h in search.search(session, r["query"], limit=3)] for r in rows]
     top3 = sum(r["external_id"] in ids for r, ids in zip(rows, ranked, strict=True)) / len(rows)
     top1 = sum(ids[:1] == [r["external_id"]] for r, ids in zip(rows, ranked, strict=True)) / len(rows)
     print(f"knowledge eval: n={len(rows)} top1={top1:.3f} top3={top3:.3f}")
-    assert top3 >= 0.90
-    assert top1 >= 0.75
+    assert top3 >= 0.97  # measured 0.989 (0.970 before issue 20)
+    assert top1 >= 0.90  # measured 0.929 (0.891 before issue 20)

@@ -45,3 +45,14 @@ def test_nothing_to_find():
     assert SearchIndex(ARTICLES).search("今天天气不错") == []
     assert SearchIndex([]).search("口罩") == []
     assert SearchIndex(ARTICLES).search("？？") == []
+
+
+def test_how_callers_keep_asking_is_learnt_and_a_one_off_word_is_not():
+    asked = "我妈要血滤，能出门吗"
+    dialysis = IndexedArticle("DIALYSIS", 1, "透析病人怎么治疗", ("要做透析出不了门",), "联系社区安排车辆。")
+    unlearnt = [h.article.external_id for h in SearchIndex([*ARTICLES, dialysis]).search(asked)]
+    assert unlearnt[:1] != ["DIALYSIS"]
+    learnt = ("家里老人要血滤，现在出不去", "我爸每周血滤三次，出不了门", "医院在哪里")
+    index = SearchIndex([*ARTICLES, IndexedArticle(**{**dialysis.__dict__, "learnt": learnt})])
+    assert index.search(asked)[0].article.external_id == "DIALYSIS"
+    assert index.search("医院") == []  # asked once: not learnt

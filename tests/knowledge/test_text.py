@@ -2,7 +2,15 @@
 
 import pytest
 
-from cityline.knowledge.text import BIGRAM, analyse, load_synonyms, normalise, tokens
+from cityline.knowledge.text import (
+    BIGRAM,
+    SOUND,
+    analyse,
+    load_synonyms,
+    normalise,
+    tokens,
+    topicality,
+)
 
 
 def test_colloquial_forms_bring_the_canonical_term():
@@ -37,3 +45,17 @@ def test_a_malformed_synonyms_file_is_named(tmp_path):
     bad.write_text('[terms]\n"健康码" = "码"\n', encoding="utf-8")
     with pytest.raises(ValueError, match="terms.健康码 must be a list"):
         load_synonyms(bad)
+
+
+def test_homophones_share_their_syllable_pairs():
+    assert SOUND + "kou zhao" in tokens("口找在哪里约") and SOUND + "kou zhao" in tokens("口罩")
+    assert SOUND + "he suan" in tokens("核算报告")  # 核 read hé, its commonest reading
+    assert SOUND + "kou zhao" not in tokens("口号")
+
+
+def test_words_common_in_everyday_chinese_say_little_about_the_topic():
+    assert topicality("去") < 0.5 and topicality("人") < 0.5
+    assert topicality("口罩") == 1.0 and topicality("老板") > 0.9
+    weights = analyse("我去哪里买口罩").weights
+    assert weights["去"] < weights["哪里"] < weights["口罩"] == 1.0
+    assert analyse("捅嗓子").weights["核酸检测"] == 1.0  # a hotline term always names a topic
