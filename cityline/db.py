@@ -14,11 +14,13 @@ Either way a write in a read transaction raises :class:`ReadOnlyViolation`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache, partial
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.exc import DBAPIError
@@ -97,6 +99,7 @@ def make_engine(url: str, *, deferred_reads: bool = True, synchronous: str = "FU
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
         engine = create_engine(url, connect_args={"timeout": busy_timeout, "check_same_thread": False}, **kwargs)
+        _writers[engine] = (threading.RLock(), busy_timeout)
         event.listen(engine, "connect", partial(_sqlite_pragmas, synchronous=synchronous,
                                                 busy_ms=int(busy_timeout * 1000)))
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so
@@ -107,6 +110,14 @@ def make_engine(url: str, *, deferred_reads: bool = True, synchronous: str = "FU
     engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
     event.listen(engine, "begin", _postgres_begin)
     return engine
+
+
+# One lock per SQLite engine that its write transactions take in turn (see transaction). SQLite
+# lets one writer in at a time; the others, left to its busy handler, poll with sleeps growing
+# to 100 ms and are let in in no order, so under 8 concurrent writers some waited seconds.
+# Queued here, each is let in as soon as the last one ends. An RLock: a write transaction
+# opened inside another on the same thread behaves as before (SQLite makes it wait, then fail).
+_writers: WeakKeyDictionary[Engine, tuple[threading.RLock, float]] = WeakKeyDictionary()
 
 
 def _sqlite_begin(conn: Connection) -> None:
@@ -174,6 +185,9 @@ def transaction(factory: sessionmaker[Session], *, read_only: bool = False) -> I
 
     ``read_only=True`` (or :func:`read_transaction`): the use case only reads; it does not
     wait for writers on SQLite, and any write in it raises :class:`ReadOnlyViolation`."""
+    writers = None if read_only else _writers.get(factory.kw.get("bind"))  # type: ignore[arg-type]
+    # Past the busy timeout the transaction goes ahead unqueued: SQLite's own wait then decides.
+    queued = writers is not None and writers[0].acquire(timeout=writers[1])
     if read_only:
         session = factory(execution_options={READ_ONLY: True}, info={READ_ONLY: True})
     else:
@@ -191,6 +205,8 @@ def transaction(factory: sessionmaker[Session], *, read_only: bool = False) -> I
         raise
     finally:
         session.close()
+        if queued:
+            writers[0].release()  # type: ignore[index]
 
 
 def read_transaction(factory: sessionmaker[Session]) -> AbstractContextManager[Session]:

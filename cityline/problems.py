@@ -88,7 +88,8 @@ def unexpected(error: BaseException, path: str) -> JSONResponse:
     caller logs what failed."""
     if database_unavailable(error):
         answer = problem(503, "Service Unavailable",
-                         "the database is unavailable just now; nothing was recorded; try again shortly", path)
+                         "the database is unavailable just now; send the request again shortly "
+                         "(with the same Idempotency-Key it is never recorded twice)", path)
         answer.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return answer
     return problem(500, "Internal Server Error",
