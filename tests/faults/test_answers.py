@@ -59,7 +59,7 @@ def test_sqlite_locked_past_the_busy_timeout_is_a_503_with_retry_after(tmp_path,
         engine.dispose()
     assert refused.status_code == 503 and refused.headers["retry-after"] == "5", refused.text
     assert refused.headers["content-type"] == "application/problem+json"
-    assert "try again" in refused.json()["detail"] and "油烟" not in refused.text
+    assert "send the request again" in refused.json()["detail"] and "油烟" not in refused.text
     assert taken.status_code == 201
 
 
