@@ -11,7 +11,7 @@ The baseline, in the same run and on the same server: ``GET /healthz`` by as man
 (what HTTP, the event loop and the thread pool cost without any work). Printed per database:
 p50/p95/p99 and requests/s of both, and the ratio POST/baseline.
 
-SQLite is measured twice, with each commit flushed to disk (``synchronous=FULL``, what cityline
+SQLite is measured in two modes (each twice, alternating, as the machine's load drifts), with each commit flushed to disk (``synchronous=FULL``, what cityline
 runs with) and without (``NORMAL``: a power loss may lose the last commits): the cost of
 durability (README, "What an acknowledged order survives"), with the cost of a bare one-row
 commit in each mode beside it. PostgreSQL is a throwaway server
@@ -113,6 +113,9 @@ class Run:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] * 1000 if ordered else float("nan")
 
+    def merge(self, other: Run) -> Run:
+        return Run(self.latencies + other.latencies, self.errors + other.errors, self.seconds + other.seconds)
+
     @property
     def rate(self) -> float:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
@@ -202,11 +205,18 @@ def main() -> None:
             commits = {mode: commit_cost(Path(tmp), mode) for mode in ("FULL", "NORMAL")}
         for backend in args.backends.split(","):
             if backend == "sqlite":
-                for synchronous in ("FULL", "NORMAL"):
-                    url = f"sqlite:///{Path(tmp) / f'{synchronous}.db'}"
-                    token = prepare(url, args.stored)
-                    results[f"SQLite synchronous={synchronous}"] = measure(f"SQLite {synchronous}", url, token,
-                                                                          args, synchronous)
+                # Each mode twice, in the order FULL NORMAL NORMAL FULL, half the time each: the
+                # machine's load drifts, and the two modes should see the same drift.
+                tokens = {mode: prepare(f"sqlite:///{Path(tmp) / f'{mode}.db'}", args.stored)
+                          for mode in ("FULL", "NORMAL")}
+                half = argparse.Namespace(**{**vars(args), "seconds": args.seconds / 2})
+                for mode in ("FULL", "NORMAL", "NORMAL", "FULL"):
+                    baseline, posts = measure(f"SQLite {mode}", f"sqlite:///{Path(tmp) / f'{mode}.db'}",
+                                              tokens[mode], half, mode)
+                    label = f"SQLite synchronous={mode}"
+                    if label in results:
+                        baseline, posts = results[label][0].merge(baseline), results[label][1].merge(posts)
+                    results[label] = (baseline, posts)
                 continue
             pg = None
             if not args.postgres_url:
