@@ -18,6 +18,7 @@ from cityline.accounts.outbox_api import router as outbox_router
 from cityline.accounts.units_api import router as units_router
 from cityline.analytics.api import router as analytics_router
 from cityline.config import get_settings
+from cityline.db import ping
 from cityline.epidemic.api import router as epidemic_router
 from cityline.intake.api import dispatch_router
 from cityline.intake.api import orders_router as intake_orders_router
@@ -83,7 +84,8 @@ def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None,
     app.state.readiness = readiness
     problems.install(app)
     logs.install()
-    app.add_middleware(logs.AccessLog)
+    # Outermost of ours: it logs a request that raised once and answers it as a problem.
+    app.add_middleware(logs.AccessLog, answer=problems.unexpected)
     app.include_router(accounts_router)
     app.include_router(orders_router)
     app.include_router(intake_router)
@@ -104,16 +106,25 @@ def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None,
         """Liveness: the process answers (it may still be warming up; see /readyz)."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["meta"], responses={503: {"description": "still warming up"}})
+    @app.get("/readyz", tags=["meta"],
+             responses={503: {"description": "still warming up, or the database cannot be reached"}})
     def readyz(request: Request) -> JSONResponse:
-        """Readiness: 200 once the address parser, triage model and segmenters are built,
-        503 (problem+json, Retry-After) until then."""
-        if readiness.ready.is_set():
-            return JSONResponse({"status": "ready"})
-        detail = (f"warm-up failed ({readiness.failure}; see the server's log)" if readiness.failure
-                  else "warming up: building the address parser, triage model and segmenters")
+        """Readiness: 200 once the address parser, triage model and segmenters are built and
+        while the database answers; 503 (problem+json, Retry-After) otherwise."""
+        if not readiness.ready.is_set():
+            detail = (f"warm-up failed ({readiness.failure}; see the server's log)" if readiness.failure
+                      else "warming up: building the address parser, triage model and segmenters")
+        else:
+            try:
+                ping(sessions)
+                return JSONResponse({"status": "ready"})
+            except Exception as error:
+                if not problems.database_unavailable(error):
+                    raise
+                log.warning("not ready: the database cannot be reached", exc_info=error)
+                detail = "the database cannot be reached just now"
         answer = problems.problem(503, "Service Unavailable", detail, request.url.path)
-        answer.headers["Retry-After"] = "5"
+        answer.headers["Retry-After"] = str(problems.RETRY_AFTER_SECONDS)
         return answer
 
     return app

@@ -14,13 +14,15 @@ Either way a write in a read transaction raises :class:`ReadOnlyViolation`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -77,20 +79,45 @@ class ReadOnlyViolation(RuntimeError):
     """Something tried to write inside a read transaction (a bug: use ``transaction``)."""
 
 
-def make_engine(url: str, *, deferred_reads: bool = True, **kwargs) -> Engine:
+# How long a connection attempt to PostgreSQL may take before the request is answered 503
+# (a server that is down refuses at once; one that cannot be reached would otherwise hang).
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+def make_engine(url: str, *, deferred_reads: bool = True, synchronous: str = "FULL",
+                busy_timeout: float = 30, **kwargs) -> Engine:
     """An engine for ``url``. ``deferred_reads=False`` starts read transactions on SQLite
-    like write ones (``BEGIN IMMEDIATE``), as before they existed: only for comparison
-    (``bench/bench_reads_under_writes.py``)."""
+    like write ones (``BEGIN IMMEDIATE``), as before they existed, and ``synchronous="NORMAL"``
+    gives up SQLite's flush of every commit to disk: both only for comparison
+    (``bench/bench_reads_under_writes.py``, ``bench/bench_durability.py``). A SQLite writer
+    waits up to ``busy_timeout`` seconds for another's lock, then fails (answered 503).
+
+    On PostgreSQL a pooled connection is tested before use (``pool_pre_ping``), so after the
+    server restarts the pool reconnects by itself; a connection lost mid-request is dropped
+    with the rest of the pool (SQLAlchemy invalidates it on the disconnect error)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
+        engine = create_engine(url, connect_args={"timeout": busy_timeout, "check_same_thread": False}, **kwargs)
+        _writers[engine] = (threading.RLock(), busy_timeout)
+        event.listen(engine, "connect", partial(_sqlite_pragmas, synchronous=synchronous,
+                                                busy_ms=int(busy_timeout * 1000)))
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so
         # that a write transaction takes the lock up front (no upgrade deadlocks).
         event.listen(engine, "begin", _sqlite_begin if deferred_reads else _sqlite_begin_immediate)
         return engine
-    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS, **kwargs.pop("connect_args", {})}
+    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
     event.listen(engine, "begin", _postgres_begin)
     return engine
+
+
+# One lock per SQLite engine that its write transactions take in turn (see transaction). SQLite
+# lets one writer in at a time; the others, left to its busy handler, poll with sleeps growing
+# to 100 ms and are let in in no order, so under 8 concurrent writers some waited seconds.
+# Queued here, each is let in as soon as the last one ends. An RLock: a write transaction
+# opened inside another on the same thread behaves as before (SQLite makes it wait, then fail).
+_writers: WeakKeyDictionary[Engine, tuple[threading.RLock, float]] = WeakKeyDictionary()
 
 
 def _sqlite_begin(conn: Connection) -> None:
@@ -135,13 +162,16 @@ def _no_flush_when_read_only(session: Session, _context, _instances) -> None:
         raise ReadOnlyViolation(f"write in a read transaction: {', '.join(sorted(set(changed)))}")
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection, _record, *, synchronous: str, busy_ms: int) -> None:
     dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see make_engine)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    # FULL: every commit is flushed to disk (the WAL fsynced) before it returns, so an
+    # acknowledged order survives a power loss, not only a crash of the process (README,
+    # "What an acknowledged order survives"; the cost is measured by bench/bench_durability.py).
+    cursor.execute(f"PRAGMA synchronous={synchronous}")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.close()
 
 
@@ -155,6 +185,9 @@ def transaction(factory: sessionmaker[Session], *, read_only: bool = False) -> I
 
     ``read_only=True`` (or :func:`read_transaction`): the use case only reads; it does not
     wait for writers on SQLite, and any write in it raises :class:`ReadOnlyViolation`."""
+    writers = None if read_only else _writers.get(factory.kw.get("bind"))  # type: ignore[arg-type]
+    # Past the busy timeout the transaction goes ahead unqueued: SQLite's own wait then decides.
+    queued = writers is not None and writers[0].acquire(timeout=writers[1])
     if read_only:
         session = factory(execution_options={READ_ONLY: True}, info={READ_ONLY: True})
     else:
@@ -172,11 +205,20 @@ def transaction(factory: sessionmaker[Session], *, read_only: bool = False) -> I
         raise
     finally:
         session.close()
+        if queued:
+            writers[0].release()  # type: ignore[index]
 
 
 def read_transaction(factory: sessionmaker[Session]) -> AbstractContextManager[Session]:
     """A transaction for a use case that only reads (see :func:`transaction`)."""
     return transaction(factory, read_only=True)
+
+
+def ping(factory: sessionmaker[Session]) -> None:
+    """One round trip to the database; raises what the driver raised when it cannot answer.
+    A read transaction, so on SQLite it never waits for a writer's lock."""
+    with read_transaction(factory) as session:
+        session.execute(text("SELECT 1"))
 
 
 @lru_cache

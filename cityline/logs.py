@@ -201,28 +201,39 @@ Send = Callable[[Message], Awaitable[None]]
 class AccessLog:
     """ASGI middleware: one line per HTTP request with the method, the path (numbers masked),
     the status and the duration. Neither the query string (it carries search words) nor the
-    client's address is logged; a request that raised is logged with what failed and where."""
+    client's address is logged; a request that raised is logged with what failed and where.
 
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+    ``answer(error, path)`` (``problems.unexpected``) gives the response to a request that raised
+    before its answer began; the error is then logged here, once, and goes no further (the
+    server would log it again, with its message)."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]],
+                 answer: Callable[[BaseException, str], Any] | None = None) -> None:
         self.app = app
+        self.answer = answer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        began, status = time.perf_counter(), 500
+        began, status, started = time.perf_counter(), 500, False
 
         async def sending(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started = message["status"], True
             await send(message)
 
         try:
             await self.app(scope, receive, sending)
         except Exception as error:
-            _access_line(scope, status, began, error)
-            raise
+            if started or self.answer is None:
+                _access_line(scope, status, began, error)
+                raise
+            response = self.answer(error, scope.get("path", ""))
+            _access_line(scope, response.status_code, began, error)
+            await response(scope, receive, send)
+            return
         _access_line(scope, status, began)
 
 

@@ -1,4 +1,11 @@
-"""Errors as RFC 9457 problem details (application/problem+json) with field-level details."""
+"""Errors as RFC 9457 problem details (application/problem+json) with field-level details.
+
+Every answer that is an error is a problem, including the ones no handler expected:
+:func:`unexpected` answers a request that raised (``logs.AccessLog`` calls it and logs what
+failed once) with ``503`` and ``Retry-After`` when the database could not be reached or was
+busy — the same request will work once it is back — and with a bare ``500`` otherwise, never
+the exception's message or traceback (a database error's message carries the order's text).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +14,20 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException
 
 from cityline.errors import DomainError
 from cityline.privacy import mask_text
 
 PROBLEM = "application/problem+json"
+RETRY_AFTER_SECONDS = 5  # a restarting PostgreSQL or a writer holding SQLite's lock: seconds, not minutes
+# SQLite's refusals that pass: another writer held the lock past the busy timeout, the file
+# could not be opened or read.
+_SQLITE_UNAVAILABLE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_IOERR")
+# PostgreSQL's (SQLSTATE classes): no connection (08), out of resources such as connections
+# (53), shut down or restarting (57P), a deadlock or serialization failure (40).
+_POSTGRES_UNAVAILABLE = ("08", "53", "57P", "40")
 
 
 def problem(status: int, title: str, detail: str, instance: str, errors: list[dict] | None = None) -> JSONResponse:
@@ -47,3 +62,35 @@ def install(app: FastAPI) -> None:
         answer = problem(exc.status_code, title, str(exc.detail), request.url.path)
         answer.headers.update(exc.headers or {})
         return answer
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Did the request fail because the database could not answer it just now (down, restarting,
+    unreachable, out of connections, locked by another writer), so that the same request may
+    simply be sent again? Not for a statement the database refused (a constraint, bad SQL)."""
+    if isinstance(error, sa.DisconnectionError | sa.TimeoutError):  # TimeoutError: the pool's
+        return True
+    if not isinstance(error, sa.OperationalError | sa.InterfaceError):
+        return False
+    if error.connection_invalidated:
+        return True
+    cause = error.orig
+    name = getattr(cause, "sqlite_errorname", None)
+    if name is not None:
+        return name.startswith(_SQLITE_UNAVAILABLE)
+    state = getattr(cause, "sqlstate", None)
+    return state is None or state.startswith(_POSTGRES_UNAVAILABLE)  # None: lost before any answer
+
+
+def unexpected(error: BaseException, path: str) -> JSONResponse:
+    """The answer to a request no handler answered: 503 with Retry-After when the database was
+    unavailable (:func:`database_unavailable`), else 500. Neither says more than that: the
+    caller logs what failed."""
+    if database_unavailable(error):
+        answer = problem(503, "Service Unavailable",
+                         "the database is unavailable just now; send the request again shortly "
+                         "(with the same Idempotency-Key it is never recorded twice)", path)
+        answer.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return answer
+    return problem(500, "Internal Server Error",
+                   "the server failed to answer this request; the failure is in its log", path)

@@ -29,7 +29,12 @@ def _free_port() -> int:
 
 
 class ThrowawayPostgres:
-    def __init__(self) -> None:
+    """``durable=False`` (the test run's shared server) gives up flushing to disk for speed;
+    ``durable=True`` keeps PostgreSQL's defaults (fsync, synchronous_commit on), for the tests
+    that stop the server under load and count what survived (tests/faults)."""
+
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable
         self.dir = Path(tempfile.mkdtemp(prefix="cityline-pg-"))
         self.port = _free_port()
         self.as_user: list[str] = []
@@ -43,17 +48,30 @@ class ThrowawayPostgres:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
     def start(self) -> str:
-        initdb, pg_ctl = _bin("initdb"), _bin("pg_ctl")
-        if not initdb or not pg_ctl:
+        initdb = _bin("initdb")
+        if not initdb or not _bin("pg_ctl"):
             raise RuntimeError("PostgreSQL server binaries not found: apt-get install postgresql")
         data = self.dir / "data"
         run = dict(check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         subprocess.run([*self.as_user, initdb, "-D", str(data), "-U", "postgres", "--auth=trust",
                         "--encoding=UTF8", "--locale=C"], **run)
-        options = f"-p {self.port} -k {self.dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        subprocess.run([*self.as_user, pg_ctl, "-D", str(data), "-o", options, "-l", str(self.dir / "log"),
-                        "-w", "start"], **run)
+        self.resume()
         return self.url
+
+    def resume(self) -> None:
+        """Start the server (again, after :meth:`halt`) on the same data and port."""
+        options = f"-p {self.port} -k {self.dir}"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        subprocess.run([*self.as_user, _bin("pg_ctl"), "-D", str(self.dir / "data"), "-o", options,
+                        "-l", str(self.dir / "log"), "-w", "start"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def halt(self, mode: str = "immediate") -> None:
+        """Stop the server, keeping its data: ``immediate`` is a crash (no checkpoint; what was
+        committed is recovered from the WAL on the next start), ``fast`` a clean shutdown."""
+        subprocess.run([*self.as_user, _bin("pg_ctl"), "-D", str(self.dir / "data"), "-m", mode, "-w", "stop"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def stop(self) -> None:
         subprocess.run([*self.as_user, _bin("pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "stop"],

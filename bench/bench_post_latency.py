@@ -1,0 +1,250 @@
+"""Latency of recording an order (``POST /api/orders``) with 8 callers at once, SQLite and PostgreSQL.
+
+The server is a process of its own, built as ``cityline serve`` builds it (triage, warm-up,
+the deadline worker beside it), over real HTTP on 127.0.0.1; the measurement starts once
+``/readyz`` says ready. The database holds units, the dispatch catalogue and ``--stored``
+orders. ``--clients`` threads each send the next order as soon as the last is answered
+(texts, callers and addresses varied; the full create path: triage, place, duplicates,
+catalogue, auto-dispatch, deadlines, notifications) for ``--seconds``.
+
+The baseline, in the same run and on the same server: ``GET /healthz`` by as many threads
+(what HTTP, the event loop and the thread pool cost without any work). Printed per database:
+p50/p95/p99 and requests/s of both, and the ratio POST/baseline.
+
+SQLite is measured in two modes (each twice, alternating, as the machine's load drifts), with each commit flushed to disk (``synchronous=FULL``, what cityline
+runs with) and without (``NORMAL``: a power loss may lose the last commits): the cost of
+durability (README, "What an acknowledged order survives"), with the cost of a bare one-row
+commit in each mode beside it. PostgreSQL is a throwaway server
+of the bench's own with PostgreSQL's durable defaults (fsync, synchronous_commit on), or
+``--postgres-url``.
+
+    .venv/bin/python bench/bench_post_latency.py [--seconds 15] [--clients 8] [--stored 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx2 as httpx  # the test extra installs httpx2 (pyproject.toml)
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_orders import TEXTS, preload  # noqa: E402
+from cityline.accounts.service import create_token  # noqa: E402
+from cityline.db import make_engine, make_sessionmaker, transaction  # noqa: E402
+from cityline.schema import create_all  # noqa: E402
+from tests.factories import add_units_and_catalogue  # noqa: E402
+from tests.pg import ThrowawayPostgres, _free_port, create_database  # noqa: E402
+
+ADDRESSES = ("静安区曹家渡街道万航渡路123弄", "静安区江宁路街道昌平路", "徐汇区", None)
+TARGET_P99_MS = 100
+
+
+def prepare(url: str, stored: int) -> str:
+    """Units, catalogue and ``stored`` orders on ``url``; an operator's API token."""
+    engine = make_engine(url)
+    create_all(engine)
+    sessions = make_sessionmaker(engine)
+    add_units_and_catalogue(sessions)
+    preload(sessions, stored)
+    with transaction(sessions) as session:
+        token, _ = create_token(session, "bench", ["operator"], unit=None, actor="bench")
+    engine.dispose()
+    return token
+
+
+def commit_cost(folder: Path, synchronous: str, n: int = 300) -> float:
+    """Milliseconds per commit of a one-row insert on SQLite: the floor of what a mode costs."""
+    engine = make_engine(f"sqlite:///{folder / f'commits-{synchronous}.db'}", synchronous=synchronous)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE rows (id INTEGER PRIMARY KEY, text TEXT)")
+    began = time.perf_counter()
+    for _ in range(n):
+        with engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO rows (text) VALUES (?)", (TEXTS[0],))
+    engine.dispose()
+    return (time.perf_counter() - began) / n * 1000
+
+
+def serve(url: str, port: int, synchronous: str) -> None:
+    """The server process: the app and worker as ``cityline serve`` builds them, on ``url``."""
+    import threading as threads
+    from functools import partial
+
+    import uvicorn
+
+    from cityline import logs
+    from cityline.api import create_app
+    from cityline.intake.triage import classify_with
+    from cityline.outbox.identity import WorkerIdentity
+    from cityline.outbox.senders import standard
+    from cityline.privacy import Vault
+    from cityline.server import warm_up
+    from cityline.sla.messages import reminder_handler
+    from cityline.sla.worker import run_forever
+
+    logs.configure()
+    logs.access.setLevel("ERROR")  # a line per request would be the bench's own cost (and warm-up 503s)
+    sessions = make_sessionmaker(make_engine(url, synchronous=synchronous, hide_parameters=True))
+    stop = threads.Event()
+    sender = standard(sessions, Path(tempfile.gettempdir()) / f"bench-outbox-{port}.log")
+    threads.Thread(target=run_forever, daemon=True, args=(sessions, WorkerIdentity.new(f"serve:{port}"),
+                                                          reminder_handler("Asia/Shanghai"), sender, stop)).start()
+    app = create_app(sessions, Vault("bench"), classifier=classify_with, warm_up=partial(warm_up, sessions))
+    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+
+
+@dataclass
+class Run:
+    latencies: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def p(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] * 1000 if ordered else float("nan")
+
+    def merge(self, other: Run) -> Run:
+        return Run(self.latencies + other.latencies, self.errors + other.errors, self.seconds + other.seconds)
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+
+def hammer(base: str, token: str, clients: int, seconds: float, post: bool) -> Run:
+    """``clients`` threads, each sending its next request when the last is answered."""
+    run, stop, lock = Run(), threading.Event(), threading.Lock()
+
+    def client(n: int) -> None:
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120) as http:
+            i = 0
+            while not stop.is_set():
+                began = time.perf_counter()
+                if post:
+                    answer = http.post("/api/orders", json={
+                        "text": f"{TEXTS[(n + i) % len(TEXTS)]}（第{i}次来电）", "channel": "phone",
+                        "caller_phone": f"1390{n:03d}{i % 10000:04d}", "address": ADDRESSES[i % len(ADDRESSES)]})
+                else:
+                    answer = http.get("/healthz")
+                elapsed = time.perf_counter() - began
+                with lock:
+                    if answer.status_code in (200, 201):
+                        run.latencies.append(elapsed)
+                    else:
+                        run.errors.append(str(answer.status_code))
+                i += 1
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    run.seconds = time.perf_counter() - began
+    return run
+
+
+def measure(label: str, url: str, token: str, args, synchronous: str = "FULL") -> tuple[Run, Run]:
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, __file__, "--serve", url, "--port", str(port),
+                               "--synchronous", synchronous])
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("the server did not become ready")
+            time.sleep(0.2)
+        hammer(base, token, args.clients, 2, post=True)  # first orders of each kind: not measured
+        baseline = hammer(base, token, args.clients, args.seconds / 3, post=False)
+        posts = hammer(base, token, args.clients, args.seconds, post=True)
+        print(f"  [{label}] {len(posts.latencies)} orders in {posts.seconds:.1f} s, load {os.getloadavg()[0]:.2f}",
+              flush=True)
+        return baseline, posts
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=15, help="measured seconds of POSTs per database")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--stored", type=int, default=20_000, help="orders in the database before the run")
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--postgres-url", help="a PostgreSQL server to use instead of a throwaway one")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--synchronous", default="FULL", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.port, args.synchronous)
+        return
+    print(f"cores {os.cpu_count()}, load average at start {os.getloadavg()[0]:.2f}", flush=True)
+    results: dict[str, tuple[Run, Run]] = {}
+    commits: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        if "sqlite" in args.backends:
+            commits = {mode: commit_cost(Path(tmp), mode) for mode in ("FULL", "NORMAL")}
+        for backend in args.backends.split(","):
+            if backend == "sqlite":
+                # Each mode twice, in the order FULL NORMAL NORMAL FULL, half the time each: the
+                # machine's load drifts, and the two modes should see the same drift.
+                tokens = {mode: prepare(f"sqlite:///{Path(tmp) / f'{mode}.db'}", args.stored)
+                          for mode in ("FULL", "NORMAL")}
+                half = argparse.Namespace(**{**vars(args), "seconds": args.seconds / 2})
+                for mode in ("FULL", "NORMAL", "NORMAL", "FULL"):
+                    baseline, posts = measure(f"SQLite {mode}", f"sqlite:///{Path(tmp) / f'{mode}.db'}",
+                                              tokens[mode], half, mode)
+                    label = f"SQLite synchronous={mode}"
+                    if label in results:
+                        baseline, posts = results[label][0].merge(baseline), results[label][1].merge(posts)
+                    results[label] = (baseline, posts)
+                continue
+            pg = None
+            if not args.postgres_url:
+                pg = ThrowawayPostgres(durable=True)
+                server_url = pg.start()
+            try:
+                url = create_database(args.postgres_url or server_url, "cityline_bench_post")
+                token = prepare(url, args.stored)
+                results["PostgreSQL"] = measure("PostgreSQL", url, token, args)
+            finally:
+                if pg:
+                    pg.stop()
+    print(f"\n{args.clients} clients at once, {args.stored:,} orders stored; latency in ms "
+          f"(target: POST p99 ≤ {TARGET_P99_MS} ms)")
+    print(f"{'database':<28}{'request':<18}{'count':>7}{'p50':>8}{'p95':>8}{'p99':>8}{'per s':>8}{'failed':>8}")
+    for label, (baseline, posts) in results.items():
+        for name, run in (("GET /healthz", baseline), ("POST /api/orders", posts)):
+            print(f"{label:<28}{name:<18}{len(run.latencies):>7}{run.p(50):>8.1f}{run.p(95):>8.1f}{run.p(99):>8.1f}"
+                  f"{run.rate:>8.1f}{len(run.errors):>8}")
+    print("\nratio POST/baseline (how much recording an order adds to an answer)")
+    for label, (baseline, posts) in results.items():
+        print(f"  {label:<28}" + "  ".join(f"p{q} {posts.p(q) / baseline.p(q):.1f}×" for q in (50, 95, 99)))
+    if "SQLite synchronous=FULL" in results and "SQLite synchronous=NORMAL" in results:
+        full, normal = results["SQLite synchronous=FULL"][1], results["SQLite synchronous=NORMAL"][1]
+        print(f"\ndurability on SQLite, FULL/NORMAL: p50 {full.p(50) / normal.p(50):.2f}×, "
+              f"p99 {full.p(99) / normal.p(99):.2f}×, orders/s {full.rate / normal.rate:.2f}×; "
+              f"a bare one-row commit {commits['FULL']:.3f} vs {commits['NORMAL']:.3f} ms")
+
+
+if __name__ == "__main__":
+    main()
