@@ -117,7 +117,10 @@ def test_which_words_name_a_place():
 
 
 def test_the_zone_policy_is_checked_when_loaded(tmp_path):
-    rules = load_policies().zones
+    policies = load_policies()
+    assert policies.policy_for("sub_urgent", "EPI.TEST", channel="warning").name == "epidemic_untested"
+    assert policies.policy_for("sub_urgent", "EPI.TEST", channel="phone").name == "sub_urgent"  # a caller's question
+    rules = policies.zones
     assert rules["sealed"].urgency_for("EPI.SUPPLY", "normal") == "urgent"
     assert rules["controlled"].urgency_for("EPI.SUPPLY", "normal") == "normal"
     shipped = DEFAULT_POLICY_FILE.read_text(encoding="utf-8")
