@@ -92,7 +92,8 @@ def untested_tasks(session: Session, env: service.Env, since: date, until: date,
         key = external_id(since, until, place)
         existing = find_by_external_id(session, key)
         if existing is not None:
-            report.tasks.append(Task(existing.number, place, len(persons), None, False))
+            unit = session.get(Unit, existing.unit_id) if existing.unit_id else None
+            report.tasks.append(Task(existing.number, place, len(persons), unit.code if unit else None, False))
             continue
         data = OrderCreate(text=_text(session, place, persons, since, until), channel=CHANNEL, external_id=key,
                            address="".join(filter(None, place)), district=place[0], street=place[1],
@@ -107,7 +108,7 @@ def untested_tasks(session: Session, env: service.Env, since: date, until: date,
 
 
 def responsible_unit(session: Session, place: Building, persons: list[Person]) -> str | None:
-    """The active unit of the grid most of them belong to (fewest-lettered code among equals),
+    """The active unit of the grid most of them belong to (the first grid code among equals),
     else the street office of the place's street, else None."""
     active = {code for (code,) in session.execute(select(Unit.code).where(Unit.active))}
     grids = Counter(p.grid for p in persons if p.grid)

@@ -98,6 +98,7 @@ def test_running_the_range_again_adds_nothing_even_with_a_new_untested_resident(
     assert (again["created"], again["existed"]) == (0, 7)
     assert {o["number"] for o in again["orders"]} == {o["number"] for o in first["orders"]}
     assert by_place(again)[("阳光小区", "1号楼")]["untested"] == 4  # counted now, the order left as it was
+    assert by_place(again)[("阳光小区", "1号楼")]["unit"] == "SH-JA-SUN"
     with read_transaction(sessions) as session:
         assert session.scalar(select(func.count(Order.id))) == 7
         sun = get_order(session, by_place(first)[("阳光小区", "1号楼")]["number"])
