@@ -3,8 +3,10 @@ it creates (plugged in by the composition roots, ``intake.service.use_zone_looku
 
 An order's place is its district and street (as intake read them) and the words of its
 address and text: a compound of a published zone on that street is named when one of
-its names appears (阳光花园小区 also as 阳光花园), a building when the compound is followed by
-its number (1号楼, 1栋, 1幢, 1号). Only sealed and controlled zones mark an order.
+its names appears (阳光花园小区 also as 阳光花园) and is not the start of a longer name
+(another compound of the street, or more digits), a building when the compound is
+followed by it or its number (1号楼, 1栋, 1幢, 1号). Only sealed and controlled zones
+mark an order.
 
 The create path stays cheap: the zones of a day are read once and kept in memory per
 database, dropped when zones are published (``forget``, called by ``service.save_zones``)
@@ -17,6 +19,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from weakref import WeakKeyDictionary
@@ -48,23 +51,26 @@ class Published:
         return "".join(filter(None, (self.district, self.street, self.compound, self.building)))
 
 
+Street = tuple[str, str]  # district, street
 _lock = threading.Lock()
-_days: WeakKeyDictionary[object, dict[date, tuple[float, tuple[Published, ...]]]] = WeakKeyDictionary()
+_days: WeakKeyDictionary[object, dict[date, tuple[float, dict[Street, tuple[Published, ...]]]]] = WeakKeyDictionary()
 
 
-def published(session: Session, day: date) -> tuple[Published, ...]:
-    """The sealed and controlled zones published for ``day`` (kept in memory, see above)."""
+def published(session: Session, day: date) -> dict[Street, tuple[Published, ...]]:
+    """The sealed and controlled zones published for ``day``, by street (kept in memory, see above)."""
     engine = session.get_bind()
     with _lock:
         held = _days.get(engine, {}).get(day)
     if held and time.monotonic() - held[0] < TTL_SECONDS:
         return held[1]
-    found = tuple(Published(*row) for row in session.execute(
-        select(Zone.id, Zone.level, Zone.district, Zone.street, Zone.compound, Zone.building)
-        .where(Zone.day == day, Zone.level.in_(MARKING)).order_by(Zone.id)))
+    found: dict[Street, list[Published]] = {}
+    for row in session.execute(select(Zone.id, Zone.level, Zone.district, Zone.street, Zone.compound, Zone.building)
+                               .where(Zone.day == day, Zone.level.in_(MARKING)).order_by(Zone.id)):
+        found.setdefault((row.district, row.street), []).append(Published(*row))
+    by_street = {street: tuple(zones) for street, zones in found.items()}
     with _lock:
-        _days.setdefault(engine, {})[day] = (time.monotonic(), found)
-    return found
+        _days.setdefault(engine, {})[day] = (time.monotonic(), by_street)
+    return by_street
 
 
 def forget(session: Session) -> None:
@@ -73,26 +79,38 @@ def forget(session: Session) -> None:
         _days.pop(session.get_bind(), None)
 
 
-def names_place(words: str, compound: str, building: str | None) -> bool:
-    """Whether ``words`` name the compound (and, when given, the building in it)."""
+def compound_ends(words: str, compound: str, others: Iterable[str] = ()) -> list[int]:
+    """Where each mention of the compound in ``words`` ends. A mention that is the start of a
+    longer name (another compound of the street, or more digits: 小区1 in 小区15) is not one."""
     forms = [compound] + [compound[: -len(e)] for e in _ENDINGS if compound.endswith(e) and len(compound) - len(e) >= 2]
+    longer = [*others, *forms]  # 月亮 inside 月亮小区 is the full name's mention, found as such
+    ends = set()
     for form in forms:
         for found in re.finditer(re.escape(form), words):
-            if building is None:
-                return True
-            after = words[found.end():].lstrip(" ，,")
-            number = re.search(r"\d+", building)
-            if after.startswith(building) or (
-                    number and re.match(rf"{number.group()}(?!\d)\s*{_BUILDING_WORDS}", after)):
-                return True
-    return False
+            start, end = found.span()
+            if form[-1].isdigit() and words[end:end + 1].isdigit():
+                continue
+            if any(len(o) > len(form) and words.startswith(o, start) for o in longer):
+                continue
+            ends.add(end)
+    return sorted(ends)
+
+
+def building_follows(rest: str, building: str) -> bool:
+    """Whether ``rest`` (the words after the compound) begins with the building: as written, or
+    its number followed by 号楼, 号, 栋, 幢 or 楼."""
+    rest = rest.lstrip(" ，,的")
+    number = re.search(r"\d+", building)
+    return rest.startswith(building) or bool(number and re.match(rf"{number.group()}(?!\d)\s*{_BUILDING_WORDS}", rest))
 
 
 def zone_of(session: Session, place: OrderPlace) -> ZoneMark | None:
     """The strictest published zone (then the smallest) that the order's place lies in."""
-    holding = [z for z in published(session, place.day)
-               if z.district == place.district and z.street == place.street and z.compound
-               and names_place(place.words, z.compound, z.building)]
+    zones = published(session, place.day).get((place.district or "", place.street or ""), ())
+    compounds = {z.compound for z in zones if z.compound}
+    ends = {c: found for c in compounds if (found := compound_ends(place.words, c, compounds))}
+    holding = [z for z in zones if z.compound in ends and (
+        z.building is None or any(building_follows(place.words[end:], z.building) for end in ends[z.compound]))]
     if not holding:
         return None
     best = max(holding, key=lambda z: (ZONE_ORDER[z.level], z.building is not None, -z.id))

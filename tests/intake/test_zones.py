@@ -105,15 +105,18 @@ def test_http_answers_the_raised_order_and_its_history_shows_the_zone(client, se
     shown = client.get(f"/api/orders/{made.json()['number']}").json()
     assert shown["events"][0]["data"]["zone"]["level"] == "sealed"
     with read_transaction(sessions) as session:
-        assert zonemarks.published(session, DAY_NOON.date())[0].name == "静安区曹家渡街道月亮小区1号楼"
+        kept = zonemarks.published(session, DAY_NOON.date())
+    assert set(kept) == {(JA, JNL), (JA, CJD)} and kept[(JA, CJD)][0].name == "静安区曹家渡街道月亮小区1号楼"
 
 
 def test_which_words_name_a_place():
-    assert zonemarks.names_place("月亮小区1号楼", "月亮小区", "1号楼")
-    assert zonemarks.names_place("月亮 12 栋", "月亮小区", "12号楼")
-    assert not zonemarks.names_place("月亮小区12号楼", "月亮小区", "1号楼")
-    assert not zonemarks.names_place("月亮小区", "月亮小区", "1号楼")
-    assert zonemarks.names_place("住在月亮", "月亮小区", None) and not zonemarks.names_place("太阳小区", "月亮小区", None)
+    ends, follows = zonemarks.compound_ends, zonemarks.building_follows
+    assert ends("月亮小区1号楼", "月亮小区") == [4] and follows("1号楼", "1号楼") and follows(" 12 栋", "12号楼")
+    assert not follows("12号楼", "1号楼") and not follows("", "1号楼")
+    assert ends("住在月亮", "月亮小区") == [4] and ends("太阳小区", "月亮小区") == []
+    assert ends("新村15号", "新村1") == []  # 15, not 1
+    assert ends("月亮小区二期3号楼", "月亮小区", ["月亮小区二期"]) == []  # the longer name of the street
+    assert ends("月亮小区二期3号楼", "月亮小区二期", ["月亮小区"]) == [6]
 
 
 def test_the_zone_policy_is_checked_when_loaded(tmp_path):
