@@ -44,7 +44,7 @@ LABELS = ("kind", "category", "urgency")
 @dataclass(frozen=True)
 class OrderPlace:
     """Where a new order is, as a zone lookup needs it: the local day it is received, the
-    district and street intake found, and the words naming the rest (address, else text)."""
+    district and street intake found, and the words naming the rest (address and text)."""
 
     day: date
     district: str | None

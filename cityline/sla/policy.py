@@ -118,7 +118,7 @@ class PolicySet:
     life_safety_groups: frozenset[str]
     emergency: bool = False
     source: str = ""
-    zones: dict[str, ZoneRaise] = field(default_factory=dict)  # sealed / controlled
+    zones: dict[str, ZoneRaise] = field(default_factory=dict, hash=False)  # sealed / controlled
 
     def touches_life_safety(
         self, category: str | None = None, special_groups: Iterable[str] = (), flagged: bool = False
