@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from cityline.accounts.service import audit
 from cityline.config import Settings, get_settings
-from cityline.epidemic import codes, ledger, queries, tracing, zonemarks
+from cityline.epidemic import codes, ledger, queries, tracing
 from cityline.epidemic.areas import Area, resolve
 from cityline.epidemic.facts import FactStore, Written
 from cityline.epidemic.models import Case, Pass, Resident, RiskArea, Zone
@@ -166,7 +166,6 @@ def save_zones(session: Session, day: date, rows: Sequence[ZoneRow], now: dateti
         session.add(Zone(day=day, level=z.level, district=z.district, street=z.street, compound=z.compound,
                          building=z.building, population=z.population, cases=list(z.cases), computed_at=now))
     session.flush()
-    zonemarks.forget(session)  # new orders are marked by these zones from now on
 
 
 def risk_arrivals(session: Session, env: Env, day: date) -> list[Arrival]:

@@ -9,19 +9,18 @@ followed by it or its number (1号楼, 1栋, 1幢, 1号). Only sealed and contro
 mark an order.
 
 The create path stays cheap: the zones of a day are read once and kept in memory per
-database, dropped when zones are published (``forget``, called by ``service.save_zones``)
-and otherwise kept at most ``TTL_SECONDS``, so zones another process published are seen
-within that time.
+database, by street, while the day's stamp is unchanged: the instant its zones were
+computed, one indexed row per order. Publishing again (``service.save_zones`` replaces
+the day's rows) changes it, in this process or another.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import select
@@ -31,7 +30,6 @@ from cityline.epidemic.kinds import ZONE_ORDER
 from cityline.epidemic.models import Zone
 from cityline.intake.service import OrderPlace, ZoneMark
 
-TTL_SECONDS = 60.0
 MARKING = ("sealed", "controlled")
 _ENDINGS = ("小区", "社区", "公寓", "新村")
 _BUILDING_WORDS = r"(?:号楼|号|栋|幢|楼)"
@@ -52,16 +50,22 @@ class Published:
 
 
 Street = tuple[str, str]  # district, street
+Stamp = datetime | None  # when the day's zones in force were computed (None: none published)
 _lock = threading.Lock()
-_days: WeakKeyDictionary[object, dict[date, tuple[float, dict[Street, tuple[Published, ...]]]]] = WeakKeyDictionary()
+_days: WeakKeyDictionary[object, dict[date, tuple[Stamp, dict[Street, tuple[Published, ...]]]]] = WeakKeyDictionary()
 
 
 def published(session: Session, day: date) -> dict[Street, tuple[Published, ...]]:
-    """The sealed and controlled zones published for ``day``, by street (kept in memory, see above)."""
+    """The sealed and controlled zones published for ``day``, by street. Kept in memory per
+    database and day while the day's stamp is unchanged: publishing again, here or in another
+    process, replaces the rows and so the stamp."""
     engine = session.get_bind()
+    # A publication replaces the day's rows, all computed at one instant (``service.save_zones``):
+    # any one row's instant tells which publication is in force, found through the (day, …) index.
+    stamp = session.scalar(select(Zone.computed_at).where(Zone.day == day).limit(1))
     with _lock:
         held = _days.get(engine, {}).get(day)
-    if held and time.monotonic() - held[0] < TTL_SECONDS:
+    if held and held[0] == stamp:
         return held[1]
     found: dict[Street, list[Published]] = {}
     for row in session.execute(select(Zone.id, Zone.level, Zone.district, Zone.street, Zone.compound, Zone.building)
@@ -69,14 +73,8 @@ def published(session: Session, day: date) -> dict[Street, tuple[Published, ...]
         found.setdefault((row.district, row.street), []).append(Published(*row))
     by_street = {street: tuple(zones) for street, zones in found.items()}
     with _lock:
-        _days.setdefault(engine, {})[day] = (time.monotonic(), by_street)
+        _days.setdefault(engine, {})[day] = (stamp, by_street)
     return by_street
-
-
-def forget(session: Session) -> None:
-    """Drop what is kept for this database (zones were just published)."""
-    with _lock:
-        _days.pop(session.get_bind(), None)
 
 
 def compound_ends(words: str, compound: str, others: Iterable[str] = ()) -> list[int]:
