@@ -5,14 +5,17 @@ each next to a baseline measured in the same run:
 
 * generation vs a straightforward per-order implementation of the same distribution
   with Python's ``random`` (same daily plan, problems, pieces, places and delays);
-* writing vs ``json.dumps`` of each row and one ``write`` per row.
+* writing vs ``json.dumps`` of each row and one ``write`` per row;
+* the epidemic files of the 2022 wave (``write_epidemic``, all six kinds) vs the mass testing
+  rounds alone written the obvious way: one ``random`` draw and one ``csv`` row per person and round.
 
-Run: ``.venv/bin/python bench/bench_sim.py [--scale 0.1] [--scenario 2020]``.
+Run: ``.venv/bin/python bench/bench_sim.py [--scale 0.1] [--scenario 2020] [--epidemic-scale 0.05]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import random
@@ -25,6 +28,7 @@ from pathlib import Path
 from cityline.sim import daily_plan, generate, write_orders
 from cityline.sim.calendar import HOURLY_WEIGHTS
 from cityline.sim.catalogue import phrases, problems
+from cityline.sim.epidemic import load_epidemic, write_epidemic
 from cityline.sim.places import street_table
 
 
@@ -84,6 +88,26 @@ def naive_generate(scenario: str, scale: float, seed: int):
         yield from day_rows
 
 
+def naive_tests(residents: int, seed: int, target: Path) -> int:
+    """The 2022 testing rounds, one person at a time: a draw, a formatted time, a csv row."""
+    rng = random.Random(seed)
+    spec = load_epidemic("2022")
+    written = 0
+    with target.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["person_id", "sampled_at", "result", "kind", "site"])
+        for round_ in spec.rounds:
+            for day in round_.days():
+                midnight = datetime(day.year, day.month, day.day, 7)
+                for person in range(residents):
+                    if rng.random() < round_.coverage:
+                        at = midnight + timedelta(seconds=rng.randrange(5 * 3600))
+                        writer.writerow([f"R{person + 1:07d}", at.isoformat() + "+08:00", "negative",
+                                         round_.kind, "采样点"])
+                        written += 1
+    return written
+
+
 def rate(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else float("inf")
 
@@ -99,8 +123,34 @@ def main() -> None:
     parser.add_argument("--scenario", default="2020")
     parser.add_argument("--scale", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--epidemic-scale", type=float, default=0.05)
+    parser.add_argument("--only-epidemic", action="store_true", help="skip the orders' measures")
     args = parser.parse_args()
+    if not args.only_epidemic:
+        bench_orders(args)
+    bench_epidemic(args.epidemic_scale, args.seed)
 
+
+def bench_epidemic(scale: float, seed: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        write_epidemic(Path(folder) / "warm", "2022", 0.0005, seed)  # load data once (not timed)
+        began = time.perf_counter()
+        written = write_epidemic(Path(folder) / "files", "2022", scale, seed)
+        seconds = time.perf_counter() - began
+        rows = sum(count for _, count in written.values())
+        residents = written["residents"][1]
+        began = time.perf_counter()
+        naive = naive_tests(residents, seed, Path(folder) / "naive.csv")
+        naive_seconds = time.perf_counter() - began
+    counts = ", ".join(f"{count:,} {kind}" for kind, (_, count) in written.items())
+    print(f"write_epidemic 2022 scale {scale}: {rows:,} rows in {seconds:.2f} s = {rate(rows, seconds):,.0f} "
+          f"rows/s ({counts})")
+    print(f"naive per-person testing rounds baseline: {naive:,} rows in {naive_seconds:.2f} s = "
+          f"{rate(naive, naive_seconds):,.0f} rows/s")
+    print(f"ratio write_epidemic / baseline: {rate(rows, seconds) / rate(naive, naive_seconds):.1f}x")
+
+
+def bench_orders(args: argparse.Namespace) -> None:
     sum(1 for _ in generate(args.scenario, 0.001, args.seed))  # load data once (not timed)
     count, seconds = timed_count(generate(args.scenario, args.scale, args.seed))
     naive_count, naive_seconds = timed_count(naive_generate(args.scenario, args.scale, args.seed))

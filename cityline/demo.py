@@ -4,7 +4,8 @@ Builds an embedded database once — the simulated city's units, the shipped
 dispatch catalogue, the 2020 outbreak (a tenth of its real volume: enough for
 the small early signals to show, ready in about a minute), a triage model
 trained on it, one user per role, the analytics export and the briefings of
-a few telling days — then serves cityline on
+a few telling days, and the epidemic data of the 2022 wave at a small scale (the
+2020 outbreak had no mass testing) — then serves cityline on
 127.0.0.1. A ``demo.json`` in the data directory remembers what was built, so
 the next start skips straight to serving.
 """
@@ -24,7 +25,8 @@ from cityline.privacy import Vault
 
 DEMO_PASSWORD = "cityline-demo-2020"  # printed by the demo; a local demo only
 ROLE_USERS = (("operator", "operator"), ("dispatcher", "dispatcher"), ("handler", "unit_handler"),
-              ("supervisor", "supervisor"), ("analyst", "analyst"), ("admin", "admin"))
+              ("supervisor", "supervisor"), ("analyst", "analyst"), ("admin", "admin"),
+              ("commander", "commander"), ("gridworker", "grid_worker"))
 
 
 @dataclass
@@ -38,6 +40,7 @@ class DemoInfo:
     handler_unit: str
     supervisor_unit: str
     seconds: float
+    epidemic: dict[str, int] | None = None  # rows imported by kind (older demo.json files: none)
 
 
 def marker(data_dir: Path) -> Path:
@@ -50,6 +53,9 @@ def load_info(data_dir: Path) -> DemoInfo | None:
 
 
 DEMO_SCALE = 0.1
+# The 2022 wave's residents, tests, scans, trips, cases and risk areas (``cityline.sim.epidemic``):
+# about 7,000 people and 170,000 tests, generated and imported in about ten seconds.
+DEMO_EPIDEMIC_SCALE = 0.001
 # Briefings kept in the demo's archive: the mask rush (2020-01-28), the first day of
 # the sub-landlord rent-relief problem (2020-02-09, where it is flagged as emerging)
 # and its fourth, and the scenario's last day.
@@ -82,8 +88,59 @@ def build(factory: sessionmaker[Session], vault: Vault, *, scenario: str = "2020
     handler_unit, supervisor_unit = busiest_street_office(factory)
     create_demo_users(factory, handler_unit, supervisor_unit)
     store_briefings(factory, BRIEFING_DAYS.get(scenario, ()), say)
+    epidemic = load_epidemic(factory, vault, say, seed=seed)
     return DemoInfo(scenario, scale, seed, report.imported, len(units), version, handler_unit, supervisor_unit,
-                    round(time.perf_counter() - began, 1))
+                    round(time.perf_counter() - began, 1), epidemic)
+
+
+def load_epidemic(factory: sessionmaker[Session], vault: Vault, say: Callable[[str], None], *,
+                  scale: float = DEMO_EPIDEMIC_SCALE, seed: int = 1) -> dict[str, int]:
+    """Generate the 2022 wave's epidemic files and import them as ``cityline epidemic import``
+    would, so the epidemic figures and pages have data; returns the rows imported by kind."""
+    import tempfile
+
+    from cityline.epidemic import service
+    from cityline.epidemic.importer import import_file
+    from cityline.sim.epidemic import KINDS_IN_ORDER, write_epidemic
+
+    began = time.perf_counter()
+    env = service.env_for(vault)
+    imported: dict[str, int] = {}
+    with tempfile.TemporaryDirectory(prefix="cityline-demo-epidemic-") as folder:
+        files = write_epidemic(folder, "2022", scale=scale, seed=seed)
+        register_grids(factory, files["residents"][0])
+        for kind in KINDS_IN_ORDER:
+            report = import_file(factory, env, kind, files[kind][0], actor="demo")
+            if report.bad:
+                raise RuntimeError(f"simulated {kind} rows were refused: {report.as_dict()['bad_rows'][:3]}")
+            imported[kind] = report.added
+    say(f"epidemic data of the 2022 wave (scale {scale}): "
+        + ", ".join(f"{count:,} {kind}" for kind, count in imported.items())
+        + f" in {time.perf_counter() - began:.0f} s")
+    return imported
+
+
+def register_grids(factory: sessionmaker[Session], residents_csv: Path) -> None:
+    """The simulated ledger's grids (``<street office>-G01`` …) as grids of their street office,
+    with the compounds they cover, so a grid worker of that office sees their residents."""
+    import pyarrow.csv as pacsv
+
+    from cityline.geo.service import import_grids
+
+    ledger = pacsv.read_csv(residents_csv).select(["grid", "district", "street", "compound"])
+    grids: dict[str, dict] = {}
+    for grid, district, street, compound in zip(*(ledger[c].to_pylist() for c in ledger.column_names),
+                                                strict=True):
+        if grid:
+            entry = grids.setdefault(grid, {"code": grid, "name": f"{street}{grid.rsplit('-', 1)[1]}网格",
+                                            "district": district, "street": street,
+                                            "unit_code": grid.rsplit("-", 1)[0], "compounds": []})
+            if compound not in entry["compounds"]:
+                entry["compounds"].append(compound)
+    with transaction(factory) as session:
+        report = import_grids(session, enumerate(grids.values(), start=1))
+    if report.bad:
+        raise RuntimeError(f"simulated grids were refused: {report.bad[:3]}")
 
 
 def load_starter_knowledge(factory: sessionmaker[Session]) -> int:
@@ -167,7 +224,8 @@ def busiest_street_office(factory: sessionmaker[Session]) -> tuple[str, str]:
 def create_demo_users(factory: sessionmaker[Session], handler_unit: str, supervisor_unit: str) -> None:
     from cityline.accounts.service import create_user
 
-    units = {"handler": handler_unit, "supervisor": supervisor_unit}
+    # The grid worker looks after the grids of the handler's street office (see register_grids).
+    units = {"handler": handler_unit, "supervisor": supervisor_unit, "gridworker": handler_unit}
     with transaction(factory) as session:
         for username, role in ROLE_USERS:
             create_user(session, username, DEMO_PASSWORD, [role], unit=units.get(username), actor="demo")
@@ -185,6 +243,14 @@ cityline demo — the {info.scenario} outbreak at scale {info.scale}: {info.orde
   API docs:  http://{host}:{port}/docs
   sign in with any of these users, password {DEMO_PASSWORD}:
 {users}
-  (handler works for unit {info.handler_unit}; supervisor for {info.supervisor_unit})
+  (handler and gridworker work for unit {info.handler_unit}; supervisor for {info.supervisor_unit})
   the same database answers the command line: .venv/bin/cityline orders list --category EPI.MASK
-"""
+{_epidemic_line(info)}"""
+
+
+def _epidemic_line(info: DemoInfo) -> str:
+    if not info.epidemic:
+        return ""
+    return (f"  epidemic data of the 2022 wave: {info.epidemic.get('residents', 0):,} residents, "
+            f"{info.epidemic.get('tests', 0):,} tests, {info.epidemic.get('cases', 0):,} cases —\n"
+            "    .venv/bin/cityline epidemic zones --date 2022-04-13\n")

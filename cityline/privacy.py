@@ -109,6 +109,27 @@ def mask_data(value: Any) -> Any:
     return value
 
 
+# How callers name themselves on the phone: a surname and a form of address (张先生, 李阿姨)
+# says no more than the call itself and is what an operator reads back, so it stays.
+_FORMS_OF_ADDRESS = ("先生", "女士", "小姐", "阿姨", "大爷", "大妈", "师傅", "老师", "同学", "奶奶", "爷爷")
+
+
+def mask_name(name: str) -> str:
+    """A person's name masked like their phone: 张三 → 张*, 王小明 → 王*明, Li Lei → L*****;
+    a surname with a form of address (张先生) stays. Whatever follows the name (a number
+    typed into the field) is masked as free text: 王女士13600000003 → 王女士136****0003."""
+    name = name.strip()
+    cut = next((i for i, ch in enumerate(name) if ch.isdigit()), len(name))
+    person, rest = name[:cut].rstrip(), mask_text(name[cut:])
+    if not person or any(person.endswith(form) and len(person) - len(form) <= 2 for form in _FORMS_OF_ADDRESS):
+        return person + rest
+    if len(person) <= 1:
+        return "*" + rest
+    if not person.isascii() and len(person) >= 3:
+        return person[0] + "*" * (len(person) - 2) + person[-1] + rest
+    return person[0] + "*" * (len(person) - 1) + rest
+
+
 def mask_phone(digits: str) -> str:
     if len(digits) >= 11:
         return f"{digits[:3]}****{digits[-4:]}"

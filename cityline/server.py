@@ -63,7 +63,7 @@ def serve(host: str, port: int, *, worker: bool = True) -> None:
         from cityline.sla.worker import run_forever
 
         settings = get_settings()
-        sender = standard(runtime.sessions(), settings.data_dir / "outbox.log")
+        sender = standard(runtime.sessions(), settings.data_dir / "outbox.log", default_vault())
         thread = threading.Thread(target=run_forever, daemon=True, name="sla-worker",
                                   args=(runtime.sessions(), WorkerIdentity.new(f"serve:{port}"),
                                         reminder_handler(settings.timezone),

@@ -9,8 +9,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from cityline.api import create_app
+from cityline.config import Settings
 from cityline.db import make_engine, make_sessionmaker
 from cityline.demo import DEMO_PASSWORD, ROLE_USERS
+from cityline.epidemic import service
 from cityline.orders.models import Order
 from cityline.privacy import Vault
 
@@ -29,6 +31,8 @@ def test_demo_builds_once_and_every_role_can_sign_in(tmp_path):
     assert "building the demo" in first and "is active" in first and DEMO_PASSWORD in first
     info = json.loads((tmp_path / "data" / "demo.json").read_text())
     assert info["orders"] > 1000 and info["units"] > 200 and info["model_version"] in (1, 2)
+    assert info["epidemic"]["residents"] > 1000 and info["epidemic"]["tests"] > 10 * info["epidemic"]["residents"]
+    assert "epidemic data of the 2022 wave" in first
     second = run_demo(tmp_path)
     assert "building the demo" not in second and f"{info['orders']:,} orders" in second
 
@@ -37,7 +41,10 @@ def test_demo_builds_once_and_every_role_can_sign_in(tmp_path):
         assert session.scalar(select(func.count(Order.id))) == info["orders"]
         masks = session.scalar(select(func.count(Order.id)).where(Order.category == "EPI.MASK"))
         assert masks > 0
-    with TestClient(create_app(sessions, Vault((tmp_path / "data" / "secret.key").read_text()))) as browser:
+    vault = Vault((tmp_path / "data" / "secret.key").read_text())
+    app = create_app(sessions, vault)
+    app.state.epidemic_env = service.env_for(vault, Settings(data_dir=tmp_path / "data"))
+    with TestClient(app) as browser:
         for username, role in ROLE_USERS:
             me = browser.post("/api/auth/login", json={"username": username, "password": DEMO_PASSWORD})
             assert me.status_code == 200 and me.json()["roles"] == [role]
@@ -49,3 +56,10 @@ def test_demo_builds_once_and_every_role_can_sign_in(tmp_path):
         archive = browser.get("/api/analytics/briefings").json()
         assert [b["day"] for b in archive] == ["2020-03-01", "2020-02-12", "2020-02-09", "2020-01-28"]
         assert "exported" in first and (tmp_path / "data" / "analytics").is_dir()
+        zones = browser.get("/api/epidemic/zones", params={"date": "2022-04-13"}).json()
+        assert {"sealed", "controlled"} <= {zone["level"] for zone in zones}
+        # The grid worker sees the untested residents of their own street office's grids, masked.
+        browser.post("/api/auth/login", json={"username": "gridworker", "password": DEMO_PASSWORD})
+        untested = browser.get("/api/epidemic/coverage/untested",
+                               params={"since": "2022-04-12", "until": "2022-04-13"}).json()
+        assert untested and all(person["grid"].startswith(info["handler_unit"] + "-") for person in untested)

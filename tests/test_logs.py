@@ -23,6 +23,7 @@ from uvicorn.logging import AccessFormatter, DefaultFormatter
 from cityline import logs
 from cityline.accounts.rules import ROLES
 from cityline.api import create_app
+from cityline.schema import upgrade
 from tests.conftest import make_token
 from tests.pg import _free_port, create_database
 
@@ -240,26 +241,45 @@ def test_the_server_writes_one_masked_line_per_request(process_env, tmp_path):
 
 
 @pytest.mark.postgres
-def test_a_failing_import_prints_one_line_without_the_data(process_env, tmp_path):
-    """The attack: an import whose insert fails in PostgreSQL (a district longer than its column)
-    used to print the traceback with the SQL parameters: the order's text, phone and ID number."""
+def test_a_failing_insert_prints_one_line_without_the_data(process_env, tmp_path):
+    """The attack: a command whose insert fails in PostgreSQL used to print the traceback with
+    the SQL parameters: the order's text, phone and ID number. Here check constraints refuse
+    texts about noise and tokens named after a person, and PostgreSQL's detail quotes the
+    whole refused row."""
     url = create_database(os.environ["CITYLINE_TEST_POSTGRES_URL"], "cityline_failing_import")
     env = {**process_env, "CITYLINE_DATABASE_URL": url}
-    row = {"external_id": "X-1", "received_at": "2020-01-28T10:00:00", "text": ORDER["text"],
-           "caller_phone": "13812345678", "address": ORDER["address"], "district": "区" * 100}
-    (tmp_path / "orders.jsonl").write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+    upgrade(url)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE orders ADD CONSTRAINT no_noise CHECK (text NOT LIKE '%噪音%')"))
+        conn.execute(text("ALTER TABLE api_tokens ADD CONSTRAINT no_person CHECK (name NOT LIKE '张三%')"))
+    engine.dispose()
 
-    failed = run_cityline(env, "orders", "import", str(tmp_path / "orders.jsonl"), "--no-triage")
+    # The import names the rows (one the database refused, one too long for it) and goes on.
+    row = {"external_id": "X-1", "received_at": "2020-01-28T10:00:00", "text": ORDER["text"],
+           "caller_phone": "13812345678", "address": ORDER["address"]}
+    rows = [row, {**row, "external_id": "X-2", "district": "区" * 100}]
+    (tmp_path / "orders.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                                           encoding="utf-8")
+    imported = run_cityline(env, "orders", "import", str(tmp_path / "orders.jsonl"), "--no-triage")
+    assert imported.returncode == 1 and imported.stderr.strip() == "", imported.stderr  # (the progress bar)
+    assert imported.stdout.splitlines()[1:] == [
+        '  row 1: the database refused the row (new row for relation "orders" violates check constraint "no_noise")',
+        "  row 2: district longer than 64 characters"]
+
+    # A command that does not expect the failure prints one line.
+    create = ("tokens", "create", ORDER["caller_name"], "--role", "admin")
+    failed = run_cityline(env, *create)
     assert failed.returncode == 1
     assert failed.stdout == ""
     lines = failed.stderr.strip().splitlines()
     assert len(lines) == 1, failed.stderr
-    assert lines[0].startswith("error: the command failed: sqlalchemy.exc.DataError "
-                               "(psycopg.errors.StringDataRightTruncation 22001) at cityline/intake/")
-    assert not FULL.search(failed.stderr) and "噪音" not in failed.stderr
+    assert lines[0].startswith("error: the command failed: sqlalchemy.exc.IntegrityError "
+                               "(psycopg.errors.CheckViolation 23514) at cityline/"), lines[0]
+    assert not FULL.search(failed.stderr) and "张三" not in failed.stderr
 
-    shown = run_cityline(env, "--debug", "orders", "import", str(tmp_path / "orders.jsonl"), "--no-triage")
+    shown = run_cityline(env, "--debug", *create)
     assert shown.returncode == 1
-    assert "Traceback (most recent call last)" in shown.stderr and "StringDataRightTruncation" in shown.stderr
+    assert "Traceback (most recent call last)" in shown.stderr and "CheckViolation" in shown.stderr
     assert "SQL parameters hidden" in shown.stderr
     assert not FULL.search(shown.stderr), shown.stderr

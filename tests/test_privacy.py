@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cityline.privacy import mask_data, mask_text
+from cityline.privacy import mask_data, mask_name, mask_text
 
 
 @pytest.mark.parametrize(("text", "masked"), [
@@ -49,3 +49,13 @@ def test_mask_data_masks_every_string_inside_and_leaves_the_original_alone():
                       "triage": {"evidence": ["110101********1234", "口罩"]},
                       "pair": ["138****1111", 2], "confidence": 0.9, "auto": True, "none": None}
     assert data["reason"] == "请联系13912345678" and data["triage"]["evidence"][0] == "110101199003071234"
+
+
+@pytest.mark.parametrize(("name", "masked"), [
+    ("张三", "张*"), ("王小明", "王*明"), ("欧阳娜娜", "欧**娜"), ("Li Lei", "L*****"), ("王", "*"),
+    ("张先生", "张先生"), ("李阿姨", "李阿姨"), ("欧阳女士", "欧阳女士"),
+    ("王小明13912345678", "王*明139****5678"), ("王女士13600000003", "王女士136****0003"),
+])
+def test_a_name_is_masked_like_a_phone_but_a_form_of_address_stays(name, masked):
+    assert mask_name(name) == masked
+    assert "12345678" not in mask_name(name)

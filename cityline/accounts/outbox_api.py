@@ -63,7 +63,7 @@ def add_webhook(body: WebhookCreate, d: D) -> WebhookRead:
     d.require("outbox:admin")
     with transaction(d.sessions) as session:
         unit = active_unit(session, body.unit)
-        hook, secret = webhooks.add(session, unit_id=unit.id, unit_code=unit.code, url=body.url,
+        hook, secret = webhooks.add(session, d.vault, unit_id=unit.id, unit_code=unit.code, url=body.url,
                                     actor=d.actor)
         audit(session, d.actor, "webhook_added", f"webhook:{hook.id}", unit=unit.code, url=hook.url)
         return WebhookRead.of(hook, secret)

@@ -17,6 +17,7 @@ from cityline.accounts.units import active_unit
 from cityline.db import utcnow
 from cityline.outbox import service, webhooks
 from cityline.outbox.schemas import OutboxMessageRead
+from cityline.privacy import default_vault
 from cityline.timeutil import to_local
 
 webhooks_app = typer.Typer(help="Webhooks: a unit's own system told of its orders by signed HTTP POSTs.",
@@ -30,7 +31,7 @@ def add(unit_code: str, url: str) -> None:
     """POST the unit's dispatched orders to URL; prints the signing secret (this once only)."""
     def work(session):
         unit = active_unit(session, unit_code)
-        hook, secret = webhooks.add(session, unit_id=unit.id, unit_code=unit.code, url=url, actor="cli")
+        hook, secret = webhooks.add(session, default_vault(), unit_id=unit.id, unit_code=unit.code, url=url, actor="cli")
         audit(session, "cli", "webhook_added", f"webhook:{hook.id}", unit=unit.code, url=hook.url)
         return hook, secret
 

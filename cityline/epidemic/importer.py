@@ -11,8 +11,11 @@ row of a key in the file winning. Then, by kind:
 
 So a second import of the same file adds nothing, a known key with other values
 updates its record, and an import that is interrupted leaves whole chunks or
-batches only; running it again finishes it. A positive test or a new case
-revokes the holder's passes still in force (audited).
+batches only; running it again finishes it. A row the database refuses (a
+constraint, a trigger) does not take its batch with it: the batch is written again
+row by row and that row is named with the database's reason, as orders' import
+does (``intake.importer``); a database that cannot be reached stops the import.
+A positive test or a new case revokes the holder's passes still in force (audited).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityline.db import transaction, utcnow
@@ -33,6 +37,7 @@ from cityline.epidemic.facts import Written
 from cityline.epidemic.kinds import Kind, kind_named
 from cityline.epidemic.reading import read_chunks
 from cityline.errors import RowError
+from cityline.intake.importer import database_unavailable, refusal_reason
 
 
 @dataclass
@@ -50,6 +55,14 @@ class ImportReport:
         self.added += written.added
         self.updated += written.updated
         self.unchanged += written.unchanged
+
+    def add(self, other: ImportReport) -> None:
+        """Count what ``other`` (one batch's report) wrote."""
+        self.added += other.added
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.revoked_passes += other.revoked_passes
+        self.bad += other.bad
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "read": self.read, "added": self.added, "updated": self.updated,
@@ -94,19 +107,38 @@ def _write_rows(factory: sessionmaker[Session], env: service.Env, spec: Kind, go
     rows = good.to_pylist()
     for first in range(0, len(rows), batch_size):
         batch = rows[first:first + batch_size]
-        now = utcnow()
-        with transaction(factory) as session:
-            if spec.name == "residents":
-                report.count(ledger.upsert_residents(session, batch, protector, now))
-            elif spec.name == "cases":
-                report.count(service.upsert_cases(session, batch, now))
-                since = {r["person_id"]: r["reported_at"] for r in batch}
-                report.revoked_passes += service.revoke_passes(session, since, "case", actor=actor, now=now)
-            else:
-                written, bad = service.upsert_risk_areas(session, batch, now)
-                report.count(written)
-                report.bad += bad
+        try:
+            report.add(_write_batch(factory, spec, batch, protector, actor))
+        except DBAPIError as exc:
+            if database_unavailable(exc):
+                raise
+            for row in batch:  # the database refused something: find which row, keep the rest
+                try:
+                    report.add(_write_batch(factory, spec, [row], protector, actor))
+                except DBAPIError as row_exc:
+                    if database_unavailable(row_exc):
+                        raise
+                    report.bad.append(RowError(row["_row"], f"the database refused the row ({refusal_reason(row_exc)})"))
         progress()
+
+
+def _write_batch(factory: sessionmaker[Session], spec: Kind, batch: list[dict[str, Any]],
+                 protector: ledger.Protector, actor: str) -> ImportReport:
+    """Write ``batch`` in one transaction; returns what it wrote, to be counted once it committed."""
+    done = ImportReport(spec.name)
+    now = utcnow()
+    with transaction(factory) as session:
+        if spec.name == "residents":
+            done.count(ledger.upsert_residents(session, batch, protector, now))
+        elif spec.name == "cases":
+            done.count(service.upsert_cases(session, batch, now))
+            since = {r["person_id"]: r["reported_at"] for r in batch}
+            done.revoked_passes += service.revoke_passes(session, since, "case", actor=actor, now=now)
+        else:
+            written, bad = service.upsert_risk_areas(session, batch, now)
+            done.count(written)
+            done.bad += bad
+    return done
 
 
 def _revoke_for_positives(factory: sessionmaker[Session], good: pa.Table, report: ImportReport, actor: str) -> None:

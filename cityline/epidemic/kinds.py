@@ -2,7 +2,7 @@
 
 Pure data. Each column says how its text is read (``Column.parse``): ``text``,
 ``time`` (ISO 8601; local time without an offset), ``date``, ``word`` (one of a
-few codes, given in English or Chinese, any case), ``phone``, ``id_number`` or
+few codes, any case; Chinese words only where §6 names them), ``phone``, ``id_number`` or
 ``groups`` (special-group codes, ``;``-separated). ``checks.py`` turns these
 into one SQL statement per kind.
 """
@@ -11,36 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Accepted words → code, looked up after trimming and lower-casing.
-RESULTS = {
-    "negative": "negative", "neg": "negative", "阴性": "negative", "阴": "negative", "-": "negative",
-    "positive": "positive", "pos": "positive", "阳性": "positive", "阳": "positive", "+": "positive",
-    "pending": "pending", "待出": "pending", "待定": "pending", "待检": "pending", "检测中": "pending",
-    "未出": "pending", "未出结果": "pending",
-}
-TEST_KINDS = {"pcr": "pcr", "核酸": "pcr", "核酸检测": "pcr", "antigen": "antigen", "抗原": "antigen",
-              "抗原检测": "antigen", "rat": "antigen"}
-STATUSES = {"present": "present", "在住": "present", "在册": "present", "常住": "present", "在家": "present",
-            "away": "away", "外出": "away", "不在": "away", "离开": "away", "暂离": "away",
-            "moved_out": "moved_out", "moved out": "moved_out", "moved-out": "moved_out", "迁出": "moved_out",
-            "已迁出": "moved_out", "搬离": "moved_out", "已搬离": "moved_out"}
-VENUE_KINDS = {"restaurant": "restaurant", "餐厅": "restaurant", "餐饮": "restaurant", "饭店": "restaurant",
-               "饭馆": "restaurant", "食堂": "restaurant",
-               "workplace": "workplace", "单位": "workplace", "工作场所": "workplace", "办公": "workplace",
-               "办公场所": "workplace", "公司": "workplace",
-               "shop": "shop", "商店": "shop", "商场": "shop", "超市": "shop", "商超": "shop", "店铺": "shop",
-               "transport": "transport", "交通": "transport", "公共交通": "transport", "交通工具": "transport",
-               "hospital": "hospital", "医院": "hospital", "医疗机构": "hospital", "诊所": "hospital",
-               "school": "school", "学校": "school", "other": "other", "其他": "other", "其它": "other"}
-MODES = {"train": "train", "火车": "train", "铁路": "train", "高铁": "train", "动车": "train", "rail": "train",
-         "flight": "flight", "航班": "flight", "飞机": "flight", "民航": "flight", "plane": "flight",
-         "coach": "coach", "客车": "coach", "大巴": "coach", "客运": "coach", "长途汽车": "coach", "bus": "coach",
-         "car": "car", "自驾": "car", "汽车": "car", "私家车": "car",
-         "ship": "ship", "船": "ship", "轮船": "ship", "客轮": "ship", "船舶": "ship", "ferry": "ship"}
-LEVELS = {"high": "high", "高": "high", "高风险": "high", "medium": "medium", "中": "medium", "中风险": "medium",
-          "low": "low", "低": "low", "低风险": "low"}
-CASE_KINDS = {"confirmed": "confirmed", "确诊": "confirmed", "确诊病例": "confirmed",
-              "asymptomatic": "asymptomatic", "无症状": "asymptomatic", "无症状感染者": "asymptomatic"}
+# Accepted words → code, looked up after trimming and lower-casing: the codes of §6 and,
+# where §6 names them, their Chinese words (results, risk levels). Nothing else is guessed
+# at: "bus" might be a coach or a city bus, "诊所" a hospital or not; a value outside the
+# contract is a bad row the sender sees and corrects, not a silent guess.
+RESULTS = {"negative": "negative", "阴性": "negative", "positive": "positive", "阳性": "positive",
+           "pending": "pending", "待出": "pending"}
+TEST_KINDS = {"pcr": "pcr", "antigen": "antigen"}
+STATUSES = {"present": "present", "away": "away", "moved_out": "moved_out"}
+VENUE_KINDS = {kind: kind for kind in ("restaurant", "workplace", "shop", "transport", "hospital", "school", "other")}
+MODES = {mode: mode for mode in ("train", "flight", "coach", "car", "ship")}
+LEVELS = {"high": "high", "高": "high", "medium": "medium", "中": "medium", "low": "low", "低": "low"}
+CASE_KINDS = {"confirmed": "confirmed", "asymptomatic": "asymptomatic"}
 
 # Strictness of risk levels and of zones: a higher number is stricter.
 LEVEL_ORDER = {"low": 1, "medium": 2, "high": 3}

@@ -22,20 +22,11 @@ from cityline.epidemic.facts import FactStore, Written
 from cityline.epidemic.models import Resident
 from cityline.epidemic.rules import Person, household_key
 from cityline.geo.models import Grid
-from cityline.privacy import Vault
+from cityline.privacy import Vault, mask_name
 
 PLACE = ("district", "street", "compound", "building", "unit", "room", "household_id", "grid", "status")
 SNAPSHOT = ("person_id", "district", "street", "compound", "building", "unit", "room", "household_key",
             "grid", "status")
-
-
-def mask_name(name: str) -> str:
-    """张三 → 张*, 王小明 → 王*明, Li Lei → L*****."""
-    if len(name) <= 1:
-        return "*"
-    if not name.isascii() and len(name) >= 3:
-        return name[0] + "*" * (len(name) - 2) + name[-1]
-    return name[0] + "*" * (len(name) - 1)
 
 
 def mask_id(number: str) -> str:

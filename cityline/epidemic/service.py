@@ -148,11 +148,18 @@ def coverage(session: Session, env: Env, since: date, until: date, *, untested: 
     return queries.coverage(env.store, path, since, until, env.params, untested=untested, scope=scope)
 
 
+def latest_test_day(env: Env, until: date) -> date | None:
+    """The latest local day, up to ``until``, with stored tests (a page's default dates)."""
+    return max((date.fromisoformat(e["day"]) for e in env.store.entries("tests", None, until)), default=None)
+
+
 def compute_zones(session: Session, env: Env, day: date) -> list[ZoneRow]:
     first = day - timedelta(days=env.params.zone_days)
     start, end = env.params.day_start(first), env.params.day_start(day + timedelta(days=1))
     cases = [CaseRecord(c.person_id, c.reported_at, c.onset_at, c.sampled_at) for c in session.scalars(
         select(Case).where(Case.reported_at >= start, Case.reported_at < end))]
+    if not cases:  # no zones, and no need to bring the ledger's snapshot up to date
+        return []
     homes = {p.person_id: p for p in ledger.people(session, [c.person_id for c in cases])}
     counts = queries.place_counts(ledger.snapshot(session, env.store),
                                   {(p.district, p.street) for p in homes.values()}, env.params)
@@ -229,8 +236,8 @@ def verify_pass(session: Session, env: Env, code: str, at: datetime, *, actor: s
     if claims is None:
         audit(session, actor, "pass_verified", None, status="invalid")
         return {"status": "invalid", "person": None, "valid_until": None}
-    row = session.get(Pass, claims.serial)
-    if row is None or row.person_id != claims.person:  # signed, but not by this database
+    row = stored_pass(session, claims)
+    if row is None:  # signed, but not by this database
         audit(session, actor, "pass_verified", f"pass:{claims.serial}", status="invalid")
         return {"status": "invalid", "person": None, "valid_until": None}
     tests = queries.tests_of(env.store, [claims.person], at, env.params)
@@ -244,6 +251,12 @@ def verify_pass(session: Session, env: Env, code: str, at: datetime, *, actor: s
     status = pass_status(claims.valid_until, at, revoked=why is not None)
     audit(session, actor, "pass_verified", f"pass:{row.id}", status=status, person=claims.person)
     return {"status": status, "person": claims.person, "valid_until": claims.valid_until, "reason": why}
+
+
+def stored_pass(session: Session, claims: codes.Claims) -> Pass | None:
+    """The pass a genuine code stands for, or None when this database issued no such pass."""
+    row = session.get(Pass, claims.serial)
+    return row if row is not None and row.person_id == claims.person else None
 
 
 def revoke_passes(session: Session, since: dict[str, datetime], reason: str, *, actor: str, now: datetime) -> int:
@@ -269,6 +282,16 @@ def resident(session: Session, person_id: str) -> Resident:
     if found is None:
         raise NotFound(f"no resident {person_id}")
     return found
+
+
+def residents(session: Session, person_ids: Iterable[str]) -> list[Resident]:
+    """The residents named, in the order of their places (building, unit, room); the caller
+    decides who may see them (``ledger.person_scope``) and shows only the masked columns."""
+    wanted = list(dict.fromkeys(person_ids))
+    found: list[Resident] = []
+    for start in range(0, len(wanted), 5000):  # a street's list stays under SQLite's bound-parameter limit
+        found += session.scalars(select(Resident).where(Resident.person_id.in_(wanted[start:start + 5000])))
+    return sorted(found, key=lambda r: (r.compound, r.building or "", r.unit or "", r.room or "", r.person_id))
 
 
 def reveal(session: Session, vault: Vault, person_id: str, *, actor: str, reason: str) -> dict[str, str | None]:

@@ -14,7 +14,7 @@ from cityline import runtime
 from cityline.cliutil import actor, fail
 from cityline.db import transaction, utcnow
 from cityline.errors import BadFile, DomainError
-from cityline.intake.importer import import_file
+from cityline.intake.importer import ImportReport, ImportStopped, import_file
 from cityline.intake.service import create_order
 from cityline.intake.triage import classify_with
 from cityline.orders.schemas import OrderCreate
@@ -50,9 +50,11 @@ def create(
 def import_(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".csv (UTF-8 or GBK), .jsonl or .xlsx (formats §1)")],
     no_triage: Annotated[bool, typer.Option(help="keep labels as given; do not classify unlabelled rows")] = False,
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="rows written per transaction")] = 2000,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Import orders; idempotent by external_id; bad rows are listed and the rest go in."""
+    """Import orders; idempotent by external_id; bad rows are listed and the rest go in; an
+    interrupted import finishes when run again."""
     from rich.progress import Progress
 
     factory = runtime.sessions()
@@ -63,19 +65,27 @@ def import_(
     try:
         with Progress(console=Console(stderr=True), transient=True, disable=as_json) as bar:
             task = bar.add_task(f"importing {file.name}", total=count_rows(file))
-            report = import_file(factory, file, vault=default_vault(), classify=classify,
+            report = import_file(factory, file, vault=default_vault(), classify=classify, batch_size=batch_size,
                                  progress=lambda n: bar.update(task, completed=n))
     except BadFile as exc:
         out.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
-    if as_json:
-        out.print_json(json.dumps(report.as_dict(), ensure_ascii=False))
-    else:
-        out.print(f"read {report.read}, imported {report.imported}, already present {report.already_present}, "
-                  f"repeated in file {report.repeated_in_file}, bad {len(report.bad)}")
-        for bad in report.bad[:50]:
-            out.print(f"  row {bad.row}: {bad.message}")
-        if len(report.bad) > 50:
-            out.print(f"  … and {len(report.bad) - 50} more (use --json for all)")
+    except ImportStopped as exc:  # the database failed: what was stored stays; a re-run finishes
+        _print_report(exc.report, as_json)
+        out.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    _print_report(report, as_json)
     if report.bad:
         raise typer.Exit(1)
+
+
+def _print_report(report: ImportReport, as_json: bool) -> None:
+    if as_json:
+        out.print_json(json.dumps(report.as_dict(), ensure_ascii=False))
+        return
+    out.print(f"read {report.read}, imported {report.imported}, already present {report.already_present}, "
+              f"repeated in file {report.repeated_in_file}, bad {len(report.bad)}")
+    for bad in report.bad[:50]:
+        out.print(f"  row {bad.row}: {bad.message}")
+    if len(report.bad) > 50:
+        out.print(f"  … and {len(report.bad) - 50} more (use --json for all)")

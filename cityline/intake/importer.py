@@ -5,6 +5,20 @@ transaction, each row's order and events together, so an interrupted import
 leaves only whole orders and running it again finishes the job (idempotent by
 ``external_id``). Bad rows are reported with their row number and reason.
 
+An import always finishes, whatever the rows hold:
+
+- a row the database refuses (a constraint, a trigger, a value it cannot store)
+  does not take its batch with it: the batch is written again row by row, and that
+  row is named with the database's reason (its first line, numbers masked; never
+  the row's values);
+- a row that an import running at the same time has just stored (overlapping
+  files) is skipped by the insert itself (``ON CONFLICT (external_id) DO NOTHING``),
+  not by a check before it, so two imports never fail on the unique constraint;
+  each is counted as already present (its reserved order number stays unused);
+- when the database itself fails (unreachable, out of space, locked) no row is to
+  blame: the import stops with :class:`ImportStopped`, keeping every batch stored
+  before; running it again finishes it.
+
 Orders are built by the same functions as a live order (``intake.service``); a
 historical order keeps its recorded times, and one that is still open gets its
 deadlines and reminder timers exactly like a live one.
@@ -19,17 +33,19 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityline.accounts.models import Unit
-from cityline.db import transaction, utcnow
-from cityline.errors import RowError
+from cityline.db import read_transaction, transaction, utcnow
+from cityline.errors import DomainError, RowError
 from cityline.intake.rows import ImportRow, parse_row, read_rows
 from cityline.intake.service import Classify, fill_labels, locate, order_columns
 from cityline.orders.models import Order, OrderEvent
 from cityline.orders.rules import FINAL, OrderState, apply_move
 from cityline.orders.service import allocate_numbers, format_number, track_deadlines
-from cityline.privacy import Vault
+from cityline.privacy import Vault, mask_text
 from cityline.timeutil import local_day
 
 IMPORT_ACTOR = "import"
@@ -49,6 +65,18 @@ class ImportReport:
             "repeated_in_file": self.repeated_in_file, "bad": len(self.bad),
             "bad_rows": [{"row": e.row, "reason": e.message} for e in self.bad],
         }
+
+
+class ImportStopped(DomainError):
+    """The database failed with no row to blame; what was stored before stays, and running
+    the import again finishes it."""
+
+    status = 503
+    title = "Service unavailable"
+
+    def __init__(self, detail: str, report: ImportReport) -> None:
+        super().__init__(detail)
+        self.report = report  # what was done before it stopped
 
 
 def history_events(row: ImportRow) -> list[tuple[str, dict[str, Any], datetime]]:
@@ -89,6 +117,17 @@ class _Batch:
         self.rows: list[ImportRow] = []
         self.steps: list[list[tuple[str, dict[str, Any], datetime]]] = []
         self.states: list[OrderState] = []
+
+
+@dataclass
+class _Ready:
+    """A row with its order's values (all but the number) and events' steps, ready to write."""
+
+    row: ImportRow
+    steps: list[tuple[str, dict[str, Any], datetime]]
+    state: OrderState
+    values: dict[str, Any]
+    prediction: dict[str, Any] | None
 
 
 def import_file(factory: sessionmaker[Session], path: Path, **options) -> ImportReport:
@@ -139,6 +178,7 @@ def import_rows(
         _write(factory, batch, report, units, vault, classify)
     if progress:
         progress(report.read)
+    report.bad.sort(key=lambda e: e.row)  # a row the database refused is found after later rows' checks
     return report
 
 
@@ -154,36 +194,92 @@ def _unit_ids(factory: sessionmaker[Session]) -> dict[str, int]:
 
 def _write(factory, batch: _Batch, report: ImportReport, units: dict[str, int], vault: Vault,
            classify: Classify | None) -> None:
-    with transaction(factory) as session:
+    with read_transaction(factory) as session:  # what an earlier run (or another import) stored is not rebuilt
         ids = [r.external_id for r in batch.rows]
         present = set(session.scalars(select(Order.external_id).where(Order.external_id.in_(ids))))
-        keep = [i for i, r in enumerate(batch.rows) if r.external_id not in present]
-        report.already_present += len(batch.rows) - len(keep)
-        if not keep:
-            return
-        numbers = _numbers(session, [batch.rows[i] for i in keep])
-        values, predictions = [], []
-        for i in keep:
-            row = batch.rows[i]
-            order_values, prediction = _order_values(
-                row, batch.states[i], numbers[row.external_id], units, vault, classify
-            )
-            values.append(order_values)
-            predictions.append(prediction)
-        # A plain executemany, then the ids by the (unique) numbers: sorted RETURNING
-        # through insertmanyvalues costs far more on large batches.
+    report.already_present += len(present)
+    ready = []
+    for row, steps, state in zip(batch.rows, batch.steps, batch.states, strict=True):
+        if row.external_id in present:
+            continue
+        try:
+            values, prediction = _order_values(row, state, units, vault, classify)
+        except Exception as exc:  # triage or place parsing failed on this text: the row, not the import
+            # Only the error's type: its message may quote the text.
+            report.bad.append(RowError(row.row, f"could not be prepared ({type(exc).__name__})"))
+            continue
+        ready.append(_Ready(row, steps, state, values, prediction))
+    if not ready:
+        return
+    try:
+        _commit(factory, ready, report)
+    except DBAPIError as exc:
+        _stop_if_unavailable(exc, ready[0].row, report)
+        for one in ready:  # the database refused something in the batch: find which row, keep the rest
+            try:
+                _commit(factory, [one], report)
+            except DBAPIError as row_exc:
+                _stop_if_unavailable(row_exc, one.row, report)
+                report.bad.append(RowError(one.row.row, f"the database refused the row ({refusal_reason(row_exc)})"))
+
+
+def _commit(factory, ready: list[_Ready], report: ImportReport) -> None:
+    """Write ``ready`` rows in one transaction; the report counts them once it has committed."""
+    with transaction(factory) as session:
+        numbers = _numbers(session, [r.row for r in ready])
+        values = [r.values | {"number": numbers[r.row.external_id]} for r in ready]
+        # Sorted by external_id: two imports of overlapping files take the rows' locks in the
+        # same order, so one waits for the other instead of the two deadlocking.
+        values.sort(key=lambda v: v["external_id"])
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
         connection = session.connection()  # Core executemany: no per-row ORM bookkeeping
-        connection.execute(insert(Order.__table__), values)
+        # A row that another import stored meanwhile is skipped here, by the unique index,
+        # never by the check in _write alone (which a concurrent import may pass too).
+        connection.execute(dialect.insert(Order.__table__).on_conflict_do_nothing(index_elements=["external_id"]),
+                           values)
+        # The ids by the (unique, just reserved) numbers: only the rows inserted have one. A
+        # sorted RETURNING through insertmanyvalues costs far more on large batches.
         ids = dict(session.execute(select(Order.number, Order.id).where(Order.number.in_([v["number"] for v in values]))).all())
-        order_ids = [ids[v["number"]] for v in values]
+        written = [(ids[numbers[r.row.external_id]], r) for r in ready if numbers[r.row.external_id] in ids]
         events = []
-        for order_id, i, prediction in zip(order_ids, keep, predictions, strict=True):
-            events.extend(_event_values(order_id, batch.rows[i], batch.steps[i], prediction))
-        connection.execute(insert(OrderEvent.__table__), events)
-        still_open = [oid for oid, i in zip(order_ids, keep, strict=True) if batch.states[i].status not in FINAL]
+        for order_id, r in written:
+            events.extend(_event_values(order_id, r.row, r.steps, r.prediction))
+        if events:
+            connection.execute(insert(OrderEvent.__table__), events)
+        still_open = [order_id for order_id, r in written if r.state.status not in FINAL]
         for order in session.scalars(select(Order).where(Order.id.in_(still_open))):
             track_deadlines(session, order)
-        report.imported += len(keep)
+    report.imported += len(written)
+    report.already_present += len(ready) - len(written)
+
+
+def _stop_if_unavailable(exc: DBAPIError, row: ImportRow, report: ImportReport) -> None:
+    if database_unavailable(exc):
+        raise ImportStopped(
+            f"the database failed at row {row.row} ({refusal_reason(exc)}); every batch before it is stored: "
+            f"run the import again to finish", report) from exc
+
+
+def database_unavailable(exc: DBAPIError) -> bool:
+    """A database that cannot be reached (or is out of space, or locked) refuses every row
+    alike: an import stops, rather than name each row for it. A deadlock or serialization
+    failure (PostgreSQL's class 40) is another writer's doing, not the database's: the
+    batch is retried row by row."""
+    if exc.connection_invalidated:
+        return True
+    if (getattr(exc.orig, "sqlstate", None) or "").startswith("40"):
+        return False
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def refusal_reason(exc: BaseException) -> str:
+    """What went wrong, for a report: the error's first line (PostgreSQL's detail, which may
+    quote the row's values, is left out), numbers masked, at most 200 characters."""
+    orig = getattr(exc, "orig", None) or exc
+    diag = getattr(orig, "diag", None)
+    message = (getattr(diag, "message_primary", None) or str(orig) or type(orig).__name__).strip()
+    first = mask_text(message.splitlines()[0] if message else type(orig).__name__)
+    return first if len(first) <= 200 else first[:199] + "…"
 
 
 def _numbers(session: Session, rows: Iterable[ImportRow]) -> dict[str, str]:
@@ -191,22 +287,24 @@ def _numbers(session: Session, rows: Iterable[ImportRow]) -> dict[str, str]:
     for row in rows:
         by_day.setdefault(local_day(row.received_at), []).append(row)
     numbers = {}
-    for day, day_rows in by_day.items():
+    # Days in order: concurrent imports lock the days' counters in the same order (no deadlock).
+    for day, day_rows in sorted(by_day.items()):
         first = allocate_numbers(session, day, len(day_rows))
         for offset, row in enumerate(day_rows):
             numbers[row.external_id] = format_number(day, first + offset)
     return numbers
 
 
-def _order_values(row: ImportRow, state: OrderState, number: str, units: dict[str, int], vault: Vault,
+def _order_values(row: ImportRow, state: OrderState, units: dict[str, int], vault: Vault,
                   classify: Classify | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The order's stored values but its number (reserved when it is written)."""
     given = {"kind": row.kind, "category": row.category, "urgency": row.urgency,
              "special_groups": row.special_groups, "language": row.language}
     labels, prediction = fill_labels(row.text, given, classify, source="import")
     place = locate(row.address, row.text) if not row.district else None
     now = utcnow()
     values = order_columns(
-        number=number, text=row.text, received_at=row.received_at, channel=row.channel, labels=labels,
+        number="", text=row.text, received_at=row.received_at, channel=row.channel, labels=labels,
         prediction=prediction, vault=vault, external_id=row.external_id, caller_phone=row.caller_phone,
         address=row.address, district=row.district or (place or {}).get("district"),
         street=row.street if row.district else (row.street or (place or {}).get("street")),

@@ -3,6 +3,11 @@
 The file is read by ``cityline.tabular`` (CSV, JSON Lines, .xlsx; row numbers as
 a person sees them: the spreadsheet row, the header being row 1, or the line).
 Pure apart from that: every check names the row and what was wrong.
+
+A row may hold only what the API would accept in an order (``OrderCreate``): the same
+longest value per field (``DEFAULT_MAX_STRING`` for those it does not bound), no NUL
+character (PostgreSQL cannot store one), times between ``limits.EARLIEST`` and
+``LATEST``. So a row that would fail in the database is a named bad row instead.
 """
 
 from __future__ import annotations
@@ -11,16 +16,39 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from cityline import tabular
 from cityline.errors import Invalid, RowError
-from cityline.orders.schemas import CHANNELS
+from cityline.limits import DEFAULT_MAX_STRING, NUL_MESSAGE, OUT_OF_RANGE, in_range
+from cityline.orders.schemas import CHANNELS, OrderCreate
 from cityline.privacy import normalise_phone
 from cityline.taxonomy import label_errors
 from cityline.timeutil import parse_when
 
 REQUIRED = ("external_id", "received_at", "text")
+COLUMNS = (*REQUIRED, "channel", "address", "caller_phone", "language", "kind", "category", "urgency",
+           "special_groups", "district", "street", "unit", "dispatched_at", "replied_at", "closed_at",
+           "satisfaction")
+
+
+def _max_length(name: str) -> int:
+    """The longest value the API takes in the field of that name (``OrderCreate``), else the
+    default of every request string: one limit per field, wherever an order comes in."""
+    field = OrderCreate.model_fields.get(name)
+    found = [m.max_length for m in (field.metadata if field else ()) if getattr(m, "max_length", None)]
+    return found[0] if found else DEFAULT_MAX_STRING
+
+
+def _group_limits() -> tuple[int, int]:
+    """How many special groups an order may have, and how long one may be (``OrderCreate``)."""
+    field = OrderCreate.model_fields["special_groups"]
+    (item,) = get_args(field.annotation)
+    return _max_length("special_groups"), get_args(item)[1].metadata[0].max_length
+
+
+MAX_LENGTH = {name: _max_length(name) for name in COLUMNS if name != "special_groups"}
+MAX_GROUPS, MAX_GROUP_LENGTH = _group_limits()
 SATISFACTION_WORDS = {
     "satisfied": "satisfied", "满意": "satisfied", "非常满意": "satisfied",
     "basic": "basic", "基本满意": "basic", "一般": "basic",
@@ -76,9 +104,12 @@ def _when(raw: dict[str, Any], name: str, problems: list[str]) -> datetime | Non
     if text is None:
         return None
     try:
-        return parse_when(text)
-    except ValueError:
-        problems.append(f"{name} '{text}' is not an ISO 8601 date-time")
+        return in_range(parse_when(text))
+    except ValueError as exc:
+        if str(exc) == OUT_OF_RANGE:
+            problems.append(f"{name} {OUT_OF_RANGE}")
+        else:
+            problems.append(f"{name} '{text}' is not an ISO 8601 date-time")
         return None
 
 
@@ -94,7 +125,9 @@ def parse_row(n: int, raw: dict[str, Any] | RowError) -> tuple[ImportRow | None,
     """The checked row, or None and the list of what is wrong with it."""
     if isinstance(raw, RowError):  # the reader could not read the row at all
         return None, [raw.message]
-    problems: list[str] = []
+    problems = storable_problems(raw)
+    if problems:  # checked first: no other check quotes an overlong value
+        return None, problems
     for name in REQUIRED:
         if not _text(raw, name):
             problems.append(f"{name} is required")
@@ -126,6 +159,25 @@ def parse_row(n: int, raw: dict[str, Any] | RowError) -> tuple[ImportRow | None,
         unit=_text(raw, "unit"), satisfaction=satisfaction, **labels, **times,
     )
     return row, history_problems(row)
+
+
+def storable_problems(raw: dict[str, Any]) -> list[str]:
+    """Values the database could not store, or the API would refuse: too long, or holding NUL."""
+    problems = []
+    for name, limit in MAX_LENGTH.items():
+        value = raw.get(name)
+        if isinstance(value, str) and "\x00" in value:
+            problems.append(f"{name} {NUL_MESSAGE}")
+        elif len(_text(raw, name) or "") > limit:
+            problems.append(f"{name} longer than {limit} characters")
+    groups = _groups(raw)
+    if any("\x00" in group for group in groups):
+        problems.append(f"special_groups {NUL_MESSAGE}")
+    elif len(groups) > MAX_GROUPS:
+        problems.append(f"special_groups has more than {MAX_GROUPS} groups")
+    elif any(len(group) > MAX_GROUP_LENGTH for group in groups):
+        problems.append(f"special_groups has a group longer than {MAX_GROUP_LENGTH} characters")
+    return problems
 
 
 def history_problems(row: ImportRow) -> list[str]:

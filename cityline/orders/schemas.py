@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cityline.limits import RequestBody
-from cityline.privacy import mask_data, mask_text
+from cityline.privacy import mask_data, mask_name, mask_text
 
 CHANNELS = ("phone", "web", "app", "email", "wechat", "tipoff", "transfer_110", "warning", "inspection")
 Channel = Literal["phone", "web", "app", "email", "wechat", "tipoff", "transfer_110", "warning", "inspection"]
@@ -135,10 +135,15 @@ class OrderRead(BaseModel):
     resolve_by: datetime | None
     allowed_actions: list[str]
 
-    @field_validator("text", "caller_name", "address", "reply", "caller_phone")
+    @field_validator("text", "address", "reply", "caller_phone")
     @classmethod
     def _masked(cls, value: str | None) -> str | None:
         return mask_text(value) if value else value
+
+    @field_validator("caller_name")
+    @classmethod
+    def _name_masked(cls, value: str | None) -> str | None:
+        return mask_name(value) if value else value
 
 
 class OrderDetail(OrderRead):

@@ -17,6 +17,7 @@ from cityline.orders.models import Order, OrderEvent, OrderSequence
 from cityline.orders.queries import OrderFilter, events_of, filtered
 from cityline.orders.rules import OrderState, Status, apply_move
 from cityline.outbox import notify
+from cityline.outbox.rules import DISPATCHED, REDISPATCHED, REOPENED
 from cityline.sla.tracking import track
 from cityline.taxonomy import label_errors
 
@@ -99,6 +100,10 @@ def state_of(session: Session, order: Order) -> OrderState:
     )
 
 
+# The moves that put an order in a unit's hands, and what the unit is told (console and webhooks).
+UNIT_HEARS = {"dispatch": DISPATCHED, "redispatch": REDISPATCHED, "reopen": REOPENED}
+
+
 def move_order(
     session: Session, number: str, action: str, params: Mapping[str, Any], *, actor: str, now: datetime,
     reach: OrderFilter | None = None,
@@ -124,11 +129,11 @@ def move_order(
     )
     session.flush()
     event.data = {**data, **track_deadlines(session, order)}
-    if action in ("dispatch", "redispatch"):  # the unit hears of it once this commits
+    kind = UNIT_HEARS.get(action)
+    if kind and order.unit_id is not None:  # the unit hears of it once this commits
         notify.order_dispatched(session, unit_id=order.unit_id, unit_code=after.unit, order_id=order.id,
                                 number=order.number, category=order.category, urgency=order.urgency,
-                                accept_by=order.accept_by, resolve_by=order.resolve_by,
-                                redispatch=action == "redispatch", now=now)
+                                accept_by=order.accept_by, resolve_by=order.resolve_by, kind=kind, now=now)
     return order
 
 

@@ -80,8 +80,9 @@ class Webhook(Base):
     unit_id: Mapped[int] = mapped_column(index=True)
     unit_code: Mapped[str] = mapped_column(String(64))
     url: Mapped[str] = mapped_column(String(2000))
-    # Kept as given: the worker needs it to sign every delivery (shown once, when added).
-    secret: Mapped[str] = mapped_column(String(100))
+    # Encrypted with the project's Vault: the worker needs the secret itself to sign every
+    # delivery (so not a digest), and a copy of the database must not let anyone forge them.
+    secret_enc: Mapped[str] = mapped_column(String(400))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(100))

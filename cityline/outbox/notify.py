@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from cityline.errors import NotFound
 from cityline.outbox import webhooks
 from cityline.outbox.models import Notification
-from cityline.outbox.rules import DISPATCHED, REDISPATCHED, dispatch_text, local_text
+from cityline.outbox.rules import DISPATCHED, dispatch_text, local_text
 from cityline.outbox.service import Message, enqueue
 from cityline.taxonomy import load_taxonomy
 from cityline.timeutil import local_zone
@@ -33,10 +33,10 @@ def _name(code: str | None) -> str | None:
 def order_dispatched(
     session: Session, *, unit_id: int, unit_code: str, order_id: int | None, number: str,
     category: str | None, urgency: str | None, accept_by: datetime | None, resolve_by: datetime | None,
-    redispatch: bool = False, now: datetime,
+    kind: str = DISPATCHED, now: datetime,
 ) -> Notification:
-    """Tell the unit (console and webhooks) that order ``number`` is now theirs."""
-    kind = REDISPATCHED if redispatch else DISPATCHED
+    """Tell the unit (console and webhooks) that order ``number`` is now theirs: dispatched,
+    re-dispatched or reopened (``kind``, one of ``rules.HEADS``)."""
     zone = local_zone()
     facts = {
         "order_number": number, "unit": unit_code, "category": category, "urgency": urgency,

@@ -15,6 +15,9 @@ MAX_ATTEMPTS = 10
 
 DISPATCHED = "order.dispatched"
 REDISPATCHED = "order.redispatched"
+REOPENED = "order.reopened"  # back to its unit after an unsatisfied return visit
+# What a unit is told an order is, by the kind of message: the head of the line it reads.
+HEADS = {DISPATCHED: "新派工单", REDISPATCHED: "改派工单", REOPENED: "重办工单"}
 SIGNATURE_HEADER = "X-Cityline-Signature"
 DELIVERY_HEADER = "X-Cityline-Delivery"
 EVENT_HEADER = "X-Cityline-Event"
@@ -48,9 +51,9 @@ def local_text(moment: datetime | None, zone: tzinfo) -> str | None:
 
 def dispatch_text(kind: str, number: str, *, category: str | None, urgency: str | None,
                   accept_by: str | None, resolve_by: str | None) -> str:
-    """The Chinese line a unit reads when an order is (re-)dispatched to it; names are
+    """The Chinese line a unit reads when an order is (re-)dispatched or reopened to it; names are
     display names (就医, 紧急) and times local, already formatted."""
-    head = "改派工单" if kind == REDISPATCHED else "新派工单"
+    head = HEADS[kind]
     labels = "，".join(name for name in (category, urgency) if name)
     parts = [f"{head} {number}" + (f"（{labels}）" if labels else "")]
     if accept_by:

@@ -16,6 +16,7 @@ from typing import IO
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityline.outbox.worker import GiveUp, OutboxItem, Sender
+from cityline.privacy import Vault
 
 
 def item_as_json(item: OutboxItem) -> str:
@@ -68,9 +69,10 @@ def by_channel(senders: Mapping[str, Sender]) -> Sender:
     return send
 
 
-def standard(session_factory: sessionmaker[Session], notice_log: Path | None) -> Sender:
+def standard(session_factory: sessionmaker[Session], notice_log: Path | None, vault: Vault) -> Sender:
     """What a running cityline delivers with: notices as JSON lines appended to
-    ``notice_log`` (stdout when None), webhooks as signed POSTs."""
+    ``notice_log`` (stdout when None), webhooks as POSTs signed with their secrets (which
+    ``vault`` decrypts)."""
     from cityline.outbox.webhooks import WebhookSender
 
-    return by_channel({"notice": LogSender(notice_log), "webhook": WebhookSender(session_factory)})
+    return by_channel({"notice": LogSender(notice_log), "webhook": WebhookSender(session_factory, vault)})

@@ -33,6 +33,7 @@ from cityline.errors import FieldError, Invalid, NotFound
 from cityline.outbox.models import Webhook
 from cityline.outbox.rules import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
 from cityline.outbox.worker import GiveUp, OutboxItem
+from cityline.privacy import Vault
 
 TIMEOUT_SECONDS = 5.0  # short: one slow receiver must not hold up reminders in the same worker
 
@@ -47,12 +48,12 @@ def check_url(url: str) -> str:
     return url
 
 
-def add(session: Session, *, unit_id: int, unit_code: str, url: str, actor: str | None = None
+def add(session: Session, vault: Vault, *, unit_id: int, unit_code: str, url: str, actor: str | None = None
         ) -> tuple[Webhook, str]:
-    """A new webhook for a unit and its secret (shown to the admin this once)."""
+    """A new webhook for a unit and its secret (shown to the admin this once, stored encrypted)."""
     secret = secrets.token_hex(32)
-    hook = Webhook(unit_id=unit_id, unit_code=unit_code, url=check_url(url), secret=secret, active=True,
-                   created_by=actor)
+    hook = Webhook(unit_id=unit_id, unit_code=unit_code, url=check_url(url), secret_enc=vault.encrypt(secret),
+                   active=True, created_by=actor)
     session.add(hook)
     session.flush()
     return hook, secret
@@ -98,8 +99,10 @@ class WebhookSender:
     """Posts ``webhook`` messages; the URL and secret are read at delivery time, so a
     removed webhook is not called again."""
 
-    def __init__(self, session_factory: sessionmaker[Session], timeout: float = TIMEOUT_SECONDS) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], vault: Vault,
+                 timeout: float = TIMEOUT_SECONDS) -> None:
         self.sessions = session_factory
+        self.vault = vault
         self.timeout = timeout
         # No file:, ftp: or data: handlers: only http(s) leaves this process.
         self._opener = urllib.request.OpenerDirector()
@@ -111,7 +114,7 @@ class WebhookSender:
     def __call__(self, item: OutboxItem) -> None:
         with transaction(self.sessions) as session:
             hook = session.get(Webhook, item.payload.get("webhook_id"))
-            target = (hook.url, hook.secret) if hook is not None and hook.active else None
+            target = (hook.url, self.vault.reveal(hook.secret_enc)) if hook is not None and hook.active else None
         if target is None:
             raise GiveUp(f"webhook {item.payload.get('webhook_id')} was removed")
         url, secret = target

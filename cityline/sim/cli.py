@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from cityline.sim.epidemic import load_epidemic, write_epidemic
 from cityline.sim.generate import generate as generate_orders
 from cityline.sim.scenarios import SCENARIOS
 from cityline.sim.truth import write_truth
@@ -42,9 +43,19 @@ def generate(
     units: Path | None = typer.Option(None, help="Write the handling units here (CSV)."),
     start: str | None = typer.Option(None, help="First day (YYYY-MM-DD); default: scenario's."),
     end: str | None = typer.Option(None, help="Last day (YYYY-MM-DD); default: scenario's."),
+    epidemic: Path | None = typer.Option(None, help=(
+        "Also write the scenario's epidemic data into this folder (2022 only): residents, tests, scans, "
+        "trips, cases and risk areas for `cityline epidemic import`, the callers of these orders in "
+        "the ledger.")),
 ) -> None:
-    """Generate orders in the import format, and optionally the truth and the unit tree."""
+    """Generate orders in the import format, and optionally the truth, the unit tree and the
+    epidemic data."""
     first, last = _day(start, "--start"), _day(end, "--end")
+    if epidemic is not None:
+        try:
+            load_epidemic(scenario)  # before the orders: say at once that the scenario has none
+        except ValueError as error:
+            raise typer.BadParameter(str(error), param_hint="--epidemic") from None
     began = time.perf_counter()
     try:
         count = write_orders(generate_orders(scenario, scale, seed, first, last), out)
@@ -57,3 +68,11 @@ def generate(
         typer.echo(f"truth -> {truth} (orders -> problems: {mapping})")
     if units is not None:
         typer.echo(f"{write_units_csv(units)} units -> {units}")
+    if epidemic is not None:
+        began = time.perf_counter()
+        written = write_epidemic(epidemic, scenario, scale, seed, first, last)
+        seconds = time.perf_counter() - began
+        for kind, (path, rows) in written.items():
+            typer.echo(f"{rows} {kind} -> {path}")
+        typer.echo(f"epidemic data: {sum(rows for _, rows in written.values())} rows in {seconds:.1f} s; "
+                   f"import them in this order with `cityline epidemic import KIND FILE`")

@@ -83,7 +83,7 @@ def _rows(ctx: Context, lookup: Lookups, day: date, core: DayCore, draws: DayDra
         lookup.channels[draws.channel].tolist(),
         texts.tolist(),
         address.tolist(),
-        _phones(draws.place_pick[:, 3]),
+        caller_phones(draws.place_pick[:, 3]),
         languages,
         lookup.kinds[draws.kind].tolist(),
         lookup.categories[core.problem].tolist(),
@@ -141,7 +141,7 @@ def _foreign_texts(ctx: Context, core: DayCore, draws: DayDraws, owner: np.ndarr
                                      draws.text_random[row].tolist())
 
 
-def _phones(numbers: np.ndarray) -> list[str | None]:
+def caller_phones(numbers: np.ndarray) -> list[str | None]:
     """Fake callers: a few prefixes and four digits, so some numbers call again."""
     prefixes = objects(PHONE_PREFIXES)
     phone = prefixes[numbers % len(prefixes)] + _digits()[numbers // 7 % 10000]

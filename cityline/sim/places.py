@@ -144,6 +144,24 @@ def _address_parts() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np
             objects(roads()), numbers)
 
 
+# The address forms (see ``addresses``) that name the caller's compound: a home.
+RESIDENTIAL_FORMS = (2, 3, 4)
+ADDRESS_FORMS = 5
+
+
+def address_forms(pick: np.ndarray) -> np.ndarray:
+    """Which of the ``ADDRESS_FORMS`` forms each address is written in."""
+    return pick[:, 1] % ADDRESS_FORMS
+
+
+def home_parts(pick: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The home an order's address points at, from its four random integers: the
+    compound's slot in its street, the building number, the floor and the door
+    (room ``{floor}0{door}``). The epidemic ledger houses callers here."""
+    return (pick[:, 0] % COMPOUNDS_PER_STREET, pick[:, 3] % 60 + 1, pick[:, 2] % 20 + 1,
+            pick[:, 3] % 4 + 1)
+
+
 def addresses(street: np.ndarray, pick: np.ndarray,
               operator: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Addresses (None without a place) and the phrase a text uses for the place.
@@ -157,10 +175,11 @@ def addresses(street: np.ndarray, pick: np.ndarray,
     s = np.maximum(street, 0)
     district = districts[table.district_of[s]]
     name = streets[s]
-    compound = compounds[s * COMPOUNDS_PER_STREET + pick[:, 0] % COMPOUNDS_PER_STREET]
+    slot, building_number, floor, door = home_parts(pick)
+    compound = compounds[s * COMPOUNDS_PER_STREET + slot]
     road = road_names[pick[:, 1] % len(road_names)]
-    number, building = numbers[pick[:, 2] % 1800 + 1], numbers[pick[:, 3] % 60 + 1]
-    room = numbers[pick[:, 2] % 20 + 1] + "0" + numbers[pick[:, 3] % 4 + 1] + "室"
+    number, building = numbers[pick[:, 2] % 1800 + 1], numbers[building_number]
+    room = numbers[floor] + "0" + numbers[door] + "室"
     forms = (
         ("上海市", district, name, road, number, "弄", building, "号", room),
         (district, road, number, "号"),
@@ -169,7 +188,7 @@ def addresses(street: np.ndarray, pick: np.ndarray,
         ("上海市", district, compound, building, "号", room),
     )
     address = np.full(len(street), None, dtype=object)
-    form = pick[:, 1] % len(forms)
+    form = address_forms(pick)
     for number_of_form, parts in enumerate(forms):
         rows = np.flatnonzero(placed & (form == number_of_form))
         if len(rows):

@@ -99,12 +99,13 @@ def worker(
     from cityline.db import utcnow
     from cityline.outbox.identity import WorkerIdentity
     from cityline.outbox.senders import standard
+    from cityline.privacy import default_vault
     from cityline.sla.messages import reminder_handler
     from cityline.sla.worker import run_forever, run_once
 
     name = WorkerIdentity.new(worker_id)
     handler = reminder_handler(get_settings().timezone)
-    sender = standard(runtime.sessions(), log_file)
+    sender = standard(runtime.sessions(), log_file, default_vault())
     if once:
         report = run_once(runtime.sessions(), utcnow(), name, handler, sender)
         out.print(f"fired {report.fired}, messages {report.messages}, sent {report.sent}, "

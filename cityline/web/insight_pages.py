@@ -2,7 +2,8 @@
 
 Their figures come from the analytics API (``/api/analytics/situation``,
 ``/api/analytics/briefings``), read by the page's script and drawn with ECharts;
-when that API does not answer, the page says so instead of drawing anything.
+when that API does not answer, the page says so instead of drawing anything. The
+situation also lists the day's epidemic zones (``epidemic_pages.zones_of``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi.responses import Response
 from cityline.db import utcnow
 from cityline.limits import in_range
 from cityline.timeutil import to_local
+from cityline.web.epidemic_pages import zones_of
 from cityline.web.gate import open_page
 from cityline.web.render import render
 
@@ -36,6 +38,7 @@ def situation(request: Request, day: str | None = None) -> Response:
         return v
     shown = _day(day)
     return render(request, v, "situation.html", current="situation", day=shown.isoformat(),
+                  epidemic=zones_of(v, shown),
                   previous=(shown - timedelta(days=1)).isoformat(),
                   following=(shown + timedelta(days=1)).isoformat())
 

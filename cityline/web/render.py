@@ -50,7 +50,7 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, finalize=shown)
     env.filters.update(local=local_time, iso=iso_time)
-    env.globals.update(asset=asset, is_foreign=is_foreign, mask=privacy.mask_text,
+    env.globals.update(asset=asset, is_foreign=is_foreign, mask=privacy.mask_text, mask_name=privacy.mask_name,
                        facts_of=lambda e: event_facts(e.action, e.data))
     return env
 

@@ -28,11 +28,17 @@ PAGES = (
     Page("situation", "/situation", frozenset({"analytics:read"})),
     Page("briefings", "/briefings", frozenset({"analytics:read"})),
     Page("orders", "/orders", frozenset({"orders:read"})),
+    # Epidemic work (epidemic_pages.py): figures for those who watch the city, passes for the
+    # command and grid workers, and checking a pass at a gate for everyone who may verify.
+    Page("coverage", "/epidemic/coverage", frozenset({"epidemic:read"})),
+    Page("passes", "/epidemic/passes", frozenset({"epidemic:passes"})),
+    Page("verify", "/epidemic/verify", frozenset({"epidemic:verify"})),
 )
 PAGES_BY_NAME = {p.name: p for p in PAGES}
 # Where each role starts its day; the first of the user's roles in this order wins.
 HOME_BY_ROLE = (("operator", "intake"), ("dispatcher", "queue"), ("unit_handler", "inbox"),
-                ("supervisor", "board"), ("analyst", "situation"), ("admin", "orders"))
+                ("supervisor", "board"), ("analyst", "situation"), ("admin", "orders"),
+                ("commander", "coverage"), ("grid_worker", "coverage"))
 DUE_SOON = timedelta(hours=4)
 UNIT_DONE = frozenset({Status.REPLIED, Status.VISITED}) | FINAL  # nothing left for the unit to do
 

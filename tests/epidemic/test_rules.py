@@ -298,7 +298,7 @@ def world_trips() -> list[Trip]:
 
 
 def world_risks() -> list[RiskWindow]:
-    levels = {"高": "high", "中风险": "medium", "低": "low"}
+    levels = {"高": "high", "中": "medium", "低": "low"}
     return [RiskWindow(a, levels.get(lv, lv), date.fromisoformat(f), date.fromisoformat(u) if u else None, resolve(a))
             for a, lv, f, u in world.RISK_AREAS]
 

@@ -47,7 +47,7 @@ def test_a_known_key_updates_its_record(loaded, tmp_path):
     sessions, env = loaded
     path = write_csv(tmp_path / "r.csv", world.HEADER, [
         ("R05", "赵小五", "", "13900000005", world.JA, world.CJD, world.SUN, "2号楼", "1单元", "202", "", "G-SUN",
-         "外出")])
+         "away")])
     report = run(sessions, env, "residents", path)
     assert (report.added, report.updated) == (0, 1)
     tests = write_csv(tmp_path / "t.csv", ["person_id", "sampled_at", "result", "kind"],
@@ -100,7 +100,7 @@ def test_bad_rows_are_named_and_the_rest_go_in(sessions, env, tmp_path):
     report = run(sessions, env, "residents", residents)
     assert [(e.row, e.message) for e in report.bad] == [
         (2, "phone is not a phone number (5 to 20 digits)"),
-        (3, "compound is required; status 'gone' is not one of present, away, moved_out (在住 / 外出 / 迁出)")]
+        (3, "compound is required; status 'gone' is not one of present, away, moved_out")]
     assert "12" not in str(report.as_dict()["bad_rows"][0]) or "phone" in report.bad[0].message
     areas = write_csv(tmp_path / "a.csv", ["area", "level", "from", "to"],
                       [("朝阳区", "high", "2022-04-01", ""), ("北京市朝阳区", "high", "2022-04-05", "2022-04-01")])
@@ -120,13 +120,29 @@ def test_gbk_csv_and_personal_data_protected(loaded):
     assert b"13800000101" not in snapshot and "张小一".encode() not in snapshot
 
 
+def test_values_are_the_codes_of_the_format_and_only_the_chinese_words_it_names(sessions, env, tmp_path):
+    """§6 names 阴性/阳性/待出 and 高/中/低; every other value is a code. A word outside the
+    contract is a named bad row, never a guess ("bus": a coach, or a city bus?)."""
+    trips = write_csv(tmp_path / "t.csv", ["person_id", "mode", "arrived_at", "from_area"],
+                      [("P1", "FLIGHT", at(-5), "武汉市"), ("P2", "bus", at(-5), "武汉市"), ("P3", "火车", at(-5), "武汉市")])
+    report = run(sessions, env, "trips", trips)
+    assert report.added == 1 and [(e.row, e.message) for e in report.bad] == [
+        (3, "mode 'bus' is not one of train, flight, coach, car, ship"),
+        (4, "mode '火车' is not one of train, flight, coach, car, ship")]
+    tests = write_csv(tmp_path / "r.csv", ["person_id", "sampled_at", "result"],
+                      [("P1", at(-5), "阴性"), ("P2", at(-4), "阳"), ("P3", at(-3), "待出")])
+    report = run(sessions, env, "tests", tests)
+    assert report.added == 2 and [e.row for e in report.bad] == [3]
+    assert "result '阳' is not one of negative, positive, pending (阴性 / 阳性 / 待出)" in report.bad[0].message
+
+
 def test_xlsx_with_excel_values(sessions, env, tmp_path):
     book = Workbook()
     sheet = book.active
     sheet.append(["person_id", "mode", "trip_no", "departed_at", "arrived_at", "from_area", "carriage", "seat"])
-    sheet.append(["P1", "火车", "G1", datetime(2022, 4, 8, 8, 0), datetime(2022, 4, 8, 13, 0), "武汉市", 5, "12F"])
+    sheet.append(["P1", "Train", "G1", datetime(2022, 4, 8, 8, 0), datetime(2022, 4, 8, 13, 0), "武汉市", 5, "12F"])
     sheet.append([])
-    sheet.append([1001, "飞机", "MU1", None, datetime(2022, 4, 9, 9, 30), "长春市南关区", None, None])
+    sheet.append([1001, "flight", "MU1", None, datetime(2022, 4, 9, 9, 30), "长春市南关区", None, None])
     sheet.append(["P3", "boat", "X", None, "not a time", "某地", None, None])
     book.save(tmp_path / "trips.xlsx")
     report = run(sessions, env, "trips", tmp_path / "trips.xlsx")

@@ -42,7 +42,7 @@ RESIDENTS = [
     # person_id, name, id_number, phone, district, street, compound, building, unit, room, household_id, grid, status
     ("R01", "张小一", "310101199001011234", "13800000101", JA, CJD, SUN, "1号楼", "1单元", "101", "", "G-SUN", ""),
     ("R02", "张小二", "", "13800000102", JA, CJD, SUN, "1号楼", "1单元", "101", "", "G-SUN", "present"),
-    ("R03", "王小三", "", "", JA, CJD, SUN, "1号楼", "1单元", "102", "", "G-SUN", "在住"),
+    ("R03", "王小三", "", "", JA, CJD, SUN, "1号楼", "1单元", "102", "", "G-SUN", "present"),
     ("R04", "李小四", "", "", JA, CJD, SUN, "2号楼", "1单元", "201", "", "G-SUN", ""),
     ("R05", "赵小五", "", "", JA, CJD, SUN, "2号楼", "1单元", "202", "", "G-SUN", ""),
     ("R06", "钱小六", "", "", JA, CJD, SUN, "2号楼", "1单元", "203", "", "G-SUN", "away"),
@@ -78,7 +78,7 @@ def iso(moment: datetime) -> str:
 TESTS = [
     ("R01", at(-47, -59), "阴性", ""),
     ("R02", at(-48), "negative", "pcr"),
-    ("R03", at(-48, -1), "negative", "抗原"),
+    ("R03", at(-48, -1), "negative", "antigen"),
     ("R04", at(-10), "negative", "pcr"),
     ("R04", at(-2), "待出", "pcr"),
     ("R05", at(-3), "pending", "pcr"),
@@ -97,7 +97,7 @@ CASES = [
     # person_id, reported_at, onset_at, sampled_at, kind
     ("R10", at(-72), at(-96), "", "confirmed"),
     ("R11", at(-24), "", at(-30), "asymptomatic"),
-    ("R13", datetime(2022, 3, 27, 9, 0, tzinfo=SH), "", "", "确诊"),  # reported DAY−14: no zone
+    ("R13", datetime(2022, 3, 27, 9, 0, tzinfo=SH), "", "", "confirmed"),  # reported DAY−14: no zone
     ("R14", datetime(2022, 3, 28, 9, 0, tzinfo=SH), "", "", ""),  # reported DAY−13: zones
     ("R20X", at(-48), "", "", ""),  # not in the ledger: no zone
     ("R21", at(-15 * 24), "", "", ""),  # reported 15 days ago: R20 is not refused for it
@@ -107,7 +107,7 @@ CASES = [
 # check-out (its next scan at 13:30 is later than 11:50 + 60 min) → 42 minutes together.
 SCANS = [
     # person_id, venue_code, scanned_at, left_at, venue_name, venue_kind
-    ("R10", "V-REST", datetime(2022, 4, 6, 12, 0, tzinfo=SH), datetime(2022, 4, 6, 12, 42, tzinfo=SH), "好味餐厅", "餐厅"),
+    ("R10", "V-REST", datetime(2022, 4, 6, 12, 0, tzinfo=SH), datetime(2022, 4, 6, 12, 42, tzinfo=SH), "好味餐厅", "restaurant"),
     ("R16", "V-REST", datetime(2022, 4, 6, 11, 50, tzinfo=SH), "", "好味餐厅", "restaurant"),
     ("R16", "V-SHOP", datetime(2022, 4, 6, 13, 30, tzinfo=SH), "", "便利店", "shop"),
     # R17 was there only 10 minutes before its next scan elsewhere → no contact
@@ -119,7 +119,7 @@ TRIPS = [
     # person_id, mode, trip_no, departed_at, arrived_at, from_area, carriage, seat
     ("R11", "train", "G123", datetime(2022, 4, 8, 8, 0, tzinfo=SH), datetime(2022, 4, 8, 13, 0, tzinfo=SH),
      "湖北省武汉市", "05", "12F"),
-    ("R17", "高铁", " g123 ", datetime(2022, 4, 8, 8, 0, tzinfo=SH), datetime(2022, 4, 8, 13, 0, tzinfo=SH),
+    ("R17", "train", " g123 ", datetime(2022, 4, 8, 8, 0, tzinfo=SH), datetime(2022, 4, 8, 13, 0, tzinfo=SH),
      "湖北省武汉市", "5", "14A"),  # 2 rows apart: contact
     ("R18", "train", "G123", datetime(2022, 4, 8, 8, 0, tzinfo=SH), datetime(2022, 4, 8, 13, 0, tzinfo=SH),
      "湖北省武汉市", "05", "15A"),  # 3 rows apart: not
@@ -152,7 +152,7 @@ RISK_AREAS = [
     ("湖北省武汉市江汉区民族街道", "高", "2022-04-01", ""),
     ("长春市南关区", "medium", "2022-03-20", ""),
     ("吉林省吉林市船营区", "high", "2022-03-15", "2022-04-04"),
-    ("黑龙江省", "中风险", "2022-03-01", ""),
+    ("黑龙江省", "中", "2022-03-01", ""),
     ("上海市", "低", "2022-03-01", ""),
 ]
 

@@ -78,3 +78,16 @@ def test_a_repeated_external_id_gives_the_first_order_only_to_those_who_may_see_
     assert first.json()["number"] not in again.text and "江宁路" not in again.text
     assert city.post("/api/orders", json=body).json()["number"] == first.json()["number"]
     assert city.get("/api/orders").json()["total"] == 1
+
+
+def test_a_callers_name_comes_back_masked_and_the_reveal_gives_it_in_full(sessions, vault):
+    token = make_token(sessions, ["operator"])
+    with TestClient(create_app(sessions, vault), headers={"Authorization": f"Bearer {token}"}) as client:
+        order = client.post("/api/orders", json={"text": "楼下烧烤油烟很大", "caller_name": "王小明",
+                                                  "category": "GEN.ENVIRONMENT", "kind": "complaint"}).json()
+        polite = client.post("/api/orders", json={"text": "楼下烧烤油烟很大", "caller_name": "张先生",
+                                                   "category": "GEN.ENVIRONMENT", "kind": "complaint"}).json()
+        assert order["caller_name"] == "王*明" and polite["caller_name"] == "张先生"
+        assert client.get(f"/api/orders/{order['number']}").json()["caller_name"] == "王*明"
+        revealed = client.post(f"/api/orders/{order['number']}/reveal", json={"reason": "回访核实", "texts": True})
+        assert revealed.json()["caller_name"] == "王小明"

@@ -9,10 +9,11 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from cityline.accounts.rules import ROLES
 from cityline.api import create_app
-from cityline.db import utcnow
+from cityline.db import transaction, utcnow
 from cityline.outbox.senders import standard
 from cityline.outbox.worker import deliver_outbox
 from cityline.timeutil import parse_when, to_local
@@ -47,7 +48,7 @@ def move(client, number: str, **body) -> dict:
 
 
 def test_a_dispatched_order_notifies_the_unit_and_posts_a_signed_webhook_retried_until_it_answers(
-    world, receiver, sessions, tmp_path
+    world, receiver, sessions, vault, tmp_path
 ):
     added = world["admin"].post("/api/webhooks", json={"unit": "SH-JA-CJD", "url": receiver.url})
     assert added.status_code == 201, added.text
@@ -69,7 +70,7 @@ def test_a_dispatched_order_notifies_the_unit_and_posts_a_signed_webhook_retried
     assert note["text"].startswith(f"新派工单 {number}（就医配药，紧急），请于 {accept_by} 前签收")
 
     # The webhook: a real POST per attempt, backed off 30 s then 1 min, until it answers 200.
-    sender = standard(sessions, tmp_path / "outbox.log")
+    sender = standard(sessions, tmp_path / "outbox.log", vault)
     start = utcnow()
     for at, seen in ((start, 1), (start + timedelta(seconds=29), 1), (start + timedelta(seconds=30), 2),
                      (start + timedelta(seconds=89), 2), (start + timedelta(seconds=90), 3),
@@ -117,7 +118,17 @@ def test_auto_dispatch_and_redispatch_notify_each_unit_within_its_reach(world):
     assert world["desk"].get("/api/notifications").json()["unread"] == 1  # the city centre sees every unit
 
 
-def test_webhooks_are_for_admins_and_their_secret_is_shown_once(world, sessions):
+def test_an_order_reopened_after_an_unsatisfied_return_visit_is_announced_to_its_unit_again(world):
+    order = new_order(world["desk"])
+    for action, params in [("accept", {}), ("reply", {"text": "药已送到"}), ("visit", {"satisfaction": "unsatisfied"}),
+                           ("reopen", {"reason": "药仍未送到"})]:
+        move(world["desk"], order["number"], action=action, **params)
+    notes = world["cjd"].get("/api/notifications").json()["items"]
+    assert [n["kind"] for n in notes] == ["order.reopened", "order.dispatched"]
+    assert notes[0]["text"].startswith(f"重办工单 {order['number']}")
+
+
+def test_webhooks_are_for_admins_and_their_secret_is_shown_once(world, sessions, vault):
     hook = {"unit": "SH-JA-CJD", "url": "https://cjd.example/12345"}
     for name in ("cjd", "district"):
         client = world[name]
@@ -131,6 +142,9 @@ def test_webhooks_are_for_admins_and_their_secret_is_shown_once(world, sessions)
     listed = admin.get("/api/webhooks").json()
     assert [h["id"] for h in listed] == [created["id"]] and listed[0]["secret"] is None
     assert created["secret"] not in admin.get("/api/webhooks").text
+    with transaction(sessions) as session:  # a copy of the database cannot sign deliveries
+        stored = session.execute(text("SELECT secret_enc FROM webhooks")).scalar_one()
+    assert created["secret"] not in stored and vault.reveal(stored) == created["secret"]
     unknown = admin.post("/api/webhooks", json={"unit": "NOPE", "url": hook["url"]})
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "unit"
     assert admin.post("/api/webhooks", json={"unit": "SH-JA-CJD", "url": "file:///etc/passwd"}).status_code == 422
@@ -142,14 +156,14 @@ def test_webhooks_are_for_admins_and_their_secret_is_shown_once(world, sessions)
     assert {"webhook_added", "webhook_removed"} <= set(actions)
 
 
-def test_a_delivery_given_up_on_is_shown_to_the_admin_who_can_send_it_again(world, sessions):
+def test_a_delivery_given_up_on_is_shown_to_the_admin_who_can_send_it_again(world, sessions, vault):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{probe.getsockname()[1]}/hook"
     admin = world["admin"]
     admin.post("/api/webhooks", json={"unit": "SH-JA-CJD", "url": dead})
     order = new_order(world["desk"])
-    report = deliver_outbox(sessions, utcnow(), standard(sessions, None), max_attempts=1)
+    report = deliver_outbox(sessions, utcnow(), standard(sessions, None, vault), max_attempts=1)
     assert (report.sent, report.failed) == (0, 1)
     [failed] = admin.get("/api/outbox").json()
     assert (failed["state"], failed["order_number"], failed["attempts"]) == ("failed", order["number"], 1)

@@ -1,4 +1,5 @@
-"""Migration 0003 on a database that already has timers: they learn their order's number."""
+"""Migrations of the outbox's tables on databases that already hold rows: timers learn their order's
+number (0003), webhook secrets are encrypted (0008)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from cityline.config import get_settings
 from cityline.db import UTCDateTime, make_engine, make_sessionmaker, transaction
 from cityline.orders.models import Order
+from cityline.privacy import Vault
 from cityline.schema import upgrade
 from tests.pg import create_database
 
@@ -54,3 +57,29 @@ def test_existing_timers_get_their_orders_number_and_messages_stay_notices(datab
     engine.dispose()
     assert [tuple(row) for row in numbers] == [(1, "20200128-00042"), (999, None)]  # no such order: stays empty
     assert channels == ["notice"]
+
+
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_a_webhook_secret_stored_before_0008_is_encrypted_and_still_signs(database, tmp_path, monkeypatch):
+    monkeypatch.setenv("CITYLINE_SECRET_KEY", "migration-test-secret")
+    get_settings.cache_clear()
+    if database == "sqlite":
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+    else:
+        url = create_database(os.environ["CITYLINE_TEST_POSTGRES_URL"], "cityline_webhook_migration")
+    upgrade(url, "0007")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO webhooks (unit_id, unit_code, url, secret, active, created_at) "
+                             "VALUES (3, 'SH-JA-CJD', 'https://cjd.example/hook', :secret, true, :at)"),
+                     {"secret": "ab" * 32, "at": WHEN})
+    engine.dispose()
+    upgrade(url)
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT secret_enc FROM webhooks")).scalar_one()
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("webhooks")}
+    engine.dispose()
+    get_settings.cache_clear()
+    assert "secret" not in columns and "ab" * 32 not in stored
+    assert Vault("migration-test-secret").reveal(stored) == "ab" * 32

@@ -12,9 +12,13 @@ from cityline.db import transaction
 from cityline.errors import Conflict, Invalid, NotFound
 from cityline.outbox import notify, service, webhooks
 from cityline.outbox.models import Notification, OutboxMessage
+from cityline.outbox.rules import DISPATCHED, REDISPATCHED
 from cityline.outbox.service import Message, enqueue
+from cityline.privacy import Vault
 
 NOW = datetime(2020, 1, 28, 14, 0, tzinfo=UTC)
+
+VAULT = Vault("test-secret-not-for-production")
 
 
 def count(db, model, *where) -> int:
@@ -100,14 +104,14 @@ def dispatch(db, unit_id=3, unit_code="SH-JA-CJD", number="20200128-00042", redi
         return notify.order_dispatched(
             session, unit_id=unit_id, unit_code=unit_code, order_id=42, number=number, category="EPI.MEDICAL",
             urgency="urgent", accept_by=NOW + timedelta(minutes=15), resolve_by=NOW + timedelta(hours=2),
-            redispatch=redispatch, now=NOW)
+            kind=REDISPATCHED if redispatch else DISPATCHED, now=NOW)
 
 
 def test_a_dispatch_writes_the_units_notification_and_one_delivery_per_active_webhook(outbox_db):
     with transaction(outbox_db.factory) as session:
-        kept, _ = webhooks.add(session, unit_id=3, unit_code="SH-JA-CJD", url="https://cjd.example/hook")
-        gone, _ = webhooks.add(session, unit_id=3, unit_code="SH-JA-CJD", url="https://old.example/hook")
-        webhooks.add(session, unit_id=4, unit_code="SH-JA-JNL", url="https://jnl.example/hook")
+        kept, _ = webhooks.add(session, VAULT, unit_id=3, unit_code="SH-JA-CJD", url="https://cjd.example/hook")
+        gone, _ = webhooks.add(session, VAULT, unit_id=3, unit_code="SH-JA-CJD", url="https://old.example/hook")
+        webhooks.add(session, VAULT, unit_id=4, unit_code="SH-JA-JNL", url="https://jnl.example/hook")
         webhooks.remove(session, gone.id)
     dispatch(outbox_db)
     with outbox_db.factory() as session:
@@ -157,14 +161,14 @@ def test_reading_twice_keeps_the_first_reader_and_time(outbox_db):
                                  "javascript:alert(1)"])
 def test_a_webhook_must_be_an_http_address(outbox_db, url):
     with pytest.raises(Invalid) as refused, transaction(outbox_db.factory) as session:
-        webhooks.add(session, unit_id=3, unit_code="SH-JA-CJD", url=url)
+        webhooks.add(session, VAULT, unit_id=3, unit_code="SH-JA-CJD", url=url)
     assert refused.value.errors[0].field == "url"
 
 
 def test_each_webhook_gets_its_own_secret_and_removed_ones_are_listed_only_on_request(outbox_db):
     with transaction(outbox_db.factory) as session:
-        one, secret_one = webhooks.add(session, unit_id=3, unit_code="SH-JA-CJD", url="https://a.example/")
-        _two, secret_two = webhooks.add(session, unit_id=3, unit_code="SH-JA-CJD", url="https://b.example/")
+        one, secret_one = webhooks.add(session, VAULT, unit_id=3, unit_code="SH-JA-CJD", url="https://a.example/")
+        _two, secret_two = webhooks.add(session, VAULT, unit_id=3, unit_code="SH-JA-CJD", url="https://b.example/")
     assert secret_one != secret_two and len(secret_one) == 64
     with transaction(outbox_db.factory) as session:
         webhooks.remove(session, one.id)

@@ -23,6 +23,7 @@ from cityline.outbox.senders import MemorySender, by_channel
 from cityline.outbox.service import Message, enqueue
 from cityline.outbox.webhooks import WebhookSender
 from cityline.outbox.worker import GiveUp, claim, deliver_outbox
+from cityline.privacy import Vault
 from cityline.sla.messages import reminder_handler
 from cityline.sla.worker import fire_due_timers
 from cityline.timeutil import parse_when
@@ -30,6 +31,8 @@ from tests.conftest import make_token
 from tests.factories import add_units_and_catalogue, order_body
 
 NOW = datetime(2020, 1, 28, 14, 0, tzinfo=UTC)
+
+VAULT = Vault("test-secret-not-for-production")
 
 
 def row(db, message_id: int) -> OutboxMessage:
@@ -147,7 +150,7 @@ def test_two_workers_on_postgresql_never_deliver_a_message_twice(outbox_postgres
 
 def webhook_message(db, url: str) -> tuple[int, int, str]:
     with transaction(db.factory) as session:
-        hook, secret = webhooks.add(session, unit_id=3, unit_code="SH-JA-CJD", url=url)
+        hook, secret = webhooks.add(session, VAULT, unit_id=3, unit_code="SH-JA-CJD", url=url)
         message = enqueue(session, Message("order.dispatched", f"webhook:{hook.id}", 1, {
             "webhook_id": hook.id, "event": {"order_number": "20200128-00042"}}, channel="webhook"), NOW)
         return hook.id, message.id, secret
@@ -158,7 +161,7 @@ def test_a_webhook_receiver_that_cannot_be_reached_is_a_failed_attempt(outbox_db
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     _hook, message_id, _secret = webhook_message(outbox_db, f"http://127.0.0.1:{port}/hook")
-    report = deliver_outbox(outbox_db.factory, NOW, WebhookSender(outbox_db.factory, timeout=2))
+    report = deliver_outbox(outbox_db.factory, NOW, WebhookSender(outbox_db.factory, VAULT, timeout=2))
     assert (report.sent, report.send_errors) == (0, 1)
     stored = row(outbox_db, message_id)
     assert (stored.state, stored.attempts, stored.next_attempt_at) == ("pending", 1, NOW + timedelta(seconds=30))
@@ -168,7 +171,7 @@ def test_a_redirect_is_not_a_delivery(outbox_db, receiver):
     _hook, message_id, receiver.secret = webhook_message(outbox_db, receiver.url)
     receiver.statuses = [302]
     receiver.redirect_to = receiver.url + "/elsewhere"
-    report = deliver_outbox(outbox_db.factory, NOW, WebhookSender(outbox_db.factory))
+    report = deliver_outbox(outbox_db.factory, NOW, WebhookSender(outbox_db.factory, VAULT))
     assert report.send_errors == 1 and "HTTP 302" in row(outbox_db, message_id).last_error
     assert [s.path for s in receiver.seen] == ["/hook"]  # not followed
 
@@ -177,7 +180,7 @@ def test_a_removed_webhook_is_not_called_again(outbox_db, receiver):
     hook_id, message_id, receiver.secret = webhook_message(outbox_db, receiver.url)
     with transaction(outbox_db.factory) as session:
         webhooks.remove(session, hook_id)
-    report = deliver_outbox(outbox_db.factory, NOW, WebhookSender(outbox_db.factory))
+    report = deliver_outbox(outbox_db.factory, NOW, WebhookSender(outbox_db.factory, VAULT))
     assert report.failed == 1 and row(outbox_db, message_id).state == "failed"
     assert receiver.seen == []
 

@@ -20,15 +20,19 @@ from cityline.web.rules import DUE_SOON
 from tests.factories import order_body
 from tests.web.conftest import CSRF
 
-PAGES = ("/intake", "/queue", "/inbox", "/visits", "/board", "/situation", "/briefings", "/orders")
+PAGES = ("/intake", "/queue", "/inbox", "/visits", "/board", "/situation", "/briefings", "/orders",
+         "/epidemic/coverage", "/epidemic/passes", "/epidemic/verify")
 # What each role works in, written out by hand (not derived from the code under test).
+# Checking a pass at a gate is for operators, handlers and supervisors too; epidemic figures
+# for those who watch the city (the epidemic roles: tests/web/test_epidemic_pages.py).
 OPENS = {
-    "operator": {"/intake", "/visits", "/orders"},
+    "operator": {"/intake", "/visits", "/orders", "/epidemic/verify"},
     "dispatcher": {"/queue", "/orders"},
-    "handler": {"/inbox", "/orders"},
-    "supervisor": {"/queue", "/visits", "/board", "/situation", "/briefings", "/orders"},
-    "analyst": {"/situation", "/briefings", "/orders"},
-    "admin": {"/orders"},
+    "handler": {"/inbox", "/orders", "/epidemic/verify"},
+    "supervisor": {"/queue", "/visits", "/board", "/situation", "/briefings", "/orders", "/epidemic/coverage",
+                   "/epidemic/verify"},
+    "analyst": {"/situation", "/briefings", "/orders", "/epidemic/coverage"},
+    "admin": {"/orders", "/epidemic/coverage"},
 }
 HOME = {"operator": "/intake", "dispatcher": "/queue", "handler": "/inbox", "supervisor": "/board",
         "analyst": "/situation", "admin": "/orders"}
