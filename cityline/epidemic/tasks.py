@@ -32,7 +32,6 @@ from sqlalchemy.orm import Session
 
 from cityline.accounts.models import Unit
 from cityline.epidemic import ledger, service
-from cityline.epidemic.models import Resident
 from cityline.epidemic.rules import Person
 from cityline.geo.models import Grid
 from cityline.intake.service import create_order, find_by_external_id
@@ -123,8 +122,7 @@ def responsible_unit(session: Session, place: Building, persons: list[Person]) -
 
 def _text(session: Session, place: Building, persons: list[Person], since: date, until: date) -> str:
     """The order's text: where, which days, how many, and who (masked)."""
-    rows = {r.person_id: r for r in session.scalars(
-        select(Resident).where(Resident.person_id.in_([p.person_id for p in persons[:LISTED]])))}
+    rows = {r.person_id: r for r in service.residents(session, [p.person_id for p in persons[:LISTED]])}
     lines = []
     for person in persons[:LISTED]:
         row = rows.get(person.person_id)
