@@ -19,10 +19,12 @@ from cityline.accounts.units_api import router as units_router
 from cityline.analytics.api import router as analytics_router
 from cityline.config import get_settings
 from cityline.db import ping
+from cityline.epidemic import zonemarks
 from cityline.epidemic.api import router as epidemic_router
 from cityline.intake.api import dispatch_router
 from cityline.intake.api import orders_router as intake_orders_router
 from cityline.intake.api import router as intake_router
+from cityline.intake.service import use_zone_lookup
 from cityline.knowledge.api import public_router
 from cityline.knowledge.api import router as knowledge_router
 from cityline.orders.api import router as orders_router
@@ -82,6 +84,7 @@ def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None,
     app.state.vault = vault
     app.state.classifier = classifier
     app.state.readiness = readiness
+    use_zone_lookup(zonemarks.zone_of)  # new orders from a published sealed/controlled zone are marked
     problems.install(app)
     logs.install()
     # Outermost of ours: it logs a request that raised once and answers it as a problem.

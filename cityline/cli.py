@@ -94,6 +94,10 @@ def demo(
 
 @app.callback()
 def options(debug: bool = typer.Option(False, "--debug", help="on failure, show the traceback (numbers masked)")) -> None:
+    from cityline.epidemic import zonemarks
+    from cityline.intake.service import use_zone_lookup
+
+    use_zone_lookup(zonemarks.zone_of)  # new orders from a published sealed/controlled zone are marked
     if debug:
         from cityline import logs
 

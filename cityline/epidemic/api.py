@@ -124,6 +124,23 @@ def untested(d: D, since: Day, until: Day) -> list[dict[str, Any]]:
     return [schemas.untested(p) for p in found.untested]
 
 
+@router.post("/tasks/untested")
+def untested_tasks(body: schemas.UntestedTasks, d: D) -> dict[str, Any]:
+    """One work order per building with residents (in the caller's reach) untested from
+    ``since`` to ``until``, dispatched to the grid's unit. Idempotent by range and building:
+    running it again answers the same orders as ``created: false`` and adds nothing."""
+    from cityline.epidemic.tasks import untested_tasks as make_tasks
+
+    d.require("epidemic:import")
+    if body.until < body.since:
+        raise Invalid("until is before since", [FieldError("until", "before since")])
+    scope = _scope(d)
+    with transaction(d.sessions) as session:
+        report = make_tasks(session, _env(d), body.since, body.until, actor=d.actor, now=utcnow(), vault=d.vault,
+                            scope=scope)
+    return report.as_dict()
+
+
 @router.get("/zones")
 def zones(d: D, day: OnDay) -> list[dict[str, Any]]:
     d.require("epidemic:read")

@@ -140,6 +140,35 @@ def zones(
 
 
 @app.command()
+def tasks(
+    since: Annotated[str, typer.Option("--from", help="first local date, YYYY-MM-DD")],
+    until: Annotated[str, typer.Option("--to", help="last local date, YYYY-MM-DD")],
+    as_json: Json = False,
+) -> None:
+    """One work order per building with residents untested from FROM to TO (category EPI.TEST,
+    channel warning), dispatched to the grid's unit; running the same range again adds nothing."""
+    from cityline.epidemic.tasks import untested_tasks
+
+    env = _env()
+    first, last = _day(since), _day(until)
+    if last < first:
+        raise typer.BadParameter(f"--to {until} is before --from {since}")
+    try:
+        with transaction(runtime.sessions()) as session:
+            report = untested_tasks(session, env, first, last, actor=actor(), now=utcnow(), vault=default_vault())
+    except DomainError as exc:
+        raise fail(exc) from exc
+    found = report.as_dict()
+    if as_json:
+        _lines([found])
+        return
+    _table(f"untested residents {since} .. {until}", found["orders"],
+           ["number", "created", "district", "street", "compound", "building", "untested", "unit"])
+    out.print(f"created {found['created']}, already there {found['existed']}, "
+              f"waiting for a dispatcher {found['undispatched']}")
+
+
+@app.command()
 def arrivals(day: Annotated[str, typer.Option("--date", help="local date, YYYY-MM-DD")], as_json: Json = False) -> None:
     """People who arrived from a medium- or high-risk area in the 14 days up to a date (latest arrival each)."""
     env = _env()

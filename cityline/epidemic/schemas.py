@@ -7,15 +7,15 @@ the offset; personal data only ever masked.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from cityline.epidemic.models import Resident
 from cityline.epidemic.places import Arrival, ZoneRow
 from cityline.epidemic.rules import Contact, CoverageRow, Person
-from cityline.limits import RequestBody
+from cityline.limits import RequestBody, in_range
 from cityline.timeutil import to_local
 
 
@@ -85,3 +85,8 @@ class PassVerify(RequestBody):
 
 class RevealRequest(RequestBody):
     reason: str = Field(min_length=2, max_length=500, description="why the full data are needed (audited)")
+
+
+class UntestedTasks(RequestBody):
+    since: Annotated[date, AfterValidator(in_range)] = Field(description="first local date, YYYY-MM-DD")
+    until: Annotated[date, AfterValidator(in_range)] = Field(description="last local date, YYYY-MM-DD")

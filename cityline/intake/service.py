@@ -11,13 +11,15 @@ two functions.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityline.errors import Conflict, Invalid
+from cityline.geo.models import Grid
 from cityline.geo.service import grid_for
 from cityline.idempotency.service import claim, complete, different_request
 from cityline.orders.models import Order
@@ -32,11 +34,69 @@ from cityline.orders.service import (
 )
 from cityline.privacy import Vault
 from cityline.taxonomy import label_errors
-from cityline.timeutil import as_aware, local_day
+from cityline.timeutil import as_aware, local_day, to_local
 
 # classify(text, language) -> {"kind", "category", "urgency", "special_groups", "language", ...}
 Classify = Callable[[str, str | None], dict[str, Any]]
 LABELS = ("kind", "category", "urgency")
+
+
+@dataclass(frozen=True)
+class OrderPlace:
+    """Where a new order is, as a zone lookup needs it: the local day it is received, the
+    district and street intake found, and the words naming the rest (address and text)."""
+
+    day: date
+    district: str | None
+    street: str | None
+    words: str
+
+
+@dataclass(frozen=True)
+class ZoneMark:
+    """The sealed (封控) or controlled (管控) zone an order's place lies in."""
+
+    level: str  # sealed | controlled
+    zone: str  # which: "epidemic_zone:<id>" (published) or "grid:<code>" (a grid's manual level)
+    name: str  # the place the zone covers, e.g. 静安区曹家渡街道月亮小区1号楼
+
+
+# The zones are epidemic's, which sits above intake: the composition roots (``cityline.api``,
+# ``cityline.cli``) plug epidemic's published-zone lookup in here, so intake never imports it.
+ZoneLookup = Callable[[Session, OrderPlace], ZoneMark | None]
+_zone_lookup: ZoneLookup | None = None
+
+
+def use_zone_lookup(lookup: ZoneLookup | None) -> None:
+    """Mark new orders with the published zone their place lies in (None: only grids' levels)."""
+    global _zone_lookup
+    _zone_lookup = lookup
+
+
+def zone_of(session: Session, place: OrderPlace, grid: Grid | None) -> ZoneMark | None:
+    """The zone of a new order: a level set by hand on its grid overrides the published zones
+    (a grid under precaution, or lifted to nothing, is not marked even inside a published
+    sealed building); without one, the published zone its place lies in, if any."""
+    if grid is not None and grid.zone_level:
+        if grid.zone_level in ("sealed", "controlled"):
+            return ZoneMark(grid.zone_level, f"grid:{grid.code}", grid.name)
+        return None
+    return _zone_lookup(session, place) if _zone_lookup and place.district else None
+
+
+def mark_zone(session: Session, labels: dict[str, Any], place: OrderPlace, grid: Grid | None) -> dict[str, Any]:
+    """Raise the order's urgency by the zone policy (``sla/policies.toml`` ``[zones]``);
+    returns what the ``received`` event records about it (nothing outside a zone)."""
+    from cityline.sla.tracking import policies
+
+    mark = zone_of(session, place, grid)
+    if mark is None:
+        return {}
+    rule = policies().zones.get(mark.level)
+    before = labels["urgency"]
+    if rule is not None:
+        labels["urgency"] = rule.urgency_for(labels["category"], before)
+    return {"zone": {**asdict(mark), "urgency_before": before, "urgency": labels["urgency"]}}
 
 
 def find_by_external_id(session: Session, external_id: str) -> Order | None:
@@ -164,6 +224,9 @@ def create_order(
     if grid and not (data.district or place):  # the grid knows where it is
         place = {"district": grid.district, "street": grid.street, "matched": [grid.name]}
     day = local_day(received_at)
+    zone = mark_zone(session, labels, OrderPlace(
+        to_local(received_at).date(), data.district or (place or {}).get("district"), data.street or (place or {}).get("street"),
+        " ".join(filter(None, (data.address, data.text)))), grid)
     order = Order(**order_columns(
         number=format_number(day, allocate_numbers(session, day)), text=data.text, received_at=received_at,
         channel=data.channel, labels=labels, prediction=prediction, vault=vault, external_id=data.external_id,
@@ -180,6 +243,7 @@ def create_order(
         event_data["place"] = place
     if grid:
         event_data["grid"] = {"code": grid.code, "name": grid.name, "unit": grid.unit_code, "zone": grid.zone_level}
+    event_data |= zone
     event = record_event(session, order, "received", actor=actor, at=received_at, from_status=None,
                          to_status=order.status, data=event_data)
     if route:

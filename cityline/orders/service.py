@@ -143,7 +143,7 @@ def track_deadlines(session: Session, order: Order) -> dict[str, Any]:
     Returns ``{"deadlines": …}`` when they changed, for the event that changed them."""
     before = (order.accept_by, order.respond_by, order.resolve_by)
     policy, deadlines = track(session, order.id, urgency=order.urgency, category=order.category,
-                              special_groups=order.special_groups, number=order.number,
+                              special_groups=order.special_groups, number=order.number, channel=order.channel,
                               events=[(e.action, e.at, e.data) for e in events_of(session, order)])
     if policy is not None:  # an untriaged order keeps what it had: there is nothing to measure against
         order.sla_policy = policy

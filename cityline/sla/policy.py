@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, time
 from functools import lru_cache
 from pathlib import Path
@@ -24,7 +24,7 @@ CALENDAR_KINDS = ("working", "24x7")
 _DURATION = re.compile(r"^\s*(\d+)\s*(m|h|wd)\s*$")
 _PERIOD = re.compile(r"^\s*(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*$")
 _POLICY_KEYS = {
-    "name", "zh", "en", "urgency", "categories", "life_safety",
+    "name", "zh", "en", "urgency", "categories", "channels", "life_safety",
     "accept_within", "respond_within", "resolve_within", "calendar", "warn_share",
 }
 _DEFAULT_KEYS = {"accept_within", "calendar", "warn_share"}
@@ -32,7 +32,10 @@ _CALENDAR_KEYS = {
     "timezone", "working_hours", "late_cutoff", "outside_known_years",
     "extra_holidays", "extra_workdays",
 }
-_TOP_KEYS = {"version", "emergency", "calendar", "life_safety", "defaults", "policy"}
+_TOP_KEYS = {"version", "emergency", "calendar", "life_safety", "defaults", "policy", "zones"}
+# Urgencies from the least to the most urgent: a zone raises, never lowers.
+URGENCY_ORDER = ("normal", "sub_urgent", "urgent")
+ZONE_LEVELS = ("sealed", "controlled")
 
 
 class PolicyError(ValueError):
@@ -77,6 +80,7 @@ class Policy:
     calendar: str = "working"  # "working" or "24x7"
     warn_share: float = 0.8
     categories: frozenset[str] = frozenset()
+    channels: frozenset[str] = frozenset()  # empty: any channel
     life_safety: bool | None = None  # None: the policy does not care
     zh: str = ""
     en: str = ""
@@ -86,7 +90,24 @@ class Policy:
         return replace(self, calendar="24x7")
 
     def specificity(self) -> int:
-        return (2 if self.categories else 0) + (1 if self.life_safety is not None else 0)
+        return (4 if self.channels else 0) + (2 if self.categories else 0) + (1 if self.life_safety is not None else 0)
+
+
+@dataclass(frozen=True)
+class ZoneRaise:
+    """What an order from a sealed or controlled zone gets: the categories raised to urgent
+    there, and the urgency every other order from the zone is raised to (None: left)."""
+
+    urgent: frozenset[str] = frozenset()
+    at_least: str | None = None
+
+    def urgency_for(self, category: str | None, urgency: str | None) -> str | None:
+        """The order's urgency in the zone: raised when the policy says so, never lowered."""
+        wanted = "urgent" if category in self.urgent else self.at_least
+        if wanted is None or (urgency in URGENCY_ORDER
+                              and URGENCY_ORDER.index(urgency) >= URGENCY_ORDER.index(wanted)):
+            return urgency
+        return wanted
 
 
 @dataclass(frozen=True)
@@ -97,6 +118,7 @@ class PolicySet:
     life_safety_groups: frozenset[str]
     emergency: bool = False
     source: str = ""
+    zones: dict[str, ZoneRaise] = field(default_factory=dict, hash=False)  # sealed / controlled
 
     def touches_life_safety(
         self, category: str | None = None, special_groups: Iterable[str] = (), flagged: bool = False
@@ -116,6 +138,7 @@ class PolicySet:
         *,
         life_safety: bool = False,
         emergency: bool | None = None,
+        channel: str | None = None,
     ) -> Policy:
         """The policy for an order; in emergency mode (the file's flag unless given) 24×7."""
         touches = self.touches_life_safety(category, special_groups, life_safety)
@@ -123,6 +146,7 @@ class PolicySet:
             p for p in self.policies
             if p.urgency == urgency
             and (not p.categories or category in p.categories)
+            and (not p.channels or channel in p.channels)
             and (p.life_safety is None or p.life_safety == touches)
         ]
         if not fitting:
@@ -171,6 +195,7 @@ def _load(path: str) -> PolicySet:
         life_safety_groups=frozenset(_strings(life, "special_groups", path, "[life_safety]")),
         emergency=emergency,
         source=path,
+        zones=_read_zones(raw.get("zones", {}), path),
     )
 
 
@@ -222,10 +247,24 @@ def _read_policy(entry: Any, defaults: dict, path: str, index: int) -> Policy:
         calendar=calendar,
         warn_share=float(share),
         categories=frozenset(_strings(values, "categories", path, where)),
+        channels=frozenset(_strings(values, "channels", path, where)),
         life_safety=life_safety,
         zh=str(values.get("zh", "")),
         en=str(values.get("en", "")),
     )
+
+
+def _read_zones(table: Any, path: str) -> dict[str, ZoneRaise]:
+    _no_unknown_keys(table, set(ZONE_LEVELS), path, "[zones]")
+    zones = {}
+    for level, entry in table.items():
+        where = f"[zones.{level}]"
+        _no_unknown_keys(entry, {"urgent", "at_least"}, path, where)
+        at_least = entry.get("at_least") or None
+        if at_least is not None and at_least not in URGENCY_ORDER:
+            raise PolicyError(f"{path}: {where} key 'at_least' must be one of {URGENCY_ORDER} (or empty)")
+        zones[level] = ZoneRaise(frozenset(_strings(entry, "urgent", path, where)), at_least)
+    return zones
 
 
 def _check_fallbacks(policies: tuple[Policy, ...], path: str) -> None:

@@ -32,14 +32,14 @@ def policies() -> PolicySet:
 
 def track(session: Session, order_id: int, *, urgency: str | None, category: str | None,
           special_groups: Sequence[str], events: Sequence[tuple[str, datetime, dict[str, Any]]],
-          number: str | None = None) -> tuple[str | None, Deadlines | None]:
+          number: str | None = None, channel: str | None = None) -> tuple[str | None, Deadlines | None]:
     """Replace the order's timers to follow its events; returns (policy name, deadlines).
     ``number`` (20200128-00042) is what the reminders call the order."""
     if not urgency:  # nothing to measure against until the order is triaged
         cancel(session, order_id)
         return None, None
     rules = policies()
-    policy = rules.policy_for(urgency, category, list(special_groups))
+    policy = rules.policy_for(urgency, category, list(special_groups), channel=channel)
     refresh_order_timers(session, order_id, events, policy, rules.calendar, number=number)
     return policy.name, sla_outcome(events, policy, rules.calendar).deadlines
 
