@@ -96,10 +96,11 @@ def serve(url: str, port: int, synchronous: str) -> None:
     logs.access.setLevel("ERROR")  # a line per request would be the bench's own cost (and warm-up 503s)
     sessions = make_sessionmaker(make_engine(url, synchronous=synchronous, hide_parameters=True))
     stop = threads.Event()
-    sender = standard(sessions, Path(tempfile.gettempdir()) / f"bench-outbox-{port}.log")
+    vault = Vault("bench")
+    sender = standard(sessions, Path(tempfile.gettempdir()) / f"bench-outbox-{port}.log", vault)
     threads.Thread(target=run_forever, daemon=True, args=(sessions, WorkerIdentity.new(f"serve:{port}"),
                                                           reminder_handler("Asia/Shanghai"), sender, stop)).start()
-    app = create_app(sessions, Vault("bench"), classifier=classify_with, warm_up=partial(warm_up, sessions))
+    app = create_app(sessions, vault, classifier=classify_with, warm_up=partial(warm_up, sessions))
     uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
 
 
