@@ -249,7 +249,7 @@ def _commit(factory, ready: list[_Ready], report: ImportReport) -> None:
             events.extend(own)
             if r.state.status not in FINAL:  # an open order is chased like a live one
                 still_open.append({"id": order_id, "number": numbers[r.row.external_id], **{
-                    k: r.values.get(k) for k in ("urgency", "category", "special_groups")},
+                    k: r.values.get(k) for k in ("urgency", "category", "special_groups", "channel")},
                     "events": [(e["action"], e["at"], e["data"]) for e in own]})
         if events:
             connection.execute(insert(OrderEvent.__table__), events)

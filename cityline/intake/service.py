@@ -30,7 +30,7 @@ from cityline.orders.service import (
     format_number,
     get_order,
     record_event,
-    track_deadlines,
+    track_new_order,
 )
 from cityline.privacy import Vault
 from cityline.taxonomy import label_errors
@@ -249,7 +249,7 @@ def create_order(
     if route:
         event.data = {**event_data, **route_new_order(session, order, prediction, now)}
     if order.status == Status.RECEIVED:  # not auto-dispatched (a dispatch records its own deadlines)
-        event.data = {**event.data, **track_deadlines(session, order)}
+        event.data = {**event.data, **track_new_order(session, order, event)}
     if claimed:
         complete(session, claimed, order.number)
     return order, True

@@ -18,7 +18,8 @@ from cityline.orders.queries import OrderFilter, events_of, filtered
 from cityline.orders.rules import OrderState, Status, apply_move
 from cityline.outbox import notify
 from cityline.outbox.rules import DISPATCHED, REDISPATCHED, REOPENED
-from cityline.sla.tracking import track
+from cityline.sla.rules import Deadlines
+from cityline.sla.tracking import track, track_new
 from cityline.taxonomy import label_errors
 
 
@@ -141,10 +142,23 @@ def track_deadlines(session: Session, order: Order) -> dict[str, Any]:
     """Deadlines and reminder timers follow every change of the order, in the same transaction.
 
     Returns ``{"deadlines": …}`` when they changed, for the event that changed them."""
+    return _apply_deadlines(order, *track(
+        session, order.id, urgency=order.urgency, category=order.category, special_groups=order.special_groups,
+        number=order.number, channel=order.channel, events=[(e.action, e.at, e.data) for e in events_of(session, order)]))
+
+
+def track_new_order(session: Session, order: Order, received: OrderEvent) -> dict[str, Any]:
+    """``track_deadlines`` for an order just recorded: its one event is at hand and it has no
+    timers yet, so nothing is read back (the hot path of every create)."""
+    tracked = track_new(session, [{"id": order.id, "number": order.number, "urgency": order.urgency,
+                                   "category": order.category, "special_groups": order.special_groups,
+                                   "channel": order.channel,
+                                   "events": [(received.action, received.at, received.data)]}])
+    return _apply_deadlines(order, *tracked.get(order.id, (None, None)))
+
+
+def _apply_deadlines(order: Order, policy: str | None, deadlines: Deadlines | None) -> dict[str, Any]:
     before = (order.accept_by, order.respond_by, order.resolve_by)
-    policy, deadlines = track(session, order.id, urgency=order.urgency, category=order.category,
-                              special_groups=order.special_groups, number=order.number, channel=order.channel,
-                              events=[(e.action, e.at, e.data) for e in events_of(session, order)])
     if policy is not None:  # an untriaged order keeps what it had: there is nothing to measure against
         order.sla_policy = policy
         order.accept_by = deadlines.accept_by if deadlines else None

@@ -48,15 +48,16 @@ def track_new(session: Session, orders: Sequence[dict[str, Any]]) -> dict[int, t
     """``track`` for many orders that have no timers yet (an import's open orders): the same
     rules, their timers written in one statement instead of several queries per order.
 
-    Each order is a dict of ``id``, ``number``, ``urgency``, ``category``, ``special_groups``
-    and ``events``; an untriaged one is skipped. Returns id → (policy name, deadlines)."""
+    Each order is a dict of ``id``, ``number``, ``urgency``, ``category``, ``special_groups``,
+    ``channel`` and ``events``; an untriaged one is skipped. Returns id → (policy name, deadlines)."""
     rules = policies()
     tracked: dict[int, tuple[str, Deadlines | None]] = {}
     timers: list[dict[str, Any]] = []
     for order in orders:
         if not order["urgency"]:
             continue
-        policy = rules.policy_for(order["urgency"], order["category"], list(order["special_groups"] or ()))
+        policy = rules.policy_for(order["urgency"], order["category"], list(order["special_groups"] or ()),
+                                  channel=order.get("channel"))
         timers += [{"order_id": order["id"], "order_number": order["number"], "kind": spec.kind,
                     "due_at": spec.due_at, "recipient": spec.recipient, "payload": dict(spec.payload),
                     "state": "pending", "attempts": 0}

@@ -110,6 +110,8 @@ def test_tracking_many_new_orders_at_once_gives_what_tracking_each_gives(sla_db)
                                                    ("dispatch", local("2020-01-28T22:14"), {"unit": "U"})]},
         {"id": 2, "number": "20200128-00002", "urgency": "normal", "category": "GEN.HOUSING",
          "special_groups": [], "events": [("received", local("2020-01-29T09:00"), {})]},
+        {"id": 4, "number": "20200128-00004", "urgency": "sub_urgent", "category": "EPI.TEST", "channel": "warning",
+         "special_groups": [], "events": [("received", local("2020-01-29T23:00"), {})]},
         {"id": 3, "number": "20200128-00003", "urgency": None, "category": None, "special_groups": [],
          "events": [("received", local("2020-01-29T09:00"), {})]},
     ]
@@ -123,7 +125,8 @@ def test_tracking_many_new_orders_at_once_gives_what_tracking_each_gives(sla_db)
         session.execute(Timer.__table__.delete())
         for order in orders:
             one = track(session, order["id"], urgency=order["urgency"], category=order["category"],
-                        special_groups=order["special_groups"], events=order["events"], number=order["number"])
+                        special_groups=order["special_groups"], events=order["events"], number=order["number"],
+                        channel=order.get("channel"))
             assert bulk.get(order["id"], (None, None)) == one
             assert timers(session, order["id"]) == bulk_timers[order["id"]]
     assert bulk_timers[1] and bulk_timers[2] and not bulk_timers[3]
