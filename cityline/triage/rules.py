@@ -67,7 +67,8 @@ class Reading:
     question: bool
     age_groups: frozenset[str] = frozenset()  # groups an explicit age puts someone in
     # Per group heard: "subject" (tied to the caller: 我家老人, 其女儿), "unclear" (a bare
-    # word: 老人, 孩子) or "mention" (named in passing: 很多老人, 我儿子帮我…); the best per group.
+    # word: 老人, 孩子), "other" (someone else's household: 邻居家老人) or "mention" (named in
+    # passing: 很多老人, 我儿子帮我…); the best per group.
     group_roles: dict[str, str] = field(default_factory=dict)
     personal: bool = True  # the text ties someone to the caller (我家, 我妈, 其女儿)
     kind_cues: frozenset[str] = frozenset()  # KIND_CUES found: who breaks rules, whose loss, a proposal
@@ -299,6 +300,9 @@ _GENERIC_BEFORE = re.compile(
 )
 # ... unless one particular person is meant ("小区里有个小孩被卡住了", "楼里一个坐轮椅的老人").
 _ONE_PERSON_BEFORE = re.compile(r"(?:有个|一个|一位|有位|一名|这个|那个|这位|那位|对门|隔壁)[^，。,.!?！？]{0,3}$")
+# Just before the word: someone else's household ("邻居家老人", "楼上人家的小孩"): the person an
+# order is about only when the caller asks help for them, not in a complaint or tip-off.
+_OTHERS_BEFORE = re.compile(r"(?:邻居家?|隔壁(?:人家|家)?|楼上(?:人家|家)?|楼下(?:人家|家)?|对门|对面(?:人家)?|别人家|人家)的?$")
 # Right before the word, untied: people of a kind are there ("下面还有小孩在玩").
 _THERE_ARE_BEFORE = re.compile(r"(?:还|都|也)?有$")
 # After the word: a plural or a generic statement ("老人们", "小区里老人多", "小孩都从这里走").
@@ -309,6 +313,9 @@ _AGENT_AFTER = re.compile(
     r"(?:也|都|就|还|已经|平时|一般)?(?:帮我|帮忙|替我|代我|陪我|给我(?:打|发|买|订|约|挂|弄|下单|预约)|告诉我"
     r"|打电话|打来电话|发消息|发微信|在国外|在外地|不在身边|不在上海|帮不上|上班|工作了|开车)"
 )
+# A school as a landmark ("学校旁边那个工地") says nothing of a child.
+_PLACES = frozenset({"学校", "小学", "幼儿园", "school", "école", "schule", "escuela"})
+_BESIDE_AFTER = re.compile(r"的?(?:旁边|门口|附近|对面|边上|周边|那边|后面)|\s*(?:next door|nearby)")
 # Words that name a kind of person rather than one ("老年人更看不懂", "儿童口罩"); with "我们"
 # before them the caller counts themself in ("阿拉老年人过马路…").
 _GENERIC_WORDS = frozenset({"老年人", "儿童", "残疾人", "old people", "elderly people", "children"})
@@ -317,7 +324,7 @@ _WE_BEFORE = re.compile(r"(?:我们|咱们|阿拉|我伲)$")
 _UNBORN_BEFORE = re.compile(r"(?:对|影响|伤到|伤害|肚子里的?|腹中的?)$")
 _UNBORN = frozenset({"宝宝", "孩子", "小孩", "娃", "baby", "胎儿"})
 STRANGER_GROUPS = ("elderly", "child", "disabled")  # groups a passer-by is seen to be in
-_ROLE_RANK = {"mention": 0, "unclear": 1, "subject": 2}
+_ROLE_RANK = {"mention": 0, "other": 1, "unclear": 2, "subject": 3}
 
 
 def group_roles(lowered: str, hits: list[Hit], clause_ends: list[int]) -> tuple[list[Hit], dict[str, str]]:
@@ -338,7 +345,7 @@ def _group_role(lowered: str, hit: Hit, clause_ends: list[int]) -> str:
     clause_start = max((end + 1 for end in clause_ends if end < hit.start), default=0)
     before = lowered[max(clause_start, hit.start - 8) : hit.start]
     after = lowered[hit.end : hit.end + 8]
-    if _AGENT_AFTER.match(after):
+    if _AGENT_AFTER.match(after) or (hit.word in _PLACES and _BESIDE_AFTER.match(after)):
         return "mention"
     if _GENERIC_BEFORE.search(before) and not _ONE_PERSON_BEFORE.search(before):
         return "mention"
@@ -346,6 +353,8 @@ def _group_role(lowered: str, hit: Hit, clause_ends: list[int]) -> str:
         return "mention"
     if _TIED_BEFORE.search(before):
         return "subject"
+    if _OTHERS_BEFORE.search(before):
+        return "other"
     if _THERE_ARE_BEFORE.search(before) or _GENERIC_AFTER.match(after):
         return "mention"
     if hit.word in _GENERIC_WORDS:
@@ -390,6 +399,11 @@ def group_probabilities(
             if untied_strangers and group not in STRANGER_GROUPS:
                 continue
             if role != "subject" and group not in reading.age_groups:
+                scores.pop(group, None)
+    elif kind == "complaint":
+        # A neighbour's old father who keeps the stairs full of boxes is not the one wronged.
+        for group, role in reading.group_roles.items():
+            if role == "other" and group not in reading.age_groups:
                 scores.pop(group, None)
     for group in reading.age_groups:
         scores[group] = scores.get(group, 0.0) + 3.0
