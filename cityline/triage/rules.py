@@ -71,7 +71,7 @@ class Reading:
     # passing: 很多老人, 我儿子帮我…); the best per group.
     group_roles: dict[str, str] = field(default_factory=dict)
     personal: bool = True  # the text ties someone to the caller (我家, 我妈, 其女儿)
-    kind_cues: frozenset[str] = frozenset()  # KIND_CUES found: who breaks rules, whose loss, a proposal
+    kind_cues: frozenset[str] = frozenset()  # the lexicon's [kind_cues] heard: who breaks rules, whose loss
 
 
 def read_text(text: str, lexicon: Lexicon) -> Reading:
@@ -88,41 +88,13 @@ def read_text(text: str, lexicon: Lexicon) -> Reading:
         fields[name] = _score_hits(hits, scopes, lowered, lexicon if check_absence else None)
     return Reading(
         fields, epidemic, bool(_QUESTION.search(lowered)), frozenset(ages_say(lowered)), roles,
-        bool(_PERSONAL.search(lowered)), kind_cues(lowered),
+        bool(_PERSONAL.search(lowered)), kind_cues(lowered, lexicon),
     )
 
 
-# What tells the kinds apart beyond single words (the guidelines' ordered rules): a tip-off is
-# about someone else breaking rules, with no loss of the caller's own to put right; a
-# suggestion proposes a change. Each cue is a pattern; the model reads them as features too.
-KIND_CUES = {
-    "someone_else": re.compile(
-        r"有人|有户|有家|有几个人|有个人|人家|那家|这家|一家|那个(?:饭店|店|超市|药店|工地|商家|老板|团长)|团长|老板[让叫要]"
-        r"|领导[让叫要]|邻居|对面|楼上|隔壁|一楼那户|\b(?:someone|somebody|people are|a bar|a shop|a restaurant|they)\b"
-        r"|jemand|quelqu'un|un restaurant|alguien|кто-то|продают|verkauft"
-    ),
-    "rule_breaking": re.compile(
-        r"偷偷|违规|违法|没登记|不登记|没去居委|没报备|不报备|没做核酸|不做核酸|没戴|不戴|聚集|聚餐|聚会|还在营业|照常营业|营业"
-        r"|喝酒|打牌|麻将|倒卖|在卖|卖假|假的|假冒|冒充|翻出去|翻进来|翻墙|群租|租出去|违建|乱搭|堆满|堵住|堵了|堵死|拉电线"
-        r"|充电|乱倒|偷倒|偷排|没有证|无证|健康证|涨到|涨了|从后门|不要告诉|不让跟|\b(?:still open|selling|fake|illegal"
-        r"|overpric\w*|nobody wearing|without masks?)\b|interdit|gefälscht|поддельн|sin mascarilla"
-    ),
-    "own_loss": re.compile(
-        r"(?:退|赔|还|给)我|我的(?:钱|押金|工资|货|车|东西|快递)|扣了?我|我被|把我|骂我|推了我|打了我|不给我|让我们?(?:搬|交|等|赔)"
-        r"|\b(?:refund me|charged me|cheated me|my deposit|my money)\b|영수증|환불|меня обманули"
-    ),
-    "proposal": re.compile(
-        r"可以让|能不能(?:不要|放到|改成|以后|统一|多|增加|延长|设|开通|出个)|应该(?:公开|设|加|多|增加|出|有|统一|提前)"
-        r"|最好(?:能|是)|\bwould (?:help|be (?:better|great|good|nice|helpful))\b|\bcould (?:the government|you (?:please )?"
-        r"(?:add|publish|provide|set up))\b|\bshould (?:publish|provide|add|have|be)\b|please consider|てほしい"
-        r"|していただけ|주시면 좋겠|좋겠습니다|wäre (?:gut|schön|hilfreich)|sería (?:bueno|útil)|serait bien|было бы хорошо"
-    ),
-    "just_asking": re.compile(r"不是(?:要)?投诉|不是来投诉|就是问问|就是想问|只是想问|只是问问|想了解一下"),
-}
-
-
-def kind_cues(lowered: str) -> frozenset[str]:
-    return frozenset(name for name, pattern in KIND_CUES.items() if pattern.search(lowered))
+def kind_cues(lowered: str, lexicon: Lexicon) -> frozenset[str]:
+    """The lexicon's kind cues heard in the text ([kind_cues] in lexicon.toml)."""
+    return frozenset(hit.votes[0][0] for hit in lexicon.kind_cues.find(lowered))
 
 
 def _cue_scopes(lowered: str, lexicon: Lexicon, clause_ends: list[int]):
