@@ -268,7 +268,8 @@ _TIED_BEFORE = re.compile(
 _GENERIC_BEFORE = re.compile(
     r"(?:很多|好多|许多|一些|有些|有的|不少|大部分|大多|一大半|多户|几户|好几户|好几个|几个|那些|这些|其他|别的"
     r"|广大|所有|全体|各位|一般|楼里|楼上的|小区里|小区的|村里|社区里|社区的|路上|车上|街上|附近|周围|公园里"
-    r"|尤其是|特别是|比如|像|比|对于|针对|专门给|给那些)[^，。,.!?！？]{0,2}$"
+    r"|尤其是|特别是|比如|像|比|对于|针对|专门给|给那些|\b(?:many|lots of|a lot of|most|other|all the|especially))"
+    r"[^，。,.!?！？]{0,2}$"
 )
 # ... unless one particular person is meant ("小区里有个小孩被卡住了", "楼里一个坐轮椅的老人").
 _ONE_PERSON_BEFORE = re.compile(r"(?:有个|一个|一位|有位|一名|这个|那个|这位|那位|对门|隔壁)[^，。,.!?！？]{0,3}$")
@@ -284,6 +285,7 @@ _GENERIC_AFTER = re.compile(r"们|多(?=[，。,.!?！？的又也]|$)|居多|�
 _AGENT_AFTER = re.compile(
     r"(?:也|都|就|还|已经|平时|一般)?(?:帮我|帮忙|替我|代我|陪我|给我(?:打|发|买|订|约|挂|弄|下单|预约)|告诉我"
     r"|打电话|打来电话|发消息|发微信|在国外|在外地|不在身边|不在上海|帮不上|上班|工作了|开车)"
+    r"|\s+(?:helped me|booked|told me|called me|said|lives abroad|is abroad|hat mir|m'a aidé|me ayudó)"
 )
 # A school as a landmark ("学校旁边那个工地") says nothing of a child.
 _PLACES = frozenset({"学校", "小学", "幼儿园", "school", "école", "schule", "escuela"})

@@ -36,6 +36,8 @@ PROBES = [
     ("我是坐轮椅的，楼里电梯坏了一个礼拜，下不了楼", "disabled", True),
     ("我妈尿毒症，明天要透析，小区封着出不去", "serious_illness", True),
     ("阿拉姆妈八十三岁，一个人住，封了十几天屋里没菜了", "elderly", True),
+    ("My son booked the test for me online, but the result never showed up.", "child", False),
+    ("Many elderly people in our compound cannot use the app, please print the notices.", "elderly", False),
 ]
 
 
