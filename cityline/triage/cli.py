@@ -240,6 +240,13 @@ def _print_report(report: dict) -> None:
     console.print(f"{report.get('n', 0)} orders, model {report.get('model_version', '?')}, "
                   f"{report.get('texts_per_second', 0):.0f} texts/s")
     console.print(table)
+    if "needs_confirmation" in report:
+        console.print(f"asked to confirm: {report['needs_confirmation']:.3f} of the orders")
+    if "confirmation" in report:  # cross-validation: what the calibration changes
+        found = report["confirmation"]
+        for name in ("raw", "calibrated"):
+            console.print(f"{name} confidences below {found['threshold']}: asked {found[name]['share_asked']:.3f}, "
+                          f"wrong among not asked {found[name]['wrong_among_not_asked']:.3f}")
 
 
 def _number(value, digits: int = 3) -> str:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from cityline.triage.classifier import Blend, Triager
+from cityline.triage import calibration
+from cityline.triage.classifier import DEFAULT_THRESHOLD, Blend, Triager
 from cityline.triage.evaluation import multi_label_metrics, single_label_metrics
 from cityline.triage.model import LabelledText, train
 
@@ -35,7 +36,9 @@ def cross_validate(
     for held in folds(complete, k, seed):
         kept_aside = set(held)
         model = train([r for number, r in enumerate(complete) if number not in kept_aside])
-        triager = Triager(model=model, model_version="cross-validation", blend=blend)
+        # Raw confidences: the calibration is fitted on them below.
+        triager = Triager(model=model, model_version="cross-validation", blend=blend,
+                          calibration=calibration.Calibration({}))
         gold += [complete[number] for number in held]
         results += triager.classify_many([complete[number].text for number in held])
     report: dict = {"n": len(gold), "folds": k}
@@ -50,4 +53,34 @@ def cross_validate(
     report["language"] = {
         "accuracy": round(sum(a == b for a, b in languages) / len(languages), 4) if languages else 0.0
     }
+    report["confirmation"] = confirmation_report(gold, results)
     return report
+
+
+def confirmation_report(gold: Sequence[LabelledText], results: Sequence) -> dict:
+    """The calibration curves these pooled folds give, and what asking for confirmation below
+    ``DEFAULT_THRESHOLD`` costs: the share of orders asked, and the share of the orders not
+    asked with at least one of kind, category and urgency wrong, raw and calibrated."""
+    fields = calibration.FIELDS
+    raw = {name: [getattr(result, name).confidence for result in results] for name in fields}
+    right = {
+        name: [getattr(record, name) == getattr(result, name).value for record, result in zip(gold, results, strict=True)]
+        for name in fields
+    }
+    fitted = calibration.fit(raw, right)
+    all_right = [all(right[name][i] for name in fields) for i in range(len(gold))]
+
+    def cost(confidence) -> dict:
+        asked = [min(confidence(name, raw[name][i]) for name in fields) < DEFAULT_THRESHOLD for i in range(len(gold))]
+        kept = [ok for ok, ask in zip(all_right, asked, strict=True) if not ask]
+        return {
+            "share_asked": round(sum(asked) / len(asked), 4) if asked else 0.0,
+            "wrong_among_not_asked": round(1 - sum(kept) / len(kept), 4) if kept else 0.0,
+        }
+
+    return {
+        "threshold": DEFAULT_THRESHOLD,
+        "raw": cost(lambda name, value: value),
+        "calibrated": cost(fitted),
+        "curves": {name: [list(point) for point in curve] for name, curve in fitted.curves.items()},
+    }

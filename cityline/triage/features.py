@@ -110,6 +110,8 @@ def lexicon_signals(reading: Reading) -> set[str]:
     if reading.question:
         signals.add(f"{SIGNAL}:question")
     signals.update(f"{SIGNAL}:age:{group}" for group in reading.age_groups)
+    signals.update(f"{SIGNAL}:cue:{name}" for name in reading.kind_cues)
+    signals.update(f"{SIGNAL}:role:{group}:{role}" for group, role in reading.group_roles.items())
     return signals
 
 

@@ -72,6 +72,7 @@ class Lexicon:
     matchers: dict[str, FieldMatcher]
     cues: FieldMatcher  # each hit's one vote is "topic_negation", "focus" or "epidemic"
     absence_pattern: re.Pattern[str]
+    kind_cues: FieldMatcher  # each hit's one vote names a kind cue ("someone_else", "proposal" ...)
 
     def labels(self, field: str) -> list[str]:
         return sorted({label for votes in self.matchers[field].votes.values() for label, _ in votes})
@@ -100,7 +101,8 @@ def _compile(path: Path) -> Lexicon:
     cjk = "|".join(word for word in absence if not _WORD_CHAR.match(word))
     latin = "|".join(word for word in absence if _WORD_CHAR.match(word))
     absence_pattern = re.compile(rf"(?:{cjk})[^，。,.!?！？；;\s]?$|(?<![a-zа-я])(?:{latin})\s+(?:\w+\s+)?$")
-    return Lexicon(matchers, _cue_matcher(cue_kinds), absence_pattern)
+    kind_cues = {word.lower(): name for name, words in data.get("kind_cues", {}).items() for word in words}
+    return Lexicon(matchers, _cue_matcher(cue_kinds), absence_pattern, _cue_matcher(kind_cues))
 
 
 def _field_matcher(tables: dict, field: str, neutral: list[str]) -> FieldMatcher:
@@ -140,14 +142,15 @@ def _edges(patterns: list[str]) -> list[tuple[bool, bool]]:
 
 
 def _cue_matcher(cue_kinds: dict[str, str]) -> FieldMatcher:
-    """Cue words as a matcher whose single "vote" names the kind of cue."""
+    """Cue words as a matcher whose single "vote" names the kind of cue (a word ending in *
+    matches any word starting with it, as in the fields' tables)."""
     votes = {word: ((kind, 1.0),) for word, kind in cue_kinds.items()}
-    patterns = sorted(votes)
+    patterns = sorted({word.removesuffix(_PREFIX_MARK) for word in votes})
     return FieldMatcher(
         ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest),
         patterns,
-        [votes[pattern] for pattern in patterns],
-        [() for _ in patterns],
+        [votes.get(pattern, ()) for pattern in patterns],
+        [votes.get(pattern + _PREFIX_MARK, ()) for pattern in patterns],
         votes,
         _edges(patterns),
     )

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import chain
 
 from cityline.triage.lexicon import Hit, Lexicon
 
@@ -20,9 +21,10 @@ NEGATED_TOPIC = -0.3  # "不是问核酸的": the word counts a little against i
 FOCUS = 1.6  # "是问健康码…": what the caller came for
 _CLAUSE_END = re.compile(r"[，,。；;！!？?\n]|但是|不过|可是|\bbut\b")
 _LISTED_AFTER = re.compile(r"[、和或跟及与/ ]?|\s*(?:,|and|or)\s*")
-# Words that tie a person to the caller: a suggestion or tip-off about "老年人" in general names no one.
+# Words that tie a person to the caller anywhere in the text: thanks from a caller who names
+# no one of their own are for help given to someone else.
 _PERSONAL = re.compile(
-    r"我家|我们家|家里|家中|屋里|我[妈爸儿女孩老外奶爷婆公]|阿拉[屋姆爸]|姆妈|阿爸|本人|自己"
+    r"我家|我们家|家里|家中|屋里|我[妈爸儿女孩老外奶爷婆公是]|阿拉[屋姆爸]|姆妈|阿爸|本人|自己|来电人系|其[父母子女妻夫]"
     r"|\b(?:my|our|mon|ma|mes|notre|mein|meine|unser|mi|mis|nuestro)\b|私の|제|우리|мо[йяеи]"
 )
 _QUESTION = re.compile(r"[？?吗呢伐]|怎么|如何|能否|可否|是否|哪里|多久|几天")
@@ -64,7 +66,12 @@ class Reading:
     epidemic_context: bool
     question: bool
     age_groups: frozenset[str] = frozenset()  # groups an explicit age puts someone in
-    personal: bool = True  # the text speaks of the caller or someone close to them
+    # Per group heard: "subject" (tied to the caller: 我家老人, 其女儿), "unclear" (a bare
+    # word: 老人, 孩子), "other" (someone else's household: 邻居家老人) or "mention" (named in
+    # passing: 很多老人, 我儿子帮我…); the best per group.
+    group_roles: dict[str, str] = field(default_factory=dict)
+    personal: bool = True  # the text ties someone to the caller (我家, 我妈, 其女儿)
+    kind_cues: frozenset[str] = frozenset()  # the lexicon's [kind_cues] heard: who breaks rules, whose loss
 
 
 def read_text(text: str, lexicon: Lexicon) -> Reading:
@@ -72,17 +79,22 @@ def read_text(text: str, lexicon: Lexicon) -> Reading:
     clause_ends = [match.start() for match in _CLAUSE_END.finditer(lowered)] + [len(lowered)]
     scopes, epidemic = _cue_scopes(lowered, lexicon, clause_ends)
     fields = {}
-    for field, matcher in lexicon.matchers.items():
-        check_absence = field in ("urgency", "special_group")
+    roles: dict[str, str] = {}
+    for name, matcher in lexicon.matchers.items():
+        check_absence = name in ("urgency", "special_group")
         hits = matcher.find(lowered)
-        fields[field] = _score_hits(hits, scopes, lowered, lexicon if check_absence else None)
+        if name == "special_group" and hits:
+            hits, roles = group_roles(lowered, hits, clause_ends)
+        fields[name] = _score_hits(hits, scopes, lowered, lexicon if check_absence else None)
     return Reading(
-        fields,
-        epidemic,
-        bool(_QUESTION.search(lowered)),
-        frozenset(ages_say(lowered)),
-        bool(_PERSONAL.search(lowered)),
+        fields, epidemic, bool(_QUESTION.search(lowered)), frozenset(ages_say(lowered)), roles,
+        bool(_PERSONAL.search(lowered)), kind_cues(lowered, lexicon),
     )
+
+
+def kind_cues(lowered: str, lexicon: Lexicon) -> frozenset[str]:
+    """The lexicon's kind cues heard in the text ([kind_cues] in lexicon.toml)."""
+    return frozenset(hit.votes[0][0] for hit in lexicon.kind_cues.find(lowered))
 
 
 def _cue_scopes(lowered: str, lexicon: Lexicon, clause_ends: list[int]):
@@ -166,6 +178,15 @@ def kind_probabilities(reading: Reading, category: str, kinds: list[str]) -> dic
         scores[prior] = scores.get(prior, 0.0) + 1.0
     if reading.question:
         scores["consult"] = scores.get("consult", 0.0) + 0.8
+    cues = reading.kind_cues
+    if "someone_else" in cues and "rule_breaking" in cues and "own_loss" not in cues:
+        scores["report"] = scores.get("report", 0.0) + 1.5  # a tip-off, not a redress
+    elif "own_loss" in cues and scores.get("report", 0.0) > 0:
+        scores["complaint"] = scores.get("complaint", 0.0) + 1.5  # "신고하고 싶어요" about one's own fare
+    if "proposal" in cues and "own_loss" not in cues:
+        scores["suggestion"] = scores.get("suggestion", 0.0) + 1.5
+    if "just_asking" in cues:
+        scores["consult"] = scores.get("consult", 0.0) + 2.0
     if reading.fields["urgency"].scores.get("urgent", 0.0) >= 3.0:
         # In an emergency the caller needs someone to act; blame is not the point.
         scores["help"] = scores.get("help", 0.0) + 3.0
@@ -228,8 +249,96 @@ def urgency_discount(lowered: str, kind: str) -> float:
     return keep
 
 
+# ------------------------------------------------------------------ who a group word is about
+# The guidelines label a group only for the person the order is about (the caller or the
+# person called for), never for one named in passing. Each group word is read with the
+# words around it in its clause; the rules are ordered: an agent or a generic word makes it
+# a mention, a tie to the caller makes it the subject, anything else is unclear (decided by
+# the kind of order in ``group_probabilities``).
+MENTION = 0.15  # what a group word named in passing still counts
+# Before the word, in its clause: a tie to the caller ("我家", "我女儿", "其父亲", "阿拉屋里",
+# "我是…的一名", "来电人系").
+_TIED_BEFORE = re.compile(
+    r"(?:(?:我|本人|来电人|其)(?:是|系)[^，。,.!?！？]{0,8}"
+    r"|(?:我(?!们)|我们家|自家|家里|家中|屋里|本人|自己|阿拉(?=屋|姆妈|爸|娘|囡|儿子|女儿|老|外|阿)"
+    r"|其(?!他|它|余|实|中)|(?<![其吉])他(?!们|人)|她(?!们)|伊)[^，。,.!?！？]{0,4})$"
+)
+# Just before the word: many or some of a kind, people somewhere, a comparison ("很多老人",
+# "楼里的老人", "比亲儿子还亲", "尤其是老人") ...
+_GENERIC_BEFORE = re.compile(
+    r"(?:很多|好多|许多|一些|有些|有的|不少|大部分|大多|一大半|多户|几户|好几户|好几个|几个|那些|这些|其他|别的"
+    r"|广大|所有|全体|各位|一般|楼里|楼上的|小区里|小区的|村里|社区里|社区的|路上|车上|街上|附近|周围|公园里"
+    r"|尤其是|特别是|比如|像|比|对于|针对|专门给|给那些|\b(?:many|lots of|a lot of|most|other|all the|especially))"
+    r"[^，。,.!?！？]{0,2}$"
+)
+# ... unless one particular person is meant ("小区里有个小孩被卡住了", "楼里一个坐轮椅的老人").
+_ONE_PERSON_BEFORE = re.compile(r"(?:有个|一个|一位|有位|一名|这个|那个|这位|那位|对门|隔壁)[^，。,.!?！？]{0,3}$")
+# Just before the word: someone else's household ("邻居家老人", "楼上人家的小孩"): the person an
+# order is about only when the caller asks help for them, not in a complaint or tip-off.
+_OTHERS_BEFORE = re.compile(r"(?:邻居家?|隔壁(?:人家|家)?|楼上(?:人家|家)?|楼下(?:人家|家)?|对门|对面(?:人家)?|别人家|人家)的?$")
+# Right before the word, untied: people of a kind are there ("下面还有小孩在玩").
+_THERE_ARE_BEFORE = re.compile(r"(?:还|都|也)?有$")
+# After the word: a plural or a generic statement ("老人们", "小区里老人多", "小孩都从这里走").
+_GENERIC_AFTER = re.compile(r"们|多(?=[，。,.!?！？的又也]|$)|居多|比较多|较多|占|等|(?:也)?都(?![没不快已要在发烧病])")
+# After the word: someone acting for the caller or away, not the person in need
+# ("我儿子帮我在网上预约的", "小囡在国外也帮不上忙", "女儿告诉我").
+_AGENT_AFTER = re.compile(
+    r"(?:也|都|就|还|已经|平时|一般)?(?:帮我|帮忙|替我|代我|陪我|给我(?:打|发|买|订|约|挂|弄|下单|预约)|告诉我"
+    r"|打电话|打来电话|发消息|发微信|在国外|在外地|不在身边|不在上海|帮不上|上班|工作了|开车)"
+    r"|\s+(?:helped me|booked|told me|called me|said|lives abroad|is abroad|hat mir|m'a aidé|me ayudó)"
+)
+# A school as a landmark ("学校旁边那个工地") says nothing of a child.
+_PLACES = frozenset({"学校", "小学", "幼儿园", "school", "école", "schule", "escuela"})
+_BESIDE_AFTER = re.compile(r"的?(?:旁边|门口|附近|对面|边上|周边|那边|后面)|\s*(?:next door|nearby)")
+# Words that name a kind of person rather than one ("老年人更看不懂", "儿童口罩"); with "我们"
+# before them the caller counts themself in ("阿拉老年人过马路…").
+_GENERIC_WORDS = frozenset({"老年人", "儿童", "残疾人", "old people", "elderly people", "children"})
+_WE_BEFORE = re.compile(r"(?:我们|咱们|阿拉|我伲)$")
+# A pregnant or new mother's baby-to-be ("会不会对宝宝有影响"): the pregnancy is the group.
+_UNBORN_BEFORE = re.compile(r"(?:对|影响|伤到|伤害|肚子里的?|腹中的?)$")
+_UNBORN = frozenset({"宝宝", "孩子", "小孩", "娃", "baby", "胎儿"})
+STRANGER_GROUPS = ("elderly", "child", "disabled")  # groups a passer-by is seen to be in
+_ROLE_RANK = {"mention": 0, "other": 1, "unclear": 2, "subject": 3}
+
+
+def group_roles(lowered: str, hits: list[Hit], clause_ends: list[int]) -> tuple[list[Hit], dict[str, str]]:
+    """Each group word's role, and the hits with a mention's votes scaled down to ``MENTION``."""
+    roles: dict[str, str] = {}
+    kept = []
+    for hit in hits:
+        role = _group_role(lowered, hit, clause_ends)
+        if role == "mention":
+            hit = hit._replace(votes=tuple((label, weight * MENTION) for label, weight in hit.votes))
+        kept.append(hit)
+        for label, _ in hit.votes:
+            roles[label] = max(roles.get(label, role), role, key=_ROLE_RANK.__getitem__)
+    return kept, roles
+
+
+def _group_role(lowered: str, hit: Hit, clause_ends: list[int]) -> str:
+    clause_start = max((end + 1 for end in clause_ends if end < hit.start), default=0)
+    before = lowered[max(clause_start, hit.start - 8) : hit.start]
+    after = lowered[hit.end : hit.end + 8]
+    if _AGENT_AFTER.match(after) or (hit.word in _PLACES and _BESIDE_AFTER.match(after)):
+        return "mention"
+    if _GENERIC_BEFORE.search(before) and not _ONE_PERSON_BEFORE.search(before):
+        return "mention"
+    if hit.word in _UNBORN and _UNBORN_BEFORE.search(before):
+        return "mention"
+    if _TIED_BEFORE.search(before):
+        return "subject"
+    if _OTHERS_BEFORE.search(before):
+        return "other"
+    if _THERE_ARE_BEFORE.search(before) or _GENERIC_AFTER.match(after):
+        return "mention"
+    if hit.word in _GENERIC_WORDS:
+        return "unclear" if _WE_BEFORE.search(before) else "mention"
+    return "unclear"
+
+
 _AGE = re.compile(r"(?<!\d)(\d{1,3})\s*(?:岁|周岁|多岁|了|多了|years? old|ans|jahre|años|歳|세|лет)")
-_AGE_IN_WORDS = re.compile(r"[六七八九]十[一二三四五六七八九多几]?(?:岁|了|出头)|[六七八九]旬|[七八九][八九]十岁")
+_AGE_THIS_YEAR = re.compile(r"今年(?:已经)?\s*(\d{2,3})(?![\d年月号日])")  # "我爸今年79"
+_AGE_IN_WORDS = re.compile(r"[六七八九]十[一二三四五六七八九多几]?(?:岁|周岁|了|出头)|满[六七八九]十|[六七八九]旬|[七八九][八九]十岁")
 _YOUNG = re.compile(
     r"(?:才|刚|只有|儿子|女儿|孩子|小孩|宝宝|fils de|fille de|son is|daughter is|sohn ist|hijo de)\s*"
     r"(?:\d{1,2}|[一二三四五六七八九十]{1,2})\s*(?:岁|周岁|ans|years?|jahre|años|个月)|(?<!\d)\d{1,2}\s*个月大"
@@ -241,7 +350,7 @@ def ages_say(lowered: str) -> set[str]:
     found = set()
     if _AGE_IN_WORDS.search(lowered):
         found.add("elderly")
-    for match in _AGE.finditer(lowered):
+    for match in chain(_AGE.finditer(lowered), _AGE_THIS_YEAR.finditer(lowered)):
         age = int(match.group(1))
         if 60 <= age <= 115:
             found.add("elderly")
@@ -254,8 +363,22 @@ def group_probabilities(
     reading: Reading, language: str, groups: list[str], kind: str = "help"
 ) -> dict[str, float]:
     scores = dict(reading.fields["special_group"].scores)
-    if kind in ("suggestion", "report") and not reading.personal and not reading.age_groups:
-        scores = {}  # about a kind of person in general, not a particular one
+    untied_strangers = kind == "praise" and not reading.personal
+    if kind in ("suggestion", "report") or untied_strangers:
+        # A suggestion or tip-off about "老人" in general names no one, nor thanks for help
+        # given to a stranger (an old man helped onto a bus): only a person tied to the caller
+        # (我家老人, 我女儿) or given an age is the order's. Thanks for a delivery or a dialysis
+        # are the caller's own even when they do not say so.
+        for group, role in reading.group_roles.items():
+            if untied_strangers and group not in STRANGER_GROUPS:
+                continue
+            if role != "subject" and group not in reading.age_groups:
+                scores.pop(group, None)
+    elif kind == "complaint":
+        # A neighbour's old father who keeps the stairs full of boxes is not the one wronged.
+        for group, role in reading.group_roles.items():
+            if role == "other" and group not in reading.age_groups:
+                scores.pop(group, None)
     for group in reading.age_groups:
         scores[group] = scores.get(group, 0.0) + 3.0
     probabilities = {
