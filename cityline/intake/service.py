@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cityline.errors import Conflict, Invalid
@@ -207,12 +208,7 @@ def create_order(
                     else find_by_external_id(session, data.external_id))
         if existing is not None:
             differences = claimed.differs if claimed.replay else intake_differences(existing, data, vault)
-            if differences and sees is not None and not sees(existing):  # not even its number
-                raise Conflict(f"an order with external_id {data.external_id} was already recorded")
-            if differences:
-                raise different_request("external_id", data.external_id, existing.number, differences)
-            complete(session, claimed, existing.number)
-            return existing, False
+            return _recorded_before(session, data, existing, differences, claimed, sees), False
     errors = label_errors(data.kind, data.category, data.urgency, data.special_groups)
     if errors:
         raise Invalid("some labels are not codes of the taxonomy", errors)
@@ -234,8 +230,20 @@ def create_order(
         district=data.district or (place or {}).get("district"), street=data.street or (place or {}).get("street"),
         lat=data.lat, lon=data.lon, grid=grid.code if grid else None,
     ))
-    session.add(order)
-    session.flush()
+    if data.external_id:
+        try:
+            with session.begin_nested():  # an import (which takes no key) may store it meanwhile
+                session.add(order)
+                session.flush()
+        except IntegrityError:
+            existing = find_by_external_id(session, data.external_id)
+            if existing is None:
+                raise
+            return _recorded_before(session, data, existing, intake_differences(existing, data, vault),
+                                    claimed, sees), False
+    else:
+        session.add(order)
+        session.flush()
     event_data: dict[str, Any] = {"channel": data.channel}
     if prediction:
         event_data["triage"] = prediction
@@ -253,6 +261,18 @@ def create_order(
     if claimed:
         complete(session, claimed, order.number)
     return order, True
+
+
+def _recorded_before(session: Session, data: OrderCreate, existing: Order, differences: list[str],
+                     claimed, sees: Callable[[Order], bool] | None) -> Order:
+    """The order already recorded with this external_id, when the request is the same one."""
+    if differences and sees is not None and not sees(existing):  # not even its number
+        raise Conflict(f"an order with external_id {data.external_id} was already recorded")
+    if differences:
+        raise different_request("external_id", data.external_id, existing.number, differences)
+    if claimed:
+        complete(session, claimed, existing.number)
+    return existing
 
 
 def route_new_order(session: Session, order: Order, prediction: dict[str, Any] | None,

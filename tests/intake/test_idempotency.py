@@ -7,6 +7,8 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from tests.factories import order_body
 
 PROBLEM = "application/problem+json"
@@ -189,3 +191,48 @@ def test_a_retry_says_nothing_of_an_order_outside_the_callers_reach(sessions, va
     again = street.post("/api/orders", json=elsewhere, headers={"Idempotency-Key": "cjd-1"})
     assert again.status_code == 409 and made.json()["number"] not in again.text
     assert city.get("/api/orders").json()["total"] == 2
+
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("sessions", ["postgresql"], indirect=True)
+def test_a_create_racing_an_import_of_the_same_external_id_answers_with_the_imported_order(client, sessions, vault):
+    """An import takes no Idempotency key: its uncommitted row is invisible to the create's
+    look-up, and the create's insert waits on the unique index, then fails once the import
+    commits. It answers 200 with the imported order, never 500. (PostgreSQL only: on SQLite
+    the create waits for the import's write lock before it looks.) A real trigger holds the
+    import's transaction open for three seconds after its insert."""
+    import time
+
+    from sqlalchemy import select, text
+
+    from cityline.db import transaction
+    from cityline.intake.importer import import_rows
+    from cityline.orders.models import Order
+
+    with transaction(sessions) as session:
+        session.execute(text("CREATE FUNCTION hold_import() RETURNS trigger AS $$ BEGIN "
+                             "PERFORM pg_sleep(3); RETURN NULL; END $$ LANGUAGE plpgsql"))
+        session.execute(text("CREATE TRIGGER hold_import AFTER INSERT ON orders FOR EACH ROW "
+                             "WHEN (NEW.external_id = 'TEL-RACE-1') EXECUTE FUNCTION hold_import()"))
+    row = {"external_id": "TEL-RACE-1", "received_at": "2020-01-28T09:15:00+08:00", "text": "药店门口排队买口罩人太多",
+           "channel": "phone", "address": "静安区曹家渡街道"}
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            imported = pool.submit(import_rows, sessions, [(1, row)], vault=vault)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:  # until the import's row is in, its trigger asleep
+                with sessions() as session:
+                    if session.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'")):
+                        break
+                time.sleep(0.05)
+            response = client.post("/api/orders", json=row)
+            assert imported.result(timeout=30).imported == 1
+    finally:
+        with transaction(sessions) as session:
+            session.execute(text("DROP TRIGGER hold_import ON orders"))
+            session.execute(text("DROP FUNCTION hold_import()"))
+    assert response.status_code == 200, response.text
+    with sessions() as session:
+        numbers = session.scalars(select(Order.number).where(Order.external_id == "TEL-RACE-1")).all()
+    assert numbers == [response.json()["number"]]
