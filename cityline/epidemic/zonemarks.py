@@ -20,10 +20,10 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityline.epidemic.kinds import ZONE_ORDER
@@ -50,7 +50,7 @@ class Published:
 
 
 Street = tuple[str, str]  # district, street
-Stamp = datetime | None  # when the day's zones in force were computed (None: none published)
+Stamp = tuple  # when the day's zones in force were computed, how many, their ids (None, 0, …: none)
 _lock = threading.Lock()
 _days: WeakKeyDictionary[object, dict[date, tuple[Stamp, dict[Street, tuple[Published, ...]]]]] = WeakKeyDictionary()
 
@@ -60,9 +60,12 @@ def published(session: Session, day: date) -> dict[Street, tuple[Published, ...]
     database and day while the day's stamp is unchanged: publishing again, here or in another
     process, replaces the rows and so the stamp."""
     engine = session.get_bind()
-    # A publication replaces the day's rows, all computed at one instant (``service.save_zones``):
-    # any one row's instant tells which publication is in force, found through the (day, …) index.
-    stamp = session.scalar(select(Zone.computed_at).where(Zone.day == day).limit(1))
+    # A publication replaces the day's rows, all computed at one instant (``service.save_zones``),
+    # found through the (day, …) index.
+    # The row count and id range join the instant: a database emptied and filled again (as
+    # between tests) may repeat an instant, never with the same rows.
+    stamp = tuple(session.execute(select(func.max(Zone.computed_at), func.count(), func.min(Zone.id),
+                                         func.max(Zone.id)).where(Zone.day == day)).one())
     with _lock:
         held = _days.get(engine, {}).get(day)
     if held and held[0] == stamp:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from cityline.config import get_settings
 from cityline.db import UTCDateTime, make_engine, make_sessionmaker, transaction
 from cityline.orders.models import Order
-from cityline.privacy import Vault
+from cityline.privacy import Vault, default_vault
 from cityline.schema import upgrade
 from tests.pg import create_database
 
@@ -63,6 +63,7 @@ def test_existing_timers_get_their_orders_number_and_messages_stay_notices(datab
 def test_a_webhook_secret_stored_before_0008_is_encrypted_and_still_signs(database, tmp_path, monkeypatch):
     monkeypatch.setenv("CITYLINE_SECRET_KEY", "migration-test-secret")
     get_settings.cache_clear()
+    default_vault.cache_clear()  # the migration encrypts with the instance's own vault
     if database == "sqlite":
         url = f"sqlite:///{tmp_path / 'old.db'}"
     else:
@@ -81,5 +82,6 @@ def test_a_webhook_secret_stored_before_0008_is_encrypted_and_still_signs(databa
         columns = {c["name"] for c in sa.inspect(conn).get_columns("webhooks")}
     engine.dispose()
     get_settings.cache_clear()
+    default_vault.cache_clear()
     assert "secret" not in columns and "ab" * 32 not in stored
     assert Vault("migration-test-secret").reveal(stored) == "ab" * 32
