@@ -28,8 +28,11 @@ class Settings(BaseSettings):
         description="Key protecting personal data at rest. Empty means a key file created in data_dir.",
     )
     timezone: str = "Asia/Shanghai"
+    # Triage's confidences are calibrated (the share of such calls that were right): at 0.9,
+    # two orders in three go out by themselves, 97 % of them in the right category (on the
+    # outsiders' set e), as 0.6 did before calibration raised the figures.
     auto_dispatch_threshold: float = Field(
-        default=0.6, description="Dispatch without a dispatcher when category and catalogue are this sure."
+        default=0.9, description="Dispatch without a dispatcher when category and catalogue are this sure."
     )
     duplicate_window_hours: int = Field(default=72, description="How far back to look for duplicate orders.")
     sla_policy_file: Path | None = Field(
