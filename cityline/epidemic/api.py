@@ -34,7 +34,7 @@ Day = Annotated[AnyDay, Query(description="local date, YYYY-MM-DD")]
 OnDay = Annotated[AnyDay, Query(alias="date", description="local date, YYYY-MM-DD")]
 
 
-def _env(d: Deps) -> service.Env:
+def env_of(d: Deps) -> service.Env:
     """The fact store and rules of this app (``app.state.epidemic_env``, else from settings)."""
     return getattr(d.app_state, "epidemic_env", None) or service.env_for(d.vault)
 
@@ -68,7 +68,7 @@ def issue_passes(body: schemas.PassIssue, d: D, idempotency_key: IdempotencyKeyH
     if not wanted:
         raise Invalid("name persons, or a district, street and compound", [FieldError("persons", "empty")])
     allowed = _visible_people(d, wanted)
-    env = _env(d)
+    env = env_of(d)
     with transaction(d.sessions) as session:
         claimed = idempotency.reserve(session, idempotency_key, actor=d.actor, endpoint="POST /api/epidemic/passes/issue",
                                       request=body.model_dump(mode="json"), now=utcnow())
@@ -88,7 +88,7 @@ def verify_pass(body: schemas.PassVerify, d: D) -> dict[str, Any]:
     d.require("epidemic:verify")
     at = as_aware(body.at) if body.at else utcnow()
     with transaction(d.sessions) as session:
-        return schemas.verified(service.verify_pass(session, _env(d), body.code, at, actor=d.actor))
+        return schemas.verified(service.verify_pass(session, env_of(d), body.code, at, actor=d.actor))
 
 
 @router.post("/{kind}")
@@ -101,7 +101,7 @@ def upload(kind: str, d: D, file: Annotated[UploadFile, File(description=".csv, 
         path = Path(folder) / (Path(file.filename or "").name or "upload")  # the name only, never a path
         with path.open("wb") as handle:
             shutil.copyfileobj(file.file, handle)
-        report = import_file(d.sessions, _env(d), kind, path, actor=d.actor)  # BadFile: 422
+        report = import_file(d.sessions, env_of(d), kind, path, actor=d.actor)  # BadFile: 422
     return report.as_dict()
 
 
@@ -110,7 +110,7 @@ def coverage(d: D, since: Day, until: Day) -> list[dict[str, Any]]:
     """Test coverage of present residents by district, street, compound and building."""
     d.require("epidemic:read")
     with read_transaction(d.sessions) as session:
-        found = service.coverage(session, _env(d), since, until)
+        found = service.coverage(session, env_of(d), since, until)
     return [schemas.coverage(row) for row in found.rows]
 
 
@@ -120,7 +120,7 @@ def untested(d: D, since: Day, until: Day) -> list[dict[str, Any]]:
     d.require("epidemic:persons")
     scope = _scope(d)
     with read_transaction(d.sessions) as session:
-        found = service.coverage(session, _env(d), since, until, untested=True, scope=scope)
+        found = service.coverage(session, env_of(d), since, until, untested=True, scope=scope)
     return [schemas.untested(p) for p in found.untested]
 
 
@@ -136,7 +136,7 @@ def untested_tasks(body: schemas.UntestedTasks, d: D) -> dict[str, Any]:
         raise Invalid("until is before since", [FieldError("until", "before since")])
     scope = _scope(d)
     with transaction(d.sessions) as session:
-        report = make_tasks(session, _env(d), body.since, body.until, actor=d.actor, now=utcnow(), vault=d.vault,
+        report = make_tasks(session, env_of(d), body.since, body.until, actor=d.actor, now=utcnow(), vault=d.vault,
                             scope=scope)
     return report.as_dict()
 
@@ -145,7 +145,7 @@ def untested_tasks(body: schemas.UntestedTasks, d: D) -> dict[str, Any]:
 def zones(d: D, day: OnDay) -> list[dict[str, Any]]:
     d.require("epidemic:read")
     with read_transaction(d.sessions) as session:
-        return [schemas.zone(z) for z in service.compute_zones(session, _env(d), day)]
+        return [schemas.zone(z) for z in service.compute_zones(session, env_of(d), day)]
 
 
 @router.get("/arrivals")
@@ -153,7 +153,7 @@ def arrivals(d: D, day: OnDay) -> list[dict[str, Any]]:
     """The latest arrival from a medium/high-risk area of each person, in the caller's reach."""
     d.require("epidemic:persons")
     with read_transaction(d.sessions) as session:
-        found = service.risk_arrivals(session, _env(d), day)
+        found = service.risk_arrivals(session, env_of(d), day)
     allowed = _visible_people(d, [a.person for a in found])
     return [schemas.arrival(a) for a in found if a.person in allowed]
 
@@ -161,7 +161,7 @@ def arrivals(d: D, day: OnDay) -> list[dict[str, Any]]:
 @router.get("/contacts")
 def contacts(d: D, case: Annotated[list[str] | None, Query(description="cases' person_id")] = None) -> list[dict[str, Any]]:
     d.require("epidemic:persons")
-    env = _env(d)
+    env = env_of(d)
     with read_transaction(d.sessions) as session:
         cases = service.case_records(session, case or None)
         found = tracing.contacts(session, env, sorted(cases, key=lambda c: c.person_id))

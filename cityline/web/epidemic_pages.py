@@ -140,7 +140,7 @@ def day_or_none(text: str | None) -> date | None:
 
 
 def _env(v: Visitor) -> service.Env:
-    return epidemic_api._env(v.deps)  # the API's own: the app's fact store, else from settings
+    return epidemic_api.env_of(v.deps)  # the API's own: the app's fact store, else from settings
 
 
 def default_dates(v: Visitor) -> tuple[date, date]:
