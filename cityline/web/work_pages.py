@@ -103,7 +103,8 @@ def inbox(request: Request) -> Response:
     if isinstance(v, Response):
         return v
     now = utcnow()
-    todo = [o for status in ("dispatched", "accepted") for o in orders(v, status=status)[0]]
+    pages = [orders(v, status=status) for status in ("dispatched", "accepted")]
+    todo, total = [o for found, _ in pages for o in found], sum(count for _, count in pages)
     clocks = {o.number: unit_clock(o.status, o.paused, o.accept_by, o.resolve_by, now) for o in todo}
     far = datetime.max.replace(tzinfo=now.tzinfo)
     todo.sort(key=lambda o: (clocks[o.number].due or far, o.number))
@@ -111,7 +112,7 @@ def inbox(request: Request) -> Response:
     notices = (outbox_api.notifications(v.deps, limit=NOTICES_SHOWN) if v.can("orders:read")
                else NotificationList(unread=0, items=[]))
     template = "inbox_items.html" if fragment(request) else "inbox.html"
-    return render(request, v, template, current="inbox", todo=todo, clocks=clocks, mask=mask_text,
+    return render(request, v, template, current="inbox", todo=todo, total=total, clocks=clocks, mask=mask_text,
                   actions={o.number: permitted_actions(v, o) for o in todo}, unit_names=unit_names(v),
                   notices=notices.items, unread=notices.unread, notice_text=notice_text)
 
@@ -137,9 +138,10 @@ def visits(request: Request) -> Response:
     v = open_page(request, "visits")
     if isinstance(v, Response):
         return v
-    waiting = [o for status in ("replied", "visited") for o in orders(v, status=status)[0]]
+    pages = [orders(v, status=status) for status in ("replied", "visited")]
+    waiting, total = [o for found, _ in pages for o in found], sum(count for _, count in pages)
     template = "visits_items.html" if fragment(request) else "visits.html"
-    return render(request, v, template, current="visits", waiting=waiting, mask=mask_text,
+    return render(request, v, template, current="visits", waiting=waiting, total=total, mask=mask_text,
                   actions={o.number: permitted_actions(v, o) for o in waiting}, unit_names=unit_names(v))
 
 

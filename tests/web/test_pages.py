@@ -291,6 +291,19 @@ def test_visits_list_replied_orders_for_the_return_call(city):
     assert number in page and "已送药上门" in page and 'data-action="visit"' in page
 
 
+def test_the_visits_page_counts_every_order_not_the_page(city, sessions, vault):
+    """More replied orders than a page holds: the count says how many are shown of how many."""
+    from cityline.intake.importer import import_rows
+
+    _app, people = city
+    rows = [(i, {"external_id": f"V-{i}", "received_at": "2020-02-10T09:00:00+08:00", "text": f"楼道灯坏了{i}",
+                 "kind": "help", "category": "GEN.HOUSING", "urgency": "normal", "unit": "SH-JA-CJD",
+                 "dispatched_at": "2020-02-10T09:30:00+08:00", "replied_at": "2020-02-11T10:00:00+08:00"})
+            for i in range(1, 103)]
+    assert import_rows(sessions, rows, vault=vault).imported == 102
+    assert "显示 100 / 共 102 件" in people["operator"].get("/visits").text
+
+
 def test_order_search_filters_and_pages(city):
     _app, people = city
     first = new_order(people["operator"])["number"]
