@@ -21,11 +21,11 @@ from cityline.db import read_transaction, transaction, utcnow
 from cityline.epidemic import ledger, schemas, service, tracing
 from cityline.epidemic.importer import import_file
 from cityline.epidemic.kinds import KINDS
-from cityline.errors import FieldError, Invalid, NotFound
+from cityline.errors import FieldError, Forbidden, Invalid, NotFound
 from cityline.idempotency import service as idempotency
 from cityline.idempotency.schemas import IdempotencyKeyHeader
 from cityline.limits import Day as AnyDay
-from cityline.timeutil import as_aware
+from cityline.timeutil import as_aware, to_local
 
 router = APIRouter(prefix="/api/epidemic", tags=["epidemic"])
 D = Annotated[Deps, Depends(deps)]
@@ -138,6 +138,24 @@ def untested_tasks(body: schemas.UntestedTasks, d: D) -> dict[str, Any]:
     with transaction(d.sessions) as session:
         report = make_tasks(session, env_of(d), body.since, body.until, actor=d.actor, now=utcnow(), vault=d.vault,
                             scope=scope)
+    return report.as_dict()
+
+
+@router.post("/warnings")
+def warnings(body: schemas.Warnings, d: D) -> dict[str, Any]:
+    """Each case reported in the contact window up to ``day`` opens a tracing order on the hour
+    chain; each tier-1 contact and each risk-area arrival on ``day`` gets a control task (a contact
+    of several cases one task naming them all). Running it again adds nothing; new data add only
+    what is new. The whole city's work: for callers whose reach is the whole city."""
+    from cityline.epidemic.warnings import run_warnings
+
+    d.require("epidemic:import")
+    if not _scope(d).everyone:
+        raise Forbidden("the warnings cover the whole city: they need a city-wide reach")
+    now = utcnow()
+    with transaction(d.sessions) as session:
+        report = run_warnings(session, env_of(d), body.day or to_local(now).date(), actor=d.actor, now=now,
+                              vault=d.vault)
     return report.as_dict()
 
 

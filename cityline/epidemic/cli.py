@@ -25,7 +25,7 @@ from cityline.epidemic.reading import BadFile, count_rows
 from cityline.errors import DomainError
 from cityline.privacy import default_vault
 from cityline.tabular import row_word
-from cityline.timeutil import parse_when
+from cityline.timeutil import parse_when, to_local
 
 app = typer.Typer(help="Epidemic data (formats §6) and rules (§7): coverage, zones, passes, arrivals, contacts.",
                   no_args_is_help=True)
@@ -166,6 +166,36 @@ def tasks(
            ["number", "created", "district", "street", "compound", "building", "untested", "unit"])
     out.print(f"created {found['created']}, already there {found['existed']}, "
               f"waiting for a dispatcher {found['undispatched']}")
+
+
+@app.command()
+def warnings(
+    day: Annotated[str | None, typer.Option("--date", help="local date, YYYY-MM-DD (default: today)")] = None,
+    as_json: Json = False,
+) -> None:
+    """Tracing orders for the cases reported in the contact window up to DATE (the 0+1+2+8+12 hour
+    chain), control tasks for their tier-1 contacts and the risk-area arrivals on DATE; running it
+    again adds nothing, new data add only what is new."""
+    from cityline.epidemic.warnings import run_warnings
+
+    env = _env()
+    now = utcnow()
+    try:
+        with transaction(runtime.sessions()) as session:
+            report = run_warnings(session, env, _day(day) if day else to_local(now).date(), actor=actor(), now=now,
+                                  vault=default_vault())
+    except DomainError as exc:
+        raise fail(exc) from exc
+    found = report.as_dict()
+    if as_json:
+        _lines([found])
+        return
+    _table(f"warnings up to {found['day']}", found["orders"],
+           ["kind", "number", "created", "person", "cases", "added_cases", "unit", "status"])
+    out.print(" · ".join(f"{kind}: created {found[kind]['created']}, already there {found[kind]['existed']}"
+                         for kind in ("tracing", "contact", "arrival"))
+              + f" · contact tasks with new cases {found['contact']['updated']}"
+              + f" · waiting for a dispatcher {found['undispatched']}")
 
 
 @app.command()

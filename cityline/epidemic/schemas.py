@@ -87,6 +87,11 @@ class RevealRequest(RequestBody):
     reason: str = Field(min_length=2, max_length=500, description="why the full data are needed (audited)")
 
 
+class Warnings(RequestBody):
+    day: Annotated[date, AfterValidator(in_range)] | None = Field(
+        None, description="local date, YYYY-MM-DD: cases reported up to its end, arrivals on it (default: today)")
+
+
 class UntestedTasks(RequestBody):
     since: Annotated[date, AfterValidator(in_range)] = Field(description="first local date, YYYY-MM-DD")
     until: Annotated[date, AfterValidator(in_range)] = Field(description="last local date, YYYY-MM-DD")

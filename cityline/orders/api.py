@@ -139,7 +139,7 @@ def show(number: str, d: D) -> OrderDetail:
     d.require("orders:read")
     with read_transaction(d.sessions) as session:
         order = visible(session, d, number)
-        return OrderDetail(**service.describe(session, order).model_dump(), events=history(session, d, order))
+        return OrderDetail(**service.describe(session, order, utcnow()).model_dump(), events=history(session, d, order))
 
 
 @router.post("/{number}/moves", response_model=OrderRead,
@@ -152,9 +152,10 @@ def move(number: str, body: MoveRequest, d: D) -> OrderRead:
         if body.until:  # a time without an offset is local time, as everywhere in cityline
             body.until = as_aware(body.until)
         params = body.model_dump(mode="json", exclude={"action"})
-        order = service.move_order(session, number, body.action, params, actor=d.actor, now=utcnow(),
+        now = utcnow()
+        order = service.move_order(session, number, body.action, params, actor=d.actor, now=now,
                                    reach=reach_filter(d))
-        return service.describe(session, order)
+        return service.describe(session, order, now)
 
 
 @router.put("/{number}/labels", response_model=OrderRead)

@@ -154,6 +154,8 @@ def event_facts(action: str, data: Mapping[str, Any]) -> list[Fact]:
         if data.get(name):
             facts.append(Fact("field.reply" if (name, action) == ("text", "reply") else
                               "field.answer" if name == "text" else f"field.{name}", str(data[name])))
+    if data.get("milestone"):
+        facts.append(Fact("field.milestone", str(data["milestone"])))
     if data.get("satisfaction"):
         facts.append(Fact("field.satisfaction", data["satisfaction"], "satisfaction"))
     if data.get("article"):
