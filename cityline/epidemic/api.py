@@ -91,6 +91,25 @@ def verify_pass(body: schemas.PassVerify, d: D) -> dict[str, Any]:
         return schemas.verified(service.verify_pass(session, env_of(d), body.code, at, actor=d.actor))
 
 
+@router.post("/warnings")
+def warnings(body: schemas.Warnings, d: D) -> dict[str, Any]:
+    """Each case reported in the contact window up to ``day`` opens a tracing order on the hour
+    chain; each tier-1 contact and each risk-area arrival on ``day`` gets a control task (a contact
+    of several cases one task naming them all). Running it again adds nothing; new data add only
+    what is new. The whole city's work: for callers whose reach is the whole city. (Declared
+    before ``POST /{kind}``, the imports, which would take the path for a kind.)"""
+    from cityline.epidemic.warnings import run_warnings
+
+    d.require("epidemic:import")
+    if not _scope(d).everyone:
+        raise Forbidden("the warnings cover the whole city: they need a city-wide reach")
+    now = utcnow()
+    with transaction(d.sessions) as session:
+        report = run_warnings(session, env_of(d), body.day or to_local(now).date(), actor=d.actor, now=now,
+                              vault=d.vault)
+    return report.as_dict()
+
+
 @router.post("/{kind}")
 def upload(kind: str, d: D, file: Annotated[UploadFile, File(description=".csv, .jsonl or .xlsx")]) -> dict[str, Any]:
     """Import a file of one kind (formats §6): the report names every refused row."""
@@ -138,24 +157,6 @@ def untested_tasks(body: schemas.UntestedTasks, d: D) -> dict[str, Any]:
     with transaction(d.sessions) as session:
         report = make_tasks(session, env_of(d), body.since, body.until, actor=d.actor, now=utcnow(), vault=d.vault,
                             scope=scope)
-    return report.as_dict()
-
-
-@router.post("/warnings")
-def warnings(body: schemas.Warnings, d: D) -> dict[str, Any]:
-    """Each case reported in the contact window up to ``day`` opens a tracing order on the hour
-    chain; each tier-1 contact and each risk-area arrival on ``day`` gets a control task (a contact
-    of several cases one task naming them all). Running it again adds nothing; new data add only
-    what is new. The whole city's work: for callers whose reach is the whole city."""
-    from cityline.epidemic.warnings import run_warnings
-
-    d.require("epidemic:import")
-    if not _scope(d).everyone:
-        raise Forbidden("the warnings cover the whole city: they need a city-wide reach")
-    now = utcnow()
-    with transaction(d.sessions) as session:
-        report = run_warnings(session, env_of(d), body.day or to_local(now).date(), actor=d.actor, now=now,
-                              vault=d.vault)
     return report.as_dict()
 
 
