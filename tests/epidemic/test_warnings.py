@@ -25,7 +25,6 @@ from cityline.orders.models import Order
 from cityline.orders.queries import milestone_standing
 from cityline.orders.service import describe, events_of, get_order
 from tests.conftest import make_token
-from tests.epidemic.test_tasks import world  # noqa: F401  (the fixture: world + units + grids)
 from tests.epidemic.world import AT, DAY
 from tests.web.conftest import add_user, sign_in
 
