@@ -115,7 +115,9 @@ def open_task(session: Session, *, key: str, place: Building | None, category: s
     data = OrderCreate(text=text(), channel=CHANNEL, external_id=key, kind=KIND, category=category, urgency=urgency,
                        address="".join(filter(None, place)) if place else None,
                        district=place[0] if place else None, street=place[1] if place else None)
-    order, created = create_order(session, data, actor=actor, now=now, vault=vault, route=False)
+    # The place is the ledger's or unknown, never read from the text: it names other places (where
+    # an arrival came from, the case's venues).
+    order, created = create_order(session, data, actor=actor, now=now, vault=vault, route=False, guess_place=False)
     chosen = unit() if created else None
     if chosen:
         move_order(session, order.number, "dispatch", {"unit": chosen, "note": note}, actor=actor, now=now)

@@ -86,6 +86,8 @@ def test_cases_contacts_and_arrivals_become_orders_once_and_new_data_add_only_th
         assert "病例 郑*十（R10）（同餐）" in r16.text and "沈*六（R16）" in r16.text
         a02 = get_order(session, arrivals["A02"]["number"])
         assert a02.external_id.startswith("epi-arrival:A02:") and "高风险" in a02.text and "MU101" in a02.text
+        # Not in the ledger: no place — not the one the text names (where A02 came from).
+        assert (a02.district, a02.street, a02.status) == (None, None, "received")
     total = count_orders(sessions)
     assert total == 14
 
