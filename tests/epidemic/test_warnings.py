@@ -195,5 +195,11 @@ def test_command_line_warnings_twice(world, vault, monkeypatch):
         assert (again["tracing"]["created"], again["contact"]["existed"], again["arrival"]["existed"]) == (0, 4, 6)
         table = CliRunner().invoke(app, ["epidemic", "warnings", "--date", DAY.isoformat()])
         assert "tracing: created 0, already there 4" in table.output
+        number = next(o["number"] for o in first["orders"] if o["person"] == "R10")
+        moved = CliRunner().invoke(app, ["orders", "move", number, "milestone", "--milestone", "reached"])
+        assert moved.exit_code == 0 and f"{number}: milestone → dispatched" in moved.output, moved.output
+        shown = CliRunner().invoke(app, ["orders", "show", number]).output
+        assert "病例到人到位、落实管控 (reached)" in shown and "核心信息报告 (core_info)" in shown
+        assert "on_time" in shown and "pending" in shown
     finally:
         get_settings.cache_clear()
