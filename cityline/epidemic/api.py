@@ -180,12 +180,13 @@ def arrivals(d: D, day: OnDay) -> list[dict[str, Any]]:
 @router.get("/command")
 def command(d: D, day: OnDay) -> dict[str, Any]:
     """The commander's day, figures only: zones, cases and arrivals by district, coverage by
-    street (``epidemic.command``)."""
+    street, the tracing orders' milestones within the caller's reach (``epidemic.command``)."""
     from cityline.epidemic.command import day_view
+    from cityline.orders.api import reach_filter
 
     d.require("epidemic:read")
     with read_transaction(d.sessions) as session:
-        return day_view(session, env_of(d), day)
+        return day_view(session, env_of(d), day, utcnow(), reach_filter(d))
 
 
 @router.get("/contacts")

@@ -168,9 +168,10 @@ def numbers_within(session: Session, numbers: Collection[str], reach: OrderFilte
 
 
 def milestone_standing(session: Session, now: datetime, reach: OrderFilter | None = None,
-                       received_from: datetime | None = None) -> list[dict[str, Any]]:
+                       received_from: datetime | None = None,
+                       received_before: datetime | None = None) -> list[dict[str, Any]]:
     """For the commander: per hour-chain policy and milestone, how many orders (received since
-    ``received_from``, within ``reach``; merged and cancelled ones left out) recorded it on time,
+    ``received_from`` and before ``received_before``, within ``reach``; merged and cancelled ones left out) recorded it on time,
     late, or have it still to do — ``pending`` before its time, ``late`` after it (judged at
     ``now``). One row per milestone, in the order the policy lists them."""
     chained = [p for p in policies().policies if p.milestones]
@@ -181,6 +182,8 @@ def milestone_standing(session: Session, now: datetime, reach: OrderFilter | Non
                                 Order.status.not_in(sorted(WITHDRAWN)))
     if received_from is not None:
         query = query.where(Order.received_at >= received_from)
+    if received_before is not None:
+        query = query.where(Order.received_at < received_before)
     orders = session.scalars(filtered(query, reach) if reach else query).all()
     events: dict[int, list[tuple[str, datetime, dict[str, Any]]]] = {o.id: [] for o in orders}
     for chunk in range(0, len(orders), 500):
