@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from cityline.epidemic.clusters import case_links, cluster_of, clusters, exposure_places, graph, span
+from cityline.epidemic.clusters import (
+    case_links,
+    cluster_of,
+    clusters,
+    exposure_places,
+    graph,
+    span,
+)
 from cityline.epidemic.contacts import tier1_contacts, tier2_contacts
 from cityline.epidemic.rules import CaseRecord, Contact, Params, Person, Scan, Trip, visits
 from tests.epidemic.world import SH
