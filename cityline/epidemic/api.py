@@ -177,13 +177,20 @@ def contacts(d: D, case: Annotated[list[str] | None, Query(description="cases' p
 # -- cases, clusters, places of exposure ------------------------------------------------------------
 
 
-def outbreak_on(d: Deps, day: date | None) -> clustering.Outbreak:
-    """The cases of the span up to ``day`` (default: the day of the latest report, else today)
-    with their contacts, clusters and places of exposure."""
-    env = env_of(d)
+def report_day(d: Deps, day: date | None) -> date:
+    """``day``, else the local date of the latest case report, else today."""
+    if day:
+        return day
     with read_transaction(d.sessions) as session:
-        day = day or clustering.latest_report_day(session, env.params) or to_local(utcnow()).date()
-        return clustering.outbreak(session, env, day)
+        return clustering.latest_report_day(session, env_of(d).params) or to_local(utcnow()).date()
+
+
+def outbreak_on(d: Deps, day: date | None) -> clustering.Outbreak:
+    """The cases of the span up to ``day`` (default: :func:`report_day`) with their contacts,
+    clusters and places of exposure."""
+    day = report_day(d, day)
+    with read_transaction(d.sessions) as session:
+        return clustering.outbreak(session, env_of(d), day)
 
 
 def _records(d: Deps, persons: set[str]) -> dict[str, Any]:
