@@ -27,7 +27,7 @@ from cityline.privacy import default_vault
 from cityline.tabular import row_word
 from cityline.timeutil import parse_when
 
-app = typer.Typer(help="Epidemic data (formats §6) and rules (§7): coverage, zones, passes, arrivals, contacts.",
+app = typer.Typer(help="Epidemic data (formats §6) and rules (§7): coverage, zones, passes, arrivals, contacts; clusters.",
                   no_args_is_help=True)
 pass_app = typer.Typer(help="Passes (通行码): issue, verify.", no_args_is_help=True)
 app.add_typer(pass_app, name="pass")

@@ -28,6 +28,7 @@ class Outbreak:
     clusters: list[rules.Cluster]
     places: list[rules.ExposurePlace]
     cluster_of: dict[str, str] = field(default_factory=dict)
+    _by_case: dict[str, list[Contact]] = field(default_factory=dict, repr=False)  # contacts_of's index
 
     def case(self, person_id: str) -> CaseRecord | None:
         return next((c for c in self.cases if c.person_id == person_id), None)
@@ -36,7 +37,10 @@ class Outbreak:
         return next((c for c in self.clusters if c.id == cluster_id), None)
 
     def contacts_of(self, cases: set[str]) -> list[Contact]:
-        return [c for c in self.contacts if c.case in cases]
+        if not self._by_case:
+            for contact in self.contacts:
+                self._by_case.setdefault(contact.case, []).append(contact)
+        return [c for case in sorted(cases) for c in self._by_case.get(case, [])]
 
 
 def latest_report_day(session: Session, params: Params) -> date | None:

@@ -26,7 +26,7 @@
       layout: "force",
       roam: true,
       draggable: true,
-      force: { repulsion: 220, edgeLength: [60, 120] },
+      force: { repulsion: 600, edgeLength: [90, 180], gravity: 0.05 },
       categories: roles.map((r) => ({ name: t("graph_role." + r), itemStyle: { color: colours[r] } })),
       label: { show: true, position: "right", formatter: (p) => p.data.label },
       data: graph.nodes.map((n) => ({
