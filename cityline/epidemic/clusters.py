@@ -160,8 +160,8 @@ def exposure_places(cases: Sequence[CaseRecord], visits: Iterable[Visit], contac
         # Contact evidence starts with the venue's code (``contacts._venue_evidence``).
         exposed = {c.person for c in contacts
                    if c.case in people and c.person not in people and c.evidence.startswith(venue + " ")}
-        first = here[0]
-        found.append(ExposurePlace(venue, first.venue_name, first.venue_kind, people,
+        name = next((v.venue_name for v in here if v.venue_name), None)
+        found.append(ExposurePlace(venue, name, here[0].venue_kind, people,
                                    tuple(sorted(involved, key=lambda v: (v.start, v.person_id))),
                                    min(s for s, _ in spans), max(e for _, e in spans), len(exposed)))
     found.sort(key=lambda p: (-len(p.cases), p.first, p.venue_code))
