@@ -80,6 +80,9 @@ def test_who_may_open_them(pages):
     assert "R09" in moon and "另有 2 名接触者不在您的管辖范围内" in moon
     assert pages["analyst"].get("/epidemic/clusters").status_code == 403
     assert 'href="/epidemic/clusters"' in pages["commander"].get("/epidemic/cases").text  # in the menu
+    situation = pages["commander"].get("/situation?day=2022-04-10").text
+    assert 'id="outbreak-links"' in situation and 'href="/epidemic/exposure-places"' in situation
+    assert 'id="outbreak-links"' not in pages["analyst"].get("/situation?day=2022-04-10").text
 
 
 @pytest.mark.browser
