@@ -103,4 +103,8 @@ def test_the_cluster_graph_and_a_case_in_a_browser(browser, tmp_path):  # noqa: 
         expect(page.locator("#tier1")).to_contain_text("V-REST 好味餐厅 2022-04-06 12:00 (42 min together)")
         expect(page.locator("#window")).to_have_text("2022-04-06 10:00 – 2022-04-08 12:00")
         page.screenshot(path=str(tmp_path / "case.png"), full_page=True)
+        page.get_by_role("link", name="风险群", exact=True).first.click()  # the menu
+        page.get_by_role("link", name="暴露场所").click()
+        expect(page.locator("#places")).to_contain_text("V-REST 好味餐厅")
+        page.screenshot(path=str(tmp_path / "places.png"), full_page=True)
         assert (tmp_path / "cluster.png").stat().st_size > 10_000
