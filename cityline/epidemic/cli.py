@@ -27,7 +27,7 @@ from cityline.privacy import default_vault
 from cityline.tabular import row_word
 from cityline.timeutil import parse_when, to_local
 
-app = typer.Typer(help="Epidemic data (formats §6) and rules (§7): coverage, zones, passes, arrivals, contacts.",
+app = typer.Typer(help="Epidemic data (formats §6) and rules (§7): coverage, zones, passes, arrivals, contacts; clusters.",
                   no_args_is_help=True)
 pass_app = typer.Typer(help="Passes (通行码): issue, verify.", no_args_is_help=True)
 app.add_typer(pass_app, name="pass")
@@ -222,6 +222,41 @@ def contacts(
     objects = [outputs.contact(c) for c in found]
     _lines(objects) if as_json else _table("contacts", objects,
                                            ["case", "person", "tier", "relation", "via", "overlap_minutes", "evidence"])
+
+
+def _outbreak(day: str | None):
+    from cityline.epidemic import clustering
+
+    env = _env()
+    with read_transaction(runtime.sessions()) as session:
+        on = _day(day) if day else clustering.latest_report_day(session, env.params) or utcnow().astimezone(
+            env.params.zone).date()
+        return clustering.outbreak(session, env, on)
+
+
+AsOf = Annotated[str | None, typer.Option("--date", help="local date, YYYY-MM-DD (default: the latest report)")]
+
+
+@app.command()
+def clusters(day: AsOf = None, as_json: Json = False) -> None:
+    """Clusters (风险群) of the cases reported in the 28 days up to a date: cases linked as
+    tier-1 contacts, largest first, then fastest growing; one line per cluster."""
+    found = _outbreak(day)
+    everyone = {c.person_id for c in found.cases}
+    objects = [outputs.cluster(c, found.contacts_of(set(c.person_ids)),
+                               [p.venue_code for p in found.places if set(p.cases) & set(c.person_ids)], everyone)
+               for c in found.clusters]
+    _lines(objects) if as_json else _table(f"clusters on {found.day}", objects, [
+        "id", "size", "recent", "previous", "growth", "first_reported", "last_reported", "tier1", "tier2", "places"])
+
+
+@app.command("exposure-places")
+def exposure_places(day: AsOf = None, as_json: Json = False) -> None:
+    """Venues where visits of two or more cases overlapped (at least 15 minutes inside a window)."""
+    found = _outbreak(day)
+    objects = [outputs.exposure_place(p, found.cluster_of, {c.person_id for c in found.cases}) for p in found.places]
+    _lines(objects) if as_json else _table(f"places of exposure on {found.day}", objects, [
+        "venue_code", "venue_name", "size", "cases", "first", "last", "contacts", "clusters"])
 
 
 @app.command()

@@ -34,6 +34,9 @@ PAGES = (
     Page("coverage", "/epidemic/coverage", frozenset({"epidemic:read"})),
     Page("passes", "/epidemic/passes", frozenset({"epidemic:passes"})),
     Page("verify", "/epidemic/verify", frozenset({"epidemic:verify"})),
+    # Cases and clusters (outbreak_pages.py) name people: the command and grid workers.
+    Page("cases", "/epidemic/cases", frozenset({"epidemic:persons"})),
+    Page("clusters", "/epidemic/clusters", frozenset({"epidemic:persons"})),
 )
 PAGES_BY_NAME = {p.name: p for p in PAGES}
 # Where each role starts its day; the first of the user's roles in this order wins.

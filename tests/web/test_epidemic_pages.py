@@ -142,7 +142,8 @@ def test_people_are_shown_only_to_those_who_may_see_them(epi):
     assert clients["handler"].get("/epidemic/verify").status_code == 200  # a handler may check passes
     nav = {name: set(re.findall(r'href="(/epidemic/[a-z]+)"', c.get("/epidemic/verify").text))
            for name, c in [(n, clients[n]) for n in ("commander", "grid", "handler")]}
-    assert nav["commander"] == nav["grid"] == {"/epidemic/coverage", "/epidemic/passes", "/epidemic/verify"}
+    assert nav["commander"] == nav["grid"] == {"/epidemic/command", "/epidemic/coverage", "/epidemic/passes",
+                                               "/epidemic/verify", "/epidemic/cases", "/epidemic/clusters"}
     assert nav["handler"] == {"/epidemic/verify"}
 
 

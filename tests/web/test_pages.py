@@ -21,7 +21,7 @@ from tests.factories import order_body
 from tests.web.conftest import CSRF
 
 PAGES = ("/intake", "/queue", "/inbox", "/visits", "/board", "/situation", "/briefings", "/orders",
-         "/epidemic/coverage", "/epidemic/passes", "/epidemic/verify")
+         "/epidemic/coverage", "/epidemic/passes", "/epidemic/verify", "/epidemic/cases", "/epidemic/clusters")
 # What each role works in, written out by hand (not derived from the code under test).
 # Checking a pass at a gate is for operators, handlers and supervisors too; epidemic figures
 # for those who watch the city (the epidemic roles: tests/web/test_epidemic_pages.py).
