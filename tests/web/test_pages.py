@@ -21,7 +21,8 @@ from tests.factories import order_body
 from tests.web.conftest import CSRF
 
 PAGES = ("/intake", "/queue", "/inbox", "/visits", "/board", "/situation", "/briefings", "/orders",
-         "/epidemic/coverage", "/epidemic/passes", "/epidemic/verify", "/epidemic/cases", "/epidemic/clusters")
+         "/epidemic/command", "/epidemic/coverage", "/epidemic/passes", "/epidemic/verify", "/epidemic/cases",
+         "/epidemic/clusters")
 # What each role works in, written out by hand (not derived from the code under test).
 # Checking a pass at a gate is for operators, handlers and supervisors too; epidemic figures
 # for those who watch the city (the epidemic roles: tests/web/test_epidemic_pages.py).
@@ -29,10 +30,10 @@ OPENS = {
     "operator": {"/intake", "/visits", "/orders", "/epidemic/verify"},
     "dispatcher": {"/queue", "/orders"},
     "handler": {"/inbox", "/orders", "/epidemic/verify"},
-    "supervisor": {"/queue", "/visits", "/board", "/situation", "/briefings", "/orders", "/epidemic/coverage",
-                   "/epidemic/verify"},
-    "analyst": {"/situation", "/briefings", "/orders", "/epidemic/coverage"},
-    "admin": {"/orders", "/epidemic/coverage"},
+    "supervisor": {"/queue", "/visits", "/board", "/situation", "/briefings", "/orders", "/epidemic/command",
+                   "/epidemic/coverage", "/epidemic/verify"},
+    "analyst": {"/situation", "/briefings", "/orders", "/epidemic/command", "/epidemic/coverage"},
+    "admin": {"/orders", "/epidemic/command", "/epidemic/coverage"},
 }
 HOME = {"operator": "/intake", "dispatcher": "/queue", "handler": "/inbox", "supervisor": "/board",
         "analyst": "/situation", "admin": "/orders"}
