@@ -133,7 +133,7 @@ class OrderRead(BaseModel):
     accept_by: datetime | None
     respond_by: datetime | None
     resolve_by: datetime | None
-    allowed_actions: list[str]
+    allowed_actions: list[str] = Field(description="the moves the order's state allows (the loop's table and checks)")
 
     @field_validator("text", "address", "reply", "caller_phone")
     @classmethod
@@ -148,6 +148,7 @@ class OrderRead(BaseModel):
 
 class OrderDetail(OrderRead):
     events: list[EventRead]
+    your_moves: list[str] = Field(description="those of allowed_actions the caller's permissions let them make")
 
 
 class OrderPage(BaseModel):

@@ -1,6 +1,7 @@
 """The console's router: signing in, the start page and static files; the pages themselves
 are in ``work_pages`` (the loop's daily work), ``insight_pages`` (situation, briefings) and
-``epidemic_pages`` (coverage, passes, verifying a pass)."""
+``epidemic_pages`` (coverage, passes, verifying a pass) and ``admin_pages`` (users, units,
+the dispatch catalogue, the audit log)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from cityline.errors import NotFound
-from cityline.web import epidemic_pages, insight_pages, work_pages
+from cityline.web import admin_pages, epidemic_pages, insight_pages, work_pages
 from cityline.web.gate import denied, to_login
 from cityline.web.render import ONE_YEAR, STATIC, render
 from cityline.web.rules import home_for, safe_next
@@ -55,3 +56,4 @@ def static_file(path: str) -> Response:
 router.include_router(work_pages.router)
 router.include_router(insight_pages.router)
 router.include_router(epidemic_pages.router)
+router.include_router(admin_pages.router)

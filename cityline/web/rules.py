@@ -33,6 +33,12 @@ PAGES = (
     Page("coverage", "/epidemic/coverage", frozenset({"epidemic:read"})),
     Page("passes", "/epidemic/passes", frozenset({"epidemic:passes"})),
     Page("verify", "/epidemic/verify", frozenset({"epidemic:verify"})),
+    # The administrator's (admin_pages.py): who may sign in, the organisation, the dispatch
+    # catalogue and the audit log.
+    Page("users", "/admin/users", frozenset({"users:admin"})),
+    Page("units", "/admin/units", frozenset({"units:write"})),
+    Page("catalogue", "/admin/catalogue", frozenset({"catalogue:write"})),
+    Page("audit", "/admin/audit", frozenset({"audit:read"})),
 )
 PAGES_BY_NAME = {p.name: p for p in PAGES}
 # Where each role starts its day; the first of the user's roles in this order wins.
