@@ -180,7 +180,7 @@ def apply_move(state: OrderState, action: str, params: Mapping[str, Any], at: da
     if action == "extend":
         until = _when(params["until"])
         if until <= at:
-            raise Invalid("the new deadline must be in the future", [FieldError("until", "after now")])
+            raise Invalid("the new deadline must be in the future", [FieldError("until", "after now", "in_future")])
         return replace(state, extension_requested=until)
     if action == "grant":
         return replace(state, extended_to=state.extension_requested, extension_requested=None)
@@ -223,7 +223,8 @@ def _when(value: Any) -> datetime:
     try:
         return datetime.fromisoformat(str(value))
     except ValueError as exc:
-        raise Invalid(f"'{value}' is not an ISO 8601 date-time", [FieldError("until", "ISO 8601")]) from exc
+        raise Invalid(f"'{value}' is not an ISO 8601 date-time",
+                      [FieldError("until", "ISO 8601", "datetime_parsing")]) from exc
 
 
 def replay(events: Iterable[tuple[str, Mapping[str, Any], datetime]]) -> OrderState:
