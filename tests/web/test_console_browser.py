@@ -177,7 +177,7 @@ def test_every_page_reads_well_on_a_laptop_and_on_a_phone(staff, browser):  # no
                 pages[person] = sign_in(browser, staff.base, person, **viewport)
             page = pages[person]
             page.goto(path)
-            page.wait_for_load_state("networkidle")
+            page.wait_for_load_state("load")
             found = page.evaluate(CHECK, WHOLE)
             assert found["broken"] == [], (size, path, found["broken"][:3])
             assert found["wide"] <= 1, (size, path, f"the page scrolls sideways by {found['wide']} px")
