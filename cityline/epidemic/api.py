@@ -158,6 +158,17 @@ def arrivals(d: D, day: OnDay) -> list[dict[str, Any]]:
     return [schemas.arrival(a) for a in found if a.person in allowed]
 
 
+@router.get("/command")
+def command(d: D, day: OnDay) -> dict[str, Any]:
+    """The commander's day, figures only: zones, cases and arrivals by district, coverage by
+    street (``epidemic.command``)."""
+    from cityline.epidemic.command import day_view
+
+    d.require("epidemic:read")
+    with read_transaction(d.sessions) as session:
+        return day_view(session, env_of(d), day)
+
+
 @router.get("/contacts")
 def contacts(d: D, case: Annotated[list[str] | None, Query(description="cases' person_id")] = None) -> list[dict[str, Any]]:
     d.require("epidemic:persons")

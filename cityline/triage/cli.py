@@ -50,14 +50,15 @@ def train_command(
 ) -> None:
     """Train on the shipped history and the store's labelled orders; the new model becomes active only if it
     does at least as well as the active one on the held-back orders (triage/README.md, "The gate")."""
-    from cityline.db import default_sessionmaker, transaction
+    from cityline.db import transaction
+    from cityline.runtime import sessions
     from cityline.triage import gate
     from cityline.triage.history import read_records, shipped_records
     from cityline.triage.service import training_records
 
     if not 0.0 <= holdout < 1.0:
         _fail("--holdout must be at least 0 and below 1")
-    factory = default_sessionmaker()
+    factory = sessions()
     if file is not None:
         try:
             own = read_records(file)
@@ -134,10 +135,11 @@ def crossval_command(
 @app.command("models")
 def models_command() -> None:
     """List the stored model versions."""
-    from cityline.db import default_sessionmaker, transaction
+    from cityline.db import transaction
+    from cityline.runtime import sessions
     from cityline.triage.service import list_versions
 
-    with transaction(default_sessionmaker()) as session:
+    with transaction(sessions()) as session:
         rows = list_versions(session)
         table = Table("version", "created (UTC)", "trained on", "category macro-F1", "urgent recall", "gate",
                       "active")
@@ -164,7 +166,8 @@ def models_command() -> None:
 @app.command("activate")
 def activate_command(version: str = typer.Argument(..., help="Version number, e.g. 3 or model-3.")) -> None:
     """Make a stored version the active model."""
-    from cityline.db import default_sessionmaker, transaction
+    from cityline.db import transaction
+    from cityline.runtime import sessions
     from cityline.triage.service import NoModelError, activate
 
     try:
@@ -172,7 +175,7 @@ def activate_command(version: str = typer.Argument(..., help="Version number, e.
     except ValueError:
         _fail(f"not a model version: {version!r} (expected e.g. 3 or model-3)")
     try:
-        with transaction(default_sessionmaker()) as session:
+        with transaction(sessions()) as session:
             row = activate(session, number)
             console.print(f"model-{row.version} is now active")
     except NoModelError as error:
@@ -182,11 +185,12 @@ def activate_command(version: str = typer.Argument(..., help="Version number, e.
 @app.command("rollback")
 def rollback_command() -> None:
     """Go back to the version before the active one."""
-    from cityline.db import default_sessionmaker, transaction
+    from cityline.db import transaction
+    from cityline.runtime import sessions
     from cityline.triage.service import NoModelError, rollback
 
     try:
-        with transaction(default_sessionmaker()) as session:
+        with transaction(sessions()) as session:
             row = rollback(session)
             console.print(f"rolled back: model-{row.version} is now active")
     except NoModelError as error:
@@ -212,11 +216,12 @@ def _triager(rules_only: bool):
         return Triager()
     from sqlalchemy.exc import SQLAlchemyError
 
-    from cityline.db import default_sessionmaker, transaction
+    from cityline.db import transaction
+    from cityline.runtime import sessions
     from cityline.triage.service import active_triager, default_triager
 
     try:
-        with transaction(default_sessionmaker()) as session:
+        with transaction(sessions()) as session:
             return active_triager(session)
     except SQLAlchemyError:
         # No database (or no model table yet): the model learnt from the shipped history answers.

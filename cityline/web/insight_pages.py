@@ -23,7 +23,7 @@ from cityline.web.render import render
 router = APIRouter(include_in_schema=False)
 
 
-def _day(text: str | None) -> date:
+def day_asked(text: str | None) -> date:
     """The day asked for (YYYY-MM-DD), else today in the hotline's time."""
     try:
         return in_range(date.fromisoformat(text)) if text else to_local(utcnow()).date()
@@ -36,7 +36,7 @@ def situation(request: Request, day: str | None = None) -> Response:
     v = open_page(request, "situation")
     if isinstance(v, Response):
         return v
-    shown = _day(day)
+    shown = day_asked(day)
     return render(request, v, "situation.html", current="situation", day=shown.isoformat(),
                   epidemic=zones_of(v, shown),
                   previous=(shown - timedelta(days=1)).isoformat(),
@@ -48,5 +48,5 @@ def briefings(request: Request, day: str | None = None) -> Response:
     v = open_page(request, "briefings")
     if isinstance(v, Response):
         return v
-    chosen = _day(day).isoformat() if day else ""
+    chosen = day_asked(day).isoformat() if day else ""
     return render(request, v, "briefings.html", current="briefings", chosen=chosen)

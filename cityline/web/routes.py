@@ -1,7 +1,7 @@
 """The console's router: signing in, the start page and static files; the pages themselves
-are in ``work_pages`` (the loop's daily work), ``insight_pages`` (situation, briefings) and
-``epidemic_pages`` (coverage, passes, verifying a pass) and ``admin_pages`` (users, units,
-the dispatch catalogue, the audit log)."""
+are in ``work_pages`` (the loop's daily work), ``insight_pages`` (situation, briefings),
+``epidemic_pages`` (coverage, passes, verifying a pass), ``command_page`` (the commander's map)
+and ``admin_pages`` (users, units, the dispatch catalogue, the audit log)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from cityline.errors import NotFound
-from cityline.web import admin_pages, epidemic_pages, insight_pages, work_pages
+from cityline.web import admin_pages, command_page, epidemic_pages, insight_pages, work_pages
 from cityline.web.gate import denied, to_login
 from cityline.web.render import ONE_YEAR, STATIC, render
 from cityline.web.rules import home_for, safe_next
@@ -18,7 +18,8 @@ from cityline.web.visitor import visitor_of
 router = APIRouter(include_in_schema=False)
 # Types a browser may be sent from static/; anything else there is not served.
 STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
-                ".txt": "text/plain; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png"}
+                ".txt": "text/plain; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png",
+                ".json": "application/json"}  # the commander map's district outlines
 
 
 @router.get("/")
@@ -56,4 +57,5 @@ def static_file(path: str) -> Response:
 router.include_router(work_pages.router)
 router.include_router(insight_pages.router)
 router.include_router(epidemic_pages.router)
+router.include_router(command_page.router)
 router.include_router(admin_pages.router)

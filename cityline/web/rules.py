@@ -30,6 +30,7 @@ PAGES = (
     Page("orders", "/orders", frozenset({"orders:read"})),
     # Epidemic work (epidemic_pages.py): figures for those who watch the city, passes for the
     # command and grid workers, and checking a pass at a gate for everyone who may verify.
+    Page("command", "/epidemic/command", frozenset({"epidemic:read"})),
     Page("coverage", "/epidemic/coverage", frozenset({"epidemic:read"})),
     Page("passes", "/epidemic/passes", frozenset({"epidemic:passes"})),
     Page("verify", "/epidemic/verify", frozenset({"epidemic:verify"})),
@@ -44,7 +45,7 @@ PAGES_BY_NAME = {p.name: p for p in PAGES}
 # Where each role starts its day; the first of the user's roles in this order wins.
 HOME_BY_ROLE = (("operator", "intake"), ("dispatcher", "queue"), ("unit_handler", "inbox"),
                 ("supervisor", "board"), ("analyst", "situation"), ("admin", "orders"),
-                ("commander", "coverage"), ("grid_worker", "coverage"))
+                ("commander", "command"), ("grid_worker", "coverage"))
 DUE_SOON = timedelta(hours=4)
 UNIT_DONE = frozenset({Status.REPLIED, Status.VISITED}) | FINAL  # nothing left for the unit to do
 

@@ -59,6 +59,7 @@ def routes():
     return [
         ("GET", f"/api/epidemic/coverage?since={since}&until={day}", None, "epidemic:read"),
         ("GET", f"/api/epidemic/zones?date={day}", None, "epidemic:read"),
+        ("GET", f"/api/epidemic/command?date={day}", None, "epidemic:read"),
         ("GET", f"/api/epidemic/coverage/untested?since={since}&until={day}", None, "epidemic:persons"),
         ("GET", f"/api/epidemic/arrivals?date={day}", None, "epidemic:persons"),
         ("GET", "/api/epidemic/contacts?case=R10", None, "epidemic:persons"),

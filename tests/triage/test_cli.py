@@ -5,6 +5,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from cityline import runtime
 from cityline.config import get_settings
 from cityline.db import default_sessionmaker
 from cityline.triage import gate, service
@@ -17,14 +18,37 @@ runner = CliRunner()
 
 @pytest.fixture
 def database(tmp_path, monkeypatch, factory):
-    """Point the default session factory at the test database."""
+    """Point the default session factory at the test database (made from the models, so it is
+    stamped as being at the newest migration, as an upgraded one would be)."""
+    from alembic import command
+
+    from cityline.schema import alembic_config
+
     url = str(factory.kw["bind"].url)
+    command.stamp(alembic_config(url), "head")
     monkeypatch.setenv("CITYLINE_DATABASE_URL", url)
     get_settings.cache_clear()
     default_sessionmaker.cache_clear()
+    runtime.sessions.cache_clear()
     yield factory
     get_settings.cache_clear()
     default_sessionmaker.cache_clear()
+    runtime.sessions.cache_clear()
+
+
+def test_a_new_installation_trains_without_setting_up_the_database_first(tmp_path, monkeypatch):
+    """`triage train` is often the first command run on a fresh data directory: the schema is
+    brought up as for every other command, not a 'no such table' error."""
+    monkeypatch.setenv("CITYLINE_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("CITYLINE_DATABASE_URL", raising=False)
+    for cached in (get_settings, default_sessionmaker, runtime.sessions):
+        cached.cache_clear()
+    try:
+        result = runner.invoke(app, ["models"])
+        assert result.exit_code == 0, result.output
+    finally:
+        for cached in (get_settings, default_sessionmaker, runtime.sessions):
+            cached.cache_clear()
 
 
 @pytest.fixture

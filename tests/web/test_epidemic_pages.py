@@ -236,3 +236,18 @@ def test_the_situation_lists_the_days_zones_with_links_to_their_coverage(epi):
     assert f'href="{link.replace("&", "&amp;")}"' in page.text
     quiet = clients["analyst"].get("/situation?day=2021-01-01")
     assert "当日无封控、管控、防范区域" in quiet.text
+
+
+def test_the_commander_lands_on_the_days_map_with_districts_and_the_lowest_streets(epi):
+    _app, clients = epi
+    home = clients["commander"].get("/", follow_redirects=False)
+    assert home.headers["location"].startswith("/epidemic/command")
+    page = clients["commander"].get("/epidemic/command?day=2022-04-10")
+    assert page.status_code == 200
+    assert 'id="command-map"' in page.text and "shanghai-districts.json" in page.text
+    # 静安区 has the three ledger cases of D−13..D; R20X, not in the ledger, has a row of its own.
+    assert re.search(r'<th scope="row">静安区</th>\s*<td>3</td>', page.text)
+    assert re.search(r'<th scope="row">未在台账（无住址）</th>\s*<td>1</td>', page.text)
+    assert f">{CJD}</a>" in page.text  # a street with its coverage, linked to the drill-down
+    assert clients["analyst"].get("/epidemic/command?day=2022-04-10").status_code == 200  # figures only
+    assert clients["handler"].get("/epidemic/command?day=2022-04-10").status_code == 403

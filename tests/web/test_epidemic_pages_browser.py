@@ -1,4 +1,4 @@
-"""Passes on a phone (390×844) in a real browser: a commander issues a pass, the pass page shows
+"""The commander's map on a desktop, and passes on a phone (390×844) in a real browser: a commander issues a pass, the pass page shows
 its QR code without sideways scrolling, the gate opens the code's verify page and sees green;
 a batch for a building lists each refusal with its reason in Chinese."""
 
@@ -24,7 +24,7 @@ from tests.epidemic.test_api import GRIDS, UNITS
 from tests.epidemic.world import CJD, JA, SUN, write_world
 from tests.web.conftest import add_user, console_app
 from tests.web.test_epidemic_pages import add_recent_tests
-from tests.web.test_journeys import PHONE, browser, free_port, shot, sign_in  # noqa: F401  (browser: a fixture)
+from tests.web.test_journeys import DESKTOP, PHONE, browser, free_port, shot, sign_in  # noqa: F401  (browser: a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -67,7 +67,8 @@ def test_a_pass_is_issued_shown_and_checked_on_a_phone(epidemic_site, browser): 
     from playwright.sync_api import expect
 
     phone = sign_in(browser, epidemic_site, "commander", **PHONE)
-    expect(phone).to_have_url(re.compile(r"/epidemic/coverage$"))
+    expect(phone).to_have_url(re.compile(r"/epidemic/command$"))  # the commander starts on the map
+    phone.goto("/epidemic/coverage")
     phone.get_by_role("link", name=JA).click()
     phone.get_by_role("link", name=CJD).click()
     phone.get_by_role("link", name=SUN).click()
@@ -105,3 +106,16 @@ def test_a_pass_is_issued_shown_and_checked_on_a_phone(epidemic_site, browser): 
     expect(phone.locator("#pass-list li.refused", has_text="R05")).to_contain_text("没有已出结果的核酸检测")
     expect(phone.locator("#pass-list li.issued a")).to_contain_text(re.compile(r"R04 · 已发放，有效至 \d{4}-\d\d-\d\d \d\d:\d\d$"))
     shot(phone, "22-passes-for-a-building")
+
+
+def test_the_commander_sees_the_districts_on_a_map(epidemic_site, browser):  # noqa: F811
+    from playwright.sync_api import expect
+
+    page = sign_in(browser, epidemic_site, "commander", **DESKTOP)
+    page.goto("/epidemic/command?day=2022-04-10")
+    chart = page.locator("#command-map")
+    expect(chart).to_have_attribute("data-drawn", "true")  # the outlines loaded and ECharts drew them
+    assert chart.locator("canvas").count() >= 1
+    box = chart.bounding_box()
+    assert box and box["width"] > 600 and box["height"] > 400
+    shot(page, "20-commander-map")

@@ -138,7 +138,7 @@ def test_vendored_libraries_match_their_recorded_versions():
         if line and not line.startswith("#"):
             file, package, version, digest = line.split()[:4]
             recorded[file] = (package, version, digest)
-    assert set(recorded) == {"htmx.min.js", "echarts.min.js"}
+    assert set(recorded) == {"htmx.min.js", "echarts.min.js", "shanghai-districts.json"}
     for file, (_package, _version, digest) in recorded.items():
         assert hashlib.sha256((VENDOR / file).read_bytes()).hexdigest() == digest, file
     assert (VENDOR / "LICENSE-htmx.txt").exists() and (VENDOR / "LICENSE-echarts.txt").exists()
