@@ -141,7 +141,7 @@ def test_an_administrator_manages_users_the_catalogue_and_reads_the_audit_log(st
 # Every page a role opens, once, by someone who may open it.
 SWEEP = [("operator", "/intake"), ("dispatcher", "/queue"), ("handler", "/inbox"), ("supervisor", "/board"),
          ("supervisor", "/visits"), ("supervisor", "/situation"), ("supervisor", "/briefings"),
-         ("supervisor", "/orders"), ("supervisor", "/epidemic/coverage"), ("handler", "/epidemic/verify"),
+         ("supervisor", "/orders"), ("supervisor", "/epidemic/coverage"), ("supervisor", "/epidemic/command"), ("handler", "/epidemic/verify"),
          ("admin", "/admin/users"), ("admin", "/admin/units"), ("admin", "/admin/catalogue"),
          ("admin", "/admin/audit")]
 # Whatever is read as one word: a status, a badge, a time, a count, a number in a table.

@@ -21,7 +21,7 @@ from tests.factories import order_body
 from tests.web.conftest import CSRF
 
 PAGES = ("/intake", "/queue", "/inbox", "/visits", "/board", "/situation", "/briefings", "/orders",
-         "/epidemic/coverage", "/epidemic/passes", "/epidemic/verify",
+         "/epidemic/coverage", "/epidemic/passes", "/epidemic/verify", "/epidemic/command",
          "/admin/users", "/admin/units", "/admin/catalogue", "/admin/audit")
 # What each role works in, written out by hand (not derived from the code under test).
 # Checking a pass at a gate is for operators, handlers and supervisors too; epidemic figures
@@ -31,9 +31,10 @@ OPENS = {
     "dispatcher": {"/queue", "/orders"},
     "handler": {"/inbox", "/orders", "/epidemic/verify"},
     "supervisor": {"/queue", "/visits", "/board", "/situation", "/briefings", "/orders", "/epidemic/coverage",
-                   "/epidemic/verify"},
-    "analyst": {"/situation", "/briefings", "/orders", "/epidemic/coverage"},
-    "admin": {"/orders", "/epidemic/coverage", "/admin/users", "/admin/units", "/admin/catalogue", "/admin/audit"},
+                   "/epidemic/verify", "/epidemic/command"},
+    "analyst": {"/situation", "/briefings", "/orders", "/epidemic/coverage", "/epidemic/command"},
+    "admin": {"/orders", "/epidemic/coverage", "/epidemic/command", "/admin/users", "/admin/units", "/admin/catalogue",
+              "/admin/audit"},
 }
 HOME = {"operator": "/intake", "dispatcher": "/queue", "handler": "/inbox", "supervisor": "/board",
         "analyst": "/situation", "admin": "/orders"}
