@@ -92,9 +92,10 @@ def queue(request: Request) -> Response:
     with read_transaction(v.deps.sessions) as session:
         reasons = queries.return_reasons(session, [w["order"].number for w in waiting
                                                    if w["order"].status == "returned"])
+        total = queries.count_waiting_for_dispatch(session, orders_api.reach_filter(v.deps))
     template = "queue_items.html" if fragment(request) else "queue.html"
     everyone = units(v)
-    return render(request, v, template, current="queue", waiting=waiting, reasons=reasons,
+    return render(request, v, template, current="queue", waiting=waiting, total=total, reasons=reasons,
                   units=everyone, unit_names={u.code: u.name for u in everyone}, mask=mask_text,
                   actions={w["order"].number: permitted_actions(v, w["order"], "orders:dispatch") for w in waiting})
 

@@ -306,6 +306,17 @@ def test_the_visits_page_counts_every_order_not_the_page(city, sessions, vault):
     assert "显示 100 / 共 102 件" in people["operator"].get("/visits").text
 
 
+def test_the_queue_counts_every_waiting_order_not_the_page(city, sessions, vault):
+    from cityline.intake.importer import import_rows
+
+    _app, people = city
+    rows = [(i, {"external_id": f"Q-{i}", "received_at": "2020-02-10T09:00:00+08:00", "text": f"路灯不亮{i}",
+                 "kind": "help", "category": "GEN.UTILITIES", "urgency": "normal", "district": "静安区"})
+            for i in range(1, 53)]
+    assert import_rows(sessions, rows, vault=vault).imported == 52
+    assert "显示 50 / 共 52 件" in people["dispatcher"].get("/queue").text
+
+
 def test_order_search_filters_and_pages(city):
     _app, people = city
     first = new_order(people["operator"])["number"]
