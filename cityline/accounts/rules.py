@@ -15,6 +15,7 @@ ACTION_PERMISSION = {
     "cancel": "orders:dispatch",
     "accept": "orders:handle", "return": "orders:handle", "reply": "orders:handle",
     "pause": "orders:handle", "resume": "orders:handle", "extend": "orders:handle",
+    "milestone": "orders:handle",
     "grant": "orders:supervise", "refuse": "orders:supervise",
     "visit": "orders:visit", "close": "orders:visit", "reopen": "orders:visit",
     "answer": "orders:answer",

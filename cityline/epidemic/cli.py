@@ -25,9 +25,9 @@ from cityline.epidemic.reading import BadFile, count_rows
 from cityline.errors import DomainError
 from cityline.privacy import default_vault
 from cityline.tabular import row_word
-from cityline.timeutil import parse_when
+from cityline.timeutil import parse_when, to_local
 
-app = typer.Typer(help="Epidemic data (formats §6) and rules (§7): coverage, zones, passes, arrivals, contacts.",
+app = typer.Typer(help="Epidemic data (formats §6) and rules (§7): coverage, zones, passes, arrivals, contacts; clusters.",
                   no_args_is_help=True)
 pass_app = typer.Typer(help="Passes (通行码): issue, verify.", no_args_is_help=True)
 app.add_typer(pass_app, name="pass")
@@ -169,6 +169,36 @@ def tasks(
 
 
 @app.command()
+def warnings(
+    day: Annotated[str | None, typer.Option("--date", help="local date, YYYY-MM-DD (default: today)")] = None,
+    as_json: Json = False,
+) -> None:
+    """Tracing orders for the cases reported in the contact window up to DATE (the 0+1+2+8+12 hour
+    chain), control tasks for their tier-1 contacts and the risk-area arrivals on DATE; running it
+    again adds nothing, new data add only what is new."""
+    from cityline.epidemic.warnings import run_warnings
+
+    env = _env()
+    now = utcnow()
+    try:
+        with transaction(runtime.sessions()) as session:
+            report = run_warnings(session, env, _day(day) if day else to_local(now).date(), actor=actor(), now=now,
+                                  vault=default_vault())
+    except DomainError as exc:
+        raise fail(exc) from exc
+    found = report.as_dict()
+    if as_json:
+        _lines([found])
+        return
+    _table(f"warnings up to {found['day']}", found["orders"],
+           ["kind", "number", "created", "person", "cases", "added_cases", "unit", "status"])
+    out.print(" · ".join(f"{kind}: created {found[kind]['created']}, already there {found[kind]['existed']}"
+                         for kind in ("tracing", "contact", "arrival"))
+              + f" · contact tasks with new cases {found['contact']['updated']}"
+              + f" · waiting for a dispatcher {found['undispatched']}")
+
+
+@app.command()
 def arrivals(day: Annotated[str, typer.Option("--date", help="local date, YYYY-MM-DD")], as_json: Json = False) -> None:
     """People who arrived from a medium- or high-risk area in the 14 days up to a date (latest arrival each)."""
     env = _env()
@@ -192,6 +222,41 @@ def contacts(
     objects = [outputs.contact(c) for c in found]
     _lines(objects) if as_json else _table("contacts", objects,
                                            ["case", "person", "tier", "relation", "via", "overlap_minutes", "evidence"])
+
+
+def _outbreak(day: str | None):
+    from cityline.epidemic import clustering
+
+    env = _env()
+    with read_transaction(runtime.sessions()) as session:
+        on = _day(day) if day else clustering.latest_report_day(session, env.params) or utcnow().astimezone(
+            env.params.zone).date()
+        return clustering.outbreak(session, env, on)
+
+
+AsOf = Annotated[str | None, typer.Option("--date", help="local date, YYYY-MM-DD (default: the latest report)")]
+
+
+@app.command()
+def clusters(day: AsOf = None, as_json: Json = False) -> None:
+    """Clusters (风险群) of the cases reported in the 28 days up to a date: cases linked as
+    tier-1 contacts, largest first, then fastest growing; one line per cluster."""
+    found = _outbreak(day)
+    everyone = {c.person_id for c in found.cases}
+    objects = [outputs.cluster(c, found.contacts_of(set(c.person_ids)),
+                               [p.venue_code for p in found.places if set(p.cases) & set(c.person_ids)], everyone)
+               for c in found.clusters]
+    _lines(objects) if as_json else _table(f"clusters on {found.day}", objects, [
+        "id", "size", "recent", "previous", "growth", "first_reported", "last_reported", "tier1", "tier2", "places"])
+
+
+@app.command("exposure-places")
+def exposure_places(day: AsOf = None, as_json: Json = False) -> None:
+    """Venues where visits of two or more cases overlapped (at least 15 minutes inside a window)."""
+    found = _outbreak(day)
+    objects = [outputs.exposure_place(p, found.cluster_of, {c.person_id for c in found.cases}) for p in found.places]
+    _lines(objects) if as_json else _table(f"places of exposure on {found.day}", objects, [
+        "venue_code", "venue_name", "size", "cases", "first", "last", "contacts", "clusters"])
 
 
 @app.command()

@@ -1,5 +1,6 @@
 """The commander's day (指挥): zones, cases, arrivals and test coverage of one local date, put
-together by district (for the map) and by street (for coverage), figures only.
+together by district (for the map) and by street (for coverage), and the hour chain of the
+tracing orders (on time / late / to do per milestone), figures only.
 
 ``day_view`` reads through the same services the other pages use (zones, arrivals, coverage),
 so the map never tells a different story from the lists; ``by_district`` and ``by_street`` are
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from cityline.epidemic import ledger, service
 from cityline.epidemic.models import Case
 from cityline.epidemic.places import Arrival, ZoneRow
 from cityline.epidemic.rules import CoverageRow, Person
+from cityline.orders.queries import OrderFilter, milestone_standing
 
 LEVELS = ("sealed", "controlled", "precaution")
 UNPLACED = ""  # a case or an arrival of someone not in the ledger: no district to put them in
@@ -74,9 +76,12 @@ def _districts(homes: Mapping[str, Person], persons: Iterable[str]) -> list[str]
     return [homes[p].district if p in homes else UNPLACED for p in persons]
 
 
-def day_view(session: Session, env: service.Env, day: date) -> dict[str, Any]:
+def day_view(session: Session, env: service.Env, day: date, now: datetime,
+             reach: OrderFilter | None = None) -> dict[str, Any]:
     """Everything the commander's page draws for ``day``: zones, cases of the zones' window
-    (D−13..D), arrivals, coverage of D−1..D (a screening round usually spans two days)."""
+    (D−13..D), arrivals, coverage of D−1..D (a screening round usually spans two days), and the
+    milestones of the tracing orders received in the same window (within ``reach``), judged
+    at the end of the day — or now, for today."""
     params = env.params
     first = day - timedelta(days=params.zone_days)
     start, end = params.day_start(first), params.day_start(day + timedelta(days=1))
@@ -92,6 +97,7 @@ def day_view(session: Session, env: service.Env, day: date) -> dict[str, Any]:
     coverage = service.coverage(session, env, day - timedelta(days=1), day).rows
     districts = by_district(zones, cases, _districts(homes, (a.person for a in arrivals)), coverage)
     levels = Counter(z.level for z in zones)
+    chain = milestone_standing(session, min(now, end), reach, received_from=start, received_before=end)
     return {
         "day": day.isoformat(),
         "totals": {"cases": len(cases), "new_cases": sum(new for _, new in cases), "arrivals": len(arrivals),
@@ -100,4 +106,5 @@ def day_view(session: Session, env: service.Env, day: date) -> dict[str, Any]:
         "districts": districts,
         "streets": by_street(coverage),
         "coverage_since": (day - timedelta(days=1)).isoformat(),
+        "milestones": chain,
     }

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -35,6 +36,7 @@ from cityline.epidemic import ledger, service
 from cityline.epidemic.rules import Person
 from cityline.geo.models import Grid
 from cityline.intake.service import create_order, find_by_external_id
+from cityline.orders.models import Order
 from cityline.orders.schemas import OrderCreate
 from cityline.orders.service import move_order
 from cityline.privacy import Vault
@@ -88,22 +90,38 @@ def untested_tasks(session: Session, env: service.Env, since: date, until: date,
         buildings.setdefault((person.district, person.street, person.compound, person.building), []).append(person)
     report = TaskReport(since, until)
     for place, persons in buildings.items():
-        key = external_id(since, until, place)
-        existing = find_by_external_id(session, key)
-        if existing is not None:
-            unit = session.get(Unit, existing.unit_id) if existing.unit_id else None
-            report.tasks.append(Task(existing.number, place, len(persons), unit.code if unit else None, False))
-            continue
-        data = OrderCreate(text=_text(session, place, persons, since, until), channel=CHANNEL, external_id=key,
-                           address="".join(filter(None, place)), district=place[0], street=place[1],
-                           kind=KIND, category=CATEGORY, urgency=URGENCY)
-        order, created = create_order(session, data, actor=actor, now=now, vault=vault, route=False)
-        unit = responsible_unit(session, place, persons)
-        if created and unit:
-            move_order(session, order.number, "dispatch", {"unit": unit, "note": "核酸未检人员排查：网格责任单位"},
-                       actor=actor, now=now)
-        report.tasks.append(Task(order.number, place, len(persons), unit if created else None, created))
+        order, unit, created = open_task(
+            session, key=external_id(since, until, place), place=place, category=CATEGORY, urgency=URGENCY,
+            text=lambda place=place, persons=persons: _text(session, place, persons, since, until),
+            unit=lambda place=place, persons=persons: responsible_unit(session, place, persons),
+            note="核酸未检人员排查：网格责任单位", actor=actor, now=now, vault=vault)
+        report.tasks.append(Task(order.number, place, len(persons), unit, created))
     return report
+
+
+def open_task(session: Session, *, key: str, place: Building | None, category: str, urgency: str,
+              text: Callable[[], str], unit: Callable[[], str | None], note: str, actor: str, now: datetime,
+              vault: Vault) -> tuple[Order, str | None, bool]:
+    """The one way an epidemic finding becomes a work order (untested residents, a case's tracing,
+    a contact's or an arrival's control): the order with ``key`` as its external_id unless it
+    exists, created through intake on channel ``warning`` (so zones mark it and the SLA policy
+    for its category and urgency gives its deadlines), then dispatched to ``unit()`` when there is
+    one. Returns (order, its unit, created); the text and the unit are worked out only for a new
+    order."""
+    existing = find_by_external_id(session, key)
+    if existing is not None:
+        held = session.get(Unit, existing.unit_id) if existing.unit_id else None
+        return existing, held.code if held else None, False
+    data = OrderCreate(text=text(), channel=CHANNEL, external_id=key, kind=KIND, category=category, urgency=urgency,
+                       address="".join(filter(None, place)) if place else None,
+                       district=place[0] if place else None, street=place[1] if place else None)
+    # The place is the ledger's or unknown, never read from the text: it names other places (where
+    # an arrival came from, the case's venues).
+    order, created = create_order(session, data, actor=actor, now=now, vault=vault, route=False, guess_place=False)
+    chosen = unit() if created else None
+    if chosen:
+        move_order(session, order.number, "dispatch", {"unit": chosen, "note": note}, actor=actor, now=now)
+    return order, chosen, created
 
 
 def responsible_unit(session: Session, place: Building, persons: list[Person]) -> str | None:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from cityline.epidemic import ledger, queries
 from cityline.epidemic.contacts import tier1_contacts as contacts_of
 from cityline.epidemic.contacts import tier2_contacts
-from cityline.epidemic.rules import CaseRecord, Contact, exposure_window
+from cityline.epidemic.rules import CaseRecord, Contact, Person, exposure_window
 
 
 def tier1_contacts(session: Session, env, cases: Sequence[CaseRecord]) -> list[Contact]:
@@ -56,10 +56,21 @@ def contacts(session: Session, env, cases: Sequence[CaseRecord]) -> list[Contact
     first = tier1_contacts(session, env, cases)
     contacted = ledger.people(session, {c.person for c in first})
     members = ledger.household_members(session, {p.household for p in contacted if p.household})
+    # Each case's tier 2 is looked for among its own tier-1 contacts and their households only:
+    # handing every case everyone made a day of a thousand cases take a minute.
+    by_case: dict[str, list[Contact]] = {}
+    for contact in first:
+        by_case.setdefault(contact.case, []).append(contact)
+    person = {p.person_id: p for p in contacted}
+    households: dict[str | None, list[Person]] = {}
+    for member in members:
+        households.setdefault(member.household, []).append(member)
     found: list[Contact] = []
     for case in cases:
-        mine = [c for c in first if c.case == case.person_id]
-        found += mine + tier2_contacts(case, mine, members + contacted)
+        mine = by_case.get(case.person_id, [])
+        near = [person[c.person] for c in mine if c.person in person]
+        near += [m for home in {p.household for p in near if p.household} for m in households.get(home, [])]
+        found += mine + tier2_contacts(case, mine, near)
     return found
 
 

@@ -187,6 +187,7 @@ def create_order(
     classify: Classify | None = None,
     route: bool = True,
     sees: Callable[[Order], bool] | None = None,
+    guess_place: bool = True,
 ) -> tuple[Order, bool]:
     """Record one order; returns (order, created).
 
@@ -195,6 +196,8 @@ def create_order(
     what differs — or, when ``sees`` (the asker's reach) does not include the first
     order, naming nothing of it. With ``route`` the new order also gets its place,
     duplicate and unit suggestions, and is dispatched at once when the catalogue is sure.
+    Without ``guess_place`` an order given no district keeps no place rather than one read from
+    its address or text (a warning about someone whose home is unknown names where they came from).
     """
     claimed = None
     if data.external_id:
@@ -215,7 +218,7 @@ def create_order(
     received_at = as_aware(data.received_at) if data.received_at else now
     labels, prediction = fill_labels(data.text, data.model_dump(include={*LABELS, "special_groups", "language"}),
                                      classify, source="manual")
-    place = None if data.district else locate(data.address, data.text)
+    place = None if data.district or not guess_place else locate(data.address, data.text)
     grid = grid_for(session, lat=data.lat, lon=data.lon, text=data.address or data.text)
     if grid and not (data.district or place):  # the grid knows where it is
         place = {"district": grid.district, "street": grid.street, "matched": [grid.name]}

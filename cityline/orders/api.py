@@ -151,7 +151,7 @@ def show(number: str, d: D) -> OrderDetail:
     d.require("orders:read")
     with read_transaction(d.sessions) as session:
         order = visible(session, d, number)
-        view = service.describe(session, order)
+        view = service.describe(session, order, utcnow())
         return OrderDetail(**view.model_dump(), events=history(session, d, order),
                            your_moves=moves_for(d.principal, view))
 
@@ -166,9 +166,10 @@ def move(number: str, body: MoveRequest, d: D) -> OrderRead:
         if body.until:  # a time without an offset is local time, as everywhere in cityline
             body.until = as_aware(body.until)
         params = body.model_dump(mode="json", exclude={"action"})
-        order = service.move_order(session, number, body.action, params, actor=d.actor, now=utcnow(),
+        now = utcnow()
+        order = service.move_order(session, number, body.action, params, actor=d.actor, now=now,
                                    reach=reach_filter(d))
-        return service.describe(session, order)
+        return service.describe(session, order, now)
 
 
 @router.put("/{number}/labels", response_model=OrderRead)

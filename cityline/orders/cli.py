@@ -57,7 +57,7 @@ def show(number: str, as_json: Annotated[bool, typer.Option("--json")] = False) 
     try:
         with transaction(runtime.sessions()) as session:
             order = service.get_order(session, number)
-            view, events = service.describe(session, order), queries.events_of(session, order)
+            view, events = service.describe(session, order, utcnow()), queries.events_of(session, order)
     except DomainError as exc:
         raise fail(exc) from exc
     if as_json:
@@ -67,20 +67,24 @@ def show(number: str, as_json: Annotated[bool, typer.Option("--json")] = False) 
         return
     out.print(f"[bold]{view.number}[/bold]  {view.status}  unit={view.unit or '-'}  {view.category} {view.urgency}")
     out.print(view.text)
+    for m in view.milestones:
+        done = f"{to_local(m.done_at):%Y-%m-%d %H:%M}" if m.done_at else "-"
+        out.print(f"  {m.zh} ({m.code}): due {to_local(m.due_at):%Y-%m-%d %H:%M}, done {done}, {m.state}")
     for e in events:
         out.print(f"  {to_local(e.at):%Y-%m-%d %H:%M:%S}  {e.action:<10} {e.from_status or '':>10} → {e.to_status or '':<10} {e.actor}  {e.note or ''}")
 
 
 @app.command()
 def move(
-    number: str, action: Annotated[str, typer.Argument(help="dispatch, redispatch, accept, return, pause, resume, extend, grant, refuse, reply, visit, close, reopen, answer, merge, cancel")],
+    number: str, action: Annotated[str, typer.Argument(help="dispatch, redispatch, accept, return, pause, resume, extend, grant, refuse, milestone, reply, visit, close, reopen, answer, merge, cancel")],
     unit: str | None = None, text: str | None = None, satisfaction: str | None = None,
     reason: str | None = None, into: str | None = None, note: str | None = None,
     until: Annotated[str | None, typer.Option(help="new deadline asked for (extend), ISO 8601")] = None,
+    milestone: Annotated[str | None, typer.Option(help="the hour chain's milestone done (milestone), e.g. reached")] = None,
 ) -> None:
     """Move an order one step through the loop."""
     params = {"unit": unit, "text": text, "satisfaction": satisfaction, "reason": reason, "into": into,
-              "note": note, "until": until}
+              "note": note, "until": until, "milestone": milestone}
     try:
         with transaction(runtime.sessions()) as session:
             order = service.move_order(session, number, action, params, actor=actor(), now=utcnow())

@@ -6,15 +6,17 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, String, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from cityline.accounts.models import Unit
 from cityline.orders.models import Order, OrderEvent
-from cityline.orders.rules import OPEN
+from cityline.orders.rules import OPEN, WITHDRAWN
 from cityline.sla.models import Timer
 from cityline.sla.rules import OVERDUE_ESCALATION
+from cityline.sla.tracking import milestones, policies
 
 URGENCY_FIRST = case({"urgent": 0, "sub_urgent": 1}, value=Order.urgency, else_=2)
 
@@ -172,3 +174,33 @@ def numbers_within(session: Session, numbers: Collection[str], reach: OrderFilte
     if not numbers:
         return set()
     return set(session.scalars(filtered(select(Order.number).where(Order.number.in_(sorted(numbers))), reach)))
+
+
+def milestone_standing(session: Session, now: datetime, reach: OrderFilter | None = None,
+                       received_from: datetime | None = None,
+                       received_before: datetime | None = None) -> list[dict[str, Any]]:
+    """For the commander: per hour-chain policy and milestone, how many orders (received since
+    ``received_from`` and before ``received_before``, within ``reach``; merged and cancelled ones left out) recorded it on time,
+    late, or have it still to do — ``pending`` before its time, ``late`` after it (judged at
+    ``now``). One row per milestone, in the order the policy lists them."""
+    chained = [p for p in policies().policies if p.milestones]
+    rows = {(p.name, m.code): {"policy": p.name, "milestone": m.code, "zh": m.zh, "en": m.en,
+                               "on_time": 0, "late": 0, "pending": 0}
+            for p in chained for m in p.milestones}
+    query = select(Order).where(Order.sla_policy.in_([p.name for p in chained]),
+                                Order.status.not_in(sorted(WITHDRAWN)))
+    if received_from is not None:
+        query = query.where(Order.received_at >= received_from)
+    if received_before is not None:
+        query = query.where(Order.received_at < received_before)
+    orders = session.scalars(filtered(query, reach) if reach else query).all()
+    events: dict[int, list[tuple[str, datetime, dict[str, Any]]]] = {o.id: [] for o in orders}
+    for chunk in range(0, len(orders), 500):
+        ids = [o.id for o in orders[chunk:chunk + 500]]
+        for e in session.scalars(select(OrderEvent).where(OrderEvent.order_id.in_(ids)).order_by(OrderEvent.at,
+                                                                                                   OrderEvent.id)):
+            events[e.order_id].append((e.action, e.at, e.data))
+    for order in orders:
+        for m in milestones(order.sla_policy, events[order.id], now):
+            rows[(order.sla_policy, m.code)][m.state] += 1
+    return list(rows.values())

@@ -61,6 +61,11 @@ ALLOWED_FROM: dict[str, frozenset[Status]] = {
     "extend": frozenset({Status.ACCEPTED}),
     "grant": frozenset({Status.ACCEPTED}),
     "refuse": frozenset({Status.ACCEPTED}),
+    # A step of the order's hour chain done (a tracing order's "case reached", "contacts under
+    # control" …: the milestones of its SLA policy). It changes deadlines' timers, not the
+    # status, and is recorded by the unit that holds the order: from the dispatch (the first
+    # step, "started", is due at once, before anyone has accepted) until it replies.
+    "milestone": frozenset({Status.DISPATCHED, Status.ACCEPTED}),
     "merge": OPEN,
     "cancel": OPEN,
 }
@@ -146,6 +151,8 @@ def check_move(state: OrderState, action: str, params: Mapping[str, Any]) -> Non
         _need(params, "reason")
     elif action == "extend":
         _need(params, "reason", "until")
+    elif action == "milestone":
+        _need(params, "milestone")
     elif action in ("reply", "answer"):
         _need(params, "text")
     elif action == "visit":
@@ -186,6 +193,8 @@ def apply_move(state: OrderState, action: str, params: Mapping[str, Any], at: da
         return replace(state, extended_to=state.extension_requested, extension_requested=None)
     if action == "refuse":
         return replace(state, extension_requested=None)
+    if action == "milestone":  # which milestones the order's policy has is the SLA's business
+        return state
     if action == "reply":
         return replace(state, status=Status.REPLIED, replied_at=at, reply=params["text"], paused=False,
                        extension_requested=None)

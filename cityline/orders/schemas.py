@@ -50,7 +50,7 @@ class OrderCreate(RequestBody):
 class MoveRequest(RequestBody):
     """One step of the loop. Which fields are needed depends on the action."""
 
-    action: str = Field(max_length=32, description="dispatch, redispatch, accept, return, pause, resume, extend, grant, refuse, reply, visit, close, reopen, answer, merge, cancel")
+    action: str = Field(max_length=32, description="dispatch, redispatch, accept, return, pause, resume, extend, grant, refuse, milestone, reply, visit, close, reopen, answer, merge, cancel")
     unit: str | None = Field(None, max_length=64, description="unit code (dispatch, redispatch)")
     text: str | None = Field(None, max_length=20000, description="the unit's reply (reply) or the answer given (answer)")
     satisfaction: str | None = Field(None, max_length=16, description="satisfied, basic or unsatisfied (visit)")
@@ -59,6 +59,7 @@ class MoveRequest(RequestBody):
     article: str | None = Field(None, max_length=128, description="knowledge-base article the answer came from (answer)")
     article_version: int | None = Field(None, ge=1, le=1_000_000, description="version of that article (answer)")
     until: datetime | None = Field(None, description="the new deadline asked for (extend)")
+    milestone: str | None = Field(None, max_length=32, description="the milestone of the order's hour chain recorded (milestone)")
     note: str | None = Field(None, max_length=2000)
 
 
@@ -93,6 +94,17 @@ class EventRead(BaseModel):
     @classmethod
     def _masked_data(cls, value: dict[str, Any]) -> dict[str, Any]:
         return mask_data(value)  # a copy: the stored event is not touched
+
+
+class MilestoneRead(BaseModel):
+    """One step of the order's hour chain (its SLA policy's milestones; a tracing order's)."""
+
+    code: str
+    zh: str
+    en: str
+    due_at: datetime
+    done_at: datetime | None
+    state: str = Field(description="on_time, late (recorded after its time, or not recorded and past it), pending")
 
 
 class OrderRead(BaseModel):
@@ -133,6 +145,7 @@ class OrderRead(BaseModel):
     accept_by: datetime | None
     respond_by: datetime | None
     resolve_by: datetime | None
+    milestones: list[MilestoneRead] = Field(default_factory=list, description="the hour chain, when the policy has one")
     allowed_actions: list[str] = Field(description="the moves the order's state allows (the loop's table and checks)")
 
     @field_validator("text", "address", "reply", "caller_phone")

@@ -19,7 +19,7 @@ from cityline.orders.rules import OrderState, Status, apply_move
 from cityline.outbox import notify
 from cityline.outbox.rules import DISPATCHED, REDISPATCHED, REOPENED
 from cityline.sla.rules import Deadlines
-from cityline.sla.tracking import track, track_new
+from cityline.sla.tracking import check_milestone, has_milestones, milestones, track, track_new
 from cityline.taxonomy import label_errors
 
 
@@ -117,6 +117,8 @@ def move_order(
     before = state_of(session, order)
     data = {k: v for k, v in params.items() if v not in (None, "") and k != "note"}
     after = apply_move(before, action, data, now)  # raises Conflict / Invalid
+    if action == "milestone":  # which milestones there are is the order's SLA policy's
+        check_milestone(order.sla_policy, str(data["milestone"]), _clock_events(session, order))
     if action == "grant":  # the event says what was granted, so the deadline can be replayed
         data["until"] = before.extension_requested.isoformat()
     if after.unit != before.unit:
@@ -144,7 +146,19 @@ def track_deadlines(session: Session, order: Order) -> dict[str, Any]:
     Returns ``{"deadlines": …}`` when they changed, for the event that changed them."""
     return _apply_deadlines(order, *track(
         session, order.id, urgency=order.urgency, category=order.category, special_groups=order.special_groups,
-        number=order.number, channel=order.channel, events=[(e.action, e.at, e.data) for e in events_of(session, order)]))
+        number=order.number, channel=order.channel, events=_clock_events(session, order)))
+
+
+def _clock_events(session: Session, order: Order) -> list[tuple[str, datetime, dict[str, Any]]]:
+    return [(e.action, e.at, e.data) for e in events_of(session, order)]
+
+
+def order_milestones(session: Session, order: Order, now: datetime | None = None):
+    """The order's milestones under its SLA policy (due, done at, on time / late / pending at
+    ``now``); the events are read only when the policy has milestones."""
+    if not has_milestones(order.sla_policy):
+        return []
+    return milestones(order.sla_policy, _clock_events(session, order), now)
 
 
 def track_new_order(session: Session, order: Order, received: OrderEvent) -> dict[str, Any]:
@@ -206,18 +220,25 @@ def _copy_state(order: Order, state: OrderState) -> None:
     order.extended_to = state.extended_to
 
 
-def describe(session: Session, order: Order):
-    """The API view of an order (phone masked), with the actions its status allows."""
+def describe(session: Session, order: Order, now: datetime | None = None):
+    """The API view of an order (phone masked), with the actions its status allows and its
+    milestones (judged at ``now``, when given)."""
     from cityline.orders.rules import allowed_actions
-    from cityline.orders.schemas import OrderRead
+    from cityline.orders.schemas import MilestoneRead, OrderRead
 
     state = state_of(session, order)
+    chain = order_milestones(session, order, now)
+    actions = allowed_actions(state)
+    if not any(m.done_at is None for m in chain):  # nothing left to record (or no hour chain)
+        actions = [a for a in actions if a != "milestone"]
     return OrderRead(
-        **{f: getattr(order, f) for f in OrderRead.model_fields if hasattr(Order, f) and f not in ("caller_phone",)},
+        **{f: getattr(order, f) for f in OrderRead.model_fields
+           if hasattr(Order, f) and f not in ("caller_phone", "milestones")},
         caller_phone=order.caller_phone_masked,
         unit=state.unit,
         merged_into=state.merged_into,
-        allowed_actions=allowed_actions(state),
+        milestones=[MilestoneRead(**vars(m)) for m in chain],
+        allowed_actions=actions,
     )
 
 

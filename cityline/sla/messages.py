@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from cityline.outbox.service import Message
-from cityline.sla.rules import ACCEPT_REMINDER, DEADLINE_WARNING, OVERDUE_ESCALATION
+from cityline.sla.rules import ACCEPT_REMINDER, DEADLINE_WARNING, MILESTONE, OVERDUE_ESCALATION
 from cityline.sla.worker import Handler, TimerView
 
 _WHAT = {
@@ -31,13 +31,17 @@ def reminder_messages(timer: TimerView, zone: ZoneInfo) -> list[Message]:
     payload = timer.payload
     unit = payload.get("unit")
     what_zh, what_en = _WHAT.get(payload.get("deadline", "resolve"), _WHAT["resolve"])
+    if str(payload.get("deadline", "")).startswith(MILESTONE):  # a step of the hour chain (流调工单)
+        what_zh = f"“{payload.get('milestone_zh') or payload['milestone']}”节点"
+        what_en = f"“{payload.get('milestone_en') or payload['milestone']}” milestone"
     due = datetime.fromisoformat(payload.get("deadline_at", timer.due_at.isoformat()))
     local = due.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     # People know an order by its number; a timer scheduled without one (older rows,
     # direct callers) still says which order, by its id.
     order = timer.order_number or f"#{timer.order_id}"
     facts = {"timer_id": timer.id, "order_number": timer.order_number, "deadline": payload.get("deadline"),
-             "deadline_at": due.isoformat(), "policy": payload.get("policy"), "unit": unit}
+             "deadline_at": due.isoformat(), "policy": payload.get("policy"), "unit": unit,
+             **({"milestone": payload["milestone"]} if payload.get("milestone") else {})}
     if timer.kind == ACCEPT_REMINDER:
         texts = (f"工单 {order} 已派发未签收，请尽快签收（应于 {local} 前签收）。",
                  f"Order {order} was dispatched to you and is not accepted yet (due {local}).")

@@ -25,8 +25,10 @@ _DURATION = re.compile(r"^\s*(\d+)\s*(m|h|wd)\s*$")
 _PERIOD = re.compile(r"^\s*(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*$")
 _POLICY_KEYS = {
     "name", "zh", "en", "urgency", "categories", "channels", "life_safety",
-    "accept_within", "respond_within", "resolve_within", "calendar", "warn_share",
+    "accept_within", "respond_within", "resolve_within", "calendar", "warn_share", "milestones",
 }
+_MILESTONE_KEYS = {"code", "zh", "en", "at"}
+_CODE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _DEFAULT_KEYS = {"accept_within", "calendar", "warn_share"}
 _CALENDAR_KEYS = {
     "timezone", "working_hours", "late_cutoff", "outside_known_years",
@@ -71,6 +73,18 @@ class Duration:
 
 
 @dataclass(frozen=True)
+class Milestone:
+    """A step an order must record by a time counted from its receipt (the hour chain of a
+    tracing order: started at once, the person reached within 1 h, …). ``at`` is minutes or
+    hours (never working days: a milestone is a point inside one order's first hours)."""
+
+    code: str
+    at: Duration
+    zh: str = ""
+    en: str = ""
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str
     urgency: str
@@ -84,6 +98,10 @@ class Policy:
     life_safety: bool | None = None  # None: the policy does not care
     zh: str = ""
     en: str = ""
+    milestones: tuple[Milestone, ...] = ()  # in the order they fall due
+
+    def milestone(self, code: str) -> Milestone | None:
+        return next((m for m in self.milestones if m.code == code), None)
 
     def in_emergency(self) -> Policy:
         """The same policy switched to 24×7 (emergency mode)."""
@@ -155,6 +173,12 @@ class PolicySet:
         best = max(fitting, key=Policy.specificity)  # max keeps the first of equals
         in_emergency = self.emergency if emergency is None else emergency
         return best.in_emergency() if in_emergency else best
+
+    def named(self, name: str | None) -> Policy | None:
+        """The policy of that name (as an order's ``sla_policy`` stores it), in emergency mode
+        when the file says so; None for an unknown name."""
+        found = next((p for p in self.policies if p.name == name), None)
+        return found.in_emergency() if found and self.emergency else found
 
     def calendar_for(self, policy: Policy) -> WorkingCalendar:
         """The calendar a policy's clock runs on."""
@@ -251,7 +275,38 @@ def _read_policy(entry: Any, defaults: dict, path: str, index: int) -> Policy:
         life_safety=life_safety,
         zh=str(values.get("zh", "")),
         en=str(values.get("en", "")),
+        milestones=_read_milestones(entry.get("milestones", []), path, where),
     )
+
+
+def _read_milestones(entries: Any, path: str, where: str) -> tuple[Milestone, ...]:
+    """A policy's milestones: each a table of code, zh, en and ``at`` (from the receipt), codes
+    unique, listed in the order they fall due (strictly later each), none later than 24 h."""
+    if not isinstance(entries, list):
+        raise PolicyError(f"{path}: {where} key 'milestones' must be a list of tables")
+    found: list[Milestone] = []
+    for number, entry in enumerate(entries, 1):
+        here = f"{where} milestone #{number}"
+        _no_unknown_keys(entry, _MILESTONE_KEYS, path, here)
+        code = entry.get("code")
+        if not isinstance(code, str) or not _CODE.match(code):
+            raise PolicyError(f"{path}: {here} key 'code' must be lower-case letters, digits or _ "
+                              "(at most 32, starting with a letter)")
+        if not isinstance(entry.get("zh"), str) or not entry["zh"].strip():
+            raise PolicyError(f"{path}: {here} ({code!r}) needs a Chinese name 'zh'")
+        try:
+            at = Duration.parse(entry.get("at"))
+        except ValueError as exc:
+            raise PolicyError(f"{path}: {here} ({code!r}) key 'at': {exc}") from exc
+        if at.unit != "minutes" or at.amount > 24 * 60:
+            raise PolicyError(f"{path}: {here} ({code!r}) key 'at' must be minutes or hours, at most 24h")
+        if any(m.code == code for m in found):
+            raise PolicyError(f"{path}: {where} milestone code {code!r} is used twice")
+        if found and at.amount <= found[-1].at.amount:
+            raise PolicyError(f"{path}: {here} ({code!r}) falls due at {at}, not after "
+                              f"{found[-1].code!r} at {found[-1].at}; list milestones in the order they fall due")
+        found.append(Milestone(code, at, entry["zh"].strip(), str(entry.get("en", "")).strip()))
+    return tuple(found)
 
 
 def _read_zones(table: Any, path: str) -> dict[str, ZoneRaise]:

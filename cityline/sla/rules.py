@@ -31,7 +31,7 @@ from cityline.sla.calendar import (
     end_of_working_day,
     working_time_between,
 )
-from cityline.sla.policy import Duration, Policy
+from cityline.sla.policy import Duration, Milestone, Policy
 
 # The deadline clock reads the order log's own verbs (``cityline.orders.rules.ALLOWED_FROM``,
 # plus ``received``), every one of them: those that move the clock, and those named here
@@ -41,7 +41,7 @@ from cityline.sla.policy import Duration, Policy
 # reminders sent) are not moves and are skipped.
 CLOCK_VERBS = frozenset({
     "received", "dispatch", "redispatch", "accept", "return", "reply", "close",
-    "answer", "pause", "resume", "reopen", "merge", "cancel", "grant",
+    "answer", "pause", "resume", "reopen", "merge", "cancel", "grant", "milestone",
 })
 VERBS_WITHOUT_CLOCK_EFFECT = frozenset({"visit", "extend", "refuse"})
 VERBS = CLOCK_VERBS | VERBS_WITHOUT_CLOCK_EFFECT
@@ -50,6 +50,7 @@ DEADLINE_WARNING = "deadline_warning"
 OVERDUE_ESCALATION = "overdue_escalation"
 TIMER_KINDS = (ACCEPT_REMINDER, DEADLINE_WARNING, OVERDUE_ESCALATION)
 SUPERVISOR = "role:supervisor"  # recipient of escalations (督办)
+MILESTONE = "milestone:"  # a milestone's timers name their deadline "milestone:<code>"
 
 Event = tuple[str, datetime, dict[str, Any] | None]
 Pause = tuple[datetime, datetime | None]
@@ -158,6 +159,7 @@ class OrderClock:
     redispatches: int = 0
     cycle: int = 1
     extended_to: datetime | None = None  # a supervisor granted the unit more time (延期)
+    milestones: dict[str, datetime] = field(default_factory=dict)  # code → first recorded
 
     @property
     def paused(self) -> bool:
@@ -214,6 +216,8 @@ def _apply(clock: OrderClock, action: str, at: datetime, data: dict[str, Any]) -
         _end_pause(clock, at)
     elif action == "grant":
         clock.extended_to = datetime.fromisoformat(data["until"])
+    elif action == "milestone":  # the first record counts; the loop refuses a second one
+        clock.milestones.setdefault(str(data.get("milestone")), at)
     elif action == "reopen":
         # Back to the unit that handled it, which must accept it again (as in the
         # order loop); the full times run again from the reopening.
@@ -269,6 +273,69 @@ def timers_for(
         specs.append(_spec(OVERDUE_ESCALATION, deadlines.respond_by, SUPERVISOR, base, "respond"))
     if deadlines.resolve_by:
         specs.append(_spec(OVERDUE_ESCALATION, deadlines.resolve_by, SUPERVISOR, base, "resolve"))
+    return specs + _milestone_timers(clock, policy, calendar, base, bool(unit_holds_it))
+
+
+@dataclass(frozen=True)
+class MilestoneState:
+    """One milestone of an order: when it is due, when it was recorded, and how it stands:
+    ``on_time`` / ``late`` (recorded after its time, or not recorded and past it at ``now``) /
+    ``pending`` (not recorded, not yet due, or no ``now`` to judge by)."""
+
+    code: str
+    zh: str
+    en: str
+    due_at: datetime
+    done_at: datetime | None
+    state: str
+
+
+def milestone_dues(policy: Policy, received_at: datetime, calendar: WorkingCalendar) -> list[tuple[Milestone, datetime]]:
+    """Each milestone of the policy with its due instant. The chain runs from the receipt,
+    whatever happens to the order after (a re-dispatch or a pause does not move it)."""
+    cal = effective_calendar(policy, calendar)
+    return [(m, add_duration(received_at, m.at, cal)) for m in policy.milestones]
+
+
+def milestones_of(events: Iterable[Event], policy: Policy, calendar: WorkingCalendar,
+                  now: datetime | None = None) -> list[MilestoneState]:
+    """The order's milestones (none when its policy has none, or it was never received)."""
+    clock = read_events(events)
+    if not policy.milestones or clock.received_at is None:
+        return []
+    found = []
+    for milestone, due in milestone_dues(policy, clock.received_at, calendar):
+        done = clock.milestones.get(milestone.code)
+        if done is not None:
+            state = "on_time" if done <= due else "late"
+        else:
+            state = "late" if now is not None and now > due else "pending"
+        found.append(MilestoneState(milestone.code, milestone.zh, milestone.en, due, done, state))
+    return found
+
+
+def _milestone_timers(clock: OrderClock, policy: Policy, calendar: WorkingCalendar, base: dict,
+                      unit_holds_it: bool) -> list[TimerSpec]:
+    """For each milestone not yet recorded: a reminder to the unit holding the order when
+    ``warn_share`` of the time since the previous milestone (or the receipt) is used, and an
+    escalation to the supervisor at its time. Recording it removes both (the timers are
+    re-planned after every move); one escalation per milestone (its deadline is named
+    ``milestone:<code>``, its instant fixed by the receipt)."""
+    if not policy.milestones or clock.received_at is None:
+        return []
+    cal = effective_calendar(policy, calendar)
+    specs: list[TimerSpec] = []
+    previous = clock.received_at
+    for milestone, due in milestone_dues(policy, clock.received_at, calendar):
+        start, previous = previous, due
+        if milestone.code in clock.milestones:
+            continue
+        names = {"milestone": milestone.code, "milestone_zh": milestone.zh, "milestone_en": milestone.en}
+        warn = add_working_time(start, working_time_between(start, due, cal) * policy.warn_share, cal)
+        if unit_holds_it and start < warn < due:
+            specs.append(_spec(DEADLINE_WARNING, warn, clock.unit, {**base, **names}, MILESTONE + milestone.code,
+                               deadline_at=due))
+        specs.append(_spec(OVERDUE_ESCALATION, due, SUPERVISOR, {**base, **names}, MILESTONE + milestone.code))
     return specs
 
 

@@ -17,9 +17,17 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from cityline.errors import Conflict, FieldError, Invalid
 from cityline.sla.models import Timer
 from cityline.sla.policy import PolicySet, load_policies
-from cityline.sla.rules import Deadlines, sla_outcome, timers_for
+from cityline.sla.rules import (
+    Deadlines,
+    MilestoneState,
+    milestones_of,
+    read_events,
+    sla_outcome,
+    timers_for,
+)
 from cityline.sla.service import cancel, refresh_order_timers
 
 
@@ -66,3 +74,29 @@ def track_new(session: Session, orders: Sequence[dict[str, Any]]) -> dict[int, t
     if timers:
         session.execute(insert(Timer), timers)
     return tracked
+
+
+def has_milestones(policy: str | None) -> bool:
+    found = policies().named(policy)
+    return bool(found and found.milestones)
+
+
+def milestones(policy: str | None, events: Sequence[tuple[str, datetime, dict[str, Any]]],
+               now: datetime | None = None) -> list[MilestoneState]:
+    """The milestones of an order under its policy (by the name the order stores): due, done at,
+    on time / late / pending at ``now``. Empty for a policy without milestones."""
+    found = policies().named(policy)
+    return milestones_of(events, found, policies().calendar, now) if found else []
+
+
+def check_milestone(policy: str | None, code: str, events: Sequence[tuple[str, datetime, dict[str, Any]]]) -> None:
+    """Refuse recording milestone ``code`` on an order: Invalid when its policy has no such
+    milestone, Conflict when it is recorded already (the first record is the one that counts)."""
+    found = policies().named(policy)
+    codes = [m.code for m in found.milestones] if found else []
+    if code not in codes:
+        problem = f"one of: {', '.join(codes)}" if codes else f"the order's policy {policy!r} has no milestones"
+        raise Invalid(f"unknown milestone {code!r}", [FieldError("milestone", problem)])
+    done = read_events(events).milestones.get(code)
+    if done is not None:
+        raise Conflict(f"milestone {code!r} was recorded already, at {done.isoformat()}")

@@ -34,6 +34,9 @@ PAGES = (
     Page("coverage", "/epidemic/coverage", frozenset({"epidemic:read"})),
     Page("passes", "/epidemic/passes", frozenset({"epidemic:passes"})),
     Page("verify", "/epidemic/verify", frozenset({"epidemic:verify"})),
+    # Cases and clusters (outbreak_pages.py) name people: the command and grid workers.
+    Page("cases", "/epidemic/cases", frozenset({"epidemic:persons"})),
+    Page("clusters", "/epidemic/clusters", frozenset({"epidemic:persons"})),
     # The administrator's (admin_pages.py): who may sign in, the organisation, the dispatch
     # catalogue and the audit log.
     Page("users", "/admin/users", frozenset({"users:admin"})),
@@ -160,6 +163,8 @@ def event_facts(action: str, data: Mapping[str, Any]) -> list[Fact]:
         if data.get(name):
             facts.append(Fact("field.reply" if (name, action) == ("text", "reply") else
                               "field.answer" if name == "text" else f"field.{name}", str(data[name])))
+    if data.get("milestone"):
+        facts.append(Fact("field.milestone", str(data["milestone"])))
     if data.get("satisfaction"):
         facts.append(Fact("field.satisfaction", data["satisfaction"], "satisfaction"))
     if data.get("article"):

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from cityline.accounts.units import upsert_unit
 from cityline.config import Settings
+from cityline.db import transaction
 from cityline.epidemic import service
 from cityline.epidemic.importer import import_file
-from tests.epidemic.world import write_world
+from cityline.geo.service import import_grids
+from tests.epidemic.world import CJD, JA, MOON, SUN, write_world
 
 ORDER = ("residents", "tests", "scans", "trips", "cases", "risk-areas")
 
@@ -31,4 +34,30 @@ def loaded(sessions, env, world_files):
     for kind in ORDER:
         report = import_file(sessions, env, kind, world_files[kind], actor="test")
         assert not report.bad, report.as_dict()
+    return sessions, env
+
+
+UNITS = [
+    {"code": "SH", "name": "市热线", "kind": "centre"},
+    {"code": "SH-JA", "name": "静安区中心", "kind": "centre", "parent_code": "SH", "district": JA},
+    {"code": "SH-JA-CJD", "name": "曹家渡街道", "kind": "street_office", "parent_code": "SH-JA", "district": JA,
+     "street": CJD},
+    {"code": "SH-JA-SUN", "name": "阳光居委", "kind": "department", "parent_code": "SH-JA-CJD"},
+]
+GRIDS = [{"code": "G-SUN", "name": "阳光网格", "district": JA, "street": CJD, "unit_code": "SH-JA-SUN",
+          "compounds": SUN},
+         {"code": "G-MOON", "name": "月亮网格", "district": JA, "street": CJD, "unit_code": "SH-JA-GONE",
+          "compounds": MOON}]
+
+
+@pytest.fixture
+def world(loaded):
+    """The world imported, with units and grids to dispatch its work orders to: G-SUN's unit
+    SH-JA-SUN; G-MOON names a unit that does not exist (→ the street office SH-JA-CJD);
+    江宁路街道 has no office (→ a dispatcher)."""
+    sessions, env = loaded
+    with transaction(sessions) as session:
+        for unit in UNITS:
+            upsert_unit(session, unit)
+        assert not import_grids(session, enumerate(GRIDS, start=2)).bad
     return sessions, env

@@ -4,12 +4,15 @@ epidemic of world.py, where every figure must equal what the lists themselves an
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
-from cityline.epidemic.command import UNPLACED, by_district, by_street
+from cityline.db import read_transaction, transaction, utcnow
+from cityline.epidemic.command import UNPLACED, by_district, by_street, day_view
 from cityline.epidemic.places import ZoneRow
 from cityline.epidemic.rules import CoverageRow
+from cityline.epidemic.warnings import run_warnings
 from tests.epidemic.test_api import app_world  # noqa: F401  (fixture)
-from tests.epidemic.world import DAY, EXPECTED_ARRIVALS, JA
+from tests.epidemic.world import AT, DAY, EXPECTED_ARRIVALS, JA
 
 A, B = "静安区", "徐汇区"
 
@@ -54,3 +57,17 @@ def test_the_day_agrees_with_the_lists(app_world):  # noqa: F811
     coverage = city.get(f"/api/epidemic/coverage?since={view['coverage_since']}&until={day}").json()
     assert districts[JA]["present"] == sum(c["present"] for c in coverage)
     assert roles["operator"].get(f"/api/epidemic/command?date={day}").status_code == 403
+
+
+def test_the_hour_chain_of_the_tracing_orders_judged_at_the_days_end(world, vault):
+    sessions, env = world
+    with transaction(sessions) as session:
+        run_warnings(session, env, DAY, actor="commander", now=AT, vault=vault)
+    with read_transaction(sessions) as session:
+        chain = {m["milestone"]: m for m in day_view(session, env, DAY, utcnow())["milestones"]}
+        before = day_view(session, env, DAY - timedelta(days=20), utcnow())["milestones"]
+    # Four tracing orders at noon: R10 and R11 dispatched at once (started on time), R14 and R20X
+    # waiting for a dispatcher; by midnight nobody has recorded reaching anyone.
+    assert (chain["started"]["on_time"], chain["started"]["late"]) == (2, 2)
+    assert (chain["reached"]["on_time"], chain["reached"]["late"], chain["reached"]["pending"]) == (0, 4, 0)
+    assert all(m["on_time"] + m["late"] + m["pending"] == 0 for m in before)  # received after that day

@@ -12,47 +12,21 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from cityline.accounts.units import upsert_unit
 from cityline.api import create_app
 from cityline.db import read_transaction, transaction
 from cityline.epidemic import ledger, service
 from cityline.epidemic.places import ZoneRow
 from cityline.epidemic.tasks import untested_tasks
-from cityline.geo.service import import_grids
 from cityline.orders.models import Order
 from cityline.orders.service import events_of, get_order
 from tests.conftest import make_token
 from tests.epidemic.world import AT, CJD, DAY, JA, MOON, SUN
 
 SINCE, UNTIL = date(2022, 4, 9), DAY
-UNITS = [
-    {"code": "SH", "name": "市热线", "kind": "centre"},
-    {"code": "SH-JA", "name": "静安区中心", "kind": "centre", "parent_code": "SH", "district": JA},
-    {"code": "SH-JA-CJD", "name": "曹家渡街道", "kind": "street_office", "parent_code": "SH-JA", "district": JA,
-     "street": CJD},
-    {"code": "SH-JA-SUN", "name": "阳光居委", "kind": "department", "parent_code": "SH-JA-CJD"},
-]
-GRIDS = [{"code": "G-SUN", "name": "阳光网格", "district": JA, "street": CJD, "unit_code": "SH-JA-SUN",
-          "compounds": SUN},
-         {"code": "G-MOON", "name": "月亮网格", "district": JA, "street": CJD, "unit_code": "SH-JA-GONE",
-          "compounds": MOON}]
-
-
-@pytest.fixture
-def world(loaded):
-    sessions, env = loaded
-    with transaction(sessions) as session:
-        for unit in UNITS:
-            upsert_unit(session, unit)
-        assert not import_grids(session, enumerate(GRIDS, start=2)).bad
-    return sessions, env
-
-
 def run(sessions, env, vault, now=AT):
     with transaction(sessions) as session:
         return untested_tasks(session, env, SINCE, UNTIL, actor="commander", now=now, vault=vault).as_dict()

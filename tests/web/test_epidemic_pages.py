@@ -142,7 +142,8 @@ def test_people_are_shown_only_to_those_who_may_see_them(epi):
     assert clients["handler"].get("/epidemic/verify").status_code == 200  # a handler may check passes
     nav = {name: set(re.findall(r'href="(/epidemic/[a-z]+)"', c.get("/epidemic/verify").text))
            for name, c in [(n, clients[n]) for n in ("commander", "grid", "handler")]}
-    assert nav["commander"] == nav["grid"] == {"/epidemic/coverage", "/epidemic/passes", "/epidemic/verify"}
+    assert nav["commander"] == nav["grid"] == {"/epidemic/command", "/epidemic/coverage", "/epidemic/passes",
+                                               "/epidemic/verify", "/epidemic/cases", "/epidemic/clusters"}
     assert nav["handler"] == {"/epidemic/verify"}
 
 
@@ -249,5 +250,6 @@ def test_the_commander_lands_on_the_days_map_with_districts_and_the_lowest_stree
     assert re.search(r'<th scope="row">静安区</th>\s*<td>3</td>', page.text)
     assert re.search(r'<th scope="row">未在台账（无住址）</th>\s*<td>1</td>', page.text)
     assert f">{CJD}</a>" in page.text  # a street with its coverage, linked to the drill-down
+    assert "近14天没有流调工单" in page.text  # no warnings run in this world: the chain says so
     assert clients["analyst"].get("/epidemic/command?day=2022-04-10").status_code == 200  # figures only
     assert clients["handler"].get("/epidemic/command?day=2022-04-10").status_code == 403

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -29,10 +31,10 @@ from tests.web.test_journeys import DESKTOP, PHONE, browser, free_port, shot, si
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def epidemic_site(tmp_path_factory) -> Iterator[str]:
-    """cityline served by uvicorn in a thread over the small epidemic of tests/epidemic/world.py."""
-    folder = tmp_path_factory.mktemp("epidemic-site")
+@contextmanager
+def epidemic_server(folder: Path, more: Callable | None = None) -> Iterator[str]:
+    """cityline served by uvicorn in a thread over the small epidemic of tests/epidemic/world.py
+    (and what ``more(sessions, env, folder)`` adds), with a city-wide commander."""
     engine = make_engine(f"sqlite:///{folder / 'site.db'}")
     create_all(engine)
     sessions = make_sessionmaker(engine)
@@ -46,6 +48,8 @@ def epidemic_site(tmp_path_factory) -> Iterator[str]:
     for kind in ORDER:
         assert not import_file(sessions, env, kind, files[kind], actor="test").bad
     add_recent_tests(sessions, env, folder)
+    if more:
+        more(sessions, env, folder)
     add_user(sessions, "commander", ["commander"], "SH")
     app = console_app(sessions, vault)
     app.state.epidemic_env = env
@@ -57,10 +61,18 @@ def epidemic_site(tmp_path_factory) -> Iterator[str]:
         if not thread.is_alive():
             pytest.fail("the test server did not start")
         thread.join(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-    engine.dispose()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def epidemic_site(tmp_path_factory) -> Iterator[str]:
+    with epidemic_server(tmp_path_factory.mktemp("epidemic-site")) as base:
+        yield base
 
 
 def test_a_pass_is_issued_shown_and_checked_on_a_phone(epidemic_site, browser):  # noqa: F811

@@ -21,8 +21,8 @@ from tests.factories import order_body
 from tests.web.conftest import CSRF
 
 PAGES = ("/intake", "/queue", "/inbox", "/visits", "/board", "/situation", "/briefings", "/orders",
-         "/epidemic/coverage", "/epidemic/passes", "/epidemic/verify", "/epidemic/command",
-         "/admin/users", "/admin/units", "/admin/catalogue", "/admin/audit")
+         "/epidemic/coverage", "/epidemic/passes", "/epidemic/verify", "/epidemic/command", "/epidemic/cases",
+         "/epidemic/clusters", "/admin/users", "/admin/units", "/admin/catalogue", "/admin/audit")
 # What each role works in, written out by hand (not derived from the code under test).
 # Checking a pass at a gate is for operators, handlers and supervisors too; epidemic figures
 # for those who watch the city (the epidemic roles: tests/web/test_epidemic_pages.py).
