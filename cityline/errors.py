@@ -9,18 +9,27 @@ from dataclasses import dataclass, field
 class FieldError:
     field: str
     message: str
+    # What went wrong as a word a client can translate ("required"); the message is English.
+    code: str | None = None
 
 
 class DomainError(Exception):
-    """Base of errors a user can act on. ``status`` is the HTTP status it maps to."""
+    """Base of errors a user can act on. ``status`` is the HTTP status it maps to.
+
+    ``code`` names the refusal for clients that show it in another language (the console's
+    ``problem.<code>`` strings), with ``params`` the values its sentence needs; ``detail``
+    is the API's own English sentence."""
 
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str, errors: list[FieldError] | None = None):
+    def __init__(self, detail: str, errors: list[FieldError] | None = None, *, code: str | None = None,
+                 params: dict[str, str] | None = None):
         super().__init__(detail)
         self.detail = detail
         self.errors = errors or []
+        self.code = code
+        self.params = params or {}
 
 
 class NotFound(DomainError):

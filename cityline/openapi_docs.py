@@ -40,9 +40,14 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "status": {"type": "integer", "minimum": 400, "maximum": 599},
         "detail": {"type": "string"},
         "instance": {"type": "string"},
+        "code": {"type": "string", "description": "the refusal named for translation, e.g. move.not_paused"},
+        "params": {"type": "object", "additionalProperties": {"type": "string"},
+                   "description": "the values the code's sentence names"},
         "errors": {"type": "array", "items": {
             "type": "object", "required": ["field", "message"],
-            "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}},
+            "properties": {"field": {"type": "string"}, "message": {"type": "string"},
+                           "code": {"type": "string", "description": "e.g. required, missing, string_too_short"},
+                           "params": {"type": "object", "description": "limits such as min_length"}}}},
     },
 }
 

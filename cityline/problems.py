@@ -30,29 +30,52 @@ _SQLITE_UNAVAILABLE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLIT
 _POSTGRES_UNAVAILABLE = ("08", "53", "57P", "40")
 
 
-def problem(status: int, title: str, detail: str, instance: str, errors: list[dict] | None = None) -> JSONResponse:
+def problem(status: int, title: str, detail: str, instance: str, errors: list[dict] | None = None, *,
+            code: str | None = None, params: dict[str, str] | None = None) -> JSONResponse:
     # A detail or path may quote what was asked for ("no order numbered 13700000001"):
     # numbers masked, like everything else the API answers.
-    body = {"type": "about:blank", "title": title, "status": status, "detail": mask_text(detail),
-            "instance": mask_text(instance)}
+    body: dict = {"type": "about:blank", "title": title, "status": status, "detail": mask_text(detail),
+                  "instance": mask_text(instance)}
+    if code:  # a name for the refusal, for clients that say it in their user's language
+        body["code"] = code
+    if params:
+        body["params"] = {k: mask_text(str(v)) for k, v in params.items()}
     if errors:
         body["errors"] = [{**e, "message": mask_text(str(e["message"]))} for e in errors]
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
+# Limits of a refused value that a translated message names ("at least 10 characters").
+_LIMITS = ("min_length", "max_length", "ge", "gt", "le", "lt")
+
+
+def _field_error(field: str, message: str, code: str | None, limits: dict | None = None) -> dict:
+    error: dict = {"field": field, "message": message}
+    if code:
+        error["code"] = code
+    shown = {k: v for k, v in (limits or {}).items() if k in _LIMITS and isinstance(v, int | float | str)}
+    if shown:
+        error["params"] = shown
+    return error
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        errors = [{"field": e.field, "message": e.message} for e in exc.errors]
-        return problem(exc.status, exc.title, exc.detail, request.url.path, errors)
+        errors = [_field_error(e.field, e.message, e.code) for e in exc.errors]
+        return problem(exc.status, exc.title, exc.detail, request.url.path, errors, code=exc.code,
+                       params=exc.params)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # pydantic's error type ("missing", "string_too_short") is the code clients translate.
         errors = [
-            {"field": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]), "message": e["msg"]}
+            _field_error(".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]), e["msg"], e.get("type"),
+                         e.get("ctx"))
             for e in exc.errors()
         ]
-        return problem(422, "Invalid request", "the request has invalid fields", request.url.path, errors)
+        return problem(422, "Invalid request", "the request has invalid fields", request.url.path, errors,
+                       code="invalid_fields")
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:

@@ -14,16 +14,18 @@ from cityline.accounts.schemas import (
     AuditRead,
     Login,
     Me,
+    PasswordReset,
     TokenCreate,
     TokenRead,
     UserCreate,
     UserRead,
+    UserUpdate,
 )
 from cityline.db import read_transaction, transaction, utcnow
 from cityline.errors import Unauthorized
 from cityline.idempotency import service as idempotency
 from cityline.idempotency.schemas import IdempotencyKeyHeader
-from cityline.limits import Moment, RowId
+from cityline.limits import Moment, Page, RowId
 from cityline.timeutil import as_aware
 
 router = APIRouter(tags=["accounts"])
@@ -32,6 +34,11 @@ D = Annotated[Deps, Depends(deps)]
 
 def _unit_code(session: Session, unit_id: int | None) -> str | None:
     return session.get(Unit, unit_id).code if unit_id else None
+
+
+def _user_read(session: Session, u) -> UserRead:
+    return UserRead(username=u.username, display_name=u.display_name, roles=u.roles, active=u.active,
+                    unit=_unit_code(session, u.unit_id), last_login_at=u.last_login_at)
 
 
 @router.post("/api/auth/login", response_model=Me,
@@ -76,9 +83,7 @@ def me(d: D) -> Me:
 def list_users(d: D) -> list[UserRead]:
     d.require("users:admin")
     with read_transaction(d.sessions) as session:
-        return [UserRead(username=u.username, display_name=u.display_name, roles=u.roles, active=u.active,
-                         unit=_unit_code(session, u.unit_id), last_login_at=u.last_login_at)
-                for u in service.list_users(session)]
+        return [_user_read(session, u) for u in service.list_users(session)]
 
 
 @router.post("/api/users", status_code=201, response_model=UserRead,
@@ -97,8 +102,7 @@ def create_user(body: UserCreate, d: D, response: Response, idempotency_key: Ide
                                     actor=d.actor, display_name=body.display_name)
             if claimed:
                 idempotency.complete(session, claimed, u.username)
-        return UserRead(username=u.username, display_name=u.display_name, roles=u.roles, active=u.active,
-                        unit=_unit_code(session, u.unit_id), last_login_at=u.last_login_at)
+        return _user_read(session, u)
 
 
 @router.post("/api/users/{username}/disable", status_code=204)
@@ -106,6 +110,25 @@ def disable_user(username: str, d: D) -> None:
     d.require("users:admin")
     with transaction(d.sessions) as session:
         service.disable_user(session, username, actor=d.actor)
+
+
+@router.patch("/api/users/{username}", response_model=UserRead)
+def update_user(username: str, body: UserUpdate, d: D) -> UserRead:
+    """Change a user's roles, unit, name or whether they may sign in (their open sessions end
+    when what they may see changes)."""
+    d.require("users:admin")
+    with transaction(d.sessions) as session:
+        u = service.update_user(session, username, actor=d.actor, roles=body.roles, unit=body.unit or None,
+                                clear_unit=body.unit == "", display_name=body.display_name, active=body.active)
+        return _user_read(session, u)
+
+
+@router.post("/api/users/{username}/password", status_code=204)
+def reset_password(username: str, body: PasswordReset, d: D) -> None:
+    """A new password for a user who lost theirs; their lockout is lifted and sessions end."""
+    d.require("users:admin")
+    with transaction(d.sessions) as session:
+        service.reset_password(session, username, body.password, actor=d.actor)
 
 
 def _token_read(session: Session, row, token: str | None = None) -> TokenRead:
@@ -147,11 +170,17 @@ def revoke_token(token_id: RowId, d: D) -> TokenRead:
         return _token_read(session, service.revoke_token(session, token_id, actor=d.actor, now=utcnow()))
 
 
-@router.get("/api/audit", response_model=list[AuditRead])
-def audit_log(d: D, actor: str | None = None, action: str | None = None, since: Moment | None = None,
-              limit: Annotated[int, Query(ge=1, le=5000)] = 200) -> list[AuditRead]:
+@router.get("/api/audit", response_model=list[AuditRead],
+            responses={200: {"headers": {"X-Total-Count": {"description": "entries matching, in all pages",
+                                                           "schema": {"type": "integer"}}}}})
+def audit_log(d: D, response: Response, actor: str | None = None, action: str | None = None,
+              since: Moment | None = None, until: Moment | None = None,
+              limit: Annotated[int, Query(ge=1, le=5000)] = 200, page: Page = 1) -> list[AuditRead]:
+    """Audit entries newest first, ``limit`` a page; the header X-Total-Count says how many match."""
     d.require("audit:read")
+    window = {"actor": actor, "action": action, "since": as_aware(since) if since else None,
+              "until": as_aware(until) if until else None}
     with read_transaction(d.sessions) as session:
-        entries = service.list_audit(session, actor=actor, action=action,
-                                     since=as_aware(since) if since else None, limit=limit)
+        entries = service.list_audit(session, **window, limit=limit, offset=(page - 1) * limit)
+        response.headers["X-Total-Count"] = str(service.count_audit(session, **window))
         return [AuditRead.model_validate(e, from_attributes=True) for e in entries]

@@ -36,6 +36,19 @@ class UserCreate(RequestBody):
     display_name: str | None = Field(None, max_length=100)
 
 
+class UserUpdate(RequestBody):
+    """What an administrator changes of a user; what is left out stays as it is."""
+
+    roles: Roles | None = None
+    unit: str | None = Field(None, max_length=64, description='a unit code; "" for no unit')
+    display_name: str | None = Field(None, min_length=1, max_length=100)
+    active: bool | None = Field(None, description="false: may no longer sign in (as /disable); true: may again")
+
+
+class PasswordReset(RequestBody):
+    password: str = Field(min_length=10, max_length=1024)
+
+
 class UserRead(BaseModel):
     username: str
     display_name: str
@@ -100,3 +113,8 @@ class UnitRead(BaseModel):
     parent_code: str | None
     district: str | None
     street: str | None
+    active: bool = True
+
+
+class UnitActive(RequestBody):
+    active: bool

@@ -9,7 +9,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from cityline.accounts.models import ApiToken, AuditEntry, Unit, User, WebSession
@@ -57,7 +57,7 @@ def create_user(session: Session, username: str, password: str, roles: list[str]
     if len(password) < 10:
         raise Invalid("password too short", [FieldError("password", "at least 10 characters")])
     if session.scalar(select(User.id).where(User.username == username)):
-        raise Conflict(f"user '{username}' already exists")
+        raise Conflict(f"user '{username}' already exists", code="user.exists", params={"username": username})
     user = User(username=username, display_name=display_name or username, roles=sorted(set(roles)),
                 password_hash=_hasher.hash(password), unit_id=_unit_id(session, unit))
     session.add(user)
@@ -76,10 +76,57 @@ def get_user(session: Session, username: str) -> User:
 def disable_user(session: Session, username: str, *, actor: str) -> User:
     user = get_user(session, username)
     user.active = False
-    for web in session.scalars(select(WebSession).where(WebSession.user_id == user.id)):
-        session.delete(web)
+    _end_sessions(session, user)
     audit(session, actor, "user_disabled", username)
     return user
+
+
+def _end_sessions(session: Session, user: User) -> None:
+    for web in session.scalars(select(WebSession).where(WebSession.user_id == user.id)):
+        session.delete(web)
+
+
+def update_user(session: Session, username: str, *, actor: str, roles: list[str] | None = None,
+                unit: str | None = None, clear_unit: bool = False, display_name: str | None = None,
+                active: bool | None = None) -> User:
+    """Change a user's roles, unit, name or whether they may sign in. A change of roles or unit
+    changes what they may see, so their open sessions end and they sign in again."""
+    user = get_user(session, username)
+    before = {"roles": user.roles, "unit_id": user.unit_id, "active": user.active}
+    if roles is not None:
+        _check_roles(roles)
+        user.roles = sorted(set(roles))
+    if clear_unit:
+        user.unit_id = None
+    elif unit is not None:
+        user.unit_id = _unit_id(session, unit)
+    if display_name is not None:
+        user.display_name = display_name
+    if active is not None:
+        user.active = active
+        if active:
+            user.failed_logins, user.locked_until = 0, None
+    if {"roles": user.roles, "unit_id": user.unit_id, "active": user.active} != before:
+        _end_sessions(session, user)
+    audit(session, actor, "user_changed", username, roles=user.roles, unit=_unit_code_of(session, user.unit_id),
+          active=user.active, display_name=user.display_name)
+    return user
+
+
+def reset_password(session: Session, username: str, password: str, *, actor: str) -> User:
+    """A new password set by an administrator: the lockout is lifted and open sessions end."""
+    user = get_user(session, username)
+    if len(password) < 10:
+        raise Invalid("password too short", [FieldError("password", "at least 10 characters")])
+    user.password_hash = _hasher.hash(password)
+    user.failed_logins, user.locked_until = 0, None
+    _end_sessions(session, user)
+    audit(session, actor, "password_reset", username)
+    return user
+
+
+def _unit_code_of(session: Session, unit_id: int | None) -> str | None:
+    return session.scalar(select(Unit.code).where(Unit.id == unit_id)) if unit_id else None
 
 
 def list_users(session: Session) -> list[User]:
@@ -189,13 +236,31 @@ def principal_from_cookie(session: Session, cookie: str, now: datetime) -> tuple
     return principal(session, user.username, user.roles, user.unit_id, "user"), web.csrf_token
 
 
-def list_audit(session: Session, *, actor: str | None = None, action: str | None = None,
-               since: datetime | None = None, limit: int = 200) -> list[AuditEntry]:
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+def _audit_matching(actor: str | None, action: str | None, since: datetime | None,
+                    until: datetime | None) -> list[Any]:
+    matching = []
     if actor:
-        query = query.where(AuditEntry.actor == actor)
+        matching.append(AuditEntry.actor == actor)
     if action:
-        query = query.where(AuditEntry.action == action)
+        matching.append(AuditEntry.action == action)
     if since:
-        query = query.where(AuditEntry.at >= since)
+        matching.append(AuditEntry.at >= since)
+    if until:
+        matching.append(AuditEntry.at < until)
+    return matching
+
+
+def list_audit(session: Session, *, actor: str | None = None, action: str | None = None,
+               since: datetime | None = None, until: datetime | None = None, limit: int = 200,
+               offset: int = 0) -> list[AuditEntry]:
+    """Audit entries, newest first: ``limit`` of them after the first ``offset``."""
+    query = (select(AuditEntry).where(*_audit_matching(actor, action, since, until))
+             .order_by(AuditEntry.id.desc()).limit(limit).offset(offset))
     return list(session.scalars(query))
+
+
+def count_audit(session: Session, *, actor: str | None = None, action: str | None = None,
+                since: datetime | None = None, until: datetime | None = None) -> int:
+    """How many audit entries match, in all (a page of them shows "50 of 1,234")."""
+    query = select(func.count()).select_from(AuditEntry).where(*_audit_matching(actor, action, since, until))
+    return session.scalar(query) or 0

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityline.accounts.models import UNIT_KINDS, Unit
-from cityline.errors import FieldError, Invalid, RowError
+from cityline.errors import Conflict, FieldError, Invalid, NotFound, RowError
 from cityline.tabular import Row
 
 UNIT_COLUMNS = ("code", "name", "parent_code", "kind", "district", "street")
@@ -68,8 +68,29 @@ def upsert_unit(session: Session, values: dict[str, Any]) -> Unit:
     unit.district, unit.street = values.get("district") or None, values.get("street") or None
     parent = values.get("parent_code")
     unit.parent_id = session.scalars(select(Unit.id).where(Unit.code == parent)).one() if parent else None
+    if unit.id is not None and unit.parent_id is not None and unit.parent_id in descendant_ids(session, unit.id):
+        # Editing a unit may move it in the tree, but not below itself (a loop nobody reaches).
+        raise Invalid(f"unit '{parent}' is below '{unit.code}'; it cannot be its parent",
+                      [FieldError("parent_code", "a unit below this one", "below_itself")])
     session.add(unit)
     session.flush()
+    return unit
+
+
+def set_active(session: Session, code: str, active: bool) -> Unit:
+    """Deactivate a unit (nothing is dispatched to it any more; its history stays) or bring it
+    back. A unit with active units below it stays: deactivate those first."""
+    unit = session.scalars(select(Unit).where(Unit.code == code)).one_or_none()
+    if unit is None:
+        raise NotFound(f"no unit '{code}'")
+    if not active:
+        below = session.scalars(select(Unit.code).where(Unit.parent_id == unit.id, Unit.active.is_(True))).all()
+        if below:
+            raise Conflict(f"units below '{code}' are still active: {', '.join(sorted(below))}",
+                           code="unit.children_active", params={"units": ", ".join(sorted(below))})
+    elif unit.parent_id is not None and not session.get(Unit, unit.parent_id).active:
+        raise Conflict(f"the unit above '{code}' is not active; bring it back first", code="unit.parent_inactive")
+    unit.active = active
     return unit
 
 

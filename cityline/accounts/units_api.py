@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 
 from cityline.accounts import units as service
 from cityline.accounts.deps import Deps, deps
-from cityline.accounts.schemas import UnitCreate, UnitRead
+from cityline.accounts.schemas import UnitActive, UnitCreate, UnitRead
 from cityline.accounts.service import audit
 from cityline.db import read_transaction, transaction
 
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/units", tags=["units"])
 
 def _read(unit, codes_by_id: dict[int, str]) -> UnitRead:
     return UnitRead(code=unit.code, name=unit.name, kind=unit.kind, district=unit.district,
-                    street=unit.street, parent_code=codes_by_id.get(unit.parent_id))
+                    street=unit.street, parent_code=codes_by_id.get(unit.parent_id), active=unit.active)
 
 
 @router.get("", response_model=list[UnitRead])
@@ -35,5 +35,17 @@ def create(body: UnitCreate, d: Annotated[Deps, Depends(deps)]) -> UnitRead:
     with transaction(d.sessions) as session:
         unit = service.upsert_unit(session, body.model_dump())
         audit(session, d.actor, "unit_saved", unit.code, **body.model_dump())
+        codes = {u.id: u.code for u in service.list_units(session)}
+        return _read(unit, codes)
+
+
+@router.post("/{code}/active", response_model=UnitRead,
+             responses={409: {"description": "units below are still active, or the unit above is not"}})
+def set_active(code: str, body: UnitActive, d: Annotated[Deps, Depends(deps)]) -> UnitRead:
+    """Deactivate a unit (nothing more is dispatched to it; its orders and history stay) or bring it back."""
+    d.require("units:write")
+    with transaction(d.sessions) as session:
+        unit = service.set_active(session, code, body.active)
+        audit(session, d.actor, "unit_activated" if body.active else "unit_deactivated", code)
         codes = {u.id: u.code for u in service.list_units(session)}
         return _read(unit, codes)

@@ -17,7 +17,7 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from cityline.accounts.deps import Deps, deps
-from cityline.accounts.rules import ACTION_PERMISSION
+from cityline.accounts.rules import ACTION_PERMISSION, Principal
 from cityline.accounts.service import audit
 from cityline.cells import safe_row
 from cityline.db import read_transaction, transaction, utcnow
@@ -134,19 +134,33 @@ def history(session: Session, d: Deps, order: Order) -> list[EventRead]:
     return events
 
 
+def moves_for(principal: Principal, order: OrderRead) -> list[str]:
+    """The moves ``principal`` may make on ``order`` now: those its state allows (the loop's own
+    table and checks: no resume unless paused, grant only with an extension asked for, …) that
+    the principal's permissions cover (``ACTION_PERMISSION``, which a test holds to name every
+    verb of the loop). The console offers exactly these; the API refuses any other."""
+    return [a for a in order.allowed_actions if principal.can(move_permission(a))]
+
+
+def move_permission(action: str) -> str:
+    return ACTION_PERMISSION.get(action, "orders:read")  # an unknown verb: the loop answers 422
+
+
 @router.get("/{number}", response_model=OrderDetail)
 def show(number: str, d: D) -> OrderDetail:
     d.require("orders:read")
     with read_transaction(d.sessions) as session:
         order = visible(session, d, number)
-        return OrderDetail(**service.describe(session, order, utcnow()).model_dump(), events=history(session, d, order))
+        view = service.describe(session, order, utcnow())
+        return OrderDetail(**view.model_dump(), events=history(session, d, order),
+                           your_moves=moves_for(d.principal, view))
 
 
 @router.post("/{number}/moves", response_model=OrderRead,
              responses={409: {"description": "the step is not allowed from the order's status"}})
 def move(number: str, body: MoveRequest, d: D) -> OrderRead:
     """One step of the loop; an illegal step is 409 and changes nothing."""
-    d.require(ACTION_PERMISSION.get(body.action, "orders:read"))
+    d.require(move_permission(body.action))
     with transaction(d.sessions) as session:
         visible(session, d, number)
         if body.until:  # a time without an offset is local time, as everywhere in cityline

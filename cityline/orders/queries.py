@@ -111,13 +111,22 @@ def events_of(session: Session, order: Order) -> list[OrderEvent]:
     )
 
 
+def _waiting(reach: OrderFilter):
+    waiting = ((Order.status == "received") & ((Order.kind != "consult") | Order.kind.is_(None))) | (
+        Order.status == "returned")
+    return filtered(select(Order).where(waiting), reach)
+
+
 def waiting_for_dispatch(session: Session, reach: OrderFilter, limit: int) -> list[Order]:
     """Orders waiting for a dispatcher: new ones (not consultations) the catalogue was unsure of,
     and returns; most urgent first."""
-    waiting = ((Order.status == "received") & ((Order.kind != "consult") | Order.kind.is_(None))) | (
-        Order.status == "returned")
-    query = filtered(select(Order).where(waiting), reach).order_by(URGENCY_FIRST, Order.received_at)
+    query = _waiting(reach).order_by(URGENCY_FIRST, Order.received_at)
     return list(session.scalars(query.limit(limit)))
+
+
+def count_waiting_for_dispatch(session: Session, reach: OrderFilter) -> int:
+    """How many orders wait for a dispatcher in all (the queue shows the first of them)."""
+    return session.scalar(select(func.count()).select_from(_waiting(reach).subquery())) or 0
 
 
 def _page(session: Session, query, limit: int) -> tuple[list[Order], int]:

@@ -99,24 +99,37 @@ def _need(params: Mapping[str, Any], *names: str) -> None:
     if missing:
         raise Invalid(
             f"{', '.join(missing)} required",
-            [FieldError(n, "this action needs a value here") for n in missing],
+            [FieldError(n, "this action needs a value here", "required") for n in missing],
         )
 
 
-def state_conflict(state: OrderState, action: str) -> str | None:
+@dataclass(frozen=True)
+class Refusal:
+    """Why a state forbids a move: a code the console translates (``problem.move.<code>``)
+    and the API's English sentence."""
+
+    code: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def state_conflict(state: OrderState, action: str) -> Refusal | None:
     """Why the order's current state forbids ``action`` (None: it allows it, given the right
     values). The console offers exactly the moves this allows."""
     allowed = ALLOWED_FROM[action]
     if state.status not in allowed:
-        return f"cannot {action} an order that is {state.status}; {action} needs: {', '.join(sorted(allowed))}"
+        return Refusal("wrong_status", f"cannot {action} an order that is {state.status}; "
+                                       f"{action} needs: {', '.join(sorted(allowed))}")
     if action == "pause" and state.paused:
-        return "the order is already paused"
+        return Refusal("already_paused", "the order is already paused")
     if action == "resume" and not state.paused:
-        return "the order is not paused"
+        return Refusal("not_paused", "the order is not paused")
     if action == "extend" and state.extension_requested:
-        return "an extension is already awaiting a supervisor's decision"
+        return Refusal("extension_pending", "an extension is already awaiting a supervisor's decision")
     if action in ("grant", "refuse") and not state.extension_requested:
-        return "no extension has been asked for"
+        return Refusal("no_extension", "no extension has been asked for")
     return None
 
 
@@ -125,14 +138,15 @@ def check_move(state: OrderState, action: str, params: Mapping[str, Any]) -> Non
     if action not in ALLOWED_FROM:
         raise Invalid(
             f"unknown action '{action}'",
-            [FieldError("action", f"one of: {', '.join(ACTIONS)}")],
+            [FieldError("action", f"one of: {', '.join(ACTIONS)}", "unknown_action")],
         )
-    if conflict := state_conflict(state, action):
-        raise Conflict(conflict)
+    if refusal := state_conflict(state, action):
+        raise Conflict(refusal.text, code=f"move.{refusal.code}", params={"action": action, "status": state.status})
     if action in ("dispatch", "redispatch"):
         _need(params, "unit")
         if state.status != Status.RETURNED and params["unit"] == state.unit:
-            raise Conflict(f"the order is already with unit {state.unit}; pick another unit")
+            raise Conflict(f"the order is already with unit {state.unit}; pick another unit",
+                           code="move.same_unit", params={"unit": state.unit or ""})
     elif action in ("return", "cancel", "reopen", "pause"):
         _need(params, "reason")
     elif action == "extend":
@@ -173,7 +187,7 @@ def apply_move(state: OrderState, action: str, params: Mapping[str, Any], at: da
     if action == "extend":
         until = _when(params["until"])
         if until <= at:
-            raise Invalid("the new deadline must be in the future", [FieldError("until", "after now")])
+            raise Invalid("the new deadline must be in the future", [FieldError("until", "after now", "in_future")])
         return replace(state, extension_requested=until)
     if action == "grant":
         return replace(state, extended_to=state.extension_requested, extension_requested=None)
@@ -218,7 +232,8 @@ def _when(value: Any) -> datetime:
     try:
         return datetime.fromisoformat(str(value))
     except ValueError as exc:
-        raise Invalid(f"'{value}' is not an ISO 8601 date-time", [FieldError("until", "ISO 8601")]) from exc
+        raise Invalid(f"'{value}' is not an ISO 8601 date-time",
+                      [FieldError("until", "ISO 8601", "datetime_parsing")]) from exc
 
 
 def replay(events: Iterable[tuple[str, Mapping[str, Any], datetime]]) -> OrderState:

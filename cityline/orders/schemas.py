@@ -146,7 +146,7 @@ class OrderRead(BaseModel):
     respond_by: datetime | None
     resolve_by: datetime | None
     milestones: list[MilestoneRead] = Field(default_factory=list, description="the hour chain, when the policy has one")
-    allowed_actions: list[str]
+    allowed_actions: list[str] = Field(description="the moves the order's state allows (the loop's table and checks)")
 
     @field_validator("text", "address", "reply", "caller_phone")
     @classmethod
@@ -161,6 +161,7 @@ class OrderRead(BaseModel):
 
 class OrderDetail(OrderRead):
     events: list[EventRead]
+    your_moves: list[str] = Field(description="those of allowed_actions the caller's permissions let them make")
 
 
 class OrderPage(BaseModel):

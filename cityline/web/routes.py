@@ -1,7 +1,8 @@
 """The console's router: signing in, the start page and static files; the pages themselves
 are in ``work_pages`` (the loop's daily work), ``insight_pages`` (situation, briefings),
-``epidemic_pages`` (coverage, passes, verifying a pass), ``command_page`` (the commander's map)
-and ``outbreak_pages`` (cases, clusters, places of exposure)."""
+``epidemic_pages`` (coverage, passes, verifying a pass), ``command_page`` (the commander's map),
+``outbreak_pages`` (cases, clusters, places of exposure) and ``admin_pages`` (users, units, the
+dispatch catalogue, the audit log)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from cityline.errors import NotFound
-from cityline.web import command_page, epidemic_pages, insight_pages, outbreak_pages, work_pages
+from cityline.web import (
+    admin_pages,
+    command_page,
+    epidemic_pages,
+    insight_pages,
+    outbreak_pages,
+    work_pages,
+)
 from cityline.web.gate import denied, to_login
 from cityline.web.render import ONE_YEAR, STATIC, render
 from cityline.web.rules import home_for, safe_next
@@ -59,3 +67,4 @@ router.include_router(insight_pages.router)
 router.include_router(epidemic_pages.router)
 router.include_router(command_page.router)
 router.include_router(outbreak_pages.router)
+router.include_router(admin_pages.router)

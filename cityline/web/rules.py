@@ -37,6 +37,12 @@ PAGES = (
     # Cases and clusters (outbreak_pages.py) name people: the command and grid workers.
     Page("cases", "/epidemic/cases", frozenset({"epidemic:persons"})),
     Page("clusters", "/epidemic/clusters", frozenset({"epidemic:persons"})),
+    # The administrator's (admin_pages.py): who may sign in, the organisation, the dispatch
+    # catalogue and the audit log.
+    Page("users", "/admin/users", frozenset({"users:admin"})),
+    Page("units", "/admin/units", frozenset({"units:write"})),
+    Page("catalogue", "/admin/catalogue", frozenset({"catalogue:write"})),
+    Page("audit", "/admin/audit", frozenset({"audit:read"})),
 )
 PAGES_BY_NAME = {p.name: p for p in PAGES}
 # Where each role starts its day; the first of the user's roles in this order wins.

@@ -17,7 +17,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from cityline.accounts import outbox_api, units_api
-from cityline.accounts.rules import ACTION_PERMISSION
 from cityline.db import read_transaction, utcnow
 from cityline.errors import NotFound
 from cityline.intake import api as intake_api
@@ -65,9 +64,12 @@ def unit_names(v: Visitor) -> dict[str, str]:
     return {u.code: u.name for u in units(v)}
 
 
-def permitted_actions(v: Visitor, order: OrderRead) -> list[str]:
-    """The moves the order's status allows that this visitor's roles may make."""
-    return [a for a in order.allowed_actions if v.can(ACTION_PERMISSION.get(a, "orders:read"))]
+def permitted_actions(v: Visitor, order: OrderRead, work: str | None = None) -> list[str]:
+    """The moves this visitor may make on the order now (the API's own rule); with ``work``, only
+    those of that kind of work (a permission: the inbox offers the handler's moves, whatever
+    else the visitor may do)."""
+    moves = orders_api.moves_for(v.deps.principal, order)
+    return [a for a in moves if orders_api.move_permission(a) == work] if work else moves
 
 
 @router.get("/intake")
@@ -90,10 +92,12 @@ def queue(request: Request) -> Response:
     with read_transaction(v.deps.sessions) as session:
         reasons = queries.return_reasons(session, [w["order"].number for w in waiting
                                                    if w["order"].status == "returned"])
+        total = queries.count_waiting_for_dispatch(session, orders_api.reach_filter(v.deps))
     template = "queue_items.html" if fragment(request) else "queue.html"
     everyone = units(v)
-    return render(request, v, template, current="queue", waiting=waiting, reasons=reasons,
-                  units=everyone, unit_names={u.code: u.name for u in everyone}, mask=mask_text)
+    return render(request, v, template, current="queue", waiting=waiting, total=total, reasons=reasons,
+                  units=everyone, unit_names={u.code: u.name for u in everyone}, mask=mask_text,
+                  actions={w["order"].number: permitted_actions(v, w["order"], "orders:dispatch") for w in waiting})
 
 
 @router.get("/inbox")
@@ -113,7 +117,8 @@ def inbox(request: Request) -> Response:
                else NotificationList(unread=0, items=[]))
     template = "inbox_items.html" if fragment(request) else "inbox.html"
     return render(request, v, template, current="inbox", todo=todo, total=total, clocks=clocks, mask=mask_text,
-                  actions={o.number: permitted_actions(v, o) for o in todo}, unit_names=unit_names(v),
+                  actions={o.number: permitted_actions(v, o, "orders:handle") for o in todo},
+                  unit_names=unit_names(v),
                   notices=notices.items, unread=notices.unread, notice_text=notice_text)
 
 
@@ -142,7 +147,8 @@ def visits(request: Request) -> Response:
     waiting, total = [o for found, _ in pages for o in found], sum(count for _, count in pages)
     template = "visits_items.html" if fragment(request) else "visits.html"
     return render(request, v, template, current="visits", waiting=waiting, total=total, mask=mask_text,
-                  actions={o.number: permitted_actions(v, o) for o in waiting}, unit_names=unit_names(v))
+                  actions={o.number: permitted_actions(v, o, "orders:visit") for o in waiting},
+                  unit_names=unit_names(v))
 
 
 @router.get("/board")
@@ -165,7 +171,8 @@ def board(request: Request) -> Response:
     template = "board_items.html" if fragment(request) else "board.html"
     return render(request, v, template, current="board", sections=sections, now=now,
                   due_soon_hours=int(DUE_SOON.total_seconds() // 3600), mask=mask_text,
-                  unit_names=unit_names(v), actions={o.number: permitted_actions(v, o) for o in asking})
+                  unit_names=unit_names(v),
+                  actions={o.number: permitted_actions(v, o, "orders:supervise") for o in asking})
 
 
 @router.get("/orders")
@@ -198,7 +205,7 @@ def order_page(request: Request, number: str) -> Response:
         order = orders_api.show(number, v.deps)
     except NotFound:
         return render(request, v, "missing.html", status=404, number=number)
-    actions = permitted_actions(v, order)
+    actions = order.your_moves
     open_order = order.status in OPEN
     duplicates = intake_api.duplicates(number, v.deps) if open_order else []
     everyone = units(v)

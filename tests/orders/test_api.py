@@ -59,7 +59,8 @@ def test_missing_value_is_422_with_the_field(client):
     number = create(client)["number"]
     response = move(client, number, "dispatch")
     assert response.status_code == 422 and response.headers["content-type"].startswith(PROBLEM)
-    assert response.json()["errors"] == [{"field": "unit", "message": "this action needs a value here"}]
+    assert response.json()["errors"] == [{"field": "unit", "message": "this action needs a value here",
+                                          "code": "required"}]
 
 
 def test_dispatch_to_unknown_unit_is_refused_and_nothing_stored(client, sessions):

@@ -21,8 +21,8 @@ from tests.factories import order_body
 from tests.web.conftest import CSRF
 
 PAGES = ("/intake", "/queue", "/inbox", "/visits", "/board", "/situation", "/briefings", "/orders",
-         "/epidemic/command", "/epidemic/coverage", "/epidemic/passes", "/epidemic/verify", "/epidemic/cases",
-         "/epidemic/clusters")
+         "/epidemic/coverage", "/epidemic/passes", "/epidemic/verify", "/epidemic/command", "/epidemic/cases",
+         "/epidemic/clusters", "/admin/users", "/admin/units", "/admin/catalogue", "/admin/audit")
 # What each role works in, written out by hand (not derived from the code under test).
 # Checking a pass at a gate is for operators, handlers and supervisors too; epidemic figures
 # for those who watch the city (the epidemic roles: tests/web/test_epidemic_pages.py).
@@ -30,10 +30,11 @@ OPENS = {
     "operator": {"/intake", "/visits", "/orders", "/epidemic/verify"},
     "dispatcher": {"/queue", "/orders"},
     "handler": {"/inbox", "/orders", "/epidemic/verify"},
-    "supervisor": {"/queue", "/visits", "/board", "/situation", "/briefings", "/orders", "/epidemic/command",
-                   "/epidemic/coverage", "/epidemic/verify"},
-    "analyst": {"/situation", "/briefings", "/orders", "/epidemic/command", "/epidemic/coverage"},
-    "admin": {"/orders", "/epidemic/command", "/epidemic/coverage"},
+    "supervisor": {"/queue", "/visits", "/board", "/situation", "/briefings", "/orders", "/epidemic/coverage",
+                   "/epidemic/verify", "/epidemic/command"},
+    "analyst": {"/situation", "/briefings", "/orders", "/epidemic/coverage", "/epidemic/command"},
+    "admin": {"/orders", "/epidemic/coverage", "/epidemic/command", "/admin/users", "/admin/units", "/admin/catalogue",
+              "/admin/audit"},
 }
 HOME = {"operator": "/intake", "dispatcher": "/queue", "handler": "/inbox", "supervisor": "/board",
         "analyst": "/situation", "admin": "/orders"}
@@ -303,6 +304,17 @@ def test_the_visits_page_counts_every_order_not_the_page(city, sessions, vault):
             for i in range(1, 103)]
     assert import_rows(sessions, rows, vault=vault).imported == 102
     assert "显示 100 / 共 102 件" in people["operator"].get("/visits").text
+
+
+def test_the_queue_counts_every_waiting_order_not_the_page(city, sessions, vault):
+    from cityline.intake.importer import import_rows
+
+    _app, people = city
+    rows = [(i, {"external_id": f"Q-{i}", "received_at": "2020-02-10T09:00:00+08:00", "text": f"路灯不亮{i}",
+                 "kind": "help", "category": "GEN.UTILITIES", "urgency": "normal", "district": "静安区"})
+            for i in range(1, 53)]
+    assert import_rows(sessions, rows, vault=vault).imported == 52
+    assert "显示 50 / 共 52 件" in people["dispatcher"].get("/queue").text
 
 
 def test_order_search_filters_and_pages(city):

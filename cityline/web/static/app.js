@@ -25,16 +25,38 @@ window.cityline = (() => {
     }
   }
 
-  // RFC 9457 problems say what was wrong; show that, with the fields named.
-  function problemText(data, status) {
-    if (data && typeof data === "object") {
-      let text = data.detail || data.title || String(status);
-      if (Array.isArray(data.errors) && data.errors.length) {
-        text += " (" + data.errors.map((e) => e.field + ": " + e.message).join("; ") + ")";
-      }
-      return text;
+  // A problem's values in the reader's words: an action or a status by its name.
+  function named(params) {
+    const out = {};
+    for (const [key, value] of Object.entries(params || {})) {
+      const word = strings[key + "." + value];
+      out[key] = key === "action" || key === "status" ? (word || value) : value;
     }
-    return String(data || status);
+    return out;
+  }
+
+  // RFC 9457 problems say what was wrong. The API says it in English; the page says it in its
+  // own language from the problem's code (problem.<code>), else from its status, naming each
+  // wrong field and why (problem.field.<code>). An English page without a string for the code
+  // shows the API's own sentence, which says most.
+  function problemText(data, status) {
+    if (!data || typeof data !== "object") return strings["problem.status." + status] || String(data || status);
+    const english = document.documentElement.lang === "en";
+    const own = data.code && strings["problem." + data.code];
+    let text = own ? t("problem." + data.code, named(data.params))
+      : english && data.detail ? data.detail
+      : strings["problem.status." + (data.status || status)] || t("problem.status.other", { status });
+    if (Array.isArray(data.errors) && data.errors.length) {
+      // A field's own refusal without a translation (a catalogue row naming an unknown unit)
+      // is shown as the API says it: it names what to fix, which a general sentence would not.
+      text += " (" + data.errors.map((e) => {
+        const row = /^rules\.(\d+)/.exec(e.field);
+        const field = row ? t("problem.rule_row", { n: Number(row[1]) + 1 }) : strings["field." + e.field] || e.field;
+        const why = e.code && strings["problem.field." + e.code] ? t("problem.field." + e.code, e.params) : e.message;
+        return field + ": " + why;
+      }).join("; ") + ")";
+    }
+    return text;
   }
 
   async function api(method, url, body) {
