@@ -87,14 +87,21 @@ def demo(
     settings = get_settings()
     info = demo_box.load_info(settings.data_dir)
     if info is not None and not info.current(utcnow()) and not settings.database_url:
-        typer.echo(f"the demo in {settings.data_dir}/ was built on an earlier day: building it again for today …")
+        typer.echo(f"the demo in {settings.data_dir}/ was built on an earlier day or not finished: "
+                   "building it again for today …")
         demo_box.clear(settings.data_dir)
         info = None
     if info is None:
         typer.echo(f"building the demo in {settings.data_dir}/ …")
-        info = demo_box.build(runtime.sessions(), default_vault(), scale=scale, seed=seed, say=typer.echo)
-        demo_box.save_info(settings.data_dir, info)
-        typer.echo(f"built in {info.seconds:.0f} s")
+        info = demo_box.build_city(runtime.sessions(), default_vault(), scale=scale, seed=seed, say=typer.echo)
+        if build_only:
+            demo_box.finish(runtime.sessions(), default_vault(), info, say=typer.echo)
+            demo_box.save_info(settings.data_dir, info)
+            typer.echo(f"built in {info.seconds:.0f} s")
+        else:  # serve at once; the rest follows beside the server, and demo.json once it is done
+            typer.echo(f"ready to serve after {info.seconds:.0f} s; trained triage, the analytics export, the "
+                       "briefings and the 2022 epidemic data follow while it serves")
+            demo_box.Finishing(runtime.sessions(), default_vault(), info, settings.data_dir, say=typer.echo)
     host, port = host or settings.host, port or settings.port
     typer.echo(demo_box.welcome(info, host, port))
     if build_only:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from cityline.db import transaction, utcnow
+from cityline.db import read_transaction, transaction, utcnow
 from cityline.privacy import Vault
 from cityline.sim.timeshift import Replay, replay_at_peak, shift_epidemic_files
 from cityline.timeutil import to_local
@@ -57,10 +57,12 @@ class DemoInfo:
     weeks: int | None = None  # the 2020 outbreak moved this many weeks forward
     epidemic_weeks: int | None = None  # the 2022 wave moved this many weeks forward
     district_handlers: dict[str, str] | None = None  # username -> district centre's code
+    city_seconds: float | None = None  # of ``seconds``, until it could serve (``build_city``)
+    finished: bool = True  # ``finish`` done (a demo stopped before is built again)
 
     def current(self, now: datetime) -> bool:
-        """Built today (local time), so its outbreak reaches up to this morning at least."""
-        return self.built_at is not None and (
+        """Finished, and built today (local time), so its outbreak reaches up to this morning at least."""
+        return self.finished and self.built_at is not None and (
             to_local(datetime.fromisoformat(self.built_at)).date() == to_local(now).date())
 
 
@@ -88,7 +90,18 @@ BRIEFING_DAYS = {"2020": ("2020-01-28", "2020-02-09", "2020-02-12", "2020-03-01"
 def build(factory: sessionmaker[Session], vault: Vault, *, scenario: str = "2020", scale: float = DEMO_SCALE,
           seed: int = 1, now: datetime | None = None, say: Callable[[str], None] = print) -> DemoInfo:
     """Fill an empty database with a simulated outbreak replayed up to ``now`` (default: the
-    real now), a trained model and demo users."""
+    real now), demo users, trained models, briefings and epidemic data: ``build_city``, then
+    ``finish``."""
+    info = build_city(factory, vault, scenario=scenario, scale=scale, seed=seed, now=now, say=say)
+    finish(factory, vault, info, say)
+    return info
+
+
+def build_city(factory: sessionmaker[Session], vault: Vault, *, scenario: str = "2020",
+               scale: float = DEMO_SCALE, seed: int = 1, now: datetime | None = None,
+               say: Callable[[str], None] = print) -> DemoInfo:
+    """What serving needs: units, the dispatch catalogue, the outbreak's orders up to ``now``
+    (their deadlines and timers as an import gives them), the starter knowledge and the users."""
     from cityline.accounts.units import upsert_unit
     from cityline.intake.importer import import_rows
     from cityline.routing import catalogue
@@ -112,15 +125,44 @@ def build(factory: sessionmaker[Session], vault: Vault, *, scenario: str = "2020
         f"{_replayed(replay)}")
     articles = load_starter_knowledge(factory)
     say(f"knowledge base: {articles} published starter articles")
-    version = train_triage(factory, say)
     handler_unit = busiest_street_office(factory)
     district_handlers = create_demo_users(factory, handler_unit)
-    store_briefings(factory, briefing_days(scenario, replay), say)
-    epidemic_replay = replay_at_peak("2022", now)
-    epidemic = load_epidemic(factory, vault, say, replay=epidemic_replay, seed=seed)
-    return DemoInfo(scenario, scale, seed, report.imported, len(units), version, handler_unit, CITY_CENTRE,
-                    round(time.perf_counter() - began, 1), epidemic, built_at=now.isoformat(),
-                    weeks=replay.weeks, epidemic_weeks=epidemic_replay.weeks, district_handlers=district_handlers)
+    seconds = round(time.perf_counter() - began, 1)
+    return DemoInfo(scenario, scale, seed, report.imported, len(units), None, handler_unit, CITY_CENTRE,
+                    seconds, built_at=now.isoformat(), weeks=replay.weeks, district_handlers=district_handlers,
+                    city_seconds=seconds, finished=False)
+
+
+def finish(factory: sessionmaker[Session], vault: Vault, info: DemoInfo, say: Callable[[str], None] = print) -> None:
+    """What may follow while the demo already serves, filled into ``info``: triage trained on the
+    outbreak (until then the model learnt from the shipped history answers), the analytics export
+    and the archived briefings, and the 2022 wave's epidemic data, both replayed up to the moment
+    ``build_city`` stopped at."""
+    began = time.perf_counter()
+    built_at = datetime.fromisoformat(info.built_at or utcnow().isoformat())
+    info.model_version = train_triage(factory, say)
+    store_briefings(factory, briefing_days(info.scenario, Replay(info.scenario, info.weeks or 0, built_at)), say)
+    epidemic_replay = replay_at_peak("2022", built_at)
+    info.epidemic = load_epidemic(factory, vault, say, replay=epidemic_replay, seed=info.seed)
+    info.epidemic_weeks = epidemic_replay.weeks
+    info.seconds = round(info.seconds + time.perf_counter() - began, 1)
+    info.finished = True
+
+
+class Finishing:
+    """``finish`` in a thread beside the server, writing ``demo.json`` when done. A daemon: stopping
+    the demo meanwhile leaves it unfinished, and the next start builds it again."""
+
+    def __init__(self, factory: sessionmaker[Session], vault: Vault, info: DemoInfo, data_dir: Path,
+                 say: Callable[[str], None] = print) -> None:
+        def work() -> None:
+            finish(factory, vault, info, say)
+            save_info(data_dir, info)
+            say(f"demo finished: built in {info.seconds:.0f} s (serving after {info.city_seconds:.0f} s)")
+
+        save_info(data_dir, info)  # unfinished: a start before it is done builds again
+        self.thread = threading.Thread(target=work, daemon=True, name="demo-finish")
+        self.thread.start()
 
 
 def _replayed(replay: Replay) -> str:
@@ -219,7 +261,7 @@ def train_triage(factory: sessionmaker[Session], say: Callable[[str], None]) -> 
     from cityline.triage.history import shipped_records
     from cityline.triage.service import active_version, training_records
 
-    with transaction(factory) as session:
+    with read_transaction(factory) as session:  # a long read: writers (the server beside it) must not wait
         history = training_records(session)
     if len(history) < 20:
         return None
@@ -356,7 +398,7 @@ def _district_lines(info: DemoInfo) -> str:
         return ""
     names = " ".join(info.district_handlers)
     return ("  a handler per district centre (its street offices' orders too), same password:\n"
-            + "".join(f"    {line}\n" for line in textwrap.wrap(names, 96)))
+            + "".join(f"    {line}\n" for line in textwrap.wrap(names, 96, break_on_hyphens=False)))
 
 
 def _epidemic_line(info: DemoInfo) -> str:

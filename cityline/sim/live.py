@@ -145,10 +145,11 @@ class LiveFeed:
             self.ended = True
 
     def _call(self, row: dict, now: datetime) -> None:
-        """One call through intake, as an operator takes it: the caller's words, place and number;
-        triage labels it."""
+        """One call through intake, as an operator takes it: the caller's words, number and place
+        (district and street, as the operator records them); triage labels it."""
         data = OrderCreate(text=row["text"], channel=row["channel"], caller_phone=row["caller_phone"],
-                           address=row["address"], language=row["language"] if row["language"] != "zh" else None)
+                           address=row["address"], district=row["district"], street=row["street"],
+                           language=row["language"] if row["language"] != "zh" else None)
         with transaction(self.factory) as session:
             create_order(session, data, actor="sim:operator", now=now, vault=self.vault,
                          classify=classify_with(session))
