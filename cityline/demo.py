@@ -2,17 +2,19 @@
 
 Builds an embedded database — the simulated city's units, the shipped dispatch
 catalogue, the 2020 outbreak (a tenth of its real volume: enough for the small
-early signals to show), a triage model trained on it, users for the whole city
-and a handler per district centre, the analytics export and the briefings of a
-few telling days, and the epidemic data of the 2022 wave at a small scale (the
-2020 outbreak had no mass testing) — then serves cityline on 127.0.0.1.
+early signals to show), the starter knowledge, users for the whole city and a
+handler per district centre (``build_city``) — and serves cityline on 127.0.0.1
+while it finishes beside the server (``finish``: a triage model trained on the
+outbreak, the analytics export and the briefings of a few telling days, and the
+epidemic data of the 2022 wave at a small scale: the 2020 outbreak had no mass
+testing). A live feed (``cityline.sim.live``) keeps the outbreak going meanwhile.
 
 Both scenarios are replayed on the real clock (``cityline.sim.timeshift``): moved
 forward by whole weeks so that their peak falls in the present week and stopped at
 now, so deadlines, the board, inboxes, the situation page and the briefings show
 today's figures. A ``demo.json`` in the data directory remembers what was built; the
-next start the same day serves it as it is, a start on a later day builds it again
-(keeping the trained models), since its outbreak would have stood still meanwhile.
+next start the same day serves it as it is, a start on a later day (or after a build
+stopped before it finished) builds it again, since its outbreak would have stood still.
 """
 
 from __future__ import annotations

@@ -125,7 +125,7 @@ class LiveFeed:
         due = []
         while len(due) < MAX_CALLS and not self.ended:
             if not self.calls:
-                self._queue_day(moment.date() if self.day is None else self.day + timedelta(days=1))
+                self._queue_day(self.scenario_start.date() if self.day is None else self.day + timedelta(days=1))
                 if self.day > moment.date():  # nothing more before the moment
                     break
                 continue
