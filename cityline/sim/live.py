@@ -33,9 +33,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityline.accounts.models import Unit
-from cityline.db import transaction
+from cityline.db import read_transaction, transaction
 from cityline.errors import DomainError
-from cityline.intake.service import create_order
+from cityline.intake.service import Classify, create_order
 from cityline.intake.triage import classify_with
 from cityline.orders.models import Order
 from cityline.orders.rules import OPEN, Status
@@ -111,9 +111,12 @@ class LiveFeed:
         done = Step()
         minutes = max((now - self.last).total_seconds(), 0.0) * self.speed / MINUTE
         self.last = now
-        for row in self._calls_until(self.scenario_now(now)):
-            self._call(row, now)
-            done.calls += 1
+        calls = self._calls_until(self.scenario_now(now))
+        if calls:
+            classify = self._classifier()
+            for row in calls:
+                self._call(row, classify, now)
+                done.calls += 1
         for order, action in self._moves(minutes):
             if self._move(order, action, now):
                 done.moves[action] += 1
@@ -144,15 +147,22 @@ class LiveFeed:
         except ValueError:  # past the scenario's last day: the calls end, the work goes on
             self.ended = True
 
-    def _call(self, row: dict, now: datetime) -> None:
+    def _classifier(self) -> Classify:
+        """Triage as intake uses it (the active model), built outside any write transaction: the
+        first build of a model takes seconds, and the server's writers must not wait for it."""
+        with read_transaction(self.factory) as session:
+            classify = classify_with(session)
+            classify("预热", None)  # a model not built yet is built (and kept) now
+        return classify
+
+    def _call(self, row: dict, classify: Classify, now: datetime) -> None:
         """One call through intake, as an operator takes it: the caller's words, number and place
         (district and street, as the operator records them); triage labels it."""
         data = OrderCreate(text=row["text"], channel=row["channel"], caller_phone=row["caller_phone"],
                            address=row["address"], district=row["district"], street=row["street"],
                            language=row["language"] if row["language"] != "zh" else None)
         with transaction(self.factory) as session:
-            create_order(session, data, actor="sim:operator", now=now, vault=self.vault,
-                         classify=classify_with(session))
+            create_order(session, data, actor="sim:operator", now=now, vault=self.vault, classify=classify)
 
     def _moves(self, minutes: float) -> list[tuple[_Open, str]]:
         """The open orders someone acts on in the ``minutes`` gone by, and what they do."""
