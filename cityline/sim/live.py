@@ -166,7 +166,7 @@ class LiveFeed:
 
     def _moves(self, minutes: float) -> list[tuple[_Open, str]]:
         """The open orders someone acts on in the ``minutes`` gone by, and what they do."""
-        with self.factory() as session:
+        with read_transaction(self.factory) as session:
             rows = session.execute(
                 select(Order.number, Order.status, Order.urgency, Order.category, Order.district, Order.street,
                        Unit.code, Order.paused)
