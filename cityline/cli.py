@@ -8,7 +8,7 @@ from cityline.accounts.cli import tokens_app, units_app, users_app
 from cityline.accounts.outbox_cli import outbox_app, webhooks_app
 from cityline.analytics.cli import app as analytics_app
 from cityline.analytics.cli import brief_command
-from cityline.demo import DEMO_SCALE
+from cityline.demo import DEMO_REPLAY_SPEED, DEMO_SCALE
 from cityline.epidemic.cli import app as epidemic_app
 from cityline.geo.cli import app as grids_app
 from cityline.intake.cli import app as intake_app
@@ -72,24 +72,46 @@ def demo(
     seed: int = 1, host: str | None = None, port: int | None = None,
     build_only: bool = typer.Option(False, "--build-only", help="build the demo database and stop"),
     worker: bool = typer.Option(True, help=WORKER_HELP),
+    replay_speed: float = typer.Option(
+        DEMO_REPLAY_SPEED, min=0,
+        help="the live feed: new calls at this many times the outbreak's rate (scaled); 0 stops it"),
 ) -> None:
-    """An outbreak in a box: build the 2020 scenario once, then serve cityline with a user per role."""
+    """An outbreak in a box, happening now: build the 2020 scenario on today's calendar, then serve
+    cityline with users for the whole city while the simulator keeps calling."""
     from cityline import demo as demo_box
     from cityline import runtime, server
     from cityline.config import get_settings
+    from cityline.db import utcnow
     from cityline.privacy import default_vault
 
     settings = get_settings()
     info = demo_box.load_info(settings.data_dir)
+    if info is not None and not info.current(utcnow()) and not settings.database_url:
+        typer.echo(f"the demo in {settings.data_dir}/ was built on an earlier day or not finished: "
+                   "building it again for today …")
+        demo_box.clear(settings.data_dir)
+        info = None
     if info is None:
-        typer.echo(f"building the demo in {settings.data_dir}/ (once) …")
-        info = demo_box.build(runtime.sessions(), default_vault(), scale=scale, seed=seed, say=typer.echo)
-        demo_box.save_info(settings.data_dir, info)
-        typer.echo(f"built in {info.seconds:.0f} s")
+        typer.echo(f"building the demo in {settings.data_dir}/ …")
+        info = demo_box.build_city(runtime.sessions(), default_vault(), scale=scale, seed=seed, say=typer.echo)
+        if build_only:
+            demo_box.finish(runtime.sessions(), default_vault(), info, say=typer.echo)
+            demo_box.save_info(settings.data_dir, info)
+            typer.echo(f"built in {info.seconds:.0f} s")
+        else:  # serve at once; the rest follows beside the server, and demo.json once it is done
+            typer.echo(f"ready to serve after {info.seconds:.0f} s; trained triage, the analytics export, the "
+                       "briefings and the 2022 epidemic data follow while it serves")
+            demo_box.Finishing(runtime.sessions(), default_vault(), info, settings.data_dir, say=typer.echo)
     host, port = host or settings.host, port or settings.port
     typer.echo(demo_box.welcome(info, host, port))
-    if not build_only:
+    if build_only:
+        return
+    feed = demo_box.Feed(runtime.sessions(), default_vault(), info, replay_speed) if replay_speed else None
+    try:
         server.serve(host, port, worker=worker)
+    finally:
+        if feed:
+            feed.stop()
 
 
 @app.callback()

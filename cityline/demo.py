@@ -1,32 +1,46 @@
-"""``cityline demo``: an outbreak in a box.
+"""``cityline demo``: an outbreak in a box, happening now.
 
-Builds an embedded database once — the simulated city's units, the shipped
-dispatch catalogue, the 2020 outbreak (a tenth of its real volume: enough for
-the small early signals to show, ready in about a minute), a triage model
-trained on it, one user per role, the analytics export and the briefings of
-a few telling days, and the epidemic data of the 2022 wave at a small scale (the
-2020 outbreak had no mass testing) — then serves cityline on
-127.0.0.1. A ``demo.json`` in the data directory remembers what was built, so
-the next start skips straight to serving.
+Builds an embedded database — the simulated city's units, the shipped dispatch
+catalogue, the 2020 outbreak (a tenth of its real volume: enough for the small
+early signals to show), the starter knowledge, users for the whole city and a
+handler per district centre (``build_city``) — and serves cityline on 127.0.0.1
+while it finishes beside the server (``finish``: a triage model trained on the
+outbreak, the analytics export and the briefings of a few telling days, and the
+epidemic data of the 2022 wave at a small scale: the 2020 outbreak had no mass
+testing). A live feed (``cityline.sim.live``) keeps the outbreak going meanwhile.
+
+Both scenarios are replayed on the real clock (``cityline.sim.timeshift``): moved
+forward by whole weeks so that their peak falls in the present week and stopped at
+now, so deadlines, the board, inboxes, the situation page and the briefings show
+today's figures. A ``demo.json`` in the data directory remembers what was built; the
+next start the same day serves it as it is, a start on a later day (or after a build
+stopped before it finished) builds it again, since its outbreak would have stood still.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import textwrap
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from cityline.db import transaction
+from cityline.db import read_transaction, transaction, utcnow
 from cityline.privacy import Vault
+from cityline.sim.timeshift import Replay, replay_at_peak, shift_epidemic_files
+from cityline.timeutil import to_local
 
 DEMO_PASSWORD = "cityline-demo-2020"  # printed by the demo; a local demo only
 ROLE_USERS = (("operator", "operator"), ("dispatcher", "dispatcher"), ("handler", "unit_handler"),
               ("supervisor", "supervisor"), ("analyst", "analyst"), ("admin", "admin"),
               ("commander", "commander"), ("gridworker", "grid_worker"))
+CITY_CENTRE = "SH"  # the simulated city's hotline centre: staff there see the whole city
 
 
 @dataclass
@@ -41,6 +55,17 @@ class DemoInfo:
     supervisor_unit: str
     seconds: float
     epidemic: dict[str, int] | None = None  # rows imported by kind (older demo.json files: none)
+    built_at: str | None = None  # when (ISO, UTC): the replays stop there
+    weeks: int | None = None  # the 2020 outbreak moved this many weeks forward
+    epidemic_weeks: int | None = None  # the 2022 wave moved this many weeks forward
+    district_handlers: dict[str, str] | None = None  # username -> district centre's code
+    city_seconds: float | None = None  # of ``seconds``, until it could serve (``build_city``)
+    finished: bool = True  # ``finish`` done (a demo stopped before is built again)
+
+    def current(self, now: datetime) -> bool:
+        """Finished, and built today (local time), so its outbreak reaches up to this morning at least."""
+        return self.finished and self.built_at is not None and (
+            to_local(datetime.fromisoformat(self.built_at)).date() == to_local(now).date())
 
 
 def marker(data_dir: Path) -> Path:
@@ -53,6 +78,8 @@ def load_info(data_dir: Path) -> DemoInfo | None:
 
 
 DEMO_SCALE = 0.1
+# The live feed's clock against the real one: 1 replays the outbreak's calls at its own (scaled) rate.
+DEMO_REPLAY_SPEED = 1.0
 # The 2022 wave's residents, tests, scans, trips, cases and risk areas (``cityline.sim.epidemic``):
 # about 7,000 people and 170,000 tests, generated and imported in about ten seconds.
 DEMO_EPIDEMIC_SCALE = 0.001
@@ -63,40 +90,102 @@ BRIEFING_DAYS = {"2020": ("2020-01-28", "2020-02-09", "2020-02-12", "2020-03-01"
 
 
 def build(factory: sessionmaker[Session], vault: Vault, *, scenario: str = "2020", scale: float = DEMO_SCALE,
-          seed: int = 1, say: Callable[[str], None] = print) -> DemoInfo:
-    """Fill an empty database with a simulated outbreak, a trained model and demo users."""
+          seed: int = 1, now: datetime | None = None, say: Callable[[str], None] = print) -> DemoInfo:
+    """Fill an empty database with a simulated outbreak replayed up to ``now`` (default: the
+    real now), demo users, trained models, briefings and epidemic data: ``build_city``, then
+    ``finish``."""
+    info = build_city(factory, vault, scenario=scenario, scale=scale, seed=seed, now=now, say=say)
+    finish(factory, vault, info, say)
+    return info
+
+
+def build_city(factory: sessionmaker[Session], vault: Vault, *, scenario: str = "2020",
+               scale: float = DEMO_SCALE, seed: int = 1, now: datetime | None = None,
+               say: Callable[[str], None] = print) -> DemoInfo:
+    """What serving needs: units, the dispatch catalogue, the outbreak's orders up to ``now``
+    (their deadlines and timers as an import gives them), the starter knowledge and the users."""
     from cityline.accounts.units import upsert_unit
     from cityline.intake.importer import import_rows
     from cityline.routing import catalogue
     from cityline.sim import generate, units_rows
 
     began = time.perf_counter()
+    now = now or utcnow()
+    replay = replay_at_peak(scenario, now)
     with transaction(factory) as session:
         units = units_rows()
         for row in units:
             upsert_unit(session, row)
         catalogue.replace_catalogue(session, catalogue.default_rows(), actor="demo", note="the shipped default")
     say(f"units: {len(units)}; dispatch catalogue: shipped default")
-    rows = enumerate(generate(scenario=scenario, scale=scale, seed=seed), start=1)
+    rows = enumerate(generate(scenario=scenario, scale=scale, seed=seed, until=replay.scenario_now,
+                              shift_weeks=replay.weeks), start=1)
     report = import_rows(factory, rows, vault=vault)
     if report.bad:
         raise RuntimeError(f"simulated rows were refused: {report.bad[:3]}")
-    say(f"orders: {report.imported:,} simulated orders of the {scenario} scenario (scale {scale})")
+    say(f"orders: {report.imported:,} simulated orders of the {scenario} scenario (scale {scale}), "
+        f"{_replayed(replay)}")
     articles = load_starter_knowledge(factory)
     say(f"knowledge base: {articles} published starter articles")
-    version = train_triage(factory, say)
-    handler_unit, supervisor_unit = busiest_street_office(factory)
-    create_demo_users(factory, handler_unit, supervisor_unit)
-    store_briefings(factory, BRIEFING_DAYS.get(scenario, ()), say)
-    epidemic = load_epidemic(factory, vault, say, seed=seed)
-    return DemoInfo(scenario, scale, seed, report.imported, len(units), version, handler_unit, supervisor_unit,
-                    round(time.perf_counter() - began, 1), epidemic)
+    handler_unit = busiest_street_office(factory)
+    district_handlers = create_demo_users(factory, handler_unit)
+    seconds = round(time.perf_counter() - began, 1)
+    return DemoInfo(scenario, scale, seed, report.imported, len(units), None, handler_unit, CITY_CENTRE,
+                    seconds, built_at=now.isoformat(), weeks=replay.weeks, district_handlers=district_handlers,
+                    city_seconds=seconds, finished=False)
+
+
+def finish(factory: sessionmaker[Session], vault: Vault, info: DemoInfo, say: Callable[[str], None] = print) -> None:
+    """What may follow while the demo already serves, filled into ``info``: triage trained on the
+    outbreak (until then the model learnt from the shipped history answers), the analytics export
+    and the archived briefings, and the 2022 wave's epidemic data, both replayed up to the moment
+    ``build_city`` stopped at."""
+    began = time.perf_counter()
+    built_at = datetime.fromisoformat(info.built_at or utcnow().isoformat())
+    info.model_version = train_triage(factory, say)
+    store_briefings(factory, briefing_days(info.scenario, Replay(info.scenario, info.weeks or 0, built_at)), say)
+    epidemic_replay = replay_at_peak("2022", built_at)
+    info.epidemic = load_epidemic(factory, vault, say, replay=epidemic_replay, seed=info.seed)
+    info.epidemic_weeks = epidemic_replay.weeks
+    info.seconds = round(info.seconds + time.perf_counter() - began, 1)
+    info.finished = True
+
+
+class Finishing:
+    """``finish`` in a thread beside the server, writing ``demo.json`` when done. A daemon: stopping
+    the demo meanwhile leaves it unfinished, and the next start builds it again."""
+
+    def __init__(self, factory: sessionmaker[Session], vault: Vault, info: DemoInfo, data_dir: Path,
+                 say: Callable[[str], None] = print) -> None:
+        def work() -> None:
+            finish(factory, vault, info, say)
+            save_info(data_dir, info)
+            say(f"demo finished: built in {info.seconds:.0f} s (serving after {info.city_seconds:.0f} s)")
+
+        save_info(data_dir, info)  # unfinished: a start before it is done builds again
+        self.thread = threading.Thread(target=work, daemon=True, name="demo-finish")
+        self.thread.start()
+
+
+def _replayed(replay: Replay) -> str:
+    return (f"moved {replay.weeks} weeks forward: {replay.scenario_now:%Y-%m-%d %H:%M} of the scenario is now "
+            f"({to_local(replay.now):%Y-%m-%d %H:%M})")
+
+
+def briefing_days(scenario: str, replay: Replay) -> tuple[date, ...]:
+    """The telling days of the scenario that the replay has reached, on the real calendar, and
+    yesterday (the morning run's briefing)."""
+    reached = [replay.real_day(date.fromisoformat(day)) for day in BRIEFING_DAYS.get(scenario, ())
+               if date.fromisoformat(day) < replay.scenario_now.date()]
+    yesterday = to_local(replay.now).date() - timedelta(days=1)
+    return tuple(sorted({*reached, yesterday}))
 
 
 def load_epidemic(factory: sessionmaker[Session], vault: Vault, say: Callable[[str], None], *,
-                  scale: float = DEMO_EPIDEMIC_SCALE, seed: int = 1) -> dict[str, int]:
-    """Generate the 2022 wave's epidemic files and import them as ``cityline epidemic import``
-    would, so the epidemic figures and pages have data; returns the rows imported by kind."""
+                  replay: Replay, scale: float = DEMO_EPIDEMIC_SCALE, seed: int = 1) -> dict[str, int]:
+    """Generate the 2022 wave's epidemic files up to the replay's moment, move them to the real
+    calendar and import them as ``cityline epidemic import`` would, so the epidemic figures and
+    pages have data; returns the rows imported by kind."""
     import tempfile
 
     from cityline.epidemic import service
@@ -107,14 +196,15 @@ def load_epidemic(factory: sessionmaker[Session], vault: Vault, say: Callable[[s
     env = service.env_for(vault)
     imported: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="cityline-demo-epidemic-") as folder:
-        files = write_epidemic(folder, "2022", scale=scale, seed=seed)
+        files = shift_epidemic_files(write_epidemic(folder, "2022", scale=scale, seed=seed,
+                                                    end=replay.scenario_now.date()), replay)
         register_grids(factory, files["residents"][0])
         for kind in KINDS_IN_ORDER:
             report = import_file(factory, env, kind, files[kind][0], actor="demo")
             if report.bad:
                 raise RuntimeError(f"simulated {kind} rows were refused: {report.as_dict()['bad_rows'][:3]}")
             imported[kind] = report.added
-    say(f"epidemic data of the 2022 wave (scale {scale}): "
+    say(f"epidemic data of the 2022 wave (scale {scale}), {_replayed(replay)}: "
         + ", ".join(f"{count:,} {kind}" for kind, count in imported.items())
         + f" in {time.perf_counter() - began:.0f} s")
     return imported
@@ -173,7 +263,7 @@ def train_triage(factory: sessionmaker[Session], say: Callable[[str], None]) -> 
     from cityline.triage.history import shipped_records
     from cityline.triage.service import active_version, training_records
 
-    with transaction(factory) as session:
+    with read_transaction(factory) as session:  # a long read: writers (the server beside it) must not wait
         history = training_records(session)
     if len(history) < 20:
         return None
@@ -195,40 +285,90 @@ def train_triage(factory: sessionmaker[Session], say: Callable[[str], None]) -> 
     return version
 
 
-def store_briefings(factory: sessionmaker[Session], days: tuple[str, ...],
+def store_briefings(factory: sessionmaker[Session], days: tuple[date, ...],
                     say: Callable[[str], None]) -> None:
     """Export the orders for analytics (so the first situation page is quick) and keep
     the briefings of ``days`` in the archive, as the morning run would have."""
-    from datetime import date
-
     from cityline.analytics import service
 
     say(service.refresh(factory).summary())
     for day in days:
-        service.generate(factory, date.fromisoformat(day), store=True)
+        service.generate(factory, day, store=True)
     if days:
-        say(f"briefings: {', '.join(days)} in the archive")
+        say(f"briefings: {', '.join(map(str, days))} in the archive")
 
 
-def busiest_street_office(factory: sessionmaker[Session]) -> tuple[str, str]:
-    """The street office with most orders (the demo handler's), and its district centre."""
-    from cityline.accounts.models import Unit
+def busiest_street_office(factory: sessionmaker[Session]) -> str:
+    """The street office with most orders: the demo handler's."""
     from cityline.orders.queries import busiest_unit
 
     with factory() as session:
-        unit = busiest_unit(session, "street_office")
-        parent = session.get(Unit, unit.parent_id)
-        return unit.code, parent.code if parent else unit.code
+        return busiest_unit(session, "street_office").code
 
 
-def create_demo_users(factory: sessionmaker[Session], handler_unit: str, supervisor_unit: str) -> None:
+def create_demo_users(factory: sessionmaker[Session], handler_unit: str) -> dict[str, str]:
+    """A user per role — the handler and the grid worker at ``handler_unit``, everyone else at the
+    city centre (the whole city) — and a handler per district centre (``handler-ja`` for 静安区's,
+    who sees its street offices' orders too); returns the district handlers' units."""
+    from sqlalchemy import select
+
+    from cityline.accounts.models import Unit
     from cityline.accounts.service import create_user
 
     # The grid worker looks after the grids of the handler's street office (see register_grids).
-    units = {"handler": handler_unit, "supervisor": supervisor_unit, "gridworker": handler_unit}
+    units = {"handler": handler_unit, "gridworker": handler_unit}
     with transaction(factory) as session:
         for username, role in ROLE_USERS:
-            create_user(session, username, DEMO_PASSWORD, [role], unit=units.get(username), actor="demo")
+            create_user(session, username, DEMO_PASSWORD, [role], unit=units.get(username, CITY_CENTRE),
+                        actor="demo")
+        centres = session.execute(select(Unit.code, Unit.name)
+                                  .where(Unit.kind == "centre", Unit.parent_id.is_not(None))
+                                  .order_by(Unit.code)).all()
+        handlers = {}
+        for code, name in centres:
+            username = f"handler-{code.lower()}"
+            create_user(session, username, DEMO_PASSWORD, ["unit_handler"], unit=code, actor="demo",
+                        display_name=f"{name}处置员")
+            handlers[username] = code
+    return handlers
+
+
+# What a build writes into the data directory (the key, secret.key, stays: it protects
+# the phone numbers of anything else kept there).
+BUILT = ("cityline.db", "cityline.db-wal", "cityline.db-shm", "demo.json", "outbox.log", "analytics", "epidemic")
+
+
+def clear(data_dir: Path) -> None:
+    """Remove an earlier build, so the next one starts from an empty database."""
+    for name in BUILT:
+        path = data_dir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+
+
+class Feed:
+    """The live feed (``cityline.sim.live``) in a thread of the demo's process, from now on: the
+    scenario's calls at ``speed`` times its (scaled) rate, and its dispatcher, units and
+    return-visit operator at work."""
+
+    def __init__(self, factory: sessionmaker[Session], vault: Vault, info: DemoInfo, speed: float) -> None:
+        from cityline.sim.live import LiveFeed, run
+
+        now = utcnow()
+        # The scenario time the real now stands for: the feed picks up the outbreak where it is now.
+        scenario_start = Replay(info.scenario, info.weeks or 0, now).scenario_now
+        self.feed = LiveFeed(factory, vault, scenario=info.scenario, scale=info.scale, seed=info.seed,
+                             scenario_start=scenario_start, started=now, speed=speed)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=run, args=(self.feed, self.stopping, utcnow), daemon=True,
+                                       name="demo-live-feed")
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=30)
 
 
 def save_info(data_dir: Path, info: DemoInfo) -> None:
@@ -238,19 +378,35 @@ def save_info(data_dir: Path, info: DemoInfo) -> None:
 def welcome(info: DemoInfo, host: str, port: int) -> str:
     users = "\n".join(f"    {name:<11} {role}" for name, role in ROLE_USERS)
     return f"""
-cityline demo — the {info.scenario} outbreak at scale {info.scale}: {info.orders:,} orders, {info.units} units
+cityline demo — the {info.scenario} outbreak at scale {info.scale}: {info.orders:,} orders, {info.units} units,
+  {_clock_line(info)}
   console:   http://{host}:{port}/
   API docs:  http://{host}:{port}/docs
   sign in with any of these users, password {DEMO_PASSWORD}:
 {users}
-  (handler and gridworker work for unit {info.handler_unit}; supervisor for {info.supervisor_unit})
-  the same database answers the command line: .venv/bin/cityline orders list --category EPI.MASK
+  (handler and gridworker work for street office {info.handler_unit}; the others for the whole city)
+{_district_lines(info)}  the same database answers the command line: .venv/bin/cityline orders list --category EPI.MASK
 {_epidemic_line(info)}"""
+
+
+def _clock_line(info: DemoInfo) -> str:
+    if info.weeks is None:
+        return "on its own dates (built before the demo ran on the real clock)"
+    return f"moved {info.weeks} weeks forward so that its peak is this week, up to the moment it was built"
+
+
+def _district_lines(info: DemoInfo) -> str:
+    if not info.district_handlers:
+        return ""
+    names = " ".join(info.district_handlers)
+    return ("  a handler per district centre (its street offices' orders too), same password:\n"
+            + "".join(f"    {line}\n" for line in textwrap.wrap(names, 96, break_on_hyphens=False)))
 
 
 def _epidemic_line(info: DemoInfo) -> str:
     if not info.epidemic:
         return ""
+    day = to_local(datetime.fromisoformat(info.built_at)).date() if info.built_at else date(2022, 4, 13)
     return (f"  epidemic data of the 2022 wave: {info.epidemic.get('residents', 0):,} residents, "
             f"{info.epidemic.get('tests', 0):,} tests, {info.epidemic.get('cases', 0):,} cases —\n"
-            "    .venv/bin/cityline epidemic zones --date 2022-04-13\n")
+            f"    .venv/bin/cityline epidemic zones --date {day}\n")

@@ -23,7 +23,7 @@ def warm_up(sessions: sessionmaker[Session]) -> None:
     its lexicon words, the knowledge base's words and index, and the deadline policies.
     Each is built under its own lock (``cityline.once``, ``cityline.text``), so a request
     arriving meanwhile waits for the build instead of starting another."""
-    from cityline.db import transaction
+    from cityline.db import read_transaction
     from cityline.geo import parse_address
     from cityline.knowledge.search import suggest
     from cityline.sla.tracking import policies
@@ -32,7 +32,9 @@ def warm_up(sessions: sessionmaker[Session]) -> None:
     parse_address(WARM_TEXT)
     segmenter()
     policies()
-    with transaction(sessions) as session:
+    # Only reads, however long the builds take (seconds; more on a busy machine): writers
+    # beside it (the worker, the demo's live feed) must not wait for them.
+    with read_transaction(sessions) as session:
         classify_with(session)(WARM_TEXT, None)
         suggest(session, WARM_TEXT)
 

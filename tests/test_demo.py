@@ -1,9 +1,10 @@
-"""``cityline demo`` builds a working hotline once and reuses it."""
+"""``cityline demo`` builds a working hotline on today's calendar once and reuses it that day."""
 
 import json
 import os
 import subprocess
 import sys
+from datetime import UTC, date, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -13,8 +14,10 @@ from cityline.config import Settings
 from cityline.db import make_engine, make_sessionmaker
 from cityline.demo import DEMO_PASSWORD, ROLE_USERS
 from cityline.epidemic import service
+from cityline.intake.triage import classify_with
 from cityline.orders.models import Order
 from cityline.privacy import Vault
+from cityline.timeutil import to_local
 
 
 def run_demo(tmp_path):
@@ -28,10 +31,12 @@ def run_demo(tmp_path):
 
 def test_demo_builds_once_and_every_role_can_sign_in(tmp_path):
     first = run_demo(tmp_path)
+    today = to_local(datetime.now(UTC)).date()
     assert "building the demo" in first and "is active" in first and DEMO_PASSWORD in first
     info = json.loads((tmp_path / "data" / "demo.json").read_text())
+    assert info["finished"] and info["weeks"] > 300
     assert info["orders"] > 1000 and info["units"] > 200 and info["model_version"] in (1, 2)
-    assert info["epidemic"]["residents"] > 1000 and info["epidemic"]["tests"] > 10 * info["epidemic"]["residents"]
+    assert info["epidemic"]["residents"] > 1000 and info["epidemic"]["tests"] > 3 * info["epidemic"]["residents"]  # up to now: the wave's first six weeks
     assert "epidemic data of the 2022 wave" in first
     second = run_demo(tmp_path)
     assert "building the demo" not in second and f"{info['orders']:,} orders" in second
@@ -41,25 +46,49 @@ def test_demo_builds_once_and_every_role_can_sign_in(tmp_path):
         assert session.scalar(select(func.count(Order.id))) == info["orders"]
         masks = session.scalar(select(func.count(Order.id)).where(Order.category == "EPI.MASK"))
         assert masks > 0
+        # The outbreak is replayed up to now: today has orders, none is received later than now.
+        received = session.scalars(select(Order.received_at).order_by(Order.received_at.desc()).limit(1)).one()
+        assert received <= datetime.now(UTC) and to_local(received).date() >= today - timedelta(days=1)
     vault = Vault((tmp_path / "data" / "secret.key").read_text())
-    app = create_app(sessions, vault)
+    app = create_app(sessions, vault, classifier=classify_with)
     app.state.epidemic_env = service.env_for(vault, Settings(data_dir=tmp_path / "data"))
     with TestClient(app) as browser:
         for username, role in ROLE_USERS:
             me = browser.post("/api/auth/login", json={"username": username, "password": DEMO_PASSWORD})
             assert me.status_code == 200 and me.json()["roles"] == [role]
+        # A handler for each of the 16 district centres, who sees its street offices' orders.
+        assert len(info["district_handlers"]) == 16 and "handler-ja" in first
+        jingan = browser.post("/api/auth/login", json={"username": "handler-ja", "password": DEMO_PASSWORD})
+        assert jingan.json()["roles"] == ["unit_handler"]
+        theirs = browser.get("/api/orders", params={"page_size": 50}).json()
+        assert theirs["total"] > 0 and {item["district"] for item in theirs["items"]} <= {"静安区", None}
+        # The README's example order reaches a demo handler who can act on it, with no command-line step.
+        operator = browser.post("/api/auth/login", json={"username": "operator", "password": DEMO_PASSWORD}).json()
+        order = browser.post("/api/orders", headers={"X-CSRF-Token": operator.get("csrf_token", "")}, json={
+            "text": "家里老人透析药快用完了，小区封控出不去", "caller_phone": "13800001234",
+            "address": "静安区曹家渡街道"}).json()
+        assert order["status"] == "dispatched" and order["unit"].startswith("JA-")
+        jingan = browser.post("/api/auth/login", json={"username": "handler-ja", "password": DEMO_PASSWORD}).json()
+        accepted = browser.post(f"/api/orders/{order['number']}/moves", json={"action": "accept"},
+                                headers={"X-CSRF-Token": jingan.get("csrf_token", "")})
+        assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
         handler = browser.post("/api/auth/login", json={"username": "handler", "password": DEMO_PASSWORD})
         inbox = browser.get("/api/orders", params={"page_size": 5}).json()
         assert handler.json()["unit"] == info["handler_unit"] and inbox["total"] > 0
         assert all(item["caller_phone"] is None or "****" in item["caller_phone"] for item in inbox["items"])
         browser.post("/api/auth/login", json={"username": "analyst", "password": DEMO_PASSWORD})
-        archive = browser.get("/api/analytics/briefings").json()
-        assert [b["day"] for b in archive] == ["2020-03-01", "2020-02-12", "2020-02-09", "2020-01-28"]
+        archive = [date.fromisoformat(b["day"]) for b in browser.get("/api/analytics/briefings").json()]
+        # The telling days the replay has reached, moved by its weeks, and yesterday's morning briefing.
+        moved = {day + timedelta(weeks=info["weeks"]) for day in (date(2020, 2, 12), date(2020, 2, 9), date(2020, 1, 28))}
+        assert archive == sorted({today - timedelta(days=1), *(day for day in moved if day < today)}, reverse=True)
         assert "exported" in first and (tmp_path / "data" / "analytics").is_dir()
-        zones = browser.get("/api/epidemic/zones", params={"date": "2022-04-13"}).json()
+        situation = browser.get("/api/analytics/situation").json()
+        assert situation["day"] == today.isoformat()
+        assert sum(c["received"] for c in situation["curve"] if c["day"] >= str(today - timedelta(days=1))) > 0
+        zones = browser.get("/api/epidemic/zones", params={"date": today.isoformat()}).json()
         assert {"sealed", "controlled"} <= {zone["level"] for zone in zones}
         # The grid worker sees the untested residents of their own street office's grids, masked.
         browser.post("/api/auth/login", json={"username": "gridworker", "password": DEMO_PASSWORD})
         untested = browser.get("/api/epidemic/coverage/untested",
-                               params={"since": "2022-04-12", "until": "2022-04-13"}).json()
+                               params={"since": str(today - timedelta(days=1)), "until": str(today)}).json()
         assert untested and all(person["grid"].startswith(info["handler_unit"] + "-") for person in untested)

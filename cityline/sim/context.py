@@ -29,7 +29,7 @@ PLACE_RATE = np.array([0.97, 0.9, 0.5])
 class Context:
     spec: Scenario
     plan: DailyPlan
-    now: int  # end of the period, local seconds since 0001-01-01
+    now: int  # the simulated moment (end of the period unless told), local seconds since 0001-01-01
     streets: StreetTable
     office_codes: tuple[str, ...]
     kind_cdf: np.ndarray  # problems x kinds
@@ -48,21 +48,23 @@ class Context:
 
 
 def build_context(scenario: str, scale: float, seed: int, start: date | None,
-                  end: date | None) -> Context:
+                  end: date | None, until: datetime | None = None) -> Context:
+    """``until`` (local time of the scenario) is the simulated moment: nothing after it has
+    happened (orders not yet received, outcomes not yet reached); else the period's end."""
     spec = load_scenario(scenario)
-    plan = daily_plan(scenario, scale, seed, start, end)
+    plan = daily_plan(scenario, scale, seed, start, end, until.date() if until else None)
     catalogue = problems()
     unknown = sorted({p.department for p in catalogue} - set(DEPARTMENTS))
     if unknown:
         raise ValueError(f"problems name departments that are not units: {', '.join(unknown)}")
     streets = street_table()
     index = {p.id: i for i, p in enumerate(catalogue)}
-    last = datetime.combine(plan.days[-1] + timedelta(days=1), time())
+    last = until or datetime.combine(plan.days[-1] + timedelta(days=1), time())
     ordinary = np.array([baseline_total(spec, d) for d in plan.days]) * scale
     return Context(
         spec=spec,
         plan=plan,
-        now=last.toordinal() * 86400,
+        now=last.toordinal() * 86400 + last.hour * 3600 + last.minute * 60 + last.second,
         streets=streets,
         office_codes=street_office_codes(),
         kind_cdf=_cdf([p.kinds for p in catalogue], KINDS),

@@ -4,13 +4,19 @@ Each row is a dict with the columns of the order import format (formats.md §1) 
 they appear in JSON Lines, plus ``returned`` and ``returned_from`` for orders that
 went to a wrong unit first. Rows come day by day, in time order. A day is computed
 as arrays (numpy) and only turned into dicts at the end.
+
+``until`` stops the simulation at a moment of the scenario (the orders received up
+to it, each as far as it had got by then); ``shift_weeks`` moves every time written
+(and the day in ``external_id``) by whole weeks, so weekdays keep their meaning: the
+demo replays the outbreak with its peak this week (``cityline.sim.timeshift``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, timedelta
 from functools import lru_cache
+from itertools import islice
 
 import numpy as np
 
@@ -40,16 +46,19 @@ def generate(
     seed: int = 1,
     start: date | None = None,
     end: date | None = None,
+    *,
+    until: datetime | None = None,
+    shift_weeks: int = 0,
 ) -> Iterator[dict]:
     """Yield one dict per order, day by day, in time order (see the module doc)."""
-    ctx = build_context(scenario, scale, seed, start, end)
+    ctx = build_context(scenario, scale, seed, start, end, until)
     lookup = build_lookups(ctx)
     for row in range(len(ctx.plan.days)):
-        yield from day_rows(ctx, lookup, row)
+        yield from day_rows(ctx, lookup, row, shift_weeks)
 
 
-def day_rows(ctx: Context, lookup: Lookups, row: int) -> Iterator[dict]:
-    """The orders of the plan's ``row``-th day."""
+def day_rows(ctx: Context, lookup: Lookups, row: int, shift_weeks: int = 0) -> Iterator[dict]:
+    """The orders of the plan's ``row``-th day received up to the simulated moment."""
     day = ctx.plan.days[row]
     core = day_core(ctx, row)
     if not len(core.problem):
@@ -61,11 +70,12 @@ def day_rows(ctx: Context, lookup: Lookups, row: int) -> Iterator[dict]:
         received, draws.urgency, draws.direct, draws.kind == KINDS.index("complaint"),
         unit_speeds(ctx, core.problem, draws.street), float(ctx.load[row]), ctx.now,
     )
-    yield from _rows(ctx, lookup, day, core, draws, outcome, received)
+    received_by_now = int(np.searchsorted(received, ctx.now, side="right"))  # received is ascending
+    yield from islice(_rows(ctx, lookup, day, core, draws, outcome, received, shift_weeks), received_by_now)
 
 
 def _rows(ctx: Context, lookup: Lookups, day: date, core: DayCore, draws: DayDraws,
-          outcome: Outcomes, received: np.ndarray) -> Iterator[dict]:
+          outcome: Outcomes, received: np.ndarray, shift_weeks: int) -> Iterator[dict]:
     n = len(core.problem)
     placed = draws.street >= 0
     street = np.maximum(draws.street, 0)
@@ -76,10 +86,11 @@ def _rows(ctx: Context, lookup: Lookups, day: date, core: DayCore, draws: DayDra
     _foreign_texts(ctx, core, draws, owner, texts)
     languages = lookup.languages[draws.language + 1].tolist()
     group_sets = _group_sets()
-    prefix = f"S{ctx.spec.name}-{day:%Y%m%d}-"
+    prefix = f"S{ctx.spec.name}-{day + timedelta(weeks=shift_weeks):%Y%m%d}-"
+    shift = shift_weeks * 7 * 86400
     columns = zip(
         _external_ids(prefix, n),
-        stamps(received),
+        stamps(received, shift),
         lookup.channels[draws.channel].tolist(),
         texts.tolist(),
         address.tolist(),
@@ -92,9 +103,9 @@ def _rows(ctx: Context, lookup: Lookups, day: date, core: DayCore, draws: DayDra
         np.where(placed, lookup.districts[owner], None).tolist(),
         np.where(placed, lookup.streets[street], None).tolist(),
         units(ctx, lookup, core.problem, draws.street, owner, draws.direct).tolist(),
-        stamps(outcome.dispatched),
-        stamps(outcome.replied),
-        stamps(outcome.closed),
+        stamps(outcome.dispatched, shift),
+        stamps(outcome.replied, shift),
+        stamps(outcome.closed, shift),
         lookup.satisfaction[outcome.satisfaction + 1].tolist(),
         outcome.returned.tolist(),
         wrong_units(ctx, lookup, core.problem, draws.street, owner, draws.wrong_pick,
@@ -177,11 +188,13 @@ def _external_ids(prefix: str, n: int) -> list[str]:
     return (prefix + _sequence_numbers(size)[:n]).tolist()
 
 
-def stamps(seconds: np.ndarray) -> list[str | None]:
-    """Local seconds since 0001-01-01 as ISO 8601 with the Shanghai offset (-1: None)."""
+def stamps(seconds: np.ndarray, shift: int = 0) -> list[str | None]:
+    """Local seconds since 0001-01-01, moved by ``shift`` seconds, as ISO 8601 with the
+    Shanghai offset (-1: None)."""
     known = seconds >= 0
     if not known.any():
         return [None] * len(seconds)
+    seconds = np.where(known, seconds + shift, -1)
     days, rest = np.divmod(np.where(known, seconds, seconds.max()), 86400)
     first, last = int(days.min()), int(days.max())
     prefixes = objects([date.fromordinal(d).isoformat() for d in range(first, last + 1)])

@@ -59,8 +59,14 @@ class DailyPlan:
         return self.counts[rows]
 
 
-def plan_days(scenario: Scenario, start: date | None, end: date | None) -> list[date]:
-    """The days to simulate: the scenario's default, or every day from start to end."""
+def plan_days(scenario: Scenario, start: date | None, end: date | None, until: date | None = None) -> list[date]:
+    """The days to simulate: the scenario's default, or every day from start to end; none
+    after ``until`` (the simulated moment's day: what comes later has not happened)."""
+    if until is not None:
+        days = [day for day in plan_days(scenario, start, end) if day <= until]
+        if not days:
+            raise ValueError(f"scenario {scenario.name} has no day up to {until}")
+        return days
     if start is None and end is None:
         return scenario.default_days()
     defaults = scenario.default_days()
@@ -82,14 +88,15 @@ def daily_plan(
     seed: int = 1,
     start: date | None = None,
     end: date | None = None,
+    until: date | None = None,
 ) -> DailyPlan:
-    """Orders per day and problem for a scenario, scaled by ``scale``."""
+    """Orders per day and problem for a scenario, scaled by ``scale`` (no day after ``until``)."""
     if not scale > 0:
         raise ValueError(f"scale must be a positive number, not {scale!r}")
     if not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
     spec = load_scenario(scenario)
-    days = plan_days(spec, start, end)
+    days = plan_days(spec, start, end, until)
     expected = expected_counts(spec, days) * scale
     at_capacity = outbreak_days(spec, days)
     counts = np.zeros(expected.shape, dtype=np.int64)
