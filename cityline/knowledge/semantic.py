@@ -120,6 +120,12 @@ def reset() -> None:
         _state.clear()
 
 
+def forget_queries() -> None:
+    """Empty the query cache (a benchmark measuring the model's cost per question)."""
+    with _engine_lock:
+        _queries.clear()
+
+
 def embed_query(text: str) -> np.ndarray | None:
     """The question's vector (DIM,), or None without the model."""
     model = _model()
