@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from cityline.db import READ_ONLY, make_sessionmaker, transaction, utcnow
 from cityline.knowledge.models import Embedding
+from cityline.privacy import mask_text
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,8 @@ def embed_query(text: str) -> np.ndarray | None:
     model = _model()
     if model is None:
         return None
-    key = " ".join(text.split())[:QUERY_CHARS]
+    # Masked first: the cache must not hold a caller's full number (the model needs no digits).
+    key = mask_text(" ".join(text.split()))[:QUERY_CHARS]
     with _engine_lock:
         found = _queries.get(key)
         if found is not None:
