@@ -238,20 +238,29 @@ class _Meaning:
         self._matrix = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, 1), dtype=np.float32)
         self.owners = np.array(owners, dtype=np.int64)
         kind = np.array(kinds, dtype=np.int8)
-        self._body = kind == 0
-        self._asked = kind > 0
-        self._discount = np.where(kind == 2, LEARNT_DISCOUNT, 0.0).astype(np.float32)
+        self._body_rows = np.flatnonzero(kind == 0)
+        self._body_owners = self.owners[self._body_rows]
+        # The rows of question texts are grouped by article (in article order), so each
+        # article's best is one segment's maximum (``reduceat``).
+        self._asked_rows = np.flatnonzero(kind > 0)
+        asked_owners = self.owners[self._asked_rows]
+        starts = np.flatnonzero(np.diff(asked_owners, prepend=-1)) if asked_owners.size else asked_owners
+        self._segment_starts, self._segment_owners = starts, asked_owners[starts]
+        self._discount = np.where(kind[self._asked_rows] == 2, LEARNT_DISCOUNT, 0.0).astype(np.float32)
 
     def scores(self, query_vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(each article's best cosine, its fused meaning score) for the question's vector."""
-        if not len(self.owners):
-            empty = np.full(self._count, -1.0)
-            return empty, empty
-        cosine = self._matrix @ query_vector.astype(np.float32)
         body = np.full(self._count, -1.0)
-        body[self.owners[self._body]] = cosine[self._body]
         asked = np.full(self._count, -1.0)
-        np.maximum.at(asked, self.owners[self._asked], (cosine - self._discount)[self._asked])
+        if len(self.owners):
+            # einsum, not BLAS: OpenBLAS spreads a matrix-vector product over every core for a
+            # few ms of work; on a shared machine that waits for them all (measured at 30,000
+            # rows: 2.7 ms of CPU, against 12 ms over two threads).
+            cosine = np.einsum("ij,j->i", self._matrix, query_vector.astype(np.float32))
+            body[self._body_owners] = cosine[self._body_rows]
+            if self._segment_starts.size:
+                asked[self._segment_owners] = np.maximum.reduceat(
+                    cosine[self._asked_rows] - self._discount, self._segment_starts)
         best = np.maximum(body, asked)
         # An article without question variants is as close as its body says.
         return best, BODY_WEIGHT * body + np.where(asked > -1, asked, body)
