@@ -3,10 +3,10 @@
 import logging
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from cityline.config import get_settings
-from cityline.db import transaction
+from cityline.db import read_transaction, transaction
 from cityline.knowledge import search, semantic, service
 from cityline.knowledge.index import SearchIndex
 from cityline.knowledge.models import Embedding
@@ -94,3 +94,15 @@ def test_vectors_are_stored_at_publication_refreshed_on_change_and_not_recompute
         before = semantic.embedded["passages"]
         assert search.index_for(session).texts_embedded == 3
         assert semantic.embedded["passages"] == before
+
+
+def test_texts_published_while_the_model_was_off_are_embedded_and_stored_by_a_read_search(sessions):
+    texts = _publish(sessions, ["血氧仪去哪里领"], answer="到居委会登记后由社区统一发放。")
+    with transaction(sessions) as session:  # as if published with CITYLINE_KNOWLEDGE_SEMANTIC=false
+        session.execute(delete(Embedding).where(Embedding.digest.in_([semantic.digest(t) for t in texts])))
+    for text in texts:
+        semantic._passages.pop(semantic.digest(text), None)
+    search._cache.clear()
+    with read_transaction(sessions) as session:  # as the API searches
+        assert search.index_for(session).texts_embedded == 2
+    assert _stored(sessions, texts) == 2  # saved in a transaction of its own
