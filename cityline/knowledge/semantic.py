@@ -59,6 +59,9 @@ QUERY_CHARS = 200
 # database with the same articles (a test run, a restored copy) embeds nothing again.
 PASSAGE_CACHE = 20_000
 _passages: OrderedDict[str, np.ndarray] = OrderedDict()
+# Article texts are embedded this many at a time (about 0.5–2 s of CPU), so that a search's
+# question, which needs the model too, never waits long behind an import or a rebuild.
+PASSAGE_BATCH = 16
 # Texts this process has run through the model (what a restart should not repeat).
 embedded = {"passages": 0}
 
@@ -151,11 +154,13 @@ def embed_passages(texts: Sequence[str]) -> np.ndarray | None:
     model = _model()
     if model is None:
         return None
-    if not texts:
-        return np.zeros((0, DIM), dtype=np.float32)
-    with _engine_lock:
-        embedded["passages"] += len(texts)
-        return np.asarray(model.passage(list(texts)), dtype=np.float32)  # type: ignore[attr-defined]
+    parts = [np.zeros((0, DIM), dtype=np.float32)]
+    for start in range(0, len(texts), PASSAGE_BATCH):
+        with _engine_lock:  # taken per batch: a question being searched waits for one batch at most
+            batch = list(texts[start:start + PASSAGE_BATCH])
+            embedded["passages"] += len(batch)
+            parts.append(np.asarray(model.passage(batch), dtype=np.float32))  # type: ignore[attr-defined]
+    return np.vstack(parts)
 
 
 def body_text(title: str, answer: str) -> str:
