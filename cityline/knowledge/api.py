@@ -179,7 +179,8 @@ def search_(d: DepsArg, q: Annotated[str, Query(min_length=1)],
     d.require(READ)
     with read_transaction(d.sessions) as session:
         hits = search.search(session, q, limit=limit, category=category)
-        return SearchResponse(query=q, results=[public.result(h) for h in hits])
+        return SearchResponse(query=q, results=[public.result(h) for h in hits],
+                              ranked_by=search.ranked_by(session))
 
 
 @router.get("/suggest", response_model=list[SearchResult])

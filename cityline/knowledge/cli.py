@@ -228,6 +228,22 @@ def answer(external_id: str, order: Annotated[str, typer.Option(help="the consul
         raise fail(exc) from exc
 
 
+@app.command()
+def status(as_json: JsonFlag = False) -> None:
+    """How search ranks today: by words and meaning (the embedding model), or by words only and why."""
+    from cityline.db import read_transaction
+    from cityline.knowledge import search as searching
+
+    with read_transaction(runtime.sessions()) as session:
+        found = searching.status(session)
+    if as_json:
+        typer.echo(json.dumps(found, ensure_ascii=False))
+        return
+    out.print(f"search ranks by {found['ranked_by']}"
+              + (f" ({found['model']})" if found["model"] else f": {found['why_words_only']}"), markup=False)
+    out.print(f"{found['published_articles']} published articles, {found['texts_embedded']} of their texts embedded")
+
+
 @app.command("learnt-words")
 def learnt_words(
     min_count: Annotated[int, typer.Option(min=2, help="answered calls a word must be in")] = 3,

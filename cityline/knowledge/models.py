@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityline.db import Base, UTCDateTime, utcnow
@@ -91,3 +91,16 @@ class KnowledgeRevision(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[str] = mapped_column(String(32))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Embedding(Base):
+    """One text's vector under one embedding model (``semantic``): looked up by the text's digest,
+    never by article, so a text shared by versions or articles is embedded once, and a restart
+    embeds nothing again."""
+
+    __tablename__ = "knowledge_embeddings"
+
+    model: Mapped[str] = mapped_column(String(64), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the text
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # DIM float32, little-endian
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

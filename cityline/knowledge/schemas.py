@@ -107,6 +107,7 @@ class SearchResult(BaseModel):
 class SearchResponse(BaseModel):
     query: str
     results: list[SearchResult]
+    ranked_by: str = Field(description='"words and meaning" (the embedding model), or "words only" without it')
 
     @field_validator("query")
     @classmethod

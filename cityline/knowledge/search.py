@@ -9,6 +9,11 @@ local day, to take in the questions answered from articles up to then
 force or expiring needs no rebuild. Only published articles are indexed: a
 draft, a version under review, a superseded version or an expired article is
 never found.
+
+With the embedding model (``semantic``), the index also holds every article's vectors, read
+from ``knowledge_embeddings`` (the ones missing, such as newly learnt questions, are embedded
+and stored as it is built), and a search embeds the question and fuses meaning with words.
+Without it, search is by words alone, and says so (``ranked_by``).
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ import threading
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityline.knowledge.index import Hit, IndexedArticle, SearchIndex
+from cityline.knowledge import semantic
+from cityline.knowledge.index import SUGGEST_SIMILAR, Hit, IndexedArticle, SearchIndex
 from cityline.knowledge.learning import learnt_questions
 from cityline.knowledge.models import Article, ArticleVersion, KnowledgeRevision
 
@@ -30,7 +37,7 @@ WELL_ANSWERED = 0.5
 
 _MAX_DATABASES = 8  # a server has one; a test run has many
 _lock = threading.Lock()
-_cache: dict[str, tuple[tuple[str | None, date], SearchIndex]] = {}
+_cache: dict[str, tuple[tuple[str | None, date, bool], SearchIndex]] = {}
 
 
 @dataclass(frozen=True)
@@ -71,13 +78,15 @@ def index_for(session: Session, today: date | None = None) -> SearchIndex:
     (``today``, local today by default, is the day of what was learnt)."""
     key = session.get_bind().engine.url.render_as_string(hide_password=True)
     today = today or today_local()
-    stamp = (_stamp(session), today)
+    # Whether the model is in use is part of the stamp: turned off (``semantic.reset``), the
+    # index is rebuilt without vectors.
+    stamp = (_stamp(session), today, semantic.available())
     cached = _cache.get(key)
     if cached and cached[0] == stamp:
         return cached[1]
     # When only the day changed, the articles are the same: while one search rebuilds for the
     # new day's learning, the others keep using the index they have instead of all waiting.
-    only_the_day = cached is not None and cached[0][0] == stamp[0]
+    only_the_day = cached is not None and cached[0][::2] == stamp[::2]
     if not _lock.acquire(blocking=not only_the_day):
         assert cached is not None
         return cached[1]
@@ -85,13 +94,35 @@ def index_for(session: Session, today: date | None = None) -> SearchIndex:
         cached = _cache.get(key)
         if cached and cached[0] == stamp:
             return cached[1]
-        index = SearchIndex(published_articles(session, learnt_questions(session, today)))
+        articles = published_articles(session, learnt_questions(session, today))
+        index = SearchIndex(articles, vectors_of(session, articles))
         if key not in _cache and len(_cache) >= _MAX_DATABASES:
             _cache.pop(next(iter(_cache)))  # the database indexed longest ago
         _cache[key] = (stamp, index)
         return index
     finally:
         _lock.release()
+
+
+def vectors_of(session: Session, articles: list[IndexedArticle]) -> dict[str, np.ndarray] | None:
+    """Digest → vector of every text of the articles (embedding what is missing); None without the model."""
+    if not semantic.available():
+        return None
+    texts = [t for a in articles for t in (*semantic.article_texts(a.title, a.questions, a.answer), *a.learnt)]
+    return semantic.store(session, texts)
+
+
+def ranked_by(session: Session) -> str:
+    """"words and meaning", or "words only" when the model is not in use (``semantic``)."""
+    return "words and meaning" if index_for(session).by_meaning else "words only"
+
+
+def status(session: Session) -> dict[str, object]:
+    """How search ranks, and why by words only when so: for ``cityline knowledge status``."""
+    index = index_for(session)
+    return {"ranked_by": ranked_by(session), "model": semantic.MODEL if index.by_meaning else None,
+            "why_words_only": semantic.unavailable_reason(), "published_articles": len(index),
+            "texts_embedded": index.texts_embedded}
 
 
 def today_local() -> date:
@@ -105,7 +136,9 @@ def search(session: Session, text: str, *, limit: int = 5, today: date | None = 
            category: str | None = None) -> list[Hit]:
     """Published articles in force ``today`` (local today by default), best first."""
     today = today or today_local()
-    return index_for(session, today).search(text, limit=limit, today=today, category=category)
+    index = index_for(session, today)
+    vector = semantic.embed_query(text) if index.by_meaning else None
+    return index.search(text, limit=limit, today=today, category=category, query_vector=vector)
 
 
 def suggest(session: Session, text: str, limit: int = 3, *, today: date | None = None) -> list[Suggestion]:
@@ -117,4 +150,4 @@ def suggest(session: Session, text: str, limit: int = 3, *, today: date | None =
     hits = search(session, text, limit=limit, today=today)
     return [Suggestion(h.article.external_id, h.article.version, h.article.title, h.article.answer,
                        h.article.category, h.article.source, h.score, h.coverage)
-            for h in hits if h.coverage >= WELL_ANSWERED / 2]
+            for h in hits if h.coverage >= WELL_ANSWERED / 2 or (h.similarity or 0.0) >= SUGGEST_SIMILAR]

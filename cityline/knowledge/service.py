@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from cityline.errors import Conflict, Invalid, NotFound
-from cityline.knowledge import rules
+from cityline.knowledge import rules, semantic
 from cityline.knowledge.models import Article, ArticleEvent, ArticleVersion, KnowledgeRevision
 from cityline.orders.models import Order
 from cityline.orders.service import get_order, move_order
@@ -155,6 +155,8 @@ def publish_article(session: Session, external_id: str, *, actor: str, now: date
     latest.status, latest.published_at = step.version_status, now
     article.status, article.published_version, article.updated_at = (
         step.article_status, article.latest_version, now)
+    # Embedded now, so the search index finds the vectors stored (no-op without the model).
+    semantic.store(session, semantic.article_texts(latest.title, latest.questions, latest.answer))
     _record(session, article, "import" if skip_review else "publish", actor=actor, at=now,
             from_status=before.status, note=note)
     return article

@@ -61,6 +61,8 @@ def test_answer_a_consultation_from_an_article(as_user, sessions):
 def test_search_validation_and_unknown_articles(as_user, sessions):
     staff = as_user("staff")
     assert staff.get("/api/knowledge/search", params={"q": ""}).status_code == 422
+    answer = staff.get("/api/knowledge/search", params={"q": "口罩哪里买"}).json()
+    assert answer["results"] == [] and answer["ranked_by"] == "words and meaning"  # no article yet
     assert staff.get("/api/knowledge/articles/NOPE").status_code == 404
     bad = staff.post("/api/knowledge/articles", json={**ARTICLE, "category": "EPI.NOPE"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "category"

@@ -38,6 +38,10 @@ def test_import_search_json_lines_and_file(database, tmp_path):
     line = json.loads(invoke("search", "口罩哪里买啊", "--limit", "3", "--json"))
     assert list(line) == ["query", "results", "ms"] and line["query"] == "口罩哪里买啊"
     assert len(line["results"]) == 3 and list(line["results"][0]) == ["external_id", "title", "score"]
+    status = json.loads(invoke("status", "--json"))
+    assert status["ranked_by"] == "words and meaning" and status["why_words_only"] is None
+    assert status["texts_embedded"] > status["published_articles"] == report["published"]
+    assert "search ranks by words and meaning" in invoke("status")
     assert "KB-MASK-001" in [r["external_id"] for r in line["results"]]
     questions = tmp_path / "questions.txt"
     questions.write_text("那个码黄了咋办\n\n做核酸去哪儿\n", encoding="utf-8")

@@ -2,7 +2,7 @@
 
 import json
 
-from cityline.knowledge import search
+from cityline.knowledge import search, semantic
 from tests.knowledge.conftest import EVAL
 
 
@@ -22,5 +22,7 @@ def test_the_right_article_is_first_for_nine_in_ten(starter_sqlite):
     top3 = sum(r["external_id"] in ids for r, ids in zip(rows, ranked, strict=True)) / len(rows)
     top1 = sum(ids[:1] == [r["external_id"]] for r, ids in zip(rows, ranked, strict=True)) / len(rows)
     print(f"knowledge eval: n={len(rows)} top1={top1:.3f} top3={top3:.3f}")
-    assert top3 >= 0.97  # measured 0.989 (0.970 before issue 20)
-    assert top1 >= 0.90  # measured 0.929 (0.891 before issue 20)
+    # With the embedding model: measured 0.944 / 0.993 (words only 0.929 / 0.989; before issue 20
+    # 0.891 / 0.970). Without the model (another CPU) search falls back to words: 0.90 / 0.97 hold.
+    assert top3 >= 0.98 if semantic.available() else top3 >= 0.97
+    assert top1 >= 0.93 if semantic.available() else top1 >= 0.90
