@@ -26,7 +26,6 @@ from cityline.epidemic.rules import (
 VENUE_RELATIONS = {"restaurant": "meal", "workplace": "workplace"}
 
 
-
 def seat_row(seat: str | None) -> int | None:
     """The row of a seat: the first number in it (``12F`` → 12)."""
     found = re.search(r"\d+", seat or "")
@@ -74,11 +73,12 @@ def venue_contacts(case: CaseRecord, all_visits: Iterable[Visit], params: Params
             if shared >= params.overlap and (key not in best or shared > best[key][0]):
                 best[key] = (shared, mine, other)
     return [Contact(case.person_id, person, 1, relation, overlap_minutes=int(shared.total_seconds() // 60),
-                    evidence=_venue_evidence(mine, other, shared, params))
+                    evidence=venue_evidence(mine, other, shared, params))
             for (person, relation), (shared, mine, other) in sorted(best.items())]
 
 
-def _venue_evidence(mine: Visit, other: Visit, shared: timedelta, params: Params) -> str:
+def venue_evidence(mine: Visit, other: Visit, shared: timedelta, params: Params) -> str:
+    """Where and when the case (``mine``) and the contact (``other``) were together."""
     start = max(mine.start, other.start).astimezone(params.zone)
     name = f" {mine.venue_name}" if mine.venue_name else ""
     return f"{mine.venue_code}{name} {start:%Y-%m-%d %H:%M} ({int(shared.total_seconds() // 60)} min together)"
@@ -101,12 +101,17 @@ def trip_contacts(case: CaseRecord, trips: Iterable[Trip], params: Params) -> li
             rows = seat_row(mine.seat), seat_row(other.seat)
             if None not in rows and abs(rows[0] - rows[1]) > params.seat_rows:
                 continue
-            found.setdefault(other.person_id, Contact(
-                case.person_id, other.person_id, 1, "trip",
-                evidence=f"{mine.mode} {_trip_no(mine)} {day.isoformat()}"
-                         + (f" carriage {mine.carriage}" if mine.carriage and other.carriage else "")
-                         + (f" seats {mine.seat}/{other.seat}" if None not in rows else "")))
+            found.setdefault(other.person_id, Contact(case.person_id, other.person_id, 1, "trip",
+                                                      evidence=trip_evidence(mine, other, params)))
     return [found[p] for p in sorted(found)]
+
+
+def trip_evidence(mine: Trip, other: Trip, params: Params) -> str:
+    """The case's trip (``mine``), with the carriage and seats where both sides give them."""
+    rows = seat_row(mine.seat), seat_row(other.seat)
+    return (f"{mine.mode} {_trip_no(mine)} {params.local_date(mine.moment).isoformat()}"
+            + (f" carriage {mine.carriage}" if mine.carriage and other.carriage else "")
+            + (f" seats {mine.seat}/{other.seat}" if None not in rows else ""))
 
 
 def tier1_contacts(case: CaseRecord, *, residents: Iterable[Person], visits: Iterable[Visit],
