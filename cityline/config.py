@@ -62,6 +62,9 @@ class Settings(BaseSettings):
         default=48, description="A pass needs a negative test sampled less than this long before.")
     epidemic_pass_valid_hours: int = Field(
         default=48, description="A pass is valid until its test's sample time plus this long.")
+    epidemic_query_memory_mb: int = Field(
+        default=2048, ge=64, description="Memory each DuckDB query over the epidemic facts may hold (MB); "
+                                         "beyond it joins and windows spill to the temporary folder.")
     max_request_bytes: int = Field(
         default=1024 * 1024, ge=1,
         description="Largest request body accepted (bytes, counted as read, chunked or not); more is 413.",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from cityline.epidemic.rules import (
     CaseRecord,
@@ -73,15 +73,17 @@ def venue_contacts(case: CaseRecord, all_visits: Iterable[Visit], params: Params
             if shared >= params.overlap and (key not in best or shared > best[key][0]):
                 best[key] = (shared, mine, other)
     return [Contact(case.person_id, person, 1, relation, overlap_minutes=int(shared.total_seconds() // 60),
-                    evidence=venue_evidence(mine, other, shared, params))
+                    evidence=venue_evidence(mine.venue_code, mine.venue_name, max(mine.start, other.start), shared,
+                                            params))
             for (person, relation), (shared, mine, other) in sorted(best.items())]
 
 
-def venue_evidence(mine: Visit, other: Visit, shared: timedelta, params: Params) -> str:
-    """Where and when the case (``mine``) and the contact (``other``) were together."""
-    start = max(mine.start, other.start).astimezone(params.zone)
-    name = f" {mine.venue_name}" if mine.venue_name else ""
-    return f"{mine.venue_code}{name} {start:%Y-%m-%d %H:%M} ({int(shared.total_seconds() // 60)} min together)"
+def venue_evidence(venue_code: str, venue_name: str | None, together: datetime, shared: timedelta,
+                   params: Params) -> str:
+    """Where (the case's visit) and from when (the later of the two arrivals) they were together."""
+    name = f" {venue_name}" if venue_name else ""
+    start = together.astimezone(params.zone)
+    return f"{venue_code}{name} {start:%Y-%m-%d %H:%M} ({int(shared.total_seconds() // 60)} min together)"
 
 
 def trip_contacts(case: CaseRecord, trips: Iterable[Trip], params: Params) -> list[Contact]:

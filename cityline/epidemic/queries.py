@@ -15,8 +15,11 @@ Results come back through Arrow (DuckDB's own datetime conversion needs pytz).
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 import pyarrow as pa
@@ -41,17 +44,36 @@ from cityline.epidemic.rules import (
 )
 
 PLACE_ORDER = "district, street, compound, building NULLS FIRST"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def connect(params: Params) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection in the hotline's zone, held to the memory setting (above it, joins and
+    windows spill to the system's temporary folder rather than fail or take the machine)."""
     con = duckdb.connect()
     con.execute(f"SET TimeZone = '{params.timezone}'")
+    con.execute(f"SET memory_limit = '{int(params.query_memory_mb)}MB'")
+    con.execute(f"SET temp_directory = {_literal(str(Path(tempfile.gettempdir()) / 'cityline-duckdb'))}")
     return con
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence | None = None) -> list[dict]:
     relation = con.sql(sql, params=parameters) if parameters else con.sql(sql)
-    return relation.to_arrow_table().to_pylist()
+    table = relation.to_arrow_table()
+    columns = {name: _times(column) if pa.types.is_timestamp(column.type) and column.type.tz else column.to_pylist()
+               for name, column in zip(table.column_names, table.columns, strict=True)}
+    return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+
+
+def _times(column: pa.ChunkedArray) -> list[datetime | None]:
+    """Aware datetimes in the column's zone, five times faster than Arrow's own conversion (which
+    looks the zone up for every value: seconds for the 100,000s of rows contacts can have)."""
+    try:
+        zone = ZoneInfo(column.type.tz)
+    except (ValueError, ZoneInfoNotFoundError):  # a fixed offset ("+08:00"): Arrow's way
+        return column.to_pylist()
+    micros = column.cast(pa.timestamp("us", column.type.tz)).cast(pa.int64()).to_pylist()
+    return [None if us is None else (EPOCH + timedelta(microseconds=us)).astimezone(zone) for us in micros]
 
 
 def _literal(text: str) -> str:
@@ -169,7 +191,7 @@ def _visits_sql(scans: str, params: Params) -> str:
     minutes = int(params.visit.total_seconds() // 60)
     return f"""
         WITH s AS (
-            SELECT *, min(scanned_at) OVER (PARTITION BY person_id, day ORDER BY scanned_at
+            SELECT *, first_value(scanned_at) OVER (PARTITION BY person_id, day ORDER BY scanned_at
                        RANGE BETWEEN INTERVAL 1 MICROSECOND FOLLOWING AND UNBOUNDED FOLLOWING) AS next_scan
             FROM ({scans}))
         SELECT person_id, venue_code, venue_kind, venue_name, day, scanned_at AS start,
@@ -258,24 +280,23 @@ def venue_contacts(store: FactStore, cases: Sequence[CaseRecord], since: date, u
                                                      DATE '{until}'), INTERVAL 1 DAY))::DATE AS d
             FROM v WHERE venue_code IN (SELECT venue_code FROM touched)),
         pairs AS (
-            SELECT m.case_no, m.relation, o.person_id, m.venue_code, m.venue_kind, m.venue_name,
-                   m.start AS m_start, m."end" AS m_end, o.start AS o_start, o."end" AS o_end,
+            SELECT m.case_no, m.relation, o.person_id, m.venue_code, m.venue_name, m.start AS m_start,
+                   m."end" AS m_end, o.start AS o_start, o."end" AS o_end,
                    epoch_us(least(m.b, o."end")) - epoch_us(greatest(m.a, o.start)) AS shared_us
             FROM own_days m JOIN v_days o ON o.venue_code = m.venue_code AND o.d = m.d
             WHERE o.person_id <> m.case_id AND o.start < m.b AND o."end" > m.a)
-        SELECT * FROM pairs WHERE shared_us >= {overlap_us}
+        SELECT case_no, relation, person_id, venue_code, venue_name, greatest(m_start, o_start) AS together, shared_us
+        FROM pairs WHERE shared_us >= {overlap_us}
         QUALIFY row_number() OVER (PARTITION BY case_no, person_id, relation
                                    ORDER BY shared_us DESC, m_start, venue_code, m_end, o_start, o_end) = 1
         ORDER BY case_no, person_id, relation""")
     found: dict[int, list[Contact]] = {}
     for r in rows:
-        mine = Visit(cases[r["case_no"]].person_id, r["venue_code"], r["venue_kind"], r["m_start"], r["m_end"],
-                     r["venue_name"])
-        other = Visit(r["person_id"], r["venue_code"], r["venue_kind"], r["o_start"], r["o_end"])
         shared = timedelta(microseconds=r["shared_us"])
         found.setdefault(r["case_no"], []).append(Contact(
-            mine.person_id, other.person_id, 1, r["relation"], overlap_minutes=int(shared.total_seconds() // 60),
-            evidence=venue_evidence(mine, other, shared, params)))
+            cases[r["case_no"]].person_id, r["person_id"], 1, r["relation"],
+            overlap_minutes=int(shared.total_seconds() // 60),
+            evidence=venue_evidence(r["venue_code"], r["venue_name"], r["together"], shared, params)))
     return found
 
 
@@ -292,23 +313,28 @@ def trip_contacts(store: FactStore, cases: Sequence[CaseRecord], since: date, un
         return {}
     con = connect(params)
     con.register("cases", _cases_table(cases, params))
-    trips = f"""(SELECT person_id, mode, arrived_at, from_area, trip_no, departed_at, carriage, seat,
-                        upper(trim(trip_no)) AS number, coalesce(departed_at, arrived_at) AS moment,
-                        {_local_day('coalesce(departed_at, arrived_at)', params)} AS on_day,
-                        TRY_CAST(nullif(regexp_extract({_digits('seat')}, '[0-9]+'), '') AS HUGEINT) AS seat_row,
-                        {_digits('upper(trim(carriage))')} AS car
-                 FROM {store.source('trips', since, until)})"""
+    def derived(rows: str) -> str:  # the values compared, computed for the rows kept only
+        return f"""SELECT *, upper(trim(trip_no)) AS number, coalesce(departed_at, arrived_at) AS moment,
+                          {_local_day('coalesce(departed_at, arrived_at)', params)} AS on_day,
+                          TRY_CAST(nullif(regexp_extract({_digits('seat')}, '[0-9]+'), '') AS HUGEINT) AS seat_row,
+                          {_digits('upper(trim(carriage))')} AS car FROM ({rows})"""
+
+    trips = (f"SELECT person_id, mode, arrived_at, from_area, trip_no, departed_at, carriage, seat "
+             f"FROM {store.source('trips', since, until)}")
     con.execute(f"""
         CREATE TEMP TABLE mine AS
-        SELECT c.case_no, t.* FROM {trips} t JOIN cases c ON t.person_id = c.case_id
+        SELECT c.case_no, t.* FROM ({derived(f"SELECT * FROM ({trips}) WHERE person_id IN (SELECT case_id FROM cases)")}) t
+        JOIN cases c ON t.person_id = c.case_id
         WHERE t.number <> '' AND t.moment BETWEEN c.w0 AND c.w1""")
+    con.execute("CREATE TEMP TABLE numbers AS SELECT DISTINCT number FROM mine")
+    fellow = derived(f"SELECT * FROM ({trips}) WHERE upper(trim(trip_no)) IN (SELECT number FROM numbers)")
     same_car = ("(m.car IS NULL OR m.car = '' OR o.car IS NULL OR o.car = '' OR CASE "
                 "WHEN regexp_full_match(m.car, '[0-9]+') AND regexp_full_match(o.car, '[0-9]+') "
                 "THEN CAST(m.car AS HUGEINT) = CAST(o.car AS HUGEINT) ELSE m.car = o.car END)")
     trip_columns = ("person_id", "mode", "arrived_at", "from_area", "trip_no", "departed_at", "carriage", "seat")
     rows = _rows(con, f"""
         SELECT m.case_no, {", ".join(f"m.{c} AS m_{c}, o.{c} AS o_{c}" for c in trip_columns)}
-        FROM mine m JOIN (SELECT * FROM {trips} WHERE number IN (SELECT number FROM mine)) o
+        FROM mine m JOIN ({fellow}) o
              ON o.mode = m.mode AND o.number = m.number AND o.on_day = m.on_day
         WHERE o.person_id <> m.person_id AND {same_car}
           AND (m.seat_row IS NULL OR o.seat_row IS NULL OR abs(m.seat_row - o.seat_row) <= {int(params.seat_rows)})
