@@ -15,7 +15,7 @@ in 14 days (target ≤ 30 s), against a naive DuckDB self-join in the same run; 
   window function over all of them), joined to the cases' visits on venue and overlap. Its
   (case, person, relation) count must equal ours; it is stopped after ``--naive-timeout``.
 - **Arrivals.** ``queries.arrivals`` on the last day over ``--trips`` trips (province, city,
-  district and street names, a few of them in risk areas).
+  district and street names; 1 % of the trips from in or near risk areas).
 
 Each measure runs in a process of its own, so its peak memory (VmHWM) is its own; the load
 average of the machine is printed with it (the machine is shared).
@@ -53,9 +53,10 @@ from cityline.schema import create_all  # noqa: E402
 FIRST_DAY = date(2022, 4, 1)
 ZONE = "Asia/Shanghai"
 KINDS = "['restaurant', 'restaurant', 'restaurant', 'workplace', 'workplace', 'shop', 'shop', 'shop', 'transport', 'other']"
-AREAS = ["湖北省武汉市江汉区民族街道", "湖北省武汉市江汉区", "湖北省武汉市", "吉林省长春市南关区", "吉林市船营区",
-         "北京市朝阳区", "广东省广州市天河区", "浙江省杭州市西湖区", "四川省成都市武侯区", "黑龙江省哈尔滨市道里区",
-         "江苏省南京市鼓楼区", "上海市浦东新区"]
+# where trips come from: one in a hundred from one of the first four (in or near risk areas)
+AREAS = ["湖北省武汉市江汉区民族街道", "吉林省长春市南关区", "吉林市船营区", "黑龙江省哈尔滨市道里区",
+         "湖北省武汉市江汉区", "湖北省武汉市", "北京市朝阳区", "广东省广州市天河区", "浙江省杭州市西湖区",
+         "四川省成都市武侯区", "江苏省南京市鼓楼区", "上海市浦东新区"]
 RISKS = [("湖北省武汉市江汉区民族街道", "high", 0, None), ("吉林省长春市南关区", "medium", 2, None),
          ("吉林市船营区", "high", 0, 6), ("黑龙江省", "medium", 5, None)]
 
@@ -102,11 +103,12 @@ def generate(root: Path, scans: int, trips: int, days: int) -> dict:
     per_day = -(-trips // days)
     areas = "[" + ", ".join(f"'{a}'" for a in AREAS) + "]"
     trip_rows = write_kind(con, root, "trips", f"""
-        SELECT 'P' || lpad((hash(i + 17) % {people})::VARCHAR, 8, '0') AS person_id,
+        SELECT 'P' || lpad((hash(i + 17) % {max(people, trips // 2)})::VARCHAR, 8, '0') AS person_id,
                CASE WHEN i % 3 = 0 THEN 'flight' ELSE 'train' END AS mode,
                TIMESTAMPTZ '{FIRST_DAY} 06:00:00+08' + to_days((i // {per_day})::INTEGER)
                    + to_seconds(floor({uniform('i', 5)} * 17 * 3600)::BIGINT) AS arrived_at,
-               {areas}[1 + (hash(i, 3) % {len(AREAS)})::INTEGER] AS from_area,
+               {areas}[1 + CASE WHEN hash(i, 3) % 100 = 0 THEN hash(i, 9) % 4
+                                ELSE 4 + hash(i, 9) % {len(AREAS) - 4} END::INTEGER] AS from_area,
                CASE WHEN i % 3 = 0 THEN 'MU' ELSE 'G' END || (hash(i, 4) % 3000)::VARCHAR AS trip_no,
                CASE WHEN i % 10 <> 0 THEN arrived_at - to_seconds(3600 + (hash(i, 5) % 18000)::BIGINT) END
                    AS departed_at,

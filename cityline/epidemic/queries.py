@@ -377,14 +377,18 @@ def arrivals(store: FactStore, risks: Sequence[RiskWindow], day: date, params: P
                        + [("r_" + level, pa.string()) for level in LEVELS])
     con.register("risks", pa.table(table, schema=schema))
     inside = " AND ".join(f"(r.r_{level} IS NULL OR r.r_{level} = o.{level})" for level in LEVELS)
+    # which origin lies in which area does not depend on the trip: found once per name, then the
+    # trips from such names only are joined to them by name (a hash join, not a loop over areas)
     rows = _rows(con, f"""
-        WITH t AS (SELECT *, CAST(timezone({_literal(params.timezone)}, coalesce(departed_at, arrived_at)) AS DATE)
-                             AS on_day FROM {trips}),
+        WITH hit AS (SELECT o.from_area, r.* FROM origins o JOIN risks r ON {inside}),
+        t AS (SELECT person_id, from_area, arrived_at, trip_no, mode, departed_at,
+                     CAST(timezone({_literal(params.timezone)}, coalesce(departed_at, arrived_at)) AS DATE) AS on_day
+              FROM {trips} WHERE from_area IN (SELECT from_area FROM hit)),
         matched AS (
             SELECT t.person_id, t.from_area, t.arrived_at, t.trip_no, t.mode, t.departed_at,
                    r.risk_area, r.level, r.rank
-            FROM t JOIN origins o USING (from_area)
-                   JOIN risks r ON {inside} AND r.since <= t.on_day AND (r.until IS NULL OR t.on_day <= r.until)
+            FROM t JOIN hit r USING (from_area)
+            WHERE r.since <= t.on_day AND (r.until IS NULL OR t.on_day <= r.until)
             QUALIFY row_number() OVER (PARTITION BY t.person_id, t.mode, t.trip_no, t.arrived_at
                                        ORDER BY r.rank DESC, r.depth DESC, r.risk_area) = 1)
         SELECT * EXCLUDE (rank) FROM matched
