@@ -16,6 +16,7 @@ from cityline.epidemic.contacts import trip_contacts, venue_contacts
 from cityline.epidemic.facts import FactStore, column_types
 from cityline.epidemic.kinds import KINDS
 from cityline.epidemic.rules import CaseRecord, Params, Scan, Trip, visits
+from tests.epidemic.boundaries import make as boundaries
 from tests.epidemic.world import SH
 
 START = datetime(2022, 4, 1, tzinfo=SH)
@@ -121,3 +122,23 @@ def test_sql_contacts_are_the_pure_rules_on_random_worlds(tmp_path, seed):
         assert found_trips.get(number, []) == trip_contacts(case, trip_days, params), case
         total += len(found_venues.get(number, [])) + len(found_trips.get(number, []))
     assert total  # every world has some contacts (else the comparison says little)
+
+
+def test_sql_contacts_are_the_pure_rules_on_the_boundary_fixture(tmp_path):
+    params = Params()
+    scans = [Scan(p, venue, datetime.fromisoformat(at), datetime.fromisoformat(left) if left else None, kind, name)
+             for p, venue, at, left, name, kind in boundaries.SCANS[1]]
+    trips = [Trip(p, mode, datetime.fromisoformat(arrived), area, no, datetime.fromisoformat(departed),
+                  carriage or None, seat or None)
+             for p, mode, no, departed, arrived, area, carriage, seat in boundaries.TRIPS[1]]
+    ((person, reported, _, sampled, _),) = boundaries.CASES[1]
+    case = CaseRecord(person, datetime.fromisoformat(reported), None, datetime.fromisoformat(sampled))
+    store = store_of(tmp_path, scans, trips, params)
+    since, until = date(2022, 5, 6), date(2022, 5, 10)  # as tracing asks: the window's days, one before
+    found = queries.venue_contacts(store, [case], since, until, params)[0]
+    assert found == venue_contacts(case, by_time_visits(visits(scans, params)), params)
+    assert [(c.person, c.relation, c.overlap_minutes) for c in found] == [
+        ("B10", "meal", 15), ("B13", "workplace", 15), ("B15", "venue", 20), ("B16", "venue", 50), ("B18", "meal", 15)]
+    found = queries.trip_contacts(store, [case], since, until + timedelta(days=2), params)[0]
+    assert found == trip_contacts(case, by_time_trips(trips), params)
+    assert [c.person for c in found] == ["B22"]
