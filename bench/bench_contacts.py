@@ -218,29 +218,41 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=1000)
     parser.add_argument("--naive-timeout", type=float, default=600, help="stop the naive self-join after this long")
     parser.add_argument("--folder", type=Path, default=None, help="where to write the data (default: a temporary one)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="a store written by an earlier run (its scans/ and trips/): measure again, no generating")
+    parser.add_argument("--skip-naive", action="store_true", help="measure cityline only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.folder) as tmp:
-        root = Path(tmp) / "epidemic"
-        began = time.perf_counter()
-        sizes = generate(root, args.scans, args.trips, args.days)
-        print(f"generated {sizes['scans']:,} scans of {sizes['people']:,} people at {sizes['venues']:,} venues and "
-              f"{sizes['trips']:,} trips in {time.perf_counter() - began:.0f} s (load {os.getloadavg()[0]:.1f})",
-              flush=True)
+        root = args.data or Path(tmp) / "epidemic"
+        if args.data is None:
+            began = time.perf_counter()
+            sizes = generate(root, args.scans, args.trips, args.days)
+            print(f"generated {sizes['scans']:,} scans of {sizes['people']:,} people at {sizes['venues']:,} venues "
+                  f"and {sizes['trips']:,} trips in {time.perf_counter() - began:.0f} s "
+                  f"(load {os.getloadavg()[0]:.1f})", flush=True)
+        else:
+            sizes = {kind: sum(e["rows"] for e in json.loads((root / kind / "manifest.json").read_text())["files"])
+                     for kind in ("scans", "trips")}
         cases = pick_cases(root, args.cases, args.days)
         results = []
         for what in ("ours", "naive", "arrivals"):
+            if what == "naive" and args.skip_naive:
+                results.append({"venue": None, "stopped": 0, "seconds": None, "peak_mb": float("nan"), "load": 0})
+                continue
             results.append(in_own_process(what, str(root), cases, args.days, args.naive_timeout))
             print(results[-1], flush=True)
     ours, naive, arrivals = results
     if naive["venue"] is not None:
         assert naive["venue"] == ours["venue"], (naive, ours)  # the same contacts, counted by both
-    naive_s = f"{naive['seconds']:.1f}" if naive["venue"] is not None else f"> {naive['stopped']:.0f}"
+    naive_s = (f"{naive['seconds']:.1f}" if naive["venue"] is not None
+               else "skipped" if args.skip_naive else f"> {naive['stopped']:.0f}")
     rows = [(f"contacts of {len(cases):,} cases ({ours['venue']:,} venue, {ours['trip']:,} trip)",
              f"{ours['seconds']:.1f}", ours),
             ("naive self-join, venue contacts", naive_s, naive),
             (f"arrivals over {sizes['trips']:,} trips ({arrivals['arrivals']:,} people)", f"{arrivals['seconds']:.1f}",
              arrivals)]
-    print(f"\n{'measure':<52}{'seconds':>10}{'peak MB':>10}{'load':>7}")
+    print(f"\n{sizes['scans']:,} scans, {sizes['trips']:,} trips")
+    print(f"{'measure':<52}{'seconds':>10}{'peak MB':>10}{'load':>7}")
     for label, seconds, found in rows:
         print(f"{label:<52}{seconds:>10}{found['peak_mb']:>10.0f}{found['load']:>7.1f}")
     if naive["venue"] is not None:

@@ -185,16 +185,17 @@ def visits(store: FactStore, since: date, until: date, params: Params, *,
 
 
 def _visits_sql(scans: str, params: Params) -> str:
-    """The visits of the rows of ``scans`` (a query over scans with their ``day``): start and end
-    as ``rules.visits`` (the next scan is looked for among the same rows, so they must hold all
-    of each person's scans of the day)."""
+    """The visits of the rows of ``scans`` (a query over scans with their ``day``): their columns
+    with ``start`` and ``end`` for ``scanned_at`` and ``left_at``, as ``rules.visits`` (the next
+    scan is looked for among the same rows, so they must hold all of each person's scans of the
+    day)."""
     minutes = int(params.visit.total_seconds() // 60)
     return f"""
         WITH s AS (
             SELECT *, first_value(scanned_at) OVER (PARTITION BY person_id, day ORDER BY scanned_at
                        RANGE BETWEEN INTERVAL 1 MICROSECOND FOLLOWING AND UNBOUNDED FOLLOWING) AS next_scan
             FROM ({scans}))
-        SELECT person_id, venue_code, venue_kind, venue_name, day, scanned_at AS start,
+        SELECT * EXCLUDE (scanned_at, left_at, next_scan), scanned_at AS start,
                coalesce(left_at, least(scanned_at + INTERVAL {minutes} MINUTE,
                                        coalesce(next_scan, 'infinity'::TIMESTAMPTZ),
                                        timezone({_literal(params.timezone)}, (day + 1)::TIMESTAMP))) AS "end"
@@ -270,7 +271,9 @@ def venue_contacts(store: FactStore, cases: Sequence[CaseRecord], since: date, u
         SELECT DISTINCT s.person_id, s.day FROM {scans} s JOIN touched t USING (venue_code)
         WHERE list_contains(t.days, s.day)
            OR (s.left_at IS NOT NULL AND s.day < t.last AND {_local_day('s.left_at', params)} > s.day)""")
-    everyone = f"SELECT * FROM {scans} SEMI JOIN there USING (person_id, day)"
+    # the widest read: only the columns a visit needs (not the venue's name and kind, which are the case's)
+    everyone = (f"SELECT person_id, venue_code, scanned_at, left_at, day FROM {scans} "
+                f"SEMI JOIN there USING (person_id, day)")
     overlap_us = int(params.overlap.total_seconds() * 1_000_000)
     rows = _rows(con, f"""
         WITH v AS ({_visits_sql(everyone, params)}),
