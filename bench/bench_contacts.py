@@ -45,6 +45,7 @@ from cityline.config import Settings  # noqa: E402
 from cityline.db import make_engine, make_sessionmaker  # noqa: E402
 from cityline.epidemic import queries, service, tracing  # noqa: E402
 from cityline.epidemic.areas import resolve  # noqa: E402
+from cityline.epidemic.facts import FactStore  # noqa: E402
 from cityline.epidemic.places import RiskWindow  # noqa: E402
 from cityline.epidemic.rules import CaseRecord, exposure_window  # noqa: E402
 from cityline.privacy import Vault  # noqa: E402
@@ -155,7 +156,8 @@ NAIVE = """
 def measure(what: str, root: str, cases: list[CaseRecord], days: int, timeout: float, out) -> None:
     """One measure in this (fresh) process: seconds, what it found, its peak memory."""
     store_root = Path(root)
-    env = service.env_for(Vault("bench"), Settings(data_dir=store_root.parent))
+    settings = Settings(data_dir=store_root.parent)
+    env = service.Env(FactStore(store_root, settings.timezone), service.params_from(settings), Vault("bench"))
     params = env.params
     began = time.perf_counter()
     if what == "ours":
@@ -242,6 +244,7 @@ def main() -> None:
             results.append(in_own_process(what, str(root), cases, args.days, args.naive_timeout))
             print(results[-1], flush=True)
     ours, naive, arrivals = results
+    assert ours["venue"] and arrivals["arrivals"], results  # a run that finds nothing measures nothing
     if naive["venue"] is not None:
         assert naive["venue"] == ours["venue"], (naive, ours)  # the same contacts, counted by both
     naive_s = (f"{naive['seconds']:.1f}" if naive["venue"] is not None
