@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from cityline import runtime
 from cityline.cli import app
 from cityline.config import get_settings
+from cityline.db import default_sessionmaker
 
 HERE = Path(__file__).parent / "boundaries"
 KINDS = ("residents", "cases", "scans", "trips", "risk-areas")
@@ -24,8 +25,7 @@ def cityline(tmp_path_factory):
     patch.setenv("CITYLINE_DATA_DIR", str(tmp_path_factory.mktemp("boundaries")))
     patch.setenv("CITYLINE_SECRET_KEY", "boundaries")
     patch.delenv("CITYLINE_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    runtime.sessions.cache_clear()
+    forget_the_database()
 
     def run(*args: str) -> list[dict]:
         result = CliRunner().invoke(app, ["epidemic", *args, "--json"])
@@ -37,8 +37,15 @@ def cityline(tmp_path_factory):
         assert report["bad"] == 0 and report["added"] == report["read"], report
     yield run
     patch.undo()
+    forget_the_database()
+
+
+def forget_the_database() -> None:
+    """The settings and the database are built once per process: built anew for this module's, and
+    again after it (so no later module gets this one's)."""
     get_settings.cache_clear()
     runtime.sessions.cache_clear()
+    default_sessionmaker.cache_clear()
 
 
 def expected(name: str) -> list[dict]:
