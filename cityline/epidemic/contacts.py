@@ -1,6 +1,8 @@
 """Close contacts of a case (formats.md §7): household, shared venues, shared trips (tier 1),
-and the households of tier-1 contacts (tier 2). Pure, like ``rules.py``; ``tracing.py``
-gathers the data for them.
+and the households of tier-1 contacts (tier 2). Pure, like ``rules.py``: the reference that
+``queries.venue_contacts`` and ``queries.trip_contacts`` (set-based SQL for many cases over
+millions of scans) are held to by the tests; ``tracing.py`` runs the household rule here and
+the SQL for venues and trips.
 
 Any person counts (whatever their ledger status, visitors and other cases included),
 except for ``household``, which counts present residents only.
