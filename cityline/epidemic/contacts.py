@@ -1,6 +1,8 @@
 """Close contacts of a case (formats.md §7): household, shared venues, shared trips (tier 1),
-and the households of tier-1 contacts (tier 2). Pure, like ``rules.py``; ``tracing.py``
-gathers the data for them.
+and the households of tier-1 contacts (tier 2). Pure, like ``rules.py``: the reference that
+``queries.venue_contacts`` and ``queries.trip_contacts`` (set-based SQL for many cases over
+millions of scans) are held to by the tests; ``tracing.py`` runs the household rule here and
+the SQL for venues and trips.
 
 Any person counts (whatever their ledger status, visitors and other cases included),
 except for ``household``, which counts present residents only.
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from cityline.epidemic.rules import (
     CaseRecord,
@@ -24,7 +26,6 @@ from cityline.epidemic.rules import (
 )
 
 VENUE_RELATIONS = {"restaurant": "meal", "workplace": "workplace"}
-
 
 
 def seat_row(seat: str | None) -> int | None:
@@ -74,14 +75,18 @@ def venue_contacts(case: CaseRecord, all_visits: Iterable[Visit], params: Params
             if shared >= params.overlap and (key not in best or shared > best[key][0]):
                 best[key] = (shared, mine, other)
     return [Contact(case.person_id, person, 1, relation, overlap_minutes=int(shared.total_seconds() // 60),
-                    evidence=_venue_evidence(mine, other, shared, params))
+                    evidence=venue_evidence(mine.venue_code, mine.venue_name, max(mine.start, other.start), shared,
+                                            params))
             for (person, relation), (shared, mine, other) in sorted(best.items())]
 
 
-def _venue_evidence(mine: Visit, other: Visit, shared: timedelta, params: Params) -> str:
-    start = max(mine.start, other.start).astimezone(params.zone)
-    name = f" {mine.venue_name}" if mine.venue_name else ""
-    return f"{mine.venue_code}{name} {start:%Y-%m-%d %H:%M} ({int(shared.total_seconds() // 60)} min together)"
+def venue_evidence(venue_code: str, venue_name: str | None, together: datetime, shared: timedelta,
+                   params: Params) -> str:
+    """Where (the case's visit) and from when (the later of the two arrivals) they were together."""
+    name = f" {venue_name}" if venue_name else ""
+    at = together.astimezone(params.zone)  # spelt out: strftime is slow for the 100,000s of contacts
+    return (f"{venue_code}{name} {at.year:04d}-{at.month:02d}-{at.day:02d} {at.hour:02d}:{at.minute:02d} "
+            f"({int(shared.total_seconds() // 60)} min together)")
 
 
 def trip_contacts(case: CaseRecord, trips: Iterable[Trip], params: Params) -> list[Contact]:
@@ -101,12 +106,17 @@ def trip_contacts(case: CaseRecord, trips: Iterable[Trip], params: Params) -> li
             rows = seat_row(mine.seat), seat_row(other.seat)
             if None not in rows and abs(rows[0] - rows[1]) > params.seat_rows:
                 continue
-            found.setdefault(other.person_id, Contact(
-                case.person_id, other.person_id, 1, "trip",
-                evidence=f"{mine.mode} {_trip_no(mine)} {day.isoformat()}"
-                         + (f" carriage {mine.carriage}" if mine.carriage and other.carriage else "")
-                         + (f" seats {mine.seat}/{other.seat}" if None not in rows else "")))
+            found.setdefault(other.person_id, Contact(case.person_id, other.person_id, 1, "trip",
+                                                      evidence=trip_evidence(mine, other, params)))
     return [found[p] for p in sorted(found)]
+
+
+def trip_evidence(mine: Trip, other: Trip, params: Params) -> str:
+    """The case's trip (``mine``), with the carriage and seats where both sides give them."""
+    rows = seat_row(mine.seat), seat_row(other.seat)
+    return (f"{mine.mode} {_trip_no(mine)} {params.local_date(mine.moment).isoformat()}"
+            + (f" carriage {mine.carriage}" if mine.carriage and other.carriage else "")
+            + (f" seats {mine.seat}/{other.seat}" if None not in rows else ""))
 
 
 def tier1_contacts(case: CaseRecord, *, residents: Iterable[Person], visits: Iterable[Visit],

@@ -15,31 +15,65 @@ Results come back through Arrow (DuckDB's own datetime conversion needs pytz).
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 import pyarrow as pa
 
 from cityline.epidemic.areas import LEVELS, Area
+from cityline.epidemic.contacts import VENUE_RELATIONS, trip_evidence, venue_evidence
 from cityline.epidemic.facts import FactStore
 from cityline.epidemic.kinds import LEVEL_ORDER
 from cityline.epidemic.ledger import PersonScope
 from cityline.epidemic.places import Arrival, RiskWindow
-from cityline.epidemic.rules import Coverage, CoverageRow, Params, Person, Test, Trip, Visit
+from cityline.epidemic.rules import (
+    CaseRecord,
+    Contact,
+    Coverage,
+    CoverageRow,
+    Params,
+    Person,
+    Test,
+    Trip,
+    Visit,
+    exposure_window,
+)
 
 PLACE_ORDER = "district, street, compound, building NULLS FIRST"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def connect(params: Params) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection in the hotline's zone, held to the memory setting (above it, joins and
+    windows spill to the system's temporary folder rather than fail or take the machine)."""
     con = duckdb.connect()
     con.execute(f"SET TimeZone = '{params.timezone}'")
+    con.execute(f"SET memory_limit = '{int(params.query_memory_mb)}MB'")
+    con.execute(f"SET temp_directory = {_literal(str(Path(tempfile.gettempdir()) / 'cityline-duckdb'))}")
     return con
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence | None = None) -> list[dict]:
     relation = con.sql(sql, params=parameters) if parameters else con.sql(sql)
-    return relation.to_arrow_table().to_pylist()
+    table = relation.to_arrow_table()
+    columns = {name: _times(column) if pa.types.is_timestamp(column.type) and column.type.tz else column.to_pylist()
+               for name, column in zip(table.column_names, table.columns, strict=True)}
+    return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+
+
+def _times(column: pa.ChunkedArray) -> list[datetime | None]:
+    """Aware datetimes in the column's zone, five times faster than Arrow's own conversion (which
+    looks the zone up for every value: seconds for the 100,000s of rows contacts can have)."""
+    try:
+        zone = ZoneInfo(column.type.tz)
+    except (ValueError, ZoneInfoNotFoundError):  # a fixed offset ("+08:00"): Arrow's way
+        return column.to_pylist()
+    micros = column.cast(pa.timestamp("us", column.type.tz)).cast(pa.int64()).to_pylist()
+    return [None if us is None else (EPOCH + timedelta(microseconds=us)).astimezone(zone) for us in micros]
 
 
 def _literal(text: str) -> str:
@@ -136,7 +170,6 @@ def visits(store: FactStore, since: date, until: date, params: Params, *,
     ``persons``, when given), with the same ends as ``rules.visits``. The venue filter comes
     after the ends are known (a visit ends at the person's next scan anywhere); the person
     filter may come first (a person's next scan is their own)."""
-    minutes = int(params.visit.total_seconds() // 60)
     con = connect(params)
     venue_filter, person_filter = "true", "true"
     if venues is not None:
@@ -145,31 +178,28 @@ def visits(store: FactStore, since: date, until: date, params: Params, *,
     if persons is not None:
         con.register("persons", pa.table({"person_id": pa.array(sorted(set(persons)), pa.string())}))
         person_filter = "person_id IN (SELECT person_id FROM persons)"
-    rows = _rows(con, f"""
-        WITH s AS (
-            SELECT *, min(scanned_at) OVER (PARTITION BY person_id, day ORDER BY scanned_at
-                       RANGE BETWEEN INTERVAL 1 MICROSECOND FOLLOWING AND UNBOUNDED FOLLOWING) AS next_scan
-            FROM {store.source('scans', since, until)} WHERE {person_filter})
-        SELECT person_id, venue_code, venue_kind, venue_name, scanned_at AS start,
-               coalesce(left_at, least(scanned_at + INTERVAL {minutes} MINUTE,
-                                       coalesce(next_scan, 'infinity'::TIMESTAMPTZ),
-                                       timezone({_literal(params.timezone)}, (day + 1)::TIMESTAMP))) AS "end"
-        FROM s WHERE {venue_filter}""")
+    scans = f"SELECT * FROM {store.source('scans', since, until)} WHERE {person_filter}"
+    rows = _rows(con, f"SELECT * FROM ({_visits_sql(scans, params)}) WHERE {venue_filter}")
     return [Visit(r["person_id"], r["venue_code"], r["venue_kind"], r["start"], r["end"], r["venue_name"])
             for r in rows]
 
 
-def trips_on(store: FactStore, numbers: Iterable[str], since: date, until: date, params: Params) -> list[Trip]:
-    """Trips whose number (trimmed, any case) is one of ``numbers``, arriving ``since``..``until``."""
-    numbers = sorted({n.strip().upper() for n in numbers if n and n.strip()})
-    if not numbers:
-        return []
-    con = connect(params)
-    con.register("wanted", pa.table({"trip_no": numbers}))
-    rows = _rows(con, f"SELECT person_id, mode, arrived_at, from_area, trip_no, departed_at, carriage, seat "
-                      f"FROM {store.source('trips', since, until)} "
-                      f"WHERE upper(trim(trip_no)) IN (SELECT trip_no FROM wanted)")
-    return [Trip(**row) for row in rows]
+def _visits_sql(scans: str, params: Params) -> str:
+    """The visits of the rows of ``scans`` (a query over scans with their ``day``): their columns
+    with ``start`` and ``end`` for ``scanned_at`` and ``left_at``, as ``rules.visits`` (the next
+    scan is looked for among the same rows, so they must hold all of each person's scans of the
+    day)."""
+    minutes = int(params.visit.total_seconds() // 60)
+    return f"""
+        WITH s AS (
+            SELECT *, first_value(scanned_at) OVER (PARTITION BY person_id, day ORDER BY scanned_at
+                       RANGE BETWEEN INTERVAL 1 MICROSECOND FOLLOWING AND UNBOUNDED FOLLOWING) AS next_scan
+            FROM ({scans}))
+        SELECT * EXCLUDE (scanned_at, left_at, next_scan), scanned_at AS start,
+               coalesce(left_at, least(scanned_at + INTERVAL {minutes} MINUTE,
+                                       coalesce(next_scan, 'infinity'::TIMESTAMPTZ),
+                                       timezone({_literal(params.timezone)}, (day + 1)::TIMESTAMP))) AS "end"
+        FROM s"""
 
 
 def trips_of(store: FactStore, persons: Iterable[str], since: date, until: date, params: Params) -> list[Trip]:
@@ -181,6 +211,146 @@ def trips_of(store: FactStore, persons: Iterable[str], since: date, until: date,
     rows = _rows(con, f"SELECT person_id, mode, arrived_at, from_area, trip_no, departed_at, carriage, seat "
                       f"FROM {store.source('trips', since, until)} WHERE person_id IN (SELECT person_id FROM wanted)")
     return [Trip(**row) for row in rows]
+
+
+# -- contacts at venues and on trips (tier 1) ------------------------------------------------------
+#
+# ``contacts.venue_contacts`` / ``trip_contacts`` as set-based SQL for many cases at once: the
+# cases are a table joined to the scans and trips, never a loop. Where the pure rules keep the
+# first of several equally good pairs, the SQL keeps the earliest (the case's visit or trip, then
+# the contact's), which is what the rules give for rows sorted by time.
+
+FULL_WIDTH_DIGITS = "０１２３４５６７８９"
+
+
+def _cases_table(cases: Sequence[CaseRecord], params: Params) -> pa.Table:
+    windows = [exposure_window(case, params) for case in cases]
+    return pa.table({"case_no": pa.array(range(len(cases)), pa.int32()),
+                     "case_id": pa.array([c.person_id for c in cases], pa.string()),
+                     "w0": pa.array([w[0] for w in windows], pa.timestamp("us", "UTC")),
+                     "w1": pa.array([w[1] for w in windows], pa.timestamp("us", "UTC"))})
+
+
+def _local_day(moment: str, params: Params) -> str:
+    return f"CAST(timezone({_literal(params.timezone)}, {moment}) AS DATE)"
+
+
+def venue_contacts(store: FactStore, cases: Sequence[CaseRecord], since: date, until: date,
+                   params: Params) -> dict[int, list[Contact]]:
+    """``contacts.venue_contacts`` of every case (by its place in ``cases``) over the scans made on
+    local dates ``since``..``until``. Reads only what can matter: the cases' own visits, then the
+    scans at the venues on the local days those visits touch inside the windows (and check-outs
+    running into such a day from an earlier one), then all scans of those people on those days
+    (a visit without check-out ends at the person's next scan anywhere)."""
+    if not cases:
+        return {}
+    con = connect(params)
+    con.register("cases", _cases_table(cases, params))
+    scans = f"(SELECT person_id, venue_code, venue_kind, venue_name, scanned_at, left_at, day " \
+            f"FROM {store.source('scans', since, until)})"
+    relation = " ".join(f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in VENUE_RELATIONS.items())
+    # the cases' visits, clipped to their windows: [a, b)
+    con.execute(f"""
+        CREATE TEMP TABLE own AS
+        SELECT c.case_no, c.case_id, v.venue_code, v.venue_kind, v.venue_name, v.start, v."end",
+               greatest(v.start, c.w0) AS a, least(v."end", c.w1) AS b,
+               CASE v.venue_kind {relation} ELSE 'venue' END AS relation
+        FROM ({_visits_sql(f"SELECT * FROM {scans} WHERE person_id IN (SELECT case_id FROM cases)", params)}) v
+        JOIN cases c ON v.person_id = c.case_id
+        WHERE greatest(v.start, c.w0) < least(v."end", c.w1)""")
+    con.execute(f"""
+        CREATE TEMP TABLE own_days AS
+        SELECT *, unnest(generate_series({_local_day('a', params)},
+                                         {_local_day("b - INTERVAL 1 MICROSECOND", params)}, INTERVAL 1 DAY))::DATE AS d
+        FROM own""")
+    con.execute("CREATE TEMP TABLE touched AS SELECT venue_code, list(DISTINCT d) AS days, max(d) AS last "
+                "FROM own_days GROUP BY venue_code")
+    # who scanned there on such a day, or checked out there on a later day than they came
+    con.execute(f"""
+        CREATE TEMP TABLE there AS
+        SELECT DISTINCT s.person_id, s.day FROM {scans} s JOIN touched t USING (venue_code)
+        WHERE list_contains(t.days, s.day)
+           OR (s.left_at IS NOT NULL AND s.day < t.last AND {_local_day('s.left_at', params)} > s.day)""")
+    # the widest read: only the columns a visit needs (not the venue's name and kind, which are the case's)
+    everyone = (f"SELECT person_id, venue_code, scanned_at, left_at, day FROM {scans} "
+                f"SEMI JOIN there USING (person_id, day)")
+    overlap_us = int(params.overlap.total_seconds() * 1_000_000)
+    rows = _rows(con, f"""
+        WITH v AS ({_visits_sql(everyone, params)}),
+        v_days AS (
+            SELECT v.*, unnest(generate_series(greatest({_local_day('start', params)}, DATE '{since}'),
+                                               least({_local_day('"end" - INTERVAL 1 MICROSECOND', params)},
+                                                     DATE '{until}'), INTERVAL 1 DAY))::DATE AS d
+            FROM v WHERE venue_code IN (SELECT venue_code FROM touched)),
+        pairs AS (
+            SELECT m.case_no, m.relation, o.person_id, m.venue_code, m.venue_name, m.start AS m_start,
+                   m."end" AS m_end, o.start AS o_start, o."end" AS o_end,
+                   epoch_us(least(m.b, o."end")) - epoch_us(greatest(m.a, o.start)) AS shared_us
+            FROM own_days m JOIN v_days o ON o.venue_code = m.venue_code AND o.d = m.d
+            WHERE o.person_id <> m.case_id AND o.start < m.b AND o."end" > m.a)
+        SELECT case_no, relation, person_id, venue_code, venue_name, greatest(m_start, o_start) AS together, shared_us
+        FROM pairs WHERE shared_us >= {overlap_us}
+        QUALIFY row_number() OVER (PARTITION BY case_no, person_id, relation
+                                   ORDER BY shared_us DESC, m_start, venue_code, m_end, o_start, o_end) = 1
+        ORDER BY case_no, person_id, relation""")
+    found: dict[int, list[Contact]] = {}
+    for r in rows:
+        shared = timedelta(microseconds=r["shared_us"])
+        found.setdefault(r["case_no"], []).append(Contact(
+            cases[r["case_no"]].person_id, r["person_id"], 1, r["relation"],
+            overlap_minutes=int(shared.total_seconds() // 60),
+            evidence=venue_evidence(r["venue_code"], r["venue_name"], r["together"], shared, params)))
+    return found
+
+
+def _digits(column: str) -> str:
+    """The text with full-width digits as ASCII ones (Python's int() reads both)."""
+    return f"translate({column}, {_literal(FULL_WIDTH_DIGITS)}, '0123456789')"
+
+
+def trip_contacts(store: FactStore, cases: Sequence[CaseRecord], since: date, until: date,
+                  params: Params) -> dict[int, list[Contact]]:
+    """``contacts.trip_contacts`` of every case (by its place in ``cases``) over the trips arriving
+    on local dates ``since``..``until``."""
+    if not cases:
+        return {}
+    con = connect(params)
+    con.register("cases", _cases_table(cases, params))
+    def derived(rows: str) -> str:  # the values compared, computed for the rows kept only
+        return f"""SELECT *, upper(trim(trip_no)) AS number, coalesce(departed_at, arrived_at) AS moment,
+                          {_local_day('coalesce(departed_at, arrived_at)', params)} AS on_day,
+                          TRY_CAST(nullif(regexp_extract({_digits('seat')}, '[0-9]+'), '') AS HUGEINT) AS seat_row,
+                          {_digits('upper(trim(carriage))')} AS car FROM ({rows})"""
+
+    trips = (f"SELECT person_id, mode, arrived_at, from_area, trip_no, departed_at, carriage, seat "
+             f"FROM {store.source('trips', since, until)}")
+    con.execute(f"""
+        CREATE TEMP TABLE mine AS
+        SELECT c.case_no, t.* FROM ({derived(f"SELECT * FROM ({trips}) WHERE person_id IN (SELECT case_id FROM cases)")}) t
+        JOIN cases c ON t.person_id = c.case_id
+        WHERE t.number <> '' AND t.moment BETWEEN c.w0 AND c.w1""")
+    con.execute("CREATE TEMP TABLE numbers AS SELECT DISTINCT number FROM mine")
+    fellow = derived(f"SELECT * FROM ({trips}) WHERE upper(trim(trip_no)) IN (SELECT number FROM numbers)")
+    same_car = ("(m.car IS NULL OR m.car = '' OR o.car IS NULL OR o.car = '' OR CASE "
+                "WHEN regexp_full_match(m.car, '[0-9]+') AND regexp_full_match(o.car, '[0-9]+') "
+                "THEN CAST(m.car AS HUGEINT) = CAST(o.car AS HUGEINT) ELSE m.car = o.car END)")
+    trip_columns = ("person_id", "mode", "arrived_at", "from_area", "trip_no", "departed_at", "carriage", "seat")
+    rows = _rows(con, f"""
+        SELECT m.case_no, {", ".join(f"m.{c} AS m_{c}, o.{c} AS o_{c}" for c in trip_columns)}
+        FROM mine m JOIN ({fellow}) o
+             ON o.mode = m.mode AND o.number = m.number AND o.on_day = m.on_day
+        WHERE o.person_id <> m.person_id AND {same_car}
+          AND (m.seat_row IS NULL OR o.seat_row IS NULL OR abs(m.seat_row - o.seat_row) <= {int(params.seat_rows)})
+        QUALIFY row_number() OVER (PARTITION BY m.case_no, o.person_id
+                                   ORDER BY m.arrived_at, m.mode, m.trip_no, o.arrived_at, o.mode, o.trip_no) = 1
+        ORDER BY m.case_no, o.person_id""")
+    found: dict[int, list[Contact]] = {}
+    for r in rows:
+        mine, other = (Trip(**{c: r[f"{side}_{c}"] for c in trip_columns}) for side in ("m", "o"))
+        found.setdefault(r["case_no"], []).append(Contact(mine.person_id, other.person_id, 1, "trip",
+                                                          evidence=trip_evidence(mine, other, params)))
+    return found
+
 
 
 # -- arrivals --------------------------------------------------------------------------------------
@@ -210,14 +380,18 @@ def arrivals(store: FactStore, risks: Sequence[RiskWindow], day: date, params: P
                        + [("r_" + level, pa.string()) for level in LEVELS])
     con.register("risks", pa.table(table, schema=schema))
     inside = " AND ".join(f"(r.r_{level} IS NULL OR r.r_{level} = o.{level})" for level in LEVELS)
+    # which origin lies in which area does not depend on the trip: found once per name, then the
+    # trips from such names only are joined to them by name (a hash join, not a loop over areas)
     rows = _rows(con, f"""
-        WITH t AS (SELECT *, CAST(timezone({_literal(params.timezone)}, coalesce(departed_at, arrived_at)) AS DATE)
-                             AS on_day FROM {trips}),
+        WITH hit AS (SELECT o.from_area, r.* FROM origins o JOIN risks r ON {inside}),
+        t AS (SELECT person_id, from_area, arrived_at, trip_no, mode, departed_at,
+                     CAST(timezone({_literal(params.timezone)}, coalesce(departed_at, arrived_at)) AS DATE) AS on_day
+              FROM {trips} WHERE from_area IN (SELECT from_area FROM hit)),
         matched AS (
             SELECT t.person_id, t.from_area, t.arrived_at, t.trip_no, t.mode, t.departed_at,
                    r.risk_area, r.level, r.rank
-            FROM t JOIN origins o USING (from_area)
-                   JOIN risks r ON {inside} AND r.since <= t.on_day AND (r.until IS NULL OR t.on_day <= r.until)
+            FROM t JOIN hit r USING (from_area)
+            WHERE r.since <= t.on_day AND (r.until IS NULL OR t.on_day <= r.until)
             QUALIFY row_number() OVER (PARTITION BY t.person_id, t.mode, t.trip_no, t.arrived_at
                                        ORDER BY r.rank DESC, r.depth DESC, r.risk_area) = 1)
         SELECT * EXCLUDE (rank) FROM matched

@@ -39,6 +39,7 @@ class Params:
     pass_test: timedelta = timedelta(hours=48)
     pass_valid: timedelta = timedelta(hours=48)
     timezone: str = "Asia/Shanghai"
+    query_memory_mb: int = 2048  # not a rule: what each DuckDB query over the facts may hold in memory
 
     @cached_property
     def zone(self) -> ZoneInfo:

@@ -1,16 +1,16 @@
-"""Contact tracing: gathers, for each case, the data its contacts can come from, and lets the
-pure rules (``contacts.tier1_contacts``, ``contacts.tier2_contacts``) decide.
+"""Contact tracing: for each case, its tier-1 contacts (household, shared venues, shared trips)
+and their households (tier 2), as ``contacts.py`` defines them.
 
 :func:`tier1_contacts` is the seam the pass rule stands on ("not a tier-1 contact of a
-case reported within 14 days"): household, shared venues and shared trips, as §7
-defines them. What is fetched per case:
+case reported within 14 days"). The household comes from the ledger (the case's record and
+the residents with the same household) and the pure rule; venues and trips are set-based
+DuckDB SQL over the fact store for all the cases at once (``queries.venue_contacts``,
+``queries.trip_contacts``; the tests hold them to ``contacts.py``), reading:
 
-- the household: the case's ledger record and the residents with the same household;
-- venues: every visit on the local dates the exposure windows touch (one day more
-  before them, for a visit that began the evening before with a recorded check-out) at
-  the venues the cases visited in those days;
-- trips: the case's trips arriving from the window's first date to two days after it
-  (a trip is dated by its departure), and every trip with the same number in those days.
+- venues: the scans made on the local dates the exposure windows touch (one day more before
+  them, for a visit that began the evening before with a recorded check-out);
+- trips: those arriving from the window's first date to two days after it (a trip is dated
+  by its departure).
 """
 
 from __future__ import annotations
@@ -21,33 +21,31 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from cityline.epidemic import ledger, queries
-from cityline.epidemic.contacts import tier1_contacts as contacts_of
-from cityline.epidemic.contacts import tier2_contacts
+from cityline.epidemic.contacts import household_contacts, tier2_contacts
 from cityline.epidemic.rules import CaseRecord, Contact, Person, exposure_window
 
 
 def tier1_contacts(session: Session, env, cases: Sequence[CaseRecord]) -> list[Contact]:
-    """Every tier-1 contact of each case (one line per case, person and relation). The data of
-    all the cases are fetched together (one read of the scans of the days their windows
-    touch), then the rules look at each case."""
+    """Every tier-1 contact of each case (one line per case, person and relation): for each case in
+    turn its household, then its venue contacts, then its fellow passengers, each by person."""
     if not cases:
         return []
     params = env.params
     windows = [exposure_window(case, params) for case in cases]
     first = min(params.local_date(start) for start, _ in windows) - timedelta(days=1)
     last = max(params.local_date(end) for _, end in windows)
-    ids = [c.person_id for c in cases]
-    homes = [p.household for p in ledger.people(session, ids) if p.household]
-    residents = ledger.household_members(session, homes)
-    own = queries.visits(env.store, first, last, params, persons=ids)
-    venues = {v.venue_code for v in own}
-    visits = queries.visits(env.store, first, last, params, venues=venues) if venues else []
-    trips = queries.trips_of(env.store, ids, first, last + timedelta(days=2), params)
-    numbers = {t.trip_no for t in trips if t.trip_no}
-    fellow = queries.trips_on(env.store, numbers, first, last + timedelta(days=2), params) if numbers else []
+    homes = {p.person_id: p.household for p in ledger.people(session, [c.person_id for c in cases]) if p.household}
+    # Each case is shown its own household only (a thousand cases each reading every gathered
+    # resident cost seconds for nothing).
+    households: dict[str, list[Person]] = {}
+    for member in ledger.household_members(session, set(homes.values())):
+        households.setdefault(member.household, []).append(member)
+    venues = queries.venue_contacts(env.store, cases, first, last, params)
+    trips = queries.trip_contacts(env.store, cases, first, last + timedelta(days=2), params)
     found: list[Contact] = []
-    for case in cases:
-        found += contacts_of(case, residents=residents, visits=visits, trips=fellow, params=params)
+    for number, case in enumerate(cases):
+        home = households.get(homes.get(case.person_id, ""), [])
+        found += household_contacts(case, home) + venues.get(number, []) + trips.get(number, [])
     return found
 
 
