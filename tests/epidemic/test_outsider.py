@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from cityline import runtime
 from cityline.cli import app
 from cityline.config import get_settings
+from cityline.db import default_sessionmaker
 
 HERE = Path(__file__).parent / "outsider"
 EXPECTED = json.loads((HERE / "expected.json").read_text())
@@ -33,6 +34,7 @@ def cityline(tmp_path_factory):
     patch.chdir(HERE)
     get_settings.cache_clear()
     runtime.sessions.cache_clear()
+    default_sessionmaker.cache_clear()  # else a module before this one leaves its database here
 
     def run(command: str):
         result = CliRunner().invoke(app, command.split(), env={"COLUMNS": "200"})
@@ -43,6 +45,7 @@ def cityline(tmp_path_factory):
     patch.undo()
     get_settings.cache_clear()
     runtime.sessions.cache_clear()
+    default_sessionmaker.cache_clear()  # else a module before this one leaves its database here
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from cityline import runtime
 from cityline.cli import app
 from cityline.config import get_settings
+from cityline.db import default_sessionmaker
 from tests.epidemic.test_outsider import assert_same_lines, json_lines
 
 HERE = Path(__file__).parent / "outsider2"
@@ -33,6 +34,7 @@ def cityline(tmp_path_factory):
     patch.chdir(HERE)
     get_settings.cache_clear()
     runtime.sessions.cache_clear()
+    default_sessionmaker.cache_clear()  # else a module before this one leaves its database here
     runner = CliRunner()
     for kind, name in IMPORTS:
         result = runner.invoke(app, ["epidemic", "import", kind, name])
@@ -41,6 +43,7 @@ def cityline(tmp_path_factory):
     patch.undo()
     get_settings.cache_clear()
     runtime.sessions.cache_clear()
+    default_sessionmaker.cache_clear()  # else a module before this one leaves its database here
 
 
 def expected(name: str) -> list[dict]:
