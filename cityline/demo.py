@@ -58,6 +58,7 @@ class DemoInfo:
     built_at: str | None = None  # when (ISO, UTC): the replays stop there
     weeks: int | None = None  # the 2020 outbreak moved this many weeks forward
     epidemic_weeks: int | None = None  # the 2022 wave moved this many weeks forward
+    warnings: dict[str, int] | None = None  # today's zones and the orders the warnings opened
     district_handlers: dict[str, str] | None = None  # username -> district centre's code
     city_seconds: float | None = None  # of ``seconds``, until it could serve (``build_city``)
     finished: bool = True  # ``finish`` done (a demo stopped before is built again)
@@ -147,6 +148,7 @@ def finish(factory: sessionmaker[Session], vault: Vault, info: DemoInfo, say: Ca
     epidemic_replay = replay_at_peak("2022", built_at)
     info.epidemic = load_epidemic(factory, vault, say, replay=epidemic_replay, seed=info.seed)
     info.epidemic_weeks = epidemic_replay.weeks
+    info.warnings = publish_epidemic_day(factory, vault, say, built_at)
     info.seconds = round(info.seconds + time.perf_counter() - began, 1)
     info.finished = True
 
@@ -208,6 +210,28 @@ def load_epidemic(factory: sessionmaker[Session], vault: Vault, say: Callable[[s
         + ", ".join(f"{count:,} {kind}" for kind, count in imported.items())
         + f" in {time.perf_counter() - began:.0f} s")
     return imported
+
+
+def publish_epidemic_day(factory: sessionmaker[Session], vault: Vault, say: Callable[[str], None],
+                         now: datetime) -> dict[str, int]:
+    """What the command does each morning with the day's data: publish today's zones (new orders
+    inside them are marked) and turn the cases, their close contacts and the risk-area arrivals
+    into tracing orders on the hour chain and control tasks (``epidemic.warnings``)."""
+    from cityline.epidemic import service
+    from cityline.epidemic.warnings import run_warnings
+
+    began = time.perf_counter()
+    env = service.env_for(vault)
+    today = to_local(now).date()
+    with transaction(factory) as session:
+        zones = service.compute_zones(session, env, today)
+        service.save_zones(session, today, zones, now)
+        report = run_warnings(session, env, today, actor="demo", now=now, vault=vault).as_dict()
+    made = {"zones": len(zones), "tracing": report["tracing"]["created"], "contacts": report["contact"]["created"],
+            "arrivals": report["arrival"]["created"]}
+    say(f"today's zones published and warnings opened: {made['zones']} zones, {made['tracing']} tracing orders, "
+        f"{made['contacts']} contact and {made['arrivals']} arrival tasks in {time.perf_counter() - began:.0f} s")
+    return made
 
 
 def register_grids(factory: sessionmaker[Session], residents_csv: Path) -> None:

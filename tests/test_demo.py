@@ -87,6 +87,13 @@ def test_demo_builds_once_and_every_role_can_sign_in(tmp_path):
         assert sum(c["received"] for c in situation["curve"] if c["day"] >= str(today - timedelta(days=1))) > 0
         zones = browser.get("/api/epidemic/zones", params={"date": today.isoformat()}).json()
         assert {"sealed", "controlled"} <= {zone["level"] for zone in zones}
+        # Today's zones are published and the cases, contacts and arrivals are orders on the loop;
+        # the commander's day shows the tracing orders on their hour chain.
+        assert info["warnings"]["zones"] == len(zones) and info["warnings"]["tracing"] > 0
+        browser.post("/api/auth/login", json={"username": "commander", "password": DEMO_PASSWORD})
+        day = browser.get("/api/epidemic/command", params={"date": today.isoformat()}).json()
+        started = next(m for m in day["milestones"] if m["milestone"] == "started")
+        assert day["totals"]["cases"] > 0 and started["on_time"] + started["late"] == info["warnings"]["tracing"]
         # The grid worker sees the untested residents of their own street office's grids, masked.
         browser.post("/api/auth/login", json={"username": "gridworker", "password": DEMO_PASSWORD})
         untested = browser.get("/api/epidemic/coverage/untested",
