@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from pathlib import Path
 
 import typer
@@ -108,6 +109,80 @@ def _print_gate(outcome) -> None:
     if not outcome.active:
         console.print(f"`cityline triage activate {outcome.version}` (or training with --force) would use it anyway",
                       soft_wrap=True)
+
+
+@app.command("retrain")
+def retrain_command(
+    once: bool = typer.Option(False, "--once", help="Run once and stop (for cron or a systemd timer)."),
+    force: bool = typer.Option(False, "--force", help="Make the new model active even if the gate would not."),
+) -> None:
+    """Retrain on operators' corrections behind the gate, when there are corrections no model learnt from yet:
+    once with --once, else every CITYLINE_TRIAGE_RETRAIN_HOURS."""
+    from cityline.config import get_settings
+    from cityline.runtime import sessions
+    from cityline.triage.retrain import retrain
+
+    hours = get_settings().triage_retrain_hours
+    while True:
+        result = retrain(sessions(), force=force)
+        if result is None:
+            console.print("no corrections since the newest model: nothing to learn")
+        else:
+            console.print(f"{result.corrections} corrections since {result.report['previous']}")
+            _print_gate(result.outcome)
+            _print_outcomes(result.report)
+        if once:
+            return
+        console.print(f"next retrain in {hours:g} h")
+        time.sleep(hours * 3600)
+
+
+@app.command("corrections-report")
+def corrections_report_command(
+    version: str | None = typer.Argument(None, help="Model version (3 or model-3); default: the newest retrained."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Which operators' corrections a retrain learnt, and for each the previous and the new model's call."""
+    from cityline.db import read_transaction
+    from cityline.runtime import sessions
+    from cityline.triage.retrain import stored_report
+    from cityline.triage.service import NoModelError
+
+    number = None
+    if version is not None:
+        try:
+            number = int(version.removeprefix("model-"))
+        except ValueError:
+            _fail(f"not a model version: {version!r} (expected e.g. 3 or model-3)")
+    try:
+        with read_transaction(sessions()) as session:
+            row, report = stored_report(session, number)
+            gate, label, active = row.metrics.get("gate", {}), row.label, row.is_active
+    except NoModelError as error:
+        _fail(str(error))
+    if as_json:
+        typer.echo(json.dumps({"model": label, "active": active, "gate": gate, **report}, ensure_ascii=False))
+        return
+    state = "active" if active else "inactive"
+    console.print(f"{label} ({state}) learnt {report['count']} corrections since {report['previous']}; gate: "
+                  f"{gate.get('reason', '?')}", soft_wrap=True)
+    for item in report["items"]:
+        console.print(f"{item['number']}  {item['text']}", soft_wrap=True)
+        table = Table("field", "operator", "was", report["previous"], label, "outcome")
+        for found in item["fields"]:
+            table.add_row(found["field"], _shown(found["operator"]), _shown(found["was"]),
+                          _shown(found["old_model"]), _shown(found["new_model"]), found["outcome"])
+        console.print(table)
+    _print_outcomes(report)
+
+
+def _print_outcomes(report: dict) -> None:
+    counts = ", ".join(f"{name} {count}" for name, count in report["outcomes"].items())
+    console.print(f"corrected fields: {counts}")
+
+
+def _shown(label) -> str:
+    return ",".join(label) if isinstance(label, list) else str(label)
 
 
 @app.command("crossval")
