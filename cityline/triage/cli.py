@@ -191,17 +191,30 @@ def crossval_command(
     seed: int = typer.Option(7, help="Seed of the random cut into folds."),
     file: Path | None = typer.Option(None, "--file", help="Labelled JSON Lines file instead of the shipped history."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    leave_out: list[Path] = typer.Option(  # noqa: B008
+        [], "--leave-out", help="Instead of folds: per file (one writer's labelled orders), a model learnt from the "
+                                "shipped history and the other files, never from that file's texts, scored on it."),
 ) -> None:
-    """Held-out quality of a trained model blended with the lexicon, by k-fold cross-validation."""
-    from cityline.triage.crossval import cross_validate
+    """Held-out quality of a trained model blended with the lexicon, by k-fold cross-validation
+    (or leaving one writer's file out at a time)."""
+    from cityline.triage.crossval import cross_validate, leave_one_set_out
     from cityline.triage.history import read_records, shipped_records
 
     try:
-        records = read_records(file) if file is not None else list(shipped_records())
-        report = cross_validate(records, folds, seed)
+        if leave_out:
+            reports = leave_one_set_out({path.stem: read_records(path) for path in leave_out}, shipped_records())
+        else:
+            records = read_records(file) if file is not None else list(shipped_records())
+            report = cross_validate(records, folds, seed)
     except ValueError as error:
         _fail(str(error))
-    if as_json:
+    if leave_out and as_json:
+        typer.echo(json.dumps(reports, ensure_ascii=False))
+    elif leave_out:
+        for name, found in reports.items():
+            console.print(f"{name} left out:")
+            _print_report(found)
+    elif as_json:
         typer.echo(json.dumps(report, ensure_ascii=False))
     else:
         _print_report(report)
