@@ -98,7 +98,15 @@ def kind_cues(lowered: str, lexicon: Lexicon) -> frozenset[str]:
     matter is praise; a proposal about people in general, or with no loss of the caller's own,
     is a suggestion; someone else breaking rules with no loss of the caller's own is a tip-off.
     The combinations are model features too: a linear model cannot form "and" itself."""
-    heard = {hit.votes[0][0] for hit in lexicon.kind_cues.find(lowered)}
+    ending = len(lowered.rstrip(" 。.！!～~"))
+    heard = set()
+    for hit in lexicon.kind_cues.find(lowered):
+        cue = hit.votes[0][0]
+        if cue == "polite_closing":
+            if hit.end >= ending:
+                continue  # "…请尽快处理，谢谢": the request decides
+            cue = "gratitude"
+        heard.add(cue)
     own_loss = "own_loss" in heard
     if "gratitude" in heard and "new_matter" not in heard:
         heard.add("thanks_only!")
