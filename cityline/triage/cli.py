@@ -128,7 +128,7 @@ def retrain_command(
         if result is None:
             console.print("no corrections since the newest model: nothing to learn")
         else:
-            console.print(f"{result.corrections} corrections since {result.report['previous']}")
+            console.print(f"{_counted(result.corrections, 'correction')} since {result.report['previous']}")
             _print_gate(result.outcome)
             _print_outcomes(result.report)
         if once:
@@ -164,7 +164,7 @@ def corrections_report_command(
         typer.echo(json.dumps({"model": label, "active": active, "gate": gate, **report}, ensure_ascii=False))
         return
     state = "active" if active else "inactive"
-    console.print(f"{label} ({state}) learnt {report['count']} corrections since {report['previous']}; gate: "
+    console.print(f"{label} ({state}) learnt {_counted(report['count'], 'correction')} since {report['previous']}; gate: "
                   f"{gate.get('reason', '?')}", soft_wrap=True)
     for item in report["items"]:
         console.print(f"{item['number']}  {item['text']}", soft_wrap=True)
@@ -179,6 +179,10 @@ def corrections_report_command(
 def _print_outcomes(report: dict) -> None:
     counts = ", ".join(f"{name} {count}" for name, count in report["outcomes"].items())
     console.print(f"corrected fields: {counts}")
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _shown(label) -> str:
