@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     auto_dispatch_threshold: float = Field(
         default=0.9, description="Dispatch without a dispatcher when category and catalogue are this sure."
     )
+    # Operators' corrections are learnt from by `cityline triage retrain`, run this often
+    # (and only when there are new ones), behind the quality gate (triage/README.md).
+    triage_retrain_hours: float = Field(
+        default=24.0, gt=0, description="Hours between retrains of triage on operators' corrections."
+    )
     duplicate_window_hours: int = Field(default=72, description="How far back to look for duplicate orders.")
     sla_policy_file: Path | None = Field(
         default=None, description="Deadline policies (TOML); empty means the shipped default."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from pathlib import Path
 
 import typer
@@ -110,23 +111,114 @@ def _print_gate(outcome) -> None:
                       soft_wrap=True)
 
 
+@app.command("retrain")
+def retrain_command(
+    once: bool = typer.Option(False, "--once", help="Run once and stop (for cron or a systemd timer)."),
+    force: bool = typer.Option(False, "--force", help="Make the new model active even if the gate would not."),
+) -> None:
+    """Retrain on operators' corrections behind the gate, when there are corrections no model learnt from yet:
+    once with --once, else every CITYLINE_TRIAGE_RETRAIN_HOURS."""
+    from cityline.config import get_settings
+    from cityline.runtime import sessions
+    from cityline.triage.retrain import retrain
+
+    hours = get_settings().triage_retrain_hours
+    while True:
+        result = retrain(sessions(), force=force)
+        if result is None:
+            console.print("no corrections since the newest model: nothing to learn")
+        else:
+            console.print(f"{_counted(result.corrections, 'correction')} since {result.report['previous']}")
+            _print_gate(result.outcome)
+            _print_outcomes(result.report)
+        if once:
+            return
+        console.print(f"next retrain in {hours:g} h")
+        time.sleep(hours * 3600)
+
+
+@app.command("corrections-report")
+def corrections_report_command(
+    version: str | None = typer.Argument(None, help="Model version (3 or model-3); default: the newest retrained."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Which operators' corrections a retrain learnt, and for each the previous and the new model's call."""
+    from cityline.db import read_transaction
+    from cityline.runtime import sessions
+    from cityline.triage.retrain import stored_report
+    from cityline.triage.service import NoModelError
+
+    number = None
+    if version is not None:
+        try:
+            number = int(version.removeprefix("model-"))
+        except ValueError:
+            _fail(f"not a model version: {version!r} (expected e.g. 3 or model-3)")
+    try:
+        with read_transaction(sessions()) as session:
+            row, report = stored_report(session, number)
+            gate, label, active = row.metrics.get("gate", {}), row.label, row.is_active
+    except NoModelError as error:
+        _fail(str(error))
+    if as_json:
+        typer.echo(json.dumps({"model": label, "active": active, "gate": gate, **report}, ensure_ascii=False))
+        return
+    state = "active" if active else "inactive"
+    console.print(f"{label} ({state}) learnt {_counted(report['count'], 'correction')} since {report['previous']}; gate: "
+                  f"{gate.get('reason', '?')}", soft_wrap=True)
+    for item in report["items"]:
+        console.print(f"{item['number']}  {item['text']}", soft_wrap=True)
+        table = Table("field", "operator", "was", report["previous"], label, "outcome")
+        for found in item["fields"]:
+            table.add_row(found["field"], _shown(found["operator"]), _shown(found["was"]),
+                          _shown(found["old_model"]), _shown(found["new_model"]), found["outcome"])
+        console.print(table)
+    _print_outcomes(report)
+
+
+def _print_outcomes(report: dict) -> None:
+    counts = ", ".join(f"{name} {count}" for name, count in report["outcomes"].items())
+    console.print(f"corrected fields: {counts}")
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _shown(label) -> str:
+    return ",".join(label) if isinstance(label, list) else str(label)
+
+
 @app.command("crossval")
 def crossval_command(
     folds: int = typer.Option(5, help="Number of folds."),
     seed: int = typer.Option(7, help="Seed of the random cut into folds."),
     file: Path | None = typer.Option(None, "--file", help="Labelled JSON Lines file instead of the shipped history."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    leave_out: list[Path] = typer.Option(  # noqa: B008
+        [], "--leave-out", help="Instead of folds: per file (one writer's labelled orders), a model learnt from the "
+                                "shipped history and the other files, never from that file's texts, scored on it."),
 ) -> None:
-    """Held-out quality of a trained model blended with the lexicon, by k-fold cross-validation."""
-    from cityline.triage.crossval import cross_validate
+    """Held-out quality of a trained model blended with the lexicon, by k-fold cross-validation
+    (or leaving one writer's file out at a time)."""
+    from cityline.triage.crossval import cross_validate, leave_one_set_out
     from cityline.triage.history import read_records, shipped_records
 
     try:
-        records = read_records(file) if file is not None else list(shipped_records())
-        report = cross_validate(records, folds, seed)
+        if leave_out:
+            reports = leave_one_set_out({path.stem: read_records(path) for path in leave_out}, shipped_records())
+        else:
+            records = read_records(file) if file is not None else list(shipped_records())
+            report = cross_validate(records, folds, seed)
     except ValueError as error:
         _fail(str(error))
-    if as_json:
+    if leave_out and as_json:
+        typer.echo(json.dumps(reports, ensure_ascii=False))
+    elif leave_out:
+        for name, found in reports.items():
+            console.print(f"{name} left out:")
+            _print_report(found)
+    elif as_json:
         typer.echo(json.dumps(report, ensure_ascii=False))
     else:
         _print_report(report)

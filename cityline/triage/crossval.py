@@ -84,3 +84,29 @@ def confirmation_report(gold: Sequence[LabelledText], results: Sequence) -> dict
         "calibrated": cost(fitted),
         "curves": {name: [list(point) for point in curve] for name, curve in fitted.curves.items()},
     }
+
+
+def leave_one_set_out(sets: dict[str, Sequence[LabelledText]], history: Sequence[LabelledText]) -> dict[str, dict]:
+    """Per labelled set (one writer's orders): a model learnt from ``history`` and the other
+    sets — never from a text of the set itself, even where the history holds it — blended with
+    the lexicon, evaluated on the set (how far what one writer taught carries to another)."""
+    from cityline.triage.evaluation import evaluate
+    from cityline.triage.gate import as_eval_lines
+
+    reports = {}
+    for name, held in sets.items():
+        triager = Triager(model=train(learnt_without(name, sets, history)), model_version=f"without {name}")
+        reports[name] = evaluate(as_eval_lines(held), triager, places=False)
+    return reports
+
+
+def learnt_without(name: str, sets: dict[str, Sequence[LabelledText]],
+                   history: Sequence[LabelledText]) -> list[LabelledText]:
+    """The history and every set but ``name``, without any text of set ``name``, each text once."""
+    texts = {r.text for r in sets[name]}
+    learn, seen = [], set()
+    for record in [*history, *(r for other, rs in sets.items() if other != name for r in rs)]:
+        if record.text not in texts and record.text not in seen:
+            seen.add(record.text)
+            learn.append(record)
+    return learn

@@ -23,13 +23,17 @@ flatter it.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityline.db import transaction
 from cityline.triage.model import LabelledText
+
+if TYPE_CHECKING:
+    from cityline.triage.classifier import Triager
 
 HELD_BACK_SEED = 1
 LEARN_SHARE = 0.8  # the rest of the shuffled shipped history is held back
@@ -130,12 +134,15 @@ class GateOutcome:
 
 def train_behind_gate(factory: sessionmaker[Session], records: Sequence[LabelledText],
                       judge: Sequence[LabelledText], *, force: bool = False, metrics: dict | None = None,
-                      report_on: Sequence[LabelledText] = ()) -> GateOutcome:
+                      report_on: Sequence[LabelledText] = (),
+                      measure: Callable[[Triager], dict] | None = None) -> GateOutcome:
     """Train on ``records`` (never on ``judge``), judge the new and the active model on ``judge``,
     store the new one — active only if :func:`decide` says so.
 
     ``report_on``: other labelled orders (not learnt from) the new model is also
-    measured on; the report is stored with it but decides nothing.
+    measured on; the report is stored with it but decides nothing. ``measure``: called
+    with the new model's Triager before it is stored; what it returns is stored in its
+    metrics too (the retrain's corrections report).
 
     Training takes seconds, so it happens outside any transaction: one short
     transaction reads the active model, another stores the new one. Should the
@@ -169,6 +176,7 @@ def train_behind_gate(factory: sessionmaker[Session], records: Sequence[Labelled
     report = None
     if report_on:
         report = evaluate(as_eval_lines(report_on), Triager(model=model, model_version="new model"), places=False)
+    measured = measure(Triager(model=model, model_version="new model")) if measure else {}
     with transaction(factory) as session:
         row = active_version(session)
         now = row.version if row else None
@@ -178,7 +186,7 @@ def train_behind_gate(factory: sessionmaker[Session], records: Sequence[Labelled
         gate = {"judged_on": len(lines), "candidate": asdict(candidate), "incumbent": incumbent_name,
                 "incumbent_scores": asdict(current), "activated": verdict.activate, "forced": verdict.forced,
                 "reason": verdict.reason}
-        stored = save_model(session, model, {**(report or {}), **(metrics or {}), "trained_on": len(learn),
+        stored = save_model(session, model, {**(report or {}), **(metrics or {}), **measured, "trained_on": len(learn),
                                              "gate": gate}, active=verdict.activate)
         version = stored.version
     return GateOutcome(version, verdict.activate, verdict, candidate, current, incumbent_name, len(lines),

@@ -93,8 +93,28 @@ def read_text(text: str, lexicon: Lexicon) -> Reading:
 
 
 def kind_cues(lowered: str, lexicon: Lexicon) -> frozenset[str]:
-    """The lexicon's kind cues heard in the text ([kind_cues] in lexicon.toml)."""
-    return frozenset(hit.votes[0][0] for hit in lexicon.kind_cues.find(lowered))
+    """The lexicon's kind cues heard in the text ([kind_cues] in lexicon.toml), and what they
+    mean together by the guidelines' order of kinds (names ending in "!"): thanks with no new
+    matter is praise; a proposal about people in general, or with no loss of the caller's own,
+    is a suggestion; someone else breaking rules with no loss of the caller's own is a tip-off.
+    The combinations are model features too: a linear model cannot form "and" itself."""
+    ending = len(lowered.rstrip(" 。.！!～~"))
+    heard = set()
+    for hit in lexicon.kind_cues.find(lowered):
+        cue = hit.votes[0][0]
+        if cue == "polite_closing":
+            if hit.end >= ending:
+                continue  # "…请尽快处理，谢谢": the request decides
+            cue = "gratitude"
+        heard.add(cue)
+    own_loss = "own_loss" in heard
+    if "gratitude" in heard and "new_matter" not in heard:
+        heard.add("thanks_only!")
+    if "proposal" in heard and ("public" in heard or not own_loss):
+        heard.add("proposal!")
+    if "someone_else" in heard and "rule_breaking" in heard and not own_loss:
+        heard.add("tip_off!")
+    return frozenset(heard)
 
 
 def _cue_scopes(lowered: str, lexicon: Lexicon, clause_ends: list[int]):
@@ -179,15 +199,19 @@ def kind_probabilities(reading: Reading, category: str, kinds: list[str]) -> dic
     if reading.question:
         scores["consult"] = scores.get("consult", 0.0) + 0.8
     cues = reading.kind_cues
-    if "someone_else" in cues and "rule_breaking" in cues and "own_loss" not in cues:
+    if "tip_off!" in cues:
         scores["report"] = scores.get("report", 0.0) + 1.5  # a tip-off, not a redress
     elif "own_loss" in cues and scores.get("report", 0.0) > 0:
         scores["complaint"] = scores.get("complaint", 0.0) + 1.5  # "신고하고 싶어요" about one's own fare
-    if "proposal" in cues and "own_loss" not in cues:
+    if "proposal!" in cues:
         scores["suggestion"] = scores.get("suggestion", 0.0) + 1.5
     if "just_asking" in cues:
         scores["consult"] = scores.get("consult", 0.0) + 2.0
-    if reading.fields["urgency"].scores.get("urgent", 0.0) >= 3.0:
+    thanks_only = "thanks_only!" in cues
+    if thanks_only:
+        # A solved problem told to say who solved it is praise (the guidelines' first rule).
+        scores["praise"] = scores.get("praise", 0.0) + 1.5
+    if reading.fields["urgency"].scores.get("urgent", 0.0) >= 3.0 and not thanks_only:
         # In an emergency the caller needs someone to act; blame is not the point.
         scores["help"] = scores.get("help", 0.0) + 3.0
     for kind in KIND_PRECEDENCE:  # the first kind that clearly fits wins

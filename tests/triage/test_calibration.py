@@ -43,10 +43,18 @@ def test_the_shipped_curves_rise_for_every_field():
         ("我想举报出租车司机，他多收了我两百块还不给退我", {"own_loss"}, "complaint"),
         ("口罩能不能以后放到居委去代卖，药店门口队太长了", {"proposal"}, "suggestion"),
         ("我不是投诉，就是问问物业费一年涨了多少", {"just_asking"}, "consult"),
+        # Written for issue 20's second look: outsiders' words for the three rarer kinds.
+        ("我三月底半夜羊水破了，是小区的大白用担架把我抬出去的，现在母子平安，谢谢他们", {"thanks_only!"}, "praise"),
+        ("谢谢你们上次帮忙，不过现在楼道灯又坏了，麻烦再派人来修一下", {"gratitude", "new_matter"}, "help"),
+        ("楼道灯坏了一个礼拜了，晚上黑漆漆的，麻烦派人来修一下，谢谢！", set(), "help"),
+        ("有个摊主的秤动过手脚，专挑老年人坑，你们去查查", {"tip_off!"}, "report"),
+        ("菜场门口的红绿灯太短了，老年人走不过去，要是能调长一点就好了", {"proposal!", "public"}, "suggestion"),
     ],
 )
 def test_kind_cues_follow_the_guidelines_order_of_rules(text, cues, leaning):
     lexicon = load_lexicon()
     assert cues <= kind_cues(text, lexicon)
+    if not cues:  # a polite closing is not thanks
+        assert "gratitude" not in kind_cues(text, lexicon)
     chances = kind_probabilities(read_text(text, lexicon), "GEN.OTHER", KINDS)
     assert max(chances, key=chances.__getitem__) == leaning

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cityline.triage.crossval import cross_validate, folds
+from cityline.triage.crossval import cross_validate, folds, learnt_without, leave_one_set_out
 from tests.triage.conftest import examples
 
 
@@ -23,3 +23,15 @@ def test_cross_validation_scores_held_out_predictions():
     # Each text appears three times: the copies in the other folds teach the model its labels.
     assert report["category"]["accuracy"] > 0.8
     assert report["language"]["accuracy"] == 1.0
+
+
+def test_leaving_one_writers_set_out_never_learns_its_texts():
+    first, second = examples()[:6], examples()[6:]
+    history = [*first, *examples()[3:9]]  # the history holds some of both sets' texts
+    learn = learnt_without("one", {"one": first, "two": second}, history)
+    assert not {r.text for r in learn} & {r.text for r in first}
+    assert sorted(r.text for r in learn) == sorted(r.text for r in second)  # each text once
+    reports = leave_one_set_out({"one": first, "two": second}, examples(copies=2))
+    assert {name: report["n"] for name, report in reports.items()} == {"one": 6, "two": 6}
+    assert reports["one"]["model_version"] == "without one"
+    assert 0.0 <= reports["two"]["kind"]["accuracy"] <= 1.0
