@@ -375,7 +375,7 @@ def write_bridge(snap: Snapshot, made: Bridge, folder: str | Path) -> dict[str, 
                 layer.append("t")
                 a.append(ids[first])
                 b.append(ids[second])
-                day.append((DAY_ZERO.toordinal() + when - date(1970, 1, 1).toordinal()))
+                day.append(DAY_ZERO.toordinal() + when - date(1970, 1, 1).toordinal())
     edges = pa.table({"layer": pa.array(layer, pa.string()), "person_a": pa.array(a, pa.string()),
                       "person_b": pa.array(b, pa.string()),
                       "trip_date": pa.array(day, pa.int32()).cast(pa.date32())})
