@@ -18,7 +18,7 @@ from cityline.privacy import Vault
 from cityline.schema import upgrade
 from cityline.sim.covasim_bridge import FILES, KINDS_IN_ORDER, Bridge, figures
 
-CASES_A_CALL = 16  # cases traced together: one read of their days' scans, rules per case
+CASES_A_CALL = 16  # cases traced together: one read of their days' scans, then the rules case by case
 
 
 def check(made: Bridge, folder: Path, *, say: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
@@ -43,7 +43,8 @@ def check(made: Bridge, folder: Path, *, say: Callable[[str], None] = lambda _: 
         found: dict[int, set[int]] = {c.agent: set() for c in made.cases}
         began = time.perf_counter()
         with read_transaction(factory) as session:
-            cases = sorted(service.case_records(session, list(by_id)), key=lambda c: c.person_id)
+            # by report, so the cases traced together share their days (and the scans read for them)
+            cases = sorted(service.case_records(session, list(by_id)), key=lambda c: (c.reported_at, c.person_id))
             for at in range(0, len(cases), CASES_A_CALL):
                 for contact in tracing.contacts(session, env, cases[at:at + CASES_A_CALL]):
                     if contact.tier == 1:

@@ -133,7 +133,7 @@ def test_figures_count_every_miss_and_every_stranger():
 def test_the_command_finds_covasims_contacts_and_infections(tmp_path):
     """covasim run, bridged, imported into a new database and traced: precision, recall and the
     share of infections found each at least 0.95."""
-    result = CliRunner().invoke(app, ["covasim", "--agents", "1500", "--days", "25", "--seed", "2",
+    result = CliRunner().invoke(app, ["covasim", "--agents", "1000", "--days", "20", "--seed", "2",
                                       "--out", str(tmp_path), "--report", "--json"])
     assert result.exit_code == 0, result.output
     found = json.loads(result.output.strip().splitlines()[-1])
