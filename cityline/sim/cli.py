@@ -99,7 +99,9 @@ def covasim(
     began = time.perf_counter()
     try:
         snap = run_covasim(agents, days, seed)
-    except ImportError:
+    except ModuleNotFoundError as error:
+        if error.name != "covasim":
+            raise
         raise typer.BadParameter('covasim is not installed: pip install -e ".[covasim]"') from None
     simulated = time.perf_counter() - began
     made = bridge(snap)

@@ -38,7 +38,9 @@ covasim's log whose source is the case (seeds have none).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -85,14 +87,16 @@ class Snapshot:
 def run_covasim(agents: int, days: int, seed: int) -> Snapshot:
     """Runs covasim (``pop_type='hybrid'``), the layers copied after initialisation and before
     the run."""
-    import covasim as cv  # an optional extra: only this command needs it
+    with contextlib.redirect_stdout(sys.stderr):  # covasim greets on import; stdout is for --json
+        import covasim as cv  # an optional extra: only this command needs it
 
-    sim = cv.Sim(pop_type="hybrid", pop_size=agents, n_days=days, rand_seed=seed, verbose=0)
-    sim.init()
+        sim = cv.Sim(pop_type="hybrid", pop_size=agents, n_days=days, rand_seed=seed, verbose=0)
+        sim.init()
     layers = {key: (np.array(sim.networks[key].edges.p1, dtype=np.int64),
                     np.array(sim.networks[key].edges.p2, dtype=np.int64)) for key in LAYERS}
     age = np.array(sim.people.age, dtype=float)
-    sim.run()
+    with contextlib.redirect_stdout(sys.stderr):
+        sim.run()
     log = sim.diseases.covid.infection_log.to_df()
     people = sim.people
     return Snapshot(
