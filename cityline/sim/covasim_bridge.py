@@ -41,7 +41,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -81,7 +81,6 @@ class Snapshot:
     date_infectious: np.ndarray  # float day, nan when never
     date_symptomatic: np.ndarray
     version: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def run_covasim(agents: int, days: int, seed: int) -> Snapshot:
