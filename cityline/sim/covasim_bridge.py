@@ -22,7 +22,9 @@ How covasim's world becomes cityline's (day 0 = ``DAY_ZERO``, times local, Asia/
   by train in groups of 2–4, a group in a row of one carriage, groups 5 rows apart, 64 groups
   a service; so §7's trip rule (same train and day, same carriage, rows ≤ 2 apart) finds a
   group's own members and nobody else.
-- **Cases**: every agent covasim makes infectious on a day of the run. The positive sample is
+- **Cases**: every agent covasim makes infectious on a day of the run (run without waning
+  immunity, so nobody is infected twice: covasim keeps one set of dates a person, and a
+  reinfection would overwrite the first infection's). The positive sample is
   taken at 09:00 of the first infectious day (``date_infectious``: the daily screening of
   spring 2022), onset at 08:00 of ``date_symptomatic`` when covasim gives one within the run
   (``confirmed``; otherwise ``asymptomatic``), reported the next day at 18:00. So a window is
@@ -70,7 +72,7 @@ class Snapshot:
     die), the infection log and the dates after it. Days are covasim's (0 = the first day)."""
 
     agents: int
-    days: int
+    days: int  # days simulated: covasim's n_days = D runs days 0 .. D, so D + 1
     seed: int
     age: np.ndarray  # years
     layers: dict[str, tuple[np.ndarray, np.ndarray]]  # layer -> (p1, p2), agent indices
@@ -89,22 +91,26 @@ def run_covasim(agents: int, days: int, seed: int) -> Snapshot:
     with contextlib.redirect_stdout(sys.stderr):  # covasim greets on import; stdout is for --json
         import covasim as cv  # an optional extra: only this command needs it
 
-        sim = cv.Sim(pop_type="hybrid", pop_size=agents, n_days=days, rand_seed=seed, verbose=0)
+        # without waning immunity nobody is infected twice, so covasim's dates (which a
+        # reinfection overwrites) describe each agent's one infection, and one case a person holds
+        sim = cv.Sim(pop_type="hybrid", pop_size=agents, n_days=days, rand_seed=seed, verbose=0,
+                     use_waning=False)
         sim.init()
     layers = {key: (np.array(sim.networks[key].edges.p1, dtype=np.int64),
                     np.array(sim.networks[key].edges.p2, dtype=np.int64)) for key in LAYERS}
-    age = np.array(sim.people.age, dtype=float)
+    age = np.array(sim.people.age.raw, dtype=float)[:agents]
     with contextlib.redirect_stdout(sys.stderr):
         sim.run()
     log = sim.diseases.covid.infection_log.to_df()
     people = sim.people
     return Snapshot(
-        agents=agents, days=days, seed=seed, age=age, layers=layers,
+        agents=agents, days=days + 1, seed=seed, age=age, layers=layers,
         source=log["source"].to_numpy(dtype=np.int64), target=log["target"].to_numpy(dtype=np.int64),
         day=log["day"].to_numpy(dtype=np.int64),
         layer=np.array([str(n) if n in LAYERS else "seed" for n in log["network"]], dtype=object),
-        date_infectious=np.array(people.date_infectious, dtype=float)[:agents],
-        date_symptomatic=np.array(people.date_symptomatic, dtype=float)[:agents],
+        # by agent (``raw``): the plain arrays hold only the living, so a death shifts them
+        date_infectious=np.array(people.date_infectious.raw, dtype=float)[:agents],
+        date_symptomatic=np.array(people.date_symptomatic.raw, dtype=float)[:agents],
         version=cv.__version__)
 
 
@@ -342,6 +348,7 @@ class Bridge:
     truth: dict[int, set[int]]
     infected: dict[int, list[int]]
     groups: list[tuple[int, list[int]]]
+    transmissions: int  # in covasim's log, seeds left out
 
 
 def bridge(snap: Snapshot) -> Bridge:
@@ -351,7 +358,7 @@ def bridge(snap: Snapshot) -> Bridge:
     tables = {"residents": residents_table(snap, rng), "scans": scans_table(snap), "trips": trips.table,
               "cases": cases_table(snap, cases)}
     return Bridge(tables, cases, truth_contacts(snap, cases, trips.groups), infections_by_case(snap, cases),
-                  trips.groups)
+                  trips.groups, int((snap.source >= 0).sum()))
 
 
 def write_bridge(snap: Snapshot, made: Bridge, folder: str | Path) -> dict[str, tuple[Path, int]]:

@@ -52,5 +52,6 @@ def check(made: Bridge, folder: Path, *, say: Callable[[str], None] = lambda _: 
         traced = time.perf_counter() - began
     finally:
         engine.dispose()
-    return figures(found, made.truth, made.infected) | {"import_seconds": round(imported, 1),
+    return figures(found, made.truth, made.infected) | {"transmissions": made.transmissions,
+                                                        "import_seconds": round(imported, 1),
                                                         "trace_seconds": round(traced, 1)}

@@ -138,5 +138,7 @@ def test_the_command_finds_covasims_contacts_and_infections(tmp_path):
     assert result.exit_code == 0, result.output
     found = json.loads(result.stdout)
     assert found["cases"] > 50 and found["infections"] > 50 and found["contacts_true"] > 1000, found
+    # the cases are the agents that transmitted: every transmission of the log has its case
+    assert found["infections"] == found["transmissions"], found
     assert found["precision"] >= 0.95 and found["recall"] >= 0.95 and found["infections_share"] >= 0.95, found
     assert (tmp_path / "truth_edges.csv").exists() and (tmp_path / "truth_infections.csv").exists()
