@@ -76,3 +76,50 @@ def generate(
             typer.echo(f"{rows} {kind} -> {path}")
         typer.echo(f"epidemic data: {sum(rows for _, rows in written.values())} rows in {seconds:.1f} s; "
                    f"import them in this order with `cityline epidemic import KIND FILE`")
+
+
+@app.command()
+def covasim(
+    agents: int = typer.Option(20_000, min=10, help="covasim's population (pop_size)."),
+    days: int = typer.Option(60, min=3, help="Days to simulate (day 0 = 2022-03-01)."),
+    seed: int = typer.Option(1, help="covasim's rand_seed; same seed, same files."),
+    out: Path = typer.Option(Path("covasim"), help="Folder for the §6 files and the truth."),
+    report: bool = typer.Option(False, "--report", help=(
+        "Import the files into a new database in OUT/cityline-db, trace every case's contacts and "
+        "print precision, recall and the share of infections found.")),
+    as_json: bool = typer.Option(False, "--json", help="With --report: the figures as one JSON object."),
+) -> None:
+    """Ground truth from covasim (pip install -e ".[covasim]"): its people, contact layers and
+    infection log as residents, scans, trips and cases (formats §6), with the truth beside them."""
+    import json
+
+    from cityline.sim.covasim_bridge import bridge, run_covasim, write_bridge
+
+    say = (lambda _: None) if as_json else typer.echo
+    began = time.perf_counter()
+    try:
+        snap = run_covasim(agents, days, seed)
+    except ModuleNotFoundError as error:
+        if error.name != "covasim":
+            raise
+        raise typer.BadParameter('covasim is not installed: pip install -e ".[covasim]"') from None
+    simulated = time.perf_counter() - began
+    made = bridge(snap)
+    for kind, (path, rows) in write_bridge(snap, made, out).items():
+        say(f"{rows} {kind} -> {path}")
+    say(f"covasim {snap.version}: {agents} agents x {days} days in {simulated:.1f} s; "
+        f"{len(made.cases)} cases; truth -> {out / 'truth_edges.csv'}, {out / 'truth_infections.csv'}")
+    if not report:
+        return
+    from cityline.sim.covasim_check import check
+
+    found = check(made, out, say=say) | {"agents": agents, "days": days, "seed": seed,
+                                         "covasim_seconds": round(simulated, 1)}
+    if as_json:
+        typer.echo(json.dumps(found))
+        return
+    typer.echo(f"{found['cases']} cases: precision {found['precision']:.4f} "
+               f"({found['true_found']}/{found['contacts_found']}), recall {found['recall']:.4f} "
+               f"({found['true_found']}/{found['contacts_true']}), infections found {found['infections_share']:.4f} "
+               f"({found['infections_found']}/{found['infections']}); import {found['import_seconds']} s, "
+               f"tracing {found['trace_seconds']} s")
