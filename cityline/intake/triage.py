@@ -24,7 +24,8 @@ def classify_with(session: Session) -> Classify:
             "special_groups": list(result.special_groups),
             "language": result.language,
             "needs_confirmation": result.needs_confirmation,
-            "category_confidence": result.category.confidence,
+            # As the explanation shows it: the same three decimals decide auto-dispatch.
+            "category_confidence": round(result.category.confidence, 3),
             "explanation": result.as_dict(),
         }
 
