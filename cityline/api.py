@@ -27,6 +27,8 @@ from cityline.intake.api import router as intake_router
 from cityline.intake.service import use_zone_lookup
 from cityline.knowledge.api import public_router
 from cityline.knowledge.api import router as knowledge_router
+from cityline.open311.api import MOUNT as OPEN311
+from cityline.open311.api import create_open311_app
 from cityline.orders.api import router as orders_router
 from cityline.privacy import Vault
 from cityline.routing.api import router as catalogue_router
@@ -101,6 +103,7 @@ def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None,
     app.include_router(public_router)
     app.include_router(analytics_router)
     app.include_router(epidemic_router)
+    app.mount(OPEN311, create_open311_app(app.state))  # Open311 GeoReport v2: its own errors and OpenAPI
     app.include_router(web_router)
     openapi_docs.install(app)
 
