@@ -2,7 +2,7 @@
 (POST with an operator's API token as ``api_key``; GET public) and tokens, each as ``.json`` or
 ``.xml``.
 
-It is an application of its own, mounted by ``cityline.api``: the specification's errors (a list
+It is an application of its own, mounted by ``cityline.api`` (``Open311Mount``): the specification's errors (a list
 of ``{code, description}``, 400/403/404, in the format the path asks for) are not cityline's
 problem details, and its OpenAPI description (``/open311/v2/openapi.json``) is its own. It shares
 the main app's database, vault and triage (``parent``, the main app's state).
@@ -19,6 +19,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cityline import limits
 from cityline.accounts import service as accounts
@@ -41,6 +42,9 @@ XML = "application/xml"
 FormatParam = Annotated[str, Path(pattern="^(json|xml)$", description="json, or xml (the required format)")]
 LocaleParam = Annotated[str | None, Query(max_length=16, description="en for English names; default Chinese "
                                                                      "(or the Accept-Language header)")]
+# The shipped taxonomy's categories, for the description (the handler checks the taxonomy it loads).
+ServiceCodeForm = Annotated[str | None, Form(max_length=64, description="one of GET services",
+                                             json_schema_extra={"enum": load_taxonomy().codes("category")})]
 JurisdictionParam = Annotated[str | None, Query(max_length=64, description="accepted and ignored: one jurisdiction")]
 
 
@@ -134,11 +138,11 @@ def _error_response(description: str) -> dict[str, Any]:
         XML: {"schema": {"type": "string"}}}}
 
 
-def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+def _documented(*statuses: int, success: int = 200) -> dict[int | str, dict[str, Any]]:
     meaning = {400: "a parameter is missing or wrong (each error says which)",
                403: "the api_key is unknown or revoked, or its roles may not create orders",
                404: "no such service, request, token or format"}
-    return {200: {"content": {XML: {"schema": {"type": "string"}}}},
+    return {success: {"content": {XML: {"schema": {"type": "string"}}}},
             **{status: _error_response(meaning[status]) for status in statuses}}
 
 
@@ -192,6 +196,22 @@ def _install_errors(app: FastAPI) -> None:
         return refuse(request, status, [str(exc.detail)])
 
 
+class Open311Mount:
+    """Every request under ``/open311/v2/`` to the Open311 application, the rest to the main one.
+
+    Not Starlette's ``Mount``: its pattern does not match every path (one holding a line break),
+    and those would get the main app's problem details instead of the specification's errors."""
+
+    def __init__(self, app: ASGIApp, open311: ASGIApp) -> None:
+        self.app, self.open311 = app, open311
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(MOUNT + "/"):
+            await self.open311({**scope, "root_path": scope.get("root_path", "") + MOUNT}, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
 async def _form_items(request: Request) -> list[tuple[str, Any]]:
     """Every field of the form, ``attribute[…]`` ones included (read once; the handler runs in a
     thread, as it writes to the database)."""
@@ -236,11 +256,11 @@ def create_open311_app(parent: Any) -> FastAPI:
         return answer(found, format, "service_definition")
 
     @app.post("/requests.{format}", status_code=201, response_model=list[Created],
-              responses=_documented(400, 403, 404))
+              responses=_documented(400, 403, 404, success=201))
     def post_request(
         request: Request, format: FormatParam, form: Annotated[list[tuple[str, Any]], Depends(_form_items)],
         api_key: Annotated[str | None, Form(max_length=200, description="an API token with the operator role")] = None,
-        service_code: Annotated[str | None, Form(max_length=64)] = None,
+        service_code: ServiceCodeForm = None,
         lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
         long: Annotated[float | None, Form(ge=-180, le=180)] = None,
         address_string: Annotated[str | None, Form(max_length=500)] = None,
