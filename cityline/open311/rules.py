@@ -52,7 +52,7 @@ def services(taxonomy: Taxonomy, lang: str) -> list[dict[str, Any]]:
     return [{
         "service_code": c.code,
         "service_name": c.en if lang == "en" else c.zh,
-        "description": c.en if lang == "en" else (c.note or c.zh),
+        "description": (c.note or c.en) if lang == "en" else c.zh,  # the taxonomy's notes are English
         "metadata": c.code.startswith(EPIDEMIC_PREFIX),
         "type": "realtime",
         "keywords": ",".join((c.zh, c.en)),
