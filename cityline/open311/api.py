@@ -231,10 +231,10 @@ def create_open311_app(parent: Any) -> FastAPI:
     def discovery(request: Request, format: FormatParam) -> Response:
         """Where this endpoint is and what it speaks."""
         url = str(request.base_url).rstrip("/") + MOUNT
-        return answer({"changeset": "2026-12-06T00:00:00+08:00", "contact": "12345",
+        return answer({"changeset": rules.CHANGESET, "contact": "12345",
                        "key_service": "an API token with the operator role (`cityline tokens create NAME --role operator`)",
                        "endpoints": [{"specification": rules.SPECIFICATION, "url": url,
-                                      "changeset": "2026-12-06T00:00:00+08:00", "type": "production",
+                                      "changeset": rules.CHANGESET, "type": "production",
                                       "formats": ["text/xml", "application/json"]}]}, format, "discovery")
 
     @app.get("/services.{format}", response_model=list[Service], responses=_documented(400, 404))

@@ -25,6 +25,7 @@ from cityline.taxonomy import EPIDEMIC_PREFIX, Taxonomy
 from cityline.timeutil import parse_when, to_local
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+CHANGESET = "2026-12-06T00:00:00+08:00"  # discovery: when this endpoint's interface last changed
 FORMATS = ("json", "xml")
 MAX_WINDOW = timedelta(days=90)  # the specification's limit on start_date … end_date
 MAX_IDS = 100  # service_request_id values in one search
