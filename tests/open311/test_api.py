@@ -94,8 +94,10 @@ def test_the_units_reply_becomes_the_status_notes_and_a_closed_order_a_closed_re
 def test_filters_ids_codes_dates_and_pages(api):
     client, operator, staff = api
     first = _create(client, operator).json()[0]["service_request_id"]
-    second = _create(client, operator, service_code="GEN.ENVIRONMENT", description="小区门口垃圾三天没人清运",
-                     **{"attribute[special_group][]": []}).json()[0]["service_request_id"]
+    made = _create(client, operator, fmt="xml", service_code="GEN.ENVIRONMENT", description="小区门口垃圾三天没人清运",
+                   **{"attribute[special_group][]": []})
+    assert made.status_code == 201 and made.headers["content-type"] == "application/xml"
+    second = ET.fromstring(made.content).findtext("request/service_request_id")
     # An order that came in by phone is not an Open311 request: no public GET shows it.
     phoned = client.post("/api/orders", json=order_body(), headers={"Authorization": f"Bearer {operator}"})
     assert phoned.status_code == 201
