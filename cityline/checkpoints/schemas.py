@@ -10,6 +10,7 @@ from pydantic import Field
 
 from cityline.checkpoints.models import Checkpoint, Registration, Traveller
 from cityline.limits import RequestBody
+from cityline.privacy import mask_text
 
 MAX_PEOPLE = 60  # a coach's seats; a larger number is not one vehicle
 
@@ -59,9 +60,11 @@ def registration_out(row: Registration, checkpoint: str, people: list[Traveller]
     def when(value: datetime | None) -> str | None:
         return value.isoformat() if value else None
 
+    # Free text as typed at the roadside may hold a phone number: masked like every text shown.
     return {"id": row.id, "checkpoint": checkpoint, "direction": row.direction, "outcome": row.outcome,
-            "registered_at": when(row.registered_at), "plate": row.plate_masked, "origin": row.origin,
-            "destination": row.destination, "cargo": row.cargo, "risk_area": row.risk_area,
+            "registered_at": when(row.registered_at), "plate": row.plate_masked, "origin": mask_text(row.origin or "") or None,
+            "destination": mask_text(row.destination or "") or None, "cargo": mask_text(row.cargo or "") or None,
+            "risk_area": row.risk_area,
             "risk_level": row.risk_level, "flagged": row.flagged, "must_leave_by": when(row.must_leave_by),
             "loop_order": row.loop_order, "left_at": when(row.left_at), "warning_order": row.warning_order,
             "warned_at": when(row.warned_at), "people": [traveller_out(p) for p in people]}
