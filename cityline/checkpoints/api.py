@@ -62,7 +62,7 @@ def save_checkpoint(body: schemas.CheckpointBody, d: D) -> dict[str, Any]:
         return schemas.checkpoint_out(row, body.unit)
 
 
-@router.post("/registrations")
+@router.post("/registrations", responses={404: {"description": "no such checkpoint in the caller's reach"}})
 def register(body: schemas.RegistrationBody, d: D) -> dict[str, Any]:
     """Register one vehicle coming in (passed or turned back) or leaving. Answers the registration
     with each person's flags (no recent negative test, health code), the risk area and the
@@ -79,7 +79,7 @@ def register(body: schemas.RegistrationBody, d: D) -> dict[str, Any]:
 
 
 @router.post("/registrations/import")
-def import_registrations(d: D, file: Annotated[UploadFile, File(description=".csv, .jsonl or .xlsx")]) -> dict[str, Any]:
+def upload_registrations(d: D, file: Annotated[UploadFile, File(description=".csv, .jsonl or .xlsx")]) -> dict[str, Any]:
     """Register every good row of a file (one vehicle a row; the columns are in the README); the
     report names every bad row with its reasons, and the good rows are stored."""
     d.require("checkpoints:register")
