@@ -22,6 +22,8 @@ from cityline.checkpoints import rules, schemas, service
 from cityline.checkpoints.models import Checkpoint
 from cityline.db import read_transaction, transaction, utcnow
 from cityline.errors import FieldError, Invalid
+from cityline.idempotency import service as idempotency
+from cityline.idempotency.schemas import IdempotencyKeyHeader
 from cityline.limits import Moment
 from cityline.timeutil import as_aware, local_zone
 
@@ -62,20 +64,31 @@ def save_checkpoint(body: schemas.CheckpointBody, d: D) -> dict[str, Any]:
         return schemas.checkpoint_out(row, body.unit)
 
 
-@router.post("/registrations", responses={404: {"description": "no such checkpoint in the caller's reach"}})
-def register(body: schemas.RegistrationBody, d: D) -> dict[str, Any]:
+@router.post("/registrations", responses={
+    404: {"description": "no such checkpoint in the caller's reach"},
+    409: {"description": "the Idempotency-Key was used with another request"}})
+def register(body: schemas.RegistrationBody, d: D, idempotency_key: IdempotencyKeyHeader = None) -> dict[str, Any]:
     """Register one vehicle coming in (passed or turned back) or leaving. Answers the registration
     with each person's flags (no recent negative test, health code), the risk area and the
     closed-loop task when the vehicle came from one, or the loop a departure closed. The same
-    vehicle, checkpoint, time and direction again answers what is stored (``created`` false)."""
+    vehicle, checkpoint, time and direction again answers what is stored (``created`` false); so
+    does a retry with the same Idempotency-Key and body (a phone's resend without a time)."""
     d.require("checkpoints:register")
+    now = utcnow()
     with transaction(d.sessions) as session:
-        done = service.register(session, env_of(d), body, actor=d.actor, now=utcnow(), sees=sees(d))
-        answer = schemas.registration_out(done.registration, done.checkpoint, done.people)
+        claimed = idempotency.reserve(session, idempotency_key, actor=d.actor, endpoint="POST /api/checkpoints/registrations",
+                                      request=body.model_dump(mode="json"), now=now)
+        if claimed and claimed.replay:
+            return claimed.answer
+        done = service.register(session, env_of(d), body, actor=d.actor, now=now, sees=sees(d))
         closed = done.closed
-        return {**answer, "created": done.created,
-                "closed_loop": {"id": closed.id, "loop_order": closed.loop_order,
-                                "warning_order": closed.warning_order} if closed else None}
+        answer = {**schemas.registration_out(done.registration, done.checkpoint, done.people),
+                  "created": done.created,
+                  "closed_loop": {"id": closed.id, "loop_order": closed.loop_order,
+                                  "warning_order": closed.warning_order} if closed else None}
+        if claimed:
+            idempotency.complete(session, claimed, f"checkpoint registration {done.registration.id}", answer=answer)
+        return answer
 
 
 @router.post("/registrations/import")

@@ -182,3 +182,15 @@ def test_http_registers_within_the_reach_and_answers_masked(world, vault):
     assert [(lp["plate"], lp["overdue"]) for lp in loops] == [("蒙A***45", False)]
     analyst = TestClient(app, headers={"Authorization": f"Bearer {make_token(sessions, ['analyst'], name='a')}"})
     assert analyst.post("/api/checkpoints/registrations", json=body).status_code == 403
+
+
+def test_a_resend_with_the_same_idempotency_key_registers_once(world, vault):
+    sessions, _env = world
+    officer = TestClient(create_app(sessions, vault), headers={
+        "Authorization": f"Bearer {make_token(sessions, ['unit_handler'], 'SH-JA-CJD')}", "Idempotency-Key": "ck-1"})
+    body = {"checkpoint": "CK-G2", "plate": "蒙A12345", "people": [DRIVER]}  # no time: now, each time
+    first = officer.post("/api/checkpoints/registrations", json=body).json()
+    assert officer.post("/api/checkpoints/registrations", json=body).json() == first
+    assert officer.post("/api/checkpoints/registrations", json=body | {"plate": "蒙A54321"}).status_code == 409
+    with read_transaction(sessions) as session:
+        assert session.scalar(select(func.count(Registration.id))) == 1

@@ -12,6 +12,7 @@
   const template = $("ck-person");
   const REMEMBERED = "cityline.checkpoint";
   let count = 0;
+  let key = null;  // the Idempotency-Key of the registration being sent
 
   function addPerson(role) {
     const n = count++;
@@ -98,10 +99,14 @@
     const button = form.querySelector('button[type="submit"]');
     button.disabled = true;
     try {
-      const found = await api("POST", "/api/checkpoints/registrations", body());
+      // One key per vehicle registered: a resend after a lost answer registers it once.
+      key = key || (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`);
+      const found = await api("POST", "/api/checkpoints/registrations", body(), { "Idempotency-Key": key });
+      key = null;
       reset();
       show(found);
     } catch (error) {
+      if (error.status) key = null;  // answered: a corrected form is another request (a lost answer keeps the key)
       fail(error);
     } finally {
       button.disabled = false;
