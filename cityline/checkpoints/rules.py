@@ -30,9 +30,6 @@ from cityline.epidemic.places import Arrival, RiskWindow, arrivals
 from cityline.epidemic.rules import Params, Trip
 
 RULES_FILE = Path(__file__).with_name("rules.toml")
-DIRECTIONS = ("in", "left")  # a vehicle let in (or turned back) / a vehicle leaving
-OUTCOMES = ("passed", "turned_back", "left")
-ROLES = ("driver", "passenger")
 # A plate as written on it: a province's character, a letter, then 5 (6 for new-energy) letters and
 # digits, maybe a last character (挂 trailer, 学 learner …). Spaces, dots and dashes are ignored.
 _PLATE = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{5,6}[\u4e00-\u9fff]?$")
