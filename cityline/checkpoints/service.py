@@ -13,7 +13,7 @@ import hashlib
 import hmac
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ DIRECTION_WORDS = {"驶入": "in", "进": "in", "入": "in", "驶离": "left", "
 YES_WORDS = {"是", "劝返", "yes", "y", "true", "1"}
 PERSON_FIELDS = ("name", "phone", "id_number", "health_code", "tested_at")
 FILE_REQUIRED = ("checkpoint", "plate", "registered_at")
+CLOCK_SKEW = timedelta(minutes=10)  # how far a phone's clock may run ahead of the server's
 
 
 @dataclass
@@ -121,6 +122,8 @@ def register(session: Session, env: Env, body: RegistrationBody, *, actor: str, 
     plate = rules.normalise_plate(body.plate)
     problems = [] if plate else [FieldError("plate", "not a plate number (e.g. 宁A12345)", "plate")]
     at = as_aware(body.registered_at) if body.registered_at else now
+    if at > now + CLOCK_SKEW:  # a typed year or day wrong: its loop would never fall due
+        problems.append(FieldError("registered_at", "later than now", "not_future"))
     people = [_person(p, n, at, env, problems) for n, p in enumerate(body.people)]
     if body.direction == "in" and not any(p.role == "driver" for p in body.people):
         problems.append(FieldError("people", "a vehicle coming in needs its driver", "driver_missing"))

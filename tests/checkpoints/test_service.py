@@ -176,6 +176,8 @@ def test_http_registers_within_the_reach_and_answers_masked(world, vault):
     assert [c["code"] for c in officer.get("/api/checkpoints").json()] == ["CK-G2"]
     wrong = officer.post("/api/checkpoints/registrations", json=body | {"plate": "x"})
     assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "plate"
+    later = officer.post("/api/checkpoints/registrations", json=body | {"registered_at": "2099-01-01T08:00"})
+    assert later.status_code == 422 and later.json()["errors"][0]["field"] == "registered_at"
     counts = officer.get("/api/checkpoints/counts").json()
     assert [(c["checkpoint"], c["vehicles"], c["flagged"]) for c in counts] == [("CK-G2", 1, 1)]
     loops = officer.get("/api/checkpoints/loops").json()
