@@ -17,6 +17,7 @@ from cityline.accounts.api import router as accounts_router
 from cityline.accounts.outbox_api import router as outbox_router
 from cityline.accounts.units_api import router as units_router
 from cityline.analytics.api import router as analytics_router
+from cityline.checkpoints.api import router as checkpoints_router
 from cityline.config import get_settings
 from cityline.db import ping
 from cityline.epidemic import zonemarks
@@ -105,6 +106,7 @@ def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None,
     app.include_router(public_router)
     app.include_router(analytics_router)
     app.include_router(epidemic_router)
+    app.include_router(checkpoints_router)
     app.include_router(web_router)
     openapi_docs.install(app)
 

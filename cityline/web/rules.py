@@ -37,6 +37,9 @@ PAGES = (
     # Cases and clusters (outbreak_pages.py) name people: the command and grid workers.
     Page("cases", "/epidemic/cases", frozenset({"epidemic:persons"})),
     Page("clusters", "/epidemic/clusters", frozenset({"epidemic:persons"})),
+    # Road checkpoints (checkpoint_pages.py): registering at the roadside on a phone, and the counts.
+    Page("checkpoint_register", "/checkpoints/register", frozenset({"checkpoints:register"})),
+    Page("checkpoints", "/checkpoints", frozenset({"checkpoints:read"})),
     # The administrator's (admin_pages.py): who may sign in, the organisation, the dispatch
     # catalogue and the audit log.
     Page("users", "/admin/users", frozenset({"users:admin"})),

@@ -22,19 +22,20 @@ from tests.web.conftest import CSRF
 
 PAGES = ("/intake", "/queue", "/inbox", "/visits", "/board", "/situation", "/briefings", "/orders",
          "/epidemic/coverage", "/epidemic/passes", "/epidemic/verify", "/epidemic/command", "/epidemic/cases",
-         "/epidemic/clusters", "/admin/users", "/admin/units", "/admin/catalogue", "/admin/audit")
+         "/epidemic/clusters", "/admin/users", "/admin/units", "/admin/catalogue", "/admin/audit",
+         "/checkpoints/register", "/checkpoints")
 # What each role works in, written out by hand (not derived from the code under test).
 # Checking a pass at a gate is for operators, handlers and supervisors too; epidemic figures
 # for those who watch the city (the epidemic roles: tests/web/test_epidemic_pages.py).
 OPENS = {
     "operator": {"/intake", "/visits", "/orders", "/epidemic/verify"},
     "dispatcher": {"/queue", "/orders"},
-    "handler": {"/inbox", "/orders", "/epidemic/verify"},
+    "handler": {"/inbox", "/orders", "/epidemic/verify", "/checkpoints/register", "/checkpoints"},
     "supervisor": {"/queue", "/visits", "/board", "/situation", "/briefings", "/orders", "/epidemic/coverage",
-                   "/epidemic/verify", "/epidemic/command"},
-    "analyst": {"/situation", "/briefings", "/orders", "/epidemic/coverage", "/epidemic/command"},
+                   "/epidemic/verify", "/epidemic/command", "/checkpoints"},
+    "analyst": {"/situation", "/briefings", "/orders", "/epidemic/coverage", "/epidemic/command", "/checkpoints"},
     "admin": {"/orders", "/epidemic/coverage", "/epidemic/command", "/admin/users", "/admin/units", "/admin/catalogue",
-              "/admin/audit"},
+              "/admin/audit", "/checkpoints"},
 }
 HOME = {"operator": "/intake", "dispatcher": "/queue", "handler": "/inbox", "supervisor": "/board",
         "analyst": "/situation", "admin": "/orders"}
