@@ -15,7 +15,6 @@ from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from sqlalchemy.orm import Session
 
 from cityline.accounts.deps import Deps, deps
-from cityline.accounts.models import Unit
 from cityline.db import read_transaction, transaction, utcnow
 from cityline.errors import FieldError, Invalid, NotFound
 from cityline.inspection import queries, service
@@ -23,6 +22,7 @@ from cityline.inspection.models import Photo, Site
 from cityline.inspection.rules import load_problems
 from cityline.inspection.schemas import (
     CheckRequest,
+    FindingItem,
     FindingRead,
     PhotoRead,
     ProblemRead,
@@ -73,10 +73,9 @@ def finding_read(session: Session, order: Order) -> FindingRead:
     found = service.finding_of(session, order)
     if found is None:  # not a finding, or an inspection order imported without one
         raise NotFound(f"no finding numbered {order.number}")
-    finding, site = found
+    finding, site, unit = found
     problem = load_problems()[finding.problem]
-    unit = session.get(Unit, site.unit_id) if site.unit_id else None
-    return FindingRead(order=describe(session, order, utcnow()), site=site_read(site, unit.code if unit else None),
+    return FindingRead(order=describe(session, order, utcnow()), site=site_read(site, unit),
                        problem=ProblemRead(code=problem.code, zh=problem.zh, en=problem.en, category=problem.category),
                        method=finding.method, inspector=finding.inspector, found_at=finding.found_at,
                        photos=[photo_read(p) for p in service.photos_of(session, order.id)])
@@ -113,6 +112,17 @@ def record(d: D, site: Annotated[str, Form(max_length=64)], problem: Annotated[s
         order = service.record_finding(session, store, written, service.NewFinding(site, problem, method, note),
                                        files, actor=d.actor, now=utcnow(), vault=d.vault)
         return finding_read(session, order)
+
+
+@router.get("/findings", response_model=list[FindingItem])
+def recent(d: D, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[FindingItem]:
+    """The latest findings within the caller's reach, newest first."""
+    d.require("orders:read")
+    with read_transaction(d.sessions) as session:
+        return [FindingItem(number=o.number, status=o.status, site=s.code, site_name=s.name, problem=f.problem,
+                            method=f.method, unit=unit, received_at=o.received_at, resolve_by=o.resolve_by,
+                            replied_at=o.replied_at)
+                for o, f, s, unit in queries.recent(session, reach_filter(d), limit)]
 
 
 @router.get("/findings/{number}", response_model=FindingRead)

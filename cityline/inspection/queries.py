@@ -65,8 +65,9 @@ def by_unit(session: Session, reach: OrderFilter, now: datetime) -> list[Tally]:
     return _tallies(session, Unit.code, Unit.name, filtered(query, reach))
 
 
-def recent(session: Session, reach: OrderFilter, limit: int = 50) -> list[tuple[Order, Finding, Site]]:
-    """The latest findings within ``reach``, newest first."""
-    query = (select(Order, Finding, Site).select_from(Finding).join(Order, Order.id == Finding.order_id)
-             .join(Site, Site.id == Finding.site_id))
-    return list(session.execute(filtered(query, reach).order_by(Order.received_at.desc()).limit(limit)).tuples())
+def recent(session: Session, reach: OrderFilter, limit: int = 50) -> list[tuple[Order, Finding, Site, str | None]]:
+    """The latest findings within ``reach``, newest first, with the code of the unit holding each."""
+    query = (select(Order, Finding, Site, Unit.code).select_from(Finding).join(Order, Order.id == Finding.order_id)
+             .join(Site, Site.id == Finding.site_id).outerjoin(Unit, Unit.id == Order.unit_id))
+    rows = session.execute(filtered(query, reach).order_by(Order.received_at.desc()).limit(limit))
+    return [(order, finding, site, unit) for order, finding, site, unit in rows]

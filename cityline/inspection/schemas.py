@@ -69,3 +69,18 @@ class TallyRead(BaseModel):
 class Tallies(BaseModel):
     by_site: list[TallyRead]
     by_unit: list[TallyRead]
+
+
+class FindingItem(BaseModel):
+    """A finding in a list: enough to see where it stands and open it."""
+
+    number: str
+    status: str
+    site: str
+    site_name: str
+    problem: str
+    method: str
+    unit: str | None
+    received_at: datetime
+    resolve_by: datetime | None
+    replied_at: datetime | None

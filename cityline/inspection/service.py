@@ -121,7 +121,7 @@ def find_sites(session: Session, text: str | None = None, limit: int = 50) -> li
         like = text.strip()
         query = query.where(or_(Site.name.contains(like, autoescape=True), Site.code.contains(like, autoescape=True),
                                 Site.address.contains(like, autoescape=True)))
-    return list(session.execute(query.order_by(Site.district, Site.street, Site.name).limit(limit)).tuples())
+    return [(site, unit) for site, unit in session.execute(query.order_by(Site.district, Site.street, Site.name).limit(limit))]
 
 
 def site_by_code(session: Session, code: str) -> Site:
@@ -244,7 +244,8 @@ def check_rectification(session: Session, number: str, accepted: bool, note: str
     return move_order(session, number, "reopen", {"reason": note}, actor=actor, now=now, reach=reach)
 
 
-def finding_of(session: Session, order: Order) -> tuple[Finding, Site] | None:
-    row = session.execute(select(Finding, Site).join(Site, Site.id == Finding.site_id)
-                          .where(Finding.order_id == order.id)).one_or_none()
-    return (row[0], row[1]) if row else None
+def finding_of(session: Session, order: Order) -> tuple[Finding, Site, str | None] | None:
+    """The order's finding, its site and the code of the site's unit (None: not a finding)."""
+    row = session.execute(select(Finding, Site, Unit.code).join(Site, Site.id == Finding.site_id)
+                          .outerjoin(Unit, Unit.id == Site.unit_id).where(Finding.order_id == order.id)).one_or_none()
+    return (row[0], row[1], row[2]) if row else None

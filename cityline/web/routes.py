@@ -1,7 +1,8 @@
 """The console's router: signing in, the start page and static files; the pages themselves
 are in ``work_pages`` (the loop's daily work), ``insight_pages`` (situation, briefings),
 ``epidemic_pages`` (coverage, passes, verifying a pass), ``command_page`` (the commander's map),
-``outbreak_pages`` (cases, clusters, places of exposure) and ``admin_pages`` (users, units, the
+``outbreak_pages`` (cases, clusters, places of exposure), ``inspection_pages`` (the patrol form,
+findings and their counts) and ``admin_pages`` (users, units, the
 dispatch catalogue, the audit log)."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from cityline.web import (
     command_page,
     epidemic_pages,
     insight_pages,
+    inspection_pages,
     outbreak_pages,
     work_pages,
 )
@@ -67,4 +69,5 @@ router.include_router(insight_pages.router)
 router.include_router(epidemic_pages.router)
 router.include_router(command_page.router)
 router.include_router(outbreak_pages.router)
+router.include_router(inspection_pages.router)
 router.include_router(admin_pages.router)
