@@ -9,6 +9,7 @@ both problem+json naming the file. A photo is served only to those who may see i
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
@@ -17,6 +18,8 @@ from sqlalchemy.orm import Session
 from cityline.accounts.deps import Deps, deps
 from cityline.db import read_transaction, transaction, utcnow
 from cityline.errors import FieldError, Invalid, NotFound
+from cityline.idempotency import service as idempotency
+from cityline.idempotency.schemas import IdempotencyKeyHeader
 from cityline.inspection import queries, service
 from cityline.inspection.models import Photo, Site
 from cityline.inspection.rules import load_problems
@@ -97,20 +100,35 @@ def sites(d: D, q: Annotated[str | None, Query(max_length=100, description="part
         return [site_read(site, unit) for site, unit in service.find_sites(session, q, limit)]
 
 
-@router.post("/findings", status_code=201, response_model=FindingRead, responses=TOO_LARGE)
-def record(d: D, site: Annotated[str, Form(max_length=64)], problem: Annotated[str, Form(max_length=32)],
-           method: Annotated[str, Form(max_length=16)],
+@router.post("/findings", status_code=201, response_model=FindingRead, responses={
+    **TOO_LARGE, 200: {"model": FindingRead, "description": "a retry (same Idempotency-Key, fields and photos): "
+                                                             "the finding the first request made"},
+    409: {"description": "the Idempotency-Key was used with other fields or photos"}})
+def record(d: D, response: Response, site: Annotated[str, Form(max_length=64)],
+           problem: Annotated[str, Form(max_length=32)], method: Annotated[str, Form(max_length=16)],
            photos: Annotated[list[UploadFile], File(description=PHOTOS)],
-           note: Annotated[str | None, Form(max_length=2000)] = None) -> FindingRead:
+           note: Annotated[str | None, Form(max_length=2000)] = None,
+           idempotency_key: IdempotencyKeyHeader = None) -> FindingRead:
     """A finding at a site with at least one photo: an order (channel ``inspection``) dispatched
-    to the site's unit (or by the catalogue) with the rectification deadline of its policy."""
+    to the site's unit (or by the catalogue) with the rectification deadline of its policy. A
+    phone on a weak network may send it again with the same Idempotency-Key: 200 with the first."""
     d.require("inspection:record")
     no_nul(site=site, problem=problem, method=method, note=note)
     store = store_of(d)
     files = uploads(photos, store.max_bytes)
+    now = utcnow()
+    request = {"site": site, "problem": problem, "method": method, "note": note,
+               "photos": [hashlib.sha256(f.data).hexdigest() for f in files]}
     with store.keeping() as written, transaction(d.sessions) as session:
+        claimed = idempotency.reserve(session, idempotency_key, actor=d.actor, endpoint="POST /api/inspection/findings",
+                                      request=request, now=now)
+        if claimed and claimed.replay:
+            response.status_code = 200
+            return finding_read(session, visible(session, d, claimed.replay))
         order = service.record_finding(session, store, written, service.NewFinding(site, problem, method, note),
-                                       files, actor=d.actor, now=utcnow(), vault=d.vault)
+                                       files, actor=d.actor, now=now, vault=d.vault)
+        if claimed:
+            idempotency.complete(session, claimed, order.number)
         return finding_read(session, order)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from cityline.accounts.models import Unit
 from cityline.accounts.units import active_unit
 from cityline.config import Settings, get_settings
-from cityline.errors import Conflict, FieldError, Invalid, NotFound
+from cityline.errors import Conflict, FieldError, Invalid, NotFound, RowError
 from cityline.inspection.models import Finding, Photo, Site
 from cityline.inspection.rules import (
     MAX_PHOTOS,
@@ -42,6 +42,7 @@ from cityline.orders.queries import OrderFilter
 from cityline.orders.schemas import OrderCreate
 from cityline.orders.service import get_order, move_order
 from cityline.privacy import Vault
+from cityline.tabular import Row
 
 CHANNEL = "inspection"
 DISPATCHER = "inspection"  # the actor of a dispatch to the site's own unit
@@ -112,6 +113,23 @@ def upsert_site(session: Session, values: Mapping[str, Any]) -> Site:
     session.add(site)
     session.flush()
     return site
+
+
+def import_sites(session: Session, rows: Iterable[Row]) -> tuple[int, list[RowError]]:
+    """Create or update sites from numbered rows (``cityline.tabular.read_rows``): (sites
+    written, bad rows with their numbers and reasons); a bad row does not stop the good ones."""
+    written, bad = 0, []
+    for number, row in rows:
+        if isinstance(row, RowError):
+            bad.append(row)
+            continue
+        try:
+            with session.begin_nested():
+                upsert_site(session, {k: (str(v).strip() if v is not None else None) for k, v in row.items()})
+            written += 1
+        except Invalid as error:
+            bad.append(RowError(number, "; ".join(f"{e.field}: {e.message}" for e in error.errors) or error.detail))
+    return written, bad
 
 
 def find_sites(session: Session, text: str | None = None, limit: int = 50) -> list[tuple[Site, str | None]]:

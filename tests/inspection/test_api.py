@@ -122,3 +122,20 @@ def test_a_reply_refused_by_the_loop_leaves_no_file(people):
     assert early.status_code == 409  # not accepted yet
     assert set(store.root.iterdir()) == before
     assert clients["inspector"].post("/api/inspection/findings", data={"site": "TS-CJD-01"}).status_code == 422
+
+
+def test_a_finding_sent_again_with_its_key_is_recorded_once(people):
+    clients, store = people
+    inspector = clients["inspector"]
+    key = {"Idempotency-Key": "patrol-0001"}
+    form = {"site": "TS-CJD-01", "problem": "no_masks", "method": "foot"}
+    first = inspector.post("/api/inspection/findings", data=form, headers=key,
+                           files=[("photos", ("a.jpg", photo(), "image/jpeg"))])
+    again = inspector.post("/api/inspection/findings", data=form, headers=key,
+                           files=[("photos", ("a.jpg", photo(), "image/jpeg"))])
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["order"]["number"] == first.json()["order"]["number"]
+    other = inspector.post("/api/inspection/findings", data=form, headers=key,
+                           files=[("photos", ("b.jpg", photo(colour="blue"), "image/jpeg"))])
+    assert other.status_code == 409 and "photos" in other.json()["detail"]
+    assert inspector.get("/api/orders").json()["total"] == 1 and len(list(store.root.iterdir())) == 1
