@@ -22,22 +22,26 @@ from tests.web.conftest import CSRF
 
 PAGES = ("/intake", "/queue", "/inbox", "/visits", "/board", "/situation", "/briefings", "/orders",
          "/epidemic/coverage", "/epidemic/passes", "/epidemic/verify", "/epidemic/command", "/epidemic/cases",
-         "/epidemic/clusters", "/admin/users", "/admin/units", "/admin/catalogue", "/admin/audit")
+         "/epidemic/clusters", "/admin/users", "/admin/units", "/admin/catalogue", "/admin/audit", "/inspection",
+         "/inspection/patrol")
 # What each role works in, written out by hand (not derived from the code under test).
 # Checking a pass at a gate is for operators, handlers and supervisors too; epidemic figures
 # for those who watch the city (the epidemic roles: tests/web/test_epidemic_pages.py).
+# Inspection findings and their counts are for everyone who reads orders; the patrol form
+# for inspectors.
 OPENS = {
-    "operator": {"/intake", "/visits", "/orders", "/epidemic/verify"},
-    "dispatcher": {"/queue", "/orders"},
-    "handler": {"/inbox", "/orders", "/epidemic/verify"},
+    "operator": {"/intake", "/visits", "/orders", "/epidemic/verify", "/inspection"},
+    "dispatcher": {"/queue", "/orders", "/inspection"},
+    "handler": {"/inbox", "/orders", "/epidemic/verify", "/inspection"},
     "supervisor": {"/queue", "/visits", "/board", "/situation", "/briefings", "/orders", "/epidemic/coverage",
-                   "/epidemic/verify", "/epidemic/command"},
-    "analyst": {"/situation", "/briefings", "/orders", "/epidemic/coverage", "/epidemic/command"},
+                   "/epidemic/verify", "/epidemic/command", "/inspection"},
+    "analyst": {"/situation", "/briefings", "/orders", "/epidemic/coverage", "/epidemic/command", "/inspection"},
     "admin": {"/orders", "/epidemic/coverage", "/epidemic/command", "/admin/users", "/admin/units", "/admin/catalogue",
-              "/admin/audit"},
+              "/admin/audit", "/inspection"},
+    "inspector": {"/inspection/patrol", "/inspection", "/orders", "/visits"},
 }
 HOME = {"operator": "/intake", "dispatcher": "/queue", "handler": "/inbox", "supervisor": "/board",
-        "analyst": "/situation", "admin": "/orders"}
+        "analyst": "/situation", "admin": "/orders", "inspector": "/inspection/patrol"}
 VENDOR = Path(__file__).parents[2] / "cityline" / "web" / "static" / "vendor"
 LINKS = re.compile(r'\b(?:src|href|action|hx-get)="([^"]*)"')
 
