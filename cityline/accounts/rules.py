@@ -42,12 +42,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
                             "epidemic:persons", "epidemic:passes", "epidemic:verify", "epidemic:reveal"}),
     "grid_worker": frozenset({"units:read", "epidemic:read", "epidemic:persons", "epidemic:passes",
                               "epidemic:verify", "epidemic:reveal"}),
-    # A patrol (视频巡查 or on foot) records findings at sites with photos and checks the
-    # rectification: the loop's return visit, close and reopen (orders:visit) on its orders.
-    "inspector": frozenset({"inspection:record", "orders:read", "orders:visit", "units:read"}),
+    # A patrol (视频巡查 or on foot) records findings at sites with photos and checks their
+    # rectification (inspection:check: the loop's visit, then close or reopen, on findings
+    # only; no return visits of other orders).
+    "inspector": frozenset({"inspection:record", "inspection:check", "orders:read", "units:read"}),
 }
 for _role in ("analyst", "supervisor"):
     PERMISSIONS[_role] = PERMISSIONS[_role] | {"epidemic:read"}
+PERMISSIONS["supervisor"] = PERMISSIONS["supervisor"] | {"inspection:check"}  # a supervisor may judge one too
 for _role in ("operator", "unit_handler", "supervisor"):  # checking a pass at a gate or on the phone
     PERMISSIONS[_role] = PERMISSIONS[_role] | {"epidemic:verify"}
 

@@ -171,7 +171,7 @@ def reply(number: str, d: D, text: Annotated[str, Form(min_length=1, max_length=
 def check(number: str, body: CheckRequest, d: D) -> FindingRead:
     """The inspector's check: put right (``visit`` satisfied, ``close``) or not (``visit``
     unsatisfied, ``reopen`` to the unit with the note as the reason)."""
-    d.require("orders:visit")
+    d.require("inspection:check")
     with transaction(d.sessions) as session:
         visible(session, d, number)
         order = service.check_rectification(session, number, body.accepted, body.note, actor=d.actor, now=utcnow(),

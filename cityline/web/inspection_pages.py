@@ -57,4 +57,4 @@ def finding_page(request: Request, number: str) -> Response:
         return render(request, v, "missing.html", status=404, number=number)
     moves = orders_api.moves_for(v.deps.principal, finding.order)
     return render(request, v, "inspection_finding.html", current="inspection", f=finding, o=finding.order,
-                  moves=moves, can_record=v.can("inspection:record"))
+                  moves=moves, can_check=v.can("inspection:check") and finding.order.status == "replied")

@@ -38,7 +38,7 @@ OPENS = {
     "analyst": {"/situation", "/briefings", "/orders", "/epidemic/coverage", "/epidemic/command", "/inspection"},
     "admin": {"/orders", "/epidemic/coverage", "/epidemic/command", "/admin/users", "/admin/units", "/admin/catalogue",
               "/admin/audit", "/inspection"},
-    "inspector": {"/inspection/patrol", "/inspection", "/orders", "/visits"},
+    "inspector": {"/inspection/patrol", "/inspection", "/orders"},
 }
 HOME = {"operator": "/intake", "dispatcher": "/queue", "handler": "/inbox", "supervisor": "/board",
         "analyst": "/situation", "admin": "/orders", "inspector": "/inspection/patrol"}
