@@ -50,3 +50,14 @@ def test_problem_types_name_taxonomy_codes_in_both_languages():
     assert {"crowding", "no_distance", "queue_disorder", "no_masks", "no_temperature", "code_poster"} <= set(problems)
     for p in problems.values():
         assert p.category in categories and p.urgency in urgencies and p.zh and p.en
+
+
+def test_the_loop_wants_a_photo_with_an_inspection_reply_only():
+    from cityline.orders.rules import check_evidence
+
+    with pytest.raises(Invalid) as refused:
+        check_evidence("inspection", "reply", {"text": "已整改"})
+    assert refused.value.code == "move.photo_required" and refused.value.errors[0].field == "photos"
+    check_evidence("inspection", "reply", {"text": "已整改", "photos": ["a1.jpg"]})
+    check_evidence("phone", "reply", {"text": "已处理"})
+    check_evidence("inspection", "accept", {})
