@@ -56,9 +56,11 @@ def patrolled(tmp_path_factory) -> Iterator[tuple[str, object]]:
 
 
 def photos_shown(page, stage: str) -> int:
-    """How many photos of ``stage`` the page shows, each really decoded by the browser."""
-    return page.eval_on_selector_all(f'section.photos[data-stage="{stage}"] img',
-                                     "imgs => imgs.filter(i => i.complete && i.naturalWidth > 0).length")
+    """How many photos of ``stage`` the page shows, each really decoded by the browser (waiting
+    until every one has loaded)."""
+    selector = f'section.photos[data-stage="{stage}"] img'
+    page.wait_for_function("s => [...document.querySelectorAll(s)].every(i => i.complete)", arg=selector)
+    return page.eval_on_selector_all(selector, "imgs => imgs.filter(i => i.naturalWidth > 0).length")
 
 
 def test_a_finding_goes_round_the_loop_on_a_phone(patrolled, browser):  # noqa: F811
@@ -77,13 +79,14 @@ def test_a_finding_goes_round_the_loop_on_a_phone(patrolled, browser):  # noqa: 
     patrol.get_by_role("button", name="上报").click()
     expect(patrol.locator("#flash")).to_contain_text("「notes.jpg」不是照片")
     camera.set_input_files(str(files / "queue.jpg"))
+    shot(patrol, "26-inspection-patrol-form")
     patrol.get_by_role("button", name="上报").click()
     patrol.wait_for_url("**/inspection/findings/*")
     number = patrol.url.rsplit("/", 1)[1]
     expect(patrol.locator("#finding-status")).to_have_text("已派发")
     expect(patrol.locator("main")).to_contain_text("SH-JA-CJD")
     assert photos_shown(patrol, "finding") == 1
-    shot(patrol, "26-inspection-finding-recorded")
+    shot(patrol, "27-inspection-finding-recorded")
 
     handler = sign_in(browser, site, "cjd", **PHONE)
     handler.goto(f"/inspection/findings/{number}")
@@ -100,7 +103,7 @@ def test_a_finding_goes_round_the_loop_on_a_phone(patrolled, browser):  # noqa: 
     patrol.get_by_label("复核意见（退回时必填）").fill("复查现场秩序良好")
     patrol.get_by_role("button", name="已整改到位，办结").click()
     expect(patrol.locator("#finding-status")).to_have_text("已办结")
-    shot(patrol, "27-inspection-finding-closed")
+    shot(patrol, "28-inspection-finding-closed")
     patrol.goto("/inspection")
     expect(patrol.locator("#tally-by_site")).to_contain_text("曹家渡街道万航渡路核酸采样点")
     expect(patrol.locator("#tally-by_site tbody tr").first).to_contain_text("100%")
