@@ -17,6 +17,7 @@ from cityline.accounts.api import router as accounts_router
 from cityline.accounts.outbox_api import router as outbox_router
 from cityline.accounts.units_api import router as units_router
 from cityline.analytics.api import router as analytics_router
+from cityline.checkpoints.api import router as checkpoints_router
 from cityline.config import get_settings
 from cityline.db import ping
 from cityline.epidemic import zonemarks
@@ -28,6 +29,7 @@ from cityline.intake.api import router as intake_router
 from cityline.intake.service import use_zone_lookup
 from cityline.knowledge.api import public_router
 from cityline.knowledge.api import router as knowledge_router
+from cityline.open311.api import Open311Mount, create_open311_app
 from cityline.orders.api import router as orders_router
 from cityline.privacy import Vault
 from cityline.routing.api import router as catalogue_router
@@ -79,6 +81,9 @@ def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None,
                   dependencies=[Depends(limits.refuse_nul_characters)],
                   description="City service hotline: work orders, triage, dispatch, deadlines.")
     settings = get_settings()
+    # Open311 GeoReport v2 under /open311/v2/: an app of its own (its errors, its OpenAPI), on this
+    # app's state; innermost, so the body limit and the access log cover it too.
+    app.add_middleware(Open311Mount, open311=create_open311_app(app.state))
     app.add_middleware(limits.BodyLimit, max_bytes=settings.max_request_bytes,
                        max_upload_bytes=settings.max_upload_bytes)
     app.state.sessions = sessions
@@ -102,6 +107,7 @@ def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None,
     app.include_router(public_router)
     app.include_router(analytics_router)
     app.include_router(epidemic_router)
+    app.include_router(checkpoints_router)
     app.include_router(inspection_router)
     app.include_router(web_router)
     openapi_docs.install(app)

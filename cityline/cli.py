@@ -8,6 +8,7 @@ from cityline.accounts.cli import tokens_app, units_app, users_app
 from cityline.accounts.outbox_cli import outbox_app, webhooks_app
 from cityline.analytics.cli import app as analytics_app
 from cityline.analytics.cli import brief_command
+from cityline.checkpoints.cli import app as checkpoints_app
 from cityline.demo import DEMO_REPLAY_SPEED, DEMO_SCALE
 from cityline.epidemic.cli import app as epidemic_app
 from cityline.geo.cli import app as grids_app
@@ -36,6 +37,7 @@ app.add_typer(knowledge_app, name="knowledge", help="Knowledge base: import, sea
 app.add_typer(sim_app, name="sim", help="The workload simulator: generate an outbreak's orders and its truth.")
 app.add_typer(sla_app, name="sla", help="Deadlines: policies, deadline maths, the reminder worker.")
 app.add_typer(epidemic_app, name="epidemic")
+app.add_typer(checkpoints_app, name="checkpoints")
 app.add_typer(inspection_app, name="inspection")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(outbox_app, name="outbox")

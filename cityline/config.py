@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     epidemic_query_memory_mb: int = Field(
         default=2048, ge=64, description="Memory each DuckDB query over the epidemic facts may hold (MB); "
                                          "beyond it joins and windows spill to the temporary folder.")
+    checkpoint_watch_seconds: float = Field(
+        default=60.0, gt=0, description="How often the server's overdue check looks for vehicles past their "
+                                        "closed loop's time (seconds).")
     max_request_bytes: int = Field(
         default=1024 * 1024, ge=1,
         description="Largest request body accepted (bytes, counted as read, chunked or not); more is 413.",

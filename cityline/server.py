@@ -71,6 +71,13 @@ def serve(host: str, port: int, *, worker: bool = True) -> None:
                                         reminder_handler(settings.timezone),
                                         sender, stop))
         thread.start()
+        from cityline.checkpoints import service as checkpoints
+        from cityline.checkpoints import worker as checkpoint_watch
+
+        # Vehicles past their closed loop's time become warning orders (delivered by the thread above).
+        threading.Thread(target=checkpoint_watch.run_forever, daemon=True, name="checkpoint-watch",
+                         args=(runtime.sessions(), checkpoints.env_for(default_vault()), stop),
+                         kwargs={"interval": settings.checkpoint_watch_seconds}).start()
     try:
         # cityline's own access line (logs.AccessLog: path masked, duration) replaces uvicorn's,
         # and its records go through the root handler like everyone else's.

@@ -131,7 +131,7 @@ def _watch_inputs_and_answers() -> None:
         numbers.add_input(sent.content.decode("utf-8", "replace"), where)
         kind = answer.headers.get("content-type", "")
         if not sent.url.path.endswith("/reveal") and kind.startswith(("application/json", "application/problem",
-                                                                        "text/")):
+                                                                        "application/xml", "text/")):
             numbers.add_output(answer.text, f"answer to {where}")
             numbers.add_output(answer.headers.get("location", ""), f"redirect of {where}")
         return answer

@@ -52,6 +52,15 @@ for _role in ("analyst", "supervisor"):
 PERMISSIONS["supervisor"] = PERMISSIONS["supervisor"] | {"inspection:check"}  # a supervisor may judge one too
 for _role in ("operator", "unit_handler", "supervisor"):  # checking a pass at a gate or on the phone
     PERMISSIONS[_role] = PERMISSIONS[_role] | {"epidemic:verify"}
+# Road checkpoints (checkpoints/): the unit's staff and grid workers on duty register vehicles at
+# the checkpoints in their reach; the command, supervisors and analysts watch the counts; the
+# command and admins set checkpoints up.
+for _role in ("unit_handler", "grid_worker", "commander"):
+    PERMISSIONS[_role] = PERMISSIONS[_role] | {"checkpoints:register"}
+for _role in ("unit_handler", "grid_worker", "commander", "supervisor", "analyst", "admin"):
+    PERMISSIONS[_role] = PERMISSIONS[_role] | {"checkpoints:read"}
+for _role in ("commander", "admin"):
+    PERMISSIONS[_role] = PERMISSIONS[_role] | {"checkpoints:admin"}
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)

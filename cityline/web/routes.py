@@ -1,9 +1,9 @@
 """The console's router: signing in, the start page and static files; the pages themselves
 are in ``work_pages`` (the loop's daily work), ``insight_pages`` (situation, briefings),
 ``epidemic_pages`` (coverage, passes, verifying a pass), ``command_page`` (the commander's map),
-``outbreak_pages`` (cases, clusters, places of exposure), ``inspection_pages`` (the patrol form,
-findings and their counts) and ``admin_pages`` (users, units, the
-dispatch catalogue, the audit log)."""
+``outbreak_pages`` (cases, clusters, places of exposure), ``admin_pages`` (users, units, the
+dispatch catalogue, the audit log), ``checkpoint_pages`` (registering at a road checkpoint, its counts)
+and ``inspection_pages`` (the patrol form, findings and their counts)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from cityline.errors import NotFound
 from cityline.web import (
     admin_pages,
+    checkpoint_pages,
     command_page,
     epidemic_pages,
     insight_pages,
@@ -71,3 +72,4 @@ router.include_router(command_page.router)
 router.include_router(outbreak_pages.router)
 router.include_router(inspection_pages.router)
 router.include_router(admin_pages.router)
+router.include_router(checkpoint_pages.router)

@@ -37,6 +37,9 @@ PAGES = (
     # Cases and clusters (outbreak_pages.py) name people: the command and grid workers.
     Page("cases", "/epidemic/cases", frozenset({"epidemic:persons"})),
     Page("clusters", "/epidemic/clusters", frozenset({"epidemic:persons"})),
+    # Road checkpoints (checkpoint_pages.py): registering at the roadside on a phone, and the counts.
+    Page("checkpoint_register", "/checkpoints/register", frozenset({"checkpoints:register"})),
+    Page("checkpoints", "/checkpoints", frozenset({"checkpoints:read"})),
     # Inspection findings (inspection_pages.py): the patrol worker's phone form, and the
     # findings with their counts for everyone who reads orders.
     Page("patrol", "/inspection/patrol", frozenset({"inspection:record"})),

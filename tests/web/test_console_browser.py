@@ -143,7 +143,7 @@ SWEEP = [("operator", "/intake"), ("dispatcher", "/queue"), ("handler", "/inbox"
          ("supervisor", "/visits"), ("supervisor", "/situation"), ("supervisor", "/briefings"),
          ("supervisor", "/orders"), ("supervisor", "/epidemic/coverage"), ("supervisor", "/epidemic/command"), ("handler", "/epidemic/verify"),
          ("admin", "/admin/users"), ("admin", "/admin/units"), ("admin", "/admin/catalogue"),
-         ("admin", "/admin/audit")]
+         ("admin", "/admin/audit"), ("handler", "/checkpoints/register"), ("supervisor", "/checkpoints")]
 # Whatever is read as one word: a status, a badge, a time, a count, a number in a table.
 WHOLE = ".status, .badge, .tally, time:not(.countdown), .countdown .left, .nowrap, .num, .count, " \
         "table.orders td:first-child, table.orders th"

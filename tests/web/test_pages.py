@@ -22,8 +22,8 @@ from tests.web.conftest import CSRF
 
 PAGES = ("/intake", "/queue", "/inbox", "/visits", "/board", "/situation", "/briefings", "/orders",
          "/epidemic/coverage", "/epidemic/passes", "/epidemic/verify", "/epidemic/command", "/epidemic/cases",
-         "/epidemic/clusters", "/admin/users", "/admin/units", "/admin/catalogue", "/admin/audit", "/inspection",
-         "/inspection/patrol")
+         "/epidemic/clusters", "/admin/users", "/admin/units", "/admin/catalogue", "/admin/audit",
+         "/checkpoints/register", "/checkpoints", "/inspection", "/inspection/patrol")
 # What each role works in, written out by hand (not derived from the code under test).
 # Checking a pass at a gate is for operators, handlers and supervisors too; epidemic figures
 # for those who watch the city (the epidemic roles: tests/web/test_epidemic_pages.py).
@@ -32,12 +32,13 @@ PAGES = ("/intake", "/queue", "/inbox", "/visits", "/board", "/situation", "/bri
 OPENS = {
     "operator": {"/intake", "/visits", "/orders", "/epidemic/verify", "/inspection"},
     "dispatcher": {"/queue", "/orders", "/inspection"},
-    "handler": {"/inbox", "/orders", "/epidemic/verify", "/inspection"},
+    "handler": {"/inbox", "/orders", "/epidemic/verify", "/checkpoints/register", "/checkpoints", "/inspection"},
     "supervisor": {"/queue", "/visits", "/board", "/situation", "/briefings", "/orders", "/epidemic/coverage",
-                   "/epidemic/verify", "/epidemic/command", "/inspection"},
-    "analyst": {"/situation", "/briefings", "/orders", "/epidemic/coverage", "/epidemic/command", "/inspection"},
+                   "/epidemic/verify", "/epidemic/command", "/checkpoints", "/inspection"},
+    "analyst": {"/situation", "/briefings", "/orders", "/epidemic/coverage", "/epidemic/command", "/checkpoints",
+                "/inspection"},
     "admin": {"/orders", "/epidemic/coverage", "/epidemic/command", "/admin/users", "/admin/units", "/admin/catalogue",
-              "/admin/audit", "/inspection"},
+              "/admin/audit", "/checkpoints", "/inspection"},
     "inspector": {"/inspection/patrol", "/inspection", "/orders"},
 }
 HOME = {"operator": "/intake", "dispatcher": "/queue", "handler": "/inbox", "supervisor": "/board",

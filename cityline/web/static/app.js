@@ -59,12 +59,12 @@ window.cityline = (() => {
     return text;
   }
 
-  async function api(method, url, body) {
+  async function api(method, url, body, headers) {
     const response = await fetch(url, {
       method,
       credentials: "same-origin",
       headers: { "content-type": "application/json", accept: "application/json",
-                 "x-csrf-token": csrf() },
+                 "x-csrf-token": csrf(), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();

@@ -1,7 +1,7 @@
 """inspection: the sites patrolled, findings beside their orders, and their photos
 
-Revision ID: 0011_inspection
-Revises: 0010_knowledge_embeddings
+Revision ID: 0012_inspection
+Revises: 0011_checkpoints
 Create Date: 2026-12-06 14:00:00.000000
 
 Three new tables; nothing existing changes. Photo files live in the data directory
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 import cityline.db
 
 
-revision = '0011_inspection'
-down_revision = '0010_knowledge_embeddings'
+revision = '0012_inspection'
+down_revision = '0011_checkpoints'
 branch_labels = None
 depends_on = None
 
