@@ -22,6 +22,7 @@ from cityline.config import get_settings
 from cityline.db import ping
 from cityline.epidemic import zonemarks
 from cityline.epidemic.api import router as epidemic_router
+from cityline.inspection.api import router as inspection_router
 from cityline.intake.api import dispatch_router
 from cityline.intake.api import orders_router as intake_orders_router
 from cityline.intake.api import router as intake_router
@@ -107,6 +108,7 @@ def create_app(sessions: sessionmaker[Session], vault: Vault, classifier=None,
     app.include_router(analytics_router)
     app.include_router(epidemic_router)
     app.include_router(checkpoints_router)
+    app.include_router(inspection_router)
     app.include_router(web_router)
     openapi_docs.install(app)
 

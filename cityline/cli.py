@@ -12,6 +12,7 @@ from cityline.checkpoints.cli import app as checkpoints_app
 from cityline.demo import DEMO_REPLAY_SPEED, DEMO_SCALE
 from cityline.epidemic.cli import app as epidemic_app
 from cityline.geo.cli import app as grids_app
+from cityline.inspection.cli import app as inspection_app
 from cityline.intake.cli import app as intake_app
 from cityline.knowledge.cli import app as knowledge_app
 from cityline.orders.cli import app as orders_app
@@ -37,6 +38,7 @@ app.add_typer(sim_app, name="sim", help="The workload simulator: generate an out
 app.add_typer(sla_app, name="sla", help="Deadlines: policies, deadline maths, the reminder worker.")
 app.add_typer(epidemic_app, name="epidemic")
 app.add_typer(checkpoints_app, name="checkpoints")
+app.add_typer(inspection_app, name="inspection")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(outbox_app, name="outbox")
 db_app = typer.Typer(help="The database.", no_args_is_help=True)

@@ -87,6 +87,11 @@ class Settings(BaseSettings):
         description="Largest file upload (a multipart/form-data body) accepted; more is 413.",
     )
 
+    inspection_photo_max_bytes: int = Field(
+        default=5 * 1024 * 1024, ge=1,
+        description="Largest photo of an inspection finding or its rectification (bytes); more is 413.",
+    )
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

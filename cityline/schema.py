@@ -23,6 +23,7 @@ MODEL_MODULES = (
     "cityline.epidemic.models",
     "cityline.idempotency.models",
     "cityline.checkpoints.models",
+    "cityline.inspection.models",
 )
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-ROLES = ("operator", "dispatcher", "unit_handler", "supervisor", "analyst", "admin", "commander", "grid_worker")
+ROLES = ("operator", "dispatcher", "unit_handler", "supervisor", "analyst", "admin", "commander", "grid_worker",
+         "inspector")
 ROLE_NAMES = {"operator": "接线员", "dispatcher": "派单员", "unit_handler": "承办单位", "supervisor": "督办",
-              "analyst": "分析员", "admin": "管理员", "commander": "防控指挥", "grid_worker": "网格员"}
+              "analyst": "分析员", "admin": "管理员", "commander": "防控指挥", "grid_worker": "网格员",
+              "inspector": "巡查员"}
 
 # Loop actions grouped by the permission they need.
 ACTION_PERMISSION = {
@@ -40,9 +42,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
                             "epidemic:persons", "epidemic:passes", "epidemic:verify", "epidemic:reveal"}),
     "grid_worker": frozenset({"units:read", "epidemic:read", "epidemic:persons", "epidemic:passes",
                               "epidemic:verify", "epidemic:reveal"}),
+    # A patrol (视频巡查 or on foot) records findings at sites with photos and checks their
+    # rectification (inspection:check: the loop's visit, then close or reopen, on findings
+    # only; no return visits of other orders).
+    "inspector": frozenset({"inspection:record", "inspection:check", "orders:read", "units:read"}),
 }
 for _role in ("analyst", "supervisor"):
     PERMISSIONS[_role] = PERMISSIONS[_role] | {"epidemic:read"}
+PERMISSIONS["supervisor"] = PERMISSIONS["supervisor"] | {"inspection:check"}  # a supervisor may judge one too
 for _role in ("operator", "unit_handler", "supervisor"):  # checking a pass at a gate or on the phone
     PERMISSIONS[_role] = PERMISSIONS[_role] | {"epidemic:verify"}
 # Road checkpoints (checkpoints/): the unit's staff and grid workers on duty register vehicles at

@@ -169,6 +169,21 @@ def check_move(state: OrderState, action: str, params: Mapping[str, Any]) -> Non
         _need(params, "reason")
 
 
+# Moves that must carry evidence on some channels: an inspection finding's rectification is
+# shown, not told — the reply names at least one photo of the rectified site (the inspection
+# package stores the photos and makes the move; a reply without them is refused).
+EVIDENCE = {("inspection", "reply"): "photos"}
+
+
+def check_evidence(channel: str, action: str, params: Mapping[str, Any]) -> None:
+    """Raise Invalid when ``action`` on an order of ``channel`` lacks the evidence it needs."""
+    needed = EVIDENCE.get((channel, action))
+    if needed and not params.get(needed):
+        raise Invalid(f"a reply to an {channel} order needs at least one photo of the rectified site "
+                      f"(send it with POST /api/inspection/findings/{{number}}/reply)",
+                      [FieldError(needed, "at least one photo", "photo_required")], code="move.photo_required")
+
+
 def apply_move(state: OrderState, action: str, params: Mapping[str, Any], at: datetime) -> OrderState:
     """The state after ``action``; raises (and changes nothing) when the move is not allowed."""
     check_move(state, action, params)

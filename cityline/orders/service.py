@@ -15,7 +15,7 @@ from cityline.accounts.units import active_unit
 from cityline.errors import FieldError, Invalid, NotFound
 from cityline.orders.models import Order, OrderEvent, OrderSequence
 from cityline.orders.queries import OrderFilter, events_of, filtered
-from cityline.orders.rules import OrderState, Status, apply_move
+from cityline.orders.rules import OrderState, Status, apply_move, check_evidence
 from cityline.outbox import notify
 from cityline.outbox.rules import DISPATCHED, REDISPATCHED, REOPENED
 from cityline.sla.rules import Deadlines
@@ -117,6 +117,7 @@ def move_order(
     before = state_of(session, order)
     data = {k: v for k, v in params.items() if v not in (None, "") and k != "note"}
     after = apply_move(before, action, data, now)  # raises Conflict / Invalid
+    check_evidence(order.channel, action, data)
     if action == "milestone":  # which milestones there are is the order's SLA policy's
         check_milestone(order.sla_policy, str(data["milestone"]), _clock_events(session, order))
     if action == "grant":  # the event says what was granted, so the deadline can be replayed

@@ -2,7 +2,8 @@
 are in ``work_pages`` (the loop's daily work), ``insight_pages`` (situation, briefings),
 ``epidemic_pages`` (coverage, passes, verifying a pass), ``command_page`` (the commander's map),
 ``outbreak_pages`` (cases, clusters, places of exposure), ``admin_pages`` (users, units, the
-dispatch catalogue, the audit log) and ``checkpoint_pages`` (registering at a road checkpoint, its counts)."""
+dispatch catalogue, the audit log), ``checkpoint_pages`` (registering at a road checkpoint, its counts)
+and ``inspection_pages`` (the patrol form, findings and their counts)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from cityline.web import (
     command_page,
     epidemic_pages,
     insight_pages,
+    inspection_pages,
     outbreak_pages,
     work_pages,
 )
@@ -68,5 +70,6 @@ router.include_router(insight_pages.router)
 router.include_router(epidemic_pages.router)
 router.include_router(command_page.router)
 router.include_router(outbreak_pages.router)
+router.include_router(inspection_pages.router)
 router.include_router(admin_pages.router)
 router.include_router(checkpoint_pages.router)

@@ -40,6 +40,10 @@ PAGES = (
     # Road checkpoints (checkpoint_pages.py): registering at the roadside on a phone, and the counts.
     Page("checkpoint_register", "/checkpoints/register", frozenset({"checkpoints:register"})),
     Page("checkpoints", "/checkpoints", frozenset({"checkpoints:read"})),
+    # Inspection findings (inspection_pages.py): the patrol worker's phone form, and the
+    # findings with their counts for everyone who reads orders.
+    Page("patrol", "/inspection/patrol", frozenset({"inspection:record"})),
+    Page("inspection", "/inspection", frozenset({"orders:read"})),
     # The administrator's (admin_pages.py): who may sign in, the organisation, the dispatch
     # catalogue and the audit log.
     Page("users", "/admin/users", frozenset({"users:admin"})),
@@ -51,7 +55,8 @@ PAGES_BY_NAME = {p.name: p for p in PAGES}
 # Where each role starts its day; the first of the user's roles in this order wins.
 HOME_BY_ROLE = (("operator", "intake"), ("dispatcher", "queue"), ("unit_handler", "inbox"),
                 ("supervisor", "board"), ("analyst", "situation"), ("admin", "orders"),
-                ("commander", "command"), ("grid_worker", "coverage"))
+                ("commander", "command"), ("grid_worker", "coverage"),
+                ("inspector", "patrol"))
 DUE_SOON = timedelta(hours=4)
 UNIT_DONE = frozenset({Status.REPLIED, Status.VISITED}) | FINAL  # nothing left for the unit to do
 

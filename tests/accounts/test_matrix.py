@@ -109,6 +109,10 @@ CITY_ROUTES = [
     ("GET", "/api/dispatch/queue", None, "orders:dispatch"),
     ("POST", "/api/intake/preview", PREVIEW, "orders:create"),
     ("GET", "/api/dispatch/suggest?category=EPI.TEST&district=静安区&street=曹家渡街道", None, "orders:read"),
+    ("GET", "/api/inspection/findings", None, "orders:read"),
+    ("GET", "/api/inspection/tallies", None, "orders:read"),
+    ("GET", "/api/inspection/sites", None, "orders:read"),
+    ("GET", "/api/inspection/problems", None, "orders:read"),
 ]
 
 

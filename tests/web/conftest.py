@@ -43,7 +43,7 @@ def sign_in(app: FastAPI, name: str) -> TestClient:
 
 # Users of the small city in tests/factories.py: the handler works for 曹家渡街道.
 PEOPLE = {"operator": ["operator"], "dispatcher": ["dispatcher"], "handler": ["unit_handler"],
-          "supervisor": ["supervisor"], "analyst": ["analyst"], "admin": ["admin"]}
+          "supervisor": ["supervisor"], "analyst": ["analyst"], "admin": ["admin"], "inspector": ["inspector"]}
 UNITS = {"handler": "SH-JA-CJD", "other_handler": "SH-JA-JNL"}
 
 

@@ -26,6 +26,7 @@ LAPTOP = {"viewport": {"width": 1366, "height": 768}}
 def staff(site):  # noqa: F811  (the fixture imported above)
     add_user(site.sessions, "supervisor", ["supervisor"])
     add_user(site.sessions, "admin", ["admin"])
+    add_user(site.sessions, "inspector", ["inspector"])
     return site
 
 
@@ -143,7 +144,8 @@ SWEEP = [("operator", "/intake"), ("dispatcher", "/queue"), ("handler", "/inbox"
          ("supervisor", "/visits"), ("supervisor", "/situation"), ("supervisor", "/briefings"),
          ("supervisor", "/orders"), ("supervisor", "/epidemic/coverage"), ("supervisor", "/epidemic/command"), ("handler", "/epidemic/verify"),
          ("admin", "/admin/users"), ("admin", "/admin/units"), ("admin", "/admin/catalogue"),
-         ("admin", "/admin/audit"), ("handler", "/checkpoints/register"), ("supervisor", "/checkpoints")]
+         ("admin", "/admin/audit"), ("handler", "/checkpoints/register"), ("supervisor", "/checkpoints"),
+         ("inspector", "/inspection/patrol"), ("supervisor", "/inspection")]
 # Whatever is read as one word: a status, a badge, a time, a count, a number in a table.
 WHOLE = ".status, .badge, .tally, time:not(.countdown), .countdown .left, .nowrap, .num, .count, " \
         "table.orders td:first-child, table.orders th"

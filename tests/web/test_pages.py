@@ -23,22 +23,26 @@ from tests.web.conftest import CSRF
 PAGES = ("/intake", "/queue", "/inbox", "/visits", "/board", "/situation", "/briefings", "/orders",
          "/epidemic/coverage", "/epidemic/passes", "/epidemic/verify", "/epidemic/command", "/epidemic/cases",
          "/epidemic/clusters", "/admin/users", "/admin/units", "/admin/catalogue", "/admin/audit",
-         "/checkpoints/register", "/checkpoints")
+         "/checkpoints/register", "/checkpoints", "/inspection", "/inspection/patrol")
 # What each role works in, written out by hand (not derived from the code under test).
 # Checking a pass at a gate is for operators, handlers and supervisors too; epidemic figures
 # for those who watch the city (the epidemic roles: tests/web/test_epidemic_pages.py).
+# Inspection findings and their counts are for everyone who reads orders; the patrol form
+# for inspectors.
 OPENS = {
-    "operator": {"/intake", "/visits", "/orders", "/epidemic/verify"},
-    "dispatcher": {"/queue", "/orders"},
-    "handler": {"/inbox", "/orders", "/epidemic/verify", "/checkpoints/register", "/checkpoints"},
+    "operator": {"/intake", "/visits", "/orders", "/epidemic/verify", "/inspection"},
+    "dispatcher": {"/queue", "/orders", "/inspection"},
+    "handler": {"/inbox", "/orders", "/epidemic/verify", "/checkpoints/register", "/checkpoints", "/inspection"},
     "supervisor": {"/queue", "/visits", "/board", "/situation", "/briefings", "/orders", "/epidemic/coverage",
-                   "/epidemic/verify", "/epidemic/command", "/checkpoints"},
-    "analyst": {"/situation", "/briefings", "/orders", "/epidemic/coverage", "/epidemic/command", "/checkpoints"},
+                   "/epidemic/verify", "/epidemic/command", "/checkpoints", "/inspection"},
+    "analyst": {"/situation", "/briefings", "/orders", "/epidemic/coverage", "/epidemic/command", "/checkpoints",
+                "/inspection"},
     "admin": {"/orders", "/epidemic/coverage", "/epidemic/command", "/admin/users", "/admin/units", "/admin/catalogue",
-              "/admin/audit", "/checkpoints"},
+              "/admin/audit", "/checkpoints", "/inspection"},
+    "inspector": {"/inspection/patrol", "/inspection", "/orders"},
 }
 HOME = {"operator": "/intake", "dispatcher": "/queue", "handler": "/inbox", "supervisor": "/board",
-        "analyst": "/situation", "admin": "/orders"}
+        "analyst": "/situation", "admin": "/orders", "inspector": "/inspection/patrol"}
 VENDOR = Path(__file__).parents[2] / "cityline" / "web" / "static" / "vendor"
 LINKS = re.compile(r'\b(?:src|href|action|hx-get)="([^"]*)"')
 

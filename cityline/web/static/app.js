@@ -232,5 +232,5 @@ window.cityline = (() => {
   document.addEventListener("htmx:afterSwap", tick);
   document.addEventListener("htmx:afterSettle", refocus);
 
-  return { t, api, flash, fail, quiet };
+  return { t, api, flash, fail, quiet, problemText, csrf };
 })();
