@@ -49,9 +49,15 @@ def briefing(day: Day, d: D,
 @router.get("/situation")
 def situation(d: D, day: Day | None = None) -> dict:
     """Today (or ``day``): totals against yesterday and last year, epidemic share, categories,
-    top problems, emerging issues, and orders per district and street for a map."""
+    top problems, emerging issues, and orders per district and street for a map.
+
+    Read from the analytics export as it stands — the server brings it up to date in the
+    background (``CITYLINE_ANALYTICS_EXPORT_SECONDS``), never inside this request —
+    and ``exported_at`` says when it last did (null: not yet exported)."""
     d.require("analytics:read")
     now = utcnow()
-    folder = service.analytics_folder()
-    service.refresh(d.sessions, folder)
-    return live_situation(Dataset(folder), day or to_local(now).date(), now)
+    dataset = Dataset(service.analytics_folder())
+    exported_at = dataset.exported_at()
+    result = live_situation(dataset, day or to_local(now).date(), now)
+    result["exported_at"] = exported_at.isoformat() if exported_at else None
+    return result

@@ -144,14 +144,28 @@ class Dataset:
                  "exported_at": datetime.now().astimezone().isoformat()}
         _write_text_atomically(self.folder / "state.json", json.dumps(state))
 
+    def exported_at(self) -> datetime | None:
+        """When the store export last finished (None before the first)."""
+        path = self.folder / "state.json"
+        if not path.exists():
+            return None
+        value = json.loads(path.read_text()).get("exported_at")
+        return datetime.fromisoformat(value) if value else None
+
     @contextmanager
-    def locked(self) -> Iterator[None]:
-        """One writer at a time per folder (readers need no lock: files are renamed into place)."""
+    def locked(self, *, wait: bool = True) -> Iterator[bool]:
+        """One writer at a time per folder, across processes (readers need no lock: files are
+        renamed into place). With ``wait=False`` it does not queue: it yields False at once
+        when another writer holds the folder (the caller then leaves the work to that one)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         with open(self.folder / ".lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
             try:
-                yield
+                fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 

@@ -8,6 +8,8 @@ cron entry or a systemd timer), or in a loop that wakes at a set local time.
 
 from __future__ import annotations
 
+import logging
+import threading
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -16,11 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cityline.analytics.brief import Briefing, build_briefing
 from cityline.analytics.dataset import Dataset
-from cityline.analytics.export import ExportReport, export_store
+from cityline.analytics.export import ExportReport, export_store, export_unless_busy
 from cityline.analytics.models import StoredBriefing
 from cityline.db import read_transaction, transaction
 from cityline.errors import NotFound
 from cityline.timeutil import to_local
+
+log = logging.getLogger(__name__)
 
 
 def analytics_folder() -> Path:
@@ -33,6 +37,24 @@ def analytics_folder() -> Path:
 def refresh(factory: sessionmaker[Session], folder: Path | None = None) -> ExportReport:
     """Bring the export up to date with the order store (incremental)."""
     return export_store(factory, folder or analytics_folder())
+
+
+def export_in_background(factory: sessionmaker[Session], stop: threading.Event, interval: float,
+                         folder: Path | None = None) -> None:
+    """Until ``stop`` is set: bring the export up to date every ``interval`` seconds (the
+    thread ``serve`` starts), so the situation page reads a fresh export and never makes one
+    inside a request. An export already at work elsewhere (another server process, the
+    morning run, ``cityline analytics export``) is left to finish; a failed one is logged
+    and tried again on the next round."""
+    folder = folder or analytics_folder()
+    while not stop.is_set():
+        try:
+            report = export_unless_busy(factory, folder)
+            if report is not None and report.days_written:
+                log.info("%s", report.summary())
+        except Exception:
+            log.exception("analytics export failed; trying again in %.0f s", interval)
+        stop.wait(interval)
 
 
 def store_briefing(session: Session, briefing: Briefing) -> StoredBriefing:
