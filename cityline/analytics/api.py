@@ -12,9 +12,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from cityline.accounts.deps import Deps, deps
 from cityline.analytics import service
-from cityline.analytics.dataset import Dataset
 from cityline.analytics.render import html_to_pdf
-from cityline.analytics.situation import situation as live_situation
 from cityline.db import read_transaction, utcnow
 from cityline.limits import Day
 from cityline.timeutil import to_local
@@ -53,11 +51,8 @@ def situation(d: D, day: Day | None = None) -> dict:
 
     Read from the analytics export as it stands — the server brings it up to date in the
     background (``CITYLINE_ANALYTICS_EXPORT_SECONDS``), never inside this request —
-    and ``exported_at`` says when it last did (null: not yet exported)."""
+    and ``exported_at`` says when it last did (null: not yet exported); the figures are
+    as of then, computed once per export."""
     d.require("analytics:read")
     now = utcnow()
-    dataset = Dataset(service.analytics_folder())
-    exported_at = dataset.exported_at()
-    result = live_situation(dataset, day or to_local(now).date(), now)
-    result["exported_at"] = exported_at.isoformat() if exported_at else None
-    return result
+    return service.current_situation(service.analytics_folder(), day or to_local(now).date(), now)

@@ -130,7 +130,21 @@ class Dataset:
         _write_text_atomically(self.folder / "days.json", json.dumps(index, sort_keys=True))
 
     def write_units(self, table: pa.Table) -> None:
-        _write_atomically(table.cast(UNITS_SCHEMA), self.units_file)
+        """Write the units, unless the file already holds them (so :meth:`version` changes
+        only when what the export holds does)."""
+        table = table.cast(UNITS_SCHEMA)
+        if self.units_file.exists() and pq.read_table(self.units_file).equals(table):
+            return
+        _write_atomically(table, self.units_file)
+
+    def version(self) -> tuple[int, ...]:
+        """Changes whenever a day file or the units are written (for caches of what is read
+        from the export): the modification times and sizes of the day index and the units."""
+        found: list[int] = []
+        for path in (self.folder / "days.json", self.units_file):
+            stat = path.stat() if path.exists() else None
+            found += [stat.st_mtime_ns, stat.st_size] if stat else [0, 0]
+        return tuple(found)
 
     def watermark(self) -> datetime | None:
         path = self.folder / "state.json"
