@@ -259,12 +259,15 @@ def _pg_restore(url: str, dump: Path, archive: Path) -> None:
 
 
 def _drop_tables(url: str) -> None:
-    """Every table of the database's schema, so the dump's own create them (with what it holds,
-    including alembic_version) and none of a newer schema is left over to clash with them."""
+    """cityline's tables (and its alembic_version), so the dump's own create them with what
+    it holds. Only cityline's: a table of anything else sharing the database stays."""
+    from cityline.schema import metadata
+
+    ours = {table.name for table in metadata().sorted_tables} | {"alembic_version"}
     engine = make_engine(url)
     try:
         with engine.begin() as conn:
-            names = inspect(conn).get_table_names()
+            names = [name for name in inspect(conn).get_table_names() if name in ours]
             if names:
                 quoted = ", ".join(conn.dialect.identifier_preparer.quote(n) for n in names)
                 conn.execute(text(f"DROP TABLE {quoted} CASCADE"))
