@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from cityline.accounts.cli import tokens_app, units_app, users_app
@@ -54,6 +56,42 @@ def upgrade() -> None:
     url = get_settings().resolved_database_url()
     run_upgrade(url)
     typer.echo(f"database is at the current schema ({url.split('@')[-1]})")
+
+
+@app.command("backup")
+def backup_command(file: Path = typer.Argument(..., help="the archive to write (a tar file)")) -> None:
+    """Back up the configured database and the data directory's epidemic facts into FILE
+    (not the key: keep it apart; docs/operations.md)."""
+    from cityline.backup import backup
+    from cityline.cliutil import fail
+    from cityline.config import get_settings
+    from cityline.errors import DomainError
+
+    settings = get_settings()
+    try:
+        report = backup(settings.resolved_database_url(), settings.data_dir, file)
+    except DomainError as error:
+        raise fail(error) from None
+    typer.echo(f"backed up to {file}: {report.summary()}")
+
+
+@app.command("restore")
+def restore_command(file: Path = typer.Argument(..., help="an archive written by cityline backup"),
+                    force: bool = typer.Option(False, "--force", help="replace a database that holds data")) -> None:
+    """Restore FILE into the configured database and data directory (stop the server first).
+    Refuses a database that holds data unless --force."""
+    from cityline.backup import restore
+    from cityline.cliutil import fail
+    from cityline.config import get_settings
+    from cityline.errors import DomainError
+
+    settings = get_settings()
+    try:
+        report = restore(settings.resolved_database_url(), settings.data_dir, file, force=force)
+    except DomainError as error:
+        raise fail(error) from None
+    typer.echo(f"restored from {file}: {report.summary()}; the analytics export is made again "
+               f"by serve (or: cityline analytics export)")
 
 
 WORKER_HELP = "run the SLA reminder worker in this process too"

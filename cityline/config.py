@@ -86,6 +86,25 @@ class Settings(BaseSettings):
         default=100 * 1024 * 1024, ge=1,
         description="Largest file upload (a multipart/form-data body) accepted; more is 413.",
     )
+    # The situation page reads the analytics export as it is; `serve` brings it up to date
+    # this often in the background, so no request waits for an export.
+    analytics_export_seconds: float = Field(
+        default=30.0, ge=0,
+        description="Seconds between background analytics exports in `serve` (0: none; "
+                    "then run `cityline analytics export` yourself).",
+    )
+    # Production on PostgreSQL: the pool of each process, and how long one statement may run.
+    db_pool_size: int = Field(default=5, ge=1, description="PostgreSQL connections kept open per process.")
+    db_max_overflow: int = Field(
+        default=10, ge=0, description="PostgreSQL connections opened beyond the pool under load, closed after.")
+    db_pool_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds a request waits for a free pooled connection (then 503).")
+    db_pool_recycle: int = Field(
+        default=1800, ge=-1, description="Seconds after which a pooled connection is replaced (-1: never).")
+    db_statement_timeout_ms: int = Field(
+        default=0, ge=0,
+        description="PostgreSQL cancels a statement running longer than this (ms; 0: no limit); answered 503.",
+    )
 
     inspection_photo_max_bytes: int = Field(
         default=5 * 1024 * 1024, ge=1,

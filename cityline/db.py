@@ -226,6 +226,20 @@ def default_sessionmaker() -> sessionmaker[Session]:
     """Sessions on the database the settings name (the embedded SQLite file by default)."""
     from cityline.config import get_settings
 
+    settings = get_settings()
+    url = settings.resolved_database_url()
     # A failed statement's message would carry its parameters (an order's text, a caller's
     # name) into tracebacks and logs; the configured database never shows them.
-    return make_sessionmaker(make_engine(get_settings().resolved_database_url(), hide_parameters=True))
+    options: dict[str, Any] = {"hide_parameters": True}
+    if not url.startswith("sqlite"):
+        options.update(pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
+                       pool_timeout=settings.db_pool_timeout, pool_recycle=settings.db_pool_recycle)
+        if settings.db_statement_timeout_ms:
+            options["connect_args"] = statement_timeout(settings.db_statement_timeout_ms)
+    return make_sessionmaker(make_engine(url, **options))
+
+
+def statement_timeout(milliseconds: int) -> dict[str, str]:
+    """PostgreSQL connect arguments under which the server cancels any statement running
+    longer than ``milliseconds`` (SQLSTATE 57014, answered 503 by ``problems``)."""
+    return {"options": f"-c statement_timeout={int(milliseconds)}"}

@@ -28,6 +28,7 @@ _SQLITE_UNAVAILABLE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLIT
 # PostgreSQL's (SQLSTATE classes): no connection (08), out of resources such as connections
 # (53), shut down or restarting (57P), a deadlock or serialization failure (40).
 _POSTGRES_UNAVAILABLE = ("08", "53", "57P", "40")
+_POSTGRES_STATEMENT_TIMEOUT = "57014"  # query_canceled: past statement_timeout (or cancelled by an admin)
 
 
 def problem(status: int, title: str, detail: str, instance: str, errors: list[dict] | None = None, *,
@@ -105,10 +106,24 @@ def database_unavailable(error: BaseException) -> bool:
     return state is None or state.startswith(_POSTGRES_UNAVAILABLE)  # None: lost before any answer
 
 
+def statement_timed_out(error: BaseException) -> bool:
+    """Did PostgreSQL cancel a statement that ran past ``CITYLINE_DB_STATEMENT_TIMEOUT_MS``?"""
+    return (isinstance(error, sa.OperationalError)
+            and getattr(error.orig, "sqlstate", None) == _POSTGRES_STATEMENT_TIMEOUT)
+
+
 def unexpected(error: BaseException, path: str) -> JSONResponse:
     """The answer to a request no handler answered: 503 with Retry-After when the database was
-    unavailable (:func:`database_unavailable`), else 500. Neither says more than that: the
-    caller logs what failed."""
+    unavailable (:func:`database_unavailable`) or cancelled a statement that ran too long
+    (:func:`statement_timed_out`), else 500. None says more than that: the caller logs what
+    failed."""
+    if statement_timed_out(error):
+        answer = problem(503, "Service Unavailable",
+                         "the database stopped this request: it took longer than the statement "
+                         "timeout allows; try again later or ask for less (a shorter period, "
+                         "a smaller page)", path, code="statement_timeout")
+        answer.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return answer
     if database_unavailable(error):
         answer = problem(503, "Service Unavailable",
                          "the database is unavailable just now; send the request again shortly "

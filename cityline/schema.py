@@ -34,9 +34,13 @@ def metadata() -> MetaData:
 
 
 def alembic_config(url: str):
+    import sys
+
     from alembic.config import Config
 
-    config = Config()
+    # Alembic's default stdout is sys.stdout as it was when alembic was first imported (a
+    # default argument), which may be a stream closed since (a command run under a test runner).
+    config = Config(stdout=sys.stdout)
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config

@@ -51,13 +51,20 @@ def app():
 def serve(host: str, port: int, *, worker: bool = True) -> None:
     """Serve the app; with ``worker``, one worker thread beside it fires SLA timers and
     delivers the outbox (notices appended to ``outbox.log`` in the data directory,
-    webhooks POSTed)."""
+    webhooks POSTed), and another brings the analytics export up to date every
+    ``analytics_export_seconds`` (one export at a time across processes), which the
+    situation page reads."""
     import threading
 
     import uvicorn
 
     logs.configure()  # before the worker starts: its records go the same way
     stop = threading.Event()
+    if worker and get_settings().analytics_export_seconds > 0:
+        from cityline.analytics.service import export_in_background
+
+        threading.Thread(target=export_in_background, daemon=True, name="analytics-export",
+                         args=(runtime.sessions(), stop, get_settings().analytics_export_seconds)).start()
     if worker:
         from cityline.outbox.identity import WorkerIdentity
         from cityline.outbox.senders import standard

@@ -12,9 +12,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from cityline.accounts.deps import Deps, deps
 from cityline.analytics import service
-from cityline.analytics.dataset import Dataset
 from cityline.analytics.render import html_to_pdf
-from cityline.analytics.situation import situation as live_situation
 from cityline.db import read_transaction, utcnow
 from cityline.limits import Day
 from cityline.timeutil import to_local
@@ -49,9 +47,12 @@ def briefing(day: Day, d: D,
 @router.get("/situation")
 def situation(d: D, day: Day | None = None) -> dict:
     """Today (or ``day``): totals against yesterday and last year, epidemic share, categories,
-    top problems, emerging issues, and orders per district and street for a map."""
+    top problems, emerging issues, and orders per district and street for a map.
+
+    Read from the analytics export as it stands — the server brings it up to date in the
+    background (``CITYLINE_ANALYTICS_EXPORT_SECONDS``), never inside this request —
+    and ``exported_at`` says when it last did (null: not yet exported); the figures are
+    as of then, computed once per export."""
     d.require("analytics:read")
     now = utcnow()
-    folder = service.analytics_folder()
-    service.refresh(d.sessions, folder)
-    return live_situation(Dataset(folder), day or to_local(now).date(), now)
+    return service.current_situation(service.analytics_folder(), day or to_local(now).date(), now)

@@ -130,7 +130,21 @@ class Dataset:
         _write_text_atomically(self.folder / "days.json", json.dumps(index, sort_keys=True))
 
     def write_units(self, table: pa.Table) -> None:
-        _write_atomically(table.cast(UNITS_SCHEMA), self.units_file)
+        """Write the units, unless the file already holds them (so :meth:`version` changes
+        only when what the export holds does)."""
+        table = table.cast(UNITS_SCHEMA)
+        if self.units_file.exists() and pq.read_table(self.units_file).equals(table):
+            return
+        _write_atomically(table, self.units_file)
+
+    def version(self) -> tuple[int, ...]:
+        """Changes whenever a day file or the units are written (for caches of what is read
+        from the export): the modification times and sizes of the day index and the units."""
+        found: list[int] = []
+        for path in (self.folder / "days.json", self.units_file):
+            stat = path.stat() if path.exists() else None
+            found += [stat.st_mtime_ns, stat.st_size] if stat else [0, 0]
+        return tuple(found)
 
     def watermark(self) -> datetime | None:
         path = self.folder / "state.json"
@@ -144,14 +158,28 @@ class Dataset:
                  "exported_at": datetime.now().astimezone().isoformat()}
         _write_text_atomically(self.folder / "state.json", json.dumps(state))
 
+    def exported_at(self) -> datetime | None:
+        """When the store export last finished (None before the first)."""
+        path = self.folder / "state.json"
+        if not path.exists():
+            return None
+        value = json.loads(path.read_text()).get("exported_at")
+        return datetime.fromisoformat(value) if value else None
+
     @contextmanager
-    def locked(self) -> Iterator[None]:
-        """One writer at a time per folder (readers need no lock: files are renamed into place)."""
+    def locked(self, *, wait: bool = True) -> Iterator[bool]:
+        """One writer at a time per folder, across processes (readers need no lock: files are
+        renamed into place). With ``wait=False`` it does not queue: it yields False at once
+        when another writer holds the folder (the caller then leaves the work to that one)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         with open(self.folder / ".lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
             try:
-                yield
+                fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 

@@ -55,12 +55,35 @@ class ExportReport:
 
 
 def export_store(factory: sessionmaker[Session], folder: str | Path, *, full: bool = False) -> ExportReport:
-    """Bring the export in ``folder`` up to date with the order store (see the module doc)."""
+    """Bring the export in ``folder`` up to date with the order store (see the module doc),
+    after any export at work on it (in this process or another) has finished."""
     began = time.perf_counter()
     dataset = Dataset(folder)
     report = ExportReport()
+    with dataset.locked():
+        _export(factory, dataset, report, full)
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def export_unless_busy(factory: sessionmaker[Session], folder: str | Path) -> ExportReport | None:
+    """Like :func:`export_store`, but None at once when another export is at work on the
+    folder: the background exporters of several server processes never queue up behind
+    each other, and one export runs at a time."""
+    began = time.perf_counter()
+    dataset = Dataset(folder)
+    report = ExportReport()
+    with dataset.locked(wait=False) as mine:
+        if not mine:
+            return None
+        _export(factory, dataset, report, full=False)
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def _export(factory: sessionmaker[Session], dataset: Dataset, report: ExportReport, full: bool) -> None:
     # A read transaction: on SQLite the export, however long, holds no lock writers wait for.
-    with dataset.locked(), read_transaction(factory) as session:
+    with read_transaction(factory) as session:
         mark = None if full else dataset.watermark()
         began_reading = utcnow()
         days = _touched_days(session, dataset, mark)
@@ -74,8 +97,6 @@ def export_store(factory: sessionmaker[Session], folder: str | Path, *, full: bo
                     report.orders += table.num_rows
         dataset.write_units(units_from_store(session))
         dataset.save_watermark(began_reading)
-    report.seconds = time.perf_counter() - began
-    return report
 
 
 def _touched_days(session: Session, dataset: Dataset, mark: datetime | None) -> set[date]:

@@ -8,6 +8,10 @@ cron entry or a systemd timer), or in a loop that wakes at a set local time.
 
 from __future__ import annotations
 
+import copy
+import logging
+import threading
+from collections import OrderedDict
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -16,11 +20,23 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cityline.analytics.brief import Briefing, build_briefing
 from cityline.analytics.dataset import Dataset
-from cityline.analytics.export import ExportReport, export_store
+from cityline.analytics.export import ExportReport, export_store, export_unless_busy
 from cityline.analytics.models import StoredBriefing
-from cityline.db import read_transaction, transaction
+from cityline.analytics.situation import situation
+from cityline.db import read_transaction, transaction, utcnow
 from cityline.errors import NotFound
 from cityline.timeutil import to_local
+
+log = logging.getLogger(__name__)
+
+# The situations computed last, by (folder, day, export version, export time for a day still
+# running): a situation is the briefing of its day and more, seconds over a million orders,
+# and depends only on the export (read as of its time), so each is computed once per export.
+_situations: OrderedDict[tuple, dict] = OrderedDict()
+_latest: dict[tuple[str, date], dict] = {}  # the last computed situation of each (folder, day)
+_computing: set[tuple[str, date]] = set()  # (folder, day) being computed just now
+_situations_lock = threading.Lock()
+SITUATIONS_KEPT = 32
 
 
 def analytics_folder() -> Path:
@@ -33,6 +49,65 @@ def analytics_folder() -> Path:
 def refresh(factory: sessionmaker[Session], folder: Path | None = None) -> ExportReport:
     """Bring the export up to date with the order store (incremental)."""
     return export_store(factory, folder or analytics_folder())
+
+
+def export_in_background(factory: sessionmaker[Session], stop: threading.Event, interval: float,
+                         folder: Path | None = None) -> None:
+    """Until ``stop`` is set: bring the export up to date every ``interval`` seconds (the
+    thread ``serve`` starts), so the situation page reads a fresh export and never makes one
+    inside a request; then compute today's situation from it, so the page's next request
+    finds it ready. An export already at work elsewhere (another server process, the
+    morning run, ``cityline analytics export``) is left to finish; a failed one is logged
+    and tried again on the next round."""
+    folder = folder or analytics_folder()
+    while not stop.is_set():
+        try:
+            report = export_unless_busy(factory, folder)
+            if report is not None and report.days_written:
+                log.info("%s", report.summary())
+            if Dataset(folder).exported_at() is not None:
+                now = utcnow()
+                current_situation(folder, to_local(now).date(), now)
+        except Exception:
+            log.exception("analytics export failed; trying again in %.0f s", interval)
+        stop.wait(interval)
+
+
+def current_situation(folder: Path, day: date, now: datetime) -> dict:
+    """The situation of ``day`` read from the export in ``folder`` as of its last export
+    (``exported_at``: a day still running is compared with yesterday up to the export's
+    clock time, the orders it holds), computed once per export and then kept. While it is
+    being computed for a newer export (the background exporter does so right after each),
+    a request gets the one of the export before instead of computing it a second time."""
+    dataset = Dataset(folder)
+    exported_at = dataset.exported_at()
+    as_of = min(exported_at, now) if exported_at else now
+    running = to_local(now).date() == day
+    place = (str(folder), day)
+    key = (*place, dataset.version(), as_of if running else None)
+    with _situations_lock:
+        kept = _situations.get(key)
+        if kept is not None:
+            _situations.move_to_end(key)
+        elif place in _computing and place in _latest:
+            kept = _latest[place]
+        else:
+            _computing.add(place)
+    if kept is None:
+        try:
+            kept = situation(dataset, day, as_of)
+            kept["running"] = running  # by the clock, not by the export's time
+            kept["exported_at"] = exported_at.isoformat() if exported_at else None
+            with _situations_lock:
+                _situations[key] = _latest[place] = kept
+                while len(_situations) > SITUATIONS_KEPT:
+                    _situations.popitem(last=False)
+                while len(_latest) > SITUATIONS_KEPT:
+                    _latest.pop(next(iter(_latest)))
+        finally:
+            with _situations_lock:
+                _computing.discard(place)
+    return copy.deepcopy(kept)  # the caller's to change
 
 
 def store_briefing(session: Session, briefing: Briefing) -> StoredBriefing:

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
 
-from cityline.analytics.service import get_briefing, list_briefings, morning_run, next_run
+from cityline.analytics.dataset import Dataset
+from cityline.analytics.export import export_unless_busy
+from cityline.analytics.service import (
+    analytics_folder,
+    export_in_background,
+    get_briefing,
+    list_briefings,
+    morning_run,
+    next_run,
+)
 from cityline.api import create_app
 from cityline.config import get_settings
 from cityline.errors import NotFound
+from tests.analytics.conftest import load_store
 from tests.conftest import make_token
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -79,3 +91,52 @@ def test_api_needs_analytics_read(store, vault, data_dir):
         for path in ("/api/analytics/briefings", "/api/analytics/briefings/2020-01-28",
                      "/api/analytics/situation"):
             assert client.get(path).status_code == 403, path
+
+
+def _export_in_the_background(store) -> None:
+    """One round of the exporter thread ``serve`` runs, on a real thread, then stopped."""
+    stop = threading.Event()
+    before = Dataset(analytics_folder()).exported_at()
+    thread = threading.Thread(target=export_in_background, args=(store, stop, 0.05))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while Dataset(analytics_folder()).exported_at() == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_the_situation_reads_the_background_export_and_never_exports(store, vault, data_dir):
+    token = make_token(store, ["analyst"])
+    with TestClient(create_app(store, vault), headers={"Authorization": f"Bearer {token}"}) as client:
+        def situation(day: str) -> dict:
+            answer = client.get("/api/analytics/situation", params={"day": day})
+            assert answer.status_code == 200, answer.text
+            return answer.json()
+
+        first = situation("2020-01-28")
+        assert first["exported_at"] is None and first["totals"]["received"] == 0, "no export yet: nothing"
+        assert not (data_dir / "analytics" / "orders").exists(), "the request exported"
+        _export_in_the_background(store)
+        exported = situation("2020-01-28")
+        assert exported["exported_at"] and exported["totals"]["received"] > 0
+        # Orders arriving after the export are not counted, however often the page is asked ...
+        assert load_store(store, vault, date(2020, 1, 29), date(2020, 1, 29)) > 0
+        assert situation("2020-01-29")["totals"]["received"] == 0
+        assert situation("2020-01-29")["exported_at"] == exported["exported_at"]
+        # ... until the background exporter has run.
+        _export_in_the_background(store)
+        later = situation("2020-01-29")
+        assert later["totals"]["received"] > 0 and later["exported_at"] > exported["exported_at"]
+
+
+def test_one_export_at_a_time(store, data_dir):
+    """A background exporter leaves the folder to an export already at work (single flight)."""
+    folder = analytics_folder()
+    with Dataset(folder).locked():
+        assert export_unless_busy(store, folder) is None
+        assert Dataset(folder).exported_at() is None
+    report = export_unless_busy(store, folder)
+    assert report is not None and report.orders > 0 and Dataset(folder).exported_at() is not None

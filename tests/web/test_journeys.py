@@ -238,6 +238,8 @@ def test_leaders_see_the_situation_or_are_told_it_is_not_available(site, browser
         expect(analyst.locator("#k-received")).not_to_be_empty()
         expect(analyst.locator("#chart-categories canvas")).to_have_count(1)
         expect(analyst.locator("#chart-places canvas")).to_have_count(1)
+        # How fresh the background export is (or that there is none yet).
+        expect(analyst.locator("#situation-fresh")).to_contain_text(re.compile("数据截至|分析导出尚未生成"))
     else:
         expect(analyst.locator("#situation-state")).to_contain_text("态势数据暂不可用")
         expect(analyst.locator("#kpis")).to_be_hidden()

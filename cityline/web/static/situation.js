@@ -132,6 +132,11 @@
       return;
     }
     $("situation-state").textContent = "";
+    // The figures are the background export's, not the store's this instant: say how fresh.
+    $("situation-fresh").textContent = data.exported_at
+      ? t("situation.exported", { at: new Date(data.exported_at).toLocaleString() })
+      : t("situation.not_exported");
+    $("situation-fresh").hidden = false;
     $("kpis").hidden = false;
     $("charts").hidden = false;
     kpis(data);

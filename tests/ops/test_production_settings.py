@@ -1,0 +1,56 @@
+"""Production settings on PostgreSQL: the pool the configured database gets, and a statement
+over ``CITYLINE_DB_STATEMENT_TIMEOUT_MS`` cancelled by the server and answered 503, not 500."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from cityline.api import create_app
+from cityline.config import get_settings
+from cityline.db import default_sessionmaker, make_engine
+from tests.conftest import _clean_postgres, make_token
+
+
+@pytest.fixture
+def configured(postgres_url, monkeypatch):
+    """The configured database (``db.default_sessionmaker``) on the test server, with a pool of
+    two and a statement timeout of 300 ms."""
+    _clean_postgres(postgres_url)
+    monkeypatch.setenv("CITYLINE_DATABASE_URL", postgres_url)
+    monkeypatch.setenv("CITYLINE_DB_POOL_SIZE", "2")
+    monkeypatch.setenv("CITYLINE_DB_MAX_OVERFLOW", "1")
+    monkeypatch.setenv("CITYLINE_DB_STATEMENT_TIMEOUT_MS", "300")
+    get_settings.cache_clear()
+    default_sessionmaker.cache_clear()
+    factory = default_sessionmaker()
+    yield factory
+    factory.kw["bind"].dispose()
+    default_sessionmaker.cache_clear()
+    get_settings.cache_clear()
+
+
+@pytest.mark.postgres
+def test_a_statement_over_the_timeout_is_cancelled_and_answered_503(configured, postgres_url, vault):
+    engine = configured.kw["bind"]
+    assert engine.pool.size() == 2 and engine.pool._max_overflow == 1
+    with engine.connect() as conn:
+        assert conn.execute(text("SHOW statement_timeout")).scalar() == "300ms"
+    token = make_token(configured, ["supervisor"])
+    blocker = make_engine(postgres_url)  # another client, without the timeout
+    with TestClient(create_app(configured, vault), headers={"Authorization": f"Bearer {token}"}) as client:
+        assert client.get("/api/orders").status_code == 200
+        # An admin's long job holds the orders table: the list waits past the timeout.
+        with blocker.connect() as conn, conn.begin():
+            conn.execute(text("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE"))
+            began = time.monotonic()
+            answer = client.get("/api/orders")
+            waited = time.monotonic() - began
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["code"] == "statement_timeout" and "statement timeout" in answer.json()["detail"]
+        assert answer.headers["Retry-After"] and waited < 5
+        assert client.get("/api/orders").status_code == 200, "the pool is fine afterwards"
+    blocker.dispose()
