@@ -116,8 +116,11 @@ class SearchIndex:
     """BM25 over three fields of every article, fused with the cosine similarity of their
     vectors when given; search is read-only and thread-safe."""
 
-    def __init__(self, articles: Sequence[IndexedArticle], vectors: Mapping[str, np.ndarray] | None = None):
-        """``vectors``: text digest → vector (``semantic.store``); None for words only."""
+    def __init__(self, articles: Sequence[IndexedArticle], vectors: Mapping[str, np.ndarray] | None = None,
+                 *, reuse: SearchIndex | None = None):
+        """``vectors``: text digest → vector (``semantic.store``); None for words only.
+        ``reuse``: the index this one replaces; the tokens of every article whose texts it
+        already had are taken from it (cutting the texts is most of a build)."""
         self.articles = list(articles)
         n = len(self.articles)
         self._from = np.array([a.effective_from.toordinal() if a.effective_from else 0
@@ -125,9 +128,13 @@ class SearchIndex:
         self._until = np.array([a.expires_at.toordinal() if a.expires_at else NEVER
                                 for a in self.articles], dtype=np.int64)
         self._categories = np.array([a.category or "" for a in self.articles], dtype=object)
-        asked = [tokens(" ".join([a.title, *a.questions])) for a in self.articles]
-        learnt = [_recurring(a.learnt) for a in self.articles]
-        answers = [tokens(a.answer) for a in self.articles]
+        known = reuse._tokens if reuse is not None else {}
+        self._tokens: dict[tuple[str, tuple[str, ...], str, tuple[str, ...]], _ArticleTokens] = {}
+        for a in self.articles:
+            key = (a.title, a.questions, a.answer, a.learnt)
+            self._tokens[key] = known.get(key) or _article_tokens(a)
+        asked, learnt, answers = zip(*(self._tokens[(a.title, a.questions, a.answer, a.learnt)]
+                                       for a in self.articles), strict=True) if self.articles else ((), (), ())
         self._vocab: list[frozenset[str]] = [frozenset(q) | frozenset(le) | frozenset(t)
                                              for q, le, t in zip(asked, learnt, answers, strict=True)]
         df = Counter(t for doc in self._vocab for t in doc)
@@ -141,6 +148,13 @@ class SearchIndex:
     def by_meaning(self) -> bool:
         """Whether the index ranks by meaning too (it has the articles' vectors)."""
         return self._meaning is not None
+
+    def vectors(self) -> dict[str, np.ndarray]:
+        """Text digest → vector of every text in the index (empty for words only): what a
+        rebuild need not read from the database again."""
+        if self._meaning is None:
+            return {}
+        return dict(zip(self._meaning.digests, self._meaning.matrix, strict=True))
 
     @property
     def texts_embedded(self) -> int:
@@ -225,17 +239,20 @@ class _Meaning:
         rows: list[np.ndarray] = []
         owners: list[int] = []
         kinds: list[int] = []  # 0 body, 1 question variant, 2 learnt question
+        self.digests: list[str] = []
         for position, article in enumerate(articles):
             texts = [(0, body_text(article.title, article.answer))]
             texts += [(1, q) for q in article.questions] + [(2, q) for q in article.learnt]
             for kind, text in texts:
-                vector = vectors.get(digest(text))
+                key = digest(text)
+                vector = vectors.get(key)
                 if vector is not None:  # not embedded (yet): the article is found by its other texts
                     rows.append(vector)
                     owners.append(position)
                     kinds.append(kind)
+                    self.digests.append(key)
         self._count = len(articles)
-        self._matrix = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, 1), dtype=np.float32)
+        self.matrix = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, 1), dtype=np.float32)
         self.owners = np.array(owners, dtype=np.int64)
         kind = np.array(kinds, dtype=np.int8)
         self._body_rows = np.flatnonzero(kind == 0)
@@ -256,7 +273,7 @@ class _Meaning:
             # einsum, not BLAS: OpenBLAS spreads a matrix-vector product over every core for a
             # few ms of work; on a shared machine that waits for them all (measured at 30,000
             # rows: 2.7 ms of CPU, against 12 ms over two threads).
-            cosine = np.einsum("ij,j->i", self._matrix, query_vector.astype(np.float32))
+            cosine = np.einsum("ij,j->i", self.matrix, query_vector.astype(np.float32))
             body[self._body_owners] = cosine[self._body_rows]
             if self._segment_starts.size:
                 asked[self._segment_owners] = np.maximum.reduceat(
@@ -264,6 +281,15 @@ class _Meaning:
         best = np.maximum(body, asked)
         # An article without question variants is as close as its body says.
         return best, BODY_WEIGHT * body + np.where(asked > -1, asked, body)
+
+
+# An article's tokens by field: what people ask (title and variants), what was learnt, the answer.
+_ArticleTokens = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+
+
+def _article_tokens(article: IndexedArticle) -> _ArticleTokens:
+    return (tuple(tokens(" ".join([article.title, *article.questions]))), tuple(_recurring(article.learnt)),
+            tuple(tokens(article.answer)))
 
 
 def _recurring(questions: Sequence[str]) -> list[str]:
@@ -278,7 +304,7 @@ def _idf(df: int, n: int) -> float:
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 
-def _build(docs: list[list[str]], b: float, idf: dict[str, float]) -> _Field:
+def _build(docs: Sequence[Sequence[str]], b: float, idf: dict[str, float]) -> _Field:
     lengths = np.array([len(d) for d in docs], dtype=np.float64)
     # Over the articles that have the field: most have learnt nothing, and counting their
     # empty fields would make every learnt field look many times longer than usual.
