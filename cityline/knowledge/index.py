@@ -308,18 +308,34 @@ def _idf(df: int, n: int) -> float:
 
 
 def _build(docs: Sequence[Sequence[str]], b: float, idf: dict[str, float]) -> _Field:
+    """Each token's postings: the articles that have it, ascending, and its BM25 weight in each.
+    The weights are computed for every (article, token) pair at once (numpy), then cut by
+    token: at 10,000 articles, about 3 million pairs a build."""
     lengths = np.array([len(d) for d in docs], dtype=np.float64)
     # Over the articles that have the field: most have learnt nothing, and counting their
     # empty fields would make every learnt field look many times longer than usual.
     average = float(lengths[lengths > 0].mean()) if lengths.sum() else 1.0
-    rows: dict[str, tuple[list[int], list[float]]] = {}
-    for position, doc in enumerate(docs):
-        norm = K1 * (1 - b + b * lengths[position] / average)
-        for token, tf in Counter(doc).items():
-            ids, weights = rows.setdefault(token, ([], []))
-            ids.append(position)
-            weights.append(idf[token] * tf * (K1 + 1) / (tf + norm))
+    norms = K1 * (1 - b + b * lengths / average)
+    numbers: dict[str, int] = {}  # token → its number in this field
+    pair_tokens: list[int] = []
+    pair_tfs: list[int] = []
+    per_doc: list[int] = []
+    for doc in docs:
+        counted = Counter(doc)
+        pair_tokens += [numbers.setdefault(t, len(numbers)) for t in counted]
+        pair_tfs += counted.values()
+        per_doc.append(len(counted))
     result = _Field()
-    for token, (ids, weights) in rows.items():
-        result.postings[token] = (np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float64))
+    if not pair_tokens:
+        return result
+    token_of = np.array(pair_tokens, dtype=np.int64)
+    tf = np.array(pair_tfs, dtype=np.int64)
+    position = np.repeat(np.arange(len(docs), dtype=np.int32), per_doc)
+    idfs = np.array([idf[t] for t in numbers], dtype=np.float64)
+    weights = idfs[token_of] * tf * (K1 + 1) / (tf + norms[position])
+    order = np.argsort(token_of, kind="stable")  # stable: each token's articles stay ascending
+    cuts = np.flatnonzero(np.diff(token_of[order])) + 1
+    for token, ids, values in zip(numbers, np.split(position[order], cuts), np.split(weights[order], cuts),
+                                  strict=True):
+        result.postings[token] = (ids, values)
     return result
