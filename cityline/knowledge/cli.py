@@ -244,6 +244,29 @@ def status(as_json: JsonFlag = False) -> None:
     out.print(f"{found['published_articles']} published articles, {found['texts_embedded']} of their texts embedded")
 
 
+@app.command()
+def embed(as_json: JsonFlag = False) -> None:
+    """Embed every published article's texts that have no stored vector yet (after an upgrade,
+    or once the model is turned on), so the first search does not wait for it."""
+    from cityline.knowledge import search as searching
+
+    started = time.perf_counter()
+
+    def progress(done: int, missing: int) -> None:
+        if not as_json:
+            err.print(f"  {done}/{missing} texts embedded ({time.perf_counter() - started:.0f} s)")
+
+    found = searching.embed_ahead(runtime.sessions(), progress=progress)
+    if as_json:
+        typer.echo(json.dumps(asdict(found), ensure_ascii=False))
+        return
+    if found.model is None:
+        out.print(f"nothing embedded: search ranks by words only ({found.why_not})", markup=False)
+        return
+    out.print(f"{found.articles} published articles, {found.texts} texts: {found.embedded} embedded now, "
+              f"{found.texts - found.embedded} were already stored ({found.model})", markup=False)
+
+
 @app.command("learnt-words")
 def learnt_words(
     min_count: Annotated[int, typer.Option(min=2, help="answered calls a word must be in")] = 3,

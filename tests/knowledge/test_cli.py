@@ -89,3 +89,47 @@ def test_words_callers_keep_using_for_an_article_are_proposed_as_synonyms(databa
     assert all(c["word"] not in ("小区", "医院", "封控") for c in found)  # articles say these already
     assert "血滤  3 calls" in invoke("learnt-words")
     assert json.loads(invoke("learnt-words", "--min-count", "4", "--json")) == []
+
+
+def test_embed_ahead_stores_what_was_published_without_the_model(database, tmp_path, monkeypatch):
+    from sqlalchemy import func, select
+
+    from cityline.config import get_settings
+    from cityline.knowledge import search, semantic
+    from cityline.knowledge.models import Embedding
+
+    def model(on: bool) -> None:
+        monkeypatch.setenv("CITYLINE_KNOWLEDGE_SEMANTIC", "true" if on else "false")
+        get_settings.cache_clear()
+        semantic.reset()
+
+    def stored() -> int:
+        with database() as session:
+            return session.scalar(select(func.count()).select_from(Embedding))
+
+    (tmp_path / "a.csv").write_text("external_id,title,answer,questions\n"
+                                    'KB-EMB-1,居家血氧仪申领,到居委会登记后由社区统一发放。,"血氧仪去哪里领\n测手指头含氧量的小夹子怎么申请"\n'
+                                    "KB-EMB-2,旧衣回收点,每个小区的垃圾厢房旁有旧衣回收箱。,旧衣服扔哪里\n",
+                                    encoding="utf-8")
+    try:
+        model(False)
+        invoke("import", str(tmp_path / "a.csv"))
+        assert stored() == 0
+        assert "nothing embedded: search ranks by words only" in invoke("embed")
+        model(True)
+        for digest in map(semantic.digest, ["血氧仪去哪里领", "旧衣服扔哪里"]):
+            semantic._passages.pop(digest, None)  # as in a fresh process
+        report = json.loads(invoke("embed", "--json"))
+        assert report == {"articles": 2, "texts": 5, "embedded": 5, "model": semantic.MODEL, "why_not": None}
+        assert stored() == 5
+        assert "5 texts: 0 embedded now, 5 were already stored" in invoke("embed")
+        search._cache.clear()
+        before = semantic.embedded["passages"]
+        with database() as session:
+            assert search.index_for(session).texts_embedded == 5
+            assert search.search(session, "手指头夹的测氧仪器哪里申请")[0].article.external_id == "KB-EMB-1"
+        assert semantic.embedded["passages"] == before  # the first search embedded nothing
+    finally:
+        monkeypatch.delenv("CITYLINE_KNOWLEDGE_SEMANTIC")
+        get_settings.cache_clear()
+        semantic.reset()

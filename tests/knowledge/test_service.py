@@ -111,3 +111,37 @@ def test_suggestions_for_the_operator_form(loaded):
         assert offered[0].external_id == "KB-MED-003" and offered[0].version == 1
         assert len(offered) <= 3 and offered[0].answer
         assert search.suggest(session, "今天天气不错", today=TODAY) == []
+
+
+def test_a_changed_article_rebuilds_the_index_from_the_unchanged_ones_tokens_and_vectors(sessions):
+    from sqlalchemy import delete, func, select
+
+    from cityline.knowledge import semantic
+    from cityline.knowledge.models import Embedding
+
+    write(sessions)
+    write(sessions, external_id="KB-T-2", title="旧衣回收点在哪", answer="小区垃圾厢房旁有旧衣回收箱。",
+          questions=["旧衣服扔哪里"], category="EPI.LIFE")
+    for external_id in ("KB-T-1", "KB-T-2"):
+        step(sessions, "review", "bob", external_id=external_id)
+        step(sessions, "publish", "bob", external_id=external_id)
+    with sessions() as session:
+        before = search.index_for(session, TODAY)
+    unchanged = [semantic.body_text("旧衣回收点在哪", "小区垃圾厢房旁有旧衣回收箱。"), "旧衣服扔哪里"]
+    with transaction(sessions) as session:  # gone from the table: a rebuild that read them would have to store them again
+        session.execute(delete(Embedding).where(Embedding.digest.in_([semantic.digest(t) for t in unchanged])))
+    write(sessions, answer="改为在银行网点领取。", questions=["电子消费券怎么用"])
+    step(sessions, "review", "carol", now=NOW + timedelta(minutes=1))
+    step(sessions, "publish", "carol", now=NOW + timedelta(minutes=1))
+    assert found(sessions, "电子消费券怎么用")[0] == ("KB-T-1", 2)
+    assert found(sessions, "旧衣服扔哪里")[0] == ("KB-T-2", 1)
+    assert found(sessions, "消费券在哪里领")[:1] != [("KB-T-1", 1)]  # the old version is gone
+    with sessions() as session:
+        after = search.index_for(session, TODAY)
+        assert after is not before and len(after) == 2
+        old, new = (next(t for k, t in index._tokens.items() if k[0] == "旧衣回收点在哪") for index in (before, after))
+        assert new is old  # taken from the index it replaced, not cut again
+        if semantic.available():
+            assert after.texts_embedded == before.texts_embedded == 4
+            assert session.scalar(select(func.count()).select_from(Embedding).where(
+                Embedding.digest.in_([semantic.digest(t) for t in unchanged]))) == 0
