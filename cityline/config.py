@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from functools import lru_cache
+from typing import Literal
 from pathlib import Path
 
 from pydantic import Field
@@ -75,6 +76,12 @@ class Settings(BaseSettings):
     epidemic_query_memory_mb: int = Field(
         default=2048, ge=64, description="Memory each DuckDB query over the epidemic facts may hold (MB); "
                                          "beyond it joins and windows spill to the temporary folder.")
+    analytics_engine: Literal["duckdb", "spark"] = Field(
+        default="duckdb", description="The engine the briefing and the epidemic analyses (coverage, contacts, "
+                                      "arrivals) run on: duckdb in this process, or spark (the pyspark extra).")
+    spark_master: str = Field(
+        default="local[2]", description="The Spark master the spark engine connects to (local[N], spark://…, "
+                                        "yarn); spark-submit's own master wins when it started the process.")
     max_request_bytes: int = Field(
         default=1024 * 1024, ge=1,
         description="Largest request body accepted (bytes, counted as read, chunked or not); more is 413.",
