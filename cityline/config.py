@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import secrets
 from functools import lru_cache
-from typing import Literal
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict

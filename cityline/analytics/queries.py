@@ -16,12 +16,11 @@ local day's bounds are passed as UTC instants (``:start`` / ``:end``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
-
-import re
 
 import duckdb
 import pyarrow as pa
@@ -221,11 +220,13 @@ class SparkSource(Source):
         from cityline.spark import workspace
 
         self.spark = workspace()
+        self.views: set[str] = set()
 
     def _view(self, name: str, files: Sequence[str], schema: pa.Schema) -> None:
         from cityline.spark import parquet_view
 
         parquet_view(self.spark, name, files, schema)
+        self.views.add(name)
 
     def rows(self, statement: str, **params: Any) -> list[tuple]:
         return [tuple(row) for row in self.spark.sql(spark_statement(statement), args=params or None).collect()]
@@ -234,10 +235,11 @@ class SparkSource(Source):
         from cityline.spark import arrow_view
 
         arrow_view(self.spark, name, table)
+        self.views.add(name)
 
-    def close(self) -> None:
-        for view in self.spark.catalog.listTables():
-            self.spark.catalog.dropTempView(view.name)
+    def close(self) -> None:  # dropping a cached view frees its cache
+        for name in self.views:
+            self.spark.catalog.dropTempView(name)
 
 
 def open_source(dataset: Dataset, window: Window, service: bool = False, engine: str = "duckdb") -> Source:
