@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -42,9 +42,10 @@ def check_engine(name: str) -> str:
     return name
 
 
-def spark_session(master: str | None = None, shuffle_partitions: int | None = None) -> SparkSession:
+def spark_session(master: str | None = None, conf: Mapping[str, str] | None = None) -> SparkSession:
     """The process's Spark session, started on first use. Under ``spark-submit`` the master
-    and resources are spark-submit's; otherwise ``master`` (default: ``CITYLINE_SPARK_MASTER``)."""
+    and resources are spark-submit's; otherwise ``master`` (default: ``CITYLINE_SPARK_MASTER``),
+    with ``conf`` (e.g. fewer shuffle partitions for small data)."""
     global _session
     with _lock:
         if _session is None:
@@ -56,9 +57,7 @@ def spark_session(master: str | None = None, shuffle_partitions: int | None = No
                 from cityline.config import get_settings
 
                 builder = builder.master(master or get_settings().spark_master)
-            if shuffle_partitions is not None:
-                builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
-            for key, value in SQL_CONF.items():
+            for key, value in {**(conf or {}), **SQL_CONF}.items():
                 builder = builder.config(key, value)
             _session = builder.getOrCreate()
             _session.sparkContext.setLogLevel("ERROR")
