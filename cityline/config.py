@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -78,6 +79,12 @@ class Settings(BaseSettings):
     checkpoint_watch_seconds: float = Field(
         default=60.0, gt=0, description="How often the server's overdue check looks for vehicles past their "
                                         "closed loop's time (seconds).")
+    analytics_engine: Literal["duckdb", "spark"] = Field(
+        default="duckdb", description="The engine the briefing and the epidemic analyses (coverage, contacts, "
+                                      "arrivals) run on: duckdb in this process, or spark (the pyspark extra).")
+    spark_master: str = Field(
+        default="local[2]", description="The Spark master the spark engine connects to (local[N], spark://…, "
+                                        "yarn); spark-submit's own master wins when it started the process.")
     max_request_bytes: int = Field(
         default=1024 * 1024, ge=1,
         description="Largest request body accepted (bytes, counted as read, chunked or not); more is 413.",

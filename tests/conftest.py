@@ -217,3 +217,18 @@ def client(sessions, vault) -> Iterator[TestClient]:
     token = make_token(sessions, ROLES)
     with TestClient(create_app(sessions, vault), headers={"Authorization": f"Bearer {token}"}) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """The one Spark session of a test run (local[2], small data: few shuffle partitions, no
+    code generation or adaptive re-planning, whose start-up costs outweigh them here), for the
+    tests that hold the spark engine to DuckDB. Skipped only where no Java runtime is installed."""
+    import shutil
+
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        pytest.skip("no Java runtime (java on PATH or JAVA_HOME): Spark cannot start here")
+    from cityline.spark import spark_session
+
+    return spark_session("local[2]", {"spark.sql.shuffle.partitions": "2", "spark.sql.codegen.wholeStage": "false",
+                                      "spark.sql.adaptive.enabled": "false"})

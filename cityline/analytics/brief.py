@@ -48,6 +48,7 @@ from cityline.analytics.queries import (
     UNIT_NAMES,
     Source,
     Window,
+    open_source,
 )
 from cityline.analytics.table import day_bounds
 from cityline.analytics.titles import Candidate, place_parts, title_for
@@ -129,23 +130,23 @@ def year_earlier(day: date) -> date:
 
 
 def build_briefing(dataset: Dataset, day: date, *, rule: Rule = Rule(), timezone: str | None = None,
-                   now: datetime | None = None) -> Briefing:
-    """The briefing of ``day`` from the export in ``dataset`` (see the module doc)."""
+                   now: datetime | None = None, engine: str | None = None) -> Briefing:
+    """The briefing of ``day`` from the export in ``dataset`` (see the module doc), its SQL run
+    on ``engine`` (duckdb or spark; default: the ``analytics_engine`` setting)."""
     from threadpoolctl import threadpool_limits
 
+    from cityline.config import get_settings
+
+    settings = get_settings()
     # The matrices here are small; a second BLAS thread only spins against DuckDB's
     # threads (measured: 3.1 s -> 2.0 s for a briefing over 10 M orders on 2 cores).
     with threadpool_limits(limits=1, user_api="blas"):
-        return _build(dataset, day, rule, timezone, now)
+        return _build(dataset, day, rule, timezone or settings.timezone, now, engine or settings.analytics_engine)
 
 
-def _build(dataset: Dataset, day: date, rule: Rule, timezone: str | None, now: datetime | None) -> Briefing:
-    if timezone is None:
-        from cityline.config import get_settings
-
-        timezone = get_settings().timezone
+def _build(dataset: Dataset, day: date, rule: Rule, timezone: str, now: datetime | None, engine: str) -> Briefing:
     first = day - timedelta(days=LOOKBACK)
-    source = Source(dataset, Window(first, day, (year_earlier(day),)))
+    source = open_source(dataset, Window(first, day, (year_earlier(day),)), engine=engine)
     try:
         received = {r[0]: (r[1], r[2]) for r in source.rows(DAILY_TOTALS, first=first, last=day)}
         last_year = source.rows(DAILY_TOTALS, first=year_earlier(day), last=year_earlier(day))
@@ -157,7 +158,7 @@ def _build(dataset: Dataset, day: date, rule: Rule, timezone: str | None, now: d
         hotspots, districts, placement = _places(source.rows(PLACE_COUNTS, day=day))
     finally:
         source.close()
-    service, units = _service(dataset, day)
+    service, units = _service(dataset, day, engine)
     days = [day - timedelta(days=n) for n in range(CURVE_DAYS - 1, -1, -1)]
     curve = [(d, *received.get(d, (0, 0))) for d in days]
     return Briefing(day, timezone, totals, categories, issues, emerging, hotspots, service, units, curve,
@@ -259,9 +260,9 @@ def order_candidates(source: Source, day: date, numbers: list[str]) -> dict[str,
             for number, text, district, street in source.rows(ORDER_TEXTS, day=day)}
 
 
-def _service(dataset: Dataset, day: date) -> tuple[dict, list[dict]]:
+def _service(dataset: Dataset, day: date, engine: str) -> tuple[dict, list[dict]]:
     start, end = day_bounds(day)
-    source = Source(dataset, Window(day, day), service=True)
+    source = open_source(dataset, Window(day, day), service=True, engine=engine)
     try:
         rows = source.rows(SERVICE, start=start, end=end, day=day)
         names = dict(source.rows(UNIT_NAMES))

@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from cityline import runtime
+from cityline.cliutil import Engine
 from cityline.db import utcnow
 from cityline.timeutil import to_local
 
@@ -39,13 +40,14 @@ def brief_command(
     out: Annotated[Path | None, typer.Option("--out", help="write here instead of standard output")] = None,
     store: Annotated[bool, typer.Option("--store", help="also keep it in the briefing archive")] = False,
     folder: Annotated[Path | None, typer.Option("--export-dir", help="the analytics export folder")] = None,
+    engine: Engine = None,
 ) -> None:
     """The daily briefing of a day (formats.md §3) as HTML, PDF or JSON."""
     from cityline.analytics.service import generate
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    briefing = generate(runtime.sessions(), _day(day), folder=folder, store=store)
+    briefing = generate(runtime.sessions(), _day(day), folder=folder, store=store, engine=engine)
     if fmt == "json":
         content: bytes = json.dumps(briefing.as_json(), ensure_ascii=False, indent=1).encode("utf-8")
     elif fmt == "pdf":

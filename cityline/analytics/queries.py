@@ -5,8 +5,10 @@ results. The SQL is the portable core of ANSI SQL that DuckDB and Spark SQL
 share, with the two places where engines spell things differently
 (``DIALECTS``): turning a list column into rows (DuckDB ``unnest``, Spark
 ``explode``) and testing a list for any of some values (``list_has_any`` /
-``arrays_overlap``). To run a briefing on a distributed engine, register the same
-Parquet day files as ``orders`` (and ``units``) there and run the same statements.
+``arrays_overlap``). :class:`SparkSource` registers the same Parquet day files as
+``orders`` (and ``units``) in Spark and runs the same statements (``open_source`` picks
+the engine); parameters are written ``$name`` (DuckDB's) and become ``:name`` for Spark
+in :func:`spark_statement`.
 
 Times: ``day`` is the local day of receipt; the other timestamps are UTC, so a
 local day's bounds are passed as UTC instants (``:start`` / ``:end``).
@@ -14,6 +16,7 @@ local day's bounds are passed as UTC instants (``:start`` / ``:end``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -115,11 +118,12 @@ UNIT_NAMES = "SELECT code, name FROM units"
 # Orders cross into Python with their terms joined by spaces (a string crosses
 # several times faster than a list). CATEGORY_ORDERS: the day's orders of some
 # categories and a sample of each category's orders of the days before, whose
-# words the problems are learned from (texts are fetched for the few shown).
+# words the problems are learned from (texts are fetched for the few shown). The
+# sample is drawn by md5, which both engines compute alike (their hash() differ).
 CATEGORY_ORDERS = """
 SELECT number, category, day, district, street, {joined_terms} AS terms, NULL AS text
 FROM (SELECT number, category, day, district, street, terms, id,
-             ROW_NUMBER() OVER (PARTITION BY category ORDER BY hash(number)) AS pick
+             ROW_NUMBER() OVER (PARTITION BY category ORDER BY md5(number)) AS pick
       FROM orders WHERE day BETWEEN $first AND $last AND category IN (SELECT category FROM wanted)) AS o
 WHERE day = $last OR pick <= $per_category
 ORDER BY day, id"""
@@ -138,6 +142,11 @@ ORDER BY day, id"""
 
 def sql(statement: str) -> str:
     return statement.format(**DIALECT)
+
+
+def spark_statement(statement: str) -> str:
+    """A statement in Spark's dialect, its ``$name`` parameters written ``:name``."""
+    return re.sub(r"\$(\w+)", r":\1", statement.format(**DIALECTS["spark"]))
 
 
 class OrderRow(NamedTuple):
@@ -168,7 +177,7 @@ class Source:
     """
 
     def __init__(self, dataset: Dataset, window: Window, service: bool = False) -> None:
-        self.connection = duckdb.connect()
+        self._start()
         if service:
             files = dataset.service_files(window.last)
         else:
@@ -177,6 +186,9 @@ class Source:
         self._view("orders", files, SCHEMA)
         units = [str(dataset.units_file)] if dataset.units_file.exists() else []
         self._view("units", units, UNITS_SCHEMA)
+
+    def _start(self) -> None:
+        self.connection = duckdb.connect()
 
     def _view(self, name: str, files: Sequence[str], schema: pa.Schema) -> None:
         if files:
@@ -199,3 +211,37 @@ class Source:
 
     def close(self) -> None:
         self.connection.close()
+
+
+class SparkSource(Source):
+    """The same views and statements in a Spark workspace (``cityline.spark``)."""
+
+    def _start(self) -> None:
+        from cityline.spark import workspace
+
+        self.spark = workspace()
+        self.views: set[str] = set()
+
+    def _view(self, name: str, files: Sequence[str], schema: pa.Schema) -> None:
+        from cityline.spark import parquet_view
+
+        parquet_view(self.spark, name, files, schema)
+        self.views.add(name)
+
+    def rows(self, statement: str, **params: Any) -> list[tuple]:
+        return [tuple(row) for row in self.spark.sql(spark_statement(statement), args=params or None).collect()]
+
+    def register(self, name: str, table: pa.Table) -> None:
+        from cityline.spark import arrow_view
+
+        arrow_view(self.spark, name, table)
+        self.views.add(name)
+
+    def close(self) -> None:  # dropping a cached view frees its cache
+        for name in self.views:
+            self.spark.catalog.dropTempView(name)
+
+
+def open_source(dataset: Dataset, window: Window, service: bool = False, engine: str = "duckdb") -> Source:
+    """The day files of ``window`` as ``orders`` and ``units`` on ``engine`` (duckdb or spark)."""
+    return (SparkSource if engine == "spark" else Source)(dataset, window, service)

@@ -139,11 +139,11 @@ def get_briefing(session: Session, day: date) -> StoredBriefing:
 
 
 def generate(factory: sessionmaker[Session], day: date, *, folder: Path | None = None,
-             store: bool = False, now: datetime | None = None) -> Briefing:
+             store: bool = False, now: datetime | None = None, engine: str | None = None) -> Briefing:
     """Refresh the export, build the briefing of ``day`` and, when asked, store it."""
     folder = folder or analytics_folder()
     refresh(factory, folder)
-    briefing = build_briefing(Dataset(folder), day, now=now)
+    briefing = build_briefing(Dataset(folder), day, now=now, engine=engine)
     if store:
         with transaction(factory) as session:
             store_briefing(session, briefing)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cityline import runtime
-from cityline.cliutil import actor, fail
+from cityline.cliutil import Engine, actor, fail
 from cityline.db import read_transaction, transaction, utcnow
 from cityline.epidemic import schemas as outputs
 from cityline.epidemic import service
@@ -63,8 +64,12 @@ def _day(text: str) -> date:
         raise typer.BadParameter(f"'{text}' is not a date (YYYY-MM-DD)") from exc
 
 
-def _env() -> service.Env:
-    return service.env_for(default_vault())
+def _env(engine: str | None = None) -> service.Env:
+    """The environment, its analyses run on ``engine`` when one is given (``--engine``)."""
+    env = service.env_for(default_vault())
+    if engine is not None:
+        env.params = replace(env.params, engine=engine)
+    return env
 
 
 @app.command("import")
@@ -108,9 +113,10 @@ def coverage(
     until: Annotated[str, typer.Option(help="last local date, YYYY-MM-DD")],
     untested: Annotated[bool, typer.Option("--untested", help="list the present residents without a test")] = False,
     as_json: Json = False,
+    engine: Engine = None,
 ) -> None:
     """Test coverage of present residents by building for dates SINCE..UNTIL (or who is untested)."""
-    env = _env()
+    env = _env(engine)
     with read_transaction(runtime.sessions()) as session:
         found = service.coverage(session, env, _day(since), _day(until), untested=untested)
     if untested:
@@ -199,9 +205,10 @@ def warnings(
 
 
 @app.command()
-def arrivals(day: Annotated[str, typer.Option("--date", help="local date, YYYY-MM-DD")], as_json: Json = False) -> None:
+def arrivals(day: Annotated[str, typer.Option("--date", help="local date, YYYY-MM-DD")], as_json: Json = False,
+             engine: Engine = None) -> None:
     """People who arrived from a medium- or high-risk area in the 14 days up to a date (latest arrival each)."""
-    env = _env()
+    env = _env(engine)
     with read_transaction(runtime.sessions()) as session:
         found = service.risk_arrivals(session, env, _day(day))
     objects = [outputs.arrival(a) for a in found]
@@ -213,9 +220,10 @@ def arrivals(day: Annotated[str, typer.Option("--date", help="local date, YYYY-M
 def contacts(
     case: Annotated[list[str] | None, typer.Option("--case", help="a case's person_id (repeatable); default: every case")] = None,
     as_json: Json = False,
+    engine: Engine = None,
 ) -> None:
     """Close contacts (tier 1) and their household members (tier 2) of cases."""
-    env = _env()
+    env = _env(engine)
     with read_transaction(runtime.sessions()) as session:
         cases = service.case_records(session, case or None)
         found = service.tracing.contacts(session, env, sorted(cases, key=lambda c: c.person_id))

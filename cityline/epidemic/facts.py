@@ -33,7 +33,7 @@ import fcntl
 import json
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -92,20 +92,28 @@ class FactStore:
         return found
 
     def source(self, kind: str, since: date | None = None, until: date | None = None,
-               *, latest: bool = True) -> str:
+               *, latest: bool = True, scan: Callable[[list[str], Path], str] | None = None,
+               types: Mapping[str, str] | None = None) -> str:
         """SQL for the rows of ``kind`` in days ``since..until``, one per key when ``latest``
-        (the newest version); a typed empty relation when there is nothing stored."""
+        (the newest version); a typed empty relation when there is nothing stored. Another
+        engine than DuckDB gives ``scan`` (the files and their kind's folder → a relation
+        with the partition column ``day``) and its names of ``column_types``' types."""
         entries = self.entries(kind, since, until)
         spec = KINDS[kind]
         if not entries:
-            names = ", ".join(f"NULL::{t} AS {_q(n)}" for n, t in column_types(spec).items())
-            return f"(SELECT {names}, NULL::BIGINT AS _seq, NULL::DATE AS day WHERE false)"
-        files = ", ".join(_literal(str(self.root / kind / e["file"])) for e in entries)
-        scan = f"read_parquet([{files}], hive_partitioning = true, hive_types = {{'day': DATE}})"
+            names = ", ".join(f"CAST(NULL AS {(types or {}).get(t, t)}) AS {_q(n)}"
+                              for n, t in column_types(spec).items())
+            return f"(SELECT {names}, CAST(NULL AS BIGINT) AS _seq, CAST(NULL AS DATE) AS day WHERE false)"
+        paths = [str(self.root / kind / e["file"]) for e in entries]
+        if scan is not None:
+            rows = scan(paths, self.root / kind)
+        else:
+            files = ", ".join(_literal(path) for path in paths)
+            rows = f"read_parquet([{files}], hive_partitioning = true, hive_types = {{'day': DATE}})"
         if not latest or not any(e["updates"] for e in entries):
-            return f"(SELECT * FROM {scan})"
+            return f"(SELECT * FROM {rows})"
         key = ", ".join(_q(k) for k in spec.key)
-        return f"(SELECT * FROM {scan} QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _seq DESC) = 1)"
+        return f"(SELECT * FROM {rows} QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _seq DESC) = 1)"
 
     def ledger_path(self) -> Path:
         return self.root / "ledger" / "residents.parquet"

@@ -11,12 +11,17 @@ check that both give the same answer on the same data. What makes them fast:
   local day (a later day's scan is past the day's end anyway).
 
 Results come back through Arrow (DuckDB's own datetime conversion needs pytz).
+
+Coverage, contacts and arrivals run on DuckDB or Spark (``Params.engine``) through an
+:class:`Engine`: the same statements, with the few things the two spell differently
+taken from ``DIALECTS``.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -46,6 +51,44 @@ from cityline.epidemic.rules import (
 PLACE_ORDER = "district, street, compound, building NULLS FIRST"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+# What DuckDB and Spark SQL spell differently, for the statements of coverage, contacts and
+# arrivals ({0}, {1}: the arguments; {zone}: the hotline's zone as a literal). Spark's
+# workspaces hold instants in UTC (cityline/spark.py), so its local day is the UTC wall
+# clock moved to the zone. DuckDB's generate_series of an empty range is empty; Spark's
+# sequence refuses one, hence the CASE.
+DIALECTS = {
+    "duckdb": {
+        "temp_table": "CREATE TEMP TABLE",
+        "exclude": "EXCLUDE",
+        "semi_join": "SEMI JOIN",
+        "epoch_us": "epoch_us({0})",
+        "distinct_list": "list(DISTINCT {0})",
+        "list_contains": "list_contains({0}, {1})",
+        "days": "unnest(generate_series({0}, {1}, INTERVAL 1 DAY))::DATE",
+        "local_day": "CAST(timezone({zone}, {0}) AS DATE)",
+        "local_midnight": "timezone({zone}, ({0})::TIMESTAMP)",
+        "no_end": "'infinity'::TIMESTAMPTZ",
+        "big_int": "HUGEINT",
+        "all_digits": "regexp_full_match({0}, '[0-9]+')",
+    },
+    "spark": {
+        "temp_table": "CACHE TABLE",
+        "exclude": "EXCEPT",
+        "semi_join": "LEFT SEMI JOIN",
+        "epoch_us": "unix_micros({0})",
+        "distinct_list": "collect_set({0})",
+        "list_contains": "array_contains({0}, {1})",
+        "days": "explode(CASE WHEN {0} <= {1} THEN sequence({0}, {1}, INTERVAL 1 DAY) END)",
+        "local_day": "CAST(from_utc_timestamp({0}, {zone}) AS DATE)",
+        "local_midnight": "to_utc_timestamp(CAST({0} AS TIMESTAMP), {zone})",
+        "no_end": "TIMESTAMP '9999-12-31 00:00:00Z'",
+        "big_int": "DECIMAL(38, 0)",
+        "all_digits": "{0} RLIKE '^[0-9]+$'",
+    },
+}
+# The fact store's column types (facts.column_types) as Spark names them.
+SPARK_TYPES = {"TIMESTAMPTZ": "TIMESTAMP", "VARCHAR": "STRING", "VARCHAR[]": "ARRAY<STRING>"}
+
 
 def connect(params: Params) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection in the hotline's zone, held to the memory setting (above it, joins and
@@ -59,7 +102,10 @@ def connect(params: Params) -> duckdb.DuckDBPyConnection:
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence | None = None) -> list[dict]:
     relation = con.sql(sql, params=parameters) if parameters else con.sql(sql)
-    table = relation.to_arrow_table()
+    return _dicts(relation.to_arrow_table())
+
+
+def _dicts(table: pa.Table) -> list[dict]:
     columns = {name: _times(column) if pa.types.is_timestamp(column.type) and column.type.tz else column.to_pylist()
                for name, column in zip(table.column_names, table.columns, strict=True)}
     return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
@@ -78,6 +124,115 @@ def _times(column: pa.ChunkedArray) -> list[datetime | None]:
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def spelling(name: str, params: Params) -> Callable[..., str]:
+    """The ``DIALECTS`` entries of engine ``name``, spelt with their arguments."""
+    return lambda word, *args: DIALECTS[name][word].format(*args, zone=_literal(params.timezone))
+
+
+class Engine:
+    """Where coverage, contacts and arrivals run: DuckDB here, :class:`SparkEngine` below.
+    ``say`` spells a ``DIALECTS`` entry; ``source`` and ``parquet`` name the fact store's
+    rows and a Parquet file as relations."""
+
+    name = "duckdb"
+
+    def __init__(self, params: Params) -> None:
+        self.params = params
+        self.say = spelling(self.name, params)
+        self.con = connect(params)
+
+    def local_day(self, moment: str) -> str:
+        return self.say("local_day", moment)
+
+    def execute(self, sql: str) -> None:
+        self.con.execute(sql)
+
+    def register(self, name: str, table: pa.Table) -> None:
+        self.con.register(name, table)
+
+    def rows(self, sql: str) -> list[dict]:
+        return _rows(self.con, sql)
+
+    def parquet(self, path: str) -> str:
+        return f"read_parquet({_literal(path)})"
+
+    def source(self, store: FactStore, kind: str, since: date | None = None, until: date | None = None,
+               *, latest: bool = True) -> str:
+        return store.source(kind, since, until, latest=latest)
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class SparkEngine(Engine):
+    """The same statements in a Spark workspace (``cityline.spark``): files become temporary
+    views, temporary tables cached views, instants come back in the hotline's zone."""
+
+    name = "spark"
+
+    def __init__(self, params: Params) -> None:
+        from cityline.spark import workspace
+
+        self.params = params
+        self.say = spelling(self.name, params)
+        self.spark = workspace()
+        self.views: list[str] = []
+
+    def execute(self, sql: str) -> None:
+        self.spark.sql(sql)
+
+    def register(self, name: str, table: pa.Table) -> None:
+        from cityline.spark import arrow_view
+
+        arrow_view(self.spark, name, table)
+        self.views.append(name)
+
+    def rows(self, sql: str) -> list[dict]:
+        from cityline.spark import arrow
+
+        table = arrow(self.spark, sql)
+        for i, field in enumerate(table.schema):  # Spark's are in UTC, DuckDB's in the zone
+            if pa.types.is_timestamp(field.type) and field.type.tz:
+                table = table.set_column(i, field.name, table.column(i).cast(pa.timestamp("us", self.params.timezone)))
+        return _dicts(table)
+
+    def _files(self, paths: Sequence[str], base: Path | None = None) -> str:
+        import pyarrow.parquet as pq
+
+        from cityline.spark import parquet_view
+
+        schema = pq.read_schema(paths[0])
+        if base is not None:  # the partition column, from the folder names (day=2022-04-01)
+            schema = schema.append(pa.field("day", pa.date32()))
+        name = f"files_{len(self.views)}"
+        parquet_view(self.spark, name, paths, schema, str(base) if base else None)
+        self.views.append(name)
+        return name
+
+    def parquet(self, path: str) -> str:
+        return self._files([path])
+
+    def source(self, store: FactStore, kind: str, since: date | None = None, until: date | None = None,
+               *, latest: bool = True) -> str:
+        return store.source(kind, since, until, latest=latest, scan=self._files, types=SPARK_TYPES)
+
+    def close(self) -> None:
+        for name in self.views:
+            self.spark.catalog.dropTempView(name)
+        for table in self.spark.catalog.listTables():  # the cached tables of the statements
+            if table.isTemporary:
+                self.spark.catalog.dropTempView(table.name)
+
+
+@contextmanager
+def engine(params: Params) -> Iterator[Engine]:
+    found = SparkEngine(params) if params.engine == "spark" else Engine(params)
+    try:
+        yield found
+    finally:
+        found.close()
 
 
 def scope_sql(scope: PersonScope | None) -> str:
@@ -102,18 +257,23 @@ def coverage(store: FactStore, ledger: str, since: date, until: date, params: Pa
              untested: bool = True, scope: PersonScope | None = None) -> Coverage:
     """Present residents with a test sampled on a local date from ``since`` to ``until``, by
     building; and, with ``untested``, those without one (narrowed to ``scope``)."""
-    con = connect(params)
-    con.execute(f"CREATE TEMP VIEW present AS SELECT * FROM read_parquet({_literal(ledger)}) "
-                f"WHERE status = 'present'")
-    tests = store.source("tests", since, until, latest=False)
-    con.execute(f"CREATE TEMP VIEW tested AS SELECT DISTINCT person_id FROM {tests}")
-    rows = _rows(con, f"SELECT district, street, compound, building, count(*) AS present, "
-                      f"count(*) FILTER (WHERE person_id IN (SELECT person_id FROM tested)) AS tested "
-                      f"FROM present GROUP BY ALL ORDER BY {PLACE_ORDER}")
+    with engine(params) as e:
+        return _coverage(e, store, ledger, since, until, untested, scope)
+
+
+def _coverage(e: Engine, store: FactStore, ledger: str, since: date, until: date, untested: bool,
+              scope: PersonScope | None) -> Coverage:
+    e.execute(f"CREATE TEMPORARY VIEW present AS SELECT * FROM {e.parquet(ledger)} WHERE status = 'present'")
+    tests = e.source(store, "tests", since, until, latest=False)
+    e.execute(f"CREATE TEMPORARY VIEW tested AS SELECT DISTINCT person_id FROM {tests}")
+    rows = e.rows(f"SELECT p.district, p.street, p.compound, p.building, count(*) AS present, "
+                  f"count(t.person_id) AS tested "
+                  f"FROM present p LEFT JOIN tested t ON t.person_id = p.person_id "
+                  f"GROUP BY ALL ORDER BY {PLACE_ORDER}")
     result = Coverage([CoverageRow(**row) for row in rows])
     if untested:
-        people = _rows(con, f"SELECT * FROM present WHERE {scope_sql(scope)} AND person_id NOT IN "
-                            f"(SELECT person_id FROM tested) ORDER BY {PLACE_ORDER}, person_id")
+        people = e.rows(f"SELECT * FROM present WHERE {scope_sql(scope)} AND person_id NOT IN "
+                        f"(SELECT person_id FROM tested) ORDER BY {PLACE_ORDER}, person_id")
         result.untested = [Person(p["person_id"], p["district"], p["street"], p["compound"], p["building"],
                                   p["unit"], p["room"], None, p["grid"], p["status"]) for p in people]
     return result
@@ -179,12 +339,13 @@ def visits(store: FactStore, since: date, until: date, params: Params, *,
         con.register("persons", pa.table({"person_id": pa.array(sorted(set(persons)), pa.string())}))
         person_filter = "person_id IN (SELECT person_id FROM persons)"
     scans = f"SELECT * FROM {store.source('scans', since, until)} WHERE {person_filter}"
-    rows = _rows(con, f"SELECT * FROM ({_visits_sql(scans, params)}) WHERE {venue_filter}")
+    found = _visits_sql(scans, params, spelling("duckdb", params))
+    rows = _rows(con, f"SELECT * FROM ({found}) WHERE {venue_filter}")
     return [Visit(r["person_id"], r["venue_code"], r["venue_kind"], r["start"], r["end"], r["venue_name"])
             for r in rows]
 
 
-def _visits_sql(scans: str, params: Params) -> str:
+def _visits_sql(scans: str, params: Params, say: Callable[..., str]) -> str:
     """The visits of the rows of ``scans`` (a query over scans with their ``day``): their columns
     with ``start`` and ``end`` for ``scanned_at`` and ``left_at``, as ``rules.visits`` (the next
     scan is looked for among the same rows, so they must hold all of each person's scans of the
@@ -195,10 +356,10 @@ def _visits_sql(scans: str, params: Params) -> str:
             SELECT *, first_value(scanned_at) OVER (PARTITION BY person_id, day ORDER BY scanned_at
                        RANGE BETWEEN INTERVAL 1 MICROSECOND FOLLOWING AND UNBOUNDED FOLLOWING) AS next_scan
             FROM ({scans}))
-        SELECT * EXCLUDE (scanned_at, left_at, next_scan), scanned_at AS start,
+        SELECT * {say("exclude")} (scanned_at, left_at, next_scan), scanned_at AS start,
                coalesce(left_at, least(scanned_at + INTERVAL {minutes} MINUTE,
-                                       coalesce(next_scan, 'infinity'::TIMESTAMPTZ),
-                                       timezone({_literal(params.timezone)}, (day + 1)::TIMESTAMP))) AS "end"
+                                       coalesce(next_scan, {say("no_end")}),
+                                       {say("local_midnight", "day + 1")})) AS "end"
         FROM s"""
 
 
@@ -231,10 +392,6 @@ def _cases_table(cases: Sequence[CaseRecord], params: Params) -> pa.Table:
                      "w1": pa.array([w[1] for w in windows], pa.timestamp("us", "UTC"))})
 
 
-def _local_day(moment: str, params: Params) -> str:
-    return f"CAST(timezone({_literal(params.timezone)}, {moment}) AS DATE)"
-
-
 def venue_contacts(store: FactStore, cases: Sequence[CaseRecord], since: date, until: date,
                    params: Params) -> dict[int, list[Contact]]:
     """``contacts.venue_contacts`` of every case (by its place in ``cases``) over the scans made on
@@ -244,51 +401,57 @@ def venue_contacts(store: FactStore, cases: Sequence[CaseRecord], since: date, u
     (a visit without check-out ends at the person's next scan anywhere)."""
     if not cases:
         return {}
-    con = connect(params)
-    con.register("cases", _cases_table(cases, params))
+    with engine(params) as e:
+        return _venue_contacts(e, store, cases, since, until)
+
+
+def _venue_contacts(e: Engine, store: FactStore, cases: Sequence[CaseRecord], since: date, until: date
+                    ) -> dict[int, list[Contact]]:
+    params, say, local_day = e.params, e.say, e.local_day
+    e.register("cases", _cases_table(cases, params))
     scans = f"(SELECT person_id, venue_code, venue_kind, venue_name, scanned_at, left_at, day " \
-            f"FROM {store.source('scans', since, until)})"
+            f"FROM {e.source(store, 'scans', since, until)})"
     relation = " ".join(f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in VENUE_RELATIONS.items())
     # the cases' visits, clipped to their windows: [a, b). The ids as constants, not a subquery:
     # DuckDB then filters the Parquet scan itself and decodes the other columns of the cases'
     # rows only, instead of every column of every scan.
     ids = ", ".join(sorted({_literal(c.person_id) for c in cases}))
-    con.execute(f"""
-        CREATE TEMP TABLE own AS
+    e.execute(f"""
+        {say("temp_table")} own AS
         SELECT c.case_no, c.case_id, v.venue_code, v.venue_kind, v.venue_name, v.start, v."end",
                greatest(v.start, c.w0) AS a, least(v."end", c.w1) AS b,
                CASE v.venue_kind {relation} ELSE 'venue' END AS relation
-        FROM ({_visits_sql(f"SELECT * FROM {scans} WHERE person_id IN ({ids})", params)}) v
+        FROM ({_visits_sql(f"SELECT * FROM {scans} WHERE person_id IN ({ids})", params, say)}) v
         JOIN cases c ON v.person_id = c.case_id
         WHERE greatest(v.start, c.w0) < least(v."end", c.w1)""")
-    con.execute(f"""
-        CREATE TEMP TABLE own_days AS
-        SELECT *, unnest(generate_series({_local_day('a', params)},
-                                         {_local_day("b - INTERVAL 1 MICROSECOND", params)}, INTERVAL 1 DAY))::DATE AS d
+    e.execute(f"""
+        {say("temp_table")} own_days AS
+        SELECT *, {say("days", local_day("a"), local_day("b - INTERVAL 1 MICROSECOND"))} AS d
         FROM own""")
-    con.execute("CREATE TEMP TABLE touched AS SELECT venue_code, list(DISTINCT d) AS days, max(d) AS last "
-                "FROM own_days GROUP BY venue_code")
+    e.execute(f"{say('temp_table')} touched AS SELECT venue_code, {say('distinct_list', 'd')} AS days, "
+              f"max(d) AS last FROM own_days GROUP BY venue_code")
     # who scanned there on such a day, or checked out there on a later day than they came
-    con.execute(f"""
-        CREATE TEMP TABLE there AS
+    e.execute(f"""
+        {say("temp_table")} there AS
         SELECT DISTINCT s.person_id, s.day FROM {scans} s JOIN touched t USING (venue_code)
-        WHERE list_contains(t.days, s.day)
-           OR (s.left_at IS NOT NULL AND s.day < t.last AND {_local_day('s.left_at', params)} > s.day)""")
+        WHERE {say("list_contains", "t.days", "s.day")}
+           OR (s.left_at IS NOT NULL AND s.day < t.last AND {local_day('s.left_at')} > s.day)""")
     # the widest read: only the columns a visit needs (not the venue's name and kind, which are the case's)
     everyone = (f"SELECT person_id, venue_code, scanned_at, left_at, day FROM {scans} "
-                f"SEMI JOIN there USING (person_id, day)")
+                f"{say('semi_join')} there USING (person_id, day)")
     overlap_us = int(params.overlap.total_seconds() * 1_000_000)
-    rows = _rows(con, f"""
-        WITH v AS ({_visits_sql(everyone, params)}),
+    end_before = '"end" - INTERVAL 1 MICROSECOND'
+    first_day = f"greatest({local_day('start')}, DATE '{since}')"
+    last_day = f"least({local_day(end_before)}, DATE '{until}')"
+    rows = e.rows(f"""
+        WITH v AS ({_visits_sql(everyone, params, say)}),
         v_days AS (
-            SELECT v.*, unnest(generate_series(greatest({_local_day('start', params)}, DATE '{since}'),
-                                               least({_local_day('"end" - INTERVAL 1 MICROSECOND', params)},
-                                                     DATE '{until}'), INTERVAL 1 DAY))::DATE AS d
+            SELECT v.*, {say("days", first_day, last_day)} AS d
             FROM v WHERE venue_code IN (SELECT venue_code FROM touched)),
         pairs AS (
             SELECT m.case_no, m.relation, o.person_id, m.venue_code, m.venue_name, m.start AS m_start,
                    m."end" AS m_end, o.start AS o_start, o."end" AS o_end,
-                   epoch_us(least(m.b, o."end")) - epoch_us(greatest(m.a, o.start)) AS shared_us
+                   {say("epoch_us", 'least(m.b, o."end")')} - {say("epoch_us", "greatest(m.a, o.start)")} AS shared_us
             FROM own_days m JOIN v_days o ON o.venue_code = m.venue_code AND o.d = m.d
             WHERE o.person_id <> m.case_id AND o.start < m.b AND o."end" > m.a)
         SELECT case_no, relation, person_id, venue_code, venue_name, greatest(m_start, o_start) AS together, shared_us
@@ -317,28 +480,36 @@ def trip_contacts(store: FactStore, cases: Sequence[CaseRecord], since: date, un
     on local dates ``since``..``until``."""
     if not cases:
         return {}
-    con = connect(params)
-    con.register("cases", _cases_table(cases, params))
+    with engine(params) as e:
+        return _trip_contacts(e, store, cases, since, until)
+
+
+def _trip_contacts(e: Engine, store: FactStore, cases: Sequence[CaseRecord], since: date, until: date
+                   ) -> dict[int, list[Contact]]:
+    params, say = e.params, e.say
+    e.register("cases", _cases_table(cases, params))
+
     def derived(rows: str) -> str:  # the values compared, computed for the rows kept only
+        seat_row = f"nullif(regexp_extract({_digits('seat')}, '[0-9]+', 0), '')"
         return f"""SELECT *, upper(trim(trip_no)) AS number, coalesce(departed_at, arrived_at) AS moment,
-                          {_local_day('coalesce(departed_at, arrived_at)', params)} AS on_day,
-                          TRY_CAST(nullif(regexp_extract({_digits('seat')}, '[0-9]+'), '') AS HUGEINT) AS seat_row,
+                          {e.local_day('coalesce(departed_at, arrived_at)')} AS on_day,
+                          TRY_CAST({seat_row} AS {say("big_int")}) AS seat_row,
                           {_digits('upper(trim(carriage))')} AS car FROM ({rows})"""
 
     trips = (f"SELECT person_id, mode, arrived_at, from_area, trip_no, departed_at, carriage, seat "
-             f"FROM {store.source('trips', since, until)}")
-    con.execute(f"""
-        CREATE TEMP TABLE mine AS
+             f"FROM {e.source(store, 'trips', since, until)}")
+    e.execute(f"""
+        {say("temp_table")} mine AS
         SELECT c.case_no, t.* FROM ({derived(f"SELECT * FROM ({trips}) WHERE person_id IN (SELECT case_id FROM cases)")}) t
         JOIN cases c ON t.person_id = c.case_id
         WHERE t.number <> '' AND t.moment BETWEEN c.w0 AND c.w1""")
-    con.execute("CREATE TEMP TABLE numbers AS SELECT DISTINCT number FROM mine")
+    e.execute(f"{say('temp_table')} numbers AS SELECT DISTINCT number FROM mine")
     fellow = derived(f"SELECT * FROM ({trips}) WHERE upper(trim(trip_no)) IN (SELECT number FROM numbers)")
-    same_car = ("(m.car IS NULL OR m.car = '' OR o.car IS NULL OR o.car = '' OR CASE "
-                "WHEN regexp_full_match(m.car, '[0-9]+') AND regexp_full_match(o.car, '[0-9]+') "
-                "THEN CAST(m.car AS HUGEINT) = CAST(o.car AS HUGEINT) ELSE m.car = o.car END)")
+    same_car = (f"(m.car IS NULL OR m.car = '' OR o.car IS NULL OR o.car = '' OR CASE "
+                f"WHEN {say('all_digits', 'm.car')} AND {say('all_digits', 'o.car')} "
+                f"THEN CAST(m.car AS {say('big_int')}) = CAST(o.car AS {say('big_int')}) ELSE m.car = o.car END)")
     trip_columns = ("person_id", "mode", "arrived_at", "from_area", "trip_no", "departed_at", "carriage", "seat")
-    rows = _rows(con, f"""
+    rows = e.rows(f"""
         SELECT m.case_no, {", ".join(f"m.{c} AS m_{c}, o.{c} AS o_{c}" for c in trip_columns)}
         FROM mine m JOIN ({fellow}) o
              ON o.mode = m.mode AND o.number = m.number AND o.on_day = m.on_day
@@ -355,7 +526,6 @@ def trip_contacts(store: FactStore, cases: Sequence[CaseRecord], since: date, un
     return found
 
 
-
 # -- arrivals --------------------------------------------------------------------------------------
 
 
@@ -363,15 +533,21 @@ def arrivals(store: FactStore, risks: Sequence[RiskWindow], day: date, params: P
              resolve: Callable[[str], Area | None]) -> list[Arrival]:
     """``places.arrivals`` in SQL: the trips of the arrival window joined to the risk areas by
     level, the strictest area per trip, the latest trip per person."""
+    with engine(params) as e:
+        return _arrivals(e, store, risks, day, resolve)
+
+
+def _arrivals(e: Engine, store: FactStore, risks: Sequence[RiskWindow], day: date,
+              resolve: Callable[[str], Area | None]) -> list[Arrival]:
+    params = e.params
     first = day - timedelta(days=params.arrival_days)
-    trips = store.source("trips", first, day)
-    con = connect(params)
-    names = [n for (n,) in con.execute(f"SELECT DISTINCT from_area FROM {trips}").fetchall()]
+    trips = e.source(store, "trips", first, day)
+    names = [r["from_area"] for r in e.rows(f"SELECT DISTINCT from_area FROM {trips}")]
     resolved = {n: resolve(n) for n in names}
     areas = {"from_area": [n for n in names if resolved[n]]}
     for i, level in enumerate(LEVELS):
         areas[level] = [resolved[n].levels()[i] for n in areas["from_area"]]
-    con.register("origins", pa.table(areas, schema=pa.schema([(k, pa.string()) for k in areas])))
+    e.register("origins", pa.table(areas, schema=pa.schema([(k, pa.string()) for k in areas])))
     live = [r for r in risks if LEVEL_ORDER.get(r.level, 0) >= LEVEL_ORDER["medium"]]
     table = {"risk_area": [r.area for r in live], "level": [r.level for r in live],
              "rank": [LEVEL_ORDER[r.level] for r in live], "depth": [r.where.depth for r in live],
@@ -381,14 +557,14 @@ def arrivals(store: FactStore, risks: Sequence[RiskWindow], day: date, params: P
     schema = pa.schema([("risk_area", pa.string()), ("level", pa.string()), ("rank", pa.int32()),
                         ("depth", pa.int32()), ("since", pa.date32()), ("until", pa.date32())]
                        + [("r_" + level, pa.string()) for level in LEVELS])
-    con.register("risks", pa.table(table, schema=schema))
+    e.register("risks", pa.table(table, schema=schema))
     inside = " AND ".join(f"(r.r_{level} IS NULL OR r.r_{level} = o.{level})" for level in LEVELS)
     # which origin lies in which area does not depend on the trip: found once per name, then the
     # trips from such names only are joined to them by name (a hash join, not a loop over areas)
-    rows = _rows(con, f"""
+    rows = e.rows(f"""
         WITH hit AS (SELECT o.from_area, r.* FROM origins o JOIN risks r ON {inside}),
         t AS (SELECT person_id, from_area, arrived_at, trip_no, mode, departed_at,
-                     CAST(timezone({_literal(params.timezone)}, coalesce(departed_at, arrived_at)) AS DATE) AS on_day
+                     {e.local_day('coalesce(departed_at, arrived_at)')} AS on_day
               FROM {trips} WHERE from_area IN (SELECT from_area FROM hit)),
         matched AS (
             SELECT t.person_id, t.from_area, t.arrived_at, t.trip_no, t.mode, t.departed_at,
@@ -397,7 +573,7 @@ def arrivals(store: FactStore, risks: Sequence[RiskWindow], day: date, params: P
             WHERE r.since <= t.on_day AND (r.until IS NULL OR t.on_day <= r.until)
             QUALIFY row_number() OVER (PARTITION BY t.person_id, t.mode, t.trip_no, t.arrived_at
                                        ORDER BY r.rank DESC, r.depth DESC, r.risk_area) = 1)
-        SELECT * EXCLUDE (rank) FROM matched
+        SELECT * {e.say("exclude")} (rank) FROM matched
         QUALIFY row_number() OVER (PARTITION BY person_id ORDER BY arrived_at DESC, rank DESC) = 1
         ORDER BY person_id""")
     return [Arrival(r["person_id"], r["from_area"], r["risk_area"], r["level"], r["arrived_at"], r["trip_no"],

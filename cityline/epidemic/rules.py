@@ -40,6 +40,7 @@ class Params:
     pass_valid: timedelta = timedelta(hours=48)
     timezone: str = "Asia/Shanghai"
     query_memory_mb: int = 2048  # not a rule: what each DuckDB query over the facts may hold in memory
+    engine: str = "duckdb"  # not a rule: where coverage, contacts and arrivals run (duckdb or spark)
 
     @cached_property
     def zone(self) -> ZoneInfo:

@@ -58,7 +58,7 @@ def params_from(settings: Settings) -> Params:
         zone_days=settings.epidemic_zone_days, arrival_days=settings.epidemic_arrival_days,
         pass_test=timedelta(hours=settings.epidemic_pass_test_hours),
         pass_valid=timedelta(hours=settings.epidemic_pass_valid_hours), timezone=settings.timezone,
-        query_memory_mb=settings.epidemic_query_memory_mb)
+        query_memory_mb=settings.epidemic_query_memory_mb, engine=settings.analytics_engine)
 
 
 def env_for(vault: Vault, settings: Settings | None = None) -> Env:

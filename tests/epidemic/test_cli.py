@@ -80,6 +80,8 @@ def test_coverage_zones_arrivals_and_contacts_lines(loaded):
                            "overlap_minutes": 42, "evidence": contacts[1]["evidence"]}
     table = cityline("zones", "--date", "2022-04-10").stdout
     assert "sealed" in table and "月亮小区" in table
+    wrong = cityline("arrivals", "--date", "2022-04-10", "--engine", "oracle", code=2).stderr
+    assert "duckdb or spark, not 'oracle'" in wrong
 
 
 def test_passes_from_the_command_line(loaded):
