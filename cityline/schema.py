@@ -22,6 +22,7 @@ MODEL_MODULES = (
     "cityline.analytics.models",
     "cityline.epidemic.models",
     "cityline.idempotency.models",
+    "cityline.generations",
 )
 
 

@@ -48,10 +48,21 @@ def app():
     return create_app(sessions, default_vault(), classifier=classify_with, warm_up=partial(warm_up, sessions))
 
 
-def serve(host: str, port: int, *, worker: bool = True) -> None:
+def worker_app():
+    """The app in one of ``serve --workers N``'s processes (uvicorn starts each afresh, so its
+    log records are routed here like the parent's)."""
+    logs.configure()
+    return app()
+
+
+def serve(host: str, port: int, *, worker: bool = True, workers: int = 1) -> None:
     """Serve the app; with ``worker``, one worker thread beside it fires SLA timers and
     delivers the outbox (notices appended to ``outbox.log`` in the data directory,
-    webhooks POSTed)."""
+    webhooks POSTed).
+
+    ``workers`` > 1: that many server processes answer requests on the one port (uvicorn's
+    workers; each its own Python, so requests use every core). The deadline/outbox worker
+    still runs once, as a thread of this parent process, which only supervises them."""
     import threading
 
     import uvicorn
@@ -74,6 +85,10 @@ def serve(host: str, port: int, *, worker: bool = True) -> None:
     try:
         # cityline's own access line (logs.AccessLog: path masked, duration) replaces uvicorn's,
         # and its records go through the root handler like everyone else's.
-        uvicorn.run(app(), host=host, port=port, log_config=None, access_log=False)
+        if workers > 1:
+            uvicorn.run("cityline.server:worker_app", factory=True, workers=workers, host=host, port=port,
+                        log_config=None, access_log=False)
+        else:
+            uvicorn.run(app(), host=host, port=port, log_config=None, access_log=False)
     finally:
         stop.set()
