@@ -123,7 +123,7 @@ def serve(url: str, port: int, synchronous: str, workers: int = 1) -> None:
     if workers > 1:  # the worker thread above runs once, in this supervising process
         os.environ.update(BENCH_URL=url, BENCH_SYNCHRONOUS=synchronous)
         uvicorn.run("bench.bench_post_latency:bench_app", factory=True, workers=workers, host="127.0.0.1",
-                    port=port, log_config=None, access_log=False)
+                    port=port, log_config=None, access_log=False, timeout_worker_healthcheck=60)
         return
     app = create_app(sessions, vault, classifier=classify_with, warm_up=partial(warm_up, sessions))
     uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)

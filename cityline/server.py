@@ -48,6 +48,12 @@ def app():
     return create_app(sessions, default_vault(), classifier=classify_with, warm_up=partial(warm_up, sessions))
 
 
+# How long a server process may take to answer its supervisor's ping before it is killed and
+# started again. uvicorn's 5 s killed every process still importing and warming up on a busy
+# machine, over and over.
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 def worker_app():
     """The app in one of ``serve --workers N``'s processes (uvicorn starts each afresh, so its
     log records are routed here like the parent's)."""
@@ -87,7 +93,7 @@ def serve(host: str, port: int, *, worker: bool = True, workers: int = 1) -> Non
         # and its records go through the root handler like everyone else's.
         if workers > 1:
             uvicorn.run("cityline.server:worker_app", factory=True, workers=workers, host=host, port=port,
-                        log_config=None, access_log=False)
+                        log_config=None, access_log=False, timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
         else:
             uvicorn.run(app(), host=host, port=port, log_config=None, access_log=False)
     finally:
