@@ -106,10 +106,13 @@ BATCH_CHUNK = 25  # orders per transaction: a batch holds the write lock in shor
 
 
 class OrderBatch(RequestBody):
+    # Each order is checked on its own (an order that does not fit is refused alone, in the
+    # answer), so the schema says "an object" here and names the one it is checked against.
     orders: list[dict[str, Any]] = Field(
-        min_length=1, max_length=BATCH_LIMIT, json_schema_extra={"items": {"$ref": "#/components/schemas/OrderCreate"}},
-        description=f"1 to {BATCH_LIMIT} orders, each as POST /api/orders takes one, with its external_id "
-                    "(required here: it makes sending a batch again safe)")
+        min_length=1, max_length=BATCH_LIMIT,
+        description=f"1 to {BATCH_LIMIT} orders, each an object as POST /api/orders takes one (the `OrderCreate` "
+                    "schema) with its external_id (required here: it makes sending a batch again safe); one that "
+                    "does not fit is refused alone, in the answer")
 
 
 class BatchError(BaseModel):
@@ -149,6 +152,12 @@ def _batch_item(raw: dict[str, Any]) -> OrderCreate | Invalid:
     return item
 
 
+def _given_id(raw: dict[str, Any]) -> str | None:
+    """The external_id an order that did not validate was sent with, so the caller can tell which it was."""
+    given = raw.get("external_id")
+    return given if isinstance(given, str) and 0 < len(given) <= 128 else None
+
+
 @orders_router.post("/batch", response_model=OrderBatchRead)
 def create_batch(body: OrderBatch, d: D) -> OrderBatchRead:
     """Record up to 500 orders at once (a system such as the telephony gateway), one answer per
@@ -166,7 +175,8 @@ def create_batch(body: OrderBatch, d: D) -> OrderBatchRead:
             outcomes += create_many(session, items[first:first + BATCH_CHUNK], actor=d.actor, now=now,
                                     vault=d.vault, classify=d.classify(session),
                                     sees=lambda o: d.principal.sees(o.unit_id, o.district, o.street))
-    results = [BatchItemRead(index=o.index, external_id=o.external_id, result=o.result, number=o.number,
+    results = [BatchItemRead(index=o.index, external_id=o.external_id or _given_id(body.orders[o.index]),
+                             result=o.result, number=o.number,
                              status=o.status,
                              error=BatchError(status=o.error.status, code=o.error.code, detail=o.error.detail,
                                               errors=[{"field": e.field, "message": e.message, "code": e.code}

@@ -35,6 +35,7 @@ def test_each_order_gets_its_answer_and_a_bad_one_takes_none_down(gateway, sessi
     assert [r["index"] for r in results] == list(range(6))
     assert (body["created"], body["existing"], body["refused"]) == (2, 1, 3)
     assert results[1]["error"]["status"] == 422 and results[1]["error"]["errors"][0]["field"] == "text"
+    assert results[1]["external_id"] == "GW-2"  # which one it was, though it did not validate
     assert results[2]["error"]["status"] == 422 and "taxonomy" in results[2]["error"]["detail"]
     assert results[3]["error"]["errors"] == [{"field": "external_id", "message": "required in a batch",
                                               "code": "missing"}]
