@@ -18,7 +18,10 @@ commit in each mode beside it. PostgreSQL is a throwaway server
 of the bench's own with PostgreSQL's durable defaults (fsync, synchronous_commit on), or
 ``--postgres-url``.
 
-    .venv/bin/python bench/bench_post_latency.py [--seconds 15] [--clients 8] [--stored 20000]
+With ``--workers N`` the server runs N processes (``cityline serve --workers N``), the
+deadline worker once beside them.
+
+    .venv/bin/python bench/bench_post_latency.py [--seconds 15] [--clients 8] [--stored 20000] [--workers 1]
 """
 
 from __future__ import annotations
@@ -75,8 +78,25 @@ def commit_cost(folder: Path, synchronous: str, n: int = 300) -> float:
     return (time.perf_counter() - began) / n * 1000
 
 
-def serve(url: str, port: int, synchronous: str) -> None:
-    """The server process: the app and worker as ``cityline serve`` builds them, on ``url``."""
+def bench_app():
+    """The app in one of ``--workers`` server processes (uvicorn imports it there afresh)."""
+    from functools import partial
+
+    from cityline import logs
+    from cityline.api import create_app
+    from cityline.intake.triage import classify_with
+    from cityline.privacy import Vault
+    from cityline.server import warm_up
+
+    logs.configure()
+    logs.access.setLevel("ERROR")
+    url, synchronous = os.environ["BENCH_URL"], os.environ["BENCH_SYNCHRONOUS"]
+    sessions = make_sessionmaker(make_engine(url, synchronous=synchronous, hide_parameters=True))
+    return create_app(sessions, Vault("bench"), classifier=classify_with, warm_up=partial(warm_up, sessions))
+
+
+def serve(url: str, port: int, synchronous: str, workers: int = 1) -> None:
+    """The server process: the app and worker as ``cityline serve [--workers N]`` builds them, on ``url``."""
     import threading as threads
     from functools import partial
 
@@ -100,6 +120,11 @@ def serve(url: str, port: int, synchronous: str) -> None:
     sender = standard(sessions, Path(tempfile.gettempdir()) / f"bench-outbox-{port}.log", vault)
     threads.Thread(target=run_forever, daemon=True, args=(sessions, WorkerIdentity.new(f"serve:{port}"),
                                                           reminder_handler("Asia/Shanghai"), sender, stop)).start()
+    if workers > 1:  # the worker thread above runs once, in this supervising process
+        os.environ.update(BENCH_URL=url, BENCH_SYNCHRONOUS=synchronous)
+        uvicorn.run("bench.bench_post_latency:bench_app", factory=True, workers=workers, host="127.0.0.1",
+                    port=port, log_config=None, access_log=False, timeout_worker_healthcheck=60)
+        return
     app = create_app(sessions, vault, classifier=classify_with, warm_up=partial(warm_up, sessions))
     uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
 
@@ -160,16 +185,19 @@ def hammer(base: str, token: str, clients: int, seconds: float, post: bool) -> R
 def measure(label: str, url: str, token: str, args, synchronous: str = "FULL") -> tuple[Run, Run]:
     port = _free_port()
     server = subprocess.Popen([sys.executable, __file__, "--serve", url, "--port", str(port),
-                               "--synchronous", synchronous])
+                               "--synchronous", synchronous, "--workers", str(args.workers)], cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 300
+        deadline, ready = time.monotonic() + 300, 0
         while True:
             try:
-                if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
-                    break
+                ready = ready + 1 if httpx.get(f"{base}/readyz", timeout=5).status_code == 200 else 0
             except httpx.TransportError:
-                pass
+                ready = 0
+            # Each server process warms up on its own and any may answer: with several, ready
+            # means many answers in a row say so, not the first.
+            if ready >= (1 if args.workers == 1 else 10 * args.workers):
+                break
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError("the server did not become ready")
             time.sleep(0.2)
@@ -191,14 +219,16 @@ def main() -> None:
     parser.add_argument("--stored", type=int, default=20_000, help="orders in the database before the run")
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--postgres-url", help="a PostgreSQL server to use instead of a throwaway one")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (cityline serve --workers)")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--synchronous", default="FULL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.port, args.synchronous)
+        serve(args.serve, args.port, args.synchronous, args.workers)
         return
-    print(f"cores {os.cpu_count()}, load average at start {os.getloadavg()[0]:.2f}", flush=True)
+    print(f"cores {os.cpu_count()}, load average at start {os.getloadavg()[0]:.2f}, "
+          f"server processes {args.workers}", flush=True)
     results: dict[str, tuple[Run, Run]] = {}
     commits: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:

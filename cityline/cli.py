@@ -99,13 +99,16 @@ WORKER_HELP = "run the SLA reminder worker in this process too"
 
 @app.command()
 def serve(host: str | None = None, port: int | None = None,
-          worker: bool = typer.Option(True, help=WORKER_HELP)) -> None:
+          worker: bool = typer.Option(True, help=WORKER_HELP),
+          workers: int = typer.Option(1, min=1, max=32,
+                                      help="server processes answering requests (the SLA worker still runs once)"),
+          ) -> None:
     """Serve the API (OpenAPI at /docs) and the console on the configured address."""
     from cityline import server
     from cityline.config import get_settings
 
     settings = get_settings()
-    server.serve(host or settings.host, port or settings.port, worker=worker)
+    server.serve(host or settings.host, port or settings.port, worker=worker, workers=workers)
 
 
 @app.command()

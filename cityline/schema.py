@@ -24,6 +24,7 @@ MODEL_MODULES = (
     "cityline.idempotency.models",
     "cityline.checkpoints.models",
     "cityline.inspection.models",
+    "cityline.generations",
 )
 
 

@@ -48,12 +48,29 @@ def app():
     return create_app(sessions, default_vault(), classifier=classify_with, warm_up=partial(warm_up, sessions))
 
 
-def serve(host: str, port: int, *, worker: bool = True) -> None:
+# How long a server process may take to answer its supervisor's ping before it is killed and
+# started again. uvicorn's 5 s killed every process still importing and warming up on a busy
+# machine, over and over.
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
+def worker_app():
+    """The app in one of ``serve --workers N``'s processes (uvicorn starts each afresh, so its
+    log records are routed here like the parent's)."""
+    logs.configure()
+    return app()
+
+
+def serve(host: str, port: int, *, worker: bool = True, workers: int = 1) -> None:
     """Serve the app; with ``worker``, one worker thread beside it fires SLA timers and
     delivers the outbox (notices appended to ``outbox.log`` in the data directory,
     webhooks POSTed), and another brings the analytics export up to date every
     ``analytics_export_seconds`` (one export at a time across processes), which the
-    situation page reads."""
+    situation page reads.
+
+    ``workers`` > 1: that many server processes answer requests on the one port (uvicorn's
+    workers; each its own Python, so requests use every core). The deadline/outbox worker
+    still runs once, as a thread of this parent process, which only supervises them."""
     import threading
 
     import uvicorn
@@ -88,6 +105,10 @@ def serve(host: str, port: int, *, worker: bool = True) -> None:
     try:
         # cityline's own access line (logs.AccessLog: path masked, duration) replaces uvicorn's,
         # and its records go through the root handler like everyone else's.
-        uvicorn.run(app(), host=host, port=port, log_config=None, access_log=False)
+        if workers > 1:
+            uvicorn.run("cityline.server:worker_app", factory=True, workers=workers, host=host, port=port,
+                        log_config=None, access_log=False, timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
+        else:
+            uvicorn.run(app(), host=host, port=port, log_config=None, access_log=False)
     finally:
         stop.set()

@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityline.db import Base, UTCDateTime, utcnow
+from cityline.generations import watch
 
 UNIT_KINDS = ("centre", "street_office", "department")
 
@@ -29,6 +30,10 @@ class Unit(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+
+
+# Routing caches the active units (cityline.generations): any change to them advances "units".
+watch("units", Unit.__tablename__)
 
 class User(Base):
     __tablename__ = "users"

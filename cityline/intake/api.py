@@ -4,18 +4,18 @@ dispatcher's queue of orders waiting for a decision."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import Field
+from pydantic import BaseModel, Field, ValidationError
 
 from cityline.accounts.deps import Deps, deps
 from cityline.db import read_transaction, transaction, utcnow
-from cityline.errors import Conflict
+from cityline.errors import Conflict, FieldError, Invalid
 from cityline.idempotency import service as idempotency
 from cityline.idempotency.schemas import IdempotencyKeyHeader
 from cityline.intake.duplicates import find_duplicates
-from cityline.intake.service import create_order, locate
+from cityline.intake.service import create_many, create_order, locate
 from cityline.limits import RequestBody
 from cityline.orders import queries
 from cityline.orders.api import reach_filter, visible
@@ -99,6 +99,91 @@ def create(body: OrderCreate, response: Response, d: D,
                 raise Conflict(f"an order with external_id {body.external_id} was already recorded")
             response.status_code = 200
         return describe(session, order)
+
+
+BATCH_LIMIT = 500  # orders in one batch (and the body stays within CITYLINE_MAX_REQUEST_BYTES)
+BATCH_CHUNK = 25  # orders per transaction: a batch holds the write lock in short turns, not for all of it
+
+
+class OrderBatch(RequestBody):
+    # Each order is checked on its own (an order that does not fit is refused alone, in the
+    # answer), so the schema says "an object" here and names the one it is checked against.
+    orders: list[dict[str, Any]] = Field(
+        min_length=1, max_length=BATCH_LIMIT,
+        description=f"1 to {BATCH_LIMIT} orders, each an object as POST /api/orders takes one (the `OrderCreate` "
+                    "schema) with its external_id (required here: it makes sending a batch again safe); one that "
+                    "does not fit is refused alone, in the answer")
+
+
+class BatchError(BaseModel):
+    status: int = Field(description="the status POST /api/orders would have answered for this order alone")
+    code: str | None = None
+    detail: str
+    errors: list[dict[str, Any]] = Field(default_factory=list, description="the fields at fault, as in a problem")
+
+
+class BatchItemRead(BaseModel):
+    index: int = Field(description="the order's place in the batch, from 0")
+    external_id: str | None
+    result: Literal["created", "existing", "refused"]
+    number: str | None = None
+    status: str | None = Field(None, description="the order's status (received, or dispatched when auto-dispatched)")
+    error: BatchError | None = None
+
+
+class OrderBatchRead(BaseModel):
+    created: int
+    existing: int
+    refused: int
+    results: list[BatchItemRead]
+
+
+def _batch_item(raw: dict[str, Any]) -> OrderCreate | Invalid:
+    """One order of a batch as POST /api/orders would take it, or why not (for this order alone)."""
+    try:
+        item = OrderCreate.model_validate(raw)
+    except ValidationError as wrong:
+        return Invalid("the order has invalid fields", [
+            FieldError(".".join(str(p) for p in e["loc"]) or "order", e["msg"], e.get("type")) for e in wrong.errors()],
+            code="invalid_fields")
+    if not item.external_id:
+        return Invalid("an order in a batch needs its external_id",
+                       [FieldError("external_id", "required in a batch", "missing")], code="invalid_fields")
+    return item
+
+
+def _given_id(raw: dict[str, Any]) -> str | None:
+    """The external_id an order that did not validate was sent with, so the caller can tell which it was."""
+    given = raw.get("external_id")
+    return given if isinstance(given, str) and 0 < len(given) <= 128 else None
+
+
+@orders_router.post("/batch", response_model=OrderBatchRead)
+def create_batch(body: OrderBatch, d: D) -> OrderBatchRead:
+    """Record up to 500 orders at once (a system such as the telephony gateway), one answer per
+    order in their order: ``created``, ``existing`` (its external_id was recorded before with
+    the same request: sending a batch again is safe) or ``refused`` with the problem this order
+    alone would have had (invalid fields, labels not in the taxonomy, its external_id used with
+    another request). A refused order never takes the others down. Each is recorded as
+    ``POST /api/orders`` records one (triage, place, duplicates, auto-dispatch, deadlines)."""
+    d.require("orders:create")
+    now = utcnow()
+    items = [(i, _batch_item(raw)) for i, raw in enumerate(body.orders)]
+    outcomes = []
+    for first in range(0, len(items), BATCH_CHUNK):
+        with transaction(d.sessions) as session:
+            outcomes += create_many(session, items[first:first + BATCH_CHUNK], actor=d.actor, now=now,
+                                    vault=d.vault, classify=d.classify(session),
+                                    sees=lambda o: d.principal.sees(o.unit_id, o.district, o.street))
+    results = [BatchItemRead(index=o.index, external_id=o.external_id or _given_id(body.orders[o.index]),
+                             result=o.result, number=o.number,
+                             status=o.status,
+                             error=BatchError(status=o.error.status, code=o.error.code, detail=o.error.detail,
+                                              errors=[{"field": e.field, "message": e.message, "code": e.code}
+                                                      for e in o.error.errors]) if o.error else None)
+               for o in outcomes]
+    return OrderBatchRead(results=results, **{r: sum(o.result == r for o in outcomes)
+                                              for r in ("created", "existing", "refused")})
 
 
 @orders_router.get("/{number}/duplicates")

@@ -10,7 +10,7 @@ two functions.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cityline.errors import Conflict, Invalid
+from cityline.errors import Conflict, DomainError, Invalid
 from cityline.geo.models import Grid
 from cityline.geo.service import grid_for
 from cityline.idempotency.service import claim, complete, different_request
@@ -264,6 +264,47 @@ def create_order(
     if claimed:
         complete(session, claimed, order.number)
     return order, True
+
+
+@dataclass
+class BatchOutcome:
+    """What became of one order of a batch: ``created``, ``existing`` (its external_id was
+    recorded before, by the same request) or ``refused`` (``error`` says why; nothing of it
+    was stored)."""
+
+    index: int
+    external_id: str | None
+    result: str
+    number: str | None = None
+    status: str | None = None
+    error: DomainError | None = None
+
+
+def create_many(session: Session, items: Sequence[tuple[int, OrderCreate | DomainError]], *, actor: str,
+                now: datetime, vault: Vault, classify: Classify | None = None,
+                sees: Callable[[Order], bool] | None = None) -> list[BatchOutcome]:
+    """Record several orders (a batch from a system such as the telephony gateway), each as
+    :func:`create_order` records one, in a savepoint of its own: an order refused (or given as
+    a refusal, e.g. a field that did not validate) is rolled back alone and the others are kept.
+
+    ``items`` are (index in the batch, the order or why it was refused before reaching here)."""
+    outcomes = []
+    for index, item in items:
+        external_id = item.external_id if isinstance(item, OrderCreate) else None
+        try:
+            if isinstance(item, DomainError):
+                raise item
+            with session.begin_nested():
+                order, created = create_order(session, item, actor=actor, now=now, vault=vault,
+                                              classify=classify, sees=sees)
+                if not created and sees is not None and not sees(order):  # as the single create says it
+                    raise Conflict(f"an order with external_id {item.external_id} was already recorded")
+        except DomainError as refused:
+            outcomes.append(BatchOutcome(index, external_id, "refused", error=refused))
+            continue
+        outcomes.append(BatchOutcome(index, external_id, "created" if created else "existing",
+                                     number=order.number, status=order.status))
+    return outcomes
 
 
 def _recorded_before(session: Session, data: OrderCreate, existing: Order, differences: list[str],

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cityline.accounts.models import Unit
 from cityline.accounts.units import active_unit
+from cityline.db import make_engine
 from cityline.errors import FieldError, Invalid, NotFound
 from cityline.orders.models import Order, OrderEvent, OrderSequence
 from cityline.orders.queries import OrderFilter, events_of, filtered
@@ -28,14 +30,46 @@ def allocate_numbers(session: Session, day: str, count: int = 1) -> int:
 
     One upsert that increments and returns the counter: the row lock (PostgreSQL)
     or the write lock (SQLite) makes it safe under any number of writers.
+
+    On PostgreSQL the upsert commits at once in a short transaction of its own, so the day's
+    row is locked for that one statement, not until the order's transaction commits (which
+    made every concurrent create wait for the one before it). The numbers stay unique; an
+    order whose transaction then fails leaves its number unused, a gap in the day's numbers
+    (as a cancelled call leaves one). SQLite lets one writer in at a time anyway: there the
+    upsert stays in the order's transaction and numbers have no gaps.
     """
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(OrderSequence).values(day=day, last=count)
     stmt = stmt.on_conflict_do_update(
         index_elements=[OrderSequence.day], set_={"last": OrderSequence.last + count}
     ).returning(OrderSequence.last)
-    last = session.execute(stmt).scalar_one()
+    bind = session.get_bind()
+    if dialect is postgresql and isinstance(bind, Engine):
+        with _numbering_engine(bind).connect() as conn:
+            # Not flushed to disk on its own: the order that uses the number commits after it
+            # and flushes the log up to and including this commit, so a number is never lost
+            # once an order has it; a crash before that leaves only a gap.
+            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            last = conn.execute(stmt).scalar_one()
+            conn.commit()
+    else:
+        last = session.execute(stmt).scalar_one()
     return last - count + 1
+
+
+_numbering_engines: dict[str, Engine] = {}
+_numbering_lock = threading.Lock()
+
+
+def _numbering_engine(bind: Engine) -> Engine:
+    """A small pool of its own for the numbering transactions: a create holding a connection
+    of the main pool never waits for a second one from it (which, with every connection held
+    by a create, would wait for ever)."""
+    key = bind.url.render_as_string(hide_password=False)
+    with _numbering_lock:
+        if key not in _numbering_engines:
+            _numbering_engines[key] = make_engine(key, pool_size=2, max_overflow=6, hide_parameters=True)
+        return _numbering_engines[key]
 
 
 def format_number(day: str, seq: int) -> str:

@@ -21,6 +21,7 @@ from cityline import tabular
 from cityline.accounts.models import Unit
 from cityline.accounts.service import audit
 from cityline.errors import FieldError, Invalid, NotFound, RowError
+from cityline.generations import Cached
 from cityline.routing import rules
 from cityline.routing.models import CatalogueVersion, DispatchRule
 from cityline.tabular import Row
@@ -213,6 +214,16 @@ def unit_infos(session: Session) -> list[rules.UnitInfo]:
                 select(Unit.code, Unit.kind, Unit.district, Unit.street).where(Unit.active))]
 
 
+def _rules_and_units(session: Session) -> tuple[list[rules.Rule], list[rules.UnitInfo]]:
+    return load_rules(session), unit_infos(session)
+
+
+# Every create asks for likely units: the rules and units are read again only after an admin
+# changed them (in any process), not for every order.
+_catalogue = Cached(_rules_and_units, "catalogue", "units")
+
+
 def suggest_units(session: Session, category: str | None, district: str | None, street: str | None,
                   limit: int = 3) -> list[rules.Candidate]:
-    return rules.candidates(category, district, street, load_rules(session), unit_infos(session), limit)
+    rule_set, units = _catalogue.get(session)
+    return rules.candidates(category, district, street, rule_set, units, limit)

@@ -9,6 +9,7 @@ from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityline.db import Base, UTCDateTime, utcnow
+from cityline.generations import watch
 
 
 class DispatchRule(Base):
@@ -25,6 +26,10 @@ class DispatchRule(Base):
     priority: Mapped[int] = mapped_column(default=0)
     note: Mapped[str | None] = mapped_column(String(500))
 
+
+
+# The rules in force are cached by routing (cityline.generations): any change advances "catalogue".
+watch("catalogue", DispatchRule.__tablename__)
 
 class CatalogueVersion(Base):
     """The catalogue as one replacement left it: who, when, why, the whole rule set and what changed.

@@ -90,6 +90,8 @@ CITY_ROUTES = [
     ("GET", "/api/orders", None, "orders:read"),
     ("POST", "/api/orders", {"text": "路灯不亮", "kind": "complaint", "category": "GEN.UTILITIES",
                              "urgency": "normal"}, "orders:create"),
+    ("POST", "/api/orders/batch", {"orders": [{"text": "路灯不亮", "kind": "complaint", "category": "GEN.UTILITIES",
+                                               "urgency": "normal", "external_id": "GW-MATRIX-1"}]}, "orders:create"),
     ("GET", "/api/orders/export.csv", None, "orders:export"),
     ("GET", "/api/units", None, "units:read"),
     ("POST", "/api/units", {"code": "SH-X", "name": "新单位", "kind": "department", "parent_code": "SH"},
