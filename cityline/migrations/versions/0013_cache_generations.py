@@ -1,7 +1,7 @@
 """cache generations: a stamp per cache of admin-changed tables (catalogue, units)
 
-Revision ID: 0011_cache_generations
-Revises: 0010_knowledge_embeddings
+Revision ID: 0013_cache_generations
+Revises: 0012_inspection
 Create Date: 2026-12-06 14:20:00.000000
 
 One new table; nothing existing changes. Empty after the upgrade: a missing row reads as 0,
