@@ -360,7 +360,8 @@ def store_briefings(factory: sessionmaker[Session], days: tuple[date, ...],
 
 
 def busiest_street_office(factory: sessionmaker[Session]) -> str:
-    """The street office with most orders: the demo handler's."""
+    """The street office with most orders of those imported before serving (the weeks that
+    still have open ones, so the most live work): the demo handler's."""
     from cityline.orders.queries import busiest_unit
 
     with factory() as session:
