@@ -105,7 +105,7 @@ def history_events(row: ImportRow) -> list[tuple[str, dict[str, Any], datetime]]
     return steps
 
 
-@dataclass
+@dataclass(slots=True)
 class _Step:
     """One step of the recorded history with the statuses it moved the order between."""
 

@@ -113,8 +113,8 @@ def test_historical_orders_keep_times_satisfaction_and_a_consistent_history(sess
 
 
 def test_each_order_history_is_replayed_once_and_its_events_chain_statuses(sessions, vault, tmp_path, monkeypatch):
-    """The order rules check a history once (a second replay for the events cost a sixth of the
-    demo's build); the events still say which status each step moved the order from and to."""
+    """The order rules check a history once (a second replay for the events cost the demo's
+    build a few seconds); the events still say which status each step moved the order from and to."""
     from cityline.intake import importer
 
     moves = []
