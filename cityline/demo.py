@@ -2,9 +2,9 @@
 
 Builds an embedded database — the simulated city's units, the shipped dispatch
 catalogue, the 2020 outbreak (a tenth of its real volume: enough for the small
-early signals to show), the starter knowledge, users for the whole city and a
-handler per district centre (``build_city``) — and serves cityline on 127.0.0.1
-while it finishes beside the server (``finish``: a triage model trained on the
+early signals to show), users for the whole city and a handler per district
+centre (``build_city``) — and serves cityline on 127.0.0.1 while it finishes
+beside the server (``finish``: the starter knowledge, a triage model trained on the
 outbreak, the analytics export and the briefings of a few telling days, and the
 epidemic data of the 2022 wave at a small scale: the 2020 outbreak had no mass
 testing). A live feed (``cityline.sim.live``) keeps the outbreak going meanwhile.
@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cityline.db import read_transaction, transaction, utcnow
 from cityline.privacy import Vault
 from cityline.sim.timeshift import Replay, replay_at_peak, shift_epidemic_files
-from cityline.timeutil import to_local
+from cityline.timeutil import local_day, to_local
 
 DEMO_PASSWORD = "cityline-demo-2020"  # printed by the demo; a local demo only
 ROLE_USERS = (("operator", "operator"), ("dispatcher", "dispatcher"), ("handler", "unit_handler"),
@@ -103,12 +103,12 @@ def build(factory: sessionmaker[Session], vault: Vault, *, scenario: str = "2020
 def build_city(factory: sessionmaker[Session], vault: Vault, *, scenario: str = "2020",
                scale: float = DEMO_SCALE, seed: int = 1, now: datetime | None = None,
                say: Callable[[str], None] = print) -> DemoInfo:
-    """What serving needs: units, the dispatch catalogue, the outbreak's orders up to ``now``
-    (their deadlines and timers as an import gives them), the starter knowledge and the users."""
+    """What serving needs: units, the dispatch catalogue, the outbreak's orders up to ``now`` of
+    the days that still have an order open (``serving_first``; their deadlines and timers as an
+    import gives them) and the users. The other days' orders, all closed, follow in ``finish``."""
     from cityline.accounts.units import upsert_unit
-    from cityline.intake.importer import import_rows
     from cityline.routing import catalogue
-    from cityline.sim import generate, units_rows
+    from cityline.sim import units_rows
 
     began = time.perf_counter()
     now = now or utcnow()
@@ -119,32 +119,35 @@ def build_city(factory: sessionmaker[Session], vault: Vault, *, scenario: str = 
             upsert_unit(session, row)
         catalogue.replace_catalogue(session, catalogue.default_rows(), actor="demo", note="the shipped default")
     say(f"units: {len(units)}; dispatch catalogue: shipped default")
-    rows = enumerate(generate(scenario=scenario, scale=scale, seed=seed, until=replay.scenario_now,
-                              shift_weeks=replay.weeks), start=1)
-    report = import_rows(factory, rows, vault=vault)
-    if report.bad:
-        raise RuntimeError(f"simulated rows were refused: {report.bad[:3]}")
-    say(f"orders: {report.imported:,} simulated orders of the {scenario} scenario (scale {scale}), "
-        f"{_replayed(replay)}")
-    articles = load_starter_knowledge(factory)
-    say(f"knowledge base: {articles} published starter articles")
+    first, later = serving_first(simulated_orders(scenario, scale, seed, replay))
+    imported = import_orders(factory, vault, first)
+    say(f"orders: {imported:,} simulated orders of the {scenario} scenario (scale {scale}) of the days "
+        f"with orders still open, {_replayed(replay)}; "
+        f"the {len(later):,} of earlier days follow while it serves")
     handler_unit = busiest_street_office(factory)
     district_handlers = create_demo_users(factory, handler_unit)
     seconds = round(time.perf_counter() - began, 1)
-    return DemoInfo(scenario, scale, seed, report.imported, len(units), None, handler_unit, CITY_CENTRE,
+    return DemoInfo(scenario, scale, seed, imported, len(units), None, handler_unit, CITY_CENTRE,
                     seconds, built_at=now.isoformat(), weeks=replay.weeks, district_handlers=district_handlers,
                     city_seconds=seconds, finished=False)
 
 
 def finish(factory: sessionmaker[Session], vault: Vault, info: DemoInfo, say: Callable[[str], None] = print) -> None:
-    """What may follow while the demo already serves, filled into ``info``: triage trained on the
-    outbreak (until then the model learnt from the shipped history answers), the analytics export
+    """What may follow while the demo already serves, filled into ``info``: the starter knowledge
+    (first: embedding its articles for search by meaning takes 10–20 s), the orders of the days
+    ``build_city`` left for later (``serving_first``), triage trained on the outbreak (until then the model learnt from the shipped history answers), the analytics export
     and the archived briefings, and the 2022 wave's epidemic data, both replayed up to the moment
     ``build_city`` stopped at."""
     began = time.perf_counter()
     built_at = datetime.fromisoformat(info.built_at or utcnow().isoformat())
+    say(f"knowledge base: {load_starter_knowledge(factory)} published starter articles")
+    replay = Replay(info.scenario, info.weeks or 0, built_at)  # build_city's
+    _, later = serving_first(simulated_orders(info.scenario, info.scale, info.seed, replay))
+    added = import_orders(factory, vault, later)
+    info.orders += added
+    say(f"orders: the {added:,} of earlier days, all closed ({info.orders:,} in all)")
     info.model_version = train_triage(factory, say)
-    store_briefings(factory, briefing_days(info.scenario, Replay(info.scenario, info.weeks or 0, built_at)), say)
+    store_briefings(factory, briefing_days(info.scenario, replay), say)
     epidemic_replay = replay_at_peak("2022", built_at)
     info.epidemic = load_epidemic(factory, vault, say, replay=epidemic_replay, seed=info.seed)
     info.epidemic_weeks = epidemic_replay.weeks
@@ -167,6 +170,40 @@ class Finishing:
         save_info(data_dir, info)  # unfinished: a start before it is done builds again
         self.thread = threading.Thread(target=work, daemon=True, name="demo-finish")
         self.thread.start()
+
+
+def simulated_orders(scenario: str, scale: float, seed: int, replay: Replay) -> list[dict]:
+    """The scenario's orders received up to the replay's moment, moved to the real calendar (the
+    same ones each time: the simulator draws them from ``seed``)."""
+    from cityline.sim import generate
+
+    return list(generate(scenario=scenario, scale=scale, seed=seed, until=replay.scenario_now,
+                         shift_weeks=replay.weeks))
+
+
+def serving_first(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The orders of the days on which an order still open was received — what the board, the
+    inboxes and today's situation show — and the rest (about half, all closed: history for
+    comparisons, training and briefings). Whole days, since an order's number counts the calls
+    of its day: importing a day in two parts would number its calls out of their order."""
+    days = [_day(row) for row in rows]
+    open_days = {day for row, day in zip(rows, days, strict=True) if not row["closed_at"]}
+    first = [row for row, day in zip(rows, days, strict=True) if day in open_days]
+    return first, [row for row, day in zip(rows, days, strict=True) if day not in open_days]
+
+
+def _day(row: dict) -> str:
+    return local_day(datetime.fromisoformat(row["received_at"]))  # as the importer numbers it
+
+
+def import_orders(factory: sessionmaker[Session], vault: Vault, rows: list[dict]) -> int:
+    """Import simulated orders as ``cityline orders import`` would; returns how many went in."""
+    from cityline.intake.importer import import_rows
+
+    report = import_rows(factory, enumerate(rows, start=1), vault=vault)
+    if report.bad:
+        raise RuntimeError(f"simulated rows were refused: {report.bad[:3]}")
+    return report.imported
 
 
 def _replayed(replay: Replay) -> str:
@@ -323,7 +360,8 @@ def store_briefings(factory: sessionmaker[Session], days: tuple[date, ...],
 
 
 def busiest_street_office(factory: sessionmaker[Session]) -> str:
-    """The street office with most orders: the demo handler's."""
+    """The street office with most orders of those imported before serving (the weeks that
+    still have open ones, so the most live work): the demo handler's."""
     from cityline.orders.queries import busiest_unit
 
     with factory() as session:
@@ -337,14 +375,15 @@ def create_demo_users(factory: sessionmaker[Session], handler_unit: str) -> dict
     from sqlalchemy import select
 
     from cityline.accounts.models import Unit
-    from cityline.accounts.service import create_user
+    from cityline.accounts.service import create_user, hash_password
 
     # The grid worker looks after the grids of the handler's street office (see register_grids).
     units = {"handler": handler_unit, "gridworker": handler_unit}
+    hashed = hash_password(DEMO_PASSWORD)  # one password for all: hashed once, not 24 times (7 s)
     with transaction(factory) as session:
         for username, role in ROLE_USERS:
             create_user(session, username, DEMO_PASSWORD, [role], unit=units.get(username, CITY_CENTRE),
-                        actor="demo")
+                        actor="demo", password_hash=hashed)
         centres = session.execute(select(Unit.code, Unit.name)
                                   .where(Unit.kind == "centre", Unit.parent_id.is_not(None))
                                   .order_by(Unit.code)).all()
@@ -352,7 +391,7 @@ def create_demo_users(factory: sessionmaker[Session], handler_unit: str) -> dict
         for code, name in centres:
             username = f"handler-{code.lower()}"
             create_user(session, username, DEMO_PASSWORD, ["unit_handler"], unit=code, actor="demo",
-                        display_name=f"{name}处置员")
+                        display_name=f"{name}处置员", password_hash=hashed)
             handlers[username] = code
     return handlers
 

@@ -12,11 +12,12 @@ from sqlalchemy import func, select
 from cityline.api import create_app
 from cityline.config import Settings
 from cityline.db import make_engine, make_sessionmaker
-from cityline.demo import DEMO_PASSWORD, ROLE_USERS
+from cityline.demo import DEMO_PASSWORD, ROLE_USERS, _day, serving_first, simulated_orders
 from cityline.epidemic import service
 from cityline.intake.triage import classify_with
 from cityline.orders.models import Order
 from cityline.privacy import Vault
+from cityline.sim.timeshift import replay_at_peak
 from cityline.timeutil import to_local
 
 
@@ -100,3 +101,14 @@ def test_demo_builds_once_and_every_role_can_sign_in(tmp_path):
         untested = browser.get("/api/epidemic/coverage/untested",
                                params={"since": str(today - timedelta(days=1)), "until": str(today)}).json()
         assert untested and all(person["grid"].startswith(info["handler_unit"] + "-") for person in untested)
+
+
+def test_the_demo_serves_once_the_days_with_an_open_order_are_in():
+    """``build_city`` imports the orders of the days that still have one open, whole days (an
+    order's number counts its day's calls in order); ``finish`` the rest, all closed."""
+    rows = simulated_orders("2020", 0.002, 1, replay_at_peak("2020", datetime.now(UTC)))
+    first, later = serving_first(rows)
+    assert sorted(r["external_id"] for r in first + later) == sorted(r["external_id"] for r in rows)
+    assert later and len(first) < len(rows) and all(r["closed_at"] for r in later)
+    assert {r["external_id"] for r in rows if not r["closed_at"]} <= {r["external_id"] for r in first}
+    assert not {_day(r) for r in first} & {_day(r) for r in later}

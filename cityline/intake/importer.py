@@ -105,11 +105,27 @@ def history_events(row: ImportRow) -> list[tuple[str, dict[str, Any], datetime]]
     return steps
 
 
-def _final_state(row: ImportRow, steps: list[tuple[str, dict[str, Any], datetime]]) -> OrderState:
+@dataclass(slots=True)
+class _Step:
+    """One step of the recorded history with the statuses it moved the order between."""
+
+    action: str
+    data: dict[str, Any]
+    at: datetime
+    from_status: str
+    to_status: str
+
+
+def _replay(row: ImportRow, steps: list[tuple[str, dict[str, Any], datetime]]) -> tuple[OrderState, list[_Step]]:
+    """Where the history leaves the order, and its steps with their statuses: replayed once
+    (by the order rules, which refuse an impossible history) for the order and its events."""
     state = OrderState(received_at=row.received_at)
+    replayed = []
     for action, data, at in steps:
-        state = apply_move(state, action, data, at)
-    return state
+        after = apply_move(state, action, data, at)
+        replayed.append(_Step(action, data, at, state.status.value, after.status.value))
+        state = after
+    return state, replayed
 
 
 class _Batch:
@@ -117,7 +133,7 @@ class _Batch:
 
     def __init__(self) -> None:
         self.rows: list[ImportRow] = []
-        self.steps: list[list[tuple[str, dict[str, Any], datetime]]] = []
+        self.steps: list[list[_Step]] = []
         self.states: list[OrderState] = []
 
 
@@ -126,7 +142,7 @@ class _Ready:
     """A row with its order's values (all but the number) and events' steps, ready to write."""
 
     row: ImportRow
-    steps: list[tuple[str, dict[str, Any], datetime]]
+    steps: list[_Step]
     state: OrderState
     values: dict[str, Any]
     prediction: dict[str, Any] | None
@@ -158,8 +174,7 @@ def import_rows(
             problems.append(f"unknown unit '{row.unit}' (import units first: cityline units import)")
         if row is not None and not problems:
             try:
-                steps = history_events(row)
-                state = _final_state(row, steps)
+                state, steps = _replay(row, history_events(row))
             except Exception as exc:  # a rule refused the history: report, don't guess
                 problems.append(str(exc))
         if problems:
@@ -337,18 +352,14 @@ def _order_values(row: ImportRow, state: OrderState, units: dict[str, int], vaul
     }, prediction
 
 
-def _event_values(order_id: int, row: ImportRow, steps, prediction: dict[str, Any] | None) -> list[dict[str, Any]]:
+def _event_values(order_id: int, row: ImportRow, steps: list[_Step],
+                  prediction: dict[str, Any] | None) -> list[dict[str, Any]]:
     received: dict[str, Any] = {"channel": row.channel, "external_id": row.external_id}
     if prediction:
         received["triage"] = prediction
     events = [{"order_id": order_id, "at": row.received_at, "actor": IMPORT_ACTOR, "action": "received",
                "from_status": None, "to_status": "received", "data": received, "note": None}]
-    state = OrderState(received_at=row.received_at)
-    for action, data, at in steps:
-        after = apply_move(state, action, data, at)
-        events.append({"order_id": order_id, "at": at, "actor": IMPORT_ACTOR, "action": action,
-                       "from_status": state.status.value, "to_status": after.status.value,
-                       "data": data, "note": None})
-        state = after
+    events.extend({"order_id": order_id, "at": step.at, "actor": IMPORT_ACTOR, "action": step.action,
+                   "from_status": step.from_status, "to_status": step.to_status, "data": step.data, "note": None}
+                  for step in steps)
     return events
-

@@ -12,7 +12,7 @@ from cityline.errors import BadFile
 from cityline.intake.importer import import_file
 from cityline.orders.models import Order, OrderEvent
 from cityline.orders.queries import events_of
-from cityline.orders.rules import replay
+from cityline.orders.rules import apply_move, replay
 from cityline.orders.service import get_order
 from tests.factories import add_units
 
@@ -110,6 +110,30 @@ def test_historical_orders_keep_times_satisfaction_and_a_consistent_history(sess
         assert (h2.status, h2.unit_id, h2.channel) == ("closed", None, "wechat")
         h3 = session.scalars(select(Order).where(Order.external_id == "H-3")).one()
         assert (h3.status, h3.special_groups, h3.triage_source) == ("received", ["elderly", "disabled"], "import")
+
+
+def test_each_order_history_is_replayed_once_and_its_events_chain_statuses(sessions, vault, tmp_path, monkeypatch):
+    """The order rules check a history once (a second replay for the events cost the demo's
+    build a few seconds); the events still say which status each step moved the order from and to."""
+    from cityline.intake import importer
+
+    moves = []
+
+    def counted(state, action, params, at):  # the real rule, counted
+        moves.append(action)
+        return apply_move(state, action, params, at)
+
+    monkeypatch.setattr(importer, "apply_move", counted)
+    add_units(sessions)
+    import_file(sessions, write_csv(tmp_path / "orders.csv", GOOD), vault=vault)
+    assert moves == ["dispatch", "accept", "reply", "visit", "close", "answer"]  # H-1's five, H-2's one
+    with sessions() as session:
+        for order in session.scalars(select(Order)):
+            events = events_of(session, order)
+            statuses = [(e.from_status, e.to_status) for e in events]
+            assert statuses[0] == (None, "received")
+            assert all(before[1] == after[0] for before, after in zip(statuses, statuses[1:], strict=False))
+            assert statuses[-1][1] == order.status
 
 
 def test_importing_twice_adds_nothing(sessions, vault, tmp_path):
