@@ -33,13 +33,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cityline.db import read_transaction, transaction, utcnow
 from cityline.privacy import Vault
+from cityline.sim.fieldwork import seed_field_work
 from cityline.sim.timeshift import Replay, replay_at_peak, shift_epidemic_files
 from cityline.timeutil import local_day, to_local
 
 DEMO_PASSWORD = "cityline-demo-2020"  # printed by the demo; a local demo only
 ROLE_USERS = (("operator", "operator"), ("dispatcher", "dispatcher"), ("handler", "unit_handler"),
               ("supervisor", "supervisor"), ("analyst", "analyst"), ("admin", "admin"),
-              ("commander", "commander"), ("gridworker", "grid_worker"))
+              ("commander", "commander"), ("gridworker", "grid_worker"), ("inspector", "inspector"))
 CITY_CENTRE = "SH"  # the simulated city's hotline centre: staff there see the whole city
 
 
@@ -61,6 +62,7 @@ class DemoInfo:
     warnings: dict[str, int] | None = None  # today's zones and the orders the warnings opened
     district_handlers: dict[str, str] | None = None  # username -> district centre's code
     city_seconds: float | None = None  # of ``seconds``, until it could serve (``build_city``)
+    field_work: dict[str, int] | None = None  # test sites, findings, checkpoints, vehicles (sim.fieldwork)
     finished: bool = True  # ``finish`` done (a demo stopped before is built again)
 
     def current(self, now: datetime) -> bool:
@@ -152,6 +154,9 @@ def finish(factory: sessionmaker[Session], vault: Vault, info: DemoInfo, say: Ca
     info.epidemic = load_epidemic(factory, vault, say, replay=epidemic_replay, seed=info.seed)
     info.epidemic_weeks = epidemic_replay.weeks
     info.warnings = publish_epidemic_day(factory, vault, say, built_at)
+    info.field_work = seed_field_work(factory, vault, info.handler_unit, built_at, seed=info.seed)
+    say("field work: {sites} test sites with {findings} findings, {checkpoints} checkpoints with {vehicles} "
+        "vehicles ({loops} in a closed loop, {warnings} overdue)".format(**info.field_work))
     info.seconds = round(info.seconds + time.perf_counter() - began, 1)
     info.finished = True
 
@@ -447,7 +452,8 @@ cityline demo — the {info.scenario} outbreak at scale {info.scale}: {info.orde
   API docs:  http://{host}:{port}/docs
   sign in with any of these users, password {DEMO_PASSWORD}:
 {users}
-  (handler and gridworker work for street office {info.handler_unit}; the others for the whole city)
+  (handler and gridworker work for street office {info.handler_unit}; the others for the whole city;
+   the inspector patrols test sites: /inspection/patrol; road checkpoints: /checkpoints)
 {_district_lines(info)}  the same database answers the command line: .venv/bin/cityline orders list --category EPI.MASK
 {_epidemic_line(info)}"""
 

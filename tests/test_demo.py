@@ -45,6 +45,9 @@ def test_demo_builds_once_and_every_role_can_sign_in(tmp_path):
     sessions = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'data' / 'cityline.db'}"))
     with sessions() as session:
         opened = sum(info["warnings"][kind] for kind in ("tracing", "contacts", "arrivals"))  # by the warnings
+        field = info["field_work"]  # findings at test sites, vehicles' closed loops and their overdue warnings
+        assert field["findings"] > 0 and field["loops"] > field["warnings"] > 0 and field["flagged"] > 0
+        opened += field["orders"]
         assert session.scalar(select(func.count(Order.id))) == info["orders"] + opened
         masks = session.scalar(select(func.count(Order.id)).where(Order.category == "EPI.MASK"))
         assert masks > 0
@@ -96,6 +99,14 @@ def test_demo_builds_once_and_every_role_can_sign_in(tmp_path):
         day = browser.get("/api/epidemic/command", params={"date": today.isoformat()}).json()
         started = next(m for m in day["milestones"] if m["milestone"] == "started")
         assert day["totals"]["cases"] > 0 and started["on_time"] + started["late"] == info["warnings"]["tracing"]
+        # The inspector's findings, some put right with a photo; the checkpoints' hours and open loops.
+        browser.post("/api/auth/login", json={"username": "inspector", "password": DEMO_PASSWORD})
+        tallies = browser.get("/api/inspection/tallies").json()
+        assert sum(site["findings"] for site in tallies["by_site"]) == field["findings"]
+        assert any(site["on_time"] + site["late"] for site in tallies["by_site"])
+        browser.post("/api/auth/login", json={"username": "commander", "password": DEMO_PASSWORD})
+        loops = browser.get("/api/checkpoints/loops").json()
+        assert any(loop["overdue"] for loop in loops)
         # The grid worker sees the untested residents of their own street office's grids, masked.
         browser.post("/api/auth/login", json={"username": "gridworker", "password": DEMO_PASSWORD})
         untested = browser.get("/api/epidemic/coverage/untested",

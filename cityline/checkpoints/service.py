@@ -36,7 +36,10 @@ from cityline.orders.service import get_order, record_event
 from cityline.privacy import Vault
 from cityline.timeutil import as_aware, to_local
 
-CATEGORY = "EPI.ISOLATION"  # people from risk areas under observation (taxonomy.toml)
+# The loop's task: risk-area arrivals under control (taxonomy.toml; the SLA policy epidemic_control).
+# Its overdue warning: a truck and its driver at a checkpoint (EPI.TRAVEL) — urgent warnings of
+# EPI.ISOLATION are the case tracing orders on the hour chain (sla/policies.toml: epidemic_tracing).
+LOOP_CATEGORY, WARNING_CATEGORY = "EPI.ISOLATION", "EPI.TRAVEL"
 LOOP_URGENCY, WARNING_URGENCY = "sub_urgent", "urgent"
 LEFT_EVENT = "checkpoint_left"  # recorded on a loop's orders when the vehicle leaves
 LEVELS = {"high": "高风险", "medium": "中风险", "low": "低风险"}
@@ -225,7 +228,7 @@ def _open_loop(session: Session, checkpoint: Checkpoint, row: Registration, peop
                 "车辆驶离时请在卡口登记“驶离”。")
 
     order, _unit, _created = open_task(
-        session, key=f"ckpt-loop:{row.id}", place=_place(checkpoint), category=CATEGORY, urgency=LOOP_URGENCY,
+        session, key=f"ckpt-loop:{row.id}", place=_place(checkpoint), category=LOOP_CATEGORY, urgency=LOOP_URGENCY,
         text=text, unit=lambda: _unit_code(session, checkpoint), note="卡口闭环管理：卡口责任单位",
         actor=actor, now=now, vault=vault)
     return order.number
@@ -285,7 +288,7 @@ def check_overdue(session: Session, env: Env, *, actor: str, now: datetime, limi
                     f"请立即核查车辆及人员去向，落实管控并反馈。闭环任务工单：{row.loop_order or '无'}。")
 
         order, _unit, created = open_task(
-            session, key=f"ckpt-overdue:{row.id}", place=_place(checkpoint), category=CATEGORY,
+            session, key=f"ckpt-overdue:{row.id}", place=_place(checkpoint), category=WARNING_CATEGORY,
             urgency=WARNING_URGENCY, text=text, unit=lambda checkpoint=checkpoint: _unit_code(session, checkpoint),
             note="卡口闭环超时：卡口责任单位核查", actor=actor, now=now, vault=env.vault)
         row.warning_order, row.warned_at = order.number, now

@@ -99,10 +99,19 @@ def test_every_role_lands_on_live_work(demo, browser):  # noqa: F811
     shot(commander, "demo-commander-map")
 
     for name, home, filled in (("operator", "/intake", "#f-text"), ("admin", "/orders", "table tbody tr"),
-                               ("gridworker", "/epidemic/coverage", "table tbody tr")):
+                               ("gridworker", "/epidemic/coverage", "table tbody tr"),
+                               ("inspector", "/inspection/patrol", "#site option[value^='TS-']")):
         page = sign_in(browser, demo, name)
         expect(page).to_have_url(re.compile(home + "$"))
-        expect(page.locator(filled).first).to_be_visible()
+        expect(page.locator(filled).first).to_be_attached()
+    # The inspector's findings by site and unit; the checkpoints' hours and a vehicle overdue.
+    page.goto("/inspection")
+    expect(page.locator("table[id^='tally-'] tbody tr").first).to_be_visible()
+    shot(page, "demo-inspection")
+    commander.goto("/checkpoints")
+    expect(commander.locator("table.checkpoint-counts tbody tr").first).to_be_visible()
+    expect(commander.locator("table.checkpoint-loops tbody tr").first).to_be_visible()
+    shot(commander, "demo-checkpoints")
 
 
 def test_the_readme_call_goes_round_the_loop_to_a_demo_handler(demo, browser):  # noqa: F811
