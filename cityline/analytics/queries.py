@@ -131,6 +131,13 @@ ORDER BY day, id"""
 ORDER_TEXTS = """
 SELECT number, text, district, street FROM orders WHERE day = $day AND number IN (SELECT number FROM chosen)"""
 
+# What the briefing and the situation read: the public's orders. The work orders cityline opens
+# itself — epidemic tasks and warnings, checkpoints' closed loops (channel ``warning``) and
+# inspectors' findings (``inspection``) — are work on the board and the commander's page, not
+# calls: their templated texts would otherwise crowd the problems and emerging issues of the day.
+MADE_HERE = ("warning", "inspection")
+CALLERS_ORDERS = ("SELECT * FROM every_order WHERE channel IS NULL OR channel NOT IN ("
+                  + ", ".join(f"'{c}'" for c in MADE_HERE) + ")")
 # The names of the districts and streets the units are in: every street office's (what a title leaves out).
 PLACE_NAMES = "SELECT district FROM units UNION SELECT street FROM units"
 
@@ -183,7 +190,8 @@ class Source:
         else:
             files = dataset.files(window.first, window.last)
             files += [str(dataset.day_file(d)) for d in window.extra if dataset.day_file(d).exists()]
-        self._view("orders", files, SCHEMA)
+        self._view("every_order", files, SCHEMA)
+        self._derived_view("orders", CALLERS_ORDERS)
         units = [str(dataset.units_file)] if dataset.units_file.exists() else []
         self._view("units", units, UNITS_SCHEMA)
 
@@ -197,6 +205,9 @@ class Source:
         else:  # no data yet: an empty table of the right shape
             self.connection.register(f"{name}_empty", schema.empty_table())
             self.connection.execute(f"CREATE VIEW {name} AS SELECT * FROM {name}_empty")
+
+    def _derived_view(self, name: str, statement: str) -> None:
+        self.connection.execute(f"CREATE VIEW {name} AS {statement}")
 
     def rows(self, statement: str, **params: Any) -> list[tuple]:
         return self.connection.execute(sql(statement), params).fetchall()
@@ -226,6 +237,10 @@ class SparkSource(Source):
         from cityline.spark import parquet_view
 
         parquet_view(self.spark, name, files, schema)
+        self.views.add(name)
+
+    def _derived_view(self, name: str, statement: str) -> None:
+        self.spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {statement}")
         self.views.add(name)
 
     def rows(self, statement: str, **params: Any) -> list[tuple]:

@@ -140,3 +140,25 @@ def test_one_export_at_a_time(store, data_dir):
         assert Dataset(folder).exported_at() is None
     report = export_unless_busy(store, folder)
     assert report is not None and report.orders > 0 and Dataset(folder).exported_at() is not None
+
+
+def test_orders_cityline_opens_itself_are_not_counted_as_calls(store, vault, data_dir):
+    """Epidemic tasks, checkpoint loops (channel warning) and inspectors' findings are work, not
+    the public's calls: the briefing's figures and problems leave them out (queries.MADE_HERE)."""
+    from cityline.analytics.brief import build_briefing
+    from cityline.analytics.export import export_store
+    from cityline.intake.importer import import_rows
+
+    folder, day = data_dir / "analytics", date(2020, 1, 28)
+    export_store(store, folder)
+    before = build_briefing(Dataset(folder), day).as_json()
+    rows = [{"external_id": f"MADE-{n}", "received_at": "2020-01-28 10:00:00", "channel": channel,
+             "text": f"密接管控任务：住户 r000{n:04d} 同住人员核查", "kind": "report",
+             "category": "EPI.ISOLATION", "urgency": "sub_urgent"}
+            for n, channel in enumerate(["warning"] * 30 + ["inspection"] * 30)]
+    report = import_rows(store, enumerate(rows, 1), vault=vault)
+    assert report.imported == 60 and not report.bad
+    export_store(store, folder)
+    after = build_briefing(Dataset(folder), day).as_json()
+    assert after["totals"] == before["totals"] and after["categories"] == before["categories"]
+    assert "r000" not in str(after["issues"]) + str(after["emerging"])
