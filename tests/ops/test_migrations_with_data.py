@@ -24,6 +24,7 @@ from cityline.epidemic import service
 from cityline.epidemic.importer import import_file
 from cityline.idempotency.service import claim, complete
 from cityline.outbox import webhooks
+from cityline.privacy import default_vault
 from cityline.schema import alembic_config, upgrade
 from tests.analytics.conftest import load_store
 from tests.conftest import make_token
@@ -90,11 +91,20 @@ def _kept(full: dict, now: dict, when: str) -> None:
             assert shown == wanted, f"{when}: {name} {pk} changed"
 
 
+@pytest.fixture
+def vault_of_this_test():
+    """The migrations read secrets with ``default_vault()``, cached per process: made again for this
+    test's key, and forgotten after it so later tests get theirs."""
+    yield
+    default_vault.cache_clear()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def test_every_revision_down_and_up_keeps_the_data(database, vault, tmp_path, monkeypatch):
+def test_every_revision_down_and_up_keeps_the_data(database, vault, tmp_path, monkeypatch, vault_of_this_test):
     monkeypatch.setenv("CITYLINE_SECRET_KEY", SECRET)
     get_settings.cache_clear()
+    default_vault.cache_clear()
     if database == "sqlite":
         url = f"sqlite:///{tmp_path / 'migrated.db'}"
     else:
