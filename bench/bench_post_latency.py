@@ -108,7 +108,7 @@ def serve(url: str, port: int, synchronous: str, workers: int = 1) -> None:
     from cityline.outbox.identity import WorkerIdentity
     from cityline.outbox.senders import standard
     from cityline.privacy import Vault
-    from cityline.server import warm_up
+    from cityline.server import run_processes, warm_up
     from cityline.sla.messages import reminder_handler
     from cityline.sla.worker import run_forever
 
@@ -122,8 +122,7 @@ def serve(url: str, port: int, synchronous: str, workers: int = 1) -> None:
                                                           reminder_handler("Asia/Shanghai"), sender, stop)).start()
     if workers > 1:  # the worker thread above runs once, in this supervising process
         os.environ.update(BENCH_URL=url, BENCH_SYNCHRONOUS=synchronous)
-        uvicorn.run("bench.bench_post_latency:bench_app", factory=True, workers=workers, host="127.0.0.1",
-                    port=port, log_config=None, access_log=False, timeout_worker_healthcheck=60)
+        run_processes("bench.bench_post_latency:bench_app", workers, "127.0.0.1", port)
         return
     app = create_app(sessions, vault, classifier=classify_with, warm_up=partial(warm_up, sessions))
     uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
