@@ -181,6 +181,22 @@ def hammer(base: str, token: str, clients: int, seconds: float, post: bool) -> R
     return run
 
 
+def server_cpu_seconds(pid: int) -> float:
+    """CPU seconds used so far by the server process and its worker processes (Linux's /proc;
+    0 elsewhere): what each order costs the machine, apart from the bench's own clients."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
 def measure(label: str, url: str, token: str, args, synchronous: str = "FULL") -> tuple[Run, Run]:
     port = _free_port()
     server = subprocess.Popen([sys.executable, __file__, "--serve", url, "--port", str(port),
@@ -202,9 +218,11 @@ def measure(label: str, url: str, token: str, args, synchronous: str = "FULL") -
             time.sleep(0.2)
         hammer(base, token, args.clients, 2, post=True)  # first orders of each kind: not measured
         baseline = hammer(base, token, args.clients, args.seconds / 3, post=False)
+        cpu = server_cpu_seconds(server.pid)
         posts = hammer(base, token, args.clients, args.seconds, post=True)
-        print(f"  [{label}] {len(posts.latencies)} orders in {posts.seconds:.1f} s, load {os.getloadavg()[0]:.2f}",
-              flush=True)
+        cpu = server_cpu_seconds(server.pid) - cpu
+        print(f"  [{label}] {len(posts.latencies)} orders in {posts.seconds:.1f} s, load {os.getloadavg()[0]:.2f}, "
+              f"server CPU {cpu / max(1, len(posts.latencies)) * 1000:.1f} ms per order", flush=True)
         return baseline, posts
     finally:
         server.terminate()
