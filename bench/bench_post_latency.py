@@ -108,7 +108,7 @@ def serve(url: str, port: int, synchronous: str, workers: int = 1) -> None:
     from cityline.outbox.identity import WorkerIdentity
     from cityline.outbox.senders import standard
     from cityline.privacy import Vault
-    from cityline.server import warm_up
+    from cityline.server import run_processes, warm_up
     from cityline.sla.messages import reminder_handler
     from cityline.sla.worker import run_forever
 
@@ -122,8 +122,7 @@ def serve(url: str, port: int, synchronous: str, workers: int = 1) -> None:
                                                           reminder_handler("Asia/Shanghai"), sender, stop)).start()
     if workers > 1:  # the worker thread above runs once, in this supervising process
         os.environ.update(BENCH_URL=url, BENCH_SYNCHRONOUS=synchronous)
-        uvicorn.run("bench.bench_post_latency:bench_app", factory=True, workers=workers, host="127.0.0.1",
-                    port=port, log_config=None, access_log=False, timeout_worker_healthcheck=60)
+        run_processes("bench.bench_post_latency:bench_app", workers, "127.0.0.1", port)
         return
     app = create_app(sessions, vault, classifier=classify_with, warm_up=partial(warm_up, sessions))
     uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
@@ -182,6 +181,22 @@ def hammer(base: str, token: str, clients: int, seconds: float, post: bool) -> R
     return run
 
 
+def server_cpu_seconds(pid: int) -> float:
+    """CPU seconds used so far by the server process and its worker processes (Linux's /proc;
+    0 elsewhere): what each order costs the machine, apart from the bench's own clients."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
 def measure(label: str, url: str, token: str, args, synchronous: str = "FULL") -> tuple[Run, Run]:
     port = _free_port()
     server = subprocess.Popen([sys.executable, __file__, "--serve", url, "--port", str(port),
@@ -203,9 +218,11 @@ def measure(label: str, url: str, token: str, args, synchronous: str = "FULL") -
             time.sleep(0.2)
         hammer(base, token, args.clients, 2, post=True)  # first orders of each kind: not measured
         baseline = hammer(base, token, args.clients, args.seconds / 3, post=False)
+        cpu = server_cpu_seconds(server.pid)
         posts = hammer(base, token, args.clients, args.seconds, post=True)
-        print(f"  [{label}] {len(posts.latencies)} orders in {posts.seconds:.1f} s, load {os.getloadavg()[0]:.2f}",
-              flush=True)
+        cpu = server_cpu_seconds(server.pid) - cpu
+        print(f"  [{label}] {len(posts.latencies)} orders in {posts.seconds:.1f} s, load {os.getloadavg()[0]:.2f}, "
+              f"server CPU {cpu / max(1, len(posts.latencies)) * 1000:.1f} ms per order", flush=True)
         return baseline, posts
     finally:
         server.terminate()

@@ -260,7 +260,10 @@ def create_order(
     if route:
         event.data = {**event_data, **route_new_order(session, order, prediction, now)}
     if order.status == Status.RECEIVED:  # not auto-dispatched (a dispatch records its own deadlines)
-        event.data = {**event.data, **track_new_order(session, order, event)}
+        # The timers' insert needs only the order's row: the event's data, changed twice here,
+        # is written once, by the commit's flush, rather than once more before the timers.
+        with session.no_autoflush:
+            event.data = {**event.data, **track_new_order(session, order, event)}
     if claimed:
         complete(session, claimed, order.number)
     return order, True
