@@ -5,12 +5,10 @@ registers it leaving; the counts page shows the hour."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-import uvicorn
 
 from cityline.checkpoints import service
 from cityline.checkpoints.schemas import CheckpointBody
@@ -21,7 +19,7 @@ from cityline.schema import create_all
 from cityline.timeutil import to_local
 from tests.factories import add_units
 from tests.web.conftest import add_user, console_app
-from tests.web.test_journeys import DESKTOP, PHONE, browser, free_port, shot, sign_in  # noqa: F401  (browser: a fixture)
+from tests.web.test_journeys import DESKTOP, PHONE, browser, serving, shot, sign_in  # noqa: F401  (browser: a fixture)
 
 pytestmark = pytest.mark.browser
 RISK = "内蒙古自治区呼和浩特市赛罕区"
@@ -43,17 +41,8 @@ def site(tmp_path_factory) -> Iterator[str]:
     add_user(sessions, "officer", ["unit_handler"], "SH-JA-CJD")
     add_user(sessions, "watcher", ["supervisor"], "SH-JA")
     app = console_app(sessions, Vault("checkpoint-pages-secret"))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            pytest.fail("the test server did not start")
-        thread.join(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serving(app) as base:
+        yield base
     engine.dispose()
 
 

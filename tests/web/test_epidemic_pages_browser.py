@@ -5,13 +5,11 @@ a batch for a building lists each refusal with its reason in Chinese."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from cityline.accounts.units import upsert_unit
 from cityline.config import Settings
@@ -26,7 +24,7 @@ from tests.epidemic.test_api import GRIDS, UNITS
 from tests.epidemic.world import CJD, JA, SUN, write_world
 from tests.web.conftest import add_user, console_app
 from tests.web.test_epidemic_pages import add_recent_tests
-from tests.web.test_journeys import DESKTOP, PHONE, browser, free_port, shot, sign_in  # noqa: F401  (browser: a fixture)
+from tests.web.test_journeys import DESKTOP, PHONE, browser, serving, shot, sign_in  # noqa: F401  (browser: a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -53,19 +51,10 @@ def epidemic_server(folder: Path, more: Callable | None = None) -> Iterator[str]
     add_user(sessions, "commander", ["commander"], "SH")
     app = console_app(sessions, vault)
     app.state.epidemic_env = env
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            pytest.fail("the test server did not start")
-        thread.join(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        with serving(app) as base:
+            yield base
     finally:
-        server.should_exit = True
-        thread.join(10)
         engine.dispose()
 
 

@@ -5,11 +5,9 @@ choose from."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
 from cityline.accounts.units import upsert_unit
 from cityline.config import Settings
@@ -23,7 +21,7 @@ from cityline.schema import create_all
 from tests.epidemic.conftest import GRIDS, ORDER, UNITS
 from tests.epidemic.world import DAY, write_world
 from tests.web.conftest import add_user, console_app
-from tests.web.test_journeys import DESKTOP, browser, free_port, shot, sign_in  # noqa: F401  (browser: a fixture)
+from tests.web.test_journeys import DESKTOP, browser, serving, shot, sign_in  # noqa: F401  (browser: a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -49,17 +47,8 @@ def traced(tmp_path_factory) -> Iterator[tuple[str, str]]:
     number = next(o["number"] for o in report["orders"] if o["kind"] == "tracing" and o["person"] == "R10")
     add_user(sessions, "tracer", ["unit_handler"], "SH-JA-CJD")
     app = console_app(sessions, vault)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            pytest.fail("the test server did not start")
-        thread.join(0.05)
-    yield f"http://127.0.0.1:{port}", number
-    server.should_exit = True
-    thread.join(10)
+    with serving(app) as base:
+        yield base, number
     engine.dispose()
 
 

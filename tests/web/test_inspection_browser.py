@@ -5,11 +5,9 @@ the inspector sees both photos and closes it."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
 from cityline.db import make_engine, make_sessionmaker
 from cityline.inspection.service import PhotoStore
@@ -18,7 +16,7 @@ from cityline.schema import create_all
 from tests.factories import add_units
 from tests.inspection.conftest import add_sites, photo
 from tests.web.conftest import add_user, console_app
-from tests.web.test_journeys import PHONE, browser, free_port, shot, sign_in  # noqa: F401  (browser: a fixture)
+from tests.web.test_journeys import PHONE, browser, serving, shot, sign_in  # noqa: F401  (browser: a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -41,17 +39,8 @@ def patrolled(tmp_path_factory) -> Iterator[tuple[str, object]]:
     (files / "queue.jpg").write_bytes(photo("JPEG", (320, 240), "red"))
     (files / "fixed.jpg").write_bytes(photo("JPEG", (320, 240), "green"))
     (files / "notes.jpg").write_bytes(b"just some words, not a photo")
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            pytest.fail("the test server did not start")
-        thread.join(0.05)
-    yield f"http://127.0.0.1:{port}", files
-    server.should_exit = True
-    thread.join(10)
+    with serving(app) as base:
+        yield base, files
     engine.dispose()
 
 

@@ -8,6 +8,7 @@ import re
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,23 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread on a free port: its base URL, until the block ends."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            pytest.fail("the test server did not start")
+        thread.join(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
 
 @dataclass
 class Site:
@@ -64,19 +82,10 @@ def site(tmp_path_factory) -> Iterator[Site]:
     for name, roles, unit in (("operator", ["operator"], None), ("dispatcher", ["dispatcher"], None),
                               ("handler", ["unit_handler"], STREET_OFFICE), ("analyst", ["analyst"], None)):
         add_user(sessions, name, roles, unit)
-    port = free_port()
     app = console_app(sessions, Vault("journeys-secret"))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            pytest.fail("the test server did not start")
-        thread.join(0.05)
     analytics = "/api/analytics/situation" in app.openapi()["paths"]
-    yield Site(f"http://127.0.0.1:{port}", sessions, analytics)
-    server.should_exit = True
-    thread.join(10)
+    with serving(app) as base:
+        yield Site(base, sessions, analytics)
     engine.dispose()
 
 
