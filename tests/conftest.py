@@ -5,7 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -217,6 +221,30 @@ def client(sessions, vault) -> Iterator[TestClient]:
     token = make_token(sessions, ROLES)
     with TestClient(create_app(sessions, vault), headers={"Authorization": f"Bearer {token}"}) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def built_demo(tmp_path_factory) -> tuple[Path, str]:
+    """The demo built once per run as ``scripts/run`` builds it (smaller: scale 0.002) — its folder
+    and what the build printed. Tests that serve or change it work on a copy (``copy_demo``)."""
+    folder = tmp_path_factory.mktemp("demo-built")
+    done = run_cityline(folder, "demo", "--build-only", "--scale", "0.002", timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return folder, done.stdout
+
+
+def copy_demo(built: tuple[Path, str], folder: Path) -> Path:
+    """A copy of the built demo's data directory in ``folder`` (returned), for one test to change."""
+    shutil.copytree(built[0] / "data", folder / "data")
+    return folder
+
+
+def run_cityline(folder: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``cityline ARGS`` as a user runs it, in ``folder`` on the embedded database of ``folder/data``."""
+    env = {**os.environ, "CITYLINE_DATA_DIR": str(folder / "data")}
+    env.pop("CITYLINE_DATABASE_URL", None)
+    return subprocess.run([sys.executable, "-m", "cityline", *args], env=env, cwd=folder,
+                          capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="session")

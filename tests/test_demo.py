@@ -1,9 +1,6 @@
 """``cityline demo`` builds a working hotline on today's calendar once and reuses it that day."""
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 
 from fastapi.testclient import TestClient
@@ -19,19 +16,18 @@ from cityline.orders.models import Order
 from cityline.privacy import Vault
 from cityline.sim.timeshift import replay_at_peak
 from cityline.timeutil import to_local
+from tests.conftest import copy_demo, run_cityline
 
 
-def run_demo(tmp_path):
-    env = {**os.environ, "CITYLINE_DATA_DIR": str(tmp_path / "data")}
-    env.pop("CITYLINE_DATABASE_URL", None)
-    done = subprocess.run([sys.executable, "-m", "cityline", "demo", "--build-only", "--scale", "0.002"],
-                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+def run_demo(folder) -> str:
+    done = run_cityline(folder, "demo", "--build-only", "--scale", "0.002")
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
 
-def test_demo_builds_once_and_every_role_can_sign_in(tmp_path):
-    first = run_demo(tmp_path)
+def test_demo_builds_once_and_every_role_can_sign_in(built_demo, tmp_path):
+    copy_demo(built_demo, tmp_path)
+    first = built_demo[1]  # what the build printed (built once per test run, as scripts/run builds it)
     today = to_local(datetime.now(UTC)).date()
     assert "building the demo" in first and "is active" in first and DEMO_PASSWORD in first
     info = json.loads((tmp_path / "data" / "demo.json").read_text())

@@ -20,20 +20,18 @@ import pytest
 
 from cityline.demo import DEMO_PASSWORD
 from cityline.timeutil import to_local
+from tests.conftest import copy_demo
 from tests.web.test_journeys import DESKTOP, WAIT, browser, free_port, shot  # noqa: F401  (browser: a fixture)
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Iterator[str]:
-    """A demo built as ``scripts/run`` builds it (smaller), served by ``cityline serve``."""
-    folder = tmp_path_factory.mktemp("demo-site")
+def demo(built_demo, tmp_path_factory) -> Iterator[str]:
+    """The demo built as ``scripts/run`` builds it (smaller), served by ``cityline serve``."""
+    folder = copy_demo(built_demo, tmp_path_factory.mktemp("demo-site"))
     env = {**os.environ, "CITYLINE_DATA_DIR": str(folder / "data")}
     env.pop("CITYLINE_DATABASE_URL", None)
-    built = subprocess.run([sys.executable, "-m", "cityline", "demo", "--build-only", "--scale", "0.002"],
-                           env=env, cwd=folder, capture_output=True, text=True, timeout=600)
-    assert built.returncode == 0, built.stdout + built.stderr
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "cityline", "serve", "--port", str(port)], env=env, cwd=folder,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
