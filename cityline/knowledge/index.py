@@ -95,6 +95,9 @@ class IndexedArticle:
     source: str | None = None
     # Questions of consultations answered from this article (``learning``): searched, never shown.
     learnt: tuple[str, ...] = ()
+    # The article's question as outsiders put it (``learning.shipped_phrasings``): searched, never
+    # shown; by meaning like a reviewed variant, by words in the learnt field.
+    phrasings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,12 +133,11 @@ class SearchIndex:
                                 for a in self.articles], dtype=np.int64)
         self._categories = np.array([a.category or "" for a in self.articles], dtype=object)
         known = reuse._tokens if reuse is not None else {}
-        self._tokens: dict[tuple[str, tuple[str, ...], str, tuple[str, ...]], _ArticleTokens] = {}
+        self._tokens: dict[tuple[str, tuple[str, ...], str, tuple[str, ...], tuple[str, ...]], _ArticleTokens] = {}
         for a in self.articles:
-            key = (a.title, a.questions, a.answer, a.learnt)
-            self._tokens[key] = known.get(key) or _article_tokens(a)
-        asked, learnt, answers = zip(*(self._tokens[(a.title, a.questions, a.answer, a.learnt)]
-                                       for a in self.articles), strict=True) if self.articles else ((), (), ())
+            self._tokens[_texts(a)] = known.get(_texts(a)) or _article_tokens(a)
+        asked, learnt, answers = zip(*(self._tokens[_texts(a)] for a in self.articles),
+                                     strict=True) if self.articles else ((), (), ())
         self._vocab: list[frozenset[str]] = [frozenset(q) | frozenset(le) | frozenset(t)
                                              for q, le, t in zip(asked, learnt, answers, strict=True)]
         df = Counter(t for doc in self._vocab for t in doc)
@@ -239,11 +241,11 @@ class _Meaning:
     def __init__(self, articles: Sequence[IndexedArticle], vectors: Mapping[str, np.ndarray]):
         rows: list[np.ndarray] = []
         owners: list[int] = []
-        kinds: list[int] = []  # 0 body, 1 question variant, 2 learnt question
+        kinds: list[int] = []  # 0 body, 1 question variant or phrasing, 2 learnt question
         self.digests: list[str] = []
         for position, article in enumerate(articles):
             texts = [(0, body_text(article.title, article.answer))]
-            texts += [(1, q) for q in article.questions] + [(2, q) for q in article.learnt]
+            texts += [(1, q) for q in (*article.questions, *article.phrasings)] + [(2, q) for q in article.learnt]
             for kind, text in texts:
                 key = digest(text)
                 vector = vectors.get(key)
@@ -284,15 +286,22 @@ class _Meaning:
         return best, BODY_WEIGHT * body + np.where(asked > -1, asked, body)
 
 
-# An article's tokens by field: what people ask (title and variants), what was learnt, the answer.
+# An article's tokens by field: what people ask (title and variants), what was learnt (and how
+# outsiders phrase it), the answer.
 _ArticleTokens = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+
+
+def _texts(article: IndexedArticle) -> tuple[str, tuple[str, ...], str, tuple[str, ...], tuple[str, ...]]:
+    """Every text the article's tokens are cut from: what a rebuild compares to reuse them."""
+    return article.title, article.questions, article.answer, article.learnt, article.phrasings
 
 
 def _article_tokens(article: IndexedArticle) -> _ArticleTokens:
     """Kept by the index for the next rebuild; interned, so the same token of 10,000 articles
     is one string (the kept tokens cost about 3 KB an article instead of 8)."""
     return (tuple(map(sys.intern, tokens(" ".join([article.title, *article.questions])))),
-            tuple(map(sys.intern, _recurring(article.learnt))), tuple(map(sys.intern, tokens(article.answer))))
+            tuple(map(sys.intern, _recurring((*article.learnt, *article.phrasings)))),
+            tuple(map(sys.intern, tokens(article.answer))))
 
 
 def _recurring(questions: Sequence[str]) -> list[str]:

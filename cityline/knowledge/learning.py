@@ -26,10 +26,13 @@ uses the term, and at once, not only through the learnt field.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -51,6 +54,7 @@ from cityline.timeutil import local_day_start
 
 LEARN_DAYS = 180
 MAX_LEARNT = 50
+PHRASINGS = Path(__file__).with_name("phrasings.jsonl")
 
 
 def learnt_questions(session: Session, today: date) -> dict[str, tuple[str, ...]]:
@@ -69,6 +73,28 @@ def learnt_questions(session: Session, today: date) -> dict[str, tuple[str, ...]
         if len(questions) < MAX_LEARNT:
             questions[question] = None
     return {article: tuple(questions) for article, questions in learnt.items()}
+
+
+@cache
+def shipped_phrasings() -> dict[str, tuple[str, ...]]:
+    """Article id → how outsiders asked its question (``phrasings.jsonl``): the starter articles only.
+
+    People who saw only the starter articles wrote questions for each of them as callers would
+    say them, sharing as few words with the article as they could (everyday and dialect words,
+    questions inside a complaint, mistypes, English). The model finds a new caller's question
+    closer to one of these than to the article's own wording far more often than not (README:
+    measured with each writer's set held out). They are labelled, not guessed, so they count as
+    much as a reviewed variant; they are searched by meaning only, so words-only search, the
+    coverage that suggestions and mining rely on, and what is shown are unchanged. An article
+    rewritten to a different question should lose its lines (they name it by id)."""
+    found: dict[str, list[str]] = {}
+    for number, line in enumerate(PHRASINGS.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            row = json.loads(line)
+            if not (isinstance(row.get("external_id"), str) and isinstance(row.get("question"), str)):
+                raise ValueError(f"{PHRASINGS.name} line {number}: needs a text external_id and question")
+            found.setdefault(row["external_id"], []).append(" ".join(row["question"].split()))
+    return {article: tuple(dict.fromkeys(questions)) for article, questions in found.items()}
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cityline.db import transaction
 from cityline.knowledge import semantic
 from cityline.knowledge.index import SUGGEST_SIMILAR, Hit, IndexedArticle, SearchIndex
-from cityline.knowledge.learning import learnt_questions
+from cityline.knowledge.learning import learnt_questions, shipped_phrasings
 from cityline.knowledge.models import Article, ArticleVersion, KnowledgeRevision
 
 # Below this share of the question's words found in the best article, the
@@ -57,8 +57,10 @@ class Suggestion:
 
 
 def published_articles(session: Session, learnt: dict[str, tuple[str, ...]] | None = None) -> list[IndexedArticle]:
-    """The live version of every published article, with what was learnt for it (by id)."""
+    """The live version of every published article, with what was learnt for it (by id) and how
+    outsiders phrase it (``learning.shipped_phrasings``)."""
     learnt = learnt or {}
+    phrasings = shipped_phrasings()
     rows = session.execute(
         select(Article.external_id, ArticleVersion)
         .join(ArticleVersion, (ArticleVersion.article_id == Article.id)
@@ -67,7 +69,7 @@ def published_articles(session: Session, learnt: dict[str, tuple[str, ...]] | No
     return [IndexedArticle(external_id=external_id, version=v.version, title=v.title,
                            questions=tuple(v.questions), answer=v.answer, category=v.category,
                            effective_from=v.effective_from, expires_at=v.expires_at, source=v.source,
-                           learnt=learnt.get(external_id, ()))
+                           learnt=learnt.get(external_id, ()), phrasings=phrasings.get(external_id, ()))
             for external_id, v in rows]
 
 
@@ -117,10 +119,16 @@ def vectors_of(session: Session, articles: list[IndexedArticle],
     if not semantic.available():
         return None
     known = known or {}
-    texts = [t for a in articles for t in (*semantic.article_texts(a.title, a.questions, a.answer), *a.learnt)]
+    texts = [t for a in articles for t in searched_texts(a)]
     found = {d: known[d] for t in texts if (d := semantic.digest(t)) in known}
     found.update(semantic.store(session, [t for t in texts if semantic.digest(t) not in found]))
     return found
+
+
+def searched_texts(article: IndexedArticle) -> list[str]:
+    """Every text of an article that the model embeds: body, variants, learnt questions, phrasings."""
+    return [*semantic.article_texts(article.title, article.questions, article.answer), *article.learnt,
+            *article.phrasings]
 
 
 @dataclass(frozen=True)
@@ -128,7 +136,7 @@ class EmbedReport:
     """What ``embed_ahead`` found and did."""
 
     articles: int
-    texts: int  # distinct texts of the published articles (bodies, variants, learnt questions)
+    texts: int  # distinct texts of the published articles (bodies, variants, learnt questions, phrasings)
     embedded: int  # of which were missing and are now stored
     model: str | None  # None: the model is not in use, nothing was embedded
     why_not: str | None = None
@@ -147,8 +155,7 @@ def embed_ahead(sessions: sessionmaker[Session], *, chunk: int = 256,
         return EmbedReport(0, 0, 0, None, semantic.unavailable_reason())
     with transaction(sessions, read_only=True) as session:
         articles = published_articles(session, learnt_questions(session, today_local()))
-        texts = list(dict.fromkeys(t for a in articles for t in (
-            *semantic.article_texts(a.title, a.questions, a.answer), *a.learnt)))
+        texts = list(dict.fromkeys(t for a in articles for t in searched_texts(a)))
         found = semantic.stored(session, texts)
     missing = [t for t in texts if semantic.digest(t) not in found]
     for start in range(0, len(missing), chunk):

@@ -30,9 +30,9 @@ def ranked_share(sessions, path: Path) -> tuple[float, float]:
 
 def test_paraphrases_in_everyday_words_dialect_and_homophones_find_their_article(starter_sqlite):
     top1, top3 = ranked_share(starter_sqlite, PROBE)
-    assert top1 >= 0.85 and top3 >= 0.95  # measured 0.900 / 1.000; before issue 20: 0.725 / 0.875
+    assert top1 >= 0.85 and top3 >= 0.95  # measured 1.000 / 1.000 (0.925 / 1.000 before the phrasings); before issue 20: 0.725 / 0.875
 
 
 def test_paraphrases_never_tuned_on_find_their_article(starter_sqlite):
     top1, top3 = ranked_share(starter_sqlite, UNSEEN)
-    assert top1 >= 0.85 and top3 >= 0.95  # measured 0.925 / 1.000; before issue 20: 0.900 / 1.000
+    assert top1 >= 0.85 and top3 >= 0.95  # measured 0.975 / 1.000 (0.925 / 0.975 before the phrasings); before issue 20: 0.900 / 1.000
