@@ -315,3 +315,15 @@ def mine(
         out.print(f"  {p.external_id}  {p.count} calls  {' '.join(p.key_terms)}  ({state})", markup=False)
         for q in p.questions[:5]:
             out.print(f"      {q.count} × {q.text}", markup=False)
+
+
+@app.command("ship-vectors", hidden=True)
+def ship_vectors() -> None:
+    """For cityline's maintainers: embed the starter articles' texts and the shipped phrasings and
+    write them as the vectors shipped with cityline (after either changed; a test says when)."""
+    from cityline.knowledge import semantic
+    from cityline.knowledge.search import starter_texts
+
+    began = time.perf_counter()
+    count = semantic.write_shipped(starter_texts())
+    typer.echo(f"wrote {count} vectors to {semantic.SHIPPED} in {time.perf_counter() - began:.0f} s")

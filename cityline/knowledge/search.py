@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
@@ -205,3 +206,25 @@ def suggest(session: Session, text: str, limit: int = 3, *, today: date | None =
     return [Suggestion(h.article.external_id, h.article.version, h.article.title, h.article.answer,
                        h.article.category, h.article.source, h.score, h.coverage)
             for h in hits if h.coverage >= WELL_ANSWERED / 2 or (h.similarity or 0.0) >= SUGGEST_SIMILAR]
+
+
+STARTER = Path(__file__).with_name("data")  # the starter articles, Markdown
+
+
+def starter_texts() -> list[str]:
+    """Every text the model embeds for the starter articles as imported, phrasings included: what
+    ``semantic.SHIPPED`` holds. Imported into a throwaway in-memory database, so the texts are
+    exactly those a centre's database holds after ``cityline knowledge import``."""
+    from cityline.db import make_engine, make_sessionmaker, utcnow
+    from cityline.knowledge.files import import_records, read_records
+    from cityline.schema import create_all
+
+    engine = make_engine("sqlite://")
+    create_all(engine)
+    sessions = make_sessionmaker(engine)
+    with transaction(sessions) as session:
+        import_records(session, read_records(STARTER), actor="ship-vectors", now=utcnow())
+    with transaction(sessions, read_only=True) as session:
+        texts = [t for article in published_articles(session) for t in searched_texts(article)]
+    engine.dispose()
+    return list(dict.fromkeys(texts))

@@ -28,6 +28,7 @@ import platform
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +66,34 @@ _passages: OrderedDict[str, np.ndarray] = OrderedDict()
 PASSAGE_BATCH = 16
 # Texts this process has run through the model (what a restart should not repeat).
 embedded = {"passages": 0}
+# The starter articles' texts and the shipped phrasings (~1,400 texts, ~20 s of CPU), embedded
+# once by ``cityline knowledge ship-vectors`` and shipped with this model's name: a new database
+# (the demo, every test run, a new centre) takes them from here instead of running the model. A
+# text that changed has another digest and is embedded as any other.
+SHIPPED = Path(__file__).with_name("vectors.npz")
+
+
+@cache
+def shipped() -> dict[str, np.ndarray]:
+    """Digest → vector of the shipped texts; empty when the file is missing or of another model."""
+    if not SHIPPED.exists():
+        return {}
+    with np.load(SHIPPED) as data:
+        if str(data["model"]) != MODEL:
+            return {}
+        return dict(zip(data["digests"].tolist(), data["vectors"].astype(np.float32), strict=True))
+
+
+def write_shipped(texts: Sequence[str], path: Path = SHIPPED) -> int:
+    """Embed ``texts`` with the model and write them as the shipped vectors; returns how many."""
+    unique = list(dict.fromkeys(texts))
+    vectors = embed_passages(unique)
+    if vectors is None:
+        raise RuntimeError(f"the model is not in use here: {unavailable_reason()}")
+    np.savez_compressed(path, model=np.array(MODEL), digests=np.array([digest(t) for t in unique]),
+                        vectors=vectors.astype("<f4"))
+    shipped.cache_clear()
+    return len(unique)
 
 
 def cpu_reason(machine: str, cpuinfo: str | None) -> str | None:
@@ -203,6 +232,8 @@ def store(session: Session, texts: Sequence[str]) -> dict[str, np.ndarray]:
     if missing:
         with _engine_lock:
             new = {d: _passages[d] for d in missing if d in _passages}
+        ready = shipped()
+        new.update({d: ready[d] for d in missing if d not in new and d in ready})
         vectors = embed_passages([t for d, t in missing.items() if d not in new])
         assert vectors is not None
         new.update(zip([d for d in missing if d not in new], vectors, strict=True))
