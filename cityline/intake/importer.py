@@ -57,6 +57,7 @@ from cityline.sla.tracking import track_new
 from cityline.timeutil import local_day
 
 IMPORT_ACTOR = "import"
+REMEMBERED = 50_000  # texts whose predictions an import keeps, per process (each a few kB)
 
 
 @dataclass
@@ -191,7 +192,7 @@ def import_rows(
     report = ImportReport()
     seen: set[str] = set()
     units = _unit_ids(factory)
-    prepare = partial(_prepare_rows, units=units, vault=vault, classify_many=classify_many)
+    prepare = partial(_prepare_rows, units=units, vault=vault, classify_many=classify_many, remembered={})
     with _preparers(workers, prepare) as submit:
         waiting: deque[_Preparing] = deque()  # batches being prepared, oldest first
         for batch in _checked_batches(rows, report, seen, units, batch_size, progress):
@@ -324,9 +325,10 @@ def _write(factory, batch: _Preparing, report: ImportReport) -> None:
 
 
 def _prepare_rows(rows: list[tuple[ImportRow, OrderState]], *, units: dict[str, int], vault: Vault,
-                  classify_many: ClassifyMany | None) -> list[_Prepared]:
+                  classify_many: ClassifyMany | None, remembered: dict[tuple[str, str | None], dict[str, Any]],
+                  ) -> list[_Prepared]:
     """Each row's order values and prediction (or the type of the error that stopped them)."""
-    predictions = _predictions([row for row, _ in rows], classify_many)
+    predictions = _predictions([row for row, _ in rows], classify_many, remembered)
     prepared: list[_Prepared] = []
     for (row, state), prediction in zip(rows, predictions, strict=True):
         try:
@@ -336,26 +338,43 @@ def _prepare_rows(rows: list[tuple[ImportRow, OrderState]], *, units: dict[str, 
     return prepared
 
 
-def _predictions(rows: list[ImportRow], classify_many: ClassifyMany | None) -> list[dict[str, Any] | Exception | None]:
+def _predictions(rows: list[ImportRow], classify_many: ClassifyMany | None,
+                 remembered: dict[tuple[str, str | None], dict[str, Any]]) -> list[dict[str, Any] | Exception | None]:
     """Triage of the rows whose labels are not all given (those ``fill_labels`` would
-    classify), a batch per given language; the error instead for a text triage fails on."""
+    classify), a batch per given language; the error instead for a text triage fails on.
+
+    A history repeats its short texts (a simulated winter: three in ten), and triage gives a
+    text the same prediction every time: those met before (up to ``REMEMBERED`` texts per
+    process) are not classified again."""
     found: list[dict[str, Any] | Exception | None] = [None] * len(rows)
     if classify_many is None:
         return found
-    by_language: dict[str | None, list[int]] = {}
+    by_language: dict[str | None, dict[str, list[int]]] = {}
     for i, row in enumerate(rows):
         if not (row.kind and row.category and row.urgency):
-            by_language.setdefault(row.language, []).append(i)
-    for language, numbers in by_language.items():
+            known = remembered.get((row.text, row.language))
+            if known is None:
+                by_language.setdefault(row.language, {}).setdefault(row.text, []).append(i)
+            else:
+                found[i] = known
+    if len(remembered) > REMEMBERED:
+        remembered.clear()
+    for language, by_text in by_language.items():
+        texts = list(by_text)
         try:
-            for i, prediction in zip(numbers, classify_many([rows[i].text for i in numbers], language), strict=True):
-                found[i] = prediction
-        except Exception:  # one text it cannot read: classify one by one, so only that row fails
-            for i in numbers:
+            predictions = classify_many(texts, language)
+        except Exception:  # one text it cannot read: classify one by one, so only its rows fail
+            predictions = []
+            for text in texts:
                 try:
-                    found[i] = classify_many([rows[i].text], language)[0]
+                    predictions.append(classify_many([text], language)[0])
                 except Exception as exc:
-                    found[i] = exc
+                    predictions.append(exc)
+        for text, prediction in zip(texts, predictions, strict=True):
+            if not isinstance(prediction, Exception):
+                remembered[(text, language)] = prediction
+            for i in by_text[text]:
+                found[i] = prediction
     return found
 
 
