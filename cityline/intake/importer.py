@@ -27,6 +27,9 @@ deadlines and reminder timers exactly like a live one.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -269,6 +272,15 @@ _worker_prepare: Callable[[list[tuple[ImportRow, OrderState]]], list[_Prepared]]
 def _use_preparer(prepare: Callable[[list[tuple[ImportRow, OrderState]]], list[_Prepared]]) -> None:
     global _worker_prepare
     _worker_prepare = prepare
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose import was killed (SIGKILL: no pool shutdown) would wait for work forever,
+    the pool's pipes held open by its own forked copies: it leaves once its parent is gone."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
 
 
 def _prepare_in_worker(rows: list[tuple[ImportRow, OrderState]]) -> list[_Prepared]:
