@@ -21,7 +21,9 @@ An import always finishes, whatever the rows hold:
 
 Orders are built by the same functions as a live order (``intake.service``); a
 historical order keeps its recorded times, and one that is still open gets its
-deadlines and reminder timers exactly like a live one.
+deadlines and reminder timers exactly like a live one. Triage labels a batch's
+unlabelled rows at once; with ``workers`` the orders of the next batch are built
+in worker processes while this one writes the last, and stored the same.
 """
 
 from __future__ import annotations
