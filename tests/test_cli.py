@@ -57,7 +57,7 @@ def test_import_reports_bad_rows_and_exit_code(cityline, tmp_path):
         "external_id,received_at,text,category\n"
         "A-1,2020-01-28T09:00:00,药店排队买口罩,EPI.MASK\n"
         "A-2,not-a-date,口罩,EPI.MASK\n", encoding="utf-8")
-    done = cityline("orders", "import", "orders.csv", "--json", ok=False)
+    done = cityline("orders", "import", "orders.csv", "--json", "--workers", "2", ok=False)  # triage in a worker
     report = json.loads(done.stdout)
     assert (report["imported"], report["bad"]) == (1, 1)
     assert report["bad_rows"][0]["row"] == 3 and "not-a-date" in report["bad_rows"][0]["reason"]

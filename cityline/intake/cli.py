@@ -16,7 +16,7 @@ from cityline.db import transaction, utcnow
 from cityline.errors import BadFile, DomainError
 from cityline.intake.importer import ImportReport, ImportStopped, import_file
 from cityline.intake.service import create_order
-from cityline.intake.triage import classify_with
+from cityline.intake.triage import classify_many_with, classify_with
 from cityline.orders.schemas import OrderCreate
 from cityline.orders.service import describe
 from cityline.privacy import default_vault
@@ -51,6 +51,8 @@ def import_(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".csv (UTF-8 or GBK), .jsonl or .xlsx (formats §1)")],
     no_triage: Annotated[bool, typer.Option(help="keep labels as given; do not classify unlabelled rows")] = False,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="rows written per transaction")] = 2000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="processes building the orders (triage, places) "
+                                         "beside the one writing them")] = 1,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Import orders; idempotent by external_id; bad rows are listed and the rest go in; an
@@ -58,14 +60,15 @@ def import_(
     from rich.progress import Progress
 
     factory = runtime.sessions()
-    classify = None
+    classify_many = None
     if not no_triage:
         with factory() as session:
-            classify = classify_with(session)
+            classify_many = classify_many_with(session)
     try:
         with Progress(console=Console(stderr=True), transient=True, disable=as_json) as bar:
             task = bar.add_task(f"importing {file.name}", total=count_rows(file))
-            report = import_file(factory, file, vault=default_vault(), classify=classify, batch_size=batch_size,
+            report = import_file(factory, file, vault=default_vault(), classify_many=classify_many,
+                                 batch_size=batch_size, workers=workers,
                                  progress=lambda n: bar.update(task, completed=n))
     except BadFile as exc:
         out.print(f"[red]error:[/red] {exc}")

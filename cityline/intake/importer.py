@@ -21,14 +21,24 @@ An import always finishes, whatever the rows hold:
 
 Orders are built by the same functions as a live order (``intake.service``); a
 historical order keeps its recorded times, and one that is still open gets its
-deadlines and reminder timers exactly like a live one.
+deadlines and reminder timers exactly like a live one. Triage labels a batch's
+unlabelled rows at once; with ``workers`` the orders of the next batch are built
+in worker processes while this one writes the last, and stored the same.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import multiprocessing
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +51,8 @@ from cityline.accounts.models import Unit
 from cityline.db import read_transaction, transaction, utcnow
 from cityline.errors import DomainError, RowError
 from cityline.intake.rows import ImportRow, parse_row, read_rows
-from cityline.intake.service import Classify, fill_labels, locate, order_columns
+from cityline.intake.service import fill_labels, locate, order_columns
+from cityline.intake.triage import ClassifyMany
 from cityline.orders.models import Order, OrderEvent
 from cityline.orders.rules import FINAL, OrderState, apply_move
 from cityline.orders.service import allocate_numbers, format_number
@@ -51,6 +62,7 @@ from cityline.sla.tracking import track_new
 from cityline.timeutil import local_day
 
 IMPORT_ACTOR = "import"
+REMEMBERED = 50_000  # texts whose predictions an import keeps, per process (each a few kB)
 
 
 @dataclass
@@ -148,6 +160,20 @@ class _Ready:
     prediction: dict[str, Any] | None
 
 
+@dataclass
+class _Preparing:
+    """A batch whose orders' values are being built (in this process, or by the pool)."""
+
+    rows: list[ImportRow]
+    steps: list[list[_Step]]
+    states: list[OrderState]
+    prepared: list[Future[list[_Prepared]]]
+
+
+# A row's order values and triage prediction, or why they could not be built (an error's type).
+_Prepared = tuple[dict[str, Any], dict[str, Any] | None] | str
+
+
 def import_file(factory: sessionmaker[Session], path: Path, **options) -> ImportReport:
     """Import every good row of ``path``; see the module docstring for the guarantees."""
     return import_rows(factory, read_rows(path), **options)
@@ -158,14 +184,38 @@ def import_rows(
     rows: Iterable[tuple[int, dict[str, Any]]],
     *,
     vault: Vault,
-    classify: Classify | None = None,
+    classify_many: ClassifyMany | None = None,
     batch_size: int = 2000,
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> ImportReport:
-    """Import numbered rows in the import format (a file's, or a generator's)."""
+    """Import numbered rows in the import format (a file's, or a generator's).
+
+    With ``workers`` > 1 the orders' values (triage, places, protected phones: most of an
+    import's processor time) are built by that many processes while this one reads the
+    rows and writes the batches; what is stored is the same either way."""
     report = ImportReport()
     seen: set[str] = set()
     units = _unit_ids(factory)
+    prepare = partial(_prepare_rows, units=units, vault=vault, classify_many=classify_many, remembered={})
+    with _preparers(workers, prepare) as submit:
+        waiting: deque[_Preparing] = deque()  # batches being prepared, oldest first
+        for batch in _checked_batches(rows, report, seen, units, batch_size, progress):
+            waiting.append(_start(factory, batch, report, submit, workers))
+            if len(waiting) > 1:  # the next batch is prepared while this one is written
+                _write(factory, waiting.popleft(), report)
+        while waiting:
+            _write(factory, waiting.popleft(), report)
+    if progress:
+        progress(report.read)
+    report.bad.sort(key=lambda e: e.row)  # a row the database refused is found after later rows' checks
+    return report
+
+
+def _checked_batches(rows: Iterable[tuple[int, dict[str, Any]]], report: ImportReport, seen: set[str],
+                     units: dict[str, int], batch_size: int, progress: Callable[[int], None] | None,
+                     ) -> Iterator[_Batch]:
+    """The good rows, first seen in the file, by batches; bad and repeated rows go in the report."""
     batch = _Batch()
     for n, raw in rows:
         report.read += 1
@@ -187,16 +237,57 @@ def import_rows(
             batch.steps.append(steps)
             batch.states.append(state)
         if len(batch.rows) >= batch_size:
-            _write(factory, batch, report, units, vault, classify)
+            yield batch
             batch = _Batch()
         if progress and report.read % 500 == 0:
             progress(report.read)
     if batch.rows:
-        _write(factory, batch, report, units, vault, classify)
-    if progress:
-        progress(report.read)
-    report.bad.sort(key=lambda e: e.row)  # a row the database refused is found after later rows' checks
-    return report
+        yield batch
+
+
+Submit = Callable[[list[tuple[ImportRow, OrderState]]], Future[list[_Prepared]]]
+
+
+@contextmanager
+def _preparers(workers: int, prepare: Callable[[list[tuple[ImportRow, OrderState]]], list[_Prepared]],
+               ) -> Iterator[Submit]:
+    """submit(rows) -> the future of their prepared values: a process pool's with ``workers``
+    > 1, else done at once in this process."""
+    if workers <= 1:
+        def at_once(rows: list[tuple[ImportRow, OrderState]]) -> Future[list[_Prepared]]:
+            done: Future[list[_Prepared]] = Future()
+            done.set_result(prepare(rows))
+            return done
+
+        yield at_once
+        return
+    # Forked, so the workers start with the classifier already loaded (it is not pickled);
+    # they never touch the database, whose connections stay this process's.
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_use_preparer, initargs=(prepare,)) as pool:
+        yield partial(pool.submit, _prepare_in_worker)
+
+
+_worker_prepare: Callable[[list[tuple[ImportRow, OrderState]]], list[_Prepared]] | None = None
+
+
+def _use_preparer(prepare: Callable[[list[tuple[ImportRow, OrderState]]], list[_Prepared]]) -> None:
+    global _worker_prepare
+    _worker_prepare = prepare
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose import was killed (SIGKILL: no pool shutdown) would wait for work forever,
+    the pool's pipes held open by its own forked copies: it leaves once its parent is gone."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
+
+
+def _prepare_in_worker(rows: list[tuple[ImportRow, OrderState]]) -> list[_Prepared]:
+    assert _worker_prepare is not None, "the pool's initializer sets it"
+    return _worker_prepare(rows)
 
 
 def _unit_ids(factory: sessionmaker[Session]) -> dict[str, int]:
@@ -209,23 +300,30 @@ def _unit_ids(factory: sessionmaker[Session]) -> dict[str, int]:
         return found
 
 
-def _write(factory, batch: _Batch, report: ImportReport, units: dict[str, int], vault: Vault,
-           classify: Classify | None) -> None:
-    with read_transaction(factory) as session:  # what an earlier run (or another import) stored is not rebuilt
+def _start(factory, batch: _Batch, report: ImportReport, submit: Submit, workers: int) -> _Preparing:
+    """Leave out what an earlier run (or another import) stored, and start building the rest's
+    values: in ``workers`` parts, one per worker."""
+    with read_transaction(factory) as session:
         ids = [r.external_id for r in batch.rows]
         present = set(session.scalars(select(Order.external_id).where(Order.external_id.in_(ids))))
     report.already_present += len(present)
+    keep = [i for i, row in enumerate(batch.rows) if row.external_id not in present]
+    rows = [batch.rows[i] for i in keep]
+    states = [batch.states[i] for i in keep]
+    part = max(1, -(-len(rows) // workers))
+    prepared = [submit(list(zip(rows[i:i + part], states[i:i + part], strict=True)))
+                for i in range(0, len(rows), part)]
+    return _Preparing(rows, [batch.steps[i] for i in keep], states, prepared)
+
+
+def _write(factory, batch: _Preparing, report: ImportReport) -> None:
+    prepared = [one for part in batch.prepared for one in part.result()]
     ready = []
-    for row, steps, state in zip(batch.rows, batch.steps, batch.states, strict=True):
-        if row.external_id in present:
+    for row, steps, state, built in zip(batch.rows, batch.steps, batch.states, prepared, strict=True):
+        if isinstance(built, str):  # triage or place parsing failed on this text: the row, not the import
+            report.bad.append(RowError(row.row, f"could not be prepared ({built})"))
             continue
-        try:
-            values, prediction = _order_values(row, state, units, vault, classify)
-        except Exception as exc:  # triage or place parsing failed on this text: the row, not the import
-            # Only the error's type: its message may quote the text.
-            report.bad.append(RowError(row.row, f"could not be prepared ({type(exc).__name__})"))
-            continue
-        ready.append(_Ready(row, steps, state, values, prediction))
+        ready.append(_Ready(row, steps, state, *built))
     if not ready:
         return
     try:
@@ -238,6 +336,60 @@ def _write(factory, batch: _Batch, report: ImportReport, units: dict[str, int], 
             except DBAPIError as row_exc:
                 _stop_if_unavailable(row_exc, one.row, report)
                 report.bad.append(RowError(one.row.row, f"the database refused the row ({refusal_reason(row_exc)})"))
+
+
+def _prepare_rows(rows: list[tuple[ImportRow, OrderState]], *, units: dict[str, int], vault: Vault,
+                  classify_many: ClassifyMany | None, remembered: dict[tuple[str, str | None], dict[str, Any]],
+                  ) -> list[_Prepared]:
+    """Each row's order values and prediction (or the type of the error that stopped them)."""
+    predictions = _predictions([row for row, _ in rows], classify_many, remembered)
+    prepared: list[_Prepared] = []
+    for (row, state), prediction in zip(rows, predictions, strict=True):
+        try:
+            prepared.append(_order_values(row, state, units, vault, prediction))
+        except Exception as exc:  # only the error's type: its message may quote the text
+            prepared.append(type(exc).__name__)
+    return prepared
+
+
+def _predictions(rows: list[ImportRow], classify_many: ClassifyMany | None,
+                 remembered: dict[tuple[str, str | None], dict[str, Any]]) -> list[dict[str, Any] | Exception | None]:
+    """Triage of the rows whose labels are not all given (those ``fill_labels`` would
+    classify), a batch per given language; the error instead for a text triage fails on.
+
+    A history repeats its short texts (a simulated winter: three in ten), and triage gives a
+    text the same prediction every time: those met before (up to ``REMEMBERED`` texts per
+    process) are not classified again."""
+    found: list[dict[str, Any] | Exception | None] = [None] * len(rows)
+    if classify_many is None:
+        return found
+    by_language: dict[str | None, dict[str, list[int]]] = {}
+    for i, row in enumerate(rows):
+        if not (row.kind and row.category and row.urgency):
+            known = remembered.get((row.text, row.language))
+            if known is None:
+                by_language.setdefault(row.language, {}).setdefault(row.text, []).append(i)
+            else:
+                found[i] = known
+    if len(remembered) > REMEMBERED:
+        remembered.clear()
+    for language, by_text in by_language.items():
+        texts = list(by_text)
+        try:
+            predictions = classify_many(texts, language)
+        except Exception:  # one text it cannot read: classify one by one, so only its rows fail
+            predictions = []
+            for text in texts:
+                try:
+                    predictions.append(classify_many([text], language)[0])
+                except Exception as exc:
+                    predictions.append(exc)
+        for text, prediction in zip(texts, predictions, strict=True):
+            if not isinstance(prediction, Exception):
+                remembered[(text, language)] = prediction
+            for i in by_text[text]:
+                found[i] = prediction
+    return found
 
 
 def _commit(factory, ready: list[_Ready], report: ImportReport) -> None:
@@ -330,12 +482,16 @@ def _numbers(session: Session, rows: Iterable[ImportRow]) -> dict[str, str]:
 
 
 def _order_values(row: ImportRow, state: OrderState, units: dict[str, int], vault: Vault,
-                  classify: Classify | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The order's stored values but its number (reserved when it is written)."""
+                  predicted: dict[str, Any] | Exception | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The order's stored values but its number (reserved when it is written), with the
+    labels ``predicted`` for it by the batch's triage."""
+    if isinstance(predicted, Exception):
+        raise predicted
     given = {"kind": row.kind, "category": row.category, "urgency": row.urgency,
              "special_groups": row.special_groups, "language": row.language}
-    labels, prediction = fill_labels(row.text, given, classify, source="import")
-    place = locate(row.address, row.text) if not row.district else None
+    labels, prediction = fill_labels(row.text, given, predicted and (lambda _text, _language: predicted),
+                                     source="import")
+    place = _place(row.address, row.text) if not row.district else None
     now = utcnow()
     values = order_columns(
         number="", text=row.text, received_at=row.received_at, channel=row.channel, labels=labels,
@@ -350,6 +506,21 @@ def _order_values(row: ImportRow, state: OrderState, units: dict[str, int], vaul
         "reply": state.reply, "satisfaction": state.satisfaction, "merged_into_id": None,
         "returns": state.returns, "reopens": state.reopens, "created_at": now, "updated_at": now,
     }, prediction
+
+
+def _place(address: str | None, text: str) -> dict[str, Any] | None:
+    """``locate``, with the places of addresses met before remembered (a history repeats its
+    estates and streets)."""
+    if address:
+        place = _address_place(address)
+        if place is not None:
+            return place
+    return locate(None, text)
+
+
+@lru_cache(maxsize=100_000)
+def _address_place(address: str) -> dict[str, Any] | None:
+    return locate(address, "")
 
 
 def _event_values(order_id: int, row: ImportRow, steps: list[_Step],

@@ -123,8 +123,10 @@ class Triager:
     def classify(self, text: str, language: str | None = None) -> TriageResult:
         return self._classify_all([text], language)[0]
 
-    def classify_many(self, texts: Sequence[str]) -> list[TriageResult]:
-        return self._classify_all(texts, None)
+    def classify_many(self, texts: Sequence[str], language: str | None = None) -> list[TriageResult]:
+        """``classify`` for many texts (of one given language, or each detected), the model's
+        arithmetic done once for all: about twice as fast per text as one at a time."""
+        return self._classify_all(texts, language)
 
     def _classify_all(self, texts: Sequence[str], language: str | None) -> list[TriageResult]:
         """Read every text, decide every field, then explain all in one go (numpy, once)."""

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -241,9 +242,22 @@ def kill_once_stored(command: list[str], env: dict, stored, at_least: int) -> in
     return stored()
 
 
+def importers_of(path) -> list[int]:
+    """Processes importing ``path``: an import and the workers it forked (same command line)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(path).encode() in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:  # gone meanwhile
+            pass
+    return found
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def test_an_import_killed_mid_file_finishes_when_run_again(database, tmp_path):
+@pytest.mark.parametrize(("database", "workers"), [
+    ("sqlite", "1"), ("sqlite", "2"), pytest.param("postgresql", "1", marks=pytest.mark.postgres)])
+def test_an_import_killed_mid_file_finishes_when_run_again(database, workers, tmp_path):
     url = database_url(database, tmp_path, "orders_killed")
     upgrade(url)
     engine = make_engine(url)
@@ -251,10 +265,14 @@ def test_an_import_killed_mid_file_finishes_when_run_again(database, tmp_path):
     env = {**os.environ, "CITYLINE_DATA_DIR": str(tmp_path / "data"), "CITYLINE_DATABASE_URL": url}
     path = write_csv(tmp_path / "orders.csv", answered(0, 600))
     command = [sys.executable, "-m", "cityline", "orders", "import", str(path), "--no-triage", "--batch-size", "50",
-               "--json"]
+               "--json", "--workers", workers]
     try:
         partial = kill_once_stored(command, env, lambda: stored(sessions), 100)
         assert 100 <= partial < 600 and partial % 50 == 0  # whole batches only
+        deadline = time.monotonic() + 30  # the killed import's workers leave by themselves
+        while importers_of(path) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert importers_of(path) == []
         assert count(sessions, OrderEvent) == 2 * partial  # each order with its events
 
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
