@@ -21,7 +21,14 @@ from cityline.orders.rules import OrderState, Status, apply_move, check_evidence
 from cityline.outbox import notify
 from cityline.outbox.rules import DISPATCHED, REDISPATCHED, REOPENED
 from cityline.sla.rules import Deadlines
-from cityline.sla.tracking import check_milestone, has_milestones, milestones, track, track_new
+from cityline.sla.tracking import (
+    add_timers,
+    check_milestone,
+    has_milestones,
+    milestones,
+    plan_new,
+    track,
+)
 from cityline.taxonomy import label_errors
 
 
@@ -196,14 +203,19 @@ def order_milestones(session: Session, order: Order, now: datetime | None = None
     return milestones(order.sla_policy, _clock_events(session, order), now)
 
 
-def track_new_order(session: Session, order: Order, received: OrderEvent) -> dict[str, Any]:
-    """``track_deadlines`` for an order just recorded: its one event is at hand and it has no
-    timers yet, so nothing is read back (the hot path of every create)."""
-    tracked = track_new(session, [{"id": order.id, "number": order.number, "urgency": order.urgency,
-                                   "category": order.category, "special_groups": order.special_groups,
-                                   "channel": order.channel,
-                                   "events": [(received.action, received.at, received.data)]}])
-    return _apply_deadlines(order, *tracked.get(order.id, (None, None)))
+def plan_new_order(order: Order, received: tuple[str, datetime, dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``track_deadlines`` for an order about to be recorded (the hot path of every create):
+    its one event, ``received`` (action, at, data), is at hand and it has no timers yet, so
+    nothing is read and its deadlines are set before its insert. Returns what the event records
+    about them and the timer rows that :func:`add_new_order_timers` writes once it has its id."""
+    planned = plan_new({"number": order.number, "urgency": order.urgency, "category": order.category,
+                        "special_groups": order.special_groups, "channel": order.channel, "events": [received]})
+    policy, deadlines, timers = planned or (None, None, [])
+    return _apply_deadlines(order, policy, deadlines), timers
+
+
+def add_new_order_timers(session: Session, order: Order, timers: list[dict[str, Any]]) -> None:
+    add_timers(session, [{**timer, "order_id": order.id} for timer in timers])
 
 
 def _apply_deadlines(order: Order, policy: str | None, deadlines: Deadlines | None) -> dict[str, Any]:
