@@ -32,7 +32,7 @@ from cityline.orders.service import (
     get_order,
     move_order,
     plan_new_order,
-    record_event,
+    record_received,
 )
 from cityline.privacy import Vault
 from cityline.taxonomy import label_errors
@@ -267,8 +267,7 @@ def create_order(
     else:
         session.add(order)
         session.flush()
-    record_event(session, order, "received", actor=actor, at=received_at, from_status=None,
-                 to_status=order.status, data=event_data)
+    record_received(session, order, actor=actor, at=received_at, data=event_data)
     add_new_order_timers(session, order, timers)
     if unit:
         move_order(session, order.number, "dispatch", {"unit": unit, "auto": True}, actor="auto-dispatch", now=now)
