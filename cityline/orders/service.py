@@ -46,10 +46,11 @@ def allocate_numbers(session: Session, day: str, count: int = 1) -> int:
     upsert stays in the order's transaction and numbers have no gaps.
     """
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(OrderSequence).values(day=day, last=count)
+    sequences = OrderSequence.__table__  # a plain statement: the ORM's bulk machinery adds nothing here
+    stmt = dialect.insert(sequences).values(day=day, last=count)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[OrderSequence.day], set_={"last": OrderSequence.last + count}
-    ).returning(OrderSequence.last)
+        index_elements=[sequences.c.day], set_={"last": sequences.c.last + count}
+    ).returning(sequences.c.last)
     bind = session.get_bind()
     if dialect is postgresql and isinstance(bind, Engine):
         with _numbering_engine(bind).connect() as conn:
