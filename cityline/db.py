@@ -14,9 +14,13 @@ Either way a write in a read transaction raises :class:`ReadOnlyViolation`.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache, partial
 from typing import Any
@@ -99,7 +103,10 @@ def make_engine(url: str, *, deferred_reads: bool = True, synchronous: str = "FU
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
         engine = create_engine(url, connect_args={"timeout": busy_timeout, "check_same_thread": False}, **kwargs)
-        _writers[engine] = (threading.RLock(), busy_timeout)
+        database = engine.url.database
+        side = f"{database}.write-lock" if database and database != ":memory:" and not database.startswith(
+            "file:") else None
+        _writers[engine] = _Writers(threading.RLock(), busy_timeout, side)
         event.listen(engine, "connect", partial(_sqlite_pragmas, synchronous=synchronous,
                                                 busy_ms=int(busy_timeout * 1000)))
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so
@@ -117,7 +124,58 @@ def make_engine(url: str, *, deferred_reads: bool = True, synchronous: str = "FU
 # to 100 ms and are let in in no order, so under 8 concurrent writers some waited seconds.
 # Queued here, each is let in as soon as the last one ends. An RLock: a write transaction
 # opened inside another on the same thread behaves as before (SQLite makes it wait, then fail).
-_writers: WeakKeyDictionary[Engine, tuple[threading.RLock, float]] = WeakKeyDictionary()
+# Between processes (``serve --workers N``, the command line beside a server) the same holds:
+# the one writer a process lets through then takes an exclusive ``flock`` on a side file next
+# to the database (``<db>.write-lock``), so the processes' writers wait in the kernel, each woken
+# as the last one ends, instead of meeting at SQLite's lock, where one could lose many times in
+# a row. The database file itself is left alone (SQLite takes its own POSIX locks on it).
+@dataclass
+class _Writers:
+    lock: threading.RLock
+    timeout: float  # seconds: SQLite's busy timeout, and how long a writer queues here at most
+    side_file: str | None  # the lock file shared with other processes (None: an in-memory database)
+    holder: threading.local = field(default_factory=threading.local)  # .fd: the flock this thread holds
+
+
+_writers: WeakKeyDictionary[Engine, _Writers] = WeakKeyDictionary()
+
+
+def _lock_file(path: str, timeout: float) -> int | None:
+    """An exclusive ``flock`` on ``path``: its own file descriptor (close it to let the next in),
+    or None when it was not granted within ``timeout`` seconds (or the file cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return fd
+    except BlockingIOError:
+        pass
+    # flock has no timeout: a helper thread waits in the kernel's queue. If it is granted only
+    # after we gave up, the helper closes its descriptor, which lets the next writer in (each
+    # wait has a descriptor of its own, so an abandoned one never releases another's lock).
+    granted, guard, state = threading.Event(), threading.Lock(), {"abandoned": False}
+
+    def wait() -> None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            state["abandoned"] = True  # not granted: nobody waits for it
+        with guard:
+            if state["abandoned"]:
+                os.close(fd)
+                return
+            granted.set()
+
+    threading.Thread(target=wait, name="sqlite-write-queue", daemon=True).start()
+    if granted.wait(timeout):
+        return fd
+    with guard:
+        if granted.is_set():
+            return fd
+        state["abandoned"] = True
+    return None
 
 
 def _sqlite_begin(conn: Connection) -> None:
@@ -187,7 +245,12 @@ def transaction(factory: sessionmaker[Session], *, read_only: bool = False) -> I
     wait for writers on SQLite, and any write in it raises :class:`ReadOnlyViolation`."""
     writers = None if read_only else _writers.get(factory.kw.get("bind"))  # type: ignore[arg-type]
     # Past the busy timeout the transaction goes ahead unqueued: SQLite's own wait then decides.
-    queued = writers is not None and writers[0].acquire(timeout=writers[1])
+    began = time.monotonic()
+    queued = writers is not None and writers.lock.acquire(timeout=writers.timeout)
+    side = None  # this transaction's flock on the side file, when it took it (not a nested one)
+    if queued and writers.side_file and not getattr(writers.holder, "fd", None):  # type: ignore[union-attr]
+        side = _lock_file(writers.side_file, max(0.0, writers.timeout - (time.monotonic() - began)))
+        writers.holder.fd = side  # type: ignore[union-attr]
     if read_only:
         session = factory(execution_options={READ_ONLY: True}, info={READ_ONLY: True})
     else:
@@ -205,8 +268,11 @@ def transaction(factory: sessionmaker[Session], *, read_only: bool = False) -> I
         raise
     finally:
         session.close()
+        if side is not None:
+            writers.holder.fd = None  # type: ignore[union-attr]
+            os.close(side)  # the next writer of any process is let in
         if queued:
-            writers[0].release()  # type: ignore[index]
+            writers.lock.release()  # type: ignore[union-attr]
 
 
 def read_transaction(factory: sessionmaker[Session]) -> AbstractContextManager[Session]:

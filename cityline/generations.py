@@ -51,15 +51,31 @@ def watch(generation: str, *tables: str) -> None:
         _watched.setdefault(table, set()).add(generation)
 
 
+# session.info key: every stamp, as read once by this transaction (a create asks for several
+# caches: the catalogue, the units, the grids, the triage model, the zones; one small read serves all)
+_STAMPS = "cityline_generation_stamps"
+
+
 def current(session: Session, generations: tuple[str, ...]) -> tuple[int, ...]:
-    """The stamps of ``generations`` as this transaction sees them (0 before any change), in one read."""
-    found = dict(session.execute(select(CacheGeneration.name, CacheGeneration.stamp)
-                                 .where(CacheGeneration.name.in_(generations))).all())
+    """The stamps of ``generations`` as this transaction sees them (0 before any change). The
+    first call in a transaction reads every stamp; later ones reuse them until the transaction
+    ends or itself advances one."""
+    found = session.info.get(_STAMPS)
+    if found is None:
+        found = dict(session.execute(select(CacheGeneration.name, CacheGeneration.stamp)).all())
+        session.info[_STAMPS] = found
     return tuple(found.get(name, 0) for name in generations)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_stamps(session: Session, _transaction) -> None:
+    # The next transaction (or what follows a savepoint) reads them afresh.
+    session.info.pop(_STAMPS, None)
 
 
 def advance(session: Session, generations: set[str]) -> None:
     """A new stamp for each generation, in the session's transaction."""
+    session.info.pop(_STAMPS, None)
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     for name in sorted(generations):  # one order, so two writers never lock them crosswise
         stmt = dialect.insert(CacheGeneration).values(name=name, stamp=secrets.randbelow(2**31 - 1) + 1)

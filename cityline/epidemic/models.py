@@ -10,6 +10,7 @@ from sqlalchemy import BigInteger, Date, Index, Integer, String, Text, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityline.db import Base, UTCDateTime, utcnow
+from cityline.generations import watch
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -123,3 +124,7 @@ class Zone(Base):
     population: Mapped[int] = mapped_column(default=0)
     cases: Mapped[list[Any]] = mapped_column(default=list)  # person_ids of the cases behind it
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Intake caches the published zones (epidemic.zonemarks): a publication advances "zones".
+watch("zones", Zone.__tablename__)

@@ -9,25 +9,24 @@ followed by it or its number (1号楼, 1栋, 1幢, 1号). Only sealed and contro
 mark an order.
 
 The create path stays cheap: the zones of a day are read once and kept in memory per
-database, by street, while the day's stamp is unchanged: the instant its zones were
-computed, one indexed row per order. Publishing again (``service.save_zones`` replaces
-the day's rows) changes it, in this process or another.
+database, by street, until zones are published again (``service.save_zones`` replaces the
+day's rows, which advances the "zones" generation, ``cityline.generations``), in this
+process or another.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from weakref import WeakKeyDictionary
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityline.epidemic.kinds import ZONE_ORDER
 from cityline.epidemic.models import Zone
+from cityline.generations import Cached
 from cityline.intake.service import OrderPlace, ZoneMark
 
 MARKING = ("sealed", "controlled")
@@ -50,33 +49,30 @@ class Published:
 
 
 Street = tuple[str, str]  # district, street
-Stamp = tuple  # when the day's zones in force were computed, how many, their ids (None, 0, …: none)
-_lock = threading.Lock()
-_days: WeakKeyDictionary[object, dict[date, tuple[Stamp, dict[Street, tuple[Published, ...]]]]] = WeakKeyDictionary()
+
+
+def _no_days_yet(_session: Session) -> dict[date, dict[Street, tuple[Published, ...]]]:
+    return {}  # each day's zones are read when an order first asks for them (see published)
+
+
+# Per database: the days read so far, all forgotten when a publication (here or in another
+# process) advances the "zones" generation.
+_days = Cached(_no_days_yet, "zones")
 
 
 def published(session: Session, day: date) -> dict[Street, tuple[Published, ...]]:
     """The sealed and controlled zones published for ``day``, by street. Kept in memory per
-    database and day while the day's stamp is unchanged: publishing again, here or in another
-    process, replaces the rows and so the stamp."""
-    engine = session.get_bind()
-    # A publication replaces the day's rows, all computed at one instant (``service.save_zones``),
-    # found through the (day, …) index.
-    # The row count and id range join the instant: a database emptied and filled again (as
-    # between tests) may repeat an instant, never with the same rows.
-    stamp = tuple(session.execute(select(func.max(Zone.computed_at), func.count(), func.min(Zone.id),
-                                         func.max(Zone.id)).where(Zone.day == day)).one())
-    with _lock:
-        held = _days.get(engine, {}).get(day)
-    if held and held[0] == stamp:
-        return held[1]
+    database and day until zones are published again, here or in another process."""
+    days = _days.get(session)
+    held = days.get(day)
+    if held is not None:
+        return held
     found: dict[Street, list[Published]] = {}
     for row in session.execute(select(Zone.id, Zone.level, Zone.district, Zone.street, Zone.compound, Zone.building)
                                .where(Zone.day == day, Zone.level.in_(MARKING)).order_by(Zone.id)):
         found.setdefault((row.district, row.street), []).append(Published(*row))
     by_street = {street: tuple(zones) for street, zones in found.items()}
-    with _lock:
-        _days.setdefault(engine, {})[day] = (stamp, by_street)
+    days[day] = by_street  # two first readers of a day store the same
     return by_street
 
 

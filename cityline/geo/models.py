@@ -9,6 +9,7 @@ from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityline.db import Base, UTCDateTime, utcnow
+from cityline.generations import watch
 
 
 class Grid(Base):
@@ -35,3 +36,7 @@ class Grid(Base):
     zone_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+# Intake caches the grids (cityline.generations): any change to them advances "grids".
+watch("grids", Grid.__tablename__)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from cityline.db import utcnow
 from cityline.errors import Invalid, NotFound, RowError
+from cityline.generations import Cached
 from cityline.geo.divisions import DISTRICT, load_divisions
 from cityline.geo.models import Grid
 from cityline.geo.rules import (
@@ -29,9 +29,45 @@ from cityline.geo.rules import (
 from cityline.tabular import Row
 
 
+@dataclass(frozen=True)
+class GridPlace:
+    """What intake needs of a grid: its place, responsible unit and zone level (and, to find
+    it, its polygon and compounds). A copy, shared by requests: not the row."""
+
+    code: str
+    name: str
+    district: str | None
+    street: str | None
+    unit_code: str | None
+    zone_level: str | None
+    polygon: list[Any] | None
+    compounds: tuple[str, ...]
+    area: float  # of its polygon (0 without one): coordinates inside several grids give the smallest
+
+
+@dataclass(frozen=True)
+class _Grids:
+    grids: tuple[GridPlace, ...]
+    by_code: dict[str, GridPlace]
+    matcher: CompoundMatcher
+
+
+def _load_grids(session: Session) -> _Grids:
+    grids = tuple(GridPlace(g.code, g.name, g.district, g.street, g.unit_code, g.zone_level, g.polygon,
+                            tuple(g.compounds or ()), polygon_area(g.polygon) if g.polygon else 0.0)
+                  for g in session.scalars(select(Grid).order_by(Grid.code)))
+    return _Grids(grids, {g.code: g for g in grids},
+                  CompoundMatcher.build({g.code: g.compounds for g in grids}))
+
+
+# Every create looks for its grid: the grids are read again only after a change (an import, a
+# zone level set), in any process, not for every order.
+_grids = Cached(_load_grids, "grids")
+
+
 def grid_for(
     session: Session, *, lat: float | None = None, lon: float | None = None, text: str | None = None
-) -> Grid | None:
+) -> GridPlace | None:
     """The grid an order belongs to: by its coordinates, else by a compound its text names.
 
     Coordinates inside several grids give the smallest; a compound name known in
@@ -39,26 +75,19 @@ def grid_for(
     """
     if (lat is None) != (lon is None):
         raise Invalid("give both lat and lon, or neither")
-    grids = list(session.scalars(select(Grid).order_by(Grid.code)))
+    if lat is not None and lon is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise Invalid(f"lat {lat}, lon {lon} is not a position on Earth")
+    known = _grids.get(session)
     if lat is not None and lon is not None:
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise Invalid(f"lat {lat}, lon {lon} is not a position on Earth")
-        containing = [g for g in grids if g.polygon and point_in_polygon(lon, lat, g.polygon)]
+        containing = [g for g in known.grids if g.polygon and point_in_polygon(lon, lat, g.polygon)]
         if containing:
-            return min(containing, key=lambda g: polygon_area(g.polygon or []))
+            return min(containing, key=lambda g: g.area)
     if text:
-        matcher = _matcher(tuple((g.code, tuple(g.compounds or ())) for g in grids))
-        codes = matcher.grids_in(text)
+        codes = known.matcher.grids_in(text)
         if len(codes) == 1:
             (code,) = codes
-            return next(g for g in grids if g.code == code)
+            return known.by_code[code]
     return None
-
-
-@lru_cache(maxsize=4)
-def _matcher(compounds: tuple[tuple[str, tuple[str, ...]], ...]) -> CompoundMatcher:
-    # rebuilt only when some grid's compounds change
-    return CompoundMatcher.build(dict(compounds))
 
 
 @dataclass

@@ -69,9 +69,10 @@ def find_duplicates(session: Session, order: Order, *, reach: OrderFilter | None
     # Only the columns scoring needs: this runs inside the intake transaction.
     columns = (Order.number, Order.text, Order.caller_phone_digest, Order.street, Order.category,
                Order.channel, Order.status)
-    query = select(*columns).where(Order.id != order.id, Order.received_at >= since,
-                                   Order.received_at <= order.received_at, Order.status.not_in(sorted(WITHDRAWN)),
-                                   or_(*conditions))
+    query = select(*columns).where(Order.received_at >= since, Order.received_at <= order.received_at,
+                                   Order.status.not_in(sorted(WITHDRAWN)), or_(*conditions))
+    if order.id is not None:  # a stored order is not its own duplicate (a new one is not stored yet)
+        query = query.where(Order.id != order.id)
     if reach is not None:
         query = filtered(query, reach)
     query = query.order_by(Order.received_at.desc()).limit(50)

@@ -20,18 +20,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cityline.errors import Conflict, DomainError, Invalid
-from cityline.geo.models import Grid
-from cityline.geo.service import grid_for
+from cityline.geo.service import GridPlace, grid_for
 from cityline.idempotency.service import claim, complete, different_request
 from cityline.orders.models import Order
 from cityline.orders.rules import Status
 from cityline.orders.schemas import OrderCreate
 from cityline.orders.service import (
+    add_new_order_timers,
     allocate_numbers,
     format_number,
     get_order,
-    record_event,
-    track_new_order,
+    move_order,
+    plan_new_order,
+    record_received,
 )
 from cityline.privacy import Vault
 from cityline.taxonomy import label_errors
@@ -74,7 +75,7 @@ def use_zone_lookup(lookup: ZoneLookup | None) -> None:
     _zone_lookup = lookup
 
 
-def zone_of(session: Session, place: OrderPlace, grid: Grid | None) -> ZoneMark | None:
+def zone_of(session: Session, place: OrderPlace, grid: GridPlace | None) -> ZoneMark | None:
     """The zone of a new order: a level set by hand on its grid overrides the published zones
     (a grid under precaution, or lifted to nothing, is not marked even inside a published
     sealed building); without one, the published zone its place lies in, if any."""
@@ -85,7 +86,7 @@ def zone_of(session: Session, place: OrderPlace, grid: Grid | None) -> ZoneMark 
     return _zone_lookup(session, place) if _zone_lookup and place.district else None
 
 
-def mark_zone(session: Session, labels: dict[str, Any], place: OrderPlace, grid: Grid | None) -> dict[str, Any]:
+def mark_zone(session: Session, labels: dict[str, Any], place: OrderPlace, grid: GridPlace | None) -> dict[str, Any]:
     """Raise the order's urgency by the zone policy (``sla/policies.toml`` ``[zones]``);
     returns what the ``received`` event records about it (nothing outside a zone)."""
     from cityline.sla.tracking import policies
@@ -233,6 +234,25 @@ def create_order(
         district=data.district or (place or {}).get("district"), street=data.street or (place or {}).get("street"),
         lat=data.lat, lon=data.lon, grid=grid.code if grid else None,
     ))
+    event_data: dict[str, Any] = {"channel": data.channel}
+    if prediction:
+        event_data["triage"] = prediction
+    if place:
+        event_data["place"] = place
+    if grid:
+        event_data["grid"] = {"code": grid.code, "name": grid.name, "unit": grid.unit_code, "zone": grid.zone_level}
+    event_data |= zone
+    # Everything the order and its received event store is decided before either is written,
+    # so each is one INSERT: the duplicates and units found for it, and (unless it is
+    # dispatched at once, which records its own) its deadlines and reminder timers.
+    unit = None
+    if route:
+        found, unit = route_new_order(session, order, prediction)
+        event_data |= found
+    timers: list[dict[str, Any]] = []
+    if unit is None:
+        event_data |= (planned := plan_new_order(order, ("received", received_at, event_data)))[0]
+        timers = planned[1]
     if data.external_id:
         try:
             with session.begin_nested():  # an import (which takes no key) may store it meanwhile
@@ -247,23 +267,10 @@ def create_order(
     else:
         session.add(order)
         session.flush()
-    event_data: dict[str, Any] = {"channel": data.channel}
-    if prediction:
-        event_data["triage"] = prediction
-    if place:
-        event_data["place"] = place
-    if grid:
-        event_data["grid"] = {"code": grid.code, "name": grid.name, "unit": grid.unit_code, "zone": grid.zone_level}
-    event_data |= zone
-    event = record_event(session, order, "received", actor=actor, at=received_at, from_status=None,
-                         to_status=order.status, data=event_data)
-    if route:
-        event.data = {**event_data, **route_new_order(session, order, prediction, now)}
-    if order.status == Status.RECEIVED:  # not auto-dispatched (a dispatch records its own deadlines)
-        # The timers' insert needs only the order's row: the event's data, changed twice here,
-        # is written once, by the commit's flush, rather than once more before the timers.
-        with session.no_autoflush:
-            event.data = {**event.data, **track_new_order(session, order, event)}
+    record_received(session, order, actor=actor, at=received_at, data=event_data)
+    add_new_order_timers(session, order, timers)
+    if unit:
+        move_order(session, order.number, "dispatch", {"unit": unit, "auto": True}, actor="auto-dispatch", now=now)
     if claimed:
         complete(session, claimed, order.number)
     return order, True
@@ -323,11 +330,11 @@ def _recorded_before(session: Session, data: OrderCreate, existing: Order, diffe
 
 
 def route_new_order(session: Session, order: Order, prediction: dict[str, Any] | None,
-                    now: datetime) -> dict[str, Any]:
-    """Duplicates and likely units for a new order; dispatches it when the catalogue is sure."""
+                    ) -> tuple[dict[str, Any], str | None]:
+    """Duplicates and likely units for a new order (not yet stored), and the unit to dispatch it
+    to at once when the catalogue is sure (None: a dispatcher decides)."""
     from cityline.config import get_settings
     from cityline.intake.duplicates import find_duplicates
-    from cityline.orders.service import move_order
     from cityline.routing.catalogue import suggest_units
     from cityline.routing.rules import auto_dispatch_unit
 
@@ -336,6 +343,4 @@ def route_new_order(session: Session, order: Order, prediction: dict[str, Any] |
     duplicates = find_duplicates(session, order)
     confidence = prediction["category_confidence"] if prediction else 1.0
     unit = None if duplicates else auto_dispatch_unit(found, confidence, order.kind, settings.auto_dispatch_threshold)
-    if unit:
-        move_order(session, order.number, "dispatch", {"unit": unit, "auto": True}, actor="auto-dispatch", now=now)
-    return {"suggested_units": [c.__dict__ for c in found], "duplicates": duplicates}
+    return {"suggested_units": [c.__dict__ for c in found], "duplicates": duplicates}, unit

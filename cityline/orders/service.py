@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,14 @@ from cityline.orders.rules import OrderState, Status, apply_move, check_evidence
 from cityline.outbox import notify
 from cityline.outbox.rules import DISPATCHED, REDISPATCHED, REOPENED
 from cityline.sla.rules import Deadlines
-from cityline.sla.tracking import check_milestone, has_milestones, milestones, track, track_new
+from cityline.sla.tracking import (
+    add_timers,
+    check_milestone,
+    has_milestones,
+    milestones,
+    plan_new,
+    track,
+)
 from cityline.taxonomy import label_errors
 
 
@@ -39,10 +46,11 @@ def allocate_numbers(session: Session, day: str, count: int = 1) -> int:
     upsert stays in the order's transaction and numbers have no gaps.
     """
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(OrderSequence).values(day=day, last=count)
+    sequences = OrderSequence.__table__  # a plain statement: the ORM's bulk machinery adds nothing here
+    stmt = dialect.insert(sequences).values(day=day, last=count)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[OrderSequence.day], set_={"last": OrderSequence.last + count}
-    ).returning(OrderSequence.last)
+        index_elements=[sequences.c.day], set_={"last": sequences.c.last + count}
+    ).returning(sequences.c.last)
     bind = session.get_bind()
     if dialect is postgresql and isinstance(bind, Engine):
         with _numbering_engine(bind).connect() as conn:
@@ -100,6 +108,14 @@ def record_event(
     )
     session.add(event)
     return event
+
+
+def record_received(session: Session, order: Order, *, actor: str, at: datetime, data: Mapping[str, Any]) -> None:
+    """``record_event`` for the first event of an order just stored, as one plain insert: on the
+    hot path of every create nothing uses it as an object, so the ORM's flush is not paid for."""
+    session.execute(insert(OrderEvent.__table__).values(
+        order_id=order.id, at=at, actor=actor, action="received", from_status=None, to_status=order.status,
+        data=dict(data), note=None))
 
 
 def get_order(session: Session, number: str, *, for_update: bool = False) -> Order:
@@ -196,14 +212,19 @@ def order_milestones(session: Session, order: Order, now: datetime | None = None
     return milestones(order.sla_policy, _clock_events(session, order), now)
 
 
-def track_new_order(session: Session, order: Order, received: OrderEvent) -> dict[str, Any]:
-    """``track_deadlines`` for an order just recorded: its one event is at hand and it has no
-    timers yet, so nothing is read back (the hot path of every create)."""
-    tracked = track_new(session, [{"id": order.id, "number": order.number, "urgency": order.urgency,
-                                   "category": order.category, "special_groups": order.special_groups,
-                                   "channel": order.channel,
-                                   "events": [(received.action, received.at, received.data)]}])
-    return _apply_deadlines(order, *tracked.get(order.id, (None, None)))
+def plan_new_order(order: Order, received: tuple[str, datetime, dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``track_deadlines`` for an order about to be recorded (the hot path of every create):
+    its one event, ``received`` (action, at, data), is at hand and it has no timers yet, so
+    nothing is read and its deadlines are set before its insert. Returns what the event records
+    about them and the timer rows that :func:`add_new_order_timers` writes once it has its id."""
+    planned = plan_new({"number": order.number, "urgency": order.urgency, "category": order.category,
+                        "special_groups": order.special_groups, "channel": order.channel, "events": [received]})
+    policy, deadlines, timers = planned or (None, None, [])
+    return _apply_deadlines(order, policy, deadlines), timers
+
+
+def add_new_order_timers(session: Session, order: Order, timers: list[dict[str, Any]]) -> None:
+    add_timers(session, [{**timer, "order_id": order.id} for timer in timers])
 
 
 def _apply_deadlines(order: Order, policy: str | None, deadlines: Deadlines | None) -> dict[str, Any]:

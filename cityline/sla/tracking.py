@@ -52,27 +52,44 @@ def track(session: Session, order_id: int, *, urgency: str | None, category: str
     return policy.name, sla_outcome(events, policy, rules.calendar).deadlines
 
 
+def plan_new(order: dict[str, Any]) -> tuple[str, Deadlines | None, list[dict[str, Any]]] | None:
+    """The policy name, deadlines and timer rows (all but ``order_id``) of an order that has no
+    timers yet, from its values (``number``, ``urgency``, ``category``, ``special_groups``,
+    ``channel``, ``events``); None for an untriaged order. Reads nothing, so it runs before
+    the order is stored and its deadlines go into the same insert."""
+    if not order["urgency"]:
+        return None
+    rules = policies()
+    policy = rules.policy_for(order["urgency"], order["category"], list(order["special_groups"] or ()),
+                              channel=order.get("channel"))
+    timers = [{"order_number": order["number"], "kind": spec.kind, "due_at": spec.due_at,
+               "recipient": spec.recipient, "payload": dict(spec.payload), "state": "pending", "attempts": 0}
+              for spec in timers_for(order["events"], policy, rules.calendar)]
+    return policy.name, sla_outcome(order["events"], policy, rules.calendar).deadlines, timers
+
+
+def add_timers(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Write timer rows planned by :func:`plan_new` (each given its ``order_id``), in one statement."""
+    if rows:
+        session.execute(insert(Timer.__table__), rows)  # plain rows: no ORM objects are made of them
+
+
 def track_new(session: Session, orders: Sequence[dict[str, Any]]) -> dict[int, tuple[str, Deadlines | None]]:
     """``track`` for many orders that have no timers yet (an import's open orders): the same
     rules, their timers written in one statement instead of several queries per order.
 
     Each order is a dict of ``id``, ``number``, ``urgency``, ``category``, ``special_groups``,
     ``channel`` and ``events``; an untriaged one is skipped. Returns id → (policy name, deadlines)."""
-    rules = policies()
     tracked: dict[int, tuple[str, Deadlines | None]] = {}
     timers: list[dict[str, Any]] = []
     for order in orders:
-        if not order["urgency"]:
+        planned = plan_new(order)
+        if planned is None:
             continue
-        policy = rules.policy_for(order["urgency"], order["category"], list(order["special_groups"] or ()),
-                                  channel=order.get("channel"))
-        timers += [{"order_id": order["id"], "order_number": order["number"], "kind": spec.kind,
-                    "due_at": spec.due_at, "recipient": spec.recipient, "payload": dict(spec.payload),
-                    "state": "pending", "attempts": 0}
-                   for spec in timers_for(order["events"], policy, rules.calendar)]
-        tracked[order["id"]] = (policy.name, sla_outcome(order["events"], policy, rules.calendar).deadlines)
-    if timers:
-        session.execute(insert(Timer), timers)
+        policy, deadlines, rows = planned
+        timers += [{**row, "order_id": order["id"]} for row in rows]
+        tracked[order["id"]] = (policy, deadlines)
+    add_timers(session, timers)
     return tracked
 
 

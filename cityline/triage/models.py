@@ -9,6 +9,7 @@ from sqlalchemy import Boolean, Integer, LargeBinary
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityline.db import Base, UTCDateTime, utcnow
+from cityline.generations import watch
 
 
 class TriageModelVersion(Base):
@@ -26,3 +27,7 @@ class TriageModelVersion(Base):
     def label(self) -> str:
         """How predictions name the model that made them ("model-3")."""
         return f"model-{self.version}"
+
+
+# Intake caches which model is active (cityline.generations): any change advances "triage".
+watch("triage", TriageModelVersion.__tablename__)

@@ -10,6 +10,7 @@ import threading
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cityline.generations import Cached
 from cityline.once import built_once
 from cityline.triage.classifier import Triager
 from cityline.triage.history import SHIPPED_VERSION, shipped_model
@@ -80,16 +81,27 @@ def active_version(session: Session) -> TriageModelVersion | None:
     return session.scalar(select(TriageModelVersion).where(TriageModelVersion.is_active))
 
 
-def active_triager(session: Session) -> Triager:
-    """A Triager with the active model, or with the model learnt from the shipped history
-    (``default_triager``) when the database has none."""
+def _active_row(session: Session) -> tuple[int, int] | None:
     row = session.execute(
         select(TriageModelVersion.id, TriageModelVersion.version).where(TriageModelVersion.is_active)
     ).first()
+    return (row.id, row.version) if row else None
+
+
+# Every create asks which model is active: read again only after a version was stored or
+# activated (in any process), not for every order.
+_active = Cached(_active_row, "triage")
+
+
+def active_triager(session: Session) -> Triager:
+    """A Triager with the active model, or with the model learnt from the shipped history
+    (``default_triager``) when the database has none."""
+    row = _active.get(session)
     if row is None:
         return default_triager()
+    row_id, version = row
     bind = session.get_bind()
-    return _model_triager(str(bind.url), row.id, row.version, lambda: _blob(session, row.id))
+    return _model_triager(str(bind.url), row_id, version, lambda: _blob(session, row_id))
 
 
 def _blob(session: Session, row_id: int) -> bytes:
