@@ -92,7 +92,7 @@ def list_(d: D, f: Annotated[queries.OrderFilter, Depends(order_filter)], reques
     with read_transaction(d.sessions) as session:
         rows, total, following = queries.list_orders(session, f, page=1 if after else page, page_size=page_size,
                                                      sort=sort, after=after)
-        items = [service.describe(session, order) for order, _unit, _merged in rows]
+        items = [service.describe(session, order) for order, *_ in rows]
     next_cursor = following.encode() if following else None
     link = request.url.remove_query_params("page").include_query_params(cursor=next_cursor) if next_cursor else None
     return OrderPage(items=items, total=total, total_capped=total.more, page=1 if after else page,
@@ -116,7 +116,7 @@ def export(d: D, f: Annotated[queries.OrderFilter, Depends(order_filter)],
     writer.writerow(EXPORT_COLUMNS)
     with transaction(d.sessions) as session:
         rows, total, _next = queries.list_orders(session, f, page=1, page_size=limit, count_limit=limit)
-        for order, unit, _merged in rows:
+        for order, unit, *_ in rows:
             values = {c: getattr(order, c, None) for c in EXPORT_COLUMNS}
             values.update(unit=unit, special_groups=";".join(order.special_groups), text=mask_text(order.text))
             writer.writerow(safe_row(v.isoformat() if isinstance(v, datetime) else v for v in values.values()))
