@@ -123,8 +123,9 @@ class Count(int):
         return f"{int(self)}+" if self.more else str(int(self))
 
 
-def count_of(session: Session, query: Select, limit: int = COUNT_LIMIT) -> Count:
-    """How many rows ``query`` gives, reading at most ``limit`` + 1 of them."""
+def count_of(session: Session, query: Select, limit: int | None = None) -> Count:
+    """How many rows ``query`` gives, reading at most ``limit`` (else COUNT_LIMIT) + 1 of them."""
+    limit = limit or COUNT_LIMIT
     found = session.scalar(select(func.count()).select_from(query.limit(limit + 1).subquery())) or 0
     return Count(min(found, limit), found > limit)
 
@@ -167,7 +168,7 @@ def _after(cursor: Cursor):
 
 
 def list_orders(session: Session, f: OrderFilter, *, page: int = 1, page_size: int = 50, sort: str = "received",
-                after: Cursor | None = None, count_limit: int = COUNT_LIMIT):
+                after: Cursor | None = None, count_limit: int | None = None):
     """One page of orders (newest first, or nearest deadline first) as rows (order, unit code, merge
     target's number, unit, merge target), the total (counted up to ``count_limit``) and the cursor of the next page (None on the last).
     ``after`` starts the page after a cursor; else ``page`` counts pages from the first."""
