@@ -41,6 +41,8 @@ class Order(Base):
         Index("ix_orders_unit_received", "unit_id", "received_at"),
         # A reach of places (a district or one street of it), newest first.
         Index("ix_orders_place_received", "district", "street", "received_at"),
+        # The dispatcher's queue counted from the index alone: new orders but consultations, returns.
+        Index("ix_orders_status_kind", "status", "kind"),
         # The board's open orders by deadline (overdue, due soon, nearest first), city-wide, by
         # unit and by place (a supervisor's reach is its units or its area).
         open_index("ix_orders_open_due", "resolve_by"),
@@ -80,7 +82,7 @@ class Order(Base):
     # Triage was unsure of some label: the operator is asked to confirm it.
     needs_confirmation: Mapped[bool] = mapped_column(default=False, server_default=false(), index=True)
 
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -6,8 +6,8 @@ Create Date: 2026-12-06 17:10:00.000000
 
 Indexes only; no data changes. Each list filter gets an index ending in the time the list is
 sorted by; the board's open orders (a few in a hundred) partial indexes by deadline, city-wide,
-by unit and by place; and the time an extension was asked for its own. Three single-column indexes become the first column of a new one and are dropped (every
-insert of an order paid for them): category, urgency and district.
+by unit and by place; and the time an extension was asked for its own. Four single-column indexes become the first column of a new one and are dropped (every
+insert of an order paid for them): category, urgency, district and status.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -26,6 +26,7 @@ NEW = {
     'ix_orders_unit_received': ['unit_id', 'received_at'],
     'ix_orders_place_received': ['district', 'street', 'received_at'],
     'ix_orders_extension_requested': ['extension_requested'],
+    'ix_orders_status_kind': ['status', 'kind'],
 }
 # Of the open orders only (a few in a hundred): the board's deadlines, city-wide, by unit, by place.
 OPEN_ONLY = "status IN ('accepted', 'dispatched', 'received', 'replied', 'returned', 'visited')"
@@ -34,7 +35,8 @@ OPEN = {
     'ix_orders_open_unit_due': ['unit_id', 'resolve_by'],
     'ix_orders_open_place_due': ['district', 'street', 'resolve_by'],
 }
-REPLACED = {'ix_orders_category': ['category'], 'ix_orders_urgency': ['urgency'], 'ix_orders_district': ['district']}
+REPLACED = {'ix_orders_category': ['category'], 'ix_orders_urgency': ['urgency'], 'ix_orders_district': ['district'],
+            'ix_orders_status': ['status']}
 
 
 def upgrade() -> None:
