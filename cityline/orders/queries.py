@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Select, String, and_, bindparam, case, cast, func, or_, select
+from sqlalchemy import Select, String, and_, bindparam, case, cast, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.functions import FunctionElement
@@ -53,8 +53,7 @@ OPEN_STATUSES = bindparam("open_statuses", sorted(OPEN), expanding=True, literal
 class few(FunctionElement):  # noqa: N801 - spelt as the SQL function it stands for
     """A condition few rows meet: SQLite's ``unlikely(...)`` planner hint; elsewhere the condition."""
 
-    type = Boolean()
-    inherit_cache = True
+    inherit_cache = True  # no type: a Boolean would be compared with 1 on SQLite, which hides the hint
 
 
 @compiles(few)
