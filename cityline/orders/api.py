@@ -12,7 +12,7 @@ import io
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 from sqlalchemy.orm import Session
 
@@ -78,15 +78,26 @@ def order_filter(
     )
 
 
-@router.get("", response_model=OrderPage)
-def list_(d: D, f: Annotated[queries.OrderFilter, Depends(order_filter)],
+@router.get("", response_model=OrderPage, responses={422: {"description": "a cursor this list did not give"}})
+def list_(d: D, f: Annotated[queries.OrderFilter, Depends(order_filter)], request: Request,
           page: Page = 1, page_size: Annotated[int, Query(ge=1, le=500)] = 50,
-          sort: Annotated[str, Query(pattern="^(received|deadline)$")] = "received") -> OrderPage:
+          sort: Annotated[str, Query(pattern="^(received|deadline)$")] = "received",
+          cursor: Annotated[str | None, Query(max_length=200, description=(
+              "the next_cursor of the page before: the page after it, read from the index however deep "
+              "(page= skips rows, and deep pages grow slow); with cursor, page is ignored"))] = None) -> OrderPage:
+    """A page of orders. Follow ``next`` (keyset pagination) to read on; ``page=`` stays for the
+    first pages. ``total`` is counted up to 10,000 (``total_capped`` when there are more)."""
     d.require("orders:read")
+    after = queries.Cursor.decode(cursor) if cursor else None
     with read_transaction(d.sessions) as session:
-        rows, total = queries.list_orders(session, f, page=page, page_size=page_size, sort=sort)
-        items = [service.describe(session, order) for order, _unit, _merged in rows]
-    return OrderPage(items=items, total=total, page=page, page_size=page_size)
+        rows, total, following = queries.list_orders(session, f, page=1 if after else page, page_size=page_size,
+                                                     sort=sort, after=after)
+        items = [service.describe(session, order) for order, *_ in rows]
+    next_cursor = following.encode() if following else None
+    link = request.url.remove_query_params("page").include_query_params(cursor=next_cursor) if next_cursor else None
+    return OrderPage(items=items, total=total, total_capped=total.more, page=1 if after else page,
+                     page_size=page_size, next_cursor=next_cursor,
+                     next=f"{link.path}?{link.query}" if link else None)
 
 
 EXPORT_COLUMNS = ("number", "received_at", "channel", "kind", "category", "urgency", "special_groups",
@@ -104,12 +115,12 @@ def export(d: D, f: Annotated[queries.OrderFilter, Depends(order_filter)],
     writer = csv.writer(out)
     writer.writerow(EXPORT_COLUMNS)
     with transaction(d.sessions) as session:
-        rows, total = queries.list_orders(session, f, page=1, page_size=limit)
-        for order, unit, _merged in rows:
+        rows, total, _next = queries.list_orders(session, f, page=1, page_size=limit, count_limit=limit)
+        for order, unit, *_ in rows:
             values = {c: getattr(order, c, None) for c in EXPORT_COLUMNS}
             values.update(unit=unit, special_groups=";".join(order.special_groups), text=mask_text(order.text))
             writer.writerow(safe_row(v.isoformat() if isinstance(v, datetime) else v for v in values.values()))
-        audit(session, d.actor, "export", "orders", rows=len(rows), total=total)
+        audit(session, d.actor, "export", "orders", rows=len(rows), total=int(total), total_capped=total.more)
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
 
 

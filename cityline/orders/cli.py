@@ -38,8 +38,8 @@ def list_(
                             text=q, language=language, received_from=as_aware(since) if since else None,
                             received_to=as_aware(until) if until else None)
     with transaction(runtime.sessions()) as session:
-        rows, total = queries.list_orders(session, f, page=page, page_size=page_size)
-        views = [service.describe(session, o) for o, _u, _m in rows]
+        rows, total, _next = queries.list_orders(session, f, page=page, page_size=page_size)
+        views = [service.describe(session, o) for o, *_ in rows]
     if as_json:
         out.print_json(json.dumps({"total": total, "items": [v.model_dump(mode="json") for v in views]}))
         return

@@ -5,10 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityline.db import Base, UTCDateTime, utcnow
+from cityline.orders.rules import OPEN
+
+# The open orders, as partial indexes name them: a few in a hundred of those stored. Queries say
+# the same words (``queries.OPEN_STATUSES``, literal values) so both databases match them.
+OPEN_ONLY = text("status IN ({})".format(", ".join(f"'{s}'" for s in sorted(OPEN))))
+
+
+def open_index(name: str, *columns: str) -> Index:
+    """An index of the open orders only: small, and read instead of every order a reach has."""
+    return Index(name, *columns, sqlite_where=OPEN_ONLY, postgresql_where=OPEN_ONLY)
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -21,6 +31,23 @@ class Order(Base):
         Index("ix_orders_unit_status", "unit_id", "status"),
         # Duplicate search and briefings: same problem, same place, recent.
         Index("ix_orders_category_district_received", "category", "district", "received_at"),
+        # The lists' filters, each ending in the time the list is sorted by, so a page of newest
+        # first (or the next page after a cursor) and the bounded count read only what they show
+        # (migration 0014_read_indexes; tests/orders/test_read_plans.py holds the plans to them).
+        Index("ix_orders_category_received", "category", "received_at"),
+        Index("ix_orders_urgency_received", "urgency", "received_at"),
+        Index("ix_orders_channel_received", "channel", "received_at"),
+        Index("ix_orders_language_received", "language", "received_at"),
+        Index("ix_orders_unit_received", "unit_id", "received_at"),
+        # A reach of places (a district or one street of it), newest first.
+        Index("ix_orders_place_received", "district", "street", "received_at"),
+        # The dispatcher's queue counted from the index alone: new orders but consultations, returns.
+        Index("ix_orders_status_kind", "status", "kind"),
+        # The board's open orders by deadline (overdue, due soon, nearest first), city-wide, by
+        # unit and by place (a supervisor's reach is its units or its area).
+        open_index("ix_orders_open_due", "resolve_by"),
+        open_index("ix_orders_open_unit_due", "unit_id", "resolve_by"),
+        open_index("ix_orders_open_place_due", "district", "street", "resolve_by"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -38,7 +65,7 @@ class Order(Base):
     caller_phone_digest: Mapped[str | None] = mapped_column(String(64), index=True)
 
     address: Mapped[str | None] = mapped_column(Text)
-    district: Mapped[str | None] = mapped_column(String(64), index=True)
+    district: Mapped[str | None] = mapped_column(String(64))
     street: Mapped[str | None] = mapped_column(String(64))
     lat: Mapped[float | None] = mapped_column()
     lon: Mapped[float | None] = mapped_column()
@@ -46,8 +73,8 @@ class Order(Base):
     language: Mapped[str | None] = mapped_column(String(8))
 
     kind: Mapped[str | None] = mapped_column(String(32))
-    category: Mapped[str | None] = mapped_column(String(32), index=True)
-    urgency: Mapped[str | None] = mapped_column(String(16), index=True)
+    category: Mapped[str | None] = mapped_column(String(32))
+    urgency: Mapped[str | None] = mapped_column(String(16))
     special_groups: Mapped[list[str]] = mapped_column(default=list)
     # Where the labels came from: manual (operator), import (historical),
     # corrected (operator corrected a prediction) or model (predicted, unconfirmed).
@@ -55,7 +82,7 @@ class Order(Base):
     # Triage was unsure of some label: the operator is asked to confirm it.
     needs_confirmation: Mapped[bool] = mapped_column(default=False, server_default=false(), index=True)
 
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -68,7 +95,7 @@ class Order(Base):
     returns: Mapped[int] = mapped_column(default=0)
     reopens: Mapped[int] = mapped_column(default=0)
     paused: Mapped[bool] = mapped_column(default=False, server_default=false())
-    extension_requested: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 延期 asked, undecided
+    extension_requested: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # 延期 asked, undecided
     extended_to: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 延期 granted
     # Deadlines of the current handling cycle (from the SLA policy; recomputable from events).
     sla_policy: Mapped[str | None] = mapped_column(String(64))

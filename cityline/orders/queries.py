@@ -3,20 +3,25 @@ supervisor's board (due soon, escalated), an order's history. Never commits."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, and_, case, cast, func, or_, select
+from sqlalchemy import Select, String, and_, bindparam, case, cast, func, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.functions import FunctionElement
 
 from cityline.accounts.models import Unit
+from cityline.errors import FieldError, Invalid
 from cityline.orders.models import Order, OrderEvent
 from cityline.orders.rules import OPEN, WITHDRAWN
 from cityline.sla.models import Timer
 from cityline.sla.rules import OVERDUE_ESCALATION
 from cityline.sla.tracking import milestones, policies
+from cityline.taxonomy import load_taxonomy
 
 URGENCY_FIRST = case({"urgent": 0, "sub_urgent": 1}, value=Order.urgency, else_=2)
 
@@ -42,16 +47,51 @@ class OrderFilter:
     reach_places: frozenset[tuple[str, str | None]] = frozenset()
 
 
+OPEN_STATUSES = bindparam("open_statuses", sorted(OPEN), expanding=True, literal_execute=True)
+
+
+class few(FunctionElement):  # noqa: N801 - spelt as the SQL function it stands for
+    """A condition few rows meet: SQLite's ``unlikely(...)`` planner hint; elsewhere the condition."""
+
+    inherit_cache = True  # no type: a Boolean would be compared with 1 on SQLite, which hides the hint
+
+
+@compiles(few)
+def _few(element: few, compiler, **kw) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(few, "sqlite")
+def _few_sqlite(element: few, compiler, **kw) -> str:
+    return f"unlikely({compiler.process(element.clauses, **kw)})"
+
+
+def _category(code: str):
+    """One category, or a whole branch of the taxonomy for a prefix ("EPI."): its codes by name,
+    which the planner weighs as the big share they are (a LIKE or a range it takes for a few rows,
+    and sorts them all rather than read the newest first)."""
+    if not code.endswith("."):
+        return Order.category == code
+    codes = [c for c in load_taxonomy().codes("category") if c.startswith(code)]
+    return Order.category.in_(codes) if codes else Order.category.startswith(code, autoescape=True)
+
+
 def filtered(query: Select, f: OrderFilter) -> Select:
     """Chainable: narrow any select over Order by the filter's non-empty fields."""
     if f.reach_units is not None:
         places = [and_(Order.district == d, Order.street == s) if s else Order.district == d for d, s in f.reach_places]
-        query = query.where(or_(Order.unit_id.in_(f.reach_units), *places))
+        terms = [Order.unit_id.in_(f.reach_units), *places]
+        if f.open:  # each way into the reach read from its open-orders index (SQLite weighs each alone)
+            terms = [and_(term, Order.status.in_(OPEN_STATUSES)) for term in terms]
+        query = query.where(or_(*terms))
     if f.status:
         query = query.where(Order.status == f.status)
     if f.open:
-        # Named, not excluded: the status index then reads only the (few) open orders.
-        query = query.where(Order.status.in_(sorted(OPEN)))
+        # Named, not excluded, and as literal values: the very words of the open-orders partial
+        # indexes (models.OPEN_ONLY), which both databases then read instead of every order. SQLite
+        # is also told the open orders are few: its statistics say each status is a ninth of all,
+        # and it would rather scan every order than look up "two thirds" of them by index.
+        query = query.where(Order.status.in_(OPEN_STATUSES), few(Order.status.in_(OPEN_STATUSES)))
     if f.due_before:
         query = query.where(Order.resolve_by < f.due_before)
     if f.extension_pending:
@@ -64,9 +104,7 @@ def filtered(query: Select, f: OrderFilter) -> Select:
         query = query.where(Order.unit_id == select(Unit.id).where(Unit.code == f.unit).scalar_subquery())
     if f.category:
         # A prefix ("EPI.") selects a whole branch of the taxonomy.
-        cond = (Order.category.startswith(f.category, autoescape=True) if f.category.endswith(".")
-                else Order.category == f.category)
-        query = query.where(cond)
+        query = query.where(_category(f.category))
     for column, value in ((Order.urgency, f.urgency), (Order.channel, f.channel)):
         if value:
             query = query.where(column == value)
@@ -74,8 +112,8 @@ def filtered(query: Select, f: OrderFilter) -> Select:
         query = query.where(Order.received_at >= f.received_from)
     if f.received_to:
         query = query.where(Order.received_at < f.received_to)
-    if f.language == "foreign":
-        query = query.where(Order.language.is_not(None), Order.language != "zh")
+    if f.language == "foreign":  # two ranges of the language index, where "!=" would read every order
+        query = query.where(or_(Order.language < "zh", Order.language > "zh"))
     elif f.language:
         query = query.where(Order.language == f.language)
     if f.needs_confirmation is not None:
@@ -86,21 +124,94 @@ def filtered(query: Select, f: OrderFilter) -> Select:
     return query
 
 
-def list_orders(session: Session, f: OrderFilter, *, page: int = 1, page_size: int = 50, sort: str = "received"):
-    """One page of orders (newest first, or nearest deadline first) with unit codes and merge targets,
-    and the total."""
-    total = session.scalar(filtered(select(func.count(Order.id)), f)) or 0
+# A count stops here: counting every match of a broad filter reads the whole table, and past this
+# a person wants a narrower filter, not the exact figure ("10,000+").
+COUNT_LIMIT = 10_000
+
+
+class Count(int):
+    """How many, counted up to a limit: ``more`` when there are more than that (shown "10000+")."""
+
+    more: bool
+
+    def __new__(cls, value: int, more: bool = False) -> Count:
+        count = super().__new__(cls, value)
+        count.more = more
+        return count
+
+    def __str__(self) -> str:
+        return f"{int(self)}+" if self.more else str(int(self))
+
+
+def count_of(session: Session, query: Select, limit: int | None = None) -> Count:
+    """How many rows ``query`` gives, reading at most ``limit`` (else COUNT_LIMIT) + 1 of them."""
+    limit = limit or COUNT_LIMIT
+    found = session.scalar(select(func.count()).select_from(query.limit(limit + 1).subquery())) or 0
+    return Count(min(found, limit), found > limit)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page of a list ends: the last order's sort key and id. The next page starts after
+    it, read from the index where it stands however deep (an offset would read and skip every
+    order before it)."""
+
+    sort: str  # received | deadline
+    at: datetime | None  # received_at, or resolve_by (None: an order without a deadline)
+    id: int
+
+    def encode(self) -> str:
+        at = self.at.isoformat() if self.at else ""
+        return base64.urlsafe_b64encode(f"{self.sort}|{at}|{self.id}".encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        try:
+            sort, at, id_ = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode().split("|")
+            return cls(sort, datetime.fromisoformat(at) if at else None, int(id_))
+        except (ValueError, UnicodeDecodeError):
+            raise Invalid("the cursor is not one a page of this list gave",
+                          [FieldError("cursor", "not a cursor of this list; start again without it")]) from None
+
+
+def _after(cursor: Cursor):
+    """The orders after ``cursor`` in its sort order (received: newest first; deadline: nearest
+    first, orders without one last). Spelt as a range on the time and a tie-break on the id, not
+    as a row comparison, so that every index ending in the time (``(status, received_at)``, …)
+    serves it on both databases."""
+    if cursor.sort == "received":
+        return and_(Order.received_at <= cursor.at, or_(Order.received_at < cursor.at, Order.id < cursor.id))
+    if cursor.at is None:
+        return and_(Order.resolve_by.is_(None), Order.id > cursor.id)
+    return or_(and_(Order.resolve_by >= cursor.at, or_(Order.resolve_by > cursor.at, Order.id > cursor.id)),
+               Order.resolve_by.is_(None))
+
+
+def list_orders(session: Session, f: OrderFilter, *, page: int = 1, page_size: int = 50, sort: str = "received",
+                after: Cursor | None = None, count_limit: int | None = None):
+    """One page of orders (newest first, or nearest deadline first) as rows (order, unit code, merge
+    target's number, unit, merge target), the total (counted up to ``count_limit``) and the cursor of the next page (None on the last).
+    ``after`` starts the page after a cursor; else ``page`` counts pages from the first."""
+    if after is not None and after.sort != sort:
+        raise Invalid("the cursor belongs to another sort order",
+                      [FieldError("cursor", f"a cursor of sort={after.sort}, asked with sort={sort}")])
+    total = count_of(session, filtered(select(Order.id), f), count_limit)
     target = aliased(Order)
     query = (
-        select(Order, Unit.code, target.number)
+        # The unit and the merge target also as objects: held by the rows, they answer the lookups
+        # of describe() from the session instead of a query per order shown.
+        select(Order, Unit.code, target.number, Unit, target)
         .outerjoin(Unit, Unit.id == Order.unit_id)
         .outerjoin(target, target.id == Order.merged_into_id)
         .order_by(*((Order.resolve_by.is_(None), Order.resolve_by, Order.id) if sort == "deadline"
                     else (Order.received_at.desc(), Order.id.desc())))
-        .limit(page_size)
-        .offset((page - 1) * page_size)
+        .limit(page_size + 1)  # one more than shown: is there a next page?
     )
-    return list(session.execute(filtered(query, f))), total
+    query = query.where(_after(after)) if after is not None else query.offset((page - 1) * page_size)
+    rows = list(session.execute(filtered(query, f)))
+    last = rows[page_size - 1][0] if len(rows) > page_size else None
+    following = Cursor(sort, last.resolve_by if sort == "deadline" else last.received_at, last.id) if last else None
+    return rows[:page_size], total, following
 
 
 def events_of(session: Session, order: Order) -> list[OrderEvent]:
@@ -124,18 +235,19 @@ def waiting_for_dispatch(session: Session, reach: OrderFilter, limit: int) -> li
     return list(session.scalars(query.limit(limit)))
 
 
-def count_waiting_for_dispatch(session: Session, reach: OrderFilter) -> int:
-    """How many orders wait for a dispatcher in all (the queue shows the first of them)."""
-    return session.scalar(select(func.count()).select_from(_waiting(reach).subquery())) or 0
+def count_waiting_for_dispatch(session: Session, reach: OrderFilter) -> Count:
+    """How many orders wait for a dispatcher in all, up to COUNT_LIMIT (the queue shows the first
+    of them)."""
+    return count_of(session, _waiting(reach).with_only_columns(Order.id))
 
 
-def _page(session: Session, query, limit: int) -> tuple[list[Order], int]:
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+def _page(session: Session, query: Select, limit: int) -> tuple[list[Order], Count]:
+    total = count_of(session, query.with_only_columns(Order.id))
     return list(session.scalars(query.order_by(Order.resolve_by, Order.id).limit(limit))), total
 
 
 def due_soon(session: Session, reach: OrderFilter, now: datetime, until: datetime,
-             limit: int = 100) -> tuple[list[Order], int]:
+             limit: int = 100) -> tuple[list[Order], Count]:
     """Open orders whose resolution deadline falls between now and ``until`` (not yet overdue,
     clock running), nearest first."""
     query = filtered(select(Order), replace(reach, open=True, due_before=until)).where(
@@ -143,10 +255,13 @@ def due_soon(session: Session, reach: OrderFilter, now: datetime, until: datetim
     return _page(session, query, limit)
 
 
-def escalated(session: Session, reach: OrderFilter, limit: int = 100) -> tuple[list[Order], int]:
+def escalated(session: Session, reach: OrderFilter, limit: int = 100) -> tuple[list[Order], Count]:
     """Open orders whose overdue escalation (督办) has fired, earliest deadline first."""
-    fired = select(Timer.order_id).where(Timer.kind == OVERDUE_ESCALATION, Timer.state == "fired")
-    query = filtered(select(Order).where(Order.id.in_(fired)), replace(reach, open=True))
+    # Asked of each open order through the timers' (order_id, state) index: the fired timers of
+    # every order ever closed are far more than the open orders.
+    fired = select(Timer.id).where(Timer.order_id == Order.id, Timer.state == "fired",
+                                   Timer.kind == OVERDUE_ESCALATION).exists()
+    query = filtered(select(Order).where(fired), replace(reach, open=True))
     return _page(session, query, limit)
 
 

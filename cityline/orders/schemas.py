@@ -166,6 +166,11 @@ class OrderDetail(OrderRead):
 
 class OrderPage(BaseModel):
     items: list[OrderRead]
-    total: int
+    total: int = Field(description="orders matching, counted up to 10,000 (see total_capped)")
+    total_capped: bool = Field(False, description="the count stopped at total: there are more (shown \"10000+\")")
     page: int
     page_size: int
+    next_cursor: str | None = Field(None, description="give as cursor= for the page after this one; "
+                                                      "null on the last page")
+    next: str | None = Field(None, description="this request's path and query for the next page "
+                                               "(cursor= in place of page=); null on the last page")

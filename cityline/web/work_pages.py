@@ -23,8 +23,9 @@ from cityline.intake import api as intake_api
 from cityline.limits import MAX_PAGE
 from cityline.orders import api as orders_api
 from cityline.orders import queries
+from cityline.orders.queries import Count
 from cityline.orders.rules import OPEN, Status
-from cityline.orders.schemas import CHANNELS, OrderRead
+from cityline.orders.schemas import CHANNELS, OrderPage, OrderRead
 from cityline.orders.service import describe
 from cityline.outbox.schemas import NotificationList, NotificationRead
 from cityline.privacy import mask_text
@@ -47,12 +48,18 @@ def fragment(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
-def orders(v: Visitor, *, page: int = 1, page_size: int = 100, sort: str = "deadline",
-           **filters: Any) -> tuple[list[OrderRead], int]:
-    """A list through the API's own handler: the same filters, reach and masking."""
-    found = orders_api.list_(v.deps, orders_api.order_filter(v.deps, **filters), page=page,
-                             page_size=page_size, sort=sort)
-    return found.items, found.total
+def page_of(v: Visitor, request: Request, *, page: int = 1, page_size: int = 100, sort: str = "deadline",
+            cursor: str | None = None, **filters: Any) -> OrderPage:
+    """A page through the API's own handler: the same filters, reach, masking and bounded count;
+    its ``next`` link is this page's own address with the next cursor."""
+    return orders_api.list_(v.deps, orders_api.order_filter(v.deps, **filters), request, page=page,
+                            page_size=page_size, sort=sort, cursor=cursor)
+
+
+def orders(v: Visitor, request: Request, **options: Any) -> tuple[list[OrderRead], Count]:
+    """The orders of a page and how many there are (up to queries.COUNT_LIMIT, "10000+" beyond)."""
+    found = page_of(v, request, **options)
+    return found.items, Count(found.total, found.total_capped)
 
 
 def units(v: Visitor) -> list:
@@ -107,7 +114,7 @@ def inbox(request: Request) -> Response:
     if isinstance(v, Response):
         return v
     now = utcnow()
-    pages = [orders(v, status=status) for status in ("dispatched", "accepted")]
+    pages = [orders(v, request, status=status) for status in ("dispatched", "accepted")]
     todo, total = [o for found, _ in pages for o in found], sum(count for _, count in pages)
     clocks = {o.number: unit_clock(o.status, o.paused, o.accept_by, o.resolve_by, now) for o in todo}
     far = datetime.max.replace(tzinfo=now.tzinfo)
@@ -143,7 +150,7 @@ def visits(request: Request) -> Response:
     v = open_page(request, "visits")
     if isinstance(v, Response):
         return v
-    pages = [orders(v, status=status) for status in ("replied", "visited")]
+    pages = [orders(v, request, status=status) for status in ("replied", "visited")]
     waiting, total = [o for found, _ in pages for o in found], sum(count for _, count in pages)
     template = "visits_items.html" if fragment(request) else "visits.html"
     return render(request, v, template, current="visits", waiting=waiting, total=total, mask=mask_text,
@@ -164,9 +171,9 @@ def board(request: Request) -> Response:
         soon = [describe(session, o) for o in soon_orders], soon_total
         late_orders, late_total = queries.escalated(session, reach)
         escalated = [describe(session, o) for o in late_orders], late_total
-    sections = [("due_soon", soon), ("overdue", orders(v, overdue=True)),
-                ("escalated", escalated), ("extensions", orders(v, extension_pending=True)),
-                ("special", orders(v, open=True, special_group="any"))]
+    sections = [("due_soon", soon), ("overdue", orders(v, request, overdue=True)),
+                ("escalated", escalated), ("extensions", orders(v, request, extension_pending=True)),
+                ("special", orders(v, request, open=True, special_group="any"))]
     asking = sections[3][1][0]
     template = "board_items.html" if fragment(request) else "board.html"
     return render(request, v, template, current="board", sections=sections, now=now,
@@ -178,18 +185,22 @@ def board(request: Request) -> Response:
 @router.get("/orders")
 def find_orders(request: Request, q: str | None = None, status: str | None = None,
                 category: str | None = None, urgency: str | None = None, foreign: bool = False,
-                page: int = 1) -> Response:
+                page: int = 1, cursor: str | None = None) -> Response:
     v = open_page(request, "orders")
     if isinstance(v, Response):
         return v
     chosen = {"q": q or None, "status": status or None, "category": category or None,
               "urgency": urgency or None, "language": "foreign" if foreign else None}
     page = min(max(page, 1), MAX_PAGE)  # called in-process: the API's own bounds do not apply
-    found, total = orders(v, page=page, page_size=PAGE_SIZE, sort="received", **chosen)
+    # With a cursor ``page`` only numbers the page shown: the rows come from where the cursor stands.
+    found = page_of(v, request, page=page, page_size=PAGE_SIZE, sort="received", cursor=cursor, **chosen)
     given = {k: val for k, val in chosen.items() if val}
     shown = {k: val for k, val in given.items() if k != "language"} | ({"foreign": "true"} if foreign else {})
-    return render(request, v, "orders.html", current="orders", found=found, total=total, page=page,
-                  page_size=PAGE_SIZE, chosen=chosen, foreign=foreign, statuses=STATUSES,
+    next_url = ("/orders?" + urlencode({**shown, "cursor": found.next_cursor, "page": page + 1})
+                if found.next_cursor and page < MAX_PAGE else None)
+    return render(request, v, "orders.html", current="orders", found=found.items,
+                  total=Count(found.total, found.total_capped), page=page, next_url=next_url,
+                  chosen=chosen, foreign=foreign, statuses=STATUSES,
                   taxonomy=load_taxonomy(), mask=mask_text, unit_names=unit_names(v),
                   export_query=urlencode(given),
                   page_url=lambda n: "/orders?" + urlencode({**shown, "page": n}))

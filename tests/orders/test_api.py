@@ -211,3 +211,33 @@ def test_answer_records_the_knowledge_article_version(client):
     move(client, number, "answer", text="每户每次可预约5只口罩", article="KB-MASK-01", article_version=3)
     event = client.get(f"/api/orders/{number}").json()["events"][-1]
     assert (event["action"], event["data"]["article"], event["data"]["article_version"]) == ("answer", "KB-MASK-01", 3)
+
+
+def test_the_list_reads_on_by_cursor_and_counts_up_to_a_limit(client, sessions):
+    """Keyset pages: following ``next`` gives every order once, in the order ``page=`` gives them
+    (ties of received_at broken by id), with the filters kept; a cursor not of this list is 422."""
+    from cityline.orders import queries
+
+    add_units(sessions)
+    for i in range(7):  # two pairs received at the same instant: the cursor must not skip or repeat one
+        create(client, received_at=f"2020-01-2{min(i, 5)}T10:00:00", category="GEN.HOUSING", urgency="normal",
+               kind="consult", special_groups=[], text=f"第{i}单")
+    by_page = [o["number"] for p in (1, 2, 3, 4) for o in
+               client.get("/api/orders", params={"page_size": 2, "page": p}).json()["items"]]
+    by_cursor, link = [], "/api/orders?page_size=2&category=GEN.HOUSING"
+    while link:
+        page = client.get(link).json()
+        assert page["total"] == 7 and not page["total_capped"] and "category=GEN.HOUSING" in (page["next"] or link)
+        by_cursor += [o["number"] for o in page["items"]]
+        link = page["next"]
+    assert by_cursor == by_page and len(set(by_cursor)) == 7
+    deadline = client.get("/api/orders", params={"page_size": 3, "sort": "deadline"}).json()
+    after = client.get("/api/orders", params={"page_size": 3, "sort": "deadline", "cursor": deadline["next_cursor"]})
+    assert [o["number"] for o in after.json()["items"]] == [
+        o["number"] for o in client.get("/api/orders", params={"page_size": 3, "page": 2, "sort": "deadline"}).json()["items"]]
+    for bad, params in (("not-a-cursor", {}), (deadline["next_cursor"], {"sort": "received"})):
+        refused = client.get("/api/orders", params={"cursor": bad, **params})
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "cursor"
+    with sessions() as session:  # the count stops at its limit and says there are more
+        _rows, total, _next = queries.list_orders(session, queries.OrderFilter(), count_limit=5)
+    assert (int(total), total.more, str(total)) == (5, True, "5+")

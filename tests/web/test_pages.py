@@ -348,3 +348,24 @@ def test_a_unit_asks_for_more_time_and_the_board_decides(city):
     assert "延期申请" in board and number in board and 'data-action="grant"' in board
     granted = move(people["supervisor"], number, action="grant")
     assert granted["resolve_by"] == granted["extended_to"] and granted["extension_requested"] is None
+
+
+def test_order_search_reads_on_by_cursor_and_says_when_it_stopped_counting(city, sessions, vault, monkeypatch):
+    """53 orders received at one instant: page one shows 50 and a next link by cursor, which
+    shows the other 3 (ties broken by id, none twice); past the count's limit the page says "+"."""
+    from cityline.intake.importer import import_rows
+    from cityline.orders import queries
+
+    _app, people = city
+    rows = [(i, {"external_id": f"S-{i}", "received_at": "2020-02-10T09:00:00+08:00", "text": f"井盖松动{i}",
+                 "kind": "report", "category": "GEN.SAFETY", "urgency": "normal"}) for i in range(1, 54)]
+    assert import_rows(sessions, rows, vault=vault).imported == 53
+    first = people["operator"].get("/orders", params={"q": "井盖"}).text
+    assert "显示 50 / 共 53 件" in first
+    link = re.search(r'href="(/orders\?[^"]*cursor=[^"]*)" rel="next"', first).group(1).replace("&amp;", "&")
+    second = people["operator"].get(link).text
+    assert "显示 3 / 共 53 件" in second and 'rel="next"' not in second
+    shown = re.findall(r'<a href="/orders/(\d{8}-\d{5})">', first + second)
+    assert len(shown) == len(set(shown)) == 53
+    monkeypatch.setattr(queries, "COUNT_LIMIT", 50)
+    assert "显示 50 / 共 50+ 件" in people["operator"].get("/orders", params={"q": "井盖"}).text

@@ -1,0 +1,160 @@
+"""The console's reads use an index, never a full scan of orders, on SQLite and PostgreSQL.
+
+Each read runs for real (the queue, the inbox, the board, the order list with each filter and
+its next page by cursor, the bounded counts); every statement it sends is caught on the engine
+and explained with the same parameters. A stored year of a city's orders is millions of rows:
+a read that scans them all is the slowness bench/bench_reads.py measures, caught here on a
+handful.
+
+PostgreSQL is asked with ``enable_seqscan`` off: on a test table of a few rows a sequential
+scan is rightly the cheapest, so the plan on them would say nothing; with it off the planner
+takes an index whenever one can serve the query and keeps a Seq Scan only when none can —
+which is exactly what this test looks for. SQLite plans without statistics as if tables were
+large, and the statistics ANALYZE would write for a million orders are given it (a test's few
+rows would say nothing); a bare ``SCAN orders`` (no index) is the full scan.
+
+The situation page reads the analytics export (Parquet, DuckDB), not the orders table: it is
+timed by the bench, not planned here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session
+
+from cityline.accounts.models import Unit
+from cityline.db import Base, transaction
+from cityline.orders import queries
+from cityline.orders.models import Order
+from cityline.orders.queries import OrderFilter
+from tests.factories import add_units
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def add_orders(sessions) -> None:
+    """A few orders, enough for every read to return rows and a list a next page."""
+    with transaction(sessions) as session:
+        unit = session.query(Unit).filter_by(code="SH-JA-CJD").one()
+        for i, status in enumerate(("received", "dispatched", "accepted", "returned", "closed", "dispatched")):
+            session.add(Order(number=f"20260301-{i:05d}", channel="phone", text="路灯不亮", status=status,
+                              received_at=NOW - timedelta(hours=i), category="GEN.SAFETY", urgency="normal",
+                              kind="report", language="en" if i == 2 else "zh", district="静安区", street="曹家渡街道",
+                              special_groups=["elderly"] if i % 2 else [], unit_id=None if i == 0 else unit.id,
+                              resolve_by=NOW + timedelta(hours=i - 3),
+                              extension_requested=NOW if status == "accepted" else None))
+
+
+def reads(session: Session, everyone: OrderFilter, district: OrderFilter, street: OrderFilter) -> None:
+    """Every read of the console's work pages and the order list, as their handlers make them."""
+    queries.waiting_for_dispatch(session, everyone, 50)  # the dispatcher's queue
+    queries.count_waiting_for_dispatch(session, everyone)
+    for status in ("dispatched", "accepted"):  # a street office's inbox
+        queries.list_orders(session, replace(street, status=status), page_size=100, sort="deadline")
+    queries.due_soon(session, district, NOW, NOW + timedelta(hours=24))  # a district supervisor's board
+    queries.escalated(session, district)
+    for lane in (replace(district, open=True, due_before=NOW), replace(district, open=True, extension_pending=True),
+                 replace(district, open=True, special_group="any")):
+        queries.list_orders(session, lane, page_size=100, sort="deadline")
+    for f in (everyone, replace(everyone, status="dispatched"), replace(everyone, category="GEN.SAFETY"),
+              replace(everyone, category="GEN."), replace(everyone, urgency="normal", open=True),
+              replace(everyone, channel="phone"), replace(everyone, language="foreign"),
+              replace(everyone, open=True, special_group="any"), replace(everyone, open=True, due_before=NOW),
+              replace(everyone, unit="SH-JA-CJD"), replace(everyone, status="dispatched", category="GEN.SAFETY"),
+              district):
+        rows, _total, following = queries.list_orders(session, f, page_size=1)
+        if following:  # the next page, from the cursor
+            queries.list_orders(session, f, page_size=1, after=following)
+
+
+def statements(sessions, run: Callable[[Session], None]) -> list[tuple[str, object]]:
+    """The SQL ``run`` sent, with its parameters."""
+    engine = sessions.kw["bind"]
+    caught: list[tuple[str, object]] = []
+
+    def catch(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            caught.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", catch)
+    try:
+        with sessions() as session:
+            run(session)
+    finally:
+        event.remove(engine, "before_cursor_execute", catch)
+    return caught
+
+
+def full_scans_of_orders(sessions, statement: str, parameters) -> list[str]:
+    """The steps of the statement's plan that read all of orders (or of the events or timers)."""
+    engine = sessions.kw["bind"]
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        if engine.dialect.name == "sqlite":
+            plan = [row[-1] for row in raw.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)]
+            return [step for step in plan if step.split(" (")[0] in
+                    ("SCAN orders", "SCAN order_events", "SCAN sla_timers")]
+        with raw.cursor() as cursor:
+            cursor.execute("SET enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {statement}", parameters)
+            plan = [row[0] for row in cursor.fetchall()]
+            cursor.execute("RESET enable_seqscan")
+        raw.rollback()
+        return [step.strip() for step in plan if "Seq Scan on" in step
+                and any(f"on {t} " in step + " " for t in ("orders", "order_events", "sla_timers"))]
+
+
+# Rows per value of each column in a store of a million orders (bench/bench_reads.py's spread):
+# SQLite plans by these, so the test gives it a million orders' statistics, not six rows'.
+STORED, OPEN_STORED = 1_000_000, 20_000
+PER_VALUE = {"status": 111_112, "category": 62_500, "urgency": 333_334, "channel": 166_667, "language": 333_334,
+             "unit_id": 7_463, "district": 62_500, "street": 7_813, "kind": 20_000, "extension_requested": 4_588,
+             "needs_confirmation": 500_000, "received_at": 1, "resolve_by": 1, "grid": STORED,
+             "caller_phone_digest": STORED, "order_id": 6, "state": 700_000, "due_at": 1}
+
+
+def as_stored_at_scale(sessions) -> None:
+    """SQLite's statistics (sqlite_stat1) as ANALYZE writes them for a million orders, five events
+    and two timers each; the open-orders partial indexes hold two in a hundred."""
+    engine = sessions.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        conn.exec_driver_sql("DELETE FROM sqlite_stat1")
+        for table, rows in (("orders", STORED), ("order_events", 5 * STORED), ("sla_timers", 2 * STORED)):
+            for index in Base.metadata.tables[table].indexes:
+                whole = OPEN_STORED if index.dialect_options["sqlite"]["where"] is not None else rows
+                per = [min(whole, PER_VALUE[c.name] * whole // STORED or 1) for c in index.columns]
+                conn.exec_driver_sql("INSERT INTO sqlite_stat1 VALUES (?, ?, ?)",
+                                     (table, index.name, " ".join(str(n) for n in (whole, *per))))
+        conn.exec_driver_sql("ANALYZE sqlite_schema")  # the planner reads the statistics again
+
+
+def test_every_read_of_the_console_uses_an_index(sessions):
+    add_units(sessions)
+    add_orders(sessions)
+    as_stored_at_scale(sessions)
+    with sessions() as session:
+        units = {u.code: u.id for u in session.query(Unit)}
+    everyone = OrderFilter()
+    district = OrderFilter(reach_units=frozenset({units["SH-JA"], units["SH-JA-CJD"], units["SH-JA-JNL"]}),
+                           reach_places=frozenset({("静安区", None)}))
+    street = OrderFilter(reach_units=frozenset({units["SH-JA-CJD"]}))
+    caught = statements(sessions, lambda session: reads(session, everyone, district, street))
+    assert len(caught) > 30  # every read above ran (a change that skips them would pass vacuously)
+    scans = {statement: found for statement, parameters in caught
+             if (found := full_scans_of_orders(sessions, statement, parameters))}
+    assert not scans, "\n\n".join(f"{s}\n  -> {found}" for s, found in scans.items())
+
+
+def test_a_plan_without_an_index_is_caught(sessions):
+    """The check itself: a filter on a column without an index is a full scan, and is found."""
+    with sessions() as session:
+        session.execute(text("SELECT 1"))
+    found = full_scans_of_orders(sessions, "SELECT id FROM orders WHERE reply = 'x'", {})
+    assert found
