@@ -24,6 +24,7 @@ from cityline.taxonomy import Taxonomy, load_taxonomy
 from cityline.triage.features import SIGNAL, FeatureFinder, candidate_features
 from cityline.triage.fitting import DTYPE, SparseRows, fit
 from cityline.triage.lexicon import Lexicon, load_lexicon
+from cityline.triage.reference import ReferenceText, reference_texts
 from cityline.triage.rules import Reading, read_text
 
 SINGLE_LABEL_FIELDS = ("kind", "category", "urgency")
@@ -271,7 +272,7 @@ def train(
     taxonomy: Taxonomy | None = None,
     epochs: int = DEFAULT_EPOCHS,
     lexicon: Lexicon | None = None,
-    reference: Sequence[LabelledText] | None = None,
+    reference: Sequence[ReferenceText] | None = None,
 ) -> TrainedModel:
     """Fit a model on labelled texts; labels outside the taxonomy are refused.
 
@@ -288,10 +289,8 @@ def train(
     _check_labels(records, taxonomy)
     trained_on = len(records)
     if reference is None:
-        from cityline.triage.reference import reference_texts  # it reads LabelledText from here
-
         reference = reference_texts(taxonomy)
-    records += reference
+    records += [LabelledText(r.text, category=r.category, special_groups=None, weight=r.weight) for r in reference]
     readings = [read_text(record.text, lexicon) for record in records]
     vocabulary = _vocabulary([candidate_features(r.text, reading) for r, reading in zip(records, readings, strict=True)])
     # The model learns from the features it will find when classifying.

@@ -19,11 +19,11 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 
 from cityline.taxonomy import Taxonomy
-from cityline.triage.model import LabelledText
 
 ARTICLES = Path(__file__).parents[1] / "knowledge" / "data"
 # An article's sentence or question weighs this much of an order in the category loss, and so do
@@ -33,17 +33,20 @@ TAXONOMY_WEIGHT = 1.0
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|\n+")
 
 
-def reference_texts(taxonomy: Taxonomy, articles: Path = ARTICLES) -> tuple[LabelledText, ...]:
-    """The articles' and the taxonomy's texts, each labelled with its category only."""
+class ReferenceText(NamedTuple):
+    category: str
+    text: str
+    weight: float  # its share of the category loss beside an order's
+
+
+def reference_texts(taxonomy: Taxonomy, articles: Path = ARTICLES) -> tuple[ReferenceText, ...]:
+    """The articles' and the taxonomy's texts, each with its category (one of the taxonomy's)."""
     codes = set(taxonomy.codes("category"))
     found = [
-        LabelledText(text, category=category, special_groups=None, weight=ARTICLE_WEIGHT)
-        for category, text in _article_texts(articles)
-        if category in codes
+        ReferenceText(category, text, ARTICLE_WEIGHT) for category, text in _article_texts(articles) if category in codes
     ]
     for entry in taxonomy.entries("category"):
-        found += [LabelledText(text, category=entry.code, special_groups=None, weight=TAXONOMY_WEIGHT)
-                  for text in (entry.zh, entry.note) if text]
+        found += [ReferenceText(entry.code, text, TAXONOMY_WEIGHT) for text in (entry.zh, entry.note) if text]
     return tuple(found)
 
 

@@ -18,8 +18,6 @@ def test_articles_and_the_taxonomy_give_each_category_its_words():
     assert "有没有心理咨询热线" in by_category["EPI.MENTAL"]
     assert any("解除隔离告知书" in text for text in by_category["EPI.CERT"])
     assert "隔离点管理" in by_category["EPI.SITE"]
-    # Only the category is labelled: no kind, urgency or groups to learn from them.
-    assert all(r.kind is None and r.urgency is None and r.special_groups is None for r in texts)
     assert {r.weight for r in texts} <= {ARTICLE_WEIGHT, TAXONOMY_WEIGHT}
 
 
@@ -47,7 +45,7 @@ def test_articles_teach_a_category_no_order_taught():
     assert helped.trained_on == alone.trained_on == len(orders)  # the orders, not the reference texts
 
 
-def test_reference_texts_leave_the_other_fields_to_the_orders():
+def test_reference_texts_teach_the_category_alone():
     orders = [LabelledText("排队做核酸排了好久", "complaint", "EPI.TEST", "sub_urgent", ())] * 4
     model = train(orders)
     chances = model.probabilities(model.feature_ids("有没有心理咨询热线"))
