@@ -49,7 +49,7 @@ class LabelledText:
     urgency: str | None = None
     special_groups: tuple[str, ...] | None = ()
     language: str | None = None
-    weight: float = 1.0  # its share in each field's loss beside an order's (reference.py: less)
+    weight: float = 1.0  # its share in each field's loss, an order's being 1 (reference.py's texts)
 
 
 @dataclass(frozen=True)
