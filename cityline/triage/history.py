@@ -27,6 +27,7 @@ from cityline import text
 from cityline.once import built_once
 from cityline.taxonomy import DEFAULT_TAXONOMY_PATH
 from cityline.triage.model import LabelledText, TrainedModel, train
+from cityline.triage.reference import ARTICLES
 
 DATA = Path(__file__).with_name("data")
 SEED_FILE = DATA / "seed.jsonl"
@@ -73,12 +74,13 @@ def shipped_model() -> TrainedModel:
 
 
 def _fingerprint() -> str:
-    """What the shipped model depends on: its history, the lexicon, the model's code and the
-    shared segmenter's (``cityline.text``: its code, fillers and dictionary version)."""
+    """What the shipped model depends on: its history, the lexicon, the knowledge articles it
+    learns categories' words from (``reference.py``), the model's code and the shared
+    segmenter's (``cityline.text``: its code, fillers and dictionary version)."""
     package = Path(__file__).parent
     digest = hashlib.sha256()
     for path in (SEED_FILE, CENTRE_HISTORY_FILE, package / "lexicon.toml", DEFAULT_TAXONOMY_PATH,
-                 *sorted(package.glob("*.py"))):
+                 *sorted(ARTICLES.glob("KB-*.md")), *sorted(package.glob("*.py"))):
         digest.update(path.read_bytes())
     digest.update(text.fingerprint().encode())
     return digest.hexdigest()[:16]

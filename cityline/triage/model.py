@@ -24,6 +24,7 @@ from cityline.taxonomy import Taxonomy, load_taxonomy
 from cityline.triage.features import SIGNAL, FeatureFinder, candidate_features
 from cityline.triage.fitting import DTYPE, SparseRows, fit
 from cityline.triage.lexicon import Lexicon, load_lexicon
+from cityline.triage.reference import ReferenceText, reference_texts
 from cityline.triage.rules import Reading, read_text
 
 SINGLE_LABEL_FIELDS = ("kind", "category", "urgency")
@@ -48,6 +49,7 @@ class LabelledText:
     urgency: str | None = None
     special_groups: tuple[str, ...] | None = ()
     language: str | None = None
+    weight: float = 1.0  # its share in each field's loss, an order's being 1 (reference.py's texts)
 
 
 @dataclass(frozen=True)
@@ -270,11 +272,14 @@ def train(
     taxonomy: Taxonomy | None = None,
     epochs: int = DEFAULT_EPOCHS,
     lexicon: Lexicon | None = None,
+    reference: Sequence[ReferenceText] | None = None,
 ) -> TrainedModel:
     """Fit a model on labelled texts; labels outside the taxonomy are refused.
 
     ``lexicon`` reads the texts for the lexicon features (the shipped lexicon by
-    default); classify with a Triager using the same lexicon.
+    default); classify with a Triager using the same lexicon. ``reference`` is weakly
+    labelled text learnt beside the orders (by default the knowledge articles' and the
+    taxonomy's texts for each category, ``reference.py``; ``()`` for none).
     """
     taxonomy = taxonomy or load_taxonomy()
     lexicon = lexicon or load_lexicon()
@@ -282,6 +287,10 @@ def train(
     if not records:
         raise ValueError("no labelled orders to train on")
     _check_labels(records, taxonomy)
+    trained_on = len(records)
+    if reference is None:
+        reference = reference_texts(taxonomy)
+    records += [LabelledText(r.text, category=r.category, special_groups=None, weight=r.weight) for r in reference]
     readings = [read_text(record.text, lexicon) for record in records]
     vocabulary = _vocabulary([candidate_features(r.text, reading) for r, reading in zip(records, readings, strict=True)])
     # The model learns from the features it will find when classifying.
@@ -289,13 +298,14 @@ def train(
     heads = {name: taxonomy.codes(name) for name in SINGLE_LABEL_FIELDS}
     heads[GROUPS] = taxonomy.codes("special_group")
     rows = [sorted((finder.ids(r.text, reading) - {None}) | {0}) for r, reading in zip(records, readings, strict=True)]
+    record_weights = np.array([record.weight for record in records])
     matrix = SparseRows.build(rows, len(vocabulary))
     parts, targets, use = [], [], []
     for name, labels in heads.items():
         field_targets, mask = _targets(records, name, labels)
         targets.append(field_targets)
         # Each field's loss is an average over the documents that carry its label.
-        share = mask * _balance(field_targets, mask, BALANCE.get(name, 0.0))
+        share = mask * _balance(field_targets, mask, BALANCE.get(name, 0.0)) * record_weights
         use.append(np.repeat((share / max(share.sum(), 1e-9))[:, None], len(labels), axis=1))
         if name != GROUPS:
             start = sum(t.shape[1] for t in targets[:-1])
@@ -304,7 +314,7 @@ def train(
         matrix, np.hstack(targets).astype(DTYPE), np.hstack(use).astype(DTYPE), parts, epochs
     )
     meta = {"taxonomy_version": taxonomy.version, "epochs": epochs}
-    return TrainedModel(vocabulary, heads, weights, bias, len(records), meta)
+    return TrainedModel(vocabulary, heads, weights, bias, trained_on, meta)
 
 
 def _balance(targets: np.ndarray, mask: np.ndarray, power: float) -> np.ndarray:

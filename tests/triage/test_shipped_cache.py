@@ -43,3 +43,15 @@ def test_the_cache_key_changes_with_the_shared_text_module(monkeypatch):
     before = history._fingerprint()
     monkeypatch.setattr(text, "fingerprint", lambda: "another segmenter")
     assert history._fingerprint() != before
+
+
+def test_the_cache_key_changes_with_the_knowledge_articles(monkeypatch, tmp_path):
+    from cityline.triage import history
+
+    for path in history.ARTICLES.glob("KB-*.md"):
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    monkeypatch.setattr(history, "ARTICLES", tmp_path)
+    before = history._fingerprint()
+    article = next(tmp_path.glob("KB-*.md"))
+    article.write_text(article.read_text(encoding="utf-8") + "\n补充一句。\n", encoding="utf-8")
+    assert history._fingerprint() != before
