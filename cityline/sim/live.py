@@ -171,7 +171,8 @@ class LiveFeed:
                 select(Order.number, Order.status, Order.urgency, Order.category, Order.district, Order.street,
                        Unit.code, Order.paused)
                 .outerjoin(Unit, Unit.id == Order.unit_id)
-                .where(Order.status.in_([s.value for s in OPEN]), Order.merged_into_id.is_(None))).all()
+                .where(Order.status.in_([s.value for s in OPEN]), Order.merged_into_id.is_(None))
+                .order_by(Order.id)).all()  # one order whatever the plan: a seeded feed repeats itself
         chosen = []
         for row in rows:
             order = _Open(*row)
