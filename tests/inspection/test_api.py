@@ -13,6 +13,7 @@ from cityline.api import create_app
 from cityline.inspection.service import PhotoStore
 from tests.conftest import make_token
 from tests.inspection.conftest import photo
+from tests.web.conftest import add_user, sign_in
 
 LIMIT = 200_000
 
@@ -36,7 +37,7 @@ def record(client, data: bytes, name: str = "site.jpg", **fields):
     return client.post("/api/inspection/findings", data=form | fields, files=[("photos", (name, data, "image/jpeg"))])
 
 
-def test_a_finding_with_a_photo_goes_round_the_loop_to_closure(people):
+def test_a_finding_with_a_photo_goes_round_the_loop_to_closure(people, site_city):
     clients, store = people
     inspector, handler, other = clients["inspector"], clients["handler"], clients["other"]
     found = record(inspector, photo("JPEG", colour="red"))
@@ -56,6 +57,11 @@ def test_a_finding_with_a_photo_goes_round_the_loop_to_closure(people):
     handler.post(f"/api/orders/{number}/moves", json={"action": "accept"}).raise_for_status()
     told = handler.post(f"/api/orders/{number}/moves", json={"action": "reply", "text": "已整改"})
     assert told.status_code == 422 and told.json()["code"] == "move.photo_required"
+    # So the inbox's reply on a finding is a link to its page, where the photo goes with the answer.
+    add_user(site_city, "handler-page", ["unit_handler"], "SH-JA-CJD")
+    inbox = sign_in(handler.app, "handler-page").get("/inbox").text
+    assert f'<a class="button primary" href="/inspection/findings/{number}">答复</a>' in inbox
+    assert f'data-number="{number}" data-action="reply"' not in inbox
     replied = handler.post(f"/api/inspection/findings/{number}/reply", data={"text": "已疏导人群，设置一米线"},
                            files=[("photos", ("after.png", photo("PNG", colour="green"), "image/png"))])
     assert replied.status_code == 200, replied.text
