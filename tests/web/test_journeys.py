@@ -191,6 +191,7 @@ def test_a_dispatcher_works_the_queue_with_the_keyboard_alone(site, browser):
     page = browser.new_context(base_url=base, **DESKTOP).new_page()
     page.set_default_timeout(WAIT)
     page.goto("/login?next=/queue")
+    expect(page.get_by_label("用户名")).to_be_focused()  # autofocus can land just after the load event
     page.keyboard.type("dispatcher")  # the user name field has the focus
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
