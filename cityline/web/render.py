@@ -26,7 +26,7 @@ from cityline import privacy
 from cityline.db import utcnow
 from cityline.orders.rules import FINAL
 from cityline.taxonomy import load_taxonomy
-from cityline.timeutil import to_local
+from cityline.timeutil import local_zone, to_local
 from cityline.web.rules import (
     DUE_SOON,
     Clock,
@@ -138,6 +138,7 @@ def page_values(request: Request, visitor: Visitor | None, lang: str, current: s
         "clock_of": clock_of, "clock_text": partial(clock_text, lang),
         "other_lang": other, "switch_url": switch_url(request, other), "strings": strings(lang),
         "due_soon_seconds": int(DUE_SOON.total_seconds()),  # the page's countdowns use the same
+        "time_zone": local_zone().key,  # times a script shows are the centre's, as the server's are
     }
 
 

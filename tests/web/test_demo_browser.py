@@ -95,6 +95,11 @@ def test_every_role_lands_on_live_work(demo, browser):  # noqa: F811
         curve = analyst.request.get("/api/analytics/situation").json()["curve"]
         assert sum(point["received"] for point in curve[-2:]) > 0
     expect(analyst.locator("#z-sealed")).to_contain_text("个")
+    # How fresh the export is, in the centre's time, as every other time on the page (not the browser's).
+    exported = datetime.fromisoformat(analyst.request.get("/api/analytics/situation").json()["exported_at"])
+    shown = to_local(exported)
+    expect(analyst.locator("#situation-fresh")).to_contain_text(
+        f"{shown:%Y}/{shown.month}/{shown.day} {shown:%H:%M}")
     shot(analyst, "demo-analyst-situation")
 
     commander = sign_in(browser, demo, "commander")

@@ -134,7 +134,8 @@
     $("situation-state").textContent = "";
     // The figures are the background export's, not the store's this instant: say how fresh.
     $("situation-fresh").textContent = data.exported_at
-      ? t("situation.exported", { at: new Date(data.exported_at).toLocaleString() })
+      ? t("situation.exported", { at: new Date(data.exported_at).toLocaleString(document.documentElement.lang || undefined, {
+          timeZone: document.querySelector('meta[name="time-zone"]').content, hour12: false }) })
       : t("situation.not_exported");
     $("situation-fresh").hidden = false;
     $("kpis").hidden = false;
