@@ -302,15 +302,10 @@ def register_grids(factory: sessionmaker[Session], residents_csv: Path) -> None:
 def load_starter_knowledge(factory: sessionmaker[Session]) -> int:
     from cityline.db import utcnow
     from cityline.knowledge.files import import_records, read_records
+    from cityline.knowledge.search import STARTER
 
     with transaction(factory) as session:
-        return import_records(session, read_records(starter_folder()), actor="demo", now=utcnow()).published
-
-
-def starter_folder() -> Path:
-    from importlib import resources
-
-    return Path(str(resources.files("cityline.knowledge").joinpath("data")))
+        return import_records(session, read_records(STARTER), actor="demo", now=utcnow()).published
 
 
 def train_triage(factory: sessionmaker[Session], say: Callable[[str], None]) -> int | None:
