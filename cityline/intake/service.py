@@ -251,8 +251,8 @@ def create_order(
         event_data |= found
     timers: list[dict[str, Any]] = []
     if unit is None:
-        event_data |= (planned := plan_new_order(order, ("received", received_at, event_data)))[0]
-        timers = planned[1]
+        deadlines, timers = plan_new_order(order, ("received", received_at, event_data))
+        event_data |= deadlines
     if data.external_id:
         try:
             with session.begin_nested():  # an import (which takes no key) may store it meanwhile
