@@ -89,12 +89,16 @@ class History:
     def weekdays(self) -> np.ndarray:
         return np.array([d.weekday() for d in self.days])
 
-    def matrix(self, keys: Sequence, rows: Sequence[tuple], key_of, day_of, count_of) -> np.ndarray:
-        position = {k: i for i, k in enumerate(keys)}
-        column = {d: i for i, d in enumerate(self.days)}
+    def matrix(self, keys: Sequence, cells: Sequence[tuple]) -> np.ndarray:
+        """Counts per key (row) and day (column) from (key, day, count) cells, one per key and
+        day (a GROUP BY's rows); filled by index arrays, as the cells run to tens of thousands."""
         matrix = np.zeros((len(keys), len(self.days)))
-        for row in rows:
-            matrix[position[key_of(row)], column[day_of(row)]] = count_of(row)
+        if cells:
+            position = {k: i for i, k in enumerate(keys)}
+            column = {d: i for i, d in enumerate(self.days)}
+            cell_keys, cell_days, counts = zip(*cells, strict=True)
+            matrix[np.fromiter(map(position.__getitem__, cell_keys), np.intp, len(cells)),
+                   np.fromiter(map(column.__getitem__, cell_days), np.intp, len(cells))] = counts
         return matrix
 
 
@@ -118,7 +122,7 @@ def term_issues(source: Source, day: date, history: History, rule: Rule) -> list
     candidates.sort()
     source.register("candidates", pa.table({"term": candidates}))
     rows = source.rows(TERM_SERIES, first=history.days[0], last=day)
-    matrix = history.matrix(candidates, rows, lambda r: r[0], lambda r: r[1], lambda r: r[2])
+    matrix = history.matrix(candidates, rows)
     verdict = judge(matrix, history.totals, history.weekdays, rule)
     alarmed = [int(i) for i in np.flatnonzero(verdict.alarm)]
     if not alarmed:
@@ -156,7 +160,8 @@ def join_phrasings(groups: list[list[int]], words: Sequence[str],
     """
     if len(groups) < 2:
         return groups
-    labels = np.array([_best_group(set(r.terms), groups, words) for r in rows])
+    group_of = {words[w]: g for g, group in enumerate(groups) for w in group}
+    labels = np.array([_best_group(r.terms, group_of) for r in rows])
     merged = merge_groups(context_rows([r.terms for r in rows]), labels, MERGE_AT)
     joined: dict[int, list[int]] = {}
     for position, group in enumerate(groups):
@@ -165,10 +170,11 @@ def join_phrasings(groups: list[list[int]], words: Sequence[str],
     return sorted(joined.values(), key=lambda g: (-len(g), g))
 
 
-def _best_group(terms: set[str], groups: list[list[int]], words: Sequence[str]) -> int:
-    hits = [sum(words[w] in terms for w in group) for group in groups]
-    best = max(range(len(groups)), key=lambda g: (hits[g], -g))
-    return best if hits[best] else -1
+def _best_group(terms: Sequence[str], group_of: dict[str, int]) -> int:
+    """The group with most of the order's alarming words (the first such group on a tie; -1:
+    none). ``group_of``: each alarming word's group (the groups share no word)."""
+    hits = Counter(group_of[t] for t in set(terms) if t in group_of)
+    return min(hits, key=lambda g: (-hits[g], g)) if hits else -1
 
 
 def place_issues(source: Source, day: date, history: History, rule: Rule) -> list[Emerging]:
@@ -177,8 +183,8 @@ def place_issues(source: Source, day: date, history: History, rule: Rule) -> lis
     if not keys:
         return []
     wanted = set(keys)
-    rows = [r for r in rows if (r[0], r[1]) in wanted]
-    matrix = history.matrix(keys, rows, lambda r: (r[0], r[1]), lambda r: r[2], lambda r: r[3])
+    cells = [((category, district), on, n) for category, district, on, n in rows if (category, district) in wanted]
+    matrix = history.matrix(keys, cells)
     verdict = judge(matrix, history.totals, history.weekdays, rule)
     alarmed = [int(i) for i in np.flatnonzero(verdict.alarm)]
     if not alarmed:
