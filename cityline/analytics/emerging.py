@@ -6,7 +6,9 @@ Two kinds of series are watched every day, over the last ``LOOKBACK`` days:
   number of orders a day that use it (any category). A new problem brings new
   words ("二房东", "转租" …) that rise together; alarming terms whose orders
   overlap are one issue (``alarms.group_terms``), and an issue needs at least
-  ``MIN_TERMS`` of them, because one word rising alone is usually chance.
+  ``MIN_TERMS`` of them, because one word rising alone is usually chance — unless
+  that word alone is beyond 10^−``Rule.min_lone_surprise`` (callers who each name a
+  new problem in their own words often share only its one key word: "交通卡").
   When it began is the start of its Kleinberg burst (``detect.kleinberg_bursts``).
 - **places**: every category in every district. An alarm here that an issue of
   terms already explains (half its orders or more) is not repeated; its district
@@ -19,9 +21,10 @@ series (−log10 of the chance of so many orders at the expected rate).
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -131,7 +134,11 @@ def term_issues(source: Source, day: date, history: History, rule: Rule) -> list
     today = source.orders(ORDERS_WITH_TERMS, first=day, last=day, terms=words)
     users = [{row.number for row in today if word in row.terms} for word in words]
     issues = []
-    groups = join_phrasings([g for g in group_terms(users) if len(g) >= MIN_TERMS], words, today)
+    groups = join_phrasings([g for g in group_terms(users)
+                             if len(g) >= MIN_TERMS or verdict.surprise[alarmed[g[0]]] >= rule.min_lone_surprise],
+                            words, today)
+    # A word alarming alone whose orders another issue mostly holds is that issue's word.
+    lone_words = [len(group) == 1 for group in groups]
     for group in groups:
         ranked = sorted(group, key=lambda g: -verdict.surprise[alarmed[g]])
         main = alarmed[ranked[0]]
@@ -146,7 +153,9 @@ def term_issues(source: Source, day: date, history: History, rule: Rule) -> list
             first_seen=first_seen, score=float(verdict.surprise[alarmed[ranked[0]]]),
             places=_places(chosen), order_ids=central[:SHOWN], members=members, source="terms",
             growth=float(verdict.growth[main]), central=central, member_terms=[r.terms for r in chosen]))
-    return issues
+    return [issue for issue, lone in zip(issues, lone_words, strict=True)
+            if not (lone and any(len(issue.members & other.members) * 2 >= len(issue.members)
+                                 for other in issues if other is not issue))]
 
 
 def join_phrasings(groups: list[list[int]], words: Sequence[str],
@@ -185,7 +194,9 @@ def place_issues(source: Source, day: date, history: History, rule: Rule) -> lis
     wanted = set(keys)
     cells = [((category, district), on, n) for category, district, on, n in rows if (category, district) in wanted]
     matrix = history.matrix(keys, cells)
-    verdict = judge(matrix, history.totals, history.weekdays, rule)
+    # A district's category that grows a little every day is the city's trend in that district,
+    # not a new problem: the ramp rule is for new words (alarms.Rule.min_rise_surprise).
+    verdict = judge(matrix, history.totals, history.weekdays, replace(rule, min_rise_surprise=math.inf))
     alarmed = [int(i) for i in np.flatnonzero(verdict.alarm)]
     if not alarmed:
         return []
