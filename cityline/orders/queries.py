@@ -187,6 +187,15 @@ def _after(cursor: Cursor):
                Order.resolve_by.is_(None))
 
 
+def _deadline_order(f: OrderFilter) -> tuple:
+    """Nearest deadline first, orders without one last. With a deadline bound every order has one:
+    sorted by it alone, which the open-orders deadline index gives in order (the "without one"
+    term would have every overdue order read and sorted for a page)."""
+    if f.due_before:
+        return Order.resolve_by, Order.id
+    return Order.resolve_by.is_(None), Order.resolve_by, Order.id
+
+
 def list_orders(session: Session, f: OrderFilter, *, page: int = 1, page_size: int = 50, sort: str = "received",
                 after: Cursor | None = None, count_limit: int | None = None):
     """One page of orders (newest first, or nearest deadline first) as rows (order, unit code, merge
@@ -203,8 +212,7 @@ def list_orders(session: Session, f: OrderFilter, *, page: int = 1, page_size: i
         select(Order, Unit.code, target.number, Unit, target)
         .outerjoin(Unit, Unit.id == Order.unit_id)
         .outerjoin(target, target.id == Order.merged_into_id)
-        .order_by(*((Order.resolve_by.is_(None), Order.resolve_by, Order.id) if sort == "deadline"
-                    else (Order.received_at.desc(), Order.id.desc())))
+        .order_by(*(_deadline_order(f) if sort == "deadline" else (Order.received_at.desc(), Order.id.desc())))
         .limit(page_size + 1)  # one more than shown: is there a next page?
     )
     query = query.where(_after(after)) if after is not None else query.offset((page - 1) * page_size)
