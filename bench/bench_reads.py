@@ -13,7 +13,7 @@ in ``--data`` (``reads-<db>-<orders>.db``, or the PostgreSQL cluster
 if missing, so the store follows the schema.
 
 Then each read is timed through the app on real HTTP (uvicorn in this process), as a
-signed-in user of the role that uses it: the dispatcher's ``/queue``, a street
+signed-in user of the role that uses it: the dispatcher's ``/queue`` (and its API), a street
 office handler's ``/inbox``, a district supervisor's ``/board``, the order list
 (``/api/orders`` unfiltered, by status, category, urgency, special group, text, its
 next page by cursor, deep ``page=``) and ``/orders`` in the console, the analyst's
@@ -356,6 +356,7 @@ def reads(number: str) -> list[tuple[str, str, str]]:
         ("GET /healthz", "bench.operator", "/healthz"),
         ("one order by number", "bench.operator", f"/api/orders/{number}"),
         ("queue (dispatcher)", "bench.dispatcher", "/queue"),
+        ("queue API, 50 (dispatcher)", "bench.dispatcher", "/api/dispatch/queue"),
         ("inbox (street office)", "bench.handler", "/inbox"),
         ("board (district supervisor)", "bench.supervisor", "/board"),
         ("list, no filter", "bench.operator", "/api/orders?page_size=50"),

@@ -188,22 +188,19 @@ def board(request: Request) -> Response:
     if isinstance(v, Response):
         return v
     now, limit = utcnow(), cards_asked(request)
-    reach = orders_api.order_filter(v.deps)
+    v.deps.require("orders:read")
     with read_transaction(v.deps.sessions) as session:
-        soon_orders, soon_total = queries.due_soon(session, reach, now, now + DUE_SOON, limit)
-        soon = describe_many(session, soon_orders), soon_total
-        late_orders, late_total = queries.escalated(session, reach, limit)
-        escalated = describe_many(session, late_orders), late_total
-    sections = [("due_soon", soon), ("overdue", orders(v, request, overdue=True, page_size=limit)),
-                ("escalated", escalated), ("extensions", orders(v, request, extension_pending=True, page_size=limit)),
-                ("special", orders(v, request, open=True, special_group="any", page_size=limit))]
-    asking = sections[3][1][0]
+        lanes = queries.board(session, orders_api.reach_filter(v.deps), now, now + DUE_SOON, limit)
+        shown = list({o.id: o for found, _ in lanes.values() for o in found}.values())  # an order may be in several
+        views = {view.number: view for view in describe_many(session, shown)}
+    sections = [(lane, ([views[o.number] for o in found], total)) for lane, (found, total) in lanes.items()]
+    asking = lanes["extensions"][0]
     template = "board_items.html" if fragment(request) else "board.html"
     return render(request, v, template, current="board", sections=sections, now=now,
                   shown=limit, more_url=more_url(request, limit),
                   due_soon_hours=int(DUE_SOON.total_seconds() // 3600), mask=mask_text,
                   unit_names=unit_names(v),
-                  actions={o.number: permitted_actions(v, o, "orders:supervise") for o in asking})
+                  actions={o.number: permitted_actions(v, views[o.number], "orders:supervise") for o in asking})
 
 
 @router.get("/orders")

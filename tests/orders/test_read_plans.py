@@ -64,11 +64,8 @@ def reads(session: Session, everyone: OrderFilter, district: OrderFilter, street
     for status in ("dispatched", "accepted"):  # a street office's inbox, described (its units' codes) for the page
         rows, _total, _next = queries.list_orders(session, replace(street, status=status), page_size=20, sort="deadline")
         describe_many(session, [order for order, *_ in rows])
-    queries.due_soon(session, district, NOW, NOW + timedelta(hours=24), 20)  # a district supervisor's board
-    queries.escalated(session, district, 20)
-    for lane in (replace(district, open=True, due_before=NOW), replace(district, open=True, extension_pending=True),
-                 replace(district, open=True, special_group="any")):
-        queries.list_orders(session, lane, page_size=20, sort="deadline")
+    queries.board(session, district, NOW, NOW + timedelta(hours=24), 20)  # a district supervisor's board
+    queries.board(session, everyone, NOW, NOW + timedelta(hours=24), 20)  # the city's
     for f in (everyone, replace(everyone, status="dispatched"), replace(everyone, category="GEN.SAFETY"),
               replace(everyone, category="GEN."), replace(everyone, urgency="normal", open=True),
               replace(everyone, channel="phone"), replace(everyone, language="foreign"),
