@@ -204,7 +204,14 @@ def list_orders(session: Session, f: OrderFilter, *, page: int = 1, page_size: i
     if after is not None and after.sort != sort:
         raise Invalid("the cursor belongs to another sort order",
                       [FieldError("cursor", f"a cursor of sort={after.sort}, asked with sort={sort}")])
-    total = count_of(session, filtered(select(Order.id), f), count_limit)
+    order = _deadline_order(f) if sort == "deadline" else (Order.received_at.desc(), Order.id.desc())
+    counted = filtered(select(Order.id), f)
+    if f.open:
+        # Open orders counted in the page's own order, along the open-orders index the page reads:
+        # by status they are scattered over the table (SQLite: "open, with a special group" at 1 M,
+        # 54 → 23 ms).
+        counted = counted.order_by(*order)
+    total = count_of(session, counted, count_limit)
     target = aliased(Order)
     query = (
         # The unit and the merge target also as objects: held by the rows, they answer the lookups
@@ -212,7 +219,7 @@ def list_orders(session: Session, f: OrderFilter, *, page: int = 1, page_size: i
         select(Order, Unit.code, target.number, Unit, target)
         .outerjoin(Unit, Unit.id == Order.unit_id)
         .outerjoin(target, target.id == Order.merged_into_id)
-        .order_by(*(_deadline_order(f) if sort == "deadline" else (Order.received_at.desc(), Order.id.desc())))
+        .order_by(*order)
         .limit(page_size + 1)  # one more than shown: is there a next page?
     )
     query = query.where(_after(after)) if after is not None else query.offset((page - 1) * page_size)
