@@ -206,10 +206,11 @@ def list_orders(session: Session, f: OrderFilter, *, page: int = 1, page_size: i
                       [FieldError("cursor", f"a cursor of sort={after.sort}, asked with sort={sort}")])
     order = _deadline_order(f) if sort == "deadline" else (Order.received_at.desc(), Order.id.desc())
     counted = filtered(select(Order.id), f)
-    if f.open:
-        # Open orders counted in the page's own order, along the open-orders index the page reads:
-        # by status they are scattered over the table (SQLite: "open, with a special group" at 1 M,
-        # 54 → 23 ms).
+    if f.open and sort == "received":
+        # Open orders newest first are counted along the open-orders index the page reads: by
+        # status they are scattered over the table (SQLite: "open, with a special group" at 1 M,
+        # 54 → 23 ms). By deadline, the deadline index alone counts them (ordered, PostgreSQL
+        # would sort them by id too).
         counted = counted.order_by(*order)
     total = count_of(session, counted, count_limit)
     target = aliased(Order)
