@@ -5,10 +5,11 @@ within that person's reach: outside it an order does not exist, not even as a ca
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from cityline.config import get_settings
@@ -32,9 +33,10 @@ def similarity(a: str | set[str], b: str | set[str]) -> float:
     return len(x & y) / len(x | y) if x and y else 0.0
 
 
-def score(order: Order, other, order_bigrams: set[str] | None = None) -> tuple[float, list[str]]:
+def score(order: Order, other, order_bigrams: set[str] | None = None,
+          other_bigrams: set[str] | None = None) -> tuple[float, list[str]]:
     """How likely ``other`` (an order or a row with the same fields) reports the same thing, and why."""
-    value, reasons = similarity(order_bigrams or order.text, other.text), []
+    value, reasons = similarity(order_bigrams or order.text, other_bigrams or other.text), []
     if value >= 0.2:
         reasons.append(f"文本相似 {value:.2f}")
     if order.caller_phone_digest and order.caller_phone_digest == other.caller_phone_digest:
@@ -59,29 +61,61 @@ def find_duplicates(session: Session, order: Order, *, reach: OrderFilter | None
     takes the place of one the asker may see. None means the whole city: intake's own
     look for auto-dispatch.
     """
-    since = order.received_at - timedelta(hours=get_settings().duplicate_window_hours)
-    same_place = and_(Order.category == order.category, Order.district == order.district) if (
-        order.category and order.district) else None
-    same_caller = Order.caller_phone_digest == order.caller_phone_digest if order.caller_phone_digest else None
-    # Only the columns scoring needs: this runs inside the intake transaction.
-    columns = (Order.number, Order.text, Order.caller_phone_digest, Order.street, Order.category,
-               Order.channel, Order.status, Order.received_at)
-    # One query per way of being alike, each read newest first along its own index: as one query
-    # with OR, SQLite merged both indexes and sorted every match of a busy category and district.
-    candidates: dict[str, Any] = {}
-    for alike in (c for c in (same_place, same_caller) if c is not None):
-        query = select(*columns).where(alike, Order.received_at >= since, Order.received_at <= order.received_at,
-                                       Order.status.not_in(sorted(WITHDRAWN)))
-        if order.id is not None:  # a stored order is not its own duplicate (a new one is not stored yet)
-            query = query.where(Order.id != order.id)
-        if reach is not None:
-            query = filtered(query, reach)
-        for other in session.execute(query.order_by(Order.received_at.desc()).limit(50)):
-            candidates.setdefault(other.number, other)
-    found, mine = [], bigrams(order.text)
-    for other in sorted(candidates.values(), key=lambda row: row.received_at, reverse=True):
-        value, reasons = score(order, other, mine)
-        if value >= threshold:
-            found.append({"number": other.number, "score": round(value, 3), "reasons": reasons,
-                          "channel": other.channel, "status": other.status})
-    return sorted(found, key=lambda d: -d["score"])[:limit]
+    return duplicates_of(session, [order], reach=reach, threshold=threshold, limit=limit)[0]
+
+
+# Only the columns scoring needs: this runs inside the intake transaction.
+_COLUMNS = (Order.number, Order.text, Order.caller_phone_digest, Order.street, Order.category,
+            Order.channel, Order.status, Order.received_at)
+
+
+def _looking(alike, reach: OrderFilter | None, stored: bool):
+    """The candidates alike in one way, newest first along that way's own index; the order's
+    values and window are bound when it is run, so a page of orders runs one statement."""
+    query = select(*_COLUMNS).where(alike, Order.received_at >= bindparam("since"),
+                                    Order.received_at <= bindparam("at"), Order.status.not_in(sorted(WITHDRAWN)))
+    if stored:  # a stored order is not its own duplicate (a new one is not stored yet)
+        query = query.where(Order.id != bindparam("id"))
+    if reach is not None:
+        query = filtered(query, reach)
+    return query.order_by(Order.received_at.desc()).limit(50)
+
+
+def duplicates_of(session: Session, orders: Sequence[Order], *, reach: OrderFilter | None = None,
+                  threshold: float = 0.4, limit: int = 5) -> list[list[dict[str, Any]]]:
+    """:func:`find_duplicates` of each of ``orders`` (the dispatcher's queue asks it for a page):
+    each way's statement is built once, and a candidate's words are split once however many
+    of the orders it is a candidate of."""
+    window = timedelta(hours=get_settings().duplicate_window_hours)
+    ways: dict[tuple[str, bool], Any] = {}
+
+    def way(name: str, stored: bool):
+        if (name, stored) not in ways:
+            alike = (and_(Order.category == bindparam("category"), Order.district == bindparam("district"))
+                     if name == "place" else Order.caller_phone_digest == bindparam("digest"))
+            ways[name, stored] = _looking(alike, reach, stored)
+        return ways[name, stored]
+
+    words: dict[str, set[str]] = {}
+    found_all = []
+    for order in orders:
+        params = {"since": order.received_at - window, "at": order.received_at, "id": order.id,
+                  "category": order.category, "district": order.district, "digest": order.caller_phone_digest}
+        # One query per way of being alike: as one query with OR, SQLite merged both indexes and
+        # sorted every match of a busy category and district.
+        candidates: dict[str, Any] = {}
+        for name, given in (("place", order.category and order.district), ("caller", order.caller_phone_digest)):
+            if given:
+                for other in session.execute(way(name, order.id is not None), params):
+                    candidates.setdefault(other.number, other)
+        found, mine = [], bigrams(order.text)
+        for other in sorted(candidates.values(), key=lambda row: row.received_at, reverse=True):
+            theirs = words.get(other.number)
+            if theirs is None:
+                theirs = words[other.number] = bigrams(other.text)
+            value, reasons = score(order, other, mine, theirs)
+            if value >= threshold:
+                found.append({"number": other.number, "score": round(value, 3), "reasons": reasons,
+                              "channel": other.channel, "status": other.status})
+        found_all.append(sorted(found, key=lambda d: -d["score"])[:limit])
+    return found_all
