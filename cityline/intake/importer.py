@@ -397,7 +397,9 @@ def _commit(factory, ready: list[_Ready], report: ImportReport) -> None:
     """Write ``ready`` rows in one transaction; the report counts them once it has committed."""
     with transaction(factory) as session:
         numbers = _numbers(session, [r.row for r in ready])
-        values = [r.values | {"number": numbers[r.row.external_id]} for r in ready]
+        values = [r.values for r in ready]
+        for r in ready:  # set (not merged into a copy): the values are this batch's own
+            r.values["number"] = numbers[r.row.external_id]
         # Sorted by external_id: two imports of overlapping files take the rows' locks in the
         # same order, so one waits for the other instead of the two deadlocking.
         values.sort(key=lambda v: v["external_id"])
@@ -438,27 +440,32 @@ def _insert_orders(connection, values: list[dict[str, Any]]) -> None:
         # INSERT that skips such rows instead (rare: only overlapping imports meet it).
         try:
             with connection.begin_nested():
-                _write_rows(connection, table, columns, [tuple(v[c] for c in columns) for v in values])
+                _write_rows(connection, table, columns, _listed(values, columns))
             return
         except IntegrityError as exc:
             if getattr(exc.orig, "sqlstate", None) != "23505":  # not a unique violation: the row's fault
                 raise
         connection.execute(postgresql.insert(table).on_conflict_do_nothing(index_elements=["external_id"]), values)
         return
-    _write_rows(connection, table, columns, [tuple(v[c] for c in columns) for v in values],
-                tail=" ON CONFLICT (external_id) DO NOTHING")
+    _write_rows(connection, table, columns, _listed(values, columns), tail=" ON CONFLICT (external_id) DO NOTHING")
 
 
-def _write_rows(connection, table, columns: Sequence[str], rows: list[tuple], tail: str = "") -> None:
-    """Insert ``rows`` (tuples of ``columns``' values, as Python values) into ``table``."""
+def _listed(values: list[dict[str, Any]], columns: Sequence[str]) -> list[list[Any]]:
+    return [list(map(v.__getitem__, columns)) for v in values]
+
+
+def _write_rows(connection, table, columns: Sequence[str], rows: list[list[Any]], tail: str = "") -> None:
+    """Insert ``rows`` (lists of ``columns``' values, as Python values, converted in place) into ``table``."""
     convert = _converters(table, tuple(columns), connection.dialect.name)
-    if convert:
-        rows = [tuple(f(value) if f and value is not None else value for f, value in zip(convert, row, strict=True))
-                for row in rows]
+    for row in rows:
+        for column, to_stored in convert:
+            if row[column] is not None:
+                row[column] = to_stored(row[column])
     names = ", ".join(columns)
     if connection.dialect.name != "postgresql":
         marks = ", ".join("?" * len(columns))
-        connection.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks}){tail}", rows)
+        connection.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks}){tail}",
+                                   list(map(tuple, rows)))  # SQLAlchemy takes a row as a tuple
         return
     statement = f"COPY {table.name} ({names}) FROM STDIN"
     raw = connection.connection.driver_connection
@@ -476,18 +483,17 @@ def _write_rows(connection, table, columns: Sequence[str], rows: list[tuple], ta
 
 
 @cache
-def _converters(table, columns: tuple[str, ...], dialect: str) -> tuple[Callable | None, ...] | None:
-    """Per column, what turns its Python value into what the driver takes (None: as it is)."""
-    found: list[Callable | None] = []
-    for name in columns:
+def _converters(table, columns: tuple[str, ...], dialect: str) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+    """(column's place, what turns its Python value into what the driver takes) for the columns
+    whose values the driver does not take as they are."""
+    found: list[tuple[int, Callable[[Any], Any]]] = []
+    for place, name in enumerate(columns):
         kind = table.c[name].type
         if isinstance(kind, JSON):
-            found.append(json.dumps)  # as SQLAlchemy stores JSON on both databases
+            found.append((place, json.dumps))  # as SQLAlchemy stores JSON on both databases
         elif isinstance(kind, UTCDateTime):
-            found.append(_utc if dialect == "postgresql" else _sqlite_utc)
-        else:
-            found.append(None)
-    return tuple(found) if any(found) else None
+            found.append((place, _utc if dialect == "postgresql" else _sqlite_utc))
+    return tuple(found)
 
 
 def _utc(value: datetime) -> datetime:
@@ -600,12 +606,12 @@ def _address_place(address: str) -> dict[str, Any] | None:
 
 
 def _event_rows(order_id: int, row: ImportRow, steps: list[_Step],
-                prediction: dict[str, Any] | None) -> list[tuple]:
+                prediction: dict[str, Any] | None) -> list[list[Any]]:
     """The order's events as rows of ``_EVENT_COLUMNS``: received, then its recorded history."""
     received: dict[str, Any] = {"channel": row.channel, "external_id": row.external_id}
     if prediction:
         received["triage"] = prediction
-    events = [(order_id, row.received_at, IMPORT_ACTOR, "received", None, "received", received, None)]
-    events.extend((order_id, step.at, IMPORT_ACTOR, step.action, step.from_status, step.to_status, step.data, None)
+    events = [[order_id, row.received_at, IMPORT_ACTOR, "received", None, "received", received, None]]
+    events.extend([order_id, step.at, IMPORT_ACTOR, step.action, step.from_status, step.to_status, step.data, None]
                   for step in steps)
     return events
