@@ -158,7 +158,7 @@ class _Ready:
     steps: list[_Step]
     state: OrderState
     values: dict[str, Any]
-    prediction: dict[str, Any] | None
+    prediction: str | None  # as JSON: written so by the worker that made it (a str crosses processes cheaply)
 
 
 @dataclass
@@ -171,8 +171,8 @@ class _Preparing:
     prepared: list[Future[list[_Prepared]]]
 
 
-# A row's order values and triage prediction, or why they could not be built (an error's type).
-_Prepared = tuple[dict[str, Any], dict[str, Any] | None] | str
+# A row's order values and triage prediction (as JSON), or why they could not be built (an error's type).
+_Prepared = tuple[dict[str, Any], str | None] | str
 
 
 def import_file(factory: sessionmaker[Session], path: Path, **options) -> ImportReport:
@@ -416,7 +416,8 @@ def _commit(factory, ready: list[_Ready], report: ImportReport) -> None:
             if r.state.status not in FINAL:  # an open order is chased like a live one
                 still_open.append({"id": order_id, "number": numbers[r.row.external_id], **{
                     k: r.values.get(k) for k in ("urgency", "category", "special_groups", "channel")},
-                    "events": [(e[_ACTION], e[_AT], e[_DATA]) for e in own]})
+                    "events": [(e[_ACTION], e[_AT], json.loads(e[_DATA]) if isinstance(e[_DATA], _JSONText) else e[_DATA])
+                               for e in own]})
         if events:
             _write_rows(connection, OrderEvent.__table__, _EVENT_COLUMNS, events)
         _track_deadlines(connection, track_new(session, still_open))
@@ -490,10 +491,19 @@ def _converters(table, columns: tuple[str, ...], dialect: str) -> tuple[tuple[in
     for place, name in enumerate(columns):
         kind = table.c[name].type
         if isinstance(kind, JSON):
-            found.append((place, json.dumps))  # as SQLAlchemy stores JSON on both databases
+            found.append((place, _json))
         elif isinstance(kind, UTCDateTime):
             found.append((place, _utc if dialect == "postgresql" else _sqlite_utc))
     return tuple(found)
+
+
+class _JSONText(str):
+    """A JSON column's value written as JSON already."""
+
+
+def _json(value: Any) -> str:
+    """As SQLAlchemy stores JSON on both databases (``json.dumps``)."""
+    return value if isinstance(value, _JSONText) else json.dumps(value)
 
 
 def _utc(value: datetime) -> datetime:
@@ -564,7 +574,7 @@ def _numbers(session: Session, rows: Iterable[ImportRow]) -> dict[str, str]:
 
 
 def _order_values(row: ImportRow, state: OrderState, units: dict[str, int], vault: Vault,
-                  predicted: dict[str, Any] | Exception | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+                  predicted: dict[str, Any] | Exception | None) -> tuple[dict[str, Any], str | None]:
     """The order's stored values but its number (reserved when it is written), with the
     labels ``predicted`` for it by the batch's triage."""
     if isinstance(predicted, Exception):
@@ -587,7 +597,7 @@ def _order_values(row: ImportRow, state: OrderState, units: dict[str, int], vaul
         "replied_at": state.replied_at, "visited_at": state.visited_at, "closed_at": state.closed_at,
         "reply": state.reply, "satisfaction": state.satisfaction, "merged_into_id": None,
         "returns": state.returns, "reopens": state.reopens, "created_at": now, "updated_at": now,
-    }, prediction
+    }, json.dumps(prediction) if prediction else None
 
 
 def _place(address: str | None, text: str) -> dict[str, Any] | None:
@@ -606,11 +616,11 @@ def _address_place(address: str) -> dict[str, Any] | None:
 
 
 def _event_rows(order_id: int, row: ImportRow, steps: list[_Step],
-                prediction: dict[str, Any] | None) -> list[list[Any]]:
+                prediction: str | None) -> list[list[Any]]:
     """The order's events as rows of ``_EVENT_COLUMNS``: received, then its recorded history."""
-    received: dict[str, Any] = {"channel": row.channel, "external_id": row.external_id}
-    if prediction:
-        received["triage"] = prediction
+    # The JSON that json.dumps gives {"channel", "external_id", "triage": the prediction}.
+    received = _JSONText(f'{{"channel": {json.dumps(row.channel)}, "external_id": {json.dumps(row.external_id)}'
+                         + (f', "triage": {prediction}}}' if prediction else "}"))
     events = [[order_id, row.received_at, IMPORT_ACTOR, "received", None, "received", received, None]]
     events.extend([order_id, step.at, IMPORT_ACTOR, step.action, step.from_status, step.to_status, step.data, None]
                   for step in steps)
