@@ -198,15 +198,15 @@ def import_rows(
     report = ImportReport()
     seen: set[str] = set()
     units = _unit_ids(factory)
-    prepare = partial(_prepare_rows, units=units, vault=vault, classify_many=classify_many, remembered={})
+    prepare = partial(_prepare_rows, vault=vault, classify_many=classify_many, remembered={})
     with _preparers(workers, prepare) as submit:
         waiting: deque[_Preparing] = deque()  # batches being prepared, oldest first
         for batch in _checked_batches(rows, report, seen, units, batch_size, progress):
             waiting.append(_start(factory, batch, report, submit, workers))
             if len(waiting) > 1:  # the next batch is prepared while this one is written
-                _write(factory, waiting.popleft(), report)
+                _write(factory, waiting.popleft(), report, units)
         while waiting:
-            _write(factory, waiting.popleft(), report)
+            _write(factory, waiting.popleft(), report, units)
     if progress:
         progress(report.read)
     report.bad.sort(key=lambda e: e.row)  # a row the database refused is found after later rows' checks
@@ -246,16 +246,16 @@ def _checked_batches(rows: Iterable[tuple[int, dict[str, Any]]], report: ImportR
         yield batch
 
 
-Submit = Callable[[list[tuple[ImportRow, OrderState]]], Future[list[_Prepared]]]
+Submit = Callable[[list[ImportRow]], Future[list[_Prepared]]]
 
 
 @contextmanager
-def _preparers(workers: int, prepare: Callable[[list[tuple[ImportRow, OrderState]]], list[_Prepared]],
+def _preparers(workers: int, prepare: Callable[[list[ImportRow]], list[_Prepared]],
                ) -> Iterator[Submit]:
     """submit(rows) -> the future of their prepared values: a process pool's with ``workers``
     > 1, else done at once in this process."""
     if workers <= 1:
-        def at_once(rows: list[tuple[ImportRow, OrderState]]) -> Future[list[_Prepared]]:
+        def at_once(rows: list[ImportRow]) -> Future[list[_Prepared]]:
             done: Future[list[_Prepared]] = Future()
             done.set_result(prepare(rows))
             return done
@@ -269,10 +269,10 @@ def _preparers(workers: int, prepare: Callable[[list[tuple[ImportRow, OrderState
         yield partial(pool.submit, _prepare_in_worker)
 
 
-_worker_prepare: Callable[[list[tuple[ImportRow, OrderState]]], list[_Prepared]] | None = None
+_worker_prepare: Callable[[list[ImportRow]], list[_Prepared]] | None = None
 
 
-def _use_preparer(prepare: Callable[[list[tuple[ImportRow, OrderState]]], list[_Prepared]]) -> None:
+def _use_preparer(prepare: Callable[[list[ImportRow]], list[_Prepared]]) -> None:
     global _worker_prepare
     _worker_prepare = prepare
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
@@ -286,7 +286,7 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _prepare_in_worker(rows: list[tuple[ImportRow, OrderState]]) -> list[_Prepared]:
+def _prepare_in_worker(rows: list[ImportRow]) -> list[_Prepared]:
     assert _worker_prepare is not None, "the pool's initializer sets it"
     return _worker_prepare(rows)
 
@@ -310,21 +310,21 @@ def _start(factory, batch: _Batch, report: ImportReport, submit: Submit, workers
     report.already_present += len(present)
     keep = [i for i, row in enumerate(batch.rows) if row.external_id not in present]
     rows = [batch.rows[i] for i in keep]
-    states = [batch.states[i] for i in keep]
     part = max(1, -(-len(rows) // workers))
-    prepared = [submit(list(zip(rows[i:i + part], states[i:i + part], strict=True)))
-                for i in range(0, len(rows), part)]
-    return _Preparing(rows, [batch.steps[i] for i in keep], states, prepared)
+    prepared = [submit(rows[i:i + part]) for i in range(0, len(rows), part)]
+    return _Preparing(rows, [batch.steps[i] for i in keep], [batch.states[i] for i in keep], prepared)
 
 
-def _write(factory, batch: _Preparing, report: ImportReport) -> None:
+def _write(factory, batch: _Preparing, report: ImportReport, units: dict[str, int]) -> None:
     prepared = [one for part in batch.prepared for one in part.result()]
     ready = []
     for row, steps, state, built in zip(batch.rows, batch.steps, batch.states, prepared, strict=True):
         if isinstance(built, str):  # triage or place parsing failed on this text: the row, not the import
             report.bad.append(RowError(row.row, f"could not be prepared ({built})"))
             continue
-        ready.append(_Ready(row, steps, state, *built))
+        values, prediction = built
+        values.update(_history_values(state, units))  # added here: the workers need not be sent the state
+        ready.append(_Ready(row, steps, state, values, prediction))
     if not ready:
         return
     try:
@@ -339,15 +339,15 @@ def _write(factory, batch: _Preparing, report: ImportReport) -> None:
                 report.bad.append(RowError(one.row.row, f"the database refused the row ({refusal_reason(row_exc)})"))
 
 
-def _prepare_rows(rows: list[tuple[ImportRow, OrderState]], *, units: dict[str, int], vault: Vault,
+def _prepare_rows(rows: list[ImportRow], *, vault: Vault,
                   classify_many: ClassifyMany | None, remembered: dict[tuple[str, str | None], dict[str, Any]],
                   ) -> list[_Prepared]:
     """Each row's order values and prediction (or the type of the error that stopped them)."""
-    predictions = _predictions([row for row, _ in rows], classify_many, remembered)
+    predictions = _predictions(rows, classify_many, remembered)
     prepared: list[_Prepared] = []
-    for (row, state), prediction in zip(rows, predictions, strict=True):
+    for row, prediction in zip(rows, predictions, strict=True):
         try:
-            prepared.append(_order_values(row, state, units, vault, prediction))
+            prepared.append(_order_values(row, vault, prediction))
         except Exception as exc:  # only the error's type: its message may quote the text
             prepared.append(type(exc).__name__)
     return prepared
@@ -573,10 +573,10 @@ def _numbers(session: Session, rows: Iterable[ImportRow]) -> dict[str, str]:
     return numbers
 
 
-def _order_values(row: ImportRow, state: OrderState, units: dict[str, int], vault: Vault,
-                  predicted: dict[str, Any] | Exception | None) -> tuple[dict[str, Any], str | None]:
-    """The order's stored values but its number (reserved when it is written), with the
-    labels ``predicted`` for it by the batch's triage."""
+def _order_values(row: ImportRow, vault: Vault, predicted: dict[str, Any] | Exception | None,
+                  ) -> tuple[dict[str, Any], str | None]:
+    """The order's stored values as received, but its number (reserved when it is written),
+    with the labels ``predicted`` for it by the batch's triage."""
     if isinstance(predicted, Exception):
         raise predicted
     given = {"kind": row.kind, "category": row.category, "urgency": row.urgency,
@@ -584,20 +584,25 @@ def _order_values(row: ImportRow, state: OrderState, units: dict[str, int], vaul
     labels, prediction = fill_labels(row.text, given, predicted and (lambda _text, _language: predicted),
                                      source="import")
     place = _place(row.address, row.text) if not row.district else None
-    now = utcnow()
     values = order_columns(
         number="", text=row.text, received_at=row.received_at, channel=row.channel, labels=labels,
         prediction=prediction, vault=vault, external_id=row.external_id, caller_phone=row.caller_phone,
         address=row.address, district=row.district or (place or {}).get("district"),
         street=row.street if row.district else (row.street or (place or {}).get("street")),
     )
-    return values | {  # where the recorded history left it
+    return values, json.dumps(prediction) if prediction else None
+
+
+def _history_values(state: OrderState, units: dict[str, int]) -> dict[str, Any]:
+    """The order's stored values where its recorded history left it."""
+    now = utcnow()
+    return {
         "status": state.status.value, "unit_id": units[state.unit] if state.unit else None,
         "dispatched_at": state.dispatched_at, "accepted_at": state.accepted_at,
         "replied_at": state.replied_at, "visited_at": state.visited_at, "closed_at": state.closed_at,
         "reply": state.reply, "satisfaction": state.satisfaction, "merged_into_id": None,
         "returns": state.returns, "reopens": state.reopens, "created_at": now, "updated_at": now,
-    }, json.dumps(prediction) if prediction else None
+    }
 
 
 def _place(address: str | None, text: str) -> dict[str, Any] | None:
