@@ -189,7 +189,10 @@ class TrainedModel:
         features = np.concatenate(ids)[positions]
         values = self._word_weights[features, np.array(columns)[:, None]]
         values[~valid] = -np.inf
-        top = np.argsort(-values, axis=1)[:, :limit]
+        # Stable: words of equal weight (e.g. 派出所 and 出所, always seen together) keep the order
+        # of the text's feature ids whatever width the batch's longest text pads the rows to, so a
+        # text is explained the same alone and in any batch.
+        top = np.argsort(-values, axis=1, kind="stable")[:, :limit]
         top_values = np.take_along_axis(values, top, axis=1).tolist()
         top_features = np.take_along_axis(features, top, axis=1).tolist()
         names = self.feature_names
