@@ -42,6 +42,7 @@ from cityline.analytics.queries import (
     OrderRow,
     Source,
 )
+from cityline.analytics.text import FUNCTION_CHARACTERS
 from cityline.analytics.titles import CANDIDATES
 from cityline.taxonomy import load_taxonomy
 
@@ -133,10 +134,13 @@ def term_issues(source: Source, day: date, history: History, rule: Rule) -> list
     words = [candidates[i] for i in alarmed]
     today = source.orders(ORDERS_WITH_TERMS, first=day, last=day, terms=words)
     users = [{row.number for row in today if word in row.terms} for word in words]
+
+    def may_stand_alone(position: int) -> bool:  # a word with a meaning, not a frame's "其为"
+        return (verdict.surprise[alarmed[position]] >= rule.min_lone_surprise
+                and not FUNCTION_CHARACTERS.intersection(words[position]))
+
     issues = []
-    groups = join_phrasings([g for g in group_terms(users)
-                             if len(g) >= MIN_TERMS or verdict.surprise[alarmed[g[0]]] >= rule.min_lone_surprise],
-                            words, today)
+    groups = join_phrasings([g for g in group_terms(users) if len(g) >= MIN_TERMS or may_stand_alone(g[0])], words, today)
     # A word alarming alone whose orders another issue mostly holds is that issue's word.
     lone_words = [len(group) == 1 for group in groups]
     for group in groups:
