@@ -5,10 +5,13 @@ within that person's reach: outside it an order does not exist, not even as a ca
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from cityline.config import get_settings
@@ -19,20 +22,34 @@ from cityline.orders.rules import WITHDRAWN
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
-def bigrams(text: str) -> set[str]:
+def bigrams(text: str) -> frozenset[str]:
     """Character bigrams of the text without spaces and punctuation (works for Chinese)."""
+    # Kept for short texts (what calls are): the same candidates are scored against every new
+    # order of a busy place, and a few thousand short texts' bigrams take a few megabytes.
+    return _kept_bigrams(text) if len(text) <= _KEPT_LENGTH else _bigrams(text)
+
+
+_KEPT_LENGTH = 400
+
+
+@lru_cache(maxsize=4096)
+def _kept_bigrams(text: str) -> frozenset[str]:
+    return _bigrams(text)
+
+
+def _bigrams(text: str) -> frozenset[str]:
     chars = _NOISE.sub("", text.lower())
-    return {chars[i:i + 2] for i in range(len(chars) - 1)} or {chars}
+    return frozenset({chars[i:i + 2] for i in range(len(chars) - 1)} or {chars})
 
 
-def similarity(a: str | set[str], b: str | set[str]) -> float:
+def similarity(a: str | frozenset[str], b: str | frozenset[str]) -> float:
     """Jaccard overlap of character bigrams: 1.0 same words, 0.0 nothing shared."""
-    x = a if isinstance(a, set) else bigrams(a)
-    y = b if isinstance(b, set) else bigrams(b)
+    x = a if isinstance(a, frozenset) else bigrams(a)
+    y = b if isinstance(b, frozenset) else bigrams(b)
     return len(x & y) / len(x | y) if x and y else 0.0
 
 
-def score(order: Order, other, order_bigrams: set[str] | None = None) -> tuple[float, list[str]]:
+def score(order: Order, other, order_bigrams: frozenset[str] | None = None) -> tuple[float, list[str]]:
     """How likely ``other`` (an order or a row with the same fields) reports the same thing, and why."""
     value, reasons = similarity(order_bigrams or order.text, other.text), []
     if value >= 0.2:
@@ -59,24 +76,50 @@ def find_duplicates(session: Session, order: Order, *, reach: OrderFilter | None
     takes the place of one the asker may see. None means the whole city: intake's own
     look for auto-dispatch.
     """
-    since = order.received_at - timedelta(hours=get_settings().duplicate_window_hours)
-    same_place = and_(Order.category == order.category, Order.district == order.district) if (
-        order.category and order.district) else None
-    same_caller = Order.caller_phone_digest == order.caller_phone_digest if order.caller_phone_digest else None
-    # Only the columns scoring needs: this runs inside the intake transaction.
-    columns = (Order.number, Order.text, Order.caller_phone_digest, Order.street, Order.category,
-               Order.channel, Order.status, Order.received_at)
+    since = order.received_at - timedelta(hours=window_hours())
     # One query per way of being alike, each read newest first along its own index: as one query
     # with OR, SQLite merged both indexes and sorted every match of a busy category and district.
-    candidates: dict[str, Any] = {}
-    for alike in (c for c in (same_place, same_caller) if c is not None):
-        query = select(*columns).where(alike, Order.received_at >= since, Order.received_at <= order.received_at,
+    alike = []
+    for way in (c for c in ways_alike(order) if c is not None):
+        query = select(*COLUMNS).where(way, Order.received_at >= since, Order.received_at <= order.received_at,
                                        Order.status.not_in(sorted(WITHDRAWN)))
         if order.id is not None:  # a stored order is not its own duplicate (a new one is not stored yet)
             query = query.where(Order.id != order.id)
         if reach is not None:
             query = filtered(query, reach)
-        for other in session.execute(query.order_by(Order.received_at.desc()).limit(50)):
+        alike.append(session.execute(query.order_by(*NEWEST_FIRST).limit(CANDIDATES)).all())
+    return rank(order, alike, threshold=threshold, limit=limit)
+
+
+def window_hours() -> int:
+    """How far back duplicates are looked for: read here and nowhere else (see find_duplicates)."""
+    return get_settings().duplicate_window_hours
+
+
+# Only the columns scoring needs: this runs inside the intake transaction.
+COLUMNS = (Order.id, Order.number, Order.text, Order.caller_phone_digest, Order.street, Order.category,
+           Order.channel, Order.status, Order.received_at)
+# Newest first; orders received at the same moment (a batch) newest recorded first, so the
+# candidates and their order do not depend on how the database happens to read ties.
+NEWEST_FIRST = (Order.received_at.desc(), Order.id.desc())
+CANDIDATES = 50  # read per way of being alike
+
+
+def ways_alike(order: Order) -> tuple[Any, Any]:
+    """The conditions of the two ways of being alike (None: the order has not what it takes):
+    the same problem at the same place, the same caller."""
+    same_place = and_(Order.category == order.category, Order.district == order.district) if (
+        order.category and order.district) else None
+    same_caller = Order.caller_phone_digest == order.caller_phone_digest if order.caller_phone_digest else None
+    return same_place, same_caller
+
+
+def rank(order: Order, alike: list[list[Any]], *, threshold: float = 0.4, limit: int = 5) -> list[dict[str, Any]]:
+    """The duplicates of ``order`` among the candidates of each way of being alike (each newest
+    first), best first."""
+    candidates: dict[str, Any] = {}
+    for rows in alike:
+        for other in rows:
             candidates.setdefault(other.number, other)
     found, mine = [], bigrams(order.text)
     for other in sorted(candidates.values(), key=lambda row: row.received_at, reverse=True):
@@ -85,3 +128,83 @@ def find_duplicates(session: Session, order: Order, *, reach: OrderFilter | None
             found.append({"number": other.number, "score": round(value, 3), "reasons": reasons,
                           "channel": other.channel, "status": other.status})
     return sorted(found, key=lambda d: -d["score"])[:limit]
+
+
+@dataclass(frozen=True)
+class _Recorded:
+    """An order of the batch, as a candidate for the batch's later orders (COLUMNS but its id)."""
+
+    number: str
+    text: str
+    caller_phone_digest: str | None
+    street: str | None
+    category: str | None
+    channel: str
+    status: str
+    received_at: datetime
+    place: tuple[str | None, str | None]
+
+
+class BatchDuplicates:
+    """:func:`find_duplicates` (intake's own look: the whole city) for the new orders of a batch,
+    not yet stored, in their order: the stored candidates of all of them read with one query per
+    way of being alike (and moment received), and each order sees the batch's earlier ones as it
+    would had they been recorded one by one before it."""
+
+    def __init__(self, session: Session, orders: Sequence[Order]) -> None:
+        self._orders = list(orders)
+        self._recorded: list[_Recorded] = []  # the batch's orders found for so far, in order
+        self._stored: dict[tuple[str, datetime, Any], list[Any]] = {}  # (way, moment, alike) -> newest first
+        for moment in {order.received_at for order in orders}:
+            at_moment = [order for order in orders if order.received_at == moment]
+            self._read(session, "place", moment, {(o.category, o.district) for o in at_moment
+                                                   if o.category and o.district})
+            self._read(session, "caller", moment, {o.caller_phone_digest for o in at_moment
+                                                    if o.caller_phone_digest})
+
+    def _read(self, session: Session, way: str, moment: datetime, values: set[Any]) -> None:
+        if not values:
+            return
+        keys = (Order.category, Order.district) if way == "place" else (Order.caller_phone_digest,)
+        alike = tuple_(*keys).in_(sorted(values)) if way == "place" else keys[0].in_(sorted(values))
+        newest = func.row_number().over(partition_by=keys, order_by=NEWEST_FIRST).label("newest")
+        ranked = select(*COLUMNS, *(k.label(f"alike_{k.key}") for k in keys), newest).where(
+            alike, Order.received_at >= moment - timedelta(hours=window_hours()), Order.received_at <= moment,
+            Order.status.not_in(sorted(WITHDRAWN))).subquery()
+        for row in session.execute(select(ranked).where(ranked.c.newest <= CANDIDATES).order_by(ranked.c.newest)):
+            value = (row.alike_category, row.alike_district) if way == "place" else row.alike_caller_phone_digest
+            self._stored.setdefault((way, moment, value), []).append(row)
+        for value in values:
+            self._stored.setdefault((way, moment, value), [])
+
+    def find(self, position: int) -> list[dict[str, Any]]:
+        """The duplicates of the batch's order at ``position``, the orders before it all recorded."""
+        order = self._orders[position]
+        since = order.received_at - timedelta(hours=window_hours())
+        alike = []
+        if order.category and order.district:
+            place = (order.category, order.district)
+            alike.append(self._newest(self._stored[("place", order.received_at, place)],
+                                      [r for r in self._recorded if r.place == place], since, order.received_at))
+        if order.caller_phone_digest:
+            alike.append(self._newest(self._stored[("caller", order.received_at, order.caller_phone_digest)],
+                                      [r for r in self._recorded if r.caller_phone_digest == order.caller_phone_digest],
+                                      since, order.received_at))
+        return rank(order, alike)
+
+    @staticmethod
+    def _newest(stored: list[Any], recorded: list[_Recorded], since: datetime, until: datetime) -> list[Any]:
+        # The batch's orders are stored after every order already stored (their ids are higher),
+        # and later in the batch after earlier: as NEWEST_FIRST would read them.
+        ours = [(r.received_at, 1, n, r) for n, r in enumerate(recorded) if since <= r.received_at <= until]
+        theirs = [(row.received_at, 0, row.id, row) for row in stored]
+        merged = sorted(ours + theirs, key=lambda c: c[:3], reverse=True)
+        return [c[3] for c in merged[:CANDIDATES]]
+
+    def recorded(self, position: int, status: str) -> None:
+        """The order at ``position`` is decided (``status``: received, or dispatched at once): a
+        candidate for the orders after it."""
+        order = self._orders[position]
+        self._recorded.append(_Recorded(order.number, order.text, order.caller_phone_digest, order.street,
+                                        order.category, order.channel, status, order.received_at,
+                                        (order.category, order.district)))
