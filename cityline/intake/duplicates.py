@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, func, select, tuple_
+from sqlalchemy import and_, select, union_all
 from sqlalchemy.orm import Session
 
 from cityline.config import get_settings
@@ -103,6 +103,7 @@ COLUMNS = (Order.id, Order.number, Order.text, Order.caller_phone_digest, Order.
 # candidates and their order do not depend on how the database happens to read ties.
 NEWEST_FIRST = (Order.received_at.desc(), Order.id.desc())
 CANDIDATES = 50  # read per way of being alike
+_ARMS = 200  # queries joined in one statement (SQLite takes at most 500)
 
 
 def ways_alike(order: Order) -> tuple[Any, Any]:
@@ -163,19 +164,25 @@ class BatchDuplicates:
                                                     if o.caller_phone_digest})
 
     def _read(self, session: Session, way: str, moment: datetime, values: set[Any]) -> None:
-        if not values:
-            return
-        keys = (Order.category, Order.district) if way == "place" else (Order.caller_phone_digest,)
-        alike = tuple_(*keys).in_(sorted(values)) if way == "place" else keys[0].in_(sorted(values))
-        newest = func.row_number().over(partition_by=keys, order_by=NEWEST_FIRST).label("newest")
-        ranked = select(*COLUMNS, *(k.label(f"alike_{k.key}") for k in keys), newest).where(
-            alike, Order.received_at >= moment - timedelta(hours=window_hours()), Order.received_at <= moment,
-            Order.status.not_in(sorted(WITHDRAWN))).subquery()
-        for row in session.execute(select(ranked).where(ranked.c.newest <= CANDIDATES).order_by(ranked.c.newest)):
-            value = (row.alike_category, row.alike_district) if way == "place" else row.alike_caller_phone_digest
-            self._stored.setdefault((way, moment, value), []).append(row)
-        for value in values:
-            self._stored.setdefault((way, moment, value), [])
+        # One statement: for each value, the query find_duplicates makes (its newest CANDIDATES,
+        # read along the same index), all of them joined by UNION ALL.
+        since = moment - timedelta(hours=window_hours())
+        ordered = sorted(values)
+        for first in range(0, len(ordered), _ARMS):
+            arms = []
+            for value in ordered[first:first + _ARMS]:
+                self._stored[(way, moment, value)] = []
+                alike = (and_(Order.category == value[0], Order.district == value[1]) if way == "place"
+                         else Order.caller_phone_digest == value)
+                arms.append(select(*COLUMNS, Order.district).where(
+                    alike, Order.received_at >= since, Order.received_at <= moment,
+                    Order.status.not_in(sorted(WITHDRAWN))).order_by(*NEWEST_FIRST).limit(CANDIDATES).subquery())
+            query = union_all(*(select(arm) for arm in arms)) if len(arms) > 1 else select(arms[0])
+            for row in session.execute(query):
+                value = (row.category, row.district) if way == "place" else row.caller_phone_digest
+                self._stored[(way, moment, value)].append(row)
+        for value in ordered:  # each value's rows newest first, as its own query reads them
+            self._stored[(way, moment, value)].sort(key=lambda row: (row.received_at, row.id), reverse=True)
 
     def find(self, position: int) -> list[dict[str, Any]]:
         """The duplicates of the batch's order at ``position``, the orders before it all recorded."""
