@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, select, union_all
+from sqlalchemy import ARRAY, String, and_, bindparam, func, select, true, union_all
 from sqlalchemy.orm import Session
 
 from cityline.config import get_settings
@@ -164,23 +164,15 @@ class BatchDuplicates:
                                                     if o.caller_phone_digest})
 
     def _read(self, session: Session, way: str, moment: datetime, values: set[Any]) -> None:
-        # One statement: for each value, the query find_duplicates makes (its newest CANDIDATES,
-        # read along the same index), all of them joined by UNION ALL.
-        since = moment - timedelta(hours=window_hours())
+        # For each value, the query find_duplicates makes (its newest CANDIDATES, read along the
+        # same index), all in one statement.
         ordered = sorted(values)
-        for first in range(0, len(ordered), _ARMS):
-            arms = []
-            for value in ordered[first:first + _ARMS]:
-                self._stored[(way, moment, value)] = []
-                alike = (and_(Order.category == value[0], Order.district == value[1]) if way == "place"
-                         else Order.caller_phone_digest == value)
-                arms.append(select(*COLUMNS, Order.district).where(
-                    alike, Order.received_at >= since, Order.received_at <= moment,
-                    Order.status.not_in(sorted(WITHDRAWN))).order_by(*NEWEST_FIRST).limit(CANDIDATES).subquery())
-            query = union_all(*(select(arm) for arm in arms)) if len(arms) > 1 else select(arms[0])
-            for row in session.execute(query):
-                value = (row.category, row.district) if way == "place" else row.caller_phone_digest
-                self._stored[(way, moment, value)].append(row)
+        for value in ordered:
+            self._stored[(way, moment, value)] = []
+        reads = _lateral_reads if session.get_bind().dialect.name == "postgresql" else _union_reads
+        for row in reads(session, way, moment - timedelta(hours=window_hours()), moment, ordered):
+            value = (row.category, row.district) if way == "place" else row.caller_phone_digest
+            self._stored[(way, moment, value)].append(row)
         for value in ordered:  # each value's rows newest first, as its own query reads them
             self._stored[(way, moment, value)].sort(key=lambda row: (row.received_at, row.id), reverse=True)
 
@@ -215,3 +207,36 @@ class BatchDuplicates:
         self._recorded.append(_Recorded(order.number, order.text, order.caller_phone_digest, order.street,
                                         order.category, order.channel, status, order.received_at,
                                         (order.category, order.district)))
+
+
+def _candidates(alike, since: datetime, until: datetime):
+    return select(*COLUMNS, Order.district).where(
+        alike, Order.received_at >= since, Order.received_at <= until,
+        Order.status.not_in(sorted(WITHDRAWN))).order_by(*NEWEST_FIRST).limit(CANDIDATES)
+
+
+def _union_reads(session: Session, way: str, since: datetime, until: datetime, values: list[Any]) -> list[Any]:
+    """SQLite: the values' queries joined by UNION ALL."""
+    rows = []
+    for first in range(0, len(values), _ARMS):
+        arms = [_candidates(and_(Order.category == value[0], Order.district == value[1]) if way == "place"
+                            else Order.caller_phone_digest == value, since, until).subquery()
+                for value in values[first:first + _ARMS]]
+        rows += session.execute(union_all(*(select(arm) for arm in arms)) if len(arms) > 1 else select(arms[0]))
+    return rows
+
+
+def _lateral_reads(session: Session, way: str, since: datetime, until: datetime, values: list[Any]) -> list[Any]:
+    """PostgreSQL: the query once, LATERAL for each value of arrays given (a statement whose text
+    does not grow with the batch, so the driver parses it once)."""
+    if way == "place":
+        given = func.unnest(bindparam("categories", [v[0] for v in values], type_=ARRAY(String)),
+                            bindparam("districts", [v[1] for v in values], type_=ARRAY(String)),
+                            ).table_valued("category", "district").render_derived(name="given", with_types=False)
+        alike = and_(Order.category == given.c.category, Order.district == given.c.district)
+    else:
+        given = func.unnest(bindparam("callers", values, type_=ARRAY(String))).table_valued("caller").render_derived(
+            name="given")
+        alike = Order.caller_phone_digest == given.c.caller
+    arm = _candidates(alike, since, until).lateral("found")
+    return list(session.execute(select(arm).select_from(given).join(arm, true())))
