@@ -120,14 +120,13 @@ def claim_many(session: Session, *, scope: str, endpoint: str, requests: Mapping
         IdempotencyKey.scope == scope, IdempotencyKey.key.in_(keys), IdempotencyKey.expires_at <= now))
     _purge_expired(session, now, _PURGE_BATCH * len(keys))  # as much as single claims would purge
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = IdempotencyKey.__table__  # plain rows, one statement compiled once (not a VALUES list each time)
     inserted = dict(session.execute(
-        dialect.insert(IdempotencyKey)
-        .values([{"scope": scope, "key": key, "endpoint": endpoint, "request_digest": request_digest(digests[key]),
-                  "field_digests": digests[key], "resource": None, "created_at": now,
-                  "expires_at": now + RETENTION} for key in keys])
-        .on_conflict_do_nothing(index_elements=["scope", "key"])
-        .returning(IdempotencyKey.key, IdempotencyKey.id)
-    ).all())
+        dialect.insert(table).on_conflict_do_nothing(index_elements=["scope", "key"])
+        .returning(table.c.key, table.c.id),
+        [{"scope": scope, "key": key, "endpoint": endpoint, "request_digest": request_digest(digests[key]),
+          "field_digests": digests[key], "resource": None, "created_at": now, "expires_at": now + RETENTION}
+         for key in keys]).all())
     held = {key: Held(key, endpoint, row_id, request_digest(digests[key]), digests[key])
             for key, row_id in inserted.items()}
     if len(held) < len(keys):
