@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -547,9 +547,17 @@ class _BatchIntake:
         timers, the external_ids' keys; then the orders dispatched at once, each as one is."""
         session = self.session
         if new:
-            rows = [{**dict.fromkeys(_DEADLINE_COLUMNS), **_set_columns(made.order)} for made in new]
             table = Order.__table__
-            ids = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
+            rows = [{**dict.fromkeys(_DEADLINE_COLUMNS), **_set_columns(made.order)} for made in new]
+            if session.get_bind().dialect.name == "postgresql":
+                # The ids drawn first, then plain rows: one short statement the driver prepares once
+                # (a multi-row INSERT ... RETURNING is a long text it parses afresh every time).
+                ids = sorted(session.scalars(select(func.nextval(func.pg_get_serial_sequence("orders", "id")))
+                                             .select_from(func.generate_series(1, len(rows)))))
+                session.execute(insert(table), [{**row, "id": order_id} for row, order_id in zip(rows, ids, strict=True)])
+            else:
+                ids = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                                      rows).scalars().all()
             for made, order_id in zip(new, ids, strict=True):
                 made.order.id = order_id
             session.execute(insert(OrderEvent.__table__), [
