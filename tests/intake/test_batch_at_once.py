@@ -2,9 +2,11 @@
 (``create_order``, each in a savepoint) stores: the same rows in every table the intake writes,
 the same answers — on SQLite and PostgreSQL."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, select
 
 from cityline.accounts.models import Unit
@@ -12,7 +14,13 @@ from cityline.db import transaction
 from cityline.errors import DomainError, Invalid
 from cityline.geo.service import import_grids
 from cityline.idempotency.models import IdempotencyKey
-from cityline.intake.service import BatchOutcome, create_many, create_one_by_one, create_order
+from cityline.intake.service import (
+    BatchOutcome,
+    create_many,
+    create_one_by_one,
+    create_order,
+    order_columns,
+)
 from cityline.intake.triage import classify_with
 from cityline.orders.models import Order, OrderEvent, OrderSequence
 from cityline.orders.schemas import OrderCreate
@@ -135,3 +143,38 @@ def test_a_batch_at_once_stores_what_one_by_one_does(sessions, vault):
     assert events[(gw["GW-5"], "received")]["grid"]["code"] == "CJD-07"
     assert events[(gw["GW-5"], "received")]["duplicates"] and events[(gw["GW-1"], "received")]["triage"]
     assert rows_at_once["outbox_messages"] and rows_at_once["sla_timers"] and rows_at_once["idempotency_keys"]
+
+
+def test_an_order_an_import_stores_meanwhile_sends_the_chunk_one_by_one(sessions, vault):
+    """The external_id of an order of the batch is stored meanwhile by an import (which takes no
+    key): the write at once fails on it, and the chunk is recorded one by one, each order right."""
+    if sessions.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("two writers at once: PostgreSQL")
+    prepare(sessions, vault)
+    same = body("GW-2", caller_phone="13900000022")
+    importer = sessions()
+    importer.add(Order(**order_columns(
+        number="20260301-90001", text=same["text"], received_at=NOW - timedelta(days=1), channel="phone",
+        labels={f: same[f] for f in ("kind", "category", "urgency", "special_groups")} | {"language": "zh",
+                                                                                         "triage_source": "import"},
+        prediction=None, vault=vault, external_id="GW-2", caller_phone=same["caller_phone"], address=same["address"])))
+    importer.flush()  # not committed yet: the batch does not see it, and waits for it on the external_id
+    committing = threading.Timer(1.0, importer.commit)
+    committing.start()
+    items = [(i, OrderCreate.model_validate(raw)) for i, raw in enumerate(
+        [body("GW-1", caller_phone="13900000021"), same, body("GW-3", caller_phone="13900000023")])]
+    try:
+        with transaction(sessions) as session:
+            outcomes = create_many(session, items, actor="gateway", now=NOW, vault=vault)
+    finally:
+        committing.join()
+        importer.close()
+    assert [(o.external_id, o.result) for o in outcomes] == [("GW-1", "created"), ("GW-2", "existing"),
+                                                            ("GW-3", "created")]
+    assert outcomes[1].number == "20260301-90001"
+    with transaction(sessions) as session:
+        stored = {o.external_id: o.number for o in session.scalars(select(Order))}
+        received = {e.order_id for e in session.scalars(select(OrderEvent).where(OrderEvent.action == "received"))}
+        keys = {k.key: k.resource for k in session.scalars(select(IdempotencyKey))}
+    assert stored == {"GW-2": "20260301-90001", "GW-1": outcomes[0].number, "GW-3": outcomes[2].number}
+    assert len(received) == 2 and keys == stored
