@@ -23,6 +23,7 @@ from cityline.errors import Conflict, DomainError, Invalid, NotFound
 from cityline.geo.service import GridPlace, grid_for
 from cityline.idempotency.rules import request_digest
 from cityline.idempotency.service import (
+    Held,
     claim,
     claim_many,
     complete,
@@ -413,6 +414,7 @@ class _BatchIntake:
                  sees: Callable[[Order], bool] | None) -> None:
         self.session, self.actor, self.now, self.vault = session, actor, now, vault
         self.classify, self.sees = classify, sees
+        self.held: dict[str, Held] = {}  # the batch's external_ids (claim_many)
 
     def run(self, items: Sequence[tuple[int, OrderCreate | DomainError]]) -> list[BatchOutcome]:
         outcomes: dict[int, BatchOutcome] = {}
@@ -448,8 +450,8 @@ class _BatchIntake:
         for index, item in items:
             if index in asked:
                 requests.setdefault(item.external_id, asked[index])
-        held = claim_many(session, scope=EXTERNAL_ID_SCOPE, endpoint="order", requests=requests, now=self.now)
-        self.held = held
+        self.held = held = claim_many(session, scope=EXTERNAL_ID_SCOPE, endpoint="order", requests=requests,
+                                      now=self.now)
         # The orders the external_ids may name: those of the keys' first requests (a retry within
         # the key's day), and those stored without a key (imported, or before the key's day).
         made_before = {h.resource for h in held.values() if h.row_id is None and h.resource}
@@ -473,7 +475,7 @@ class _BatchIntake:
                     if key in taken:
                         repeats.append(_Repeat(index, item, taken[key], differs(key_row, digests)))
                         continue
-                    if key_row.row_id is None:  # the key was used before this batch
+                    if key_row.row_id is None or key_row.resource is not None:  # used before, or earlier here
                         claimed = replay_of(key_row, endpoint="order", digests=digests, label="external_id")
                         existing = by_number.get(claimed.replay)
                         if existing is None:
@@ -485,7 +487,7 @@ class _BatchIntake:
                         outcomes[index] = answer = self._existing(
                             index, item, existing, intake_differences(existing, item, self.vault))
                         if answer.result == "existing":  # the key now names it, for this request
-                            key_row.resource = existing.number
+                            key_row.resource, by_number[existing.number] = existing.number, existing
                             key_row.request_digest, key_row.field_digests = request_digest(digests), digests
                         continue
                 check_labels(item)

@@ -44,6 +44,7 @@ BEFORE = [
     body("PRE-2", text="小区门口垃圾三天没人清运，气味很大", caller_phone="13900000002", kind="complaint",
          category="GEN.ENVIRONMENT", urgency="normal", special_groups=[], received_at="2026-03-01T20:00:00+08:00"),
 ]
+IMPORTED = body("IMP-1", caller_phone="13900000003")  # stored before by an import
 BATCH: list[dict[str, Any] | DomainError] = [
     body("GW-1", text="家里老人透析药快用完了，小区封控出不去，请求帮助配药", caller_phone="13900000011", **UNTRIAGED),
     # the same caller again: a duplicate of GW-1, an order earlier in the same batch
@@ -68,7 +69,19 @@ BATCH: list[dict[str, Any] | DomainError] = [
     body("GW-8", text="健康码变黄了怎么办，急着上班", address=None, caller_phone="13900000014", kind="help",
          category="EPI.CODE", urgency="sub_urgent", special_groups=[]),  # GW-4's caller: not dispatched at once
     body("GW-9", caller_phone="13900000011", text="第三次来电：透析药还没有着落", **UNTRIAGED),
+    IMPORTED,  # imported before (no key): the same facts, existing
+    {**IMPORTED, "urgency": "normal"},  # then its key holds the request just taken: labels differ, refused
 ]
+
+
+def imported(vault, raw: dict[str, Any] = IMPORTED, number: str = "20260301-90001") -> Order:
+    """An order as an import stores it: with its external_id, but no key (it takes none)."""
+    return Order(**order_columns(
+        number=number, text=raw["text"], received_at=NOW - timedelta(days=1), channel="phone",
+        labels={f: raw[f] for f in ("kind", "category", "urgency", "special_groups")} | {
+            "language": "zh", "triage_source": "import"},
+        prediction=None, vault=vault, external_id=raw["external_id"], caller_phone=raw["caller_phone"],
+        address=raw["address"]))
 
 
 def prepare(sessions, vault) -> None:
@@ -88,6 +101,7 @@ def record(sessions, vault, create) -> tuple[list[BatchOutcome], dict[str, list]
         for raw in BEFORE:
             create_order(session, OrderCreate.model_validate(raw), actor="test", now=NOW - timedelta(hours=1),
                          vault=vault, classify=classify)
+        session.add(imported(vault))
     items = [(i, raw if isinstance(raw, DomainError) else OrderCreate.model_validate(raw))
              for i, raw in enumerate(BATCH)]
     with transaction(sessions) as session:
@@ -129,7 +143,7 @@ def test_a_batch_at_once_stores_what_one_by_one_does(sessions, vault):
     assert answers(at_once) == answers(one_by_one)
     assert [o.result for o in at_once] == [
         "created", "created", "existing", "refused", "refused", "created", "existing", "refused", "created",
-        "created", "created", "refused", "refused", "created", "created"]
+        "created", "created", "refused", "refused", "created", "created", "existing", "refused"]
     for table, rows in rows_one_by_one.items():
         assert len(rows_at_once[table]) == len(rows), table
         for mine, theirs in zip(rows_at_once[table], rows, strict=True):
@@ -153,11 +167,7 @@ def test_an_order_an_import_stores_meanwhile_sends_the_chunk_one_by_one(sessions
     prepare(sessions, vault)
     same = body("GW-2", caller_phone="13900000022")
     importer = sessions()
-    importer.add(Order(**order_columns(
-        number="20260301-90001", text=same["text"], received_at=NOW - timedelta(days=1), channel="phone",
-        labels={f: same[f] for f in ("kind", "category", "urgency", "special_groups")} | {"language": "zh",
-                                                                                         "triage_source": "import"},
-        prediction=None, vault=vault, external_id="GW-2", caller_phone=same["caller_phone"], address=same["address"])))
+    importer.add(imported(vault, same))
     importer.flush()  # not committed yet: the batch does not see it, and waits for it on the external_id
     committing = threading.Timer(1.0, importer.commit)
     committing.start()
