@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ARRAY, String, and_, bindparam, func, select, true, union_all
 from sqlalchemy.orm import Session
@@ -46,11 +46,15 @@ def similarity(a: str | frozenset[str], b: str | frozenset[str]) -> float:
     """Jaccard overlap of character bigrams: 1.0 same words, 0.0 nothing shared."""
     x = a if isinstance(a, frozenset) else bigrams(a)
     y = b if isinstance(b, frozenset) else bigrams(b)
-    return len(x & y) / len(x | y) if x and y else 0.0
+    if not (x and y):
+        return 0.0
+    shared = len(x & y)
+    return shared / (len(x) + len(y) - shared)  # the size of x | y, without building it
 
 
-def score(order: Order, other, order_bigrams: frozenset[str] | None = None) -> tuple[float, list[str]]:
-    """How likely ``other`` (an order or a row with the same fields) reports the same thing, and why."""
+def score(order, other, order_bigrams: frozenset[str] | None = None) -> tuple[float, list[str]]:
+    """How likely ``other`` reports what ``order`` does, and why (each an order or a row with
+    the same fields)."""
     value, reasons = similarity(order_bigrams or order.text, other.text), []
     if value >= 0.2:
         reasons.append(f"文本相似 {value:.2f}")
@@ -106,6 +110,13 @@ CANDIDATES = 50  # read per way of being alike
 _ARMS = 200  # queries joined in one statement (SQLite takes at most 500)
 
 
+class _Facts(NamedTuple):
+    text: str
+    caller_phone_digest: str | None
+    street: str | None
+    category: str | None
+
+
 def ways_alike(order: Order) -> tuple[Any, Any]:
     """The conditions of the two ways of being alike (None: the order has not what it takes):
     the same problem at the same place, the same caller."""
@@ -123,8 +134,10 @@ def rank(order: Order, alike: list[list[Any]], *, threshold: float = 0.4, limit:
         for other in rows:
             candidates.setdefault(other.number, other)
     found, mine = [], bigrams(order.text)
+    # What scoring reads of the order, read once (not through the ORM for every candidate).
+    facts = _Facts(order.text, order.caller_phone_digest, order.street, order.category)
     for other in sorted(candidates.values(), key=lambda row: row.received_at, reverse=True):
-        value, reasons = score(order, other, mine)
+        value, reasons = score(facts, other, mine)
         if value >= threshold:
             found.append({"number": other.number, "score": round(value, 3), "reasons": reasons,
                           "channel": other.channel, "status": other.status})
