@@ -13,7 +13,7 @@ in ``--data`` (``reads-<db>-<orders>.db``, or the PostgreSQL cluster
 if missing, so the store follows the schema.
 
 Then each read is timed through the app on real HTTP (uvicorn in this process), as a
-signed-in user of the role that uses it: the dispatcher's ``/queue``, a street
+signed-in user of the role that uses it: the dispatcher's ``/queue`` (and its API), a street
 office handler's ``/inbox``, a district supervisor's ``/board``, the order list
 (``/api/orders`` unfiltered, by status, category, urgency, special group, text, its
 next page by cursor, deep ``page=``) and ``/orders`` in the console, the analyst's
@@ -24,13 +24,17 @@ lookup's, the load average before and after.
     .venv/bin/python bench/bench_reads.py --db sqlite --orders 1000000 --data /var/tmp/reads
     .venv/bin/python bench/bench_reads.py --db postgresql --orders 1000000 --data /var/tmp/reads
     (--build-only: build the store and stop; --repeat N: requests a read; --no-situation: without
-    the situation page, whose analytics export takes minutes a million orders the first time)
+    the situation page, whose analytics export takes minutes a million orders the first time;
+    --profile N [--only WORD]: each read's top N functions by the server threads' own CPU clock,
+    cProfile, as bench_post_cpu.py; --only: just the reads whose label has WORD)
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import shutil
 import subprocess
 import sys
@@ -352,6 +356,7 @@ def reads(number: str) -> list[tuple[str, str, str]]:
         ("GET /healthz", "bench.operator", "/healthz"),
         ("one order by number", "bench.operator", f"/api/orders/{number}"),
         ("queue (dispatcher)", "bench.dispatcher", "/queue"),
+        ("queue API, 50 (dispatcher)", "bench.dispatcher", "/api/dispatch/queue"),
         ("inbox (street office)", "bench.handler", "/inbox"),
         ("board (district supervisor)", "bench.supervisor", "/board"),
         ("list, no filter", "bench.operator", "/api/orders?page_size=50"),
@@ -390,9 +395,22 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else float("nan")
 
 
-def measure(engine: Engine, repeat: int, situation: bool) -> list[tuple[str, list[float], float, list[float]]]:
+class Snapshot:
+    """What pstats reads of a profiler still running (its own ``create_stats`` would stop it)."""
+
+    def __init__(self, profiler: cProfile.Profile) -> None:
+        self.profiler = profiler
+
+    def create_stats(self) -> None:
+        self.profiler.snapshot_stats()
+        self.stats = self.profiler.stats
+
+
+def measure(engine: Engine, repeat: int, situation: bool, profile: int = 0,
+            only: str | None = None) -> list[tuple[str, list[float], float, list[float]]]:
     """Per read: the latencies, the CPU per request (client and server: one process) and the
-    time each request spent in the database."""
+    time each request spent in the database; with ``profile``, each read's top functions by the
+    server threads' CPU clock (waiting on the database is not the CPU's)."""
     import uvicorn
 
     from cityline.api import create_app
@@ -411,6 +429,14 @@ def measure(engine: Engine, repeat: int, situation: bool) -> list[tuple[str, lis
 
     event.listen(engine, "before_cursor_execute", began)
     event.listen(engine, "after_cursor_execute", ended)
+    profilers: list[cProfile.Profile] = []
+
+    def profile_thread(*_) -> None:  # each server thread its own profiler (uvicorn's, the thread pool's)
+        profilers.append(cProfile.Profile(time.thread_time))
+        profilers[-1].enable()
+
+    if profile:
+        threading.setprofile(profile_thread)
     app = create_app(sessions, Vault("bench"))
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -427,12 +453,16 @@ def measure(engine: Engine, repeat: int, situation: bool) -> list[tuple[str, lis
             client.post("/api/auth/login", json={"username": name, "password": PASSWORD}).raise_for_status()
             clients[name] = client
         for label, who, path in reads(number)[:None if situation else -1]:
+            if only and only not in label and label != "one order by number":
+                continue
             client = clients[who]
             if path == "CURSOR":
                 path = client.get("/api/orders?page_size=50").json()["next"] or "/api/orders?page_size=50"
             first = client.get(path)  # warm: templates compiled, caches filled; not measured
             if first.status_code != 200:
                 raise RuntimeError(f"{label}: HTTP {first.status_code}")
+            for profiler in profilers:
+                profiler.clear()
             times, sql, cpu = [], [], time.process_time()
             for _ in range(repeat):
                 started, in_sql[0] = time.perf_counter(), 0.0
@@ -440,11 +470,15 @@ def measure(engine: Engine, repeat: int, situation: bool) -> list[tuple[str, lis
                 times.append(time.perf_counter() - started)
                 sql.append(in_sql[0])
             results.append((label, times, (time.process_time() - cpu) / repeat, sql))
+            if profilers:
+                print(f"\n-- {label}: server CPU of {repeat} requests, top {profile} by cumulative time", flush=True)
+                pstats.Stats(*map(Snapshot, profilers)).sort_stats("cumulative").print_stats(profile)
     finally:
         for client in clients.values():
             client.close()
         server.should_exit = True
         thread.join()
+        threading.setprofile(None)
     return results
 
 
@@ -455,6 +489,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="folder keeping the stores between runs")
     parser.add_argument("--repeat", type=int, default=30, help="timed requests per read")
     parser.add_argument("--build-only", action="store_true")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="print each read's top N functions by the server threads' CPU time")
+    parser.add_argument("--only", metavar="WORD", help="only the reads whose label has WORD (and the lookup)")
     parser.add_argument("--no-situation", dest="situation", action="store_false",
                         help="skip the situation page and the analytics export it reads (about 5 min a million orders "
                              "the first time on 2 busy cores; incremental after)")
@@ -468,13 +505,13 @@ def main() -> None:
         if args.situation:
             export(engine, args.data / f"data-{args.db}-{args.orders}")
         load_before = os.getloadavg()[0]
-        results = measure(engine, args.repeat, args.situation)
+        results = measure(engine, args.repeat, args.situation, args.profile, args.only)
         load_after = os.getloadavg()[0]
     finally:
         engine.dispose()
         if cluster:
             cluster.stop()
-    lookup = percentile(results[1][1], 50)
+    lookup = percentile(next(times for label, times, *_ in results if label == "one order by number"), 50)
     print(f"\n{args.db}, {args.orders:,} orders stored, {args.repeat} requests each over real HTTP; ms; "
           f"load average {load_before:.2f} → {load_after:.2f}; cpu = client and server in this process")
     print("p50/p95: latency; cpu: client and server CPU per request (this process); sql: p50 of the time a "

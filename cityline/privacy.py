@@ -43,6 +43,9 @@ _NUMBER_IN_TEXT = re.compile(
     r"|(?P<long>\d{11,})"
     r")(?!\d)"
 )
+# Every number above has four digits in a row (\d is any script's digit: full-width ones too), so
+# a text without them has nothing to mask.
+_FOUR_DIGITS = re.compile(r"\d{4}")
 # Full-width digits and separators (typed with a Chinese input method) as their ASCII
 # forms, one character for one, so that a match in the translated text has the same span.
 _HALF_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘ－\u3000（）＋", "0123456789Xx- ()+")
@@ -71,7 +74,7 @@ def mask_text(text: str) -> str:
     """Free text with phone and ID numbers masked: 13912345678 → 139****5678, an ID number
     keeps its region (first 6) and its last 4 (110101********1234; an old 15-digit one its
     last 3), so the birth date never shows. Idempotent: a masked text stays as it is."""
-    if not text:
+    if not text or not _FOUR_DIGITS.search(text):  # most of what a page prints: not worth translating
         return text
     found = list(_NUMBER_IN_TEXT.finditer(text.translate(_HALF_WIDTH)))
     if not found:

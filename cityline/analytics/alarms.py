@@ -6,7 +6,9 @@ alarms every day by chance. A series alarms on the last day only when all of
 these hold:
 
 1. the detection method (``detect.py``; EARS C1 by default, chosen by the
-   measurements in ``tests/analytics/measure_detection.py``) is above its threshold;
+   measurements in ``tests/analytics/measure_detection.py``) is above its threshold,
+   or the last ``RECENT_DAYS`` are beyond 10^−``MIN_RISE_SURPRISE`` against the long
+   baseline (a steady ramp of a new problem, which C1's 7-day baseline absorbs);
 2. at least ``MIN_COUNT`` orders today: a briefing does not report one or two calls;
 3. at least ``MIN_RATIO`` times what was expected: growth a reader would notice;
 4. the exact Poisson tail of today's count, given the expectation (floored at
@@ -31,6 +33,8 @@ DEFAULT_METHOD = "C1"
 MIN_COUNT = 3
 MIN_RATIO = 2.0
 MIN_SURPRISE = 3.5
+MIN_LONE_SURPRISE = 8.0
+MIN_RISE_SURPRISE = 6.0  # alarms without the method when the last days are this surprising (rule 1)
 RECENT_DAYS = 3
 TOGETHER = 0.3  # Jaccard overlap of the orders of two alarming terms that makes them one issue
 
@@ -42,6 +46,8 @@ class Rule:
     min_ratio: float = MIN_RATIO
     min_surprise: float = MIN_SURPRISE
     recent_days: int = RECENT_DAYS
+    min_rise_surprise: float = MIN_RISE_SURPRISE
+    min_lone_surprise: float = MIN_LONE_SURPRISE  # a single alarming term is an issue (emerging.py)
 
 
 @dataclass(frozen=True)
@@ -75,10 +81,13 @@ def judge(counts: np.ndarray, totals: np.ndarray, weekdays: np.ndarray, rule: Ru
     rate = long_rate(adjusted)
     recent = counts[:, -rule.recent_days:].sum(axis=1)
     growth = recent / (rate * rule.recent_days)
-    alarm = (statistic > found.threshold) & (today >= rule.min_count) & (today >= rule.min_ratio * expected)
+    enough = (today >= rule.min_count) & (today >= rule.min_ratio * expected)
     surprise = np.zeros(len(today))  # the exact tail only where the other conditions hold
-    surprise[alarm] = poisson_surprise(recent[alarm], rate[alarm] * rule.recent_days, floor=0.0)
-    alarm &= surprise >= rule.min_surprise
+    surprise[enough] = poisson_surprise(recent[enough], rate[enough] * rule.recent_days, floor=0.0)
+    # A problem that grows a little every day hides in a 7-day baseline (C1 never fires on a
+    # steady ramp: 1, 2, 2, 3, 4, 5 calls); against the long baseline it is plainly new.
+    rising = (statistic > found.threshold) | (surprise >= rule.min_rise_surprise)
+    alarm = enough & rising & (surprise >= rule.min_surprise)
     return Verdict(today, np.maximum(expected, rate), statistic, surprise, growth, alarm)
 
 

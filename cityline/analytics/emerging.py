@@ -6,7 +6,9 @@ Two kinds of series are watched every day, over the last ``LOOKBACK`` days:
   number of orders a day that use it (any category). A new problem brings new
   words ("二房东", "转租" …) that rise together; alarming terms whose orders
   overlap are one issue (``alarms.group_terms``), and an issue needs at least
-  ``MIN_TERMS`` of them, because one word rising alone is usually chance.
+  ``MIN_TERMS`` of them, because one word rising alone is usually chance — unless
+  that word alone is beyond 10^−``Rule.min_lone_surprise`` (callers who each name a
+  new problem in their own words often share only its one key word: "交通卡").
   When it began is the start of its Kleinberg burst (``detect.kleinberg_bursts``).
 - **places**: every category in every district. An alarm here that an issue of
   terms already explains (half its orders or more) is not repeated; its district
@@ -19,9 +21,10 @@ series (−log10 of the chance of so many orders at the expected rate).
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -89,12 +92,16 @@ class History:
     def weekdays(self) -> np.ndarray:
         return np.array([d.weekday() for d in self.days])
 
-    def matrix(self, keys: Sequence, rows: Sequence[tuple], key_of, day_of, count_of) -> np.ndarray:
-        position = {k: i for i, k in enumerate(keys)}
-        column = {d: i for i, d in enumerate(self.days)}
+    def matrix(self, keys: Sequence, cells: Sequence[tuple]) -> np.ndarray:
+        """Counts per key (row) and day (column) from (key, day, count) cells, one per key and
+        day (a GROUP BY's rows); filled by index arrays, as the cells run to tens of thousands."""
         matrix = np.zeros((len(keys), len(self.days)))
-        for row in rows:
-            matrix[position[key_of(row)], column[day_of(row)]] = count_of(row)
+        if cells:
+            position = {k: i for i, k in enumerate(keys)}
+            column = {d: i for i, d in enumerate(self.days)}
+            cell_keys, cell_days, counts = zip(*cells, strict=True)
+            matrix[np.fromiter(map(position.__getitem__, cell_keys), np.intp, len(cells)),
+                   np.fromiter(map(column.__getitem__, cell_days), np.intp, len(cells))] = counts
         return matrix
 
 
@@ -118,7 +125,7 @@ def term_issues(source: Source, day: date, history: History, rule: Rule) -> list
     candidates.sort()
     source.register("candidates", pa.table({"term": candidates}))
     rows = source.rows(TERM_SERIES, first=history.days[0], last=day)
-    matrix = history.matrix(candidates, rows, lambda r: r[0], lambda r: r[1], lambda r: r[2])
+    matrix = history.matrix(candidates, rows)
     verdict = judge(matrix, history.totals, history.weekdays, rule)
     alarmed = [int(i) for i in np.flatnonzero(verdict.alarm)]
     if not alarmed:
@@ -127,7 +134,11 @@ def term_issues(source: Source, day: date, history: History, rule: Rule) -> list
     today = source.orders(ORDERS_WITH_TERMS, first=day, last=day, terms=words)
     users = [{row.number for row in today if word in row.terms} for word in words]
     issues = []
-    groups = join_phrasings([g for g in group_terms(users) if len(g) >= MIN_TERMS], words, today)
+    groups = join_phrasings([g for g in group_terms(users)
+                             if len(g) >= MIN_TERMS or verdict.surprise[alarmed[g[0]]] >= rule.min_lone_surprise],
+                            words, today)
+    # A word alarming alone whose orders another issue mostly holds is that issue's word.
+    lone_words = [len(group) == 1 for group in groups]
     for group in groups:
         ranked = sorted(group, key=lambda g: -verdict.surprise[alarmed[g]])
         main = alarmed[ranked[0]]
@@ -142,7 +153,9 @@ def term_issues(source: Source, day: date, history: History, rule: Rule) -> list
             first_seen=first_seen, score=float(verdict.surprise[alarmed[ranked[0]]]),
             places=_places(chosen), order_ids=central[:SHOWN], members=members, source="terms",
             growth=float(verdict.growth[main]), central=central, member_terms=[r.terms for r in chosen]))
-    return issues
+    return [issue for issue, lone in zip(issues, lone_words, strict=True)
+            if not (lone and any(len(issue.members & other.members) * 2 >= len(issue.members)
+                                 for other in issues if other is not issue))]
 
 
 def join_phrasings(groups: list[list[int]], words: Sequence[str],
@@ -156,7 +169,8 @@ def join_phrasings(groups: list[list[int]], words: Sequence[str],
     """
     if len(groups) < 2:
         return groups
-    labels = np.array([_best_group(set(r.terms), groups, words) for r in rows])
+    group_of = {words[w]: g for g, group in enumerate(groups) for w in group}
+    labels = np.array([_best_group(r.terms, group_of) for r in rows])
     merged = merge_groups(context_rows([r.terms for r in rows]), labels, MERGE_AT)
     joined: dict[int, list[int]] = {}
     for position, group in enumerate(groups):
@@ -165,10 +179,11 @@ def join_phrasings(groups: list[list[int]], words: Sequence[str],
     return sorted(joined.values(), key=lambda g: (-len(g), g))
 
 
-def _best_group(terms: set[str], groups: list[list[int]], words: Sequence[str]) -> int:
-    hits = [sum(words[w] in terms for w in group) for group in groups]
-    best = max(range(len(groups)), key=lambda g: (hits[g], -g))
-    return best if hits[best] else -1
+def _best_group(terms: Sequence[str], group_of: dict[str, int]) -> int:
+    """The group with most of the order's alarming words (the first such group on a tie; -1:
+    none). ``group_of``: each alarming word's group (the groups share no word)."""
+    hits = Counter(group_of[t] for t in set(terms) if t in group_of)
+    return min(hits, key=lambda g: (-hits[g], g)) if hits else -1
 
 
 def place_issues(source: Source, day: date, history: History, rule: Rule) -> list[Emerging]:
@@ -177,9 +192,11 @@ def place_issues(source: Source, day: date, history: History, rule: Rule) -> lis
     if not keys:
         return []
     wanted = set(keys)
-    rows = [r for r in rows if (r[0], r[1]) in wanted]
-    matrix = history.matrix(keys, rows, lambda r: (r[0], r[1]), lambda r: r[2], lambda r: r[3])
-    verdict = judge(matrix, history.totals, history.weekdays, rule)
+    cells = [((category, district), on, n) for category, district, on, n in rows if (category, district) in wanted]
+    matrix = history.matrix(keys, cells)
+    # A district's category that grows a little every day is the city's trend in that district,
+    # not a new problem: the ramp rule is for new words (alarms.Rule.min_rise_surprise).
+    verdict = judge(matrix, history.totals, history.weekdays, replace(rule, min_rise_surprise=math.inf))
     alarmed = [int(i) for i in np.flatnonzero(verdict.alarm)]
     if not alarmed:
         return []

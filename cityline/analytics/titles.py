@@ -32,6 +32,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 
 from cityline.analytics.text import FUNCTION_CHARACTERS, SPEECH_CHARACTERS, normalise, terms
 from cityline.privacy import mask_text
@@ -149,7 +150,7 @@ def quote(text: str) -> str:
 
 
 def _shares(member_terms: Sequence[Sequence[str]]) -> dict[str, float]:
-    counts = Counter(t for doc in member_terms for t in set(doc))
+    counts = Counter(chain.from_iterable(map(set, member_terms)))
     total = max(len(member_terms), 1)
     # A term only a few orders use says nothing of the problem as a whole.
     return {t: n / total for t, n in counts.items() if n >= 2 or total < 4}

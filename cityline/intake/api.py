@@ -14,14 +14,14 @@ from cityline.db import read_transaction, transaction, utcnow
 from cityline.errors import Conflict, FieldError, Invalid
 from cityline.idempotency import service as idempotency
 from cityline.idempotency.schemas import IdempotencyKeyHeader
-from cityline.intake.duplicates import find_duplicates
+from cityline.intake.duplicates import duplicates_of, find_duplicates
 from cityline.intake.service import create_many, create_order, locate
 from cityline.limits import RequestBody
 from cityline.orders import queries
 from cityline.orders.api import reach_filter, visible
 from cityline.orders.models import Order
 from cityline.orders.schemas import OrderCreate, OrderRead
-from cityline.orders.service import describe, get_order
+from cityline.orders.service import describe, describe_many, get_order
 from cityline.privacy import mask_data
 from cityline.routing.catalogue import suggest_units
 
@@ -201,11 +201,13 @@ def queue(d: D, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[dict]:
     d.require("orders:dispatch")
     reach = reach_filter(d)
     with read_transaction(d.sessions) as session:
-        return [{"order": describe(session, order).model_dump(mode="json"),
+        waiting = queries.waiting_for_dispatch(session, reach, limit)
+        views, duplicates = describe_many(session, waiting), duplicates_of(session, waiting, reach=reach)
+        return [{"order": view.model_dump(mode="json"),
                  "suggested_units": [c.__dict__ for c in suggest_units(
                      session, order.category, order.district, order.street)],
-                 "duplicates": find_duplicates(session, order, reach=reach)}
-                for order in queries.waiting_for_dispatch(session, reach, limit)]
+                 "duplicates": found}
+                for order, view, found in zip(waiting, views, duplicates, strict=True)]
 
 
 @dispatch_router.get("/suggest")

@@ -80,19 +80,7 @@ def find_duplicates(session: Session, order: Order, *, reach: OrderFilter | None
     takes the place of one the asker may see. None means the whole city: intake's own
     look for auto-dispatch.
     """
-    since = order.received_at - timedelta(hours=window_hours())
-    # One query per way of being alike, each read newest first along its own index: as one query
-    # with OR, SQLite merged both indexes and sorted every match of a busy category and district.
-    alike = []
-    for way in (c for c in ways_alike(order) if c is not None):
-        query = select(*COLUMNS).where(way, Order.received_at >= since, Order.received_at <= order.received_at,
-                                       Order.status.not_in(sorted(WITHDRAWN)))
-        if order.id is not None:  # a stored order is not its own duplicate (a new one is not stored yet)
-            query = query.where(Order.id != order.id)
-        if reach is not None:
-            query = filtered(query, reach)
-        alike.append(session.execute(query.order_by(*NEWEST_FIRST).limit(CANDIDATES)).all())
-    return rank(order, alike, threshold=threshold, limit=limit)
+    return duplicates_of(session, [order], reach=reach, threshold=threshold, limit=limit)[0]
 
 
 def window_hours() -> int:
@@ -117,13 +105,44 @@ class _Facts(NamedTuple):
     category: str | None
 
 
-def ways_alike(order: Order) -> tuple[Any, Any]:
-    """The conditions of the two ways of being alike (None: the order has not what it takes):
-    the same problem at the same place, the same caller."""
-    same_place = and_(Order.category == order.category, Order.district == order.district) if (
-        order.category and order.district) else None
-    same_caller = Order.caller_phone_digest == order.caller_phone_digest if order.caller_phone_digest else None
-    return same_place, same_caller
+def _looking(alike, reach: OrderFilter | None, stored: bool):
+    """The candidates alike in one way, newest first along that way's own index; the order's
+    values and window are bound when it is run, so a page of orders runs one statement."""
+    query = select(*COLUMNS).where(alike, Order.received_at >= bindparam("since"),
+                                   Order.received_at <= bindparam("at"), Order.status.not_in(sorted(WITHDRAWN)))
+    if stored:  # a stored order is not its own duplicate (a new one is not stored yet)
+        query = query.where(Order.id != bindparam("id"))
+    if reach is not None:
+        query = filtered(query, reach)
+    return query.order_by(*NEWEST_FIRST).limit(CANDIDATES)
+
+
+def duplicates_of(session: Session, orders: Sequence[Order], *, reach: OrderFilter | None = None,
+                  threshold: float = 0.4, limit: int = 5) -> list[list[dict[str, Any]]]:
+    """:func:`find_duplicates` of each of ``orders`` (the dispatcher's queue asks it for a page):
+    each way's statement is built once (and a candidate's words are split once: ``bigrams``
+    keeps them)."""
+    window = timedelta(hours=window_hours())
+    ways: dict[tuple[str, bool], Any] = {}
+
+    def way(name: str, stored: bool):
+        if (name, stored) not in ways:
+            alike = (and_(Order.category == bindparam("category"), Order.district == bindparam("district"))
+                     if name == "place" else Order.caller_phone_digest == bindparam("digest"))
+            ways[name, stored] = _looking(alike, reach, stored)
+        return ways[name, stored]
+
+    found_all = []
+    for order in orders:
+        params = {"since": order.received_at - window, "at": order.received_at, "id": order.id,
+                  "category": order.category, "district": order.district, "digest": order.caller_phone_digest}
+        # One query per way of being alike: as one query with OR, SQLite merged both indexes and
+        # sorted every match of a busy category and district.
+        alike = [session.execute(way(name, order.id is not None), params).all()
+                 for name, given in (("place", order.category and order.district),
+                                     ("caller", order.caller_phone_digest)) if given]
+        found_all.append(rank(order, alike, threshold=threshold, limit=limit))
+    return found_all
 
 
 def rank(order: Order, alike: list[list[Any]], *, threshold: float = 0.4, limit: int = 5) -> list[dict[str, Any]]:

@@ -92,7 +92,7 @@ def list_(d: D, f: Annotated[queries.OrderFilter, Depends(order_filter)], reques
     with read_transaction(d.sessions) as session:
         rows, total, following = queries.list_orders(session, f, page=1 if after else page, page_size=page_size,
                                                      sort=sort, after=after)
-        items = [service.describe(session, order) for order, *_ in rows]
+        items = service.describe_many(session, [order for order, *_ in rows])
     next_cursor = following.encode() if following else None
     link = request.url.remove_query_params("page").include_query_params(cursor=next_cursor) if next_cursor else None
     return OrderPage(items=items, total=total, total_capped=total.more, page=1 if after else page,

@@ -48,6 +48,10 @@ class Order(Base):
         open_index("ix_orders_open_due", "resolve_by"),
         open_index("ix_orders_open_unit_due", "unit_id", "resolve_by"),
         open_index("ix_orders_open_place_due", "district", "street", "resolve_by"),
+        # The city-wide open lists newest first, by urgency or any filter of the row (special groups):
+        # the open orders read and counted, not every urgent order or every open one sorted.
+        open_index("ix_orders_open_received", "received_at"),
+        open_index("ix_orders_open_urgency_received", "urgency", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -81,12 +81,7 @@ def asset(path: str) -> Markup:
 
 
 def taxonomy_name(lang: str, code: str | None) -> str:
-    if not code:
-        return ""
-    try:
-        return load_taxonomy().name(code, lang)
-    except ValueError:
-        return code
+    return taxonomy_names(lang).get(code, code) if code else ""  # a code not in the taxonomy shows itself
 
 
 @lru_cache(maxsize=4)

@@ -26,7 +26,7 @@ from cityline.orders import queries
 from cityline.orders.queries import Count
 from cityline.orders.rules import OPEN, Status
 from cityline.orders.schemas import CHANNELS, OrderPage, OrderRead
-from cityline.orders.service import describe
+from cityline.orders.service import describe_many
 from cityline.outbox.schemas import NotificationList, NotificationRead
 from cityline.privacy import mask_text
 from cityline.taxonomy import load_taxonomy
@@ -41,6 +41,26 @@ router = APIRouter(include_in_schema=False)
 STATUSES = tuple(Status)  # the loop's, in its order (the search form's choices)
 PAGE_SIZE = 50
 NOTICES_SHOWN = 10
+# The work lists (queue, inbox, board lanes) show the most pressing cards first, as many as a
+# person works through before the list refreshes; "show more" adds as many again, up to the most
+# the API gives at once. A hundred cards a list made these pages slow to draw and long to scroll.
+FIRST_SHOWN = 20
+MOST_SHOWN = 200
+
+
+def cards_asked(request: Request) -> int:
+    """How many cards of each list the visitor asked for (``?shown=``, FIRST_SHOWN at first);
+    a number out of bounds is brought within them, as ``page=`` is on /orders."""
+    try:
+        asked = int(request.query_params.get("shown", FIRST_SHOWN))
+    except ValueError:
+        asked = FIRST_SHOWN
+    return min(max(asked, 1), MOST_SHOWN)
+
+
+def more_url(request: Request, limit: int) -> str | None:
+    """This page with as many cards again (None: it shows the most it may)."""
+    return f"{request.url.path}?shown={min(limit + FIRST_SHOWN, MOST_SHOWN)}" if limit < MOST_SHOWN else None
 
 
 def fragment(request: Request) -> bool:
@@ -94,7 +114,8 @@ def queue(request: Request) -> Response:
     v = open_page(request, "queue")
     if isinstance(v, Response):
         return v
-    items = intake_api.queue(v.deps, limit=PAGE_SIZE)
+    limit = cards_asked(request)
+    items = intake_api.queue(v.deps, limit=limit)
     waiting = [dict(item, order=OrderRead.model_validate(item["order"])) for item in items]
     with read_transaction(v.deps.sessions) as session:
         reasons = queries.return_reasons(session, [w["order"].number for w in waiting
@@ -103,6 +124,7 @@ def queue(request: Request) -> Response:
     template = "queue_items.html" if fragment(request) else "queue.html"
     everyone = units(v)
     return render(request, v, template, current="queue", waiting=waiting, total=total, reasons=reasons,
+                  shown=limit, more_url=more_url(request, limit),
                   units=everyone, unit_names={u.code: u.name for u in everyone}, mask=mask_text,
                   actions={w["order"].number: permitted_actions(v, w["order"], "orders:dispatch") for w in waiting})
 
@@ -113,17 +135,18 @@ def inbox(request: Request) -> Response:
     v = open_page(request, "inbox")
     if isinstance(v, Response):
         return v
-    now = utcnow()
-    pages = [orders(v, request, status=status) for status in ("dispatched", "accepted")]
+    now, limit = utcnow(), cards_asked(request)
+    pages = [orders(v, request, status=status, page_size=limit) for status in ("dispatched", "accepted")]
     todo, total = [o for found, _ in pages for o in found], sum(count for _, count in pages)
     clocks = {o.number: unit_clock(o.status, o.paused, o.accept_by, o.resolve_by, now) for o in todo}
     far = datetime.max.replace(tzinfo=now.tzinfo)
-    todo.sort(key=lambda o: (clocks[o.number].due or far, o.number))
+    todo = sorted(todo, key=lambda o: (clocks[o.number].due or far, o.number))[:limit]
     # What was dispatched to the unit (and the units below it), unread first.
     notices = (outbox_api.notifications(v.deps, limit=NOTICES_SHOWN) if v.can("orders:read")
                else NotificationList(unread=0, items=[]))
     template = "inbox_items.html" if fragment(request) else "inbox.html"
     return render(request, v, template, current="inbox", todo=todo, total=total, clocks=clocks, mask=mask_text,
+                  shown=limit, more_url=more_url(request, limit),
                   actions={o.number: permitted_actions(v, o, "orders:handle") for o in todo},
                   unit_names=unit_names(v),
                   notices=notices.items, unread=notices.unread, notice_text=notice_text)
@@ -164,22 +187,20 @@ def board(request: Request) -> Response:
     v = open_page(request, "board")
     if isinstance(v, Response):
         return v
-    now = utcnow()
-    reach = orders_api.order_filter(v.deps)
+    now, limit = utcnow(), cards_asked(request)
+    v.deps.require("orders:read")
     with read_transaction(v.deps.sessions) as session:
-        soon_orders, soon_total = queries.due_soon(session, reach, now, now + DUE_SOON)
-        soon = [describe(session, o) for o in soon_orders], soon_total
-        late_orders, late_total = queries.escalated(session, reach)
-        escalated = [describe(session, o) for o in late_orders], late_total
-    sections = [("due_soon", soon), ("overdue", orders(v, request, overdue=True)),
-                ("escalated", escalated), ("extensions", orders(v, request, extension_pending=True)),
-                ("special", orders(v, request, open=True, special_group="any"))]
-    asking = sections[3][1][0]
+        lanes = queries.board(session, orders_api.reach_filter(v.deps), now, now + DUE_SOON, limit)
+        shown = list({o.id: o for found, _ in lanes.values() for o in found}.values())  # an order may be in several
+        views = {view.number: view for view in describe_many(session, shown)}
+    sections = [(lane, ([views[o.number] for o in found], total)) for lane, (found, total) in lanes.items()]
+    asking = lanes["extensions"][0]
     template = "board_items.html" if fragment(request) else "board.html"
     return render(request, v, template, current="board", sections=sections, now=now,
+                  shown=limit, more_url=more_url(request, limit),
                   due_soon_hours=int(DUE_SOON.total_seconds() // 3600), mask=mask_text,
                   unit_names=unit_names(v),
-                  actions={o.number: permitted_actions(v, o, "orders:supervise") for o in asking})
+                  actions={o.number: permitted_actions(v, views[o.number], "orders:supervise") for o in asking})
 
 
 @router.get("/orders")

@@ -18,7 +18,7 @@ import argparse
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from cityline.analytics.alarms import Rule
+from cityline.analytics.alarms import MIN_LONE_SURPRISE, MIN_RISE_SURPRISE, Rule
 from cityline.analytics.dataset import Dataset
 from cityline.analytics.detect import METHODS
 from cityline.analytics.emerging import LOOKBACK, find_emerging
@@ -61,9 +61,9 @@ def issues_on(dataset: Dataset, day: date, rule: Rule):
         source.close()
 
 
-def measure(data: SimData, method: str) -> Measured:
+def measure(data: SimData, method: str, rise: float = MIN_RISE_SURPRISE, lone: float = MIN_LONE_SURPRISE) -> Measured:
     dataset, truth = data.dataset, data.truth
-    rule = Rule(method=method)
+    rule = Rule(method=method, min_rise_surprise=rise, min_lone_surprise=lone)
     result = Measured(method)
     day, week_false = QUIET[0], 0
     while day <= QUIET[1]:
@@ -95,13 +95,17 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.02)
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--lone", type=float, default=MIN_LONE_SURPRISE,
+                        help="the surprise at which one alarming term alone is an issue (inf: never)")
+    parser.add_argument("--rise", type=float, default=MIN_RISE_SURPRISE,
+                        help="the long-baseline surprise that alarms without the method (inf: never)")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     for method in args.methods.split(","):
         for seed in seeds:
-            found = measure(build(args.scale, seed), method)
+            found = measure(build(args.scale, seed), method, args.rise, args.lone)
             delays = ", ".join(f"{p}: {'missed' if d is None else f'{d} d'}" for p, d in found.delays.items())
-            print(f"{method:10s} scale {args.scale} seed {seed}: quiet alarms {found.quiet_alarms} "
+            print(f"{method:10s} rise {args.rise} lone {args.lone} scale {args.scale} seed {seed}: quiet alarms {found.quiet_alarms} "
                   f"({found.quiet_alarms / found.weeks:.2f}/week), false {found.false_alarms} "
                   f"({found.false_alarms / found.weeks:.2f}/week, worst week {max(found.false_by_week)}); "
                   f"delays {delays}", flush=True)

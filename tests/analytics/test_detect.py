@@ -122,3 +122,10 @@ def test_alarms_need_enough_orders():
 def test_terms_whose_orders_overlap_are_one_issue():
     groups = group_terms([{"a", "b", "c"}, {"b", "c", "d"}, {"x", "y"}, {"c", "d", "e"}])
     assert groups == [[0, 1, 3], [2]]
+
+
+def test_a_steady_ramp_of_a_new_problem_alarms_though_c1_absorbs_it():
+    totals = np.full(36, 100.0)
+    ramp = np.array([0] * 32 + [1, 2, 2, 3], dtype=float)  # C1's 7-day baseline already holds 1, 2, 2
+    assert judge(ramp[None, :], totals, WEEKDAYS[:36], Rule()).alarm[0]
+    assert not judge(ramp[None, :], totals, WEEKDAYS[:36], Rule(min_rise_surprise=float("inf"))).alarm[0]

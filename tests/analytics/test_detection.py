@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +95,39 @@ def test_quiet_weeks_raise_at_most_one_false_alarm_each(data_name, request):
         day += timedelta(days=1)
     assert len(weeks) == 7
     assert max(len(w) for w in weeks) <= 1, weeks
+
+
+# Callers who each tell a new scam in their own words: they share one word (交通卡), and the
+# problem grows a little every day (3, 4, 5 calls) over an everyday background.
+SCAM_CALLS = ["有人打电话说交通卡押金可以退，让我下载软件", "交通卡退押金是真的吗，对方要我银行卡",
+              "接到电话说帮我办交通卡退款，我妈转了钱", "自称客服说交通卡要注销，不然扣费",
+              "交通卡公司来电让共享屏幕，靠谱吗", "我爸被骗了，说是交通卡押金返还", "短信说交通卡余额清退，点链接",
+              "冒充客服以交通卡名义骗钱", "老人接到所谓交通卡退费电话", "交通卡退押金诈骗要管管",
+              "又接到交通卡的骗子电话", "交通卡押金的电话是骗局吧"]
+
+
+def test_a_new_problem_named_by_one_shared_word_is_flagged(tmp_path):
+    import random
+
+    from cityline.analytics.alarms import Rule
+    from cityline.analytics.dataset import Dataset
+    from cityline.analytics.export import export_tables
+    from cityline.analytics.table import orders_from_rows
+
+    everyday = [json.loads(line)["text"] for line in
+                (Path(__file__).parents[2] / "eval" / "fresh" / "a.jsonl").read_text(encoding="utf-8").splitlines()[:200]]
+    rng, first = random.Random(3), date(2021, 3, 1)
+    rows = [{"external_id": f"B{d:02d}{n:02d}", "received_at": f"{first + timedelta(days=d)}T10:{n:02d}:00",
+             "text": rng.choice(everyday)} for d in range(36) for n in range(40)]
+    calls = iter(SCAM_CALLS)
+    rows += [{"external_id": f"SCAM{d}{n}", "received_at": f"{first + timedelta(days=d)}T11:{n:02d}:00",
+              "text": next(calls)} for d, count in ((33, 3), (34, 4), (35, 5)) for n in range(count)]
+    export_tables(orders_from_rows(enumerate(rows, 1)), tmp_path)
+    day, today = first + timedelta(days=35), {f"SCAM35{n}" for n in range(5)}
+
+    def flagged(rule: Rule) -> list:
+        return [e for e in build_briefing(Dataset(tmp_path), day, rule=rule).emerging if e.members == today]
+
+    found = flagged(Rule())
+    assert len(found) == 1 and "交通卡" in found[0].keywords
+    assert not flagged(Rule(min_lone_surprise=float("inf"))), "two shared words were needed before"

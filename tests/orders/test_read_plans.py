@@ -28,9 +28,11 @@ from sqlalchemy.orm import Session
 
 from cityline.accounts.models import Unit
 from cityline.db import Base, transaction
+from cityline.intake.duplicates import duplicates_of
 from cityline.orders import queries
 from cityline.orders.models import Order
 from cityline.orders.queries import OrderFilter
+from cityline.orders.service import describe_many
 from tests.factories import add_units
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -51,15 +53,19 @@ def add_orders(sessions) -> None:
 
 def reads(session: Session, everyone: OrderFilter, district: OrderFilter, street: OrderFilter) -> None:
     """Every read of the console's work pages and the order list, as their handlers make them."""
-    queries.waiting_for_dispatch(session, everyone, 50)  # the dispatcher's queue
+    waiting = queries.waiting_for_dispatch(session, everyone, 20)  # the dispatcher's queue
     queries.count_waiting_for_dispatch(session, everyone)
-    for status in ("dispatched", "accepted"):  # a street office's inbox
-        queries.list_orders(session, replace(street, status=status), page_size=100, sort="deadline")
-    queries.due_soon(session, district, NOW, NOW + timedelta(hours=24))  # a district supervisor's board
-    queries.escalated(session, district)
-    for lane in (replace(district, open=True, due_before=NOW), replace(district, open=True, extension_pending=True),
-                 replace(district, open=True, special_group="any")):
-        queries.list_orders(session, lane, page_size=100, sort="deadline")
+    # Their possible duplicates, both ways of being alike (a caller's digest too: copies, not written).
+    called = [Order(id=o.id, text=o.text, received_at=o.received_at, category=o.category, district=o.district,
+                    street=o.street, caller_phone_digest="a caller's digest") for o in waiting]
+    duplicates_of(session, called, reach=everyone)
+    duplicates_of(session, called, reach=district)
+    describe_many(session, waiting)
+    for status in ("dispatched", "accepted"):  # a street office's inbox, described (its units' codes) for the page
+        rows, _total, _next = queries.list_orders(session, replace(street, status=status), page_size=20, sort="deadline")
+        describe_many(session, [order for order, *_ in rows])
+    queries.board(session, district, NOW, NOW + timedelta(hours=24), 20)  # a district supervisor's board
+    queries.board(session, everyone, NOW, NOW + timedelta(hours=24), 20)  # the city's
     for f in (everyone, replace(everyone, status="dispatched"), replace(everyone, category="GEN.SAFETY"),
               replace(everyone, category="GEN."), replace(everyone, urgency="normal", open=True),
               replace(everyone, channel="phone"), replace(everyone, language="foreign"),

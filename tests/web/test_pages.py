@@ -319,7 +319,17 @@ def test_the_queue_counts_every_waiting_order_not_the_page(city, sessions, vault
                  "kind": "help", "category": "GEN.UTILITIES", "urgency": "normal", "district": "静安区"})
             for i in range(1, 53)]
     assert import_rows(sessions, rows, vault=vault).imported == 52
-    assert "显示 50 / 共 52 件" in people["dispatcher"].get("/queue").text
+    first = people["dispatcher"].get("/queue").text
+    assert "显示 20 / 共 52 件" in first and first.count('class="card order"') == 20
+    # "Show more" adds as many again; the page's refresh keeps what the dispatcher asked for.
+    assert 'href="/queue?shown=40"' in first and 'hx-get="/queue?shown=20"' in first
+    more = people["dispatcher"].get("/queue?shown=40").text
+    assert "显示 40 / 共 52 件" in more and 'href="/queue?shown=60"' in more
+    everything = people["dispatcher"].get("/queue?shown=60").text
+    assert "共 52 件" not in everything and "52 件" in everything and "显示更多" not in everything
+    # A count out of bounds is brought within them, not refused: a console page keeps working.
+    assert "显示 20 / 共 52 件" in people["dispatcher"].get("/queue?shown=many").text
+    assert people["dispatcher"].get("/queue?shown=999").text.count('class="card order"') == 52
 
 
 def test_order_search_filters_and_pages(city):
