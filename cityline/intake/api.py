@@ -102,7 +102,7 @@ def create(body: OrderCreate, response: Response, d: D,
 
 
 BATCH_LIMIT = 500  # orders in one batch (and the body stays within CITYLINE_MAX_REQUEST_BYTES)
-BATCH_CHUNK = 25  # orders per transaction: a batch holds the write lock in short turns, not for all of it
+BATCH_CHUNK = 100  # orders per transaction, recorded at once: a batch holds the write lock in short turns, not for all of it
 
 
 class OrderBatch(RequestBody):

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import ARRAY, String, and_, bindparam, func, select, true, union_all
 from sqlalchemy.orm import Session
 
 from cityline.config import get_settings
@@ -20,23 +22,40 @@ from cityline.orders.rules import WITHDRAWN
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
-def bigrams(text: str) -> set[str]:
+def bigrams(text: str) -> frozenset[str]:
     """Character bigrams of the text without spaces and punctuation (works for Chinese)."""
+    # Kept for short texts (what calls are): the same candidates are scored against every new
+    # order of a busy place, and a few thousand short texts' bigrams take a few megabytes.
+    return _kept_bigrams(text) if len(text) <= _KEPT_LENGTH else _bigrams(text)
+
+
+_KEPT_LENGTH = 400
+
+
+@lru_cache(maxsize=4096)
+def _kept_bigrams(text: str) -> frozenset[str]:
+    return _bigrams(text)
+
+
+def _bigrams(text: str) -> frozenset[str]:
     chars = _NOISE.sub("", text.lower())
-    return {chars[i:i + 2] for i in range(len(chars) - 1)} or {chars}
+    return frozenset({chars[i:i + 2] for i in range(len(chars) - 1)} or {chars})
 
 
-def similarity(a: str | set[str], b: str | set[str]) -> float:
+def similarity(a: str | frozenset[str], b: str | frozenset[str]) -> float:
     """Jaccard overlap of character bigrams: 1.0 same words, 0.0 nothing shared."""
-    x = a if isinstance(a, set) else bigrams(a)
-    y = b if isinstance(b, set) else bigrams(b)
-    return len(x & y) / len(x | y) if x and y else 0.0
+    x = a if isinstance(a, frozenset) else bigrams(a)
+    y = b if isinstance(b, frozenset) else bigrams(b)
+    if not (x and y):
+        return 0.0
+    shared = len(x & y)
+    return shared / (len(x) + len(y) - shared)  # the size of x | y, without building it
 
 
-def score(order: Order, other, order_bigrams: set[str] | None = None,
-          other_bigrams: set[str] | None = None) -> tuple[float, list[str]]:
-    """How likely ``other`` (an order or a row with the same fields) reports the same thing, and why."""
-    value, reasons = similarity(order_bigrams or order.text, other_bigrams or other.text), []
+def score(order, other, order_bigrams: frozenset[str] | None = None) -> tuple[float, list[str]]:
+    """How likely ``other`` reports what ``order`` does, and why (each an order or a row with
+    the same fields)."""
+    value, reasons = similarity(order_bigrams or order.text, other.text), []
     if value >= 0.2:
         reasons.append(f"文本相似 {value:.2f}")
     if order.caller_phone_digest and order.caller_phone_digest == other.caller_phone_digest:
@@ -64,29 +83,46 @@ def find_duplicates(session: Session, order: Order, *, reach: OrderFilter | None
     return duplicates_of(session, [order], reach=reach, threshold=threshold, limit=limit)[0]
 
 
+def window_hours() -> int:
+    """How far back duplicates are looked for: read here and nowhere else (see find_duplicates)."""
+    return get_settings().duplicate_window_hours
+
+
 # Only the columns scoring needs: this runs inside the intake transaction.
-_COLUMNS = (Order.number, Order.text, Order.caller_phone_digest, Order.street, Order.category,
-            Order.channel, Order.status, Order.received_at)
+COLUMNS = (Order.id, Order.number, Order.text, Order.caller_phone_digest, Order.street, Order.category,
+           Order.channel, Order.status, Order.received_at)
+# Newest first; orders received at the same moment (a batch) newest recorded first, so the
+# candidates and their order do not depend on how the database happens to read ties.
+NEWEST_FIRST = (Order.received_at.desc(), Order.id.desc())
+CANDIDATES = 50  # read per way of being alike
+_ARMS = 200  # queries joined in one statement (SQLite takes at most 500)
+
+
+class _Facts(NamedTuple):
+    text: str
+    caller_phone_digest: str | None
+    street: str | None
+    category: str | None
 
 
 def _looking(alike, reach: OrderFilter | None, stored: bool):
     """The candidates alike in one way, newest first along that way's own index; the order's
     values and window are bound when it is run, so a page of orders runs one statement."""
-    query = select(*_COLUMNS).where(alike, Order.received_at >= bindparam("since"),
-                                    Order.received_at <= bindparam("at"), Order.status.not_in(sorted(WITHDRAWN)))
+    query = select(*COLUMNS).where(alike, Order.received_at >= bindparam("since"),
+                                   Order.received_at <= bindparam("at"), Order.status.not_in(sorted(WITHDRAWN)))
     if stored:  # a stored order is not its own duplicate (a new one is not stored yet)
         query = query.where(Order.id != bindparam("id"))
     if reach is not None:
         query = filtered(query, reach)
-    return query.order_by(Order.received_at.desc()).limit(50)
+    return query.order_by(*NEWEST_FIRST).limit(CANDIDATES)
 
 
 def duplicates_of(session: Session, orders: Sequence[Order], *, reach: OrderFilter | None = None,
                   threshold: float = 0.4, limit: int = 5) -> list[list[dict[str, Any]]]:
     """:func:`find_duplicates` of each of ``orders`` (the dispatcher's queue asks it for a page):
-    each way's statement is built once, and a candidate's words are split once however many
-    of the orders it is a candidate of."""
-    window = timedelta(hours=get_settings().duplicate_window_hours)
+    each way's statement is built once (and a candidate's words are split once: ``bigrams``
+    keeps them)."""
+    window = timedelta(hours=window_hours())
     ways: dict[tuple[str, bool], Any] = {}
 
     def way(name: str, stored: bool):
@@ -96,26 +132,143 @@ def duplicates_of(session: Session, orders: Sequence[Order], *, reach: OrderFilt
             ways[name, stored] = _looking(alike, reach, stored)
         return ways[name, stored]
 
-    words: dict[str, set[str]] = {}
     found_all = []
     for order in orders:
         params = {"since": order.received_at - window, "at": order.received_at, "id": order.id,
                   "category": order.category, "district": order.district, "digest": order.caller_phone_digest}
         # One query per way of being alike: as one query with OR, SQLite merged both indexes and
         # sorted every match of a busy category and district.
-        candidates: dict[str, Any] = {}
-        for name, given in (("place", order.category and order.district), ("caller", order.caller_phone_digest)):
-            if given:
-                for other in session.execute(way(name, order.id is not None), params):
-                    candidates.setdefault(other.number, other)
-        found, mine = [], bigrams(order.text)
-        for other in sorted(candidates.values(), key=lambda row: row.received_at, reverse=True):
-            theirs = words.get(other.number)
-            if theirs is None:
-                theirs = words[other.number] = bigrams(other.text)
-            value, reasons = score(order, other, mine, theirs)
-            if value >= threshold:
-                found.append({"number": other.number, "score": round(value, 3), "reasons": reasons,
-                              "channel": other.channel, "status": other.status})
-        found_all.append(sorted(found, key=lambda d: -d["score"])[:limit])
+        alike = [session.execute(way(name, order.id is not None), params).all()
+                 for name, given in (("place", order.category and order.district),
+                                     ("caller", order.caller_phone_digest)) if given]
+        found_all.append(rank(order, alike, threshold=threshold, limit=limit))
     return found_all
+
+
+def rank(order: Order, alike: list[list[Any]], *, threshold: float = 0.4, limit: int = 5) -> list[dict[str, Any]]:
+    """The duplicates of ``order`` among the candidates of each way of being alike (each newest
+    first), best first."""
+    candidates: dict[str, Any] = {}
+    for rows in alike:
+        for other in rows:
+            candidates.setdefault(other.number, other)
+    found, mine = [], bigrams(order.text)
+    # What scoring reads of the order, read once (not through the ORM for every candidate).
+    facts = _Facts(order.text, order.caller_phone_digest, order.street, order.category)
+    for other in sorted(candidates.values(), key=lambda row: row.received_at, reverse=True):
+        value, reasons = score(facts, other, mine)
+        if value >= threshold:
+            found.append({"number": other.number, "score": round(value, 3), "reasons": reasons,
+                          "channel": other.channel, "status": other.status})
+    return sorted(found, key=lambda d: -d["score"])[:limit]
+
+
+@dataclass(frozen=True)
+class _Recorded:
+    """An order of the batch, as a candidate for the batch's later orders (COLUMNS but its id)."""
+
+    number: str
+    text: str
+    caller_phone_digest: str | None
+    street: str | None
+    category: str | None
+    channel: str
+    status: str
+    received_at: datetime
+    place: tuple[str | None, str | None]
+
+
+class BatchDuplicates:
+    """:func:`find_duplicates` (intake's own look: the whole city) for the new orders of a batch,
+    not yet stored, in their order: the stored candidates of all of them read with one query per
+    way of being alike (and moment received), and each order sees the batch's earlier ones as it
+    would had they been recorded one by one before it."""
+
+    def __init__(self, session: Session, orders: Sequence[Order]) -> None:
+        self._orders = list(orders)
+        self._recorded: list[_Recorded] = []  # the batch's orders found for so far, in order
+        self._stored: dict[tuple[str, datetime, Any], list[Any]] = {}  # (way, moment, alike) -> newest first
+        for moment in {order.received_at for order in orders}:
+            at_moment = [order for order in orders if order.received_at == moment]
+            self._read(session, "place", moment, {(o.category, o.district) for o in at_moment
+                                                   if o.category and o.district})
+            self._read(session, "caller", moment, {o.caller_phone_digest for o in at_moment
+                                                    if o.caller_phone_digest})
+
+    def _read(self, session: Session, way: str, moment: datetime, values: set[Any]) -> None:
+        # For each value, the query find_duplicates makes (its newest CANDIDATES, read along the
+        # same index), all in one statement.
+        ordered = sorted(values)
+        for value in ordered:
+            self._stored[(way, moment, value)] = []
+        reads = _lateral_reads if session.get_bind().dialect.name == "postgresql" else _union_reads
+        for row in reads(session, way, moment - timedelta(hours=window_hours()), moment, ordered):
+            value = (row.category, row.district) if way == "place" else row.caller_phone_digest
+            self._stored[(way, moment, value)].append(row)
+        for value in ordered:  # each value's rows newest first, as its own query reads them
+            self._stored[(way, moment, value)].sort(key=lambda row: (row.received_at, row.id), reverse=True)
+
+    def find(self, position: int) -> list[dict[str, Any]]:
+        """The duplicates of the batch's order at ``position``, the orders before it all recorded."""
+        order = self._orders[position]
+        since = order.received_at - timedelta(hours=window_hours())
+        alike = []
+        if order.category and order.district:
+            place = (order.category, order.district)
+            alike.append(self._newest(self._stored[("place", order.received_at, place)],
+                                      [r for r in self._recorded if r.place == place], since, order.received_at))
+        if order.caller_phone_digest:
+            alike.append(self._newest(self._stored[("caller", order.received_at, order.caller_phone_digest)],
+                                      [r for r in self._recorded if r.caller_phone_digest == order.caller_phone_digest],
+                                      since, order.received_at))
+        return rank(order, alike)
+
+    @staticmethod
+    def _newest(stored: list[Any], recorded: list[_Recorded], since: datetime, until: datetime) -> list[Any]:
+        # The batch's orders are stored after every order already stored (their ids are higher),
+        # and later in the batch after earlier: as NEWEST_FIRST would read them.
+        ours = [(r.received_at, 1, n, r) for n, r in enumerate(recorded) if since <= r.received_at <= until]
+        theirs = [(row.received_at, 0, row.id, row) for row in stored]
+        merged = sorted(ours + theirs, key=lambda c: c[:3], reverse=True)
+        return [c[3] for c in merged[:CANDIDATES]]
+
+    def recorded(self, position: int, status: str) -> None:
+        """The order at ``position`` is decided (``status``: received, or dispatched at once): a
+        candidate for the orders after it."""
+        order = self._orders[position]
+        self._recorded.append(_Recorded(order.number, order.text, order.caller_phone_digest, order.street,
+                                        order.category, order.channel, status, order.received_at,
+                                        (order.category, order.district)))
+
+
+def _candidates(alike, since: datetime, until: datetime):
+    return select(*COLUMNS, Order.district).where(
+        alike, Order.received_at >= since, Order.received_at <= until,
+        Order.status.not_in(sorted(WITHDRAWN))).order_by(*NEWEST_FIRST).limit(CANDIDATES)
+
+
+def _union_reads(session: Session, way: str, since: datetime, until: datetime, values: list[Any]) -> list[Any]:
+    """SQLite: the values' queries joined by UNION ALL."""
+    rows = []
+    for first in range(0, len(values), _ARMS):
+        arms = [_candidates(and_(Order.category == value[0], Order.district == value[1]) if way == "place"
+                            else Order.caller_phone_digest == value, since, until).subquery()
+                for value in values[first:first + _ARMS]]
+        rows += session.execute(union_all(*(select(arm) for arm in arms)) if len(arms) > 1 else select(arms[0]))
+    return rows
+
+
+def _lateral_reads(session: Session, way: str, since: datetime, until: datetime, values: list[Any]) -> list[Any]:
+    """PostgreSQL: the query once, LATERAL for each value of arrays given (a statement whose text
+    does not grow with the batch, so the driver parses it once)."""
+    if way == "place":
+        given = func.unnest(bindparam("categories", [v[0] for v in values], type_=ARRAY(String)),
+                            bindparam("districts", [v[1] for v in values], type_=ARRAY(String)),
+                            ).table_valued("category", "district").render_derived(name="given", with_types=False)
+        alike = and_(Order.category == given.c.category, Order.district == given.c.district)
+    else:
+        given = func.unnest(bindparam("callers", values, type_=ARRAY(String))).table_valued("caller").render_derived(
+            name="given")
+        alike = Order.caller_phone_digest == given.c.caller
+    arm = _candidates(alike, since, until).lateral("found")
+    return list(session.execute(select(arm).select_from(given).join(arm, true())))

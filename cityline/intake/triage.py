@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from cityline.intake.service import Classify
-
 if TYPE_CHECKING:
     from cityline.triage.classifier import TriageResult
 
@@ -16,29 +14,32 @@ if TYPE_CHECKING:
 ClassifyMany = Callable[[Sequence[str], str | None], list[dict[str, Any]]]
 
 
-def classify_with(session: Session) -> Classify:
+class Triage:
+    """The active classifier as intake calls it: ``triage(text, language)`` for one text (a
+    ``Classify``), ``triage.many(texts, language)`` for a batch at once (a ``ClassifyMany``: the
+    same predictions, the model's arithmetic done once per batch)."""
+
+    def __init__(self, triager) -> None:
+        self._triager = triager
+
+    def __call__(self, text: str, language: str | None) -> dict[str, Any]:
+        return _prediction(self._triager.classify(text, language))
+
+    def many(self, texts: Sequence[str], language: str | None) -> list[dict[str, Any]]:
+        return [_prediction(result) for result in self._triager.classify_many(texts, language)]
+
+
+def classify_with(session: Session) -> Triage:
     """classify(text, language) with the active trained model, or the rules when none is trained."""
     from cityline.triage.service import active_triager
 
-    triager = active_triager(session)
-
-    def classify(text: str, language: str | None) -> dict[str, Any]:
-        return _prediction(triager.classify(text, language))
-
-    return classify
+    return Triage(active_triager(session))
 
 
 def classify_many_with(session: Session) -> ClassifyMany:
     """classify_many(texts, language): the same predictions for a batch of texts at once
-    (bulk import), the model's arithmetic done once per batch."""
-    from cityline.triage.service import active_triager
-
-    triager = active_triager(session)
-
-    def classify_many(texts: Sequence[str], language: str | None) -> list[dict[str, Any]]:
-        return [_prediction(result) for result in triager.classify_many(texts, language)]
-
-    return classify_many
+    (bulk import, the batch intake)."""
+    return classify_with(session).many
 
 
 def _prediction(result: TriageResult) -> dict[str, Any]:

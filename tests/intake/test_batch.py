@@ -49,15 +49,15 @@ def test_a_batch_sent_again_records_nothing_twice(gateway):
     batch = [call(n) for n in range(BATCH_CHUNK + 3)]  # more than one transaction's worth
     first = gateway.post("/api/orders/batch", json={"orders": batch}).json()
     assert first["created"] == len(batch) and len({r["number"] for r in first["results"]}) == len(batch)
-    again = gateway.post("/api/orders/batch", json={"orders": [*batch, call(99)]}).json()
+    again = gateway.post("/api/orders/batch", json={"orders": [*batch, call(5000)]}).json()
     assert [r["result"] for r in again["results"]] == ["existing"] * len(batch) + ["created"]
     assert [r["number"] for r in again["results"][:-1]] == [r["number"] for r in first["results"]]
-    changed = gateway.post("/api/orders/batch", json={"orders": [call(0, text="另一通来电，另一件事"), call(100)]}).json()
+    changed = gateway.post("/api/orders/batch", json={"orders": [call(0, text="另一通来电，另一件事"), call(5001)]}).json()
     refused = changed["results"][0]
     assert refused["result"] == "refused" and refused["error"]["status"] == 409
     assert [e["field"] for e in refused["error"]["errors"]] == ["text"]
     assert changed["results"][1]["result"] == "created"
-    single = gateway.post("/api/orders", json=call(100))  # the single create knows it too
+    single = gateway.post("/api/orders", json=call(5001))  # the single create knows it too
     assert single.status_code == 200 and single.json()["number"] == changed["results"][1]["number"]
 
 
