@@ -101,7 +101,7 @@ def measure(label: str, url: str, args) -> None:
     print(f"{label:<12} {args.requests} orders: CPU {cpu / args.requests * 1000:.1f} ms per request, "
           f"wall {wall / args.requests * 1000:.1f} ms" + (" (profiled)" if profilers else ""), flush=True)
     if profilers:
-        pstats.Stats(*profilers).sort_stats(args.sort).print_stats(args.profile)
+        pstats.Stats(*profilers).sort_stats(args.sort).print_stats(args.filter, args.profile)
     sessions.kw["bind"].dispose()
 
 
@@ -112,6 +112,7 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--profile", type=int, default=0, help="print the top N functions by cumulative time")
     parser.add_argument("--sort", default="cumulative", help="the profile's order: cumulative, tottime, ...")
+    parser.add_argument("--filter", default="", help="only the profile's functions whose path matches (e.g. cityline/)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
