@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_orders import TEXTS  # noqa: E402
-from bench.bench_post_latency import ADDRESSES, prepare, server_cpu_seconds  # noqa: E402
+from bench.bench_post_latency import ADDRESSES, prepare, server_cpu_seconds, wait_ready  # noqa: E402
 from cityline.db import make_engine, make_sessionmaker, transaction  # noqa: E402
 from cityline.orders.models import Order, OrderEvent  # noqa: E402
 from tests.pg import ThrowawayPostgres, _free_port, create_database  # noqa: E402
@@ -112,16 +112,7 @@ def run(url: str, args) -> None:
          f"serve({url!r}, {port}, 'FULL', {args.workers})"], cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(base + "/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the server did not become ready")
-            time.sleep(0.2)
+        wait_ready(base, server, args.workers)
         send_batches(base, token, 1, 2, 20)  # warm the path (first batch's imports, caches)
         load_before = os.getloadavg()[0]
         cpu_before = server_cpu_seconds(server.pid)

@@ -243,25 +243,30 @@ def server_cpu_seconds(pid: int) -> float:
     return total
 
 
+def wait_ready(base: str, server: subprocess.Popen, workers: int, seconds: float = 300) -> None:
+    """Until the server's ``/readyz`` says ready; raises when it exits or takes longer."""
+    deadline, ready = time.monotonic() + seconds, 0
+    while True:
+        try:
+            ready = ready + 1 if httpx.get(f"{base}/readyz", timeout=5).status_code == 200 else 0
+        except httpx.TransportError:
+            ready = 0
+        # Each server process warms up on its own and any may answer: with several, ready
+        # means many answers in a row say so, not the first.
+        if ready >= (1 if workers == 1 else 10 * workers):
+            return
+        if time.monotonic() > deadline or server.poll() is not None:
+            raise RuntimeError("the server did not become ready")
+        time.sleep(0.2)
+
+
 def measure(label: str, url: str, token: str, args, synchronous: str = "FULL") -> tuple[Run, Run]:
     port = _free_port()
     server = subprocess.Popen([sys.executable, __file__, "--serve", url, "--port", str(port),
                                "--synchronous", synchronous, "--workers", str(args.workers)], cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline, ready = time.monotonic() + 300, 0
-        while True:
-            try:
-                ready = ready + 1 if httpx.get(f"{base}/readyz", timeout=5).status_code == 200 else 0
-            except httpx.TransportError:
-                ready = 0
-            # Each server process warms up on its own and any may answer: with several, ready
-            # means many answers in a row say so, not the first.
-            if ready >= (1 if args.workers == 1 else 10 * args.workers):
-                break
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError("the server did not become ready")
-            time.sleep(0.2)
+        wait_ready(base, server, args.workers)
         hammer(base, token, args.clients, 2, post=True)  # first orders of each kind: not measured
         baseline = hammer(base, token, args.clients, args.seconds / 3, post=False)
         cpu = server_cpu_seconds(server.pid)
