@@ -65,6 +65,17 @@ class PersonalNumbers:
                     if run.startswith(prefix) and len(run) - len(prefix) >= 11:
                         self.came_out.setdefault(run[len(prefix):], where)
 
+    def seen(self) -> dict:
+        """What this process saw, for the run's controller when the tests run in several processes."""
+        return {"put_in": self.put_in, "came_out": self.came_out, "in_logs": self.in_logs}
+
+    def add_seen(self, seen: dict) -> None:
+        for digits, where in seen["put_in"].items():
+            self.put_in.setdefault(digits, where)
+        for digits, where in seen["came_out"].items():
+            self.came_out.setdefault(digits, where)
+        self.in_logs += seen["in_logs"]
+
     def leaks(self) -> list[str]:
         found = [f"{_shown(n)} (put in: {self.put_in[n]}) came out: {self.came_out[n]}"
                  for n in sorted(self.put_in.keys() & self.came_out.keys())]
@@ -155,10 +166,35 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """No phone or ID number may reach a log, an API answer, a console page or an export in full."""
+    to_controller = getattr(session.config, "workeroutput", None)
+    if to_controller is not None:  # a worker of `pytest -n`: the controller judges the whole run
+        to_controller["personal_numbers"] = numbers.seen()
+        return
     leaks = numbers.leaks()
     if leaks:
         print(f"\n{len(leaks)} full phone or ID numbers came out in this run:\n  " + "\n  ".join(leaks[:30]))
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """A worker of `pytest -n` finished: what it saw joins the run's leak watch."""
+    seen = getattr(node, "workeroutput", {}).get("personal_numbers")
+    if seen:
+        numbers.add_seen(seen)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With `pytest -n N --dist loadgroup` (scripts/test) a file's tests run in one worker, so a
+    module's fixtures (a served site, a browser, a trained model) are built once; the tests that
+    share the run's Spark session or built demo run in one worker too, so each starts once."""
+    if config.getoption("dist", default="no") != "loadgroup":
+        return
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        group = "spark" if "spark" in fixtures else "demo" if "built_demo" in fixtures else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -80,8 +80,11 @@ class ThrowawayPostgres:
 
 
 def create_database(server_url: str, name: str) -> str:
-    """A fresh database on the server; returns its URL."""
+    """A fresh database on the server; returns its URL. Each of the test run's worker processes
+    (pytest-xdist's ``-n``) gets databases of its own on the one server: the name ends with its id."""
     import psycopg
+
+    name += os.environ.get("PYTEST_XDIST_WORKER", "")
 
     plain = server_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain, autocommit=True) as conn:
