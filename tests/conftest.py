@@ -184,17 +184,25 @@ def pytest_testnodedown(node, error) -> None:
         numbers.add_seen(seen)
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With `pytest -n N --dist loadgroup` (scripts/test) a file's tests run in one worker, so a
-    module's fixtures (a served site, a browser, a trained model) are built once; the tests that
-    share the run's Spark session or built demo run in one worker too, so each starts once."""
-    if config.getoption("dist", default="no") != "loadgroup":
-        return
-    for item in items:
-        fixtures = getattr(item, "fixturenames", ())
-        group = "spark" if "spark" in fixtures else "demo" if "built_demo" in fixtures else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+# Files whose tests share a session fixture too costly to build twice: with `pytest -n` each such
+# group runs in one worker (the one Spark session; the demo, built once). A file missing here
+# still passes; it only starts its own copy in the other worker.
+SHARING_FILES = {"tests/analytics/test_spark.py": "spark", "tests/epidemic/test_spark.py": "spark",
+                 "tests/test_demo.py": "demo", "tests/web/test_demo_browser.py": "demo"}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`pytest -n N` (scripts/test) hands out whole files, so a module's fixtures (a served site,
+    a browser, a trained model) are built once, and the files of SHARING_FILES together."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFile(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = nodeid.split("::", 1)[0]
+            return SHARING_FILES.get(file, file)
+
+    return ByFile(config, log)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -110,7 +110,8 @@ def test_an_administrator_manages_users_the_catalogue_and_reads_the_audit_log(st
     row.get_by_role("button", name="修改").click()
     row.get_by_label("接线员").check()
     row.locator("form:not([hidden])").get_by_role("button", name="提交").click()
-    expect(admin.locator("#u-chen\\.disp")).to_contain_text("接线员")
+    # the role's badge, not its check box in the row's edit form: the page has reloaded
+    expect(admin.locator("#u-chen\\.disp .badge", has_text="接线员")).to_be_visible()
     admin.locator("#u-chen\\.disp").get_by_role("button", name="停用").click()
     expect(admin.locator("#u-chen\\.disp")).to_contain_text("已停用")
     shot(admin, "21-admin-users")
