@@ -290,27 +290,42 @@ def _lane(reach: OrderFilter, lane: str, now: datetime, soon_until: datetime) ->
 
 
 def board(session: Session, reach: OrderFilter, now: datetime, soon_until: datetime,
-          limit: int = 20) -> dict[str, tuple[list[Order], Count]]:
+          limit: int = 20, read_at_most: int = BOARD_READ) -> dict[str, tuple[list[Order], Count]]:
     """The supervisor's board: per lane (BOARD_LANES) its first ``limit`` orders, nearest deadline
     first (as the order list sorts by deadline), and how many it has.
 
-    Each lane's page is its own indexed read; the counts are one read of the reach's open orders
-    (their open-only partial indexes), each sorted into every lane it belongs to, where five
-    counts read the same orders five times."""
-    pages = {lane: list(session.scalars(_lane(reach, lane, now, soon_until).limit(limit))) for lane in BOARD_LANES}
-    read = filtered(select(Order.resolve_by.label("due"), Order.paused, Order.extension_requested.label("asked"),
-                           cast(Order.special_groups, String).label("groups"), _escalation_fired().label("fired")),
-                    replace(reach, open=True)).limit(BOARD_READ + 1).subquery()
-
-    def tally(condition):
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-    found, *tallies = session.execute(select(
-        func.count(), tally(and_(read.c.due >= now, read.c.due < soon_until, read.c.paused.is_(False))),
-        tally(read.c.due < now), tally(read.c.fired), tally(read.c.asked.is_not(None)),
-        tally(read.c.groups != "[]"))).one()
-    more = found > BOARD_READ
-    return {lane: (pages[lane], Count(int(n), more)) for lane, n in zip(BOARD_LANES, tallies, strict=True)}
+    One read of the reach's open orders (their open-only partial indexes), nearest deadline first,
+    gives each one's lanes: a lane's page is the first ``limit`` of its orders, its count how many
+    there are — where a read per lane and one for the counts read the same orders six times. Past
+    ``read_at_most`` open orders every count is "N+", and a lane with fewer than ``limit`` orders
+    among those read has its page read on its own (its orders may lie beyond)."""
+    open_ = replace(reach, open=True)
+    lanes = (
+        # deadline between now and ``soon_until``, not yet overdue, clock running
+        and_(Order.resolve_by >= now, Order.resolve_by < soon_until, Order.paused.is_(False)),
+        Order.resolve_by < now,  # overdue
+        _escalation_fired(),  # the overdue escalation (督办) has fired
+        Order.extension_requested.is_not(None),  # the unit asked for more time
+        cast(Order.special_groups, String) != "[]",  # a special group to follow up
+    )
+    read = filtered(select(Order.id, *lanes), open_).order_by(*_deadline_order(open_)).limit(read_at_most + 1)
+    firsts: dict[str, list[int]] = {lane: [] for lane in BOARD_LANES}
+    counts = dict.fromkeys(BOARD_LANES, 0)
+    rows = session.execute(read).all()
+    for id_, *member in rows[:read_at_most]:
+        for lane, inside in zip(BOARD_LANES, member, strict=True):
+            if inside:
+                counts[lane] += 1
+                if counts[lane] <= limit:
+                    firsts[lane].append(id_)
+    more = len(rows) > read_at_most
+    wanted = {id_ for ids in firsts.values() for id_ in ids}
+    found = {o.id: o for o in session.scalars(select(Order).where(Order.id.in_(wanted)))} if wanted else {}
+    pages = {lane: [found[id_] for id_ in ids] for lane, ids in firsts.items()}
+    for lane in BOARD_LANES:
+        if more and len(pages[lane]) < limit:
+            pages[lane] = list(session.scalars(_lane(reach, lane, now, soon_until).limit(limit)))
+    return {lane: (pages[lane], Count(counts[lane], more)) for lane in BOARD_LANES}
 
 
 def return_reasons(session: Session, numbers: list[str]) -> dict[str, str]:
