@@ -32,6 +32,14 @@ def _children(session: Session) -> dict[int | None, list[int]]:
 _tree = Cached(_children, "units")
 
 
+_codes_by_id = Cached(lambda session: dict(session.execute(select(Unit.id, Unit.code)).all()), "units")
+
+
+def unit_codes(session: Session) -> dict[int, str]:
+    """Every unit's id → its code (a page of orders names their units; kept as the tree is)."""
+    return _codes_by_id.get(session)
+
+
 def descendant_ids(session: Session, unit_id: int) -> set[int]:
     """The unit and every unit below it (a handler sees its own and its sub-units' orders)."""
     return _below(_tree.get(session), unit_id)
