@@ -247,23 +247,30 @@ def events_of(session: Session, order: Order) -> list[OrderEvent]:
     )
 
 
+# As literal values: the very words of the waiting orders' partial index (models.WAITING_ONLY).
+WAITING_STATUSES = bindparam("waiting_statuses", ["received", "returned"], expanding=True, literal_execute=True)
+
+
 def _waiting(reach: OrderFilter):
-    waiting = ((Order.status == "received") & ((Order.kind != "consult") | Order.kind.is_(None))) | (
-        Order.status == "returned")
-    return filtered(select(Order).where(waiting), reach)
+    """New orders but consultations, and returned ones, within ``reach``."""
+    waiting = and_(Order.status.in_(WAITING_STATUSES),
+                   or_(Order.status == "returned", Order.kind != "consult", Order.kind.is_(None)))
+    return filtered(select(Order.id).where(waiting), reach)
 
 
 def waiting_for_dispatch(session: Session, reach: OrderFilter, limit: int) -> list[Order]:
     """Orders waiting for a dispatcher: new ones (not consultations) the catalogue was unsure of,
-    and returns; most urgent first."""
-    query = _waiting(reach).order_by(URGENCY_FIRST, Order.received_at)
-    return list(session.scalars(query.limit(limit)))
+    and returns; most urgent first. Sorted by the waiting orders' index alone, and only the
+    first ``limit`` read whole (sorting whole rows read each waiting order from the table)."""
+    ids = list(session.scalars(_waiting(reach).order_by(URGENCY_FIRST, Order.received_at, Order.id).limit(limit)))
+    found = {order.id: order for order in session.scalars(select(Order).where(Order.id.in_(ids)))} if ids else {}
+    return [found[id_] for id_ in ids]
 
 
 def count_waiting_for_dispatch(session: Session, reach: OrderFilter) -> Count:
     """How many orders wait for a dispatcher in all, up to COUNT_LIMIT (the queue shows the first
     of them)."""
-    return count_of(session, _waiting(reach).with_only_columns(Order.id))
+    return count_of(session, _waiting(reach))
 
 
 BOARD_LANES = ("due_soon", "overdue", "escalated", "extensions", "special")
