@@ -32,6 +32,7 @@ def _children(session: Session) -> dict[int | None, list[int]]:
 _tree = Cached(_children, "units")
 
 
+# A page of orders names their units by code.
 _codes_by_id = Cached(lambda session: dict(session.execute(select(Unit.id, Unit.code)).all()), "units")
 
 

@@ -92,10 +92,9 @@ def filtered(query: Select, f: OrderFilter) -> Select:
         # Named, not excluded, and as literal values: the very words of the open-orders partial
         # indexes (models.OPEN_ONLY), which both databases then read instead of every order. SQLite
         # is also told the open orders are few: its statistics say each status is a ninth of all,
-        # and it would rather scan every order than look up "two thirds" of them by index. Within
-        # a reach each way into it says it already.
-        query = query.where(*[Order.status.in_(OPEN_STATUSES)] * (f.reach_units is None),
-                            few(Order.status.in_(OPEN_STATUSES)))
+        # and it would rather scan every order than look up "two thirds" of them by index.
+        named = [Order.status.in_(OPEN_STATUSES)] if f.reach_units is None else []  # a reach's ways say it
+        query = query.where(*named, few(Order.status.in_(OPEN_STATUSES)))
     if f.due_before:
         query = query.where(Order.resolve_by < f.due_before)
     if f.extension_pending:
