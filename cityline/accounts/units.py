@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from cityline.accounts.models import UNIT_KINDS, Unit
 from cityline.errors import Conflict, FieldError, Invalid, NotFound, RowError
+from cityline.generations import Cached
 from cityline.tabular import Row
 
 UNIT_COLUMNS = ("code", "name", "parent_code", "kind", "district", "street")
@@ -19,11 +20,33 @@ def list_units(session: Session) -> list[Unit]:
     return list(session.scalars(select(Unit).order_by(Unit.code)))
 
 
-def descendant_ids(session: Session, unit_id: int) -> set[int]:
-    """The unit and every unit below it (a handler sees its own and its sub-units' orders)."""
+def _children(session: Session) -> dict[int | None, list[int]]:
+    """Each unit's id → the ids of the units right below it."""
     children: dict[int | None, list[int]] = {}
     for uid, parent in session.execute(select(Unit.id, Unit.parent_id)):
         children.setdefault(parent, []).append(uid)
+    return children
+
+
+# Every request's reach walks the tree: kept between requests, read again when a unit changes.
+_tree = Cached(_children, "units")
+
+
+# A page of orders names their units by code.
+_codes_by_id = Cached(lambda session: dict(session.execute(select(Unit.id, Unit.code)).all()), "units")
+
+
+def unit_codes(session: Session) -> dict[int, str]:
+    """Every unit's id → its code (a page of orders names their units; kept as the tree is)."""
+    return _codes_by_id.get(session)
+
+
+def descendant_ids(session: Session, unit_id: int) -> set[int]:
+    """The unit and every unit below it (a handler sees its own and its sub-units' orders)."""
+    return _below(_tree.get(session), unit_id)
+
+
+def _below(children: dict[int | None, list[int]], unit_id: int) -> set[int]:
     found, todo = set(), [unit_id]
     while todo:
         current = todo.pop()
@@ -68,8 +91,9 @@ def upsert_unit(session: Session, values: dict[str, Any]) -> Unit:
     unit.district, unit.street = values.get("district") or None, values.get("street") or None
     parent = values.get("parent_code")
     unit.parent_id = session.scalars(select(Unit.id).where(Unit.code == parent)).one() if parent else None
-    if unit.id is not None and unit.parent_id is not None and unit.parent_id in descendant_ids(session, unit.id):
-        # Editing a unit may move it in the tree, but not below itself (a loop nobody reaches).
+    if unit.id is not None and unit.parent_id is not None and unit.parent_id in _below(_children(session), unit.id):
+        # Editing a unit may move it in the tree, but not below itself (a loop nobody reaches). The
+        # tree read afresh: this transaction's own changes, not yet stamped, are in it.
         raise Invalid(f"unit '{parent}' is below '{unit.code}'; it cannot be its parent",
                       [FieldError("parent_code", "a unit below this one", "below_itself")])
     session.add(unit)

@@ -11,6 +11,7 @@ from cityline.accounts.deps import Deps, deps
 from cityline.accounts.schemas import UnitActive, UnitCreate, UnitRead
 from cityline.accounts.service import audit
 from cityline.db import read_transaction, transaction
+from cityline.generations import Cached
 
 router = APIRouter(prefix="/api/units", tags=["units"])
 
@@ -20,13 +21,22 @@ def _read(unit, codes_by_id: dict[int, str]) -> UnitRead:
                     street=unit.street, parent_code=codes_by_id.get(unit.parent_id), active=unit.active)
 
 
+def _all(session) -> tuple[UnitRead, ...]:
+    units = service.list_units(session)
+    codes = {u.id: u.code for u in units}
+    return tuple(_read(u, codes) for u in units)
+
+
+# Every console page names units (and the queue offers them all): kept between requests, read
+# again when a unit changes.
+_listed = Cached(_all, "units")
+
+
 @router.get("", response_model=list[UnitRead])
 def list_(d: Annotated[Deps, Depends(deps)]) -> list[UnitRead]:
     d.require("units:read")
     with read_transaction(d.sessions) as session:
-        units = service.list_units(session)
-        codes = {u.id: u.code for u in units}
-        return [_read(u, codes) for u in units]
+        return list(_listed.get(session))
 
 
 @router.post("", status_code=201, response_model=UnitRead)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import ARRAY, String, and_, bindparam, func, select, true, union_all
+from sqlalchemy import ARRAY, String, and_, bindparam, func, literal, select, true, union_all
 from sqlalchemy.orm import Session
 
 from cityline.config import get_settings
@@ -119,10 +119,13 @@ def _looking(alike, reach: OrderFilter | None, stored: bool):
 
 def duplicates_of(session: Session, orders: Sequence[Order], *, reach: OrderFilter | None = None,
                   threshold: float = 0.4, limit: int = 5) -> list[list[dict[str, Any]]]:
-    """:func:`find_duplicates` of each of ``orders`` (the dispatcher's queue asks it for a page):
-    each way's statement is built once (and a candidate's words are split once: ``bigrams``
-    keeps them)."""
+    """:func:`find_duplicates` of each of ``orders``: for a page of stored orders (the dispatcher's
+    queue) the candidates of them all in one statement; else each way's statement is built once
+    (and a candidate's words are split once: ``bigrams`` keeps them)."""
     window = timedelta(hours=window_hours())
+    if len(orders) > 1 and all(order.id is not None for order in orders):
+        return [rank(order, alike, threshold=threshold, limit=limit)
+                for order, alike in zip(orders, _page_candidates(session, orders, window, reach), strict=True)]
     ways: dict[tuple[str, bool], Any] = {}
 
     def way(name: str, stored: bool):
@@ -139,10 +142,43 @@ def duplicates_of(session: Session, orders: Sequence[Order], *, reach: OrderFilt
         # One query per way of being alike: as one query with OR, SQLite merged both indexes and
         # sorted every match of a busy category and district.
         alike = [session.execute(way(name, order.id is not None), params).all()
-                 for name, given in (("place", order.category and order.district),
-                                     ("caller", order.caller_phone_digest)) if given]
+                 for name, given in _ways(order) if given]
         found_all.append(rank(order, alike, threshold=threshold, limit=limit))
     return found_all
+
+
+def _ways(order: Order) -> tuple[tuple[str, Any], ...]:
+    """Each way of being alike, and whether the order can be alike that way."""
+    return ("place", order.category and order.district), ("caller", order.caller_phone_digest)
+
+
+def _page_candidates(session: Session, orders: Sequence[Order], window: timedelta,
+                     reach: OrderFilter | None) -> list[list[list[Any]]]:
+    """Each stored order's candidates, a list per way of being alike (newest first), read as
+    :func:`_looking` reads them, all joined by UNION ALL (a statement per order and way cost more
+    than its read: 40 round trips for a page of 20 on PostgreSQL)."""
+    arms, rows_of_arm, found = [], [], [[] for _ in orders]
+    for position, order in enumerate(orders):
+        for name, given in _ways(order):
+            if given:
+                alike = (and_(Order.category == order.category, Order.district == order.district)
+                         if name == "place" else Order.caller_phone_digest == order.caller_phone_digest)
+                # Each withdrawn status its own "!=": a list (NOT IN) is spelt out at every run, all
+                # through the whole statement again for each arm (at 50 orders, more than the reads).
+                query = select(literal(len(arms)).label("arm"), *COLUMNS).where(
+                    alike, Order.received_at >= order.received_at - window, Order.received_at <= order.received_at,
+                    *(Order.status != status for status in sorted(WITHDRAWN)), Order.id != order.id)
+                arms.append((filtered(query, reach) if reach is not None else query)
+                            .order_by(*NEWEST_FIRST).limit(CANDIDATES).subquery())
+                rows_of_arm.append([])
+                found[position].append(rows_of_arm[-1])
+    for first in range(0, len(arms), _ARMS):
+        chunk = [select(arm) for arm in arms[first:first + _ARMS]]
+        for row in session.execute(union_all(*chunk) if len(chunk) > 1 else chunk[0]):
+            rows_of_arm[row.arm].append(row)
+    for rows in rows_of_arm:  # newest first, as each arm read them (a union keeps no order)
+        rows.sort(key=lambda row: (row.received_at, row.id), reverse=True)
+    return found
 
 
 def rank(order: Order, alike: list[list[Any]], *, threshold: float = 0.4, limit: int = 5) -> list[dict[str, Any]]:

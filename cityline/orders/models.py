@@ -16,6 +16,10 @@ from cityline.orders.rules import OPEN
 OPEN_ONLY = text("status IN ({})".format(", ".join(f"'{s}'" for s in sorted(OPEN))))
 
 
+# The orders waiting for a dispatcher (new ones, returned ones): a few in a thousand.
+WAITING_ONLY = text("status IN ('received', 'returned')")
+
+
 def open_index(name: str, *columns: str) -> Index:
     """An index of the open orders only: small, and read instead of every order a reach has."""
     return Index(name, *columns, sqlite_where=OPEN_ONLY, postgresql_where=OPEN_ONLY)
@@ -52,6 +56,11 @@ class Order(Base):
         # the open orders read and counted, not every urgent order or every open one sorted.
         open_index("ix_orders_open_received", "received_at"),
         open_index("ix_orders_open_urgency_received", "urgency", "received_at"),
+        # The dispatcher's queue, most urgent first, and its count, from this index alone: the
+        # waiting orders' every column the queue filters and sorts by, and the id it reads (the open
+        # orders by time read every open order for it on PostgreSQL).
+        Index("ix_orders_waiting", "status", "kind", "urgency", "received_at", "id", sqlite_where=WAITING_ONLY,
+              postgresql_where=WAITING_ONLY),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cityline.accounts.models import Unit
-from cityline.accounts.units import active_unit
+from cityline.accounts.units import active_unit, unit_codes
 from cityline.db import make_engine
 from cityline.errors import FieldError, Invalid, NotFound
 from cityline.orders.models import Order, OrderEvent, OrderSequence
@@ -289,9 +289,9 @@ def describe(session: Session, order: Order, now: datetime | None = None):
 
 def describe_many(session: Session, orders: Sequence[Order], now: datetime | None = None) -> list:
     """``describe`` for a page of orders with a few queries for all of them, not some for each:
-    their units' codes, merge targets' numbers and (for hour-chain policies) events."""
-    unit_ids = {o.unit_id for o in orders if o.unit_id}
-    codes = dict(session.execute(select(Unit.id, Unit.code).where(Unit.id.in_(unit_ids))).all()) if unit_ids else {}
+    their merge targets' numbers and (for hour-chain policies) events; their units' codes are
+    kept between requests (``unit_codes``)."""
+    codes = unit_codes(session) if any(o.unit_id for o in orders) else {}
     target_ids = {o.merged_into_id for o in orders if o.merged_into_id}
     numbers = dict(session.execute(select(Order.id, Order.number).where(Order.id.in_(target_ids))).all()) if (
         target_ids) else {}

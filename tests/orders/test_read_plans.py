@@ -120,7 +120,7 @@ STORED, OPEN_STORED = 1_000_000, 20_000
 PER_VALUE = {"status": 111_112, "category": 62_500, "urgency": 333_334, "channel": 166_667, "language": 333_334,
              "unit_id": 7_463, "district": 62_500, "street": 7_813, "kind": 20_000, "extension_requested": 4_588,
              "needs_confirmation": 500_000, "received_at": 1, "resolve_by": 1, "grid": STORED,
-             "caller_phone_digest": STORED, "order_id": 6, "state": 700_000, "due_at": 1}
+             "caller_phone_digest": STORED, "order_id": 6, "state": 700_000, "due_at": 1, "id": 1}
 
 
 def as_stored_at_scale(sessions) -> None:
