@@ -149,12 +149,9 @@ Part = list[tuple[int, Any, bool]]
 Prepared = tuple[tuple[str, ...], list[tuple[int, int, str | None, Any]]]
 
 
-class _Preparing:
-    """A batch of the file's rows whose orders are being built (in this process, or by the pool)."""
-
-    def __init__(self, rows: int, prepared: list[Future[Prepared]]) -> None:
-        self.rows = rows  # how many rows of the file it holds
-        self.prepared = prepared  # one future per part, in file order
+# A batch of the file's rows whose orders are being built (in this process, or by the pool): the
+# future of each of its parts, in file order.
+_Preparing = list[Future[Prepared]]
 
 
 def import_file(factory: sessionmaker[Session], path: Path, **options) -> ImportReport:
@@ -275,14 +272,14 @@ def _start(factory, batch: list[tuple[int, Any]], submit: Submit, workers: int) 
         present = set(session.scalars(select(Order.external_id).where(Order.external_id.in_(ids)))) if ids else set()
     rows = [(n, raw, external_id_of(raw) in present) for n, raw in batch]
     part = max(1, -(-len(rows) // workers))
-    return _Preparing(len(rows), [submit(rows[i:i + part]) for i in range(0, len(rows), part)])
+    return [submit(rows[i:i + part]) for i in range(0, len(rows), part)]
 
 
 def _write(factory, batch: _Preparing, report: ImportReport, seen: set[str]) -> None:
     """Report the batch's bad, repeated and present rows, in file order, and write the others."""
     columns: tuple[str, ...] = ()
     ready: list[tuple[int, str, Any]] = []
-    for future in batch.prepared:
+    for future in batch:
         columns, outcomes = future.result()
         for status, n, external_id, payload in outcomes:
             if status == BAD:
