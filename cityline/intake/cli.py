@@ -50,9 +50,9 @@ def create(
 def import_(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".csv (UTF-8 or GBK), .jsonl or .xlsx (formats §1)")],
     no_triage: Annotated[bool, typer.Option(help="keep labels as given; do not classify unlabelled rows")] = False,
-    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="rows written per transaction")] = 2000,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="processes building the orders (triage, places) "
-                                         "beside the one writing them")] = 1,
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="rows of the file per transaction (the good ones written)")] = 2000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="processes checking the rows and building the orders "
+                                         "(history, triage, places) beside the one writing them")] = 1,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Import orders; idempotent by external_id; bad rows are listed and the rest go in; an

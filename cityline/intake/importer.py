@@ -22,12 +22,16 @@ An import always finishes, whatever the rows hold:
 Orders are built by the same functions as a live order (``intake.service``); a
 historical order keeps its recorded times, and one that is still open gets its
 deadlines and reminder timers exactly like a live one. Triage labels a batch's
-unlabelled rows at once; with ``workers`` the orders of the next batch are built
-in worker processes while this one writes the last, and stored the same.
+unlabelled rows at once. The rows of a batch are checked and their orders built
+(``_prepare_part``) into plain rows as the database stores them; with ``workers``
+that is done for the next batch in worker processes while this process writes
+the last (it only reads the file, sets repeated and stored rows aside, numbers
+the orders and writes them), and the same is stored.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import os
@@ -40,18 +44,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache, lru_cache, partial
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, bindparam, select, update
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityline.accounts.models import Unit
 from cityline.db import UTCDateTime, read_transaction, transaction, utcnow
 from cityline.errors import DomainError, RowError
-from cityline.intake.rows import ImportRow, parse_row, read_rows
+from cityline.intake.rows import ImportRow, external_id_of, parse_row, read_rows
 from cityline.intake.service import fill_labels, locate, order_columns
 from cityline.intake.triage import ClassifyMany
 from cityline.orders.models import Order, OrderEvent
@@ -118,61 +122,36 @@ def history_events(row: ImportRow) -> list[tuple[str, dict[str, Any], datetime]]
     return steps
 
 
-@dataclass(slots=True)
-class _Step:
-    """One step of the recorded history with the statuses it moved the order between."""
-
-    action: str
-    data: dict[str, Any]
-    at: datetime
-    from_status: str
-    to_status: str
-
-
-def _replay(row: ImportRow, steps: list[tuple[str, dict[str, Any], datetime]]) -> tuple[OrderState, list[_Step]]:
-    """Where the history leaves the order, and its steps with their statuses: replayed once
-    (by the order rules, which refuse an impossible history) for the order and its events."""
+def _replay(row: ImportRow, steps: list[tuple[str, dict[str, Any], datetime]]) -> tuple[OrderState, list[tuple]]:
+    """Where the history leaves the order, and its steps as (action, data, at, from status, to
+    status): replayed once (by the order rules, which refuse an impossible history)."""
     state = OrderState(received_at=row.received_at)
     replayed = []
     for action, data, at in steps:
         after = apply_move(state, action, data, at)
-        replayed.append(_Step(action, data, at, state.status.value, after.status.value))
+        replayed.append((action, data, at, state.status.value, after.status.value))
         state = after
     return state, replayed
 
 
-class _Batch:
-    """Good rows waiting to be written together."""
+# What a worker says of each row it was given, with what goes with it:
+BAD = 0  # the row is wrong: why ("; "-joined problems)
+PRESENT = 1  # stored by an earlier run (checked before the row was sent): nothing to build
+FAILED = 2  # triage or place parsing failed on its text: the error's type (its message may quote the text)
+BUILT = 3  # (local day, the order's row, its events' rows, what deadlines need if it is open)
 
-    def __init__(self) -> None:
-        self.rows: list[ImportRow] = []
-        self.steps: list[list[_Step]] = []
-        self.states: list[OrderState] = []
-
-
-@dataclass
-class _Ready:
-    """A row with its order's values (all but the number) and events' steps, ready to write."""
-
-    row: ImportRow
-    steps: list[_Step]
-    state: OrderState
-    values: dict[str, Any]
-    prediction: str | None  # as JSON: written so by the worker that made it (a str crosses processes cheaply)
+# The rows a worker is sent: (row number, the file's values, whether an order with its external_id
+# is stored already), and what it sends back: the order columns, then (status, row number,
+# external_id, what goes with the status) per row. Plain strings, numbers and lists (cheap to
+# pickle across processes, no objects), every value already in the form the database stores, so
+# the writer converts nothing.
+Part = list[tuple[int, Any, bool]]
+Prepared = tuple[tuple[str, ...], list[tuple[int, int, str | None, Any]]]
 
 
-@dataclass
-class _Preparing:
-    """A batch whose orders' values are being built (in this process, or by the pool)."""
-
-    rows: list[ImportRow]
-    steps: list[list[_Step]]
-    states: list[OrderState]
-    prepared: list[Future[list[_Prepared]]]
-
-
-# A row's order values and triage prediction (as JSON), or why they could not be built (an error's type).
-_Prepared = tuple[dict[str, Any], str | None] | str
+# A batch of the file's rows whose orders are being built (in this process, or by the pool): the
+# future of each of its parts, in file order.
+_Preparing = list[Future[Prepared]]
 
 
 def import_file(factory: sessionmaker[Session], path: Path, **options) -> ImportReport:
@@ -192,72 +171,55 @@ def import_rows(
 ) -> ImportReport:
     """Import numbered rows in the import format (a file's, or a generator's).
 
-    With ``workers`` > 1 the orders' values (triage, places, protected phones: most of an
-    import's processor time) are built by that many processes while this one reads the
-    rows and writes the batches; what is stored is the same either way."""
+    With ``workers`` > 1 the rows are checked and their orders built (triage, places, protected
+    phones, the history replayed: most of an import's processor time) by that many processes
+    while this one reads the rows and writes the batches; what is stored is the same either way."""
     report = ImportReport()
     seen: set[str] = set()
-    units = _unit_ids(factory)
-    prepare = partial(_prepare_rows, vault=vault, classify_many=classify_many, remembered={})
+    units, dialect = _unit_ids(factory)
+    prepare = partial(_prepare_part, units=units, dialect=dialect, vault=vault, classify_many=classify_many,
+                      remembered={})
     with _preparers(workers, prepare) as submit:
         waiting: deque[_Preparing] = deque()  # batches being prepared, oldest first
-        for batch in _checked_batches(rows, report, seen, units, batch_size, progress):
-            waiting.append(_start(factory, batch, report, submit, workers))
+        for batch in _batches(rows, report, batch_size, progress):
+            waiting.append(_start(factory, batch, submit, workers))
             if len(waiting) > 1:  # the next batch is prepared while this one is written
-                _write(factory, waiting.popleft(), report, units)
+                _write(factory, waiting.popleft(), report, seen)
         while waiting:
-            _write(factory, waiting.popleft(), report, units)
+            _write(factory, waiting.popleft(), report, seen)
     if progress:
         progress(report.read)
     report.bad.sort(key=lambda e: e.row)  # a row the database refused is found after later rows' checks
     return report
 
 
-def _checked_batches(rows: Iterable[tuple[int, dict[str, Any]]], report: ImportReport, seen: set[str],
-                     units: dict[str, int], batch_size: int, progress: Callable[[int], None] | None,
-                     ) -> Iterator[_Batch]:
-    """The good rows, first seen in the file, by batches; bad and repeated rows go in the report."""
-    batch = _Batch()
+def _batches(rows: Iterable[tuple[int, dict[str, Any]]], report: ImportReport, batch_size: int,
+             progress: Callable[[int], None] | None) -> Iterator[list[tuple[int, Any]]]:
+    """The file's rows, ``batch_size`` at a time, as read (checked where they are built)."""
+    batch: list[tuple[int, Any]] = []
     for n, raw in rows:
         report.read += 1
-        row, problems = parse_row(n, raw)
-        if row is not None and row.unit and row.unit not in units:
-            problems.append(f"unknown unit '{row.unit}' (import units first: cityline units import)")
-        if row is not None and not problems:
-            try:
-                state, steps = _replay(row, history_events(row))
-            except Exception as exc:  # a rule refused the history: report, don't guess
-                problems.append(str(exc))
-        if problems:
-            report.bad.append(RowError(n, "; ".join(problems)))
-        elif row.external_id in seen:
-            report.repeated_in_file += 1
-        else:
-            seen.add(row.external_id)
-            batch.rows.append(row)
-            batch.steps.append(steps)
-            batch.states.append(state)
-        if len(batch.rows) >= batch_size:
+        batch.append((n, raw))
+        if len(batch) >= batch_size:
             yield batch
-            batch = _Batch()
+            batch = []
         if progress and report.read % 500 == 0:
             progress(report.read)
-    if batch.rows:
+    if batch:
         yield batch
 
 
-Submit = Callable[[list[ImportRow]], Future[list[_Prepared]]]
+Submit = Callable[[Part], Future[Prepared]]
 
 
 @contextmanager
-def _preparers(workers: int, prepare: Callable[[list[ImportRow]], list[_Prepared]],
-               ) -> Iterator[Submit]:
-    """submit(rows) -> the future of their prepared values: a process pool's with ``workers``
-    > 1, else done at once in this process."""
+def _preparers(workers: int, prepare: Callable[[Part], Prepared]) -> Iterator[Submit]:
+    """submit(part) -> the future of what ``prepare`` makes of it: a process pool's with
+    ``workers`` > 1, else done at once in this process."""
     if workers <= 1:
-        def at_once(rows: list[ImportRow]) -> Future[list[_Prepared]]:
-            done: Future[list[_Prepared]] = Future()
-            done.set_result(prepare(rows))
+        def at_once(part: Part) -> Future[Prepared]:
+            done: Future[Prepared] = Future()
+            done.set_result(prepare(part))
             return done
 
         yield at_once
@@ -269,10 +231,10 @@ def _preparers(workers: int, prepare: Callable[[list[ImportRow]], list[_Prepared
         yield partial(pool.submit, _prepare_in_worker)
 
 
-_worker_prepare: Callable[[list[ImportRow]], list[_Prepared]] | None = None
+_worker_prepare: Callable[[Part], Prepared] | None = None
 
 
-def _use_preparer(prepare: Callable[[list[ImportRow]], list[_Prepared]]) -> None:
+def _use_preparer(prepare: Callable[[Part], Prepared]) -> None:
     global _worker_prepare
     _worker_prepare = prepare
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
@@ -286,71 +248,131 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _prepare_in_worker(rows: list[ImportRow]) -> list[_Prepared]:
+def _prepare_in_worker(part: Part) -> Prepared:
     assert _worker_prepare is not None, "the pool's initializer sets it"
-    return _worker_prepare(rows)
+    return _worker_prepare(part)
 
 
-def _unit_ids(factory: sessionmaker[Session]) -> dict[str, int]:
-    """Units by code and by name (the format allows either)."""
+def _unit_ids(factory: sessionmaker[Session]) -> tuple[dict[str, int], str]:
+    """Units by code and by name (the format allows either), and the database's dialect."""
     with factory() as session:
         found: dict[str, int] = {}
         for unit_id, code, name in session.execute(select(Unit.id, Unit.code, Unit.name)):
             found[code] = unit_id
             found.setdefault(name, unit_id)
-        return found
+        return found, session.get_bind().dialect.name
 
 
-def _start(factory, batch: _Batch, report: ImportReport, submit: Submit, workers: int) -> _Preparing:
-    """Leave out what an earlier run (or another import) stored, and start building the rest's
-    values: in ``workers`` parts, one per worker."""
+def _start(factory, batch: list[tuple[int, Any]], submit: Submit, workers: int) -> _Preparing:
+    """Mark the rows an earlier run (or another import) stored, so they are only checked, and
+    start building the batch's orders: in ``workers`` parts, one per worker."""
+    ids = {external_id_of(raw) for _, raw in batch}
+    ids.discard(None)
     with read_transaction(factory) as session:
-        ids = [r.external_id for r in batch.rows]
-        present = set(session.scalars(select(Order.external_id).where(Order.external_id.in_(ids))))
-    report.already_present += len(present)
-    keep = [i for i, row in enumerate(batch.rows) if row.external_id not in present]
-    rows = [batch.rows[i] for i in keep]
+        present = set(session.scalars(select(Order.external_id).where(Order.external_id.in_(ids)))) if ids else set()
+    rows = [(n, raw, external_id_of(raw) in present) for n, raw in batch]
     part = max(1, -(-len(rows) // workers))
-    prepared = [submit(rows[i:i + part]) for i in range(0, len(rows), part)]
-    return _Preparing(rows, [batch.steps[i] for i in keep], [batch.states[i] for i in keep], prepared)
+    return [submit(rows[i:i + part]) for i in range(0, len(rows), part)]
 
 
-def _write(factory, batch: _Preparing, report: ImportReport, units: dict[str, int]) -> None:
-    prepared = [one for part in batch.prepared for one in part.result()]
-    ready = []
-    for row, steps, state, built in zip(batch.rows, batch.steps, batch.states, prepared, strict=True):
-        if isinstance(built, str):  # triage or place parsing failed on this text: the row, not the import
-            report.bad.append(RowError(row.row, f"could not be prepared ({built})"))
-            continue
-        values, prediction = built
-        values.update(_history_values(state, units))  # added here: the workers need not be sent the state
-        ready.append(_Ready(row, steps, state, values, prediction))
+def _write(factory, batch: _Preparing, report: ImportReport, seen: set[str]) -> None:
+    """Report the batch's bad, repeated and present rows, in file order, and write the others."""
+    columns: tuple[str, ...] = ()
+    ready: list[tuple[int, str, Any]] = []
+    for future in batch:
+        columns, outcomes = future.result()
+        for status, n, external_id, payload in outcomes:
+            if status == BAD:
+                report.bad.append(RowError(n, payload))
+            elif external_id in seen:  # a good row met before in the file: the first one counts
+                report.repeated_in_file += 1
+            else:
+                seen.add(external_id)
+                if status == PRESENT:
+                    report.already_present += 1
+                elif status == FAILED:
+                    report.bad.append(RowError(n, f"could not be prepared ({payload})"))
+                else:
+                    ready.append((n, external_id, payload))
     if not ready:
         return
     try:
-        _commit(factory, ready, report)
+        _commit(factory, columns, ready, report)
     except DBAPIError as exc:
-        _stop_if_unavailable(exc, ready[0].row, report)
+        _stop_if_unavailable(exc, ready[0][0], report)
         for one in ready:  # the database refused something in the batch: find which row, keep the rest
             try:
-                _commit(factory, [one], report)
+                _commit(factory, columns, [one], report)
             except DBAPIError as row_exc:
-                _stop_if_unavailable(row_exc, one.row, report)
-                report.bad.append(RowError(one.row.row, f"the database refused the row ({refusal_reason(row_exc)})"))
+                _stop_if_unavailable(row_exc, one[0], report)
+                report.bad.append(RowError(one[0], f"the database refused the row ({refusal_reason(row_exc)})"))
 
 
-def _prepare_rows(rows: list[ImportRow], *, vault: Vault,
-                  classify_many: ClassifyMany | None, remembered: dict[tuple[str, str | None], dict[str, Any]],
-                  ) -> list[_Prepared]:
-    """Each row's order values and prediction (or the type of the error that stopped them)."""
-    predictions = _predictions(rows, classify_many, remembered)
-    prepared: list[_Prepared] = []
-    for row, prediction in zip(rows, predictions, strict=True):
+def _prepare_part(part: Part, *, units: dict[str, int], dialect: str, vault: Vault,
+                  classify_many: ClassifyMany | None,
+                  remembered: dict[tuple[str, str | None], dict[str, Any]]) -> Prepared:
+    """Check each row of ``part``, and build the order of each good one not stored already: its row
+    and its events' rows as the database stores them (all but the number and the order's id).
+
+    Without the cycle collector: building makes many small objects and no reference cycles, and
+    each of its full passes would scan the classifier and the remembered predictions again (a
+    tenth of an import's time)."""
+    with _no_cycle_collection():
+        return _prepare(part, units, dialect, vault, classify_many, remembered)
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _prepare(part: Part, units: dict[str, int], dialect: str, vault: Vault, classify_many: ClassifyMany | None,
+             remembered: dict[tuple[str, str | None], dict[str, Any]]) -> Prepared:
+    outcomes: list[tuple[int, int, str | None, Any]] = []
+    building: list[tuple[int, ImportRow, OrderState, list[tuple]]] = []
+    for n, raw, present in part:
+        row, problems = parse_row(n, raw)
+        if row is not None and row.unit and row.unit not in units:
+            problems.append(f"unknown unit '{row.unit}' (import units first: cityline units import)")
+        if row is not None and not problems and not present:
+            try:
+                state, steps = _replay(row, history_events(row))
+            except Exception as exc:  # a rule refused the history: report, don't guess
+                problems.append(str(exc))
+        if problems:
+            outcomes.append((BAD, n, None, "; ".join(problems)))
+        elif present:
+            outcomes.append((PRESENT, n, row.external_id, None))
+        else:
+            building.append((len(outcomes), row, state, steps))
+            outcomes.append((BUILT, n, row.external_id, None))
+    predictions = _predictions([row for _, row, _, _ in building], classify_many, remembered)
+    now = utcnow()
+    now_stored = {id(now): _converters(Order.__table__, ("created_at",), dialect)[0][1](now)}
+    columns: tuple[str, ...] = ()
+    for (place, row, state, steps), prediction in zip(building, predictions, strict=True):
         try:
-            prepared.append(_order_values(row, vault, prediction))
+            values, prediction_json = _order_values(row, vault, prediction)
         except Exception as exc:  # only the error's type: its message may quote the text
-            prepared.append(type(exc).__name__)
-    return prepared
+            outcomes[place] = (FAILED, row.row, row.external_id, type(exc).__name__)
+            continue
+        values.update(_history_values(state, units, now))
+        columns = tuple(values)
+        still_open = None
+        if state.status not in FINAL:  # an open order is chased like a live one: what its deadlines need
+            still_open = [values["urgency"], values["category"], values["special_groups"], values["channel"]]
+        times = dict(now_stored)  # the order's times converted so far
+        order = _stored(Order.__table__, columns, dialect, list(values.values()), times)
+        events = [_stored(OrderEvent.__table__, _EVENT_COLUMNS[1:], dialect, event, times)
+                  for event in _event_rows(row, steps, prediction_json)]
+        outcomes[place] = (BUILT, row.row, row.external_id, (local_day(row.received_at), order, events, still_open))
+    return columns, outcomes
 
 
 def _predictions(rows: list[ImportRow], classify_many: ClassifyMany | None,
@@ -393,31 +415,35 @@ def _predictions(rows: list[ImportRow], classify_many: ClassifyMany | None,
     return found
 
 
-def _commit(factory, ready: list[_Ready], report: ImportReport) -> None:
-    """Write ``ready`` rows in one transaction; the report counts them once it has committed."""
+def _commit(factory, columns: tuple[str, ...], ready: list[tuple[int, str, Any]], report: ImportReport) -> None:
+    """Write ``ready`` rows (row number, external_id, what the worker built) in one transaction;
+    the report counts them once it has committed."""
+    numbered = columns.index("number")
     with transaction(factory) as session:
-        numbers = _numbers(session, [r.row for r in ready])
-        values = [r.values for r in ready]
-        for r in ready:  # set (not merged into a copy): the values are this batch's own
-            r.values["number"] = numbers[r.row.external_id]
+        numbers = _numbers(session, [(external_id, built[0]) for _, external_id, built in ready])
+        orders = []
+        for _, external_id, built in ready:  # set (not copied): the rows are this batch's own
+            built[1][numbered] = numbers[external_id]
+            orders.append(built[1])
         # Sorted by external_id: two imports of overlapping files take the rows' locks in the
         # same order, so one waits for the other instead of the two deadlocking.
-        values.sort(key=lambda v: v["external_id"])
+        orders.sort(key=itemgetter(columns.index("external_id")))
         connection = session.connection()
-        _insert_orders(connection, values)
+        _insert_orders(connection, columns, orders)
         # The ids by the (unique, just reserved) numbers: only the rows inserted have one. A
         # sorted RETURNING through insertmanyvalues costs far more on large batches.
-        ids = dict(session.execute(select(Order.number, Order.id).where(Order.number.in_([v["number"] for v in values]))).all())
-        written = [(ids[numbers[r.row.external_id]], r) for r in ready if numbers[r.row.external_id] in ids]
+        ids = dict(session.execute(select(Order.number, Order.id).where(Order.number.in_([o[numbered] for o in orders]))).all())
+        written = [(ids[numbers[external_id]], external_id, built) for _, external_id, built in ready
+                   if numbers[external_id] in ids]
         events, still_open = [], []
-        for order_id, r in written:
-            own = _event_rows(order_id, r.row, r.steps, r.prediction)
-            events.extend(own)
-            if r.state.status not in FINAL:  # an open order is chased like a live one
-                still_open.append({"id": order_id, "number": numbers[r.row.external_id], **{
-                    k: r.values.get(k) for k in ("urgency", "category", "special_groups", "channel")},
-                    "events": [(e[_ACTION], e[_AT], json.loads(e[_DATA]) if isinstance(e[_DATA], _JSONText) else e[_DATA])
-                               for e in own]})
+        for order_id, external_id, (_, _, own, open_labels) in written:
+            events.extend([order_id, *event] for event in own)
+            if open_labels is not None:
+                urgency, category, groups, channel = open_labels
+                still_open.append({
+                    "id": order_id, "number": numbers[external_id], "urgency": urgency, "category": category,
+                    "special_groups": groups, "channel": channel,
+                    "events": [(e[_ACTION - 1], _from_stored(e[_AT - 1]), json.loads(e[_DATA - 1])) for e in own]})
         if events:
             _write_rows(connection, OrderEvent.__table__, _EVENT_COLUMNS, events)
         _track_deadlines(connection, track_new(session, still_open))
@@ -426,42 +452,37 @@ def _commit(factory, ready: list[_Ready], report: ImportReport) -> None:
 
 
 # The bulk writer. An import writes plain rows of values it built itself, so SQLAlchemy's
-# per-value processing (a few µs per value, a third of the writer's time) is done here once per
-# column kind instead: PostgreSQL takes the rows by COPY, SQLite by one prepared executemany.
+# per-value processing (a few µs per value, a third of the writer's time) is done where the rows
+# are built instead, once per column kind (``_stored``): PostgreSQL takes the rows by COPY,
+# SQLite by one prepared executemany.
 _EVENT_COLUMNS = ("order_id", "at", "actor", "action", "from_status", "to_status", "data", "note")
 _AT, _ACTION, _DATA = (_EVENT_COLUMNS.index(name) for name in ("at", "action", "data"))
 
 
-def _insert_orders(connection, values: list[dict[str, Any]]) -> None:
+def _insert_orders(connection, columns: tuple[str, ...], rows: list[list[Any]]) -> None:
     """Insert the orders, skipping any whose external_id another import stored meanwhile (by the
-    unique index, never by the check in _write alone, which a concurrent import may pass too)."""
-    table, columns = Order.__table__, tuple(values[0])
+    unique index, never by the check in _start alone, which a concurrent import may pass too)."""
+    table = Order.__table__
+    skip = " ON CONFLICT (external_id) DO NOTHING"
     if connection.dialect.name == "postgresql":
         # COPY has no ON CONFLICT: a row stored meanwhile fails it, and the batch goes in by the
         # INSERT that skips such rows instead (rare: only overlapping imports meet it).
         try:
             with connection.begin_nested():
-                _write_rows(connection, table, columns, _listed(values, columns))
+                _write_rows(connection, table, columns, rows)
             return
         except IntegrityError as exc:
             if getattr(exc.orig, "sqlstate", None) != "23505":  # not a unique violation: the row's fault
                 raise
-        connection.execute(postgresql.insert(table).on_conflict_do_nothing(index_elements=["external_id"]), values)
+        marks = ", ".join(["%s"] * len(columns))
+        connection.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks}){skip}",
+                                   list(map(tuple, rows)))
         return
-    _write_rows(connection, table, columns, _listed(values, columns), tail=" ON CONFLICT (external_id) DO NOTHING")
-
-
-def _listed(values: list[dict[str, Any]], columns: Sequence[str]) -> list[list[Any]]:
-    return [list(map(v.__getitem__, columns)) for v in values]
+    _write_rows(connection, table, columns, rows, tail=skip)
 
 
 def _write_rows(connection, table, columns: Sequence[str], rows: list[list[Any]], tail: str = "") -> None:
-    """Insert ``rows`` (lists of ``columns``' values, as Python values, converted in place) into ``table``."""
-    convert = _converters(table, tuple(columns), connection.dialect.name)
-    for row in rows:
-        for column, to_stored in convert:
-            if row[column] is not None:
-                row[column] = to_stored(row[column])
+    """Insert ``rows`` (lists of ``columns``' values as the database stores them) into ``table``."""
     names = ", ".join(columns)
     if connection.dialect.name != "postgresql":
         marks = ", ".join("?" * len(columns))
@@ -483,17 +504,38 @@ def _write_rows(connection, table, columns: Sequence[str], rows: list[list[Any]]
                                   dialect=connection.dialect) from exc
 
 
+def _stored(table, columns: tuple[str, ...], dialect: str, row: list[Any], times: dict[int, str]) -> list[Any]:
+    """``row`` (``columns``' Python values) as the database stores them, converted in place.
+
+    ``times`` holds the stored form of the times converted so far, by the datetime's id: an
+    order's history names the same instants again and again (replied_at is also the accepted
+    time and the accept and reply events' time; every order of a part has the same created_at),
+    and each is converted once. (The caller keeps every such datetime alive while it builds.)"""
+    for column, to_stored, is_time in _converters(table, columns, dialect):
+        value = row[column]
+        if value is None:
+            continue
+        if is_time:
+            text = times.get(id(value))
+            if text is None:
+                text = times[id(value)] = to_stored(value)
+            row[column] = text
+        else:
+            row[column] = to_stored(value)
+    return row
+
+
 @cache
-def _converters(table, columns: tuple[str, ...], dialect: str) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
-    """(column's place, what turns its Python value into what the driver takes) for the columns
-    whose values the driver does not take as they are."""
-    found: list[tuple[int, Callable[[Any], Any]]] = []
+def _converters(table, columns: tuple[str, ...], dialect: str) -> tuple[tuple[int, Callable[[Any], Any], bool], ...]:
+    """(column's place, what turns its Python value into what the database stores, whether it is
+    a time) for the columns whose values are not stored as they are."""
+    found: list[tuple[int, Callable[[Any], Any], bool]] = []
     for place, name in enumerate(columns):
         kind = table.c[name].type
         if isinstance(kind, JSON):
-            found.append((place, _json))
+            found.append((place, _json, False))
         elif isinstance(kind, UTCDateTime):
-            found.append((place, _utc if dialect == "postgresql" else _sqlite_utc))
+            found.append((place, _utc_text if dialect == "postgresql" else _sqlite_utc, True))
     return tuple(found)
 
 
@@ -503,7 +545,8 @@ class _JSONText(str):
 
 def _json(value: Any) -> str:
     """As SQLAlchemy stores JSON on both databases (``json.dumps``)."""
-    return value if isinstance(value, _JSONText) else json.dumps(value)
+    # A plain str: a worker sends it back, and a str subclass would be pickled as an object.
+    return str(value) if isinstance(value, _JSONText) else json.dumps(value)
 
 
 def _utc(value: datetime) -> datetime:
@@ -512,9 +555,21 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def _utc_text(value: datetime) -> str:
+    """A UTC time as PostgreSQL reads it into a timestamptz (ISO 8601 with its offset)."""
+    return _utc(value).isoformat()
+
+
 def _sqlite_utc(value: datetime) -> str:
-    """As SQLAlchemy stores a UTC time on SQLite: naive UTC, microseconds always written."""
-    return _utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+    """As SQLAlchemy stores a UTC time on SQLite: naive UTC, microseconds always written (the
+    first 26 characters of the aware time's ISO form, which ends "+00:00")."""
+    return _utc(value).isoformat(" ", "microseconds")[:26]
+
+
+def _from_stored(value: str) -> datetime:
+    """A time as ``_stored`` wrote it, back as an aware UTC datetime."""
+    at = datetime.fromisoformat(value)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _track_deadlines(connection, tracked: dict[int, tuple[str, Deadlines | None]]) -> None:
@@ -531,10 +586,10 @@ def _track_deadlines(connection, tracked: dict[int, tuple[str, Deadlines | None]
          for order_id, (policy, d) in tracked.items()])
 
 
-def _stop_if_unavailable(exc: DBAPIError, row: ImportRow, report: ImportReport) -> None:
+def _stop_if_unavailable(exc: DBAPIError, row: int, report: ImportReport) -> None:
     if database_unavailable(exc):
         raise ImportStopped(
-            f"the database failed at row {row.row} ({refusal_reason(exc)}); every batch before it is stored: "
+            f"the database failed at row {row} ({refusal_reason(exc)}); every batch before it is stored: "
             f"run the import again to finish", report) from exc
 
 
@@ -560,16 +615,17 @@ def refusal_reason(exc: BaseException) -> str:
     return first if len(first) <= 200 else first[:199] + "…"
 
 
-def _numbers(session: Session, rows: Iterable[ImportRow]) -> dict[str, str]:
-    by_day: dict[str, list[ImportRow]] = {}
-    for row in rows:
-        by_day.setdefault(local_day(row.received_at), []).append(row)
+def _numbers(session: Session, rows: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Order numbers by external_id, for (external_id, local day received) pairs."""
+    by_day: dict[str, list[str]] = {}
+    for external_id, day in rows:
+        by_day.setdefault(day, []).append(external_id)
     numbers = {}
     # Days in order: concurrent imports lock the days' counters in the same order (no deadlock).
-    for day, day_rows in sorted(by_day.items()):
-        first = allocate_numbers(session, day, len(day_rows))
-        for offset, row in enumerate(day_rows):
-            numbers[row.external_id] = format_number(day, first + offset)
+    for day, day_ids in sorted(by_day.items()):
+        first = allocate_numbers(session, day, len(day_ids))
+        for offset, external_id in enumerate(day_ids):
+            numbers[external_id] = format_number(day, first + offset)
     return numbers
 
 
@@ -593,9 +649,8 @@ def _order_values(row: ImportRow, vault: Vault, predicted: dict[str, Any] | Exce
     return values, json.dumps(prediction) if prediction else None
 
 
-def _history_values(state: OrderState, units: dict[str, int]) -> dict[str, Any]:
+def _history_values(state: OrderState, units: dict[str, int], now: datetime) -> dict[str, Any]:
     """The order's stored values where its recorded history left it."""
-    now = utcnow()
     return {
         "status": state.status.value, "unit_id": units[state.unit] if state.unit else None,
         "dispatched_at": state.dispatched_at, "accepted_at": state.accepted_at,
@@ -620,13 +675,13 @@ def _address_place(address: str) -> dict[str, Any] | None:
     return locate(address, "")
 
 
-def _event_rows(order_id: int, row: ImportRow, steps: list[_Step],
-                prediction: str | None) -> list[list[Any]]:
-    """The order's events as rows of ``_EVENT_COLUMNS``: received, then its recorded history."""
+def _event_rows(row: ImportRow, steps: list[tuple], prediction: str | None) -> list[list[Any]]:
+    """The order's events as rows of ``_EVENT_COLUMNS`` but the order's id: received, then its
+    recorded history."""
     # The JSON that json.dumps gives {"channel", "external_id", "triage": the prediction}.
     received = _JSONText(f'{{"channel": {json.dumps(row.channel)}, "external_id": {json.dumps(row.external_id)}'
                          + (f', "triage": {prediction}}}' if prediction else "}"))
-    events = [[order_id, row.received_at, IMPORT_ACTOR, "received", None, "received", received, None]]
-    events.extend([order_id, step.at, IMPORT_ACTOR, step.action, step.from_status, step.to_status, step.data, None]
-                  for step in steps)
+    events = [[row.received_at, IMPORT_ACTOR, "received", None, "received", received, None]]
+    events.extend([at, IMPORT_ACTOR, action, from_status, to_status, data, None]
+                  for action, data, at, from_status, to_status in steps)
     return events

@@ -96,6 +96,11 @@ def _text(raw: dict[str, Any], name: str) -> str | None:
     return value or None
 
 
+def external_id_of(raw: dict[str, Any] | RowError) -> str | None:
+    """The row's external_id as ``parse_row`` reads it (None for a row the reader could not read)."""
+    return None if isinstance(raw, RowError) else _text(raw, "external_id")
+
+
 def _when(raw: dict[str, Any], name: str, problems: list[str]) -> datetime | None:
     value = raw.get(name)
     if isinstance(value, datetime):  # Excel cells arrive as datetimes (local time)

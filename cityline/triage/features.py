@@ -21,10 +21,13 @@ words teach it what the lexicon does not know.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
+from itertools import chain
 from operator import itemgetter
 
 import ahocorasick_rs
+import numpy as np
 
 from cityline.once import built_once
 from cityline.text import Words, cut
@@ -39,6 +42,8 @@ SIGNAL = "lexicon"  # the prefix of features that are the lexicon's calls, not w
 LEXICON_RANKS = 3  # the lexicon's three likeliest labels per field become features
 STRONG_SCORE = 3.0  # a lexicon score this high is one strong word or several weaker ones
 _first = itemgetter(0)
+# Joins a batch's texts: a Unicode noncharacter, so in no feature, and no feature spans two texts.
+_SEPARATOR = "\uffff"
 
 
 @built_once
@@ -77,6 +82,14 @@ class FeatureFinder:
         self._automaton = ahocorasick_rs.AhoCorasick(longer) if longer else None
         self._piece_ids = [vocabulary[name] for name in longer]
         self._get = vocabulary.get
+        self._size = len(vocabulary)
+        # The id of each single character by its code point (-1: not a feature), the last entry
+        # standing for every code point above the table.
+        top = max(map(ord, self._characters), default=0)
+        self._character_ids = np.full(top + 2, -1, dtype=np.int64)
+        for name in self._characters:
+            self._character_ids[ord(name)] = vocabulary[name]
+        self._piece_id_array = np.array(self._piece_ids, dtype=np.int64)
 
     def ids(self, text: str, reading: Reading) -> set[int | None]:
         """The ids of the vocabulary's features in ``text`` (may include None for unknown words)."""
@@ -88,6 +101,50 @@ class FeatureFinder:
         found.update(map(self._get, _WORD.findall(lowered)))
         found.update(map(self._get, lexicon_signals(reading)))
         return found
+
+
+    def ids_many(self, texts: Sequence[str], readings: Sequence[Reading]) -> tuple[np.ndarray, np.ndarray]:
+        """``ids`` of many texts at once, with the bias (0) and without unknown words: every text's
+        ids, sorted, one text after the other, and how many each text has. The characters and
+        pieces of all texts are found in one pass over the texts joined (numpy and the automaton),
+        only the alphabetic words and the lexicon's signals text by text."""
+        lowered = [normalised(text) for text in texts]
+        if any(_SEPARATOR in text for text in lowered):  # never in an order's text, still read right
+            alone = [sorted((self.ids(text, reading) - {None}) | {0}) for text, reading in zip(texts, readings, strict=True)]
+            return (np.fromiter(chain.from_iterable(alone), dtype=np.int64, count=sum(map(len, alone))),
+                    np.array([len(ids) for ids in alone], dtype=np.int64))
+        joined = _SEPARATOR.join(lowered)
+        lengths = np.fromiter(map(len, lowered), dtype=np.int64, count=len(lowered))
+        starts = np.cumsum(lengths + 1) - (lengths + 1)  # where each text begins in ``joined``
+        which: list[np.ndarray] = []
+        found: list[np.ndarray] = []
+        points = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+        table = self._character_ids
+        characters = table[np.minimum(points, len(table) - 1)]
+        at = np.flatnonzero(characters >= 0)
+        which.append(np.searchsorted(starts, at, side="right") - 1)
+        found.append(characters[at])
+        if self._automaton is not None:
+            matches = self._automaton.find_matches_as_indexes(joined, overlapping=True)
+            if matches:
+                flat = np.fromiter(chain.from_iterable(matches), dtype=np.int64, count=3 * len(matches))
+                pieces = flat.reshape(-1, 3)
+                which.append(np.searchsorted(starts, pieces[:, 1], side="right") - 1)
+                found.append(self._piece_id_array[pieces[:, 0]])
+        get = self._get
+        own: list[int] = []
+        owners: list[int] = []
+        for number, (text, reading) in enumerate(zip(lowered, readings, strict=True)):
+            ids = set(map(get, _WORD.findall(text)))
+            ids.update(map(get, lexicon_signals(reading)))
+            ids.discard(None)
+            ids.add(0)  # the bias feature
+            own.extend(ids)
+            owners.extend([number] * len(ids))
+        which.append(np.array(owners, dtype=np.int64))
+        found.append(np.array(own, dtype=np.int64))
+        keys = np.unique(np.concatenate(which) * self._size + np.concatenate(found))
+        return keys % self._size, np.bincount(keys // self._size, minlength=len(lowered))
 
 
 def lexicon_signals(reading: Reading) -> set[str]:

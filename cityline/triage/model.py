@@ -16,7 +16,6 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import chain
 
 import numpy as np
 
@@ -108,15 +107,14 @@ class TrainedModel:
         self, texts: Sequence[str], readings: Sequence[Reading] | None = None
     ) -> list[ModelReading]:
         """``read`` for many texts, with the arithmetic done once for all of them."""
-        if readings is None:
-            readings = [None] * len(texts)
-        id_lists = [self._known_ids(text, reading) for text, reading in zip(texts, readings, strict=True)]
-        if not id_lists:
+        if not texts:
             return []
-        lengths = np.array([len(ids) for ids in id_lists])
+        if readings is None:
+            lexicon = load_lexicon()
+            readings = [read_text(text, lexicon) for text in texts]
+        flat, lengths = self._finder.ids_many(texts, readings)
         ends = np.cumsum(lengths)
         starts = ends - lengths
-        flat = np.fromiter(chain.from_iterable(id_lists), dtype=np.int64, count=int(ends[-1]))
         summed = self._summed_rows(flat, starts, ends)
         logits = summed * (1.0 / np.sqrt(lengths))[:, None] + self.bias
         layout = self._layout

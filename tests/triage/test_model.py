@@ -65,3 +65,22 @@ def test_partly_labelled_records_train_only_what_they_have():
     model = train(records)
     chances = model.probabilities(model.feature_ids("口罩哪里买"))
     assert max(chances["category"], key=chances["category"].get) == "EPI.MASK"
+
+
+def test_a_batch_finds_each_text_s_features_as_one_text_alone(model):
+    """Features found for a batch at once (the texts joined) are each text's own, as one text
+    alone gives them: none spans two texts, characters beyond the table, numbers folded, and a
+    text holding the joining character itself is still read right."""
+    from cityline.triage.features import FeatureFinder
+    from cityline.triage.lexicon import load_lexicon
+    from cityline.triage.rules import read_text
+
+    finder = FeatureFinder(model.vocabulary)
+    texts = ["排队做核酸排了好久", "核酸", "", "酸排", "Help, my mother 80 needs masks 😷", "举报饭店偷偷营业 13800001234",
+             "感谢志愿者送菜\n核", "核\uffff酸排队"]
+    readings = [read_text(text, load_lexicon()) for text in texts]
+    alone = [sorted((finder.ids(text, reading) - {None}) | {0}) for text, reading in zip(texts, readings, strict=True)]
+    for batch in (texts, texts[:-1]):  # with and without the joining character in a text
+        flat, counts = finder.ids_many(batch, readings[:len(batch)])
+        ends = counts.cumsum()
+        assert [flat[end - count:end].tolist() for end, count in zip(ends, counts, strict=True)] == alone[:len(batch)]
