@@ -280,7 +280,8 @@ def _write(factory, batch: _Preparing, report: ImportReport, seen: set[str]) -> 
     columns: tuple[str, ...] = ()
     ready: list[tuple[int, str, Any]] = []
     for future in batch:
-        columns, outcomes = future.result()
+        built_columns, outcomes = future.result()
+        columns = built_columns or columns  # a share with no row built (all bad, say) names none
         for status, n, external_id, payload in outcomes:
             if status == BAD:
                 report.bad.append(RowError(n, payload))
