@@ -159,7 +159,7 @@ def duplicates_of(session: Session, orders: Sequence[Order], *, reach: OrderFilt
                   "category": order.category, "district": order.district, "digest": order.caller_phone_digest}
         # One query per way of being alike, run as one statement: as one query with OR, SQLite
         # merged both indexes and sorted every match of a busy category and district.
-        rows = session.execute(looking(ways, order.id is not None), params).all()
+        rows = session.connection().execute(looking(ways, order.id is not None), params).all()  # plain rows
         alike = [sorted((row for row in rows if row.way == way), key=lambda row: (row.received_at, row.id),
                         reverse=True) for way in ways]  # each way's newest first, as its own query reads them
         found_all.append(rank(order, alike, threshold=threshold, limit=limit))

@@ -120,12 +120,14 @@ def record_event(
 def record_received(session: Session, order: Order, *, actor: str, at: datetime, data: Mapping[str, Any]) -> None:
     """``record_event`` for the first event of an order just stored, as one plain insert: on the
     hot path of every create nothing uses it as an object, so the ORM's flush is not paid for."""
-    session.execute(_INSERT_EVENT, {"order_id": order.id, "at": at, "actor": actor, "action": "received",
+    session.connection().execute(_INSERT_EVENT, {"order_id": order.id, "at": at, "actor": actor, "action": "received",
                                     "from_status": None, "to_status": order.status, "data": dict(data),
                                     "note": None})
 
 
-_INSERT_EVENT = insert(OrderEvent.__table__)  # built once: the values are bound when it runs
+# Built once (the values are bound when they run) and run on the session's connection, not
+# through the ORM's execution: plain rows of tables no cache watches (cityline/generations.py).
+_INSERT_EVENT = insert(OrderEvent.__table__)
 
 
 def store_new_order(session: Session, order: Order) -> None:
@@ -136,7 +138,7 @@ def store_new_order(session: Session, order: Order) -> None:
     is read back."""
     values = order.__dict__
     row = {name: values[name] if name in values else default() for name, default in _order_defaults().items()}
-    order.id = session.execute(_INSERT_ORDER, row).scalar_one()
+    order.id = session.connection().execute(_INSERT_ORDER, row).scalar_one()
     for name, value in row.items():
         if name not in values:
             setattr(order, name, value)
