@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -217,11 +217,26 @@ def principal(session: Session, name: str, roles: list[str], unit_id: int | None
 def principal_from_token(session: Session, token: str, now: datetime) -> tuple[Principal, bool] | None:
     """(principal, whether its use is due to be recorded by :func:`record_token_use`) of a live
     token. Only reads, so authentication runs in a read transaction."""
+    found = token_principal(session, token)
+    if found is None:
+        return None
+    principal, next_use_due = found
+    return principal, now > next_use_due
+
+
+def token_principal(session: Session, token: str) -> tuple[Principal, datetime] | None:
+    """The principal of a live token and when its use is next due to be recorded (None: unknown
+    or revoked)."""
     row = session.connection().execute(_LIVE_TOKEN, {"token_hash": _sha256(token)}).one_or_none()
     if row is None or row.revoked_at is not None:
         return None
-    due = row.last_used_at is None or now - row.last_used_at > TOKEN_USE_RECORDED_EVERY
+    due = row.last_used_at + TOKEN_USE_RECORDED_EVERY if row.last_used_at else datetime.min.replace(tzinfo=UTC)
     return principal(session, f"token:{row.name}", row.roles, row.unit_id, "token"), due
+
+
+def token_digest(token: str) -> str:
+    """What is stored of a token (its hash), by which it is found."""
+    return _sha256(token)
 
 
 # What authentication reads of a token, by its hash: built once and read as a plain row (every

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field, ValidationError
 
-from cityline.accounts.deps import Deps, deps
+from cityline.accounts.deps import Deps, deps, deps_confirmed_in
 from cityline.db import read_transaction, transaction, utcnow
 from cityline.errors import Conflict, FieldError, Invalid
 from cityline.idempotency import service as idempotency
@@ -65,7 +65,8 @@ def preview(body: PreviewRequest, d: Annotated[Deps, Depends(deps)]) -> dict[str
 @orders_router.post("", status_code=201, response_model=OrderRead,
                     responses={200: {"model": OrderRead, "description": "a retry: the order the first request made"},
                                409: {"description": "the key or external_id was used with another request"}})
-def create(body: OrderCreate, d: D, idempotency_key: IdempotencyKeyHeader = None) -> Response:
+def create(body: OrderCreate, d: Annotated[Deps, Depends(deps_confirmed_in)],
+           idempotency_key: IdempotencyKeyHeader = None) -> Response:
     """Record an order; labels left empty are filled by triage. A retry with the same
     Idempotency-Key or external_id and the same body → 200 with the first order, when the
     caller may see it; with a different body → 409 naming the fields that differ. An
@@ -73,6 +74,7 @@ def create(body: OrderCreate, d: D, idempotency_key: IdempotencyKeyHeader = None
     d.require("orders:create")
     now = utcnow()
     with transaction(d.sessions) as session:
+        d.confirm(session)  # a token known from an earlier request: still live (see deps_confirmed_in)
         claimed = idempotency.claim(session, scope=f"key:{d.actor}", key=idempotency_key,
                                     endpoint="POST /api/orders", request=body.model_dump(mode="json"),
                                     now=now) if idempotency_key else None
