@@ -197,10 +197,13 @@ def _sqlite_begin_immediate(conn: Connection) -> None:
 
 
 def _postgres_begin(conn: Connection) -> None:
-    # psycopg opens the transaction with this statement; READ ONLY lasts until its end,
-    # so the pooled connection needs no reset.
-    if conn.get_execution_options().get(READ_ONLY):
-        conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+    # psycopg opens the transaction with the first statement, as BEGIN READ ONLY when told so
+    # beforehand: no statement (round trip) of its own. Said at every begin, so a pooled
+    # connection that last served a read transaction opens the next write one as plain BEGIN.
+    driver = conn.connection.driver_connection
+    wanted = True if conn.get_execution_options().get(READ_ONLY) else None
+    if driver.read_only is not wanted:
+        driver.read_only = wanted
 
 
 def _refused_as_read_only(error: DBAPIError) -> bool:

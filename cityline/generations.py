@@ -62,9 +62,13 @@ def current(session: Session, generations: tuple[str, ...]) -> tuple[int, ...]:
     ends or itself advances one."""
     found = session.info.get(_STAMPS)
     if found is None:
-        found = dict(session.execute(select(CacheGeneration.name, CacheGeneration.stamp)).all())
+        # On the session's connection: a plain read, not through the ORM's execution (every create asks)
+        found = dict(session.connection().execute(_ALL_STAMPS).all())
         session.info[_STAMPS] = found
     return tuple(found.get(name, 0) for name in generations)
+
+
+_ALL_STAMPS = select(CacheGeneration.__table__.c.name, CacheGeneration.__table__.c.stamp)
 
 
 @event.listens_for(Session, "after_transaction_end")

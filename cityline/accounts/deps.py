@@ -22,6 +22,7 @@ from cityline.accounts import service as accounts
 from cityline.accounts.rules import Principal
 from cityline.db import read_transaction, transaction, utcnow
 from cityline.errors import Forbidden, NotFound, Unauthorized
+from cityline.generations import current
 from cityline.privacy import Vault
 
 SESSION_COOKIE = "cityline_session"
@@ -34,6 +35,9 @@ class Deps:
     vault: Vault
     principal: Principal
     app_state: Any
+    # (token, stamps): a principal known from an earlier request, still to be confirmed by
+    # ``confirm`` in the use case's transaction (see deps_confirmed_in)
+    unconfirmed: tuple[str, tuple[int, ...]] | None = None
 
     @property
     def actor(self) -> str:
@@ -49,6 +53,22 @@ class Deps:
         """Outside the principal's reach a thing does not exist: 404, never 403."""
         if not self.principal.sees(unit_id, district, street):
             raise NotFound(f"no {what}")
+
+    def confirm(self, session: Session) -> None:
+        """First thing in the use case's transaction, when the principal was known from an earlier
+        request (``deps_confirmed_in``): it is still the token's if the stamps of the tokens and
+        units (which this transaction reads anyway, for its caches) are those it was made under;
+        otherwise it is looked up again here — a token revoked meanwhile is refused (401)."""
+        if self.unconfirmed is None:
+            return
+        token, stamps = self.unconfirmed
+        self.unconfirmed = None
+        if current(session, PRINCIPAL_GENERATIONS) == stamps:
+            return
+        principal = _look_up(session, token)
+        if principal is None:
+            raise Unauthorized("the API token is unknown or revoked")
+        self.principal = principal
 
     def classify(self, session: Session):
         """The active triage classifier (None when the app was built without triage)."""
@@ -90,6 +110,46 @@ def _principal(session: Session, request: Request, now: datetime) -> tuple[Princ
 _TOKEN = HTTPBearer(auto_error=False, description="an API token (`cityline tokens create`)")
 _COOKIE = APIKeyCookie(name=SESSION_COOKIE, auto_error=False,
                        description="the console's session, with X-CSRF-Token on changes")
+
+
+# What a token's principal is made of: the token's row, and the units (its unit's place and those below).
+PRINCIPAL_GENERATIONS = ("tokens", "units")
+# (database, token digest) -> (the stamps it was made under, the principal, when its use is next due
+# to be recorded): the tokens authenticated in this process, for deps_confirmed_in. Only tokens
+# that were live get in (a few: the systems and operators that send orders).
+_known: dict[tuple[str, str], tuple[tuple[int, ...], Principal, datetime]] = {}
+
+
+def _look_up(session: Session, token: str) -> Principal | None:
+    """The token's principal read in ``session`` (None: unknown or revoked), remembered with the
+    stamps this transaction sees."""
+    found = accounts.token_principal(session, token)
+    key = (str(session.get_bind().engine.url), accounts.token_digest(token))
+    if found is None:
+        _known.pop(key, None)
+        return None
+    _known[key] = (current(session, PRINCIPAL_GENERATIONS), *found)
+    return found[0]
+
+
+def deps_confirmed_in(request: Request, _token: Annotated[object, Depends(_TOKEN)] = None,
+                      _cookie: Annotated[object, Depends(_COOKIE)] = None) -> Deps:
+    """``deps`` for a use case on the hot path (recording an order) that calls ``Deps.confirm``
+    first thing in its own transaction: a token authenticated before in this process is taken
+    as it was, without a read transaction of its own, and confirmed there by the generation
+    stamps that transaction reads anyway. Any other request (a cookie, a token not known yet or
+    whose use is due to be recorded) is authenticated as ``deps`` does."""
+    state = request.app.state
+    token = _bearer(request)
+    known = _known.get((str(state.sessions.kw["bind"].engine.url), accounts.token_digest(token))) if token else None
+    if token is not None and known is not None and utcnow() <= known[2]:
+        return Deps(sessions=state.sessions, vault=state.vault, principal=known[1], app_state=state,
+                    unconfirmed=(token, known[0]))
+    answer = deps(request)
+    if token is not None:
+        with read_transaction(state.sessions) as session:
+            _look_up(session, token)  # known from now on (its use, if it was due, recorded just now)
+    return answer
 
 
 def deps(request: Request, _token: Annotated[object, Depends(_TOKEN)] = None,

@@ -68,6 +68,11 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+# A token's principal is kept per process between requests (accounts/deps.py, ``deps_confirmed_in``):
+# any change to the tokens (a revocation, a use recorded) advances "tokens".
+watch("tokens", ApiToken.__tablename__)
+
+
 class WebSession(Base):
     """A signed-in browser: the cookie holds the id, the table its hash and CSRF token."""
 

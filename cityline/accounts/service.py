@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from cityline.accounts.models import ApiToken, AuditEntry, Unit, User, WebSession
@@ -217,11 +217,33 @@ def principal(session: Session, name: str, roles: list[str], unit_id: int | None
 def principal_from_token(session: Session, token: str, now: datetime) -> tuple[Principal, bool] | None:
     """(principal, whether its use is due to be recorded by :func:`record_token_use`) of a live
     token. Only reads, so authentication runs in a read transaction."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _sha256(token)))
+    found = token_principal(session, token)
+    if found is None:
+        return None
+    principal, next_use_due = found
+    return principal, now > next_use_due
+
+
+def token_principal(session: Session, token: str) -> tuple[Principal, datetime] | None:
+    """The principal of a live token and when its use is next due to be recorded (None: unknown
+    or revoked)."""
+    row = session.connection().execute(_LIVE_TOKEN, {"token_hash": _sha256(token)}).one_or_none()
     if row is None or row.revoked_at is not None:
         return None
-    due = row.last_used_at is None or now - row.last_used_at > TOKEN_USE_RECORDED_EVERY
+    due = row.last_used_at + TOKEN_USE_RECORDED_EVERY if row.last_used_at else datetime.min.replace(tzinfo=UTC)
     return principal(session, f"token:{row.name}", row.roles, row.unit_id, "token"), due
+
+
+def token_digest(token: str) -> str:
+    """What is stored of a token (its hash), by which it is found."""
+    return _sha256(token)
+
+
+# What authentication reads of a token, by its hash: built once and read as a plain row (every
+# request with a token asks), not as an ApiToken through the ORM.
+_TOKENS = ApiToken.__table__
+_LIVE_TOKEN = select(_TOKENS.c.name, _TOKENS.c.roles, _TOKENS.c.unit_id, _TOKENS.c.revoked_at,
+                     _TOKENS.c.last_used_at).where(_TOKENS.c.token_hash == bindparam("token_hash"))
 
 
 def record_token_use(session: Session, token: str, now: datetime) -> None:

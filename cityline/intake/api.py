@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field, ValidationError
 
-from cityline.accounts.deps import Deps, deps
+from cityline.accounts.deps import Deps, deps, deps_confirmed_in
 from cityline.db import read_transaction, transaction, utcnow
 from cityline.errors import Conflict, FieldError, Invalid
 from cityline.idempotency import service as idempotency
@@ -65,8 +65,8 @@ def preview(body: PreviewRequest, d: Annotated[Deps, Depends(deps)]) -> dict[str
 @orders_router.post("", status_code=201, response_model=OrderRead,
                     responses={200: {"model": OrderRead, "description": "a retry: the order the first request made"},
                                409: {"description": "the key or external_id was used with another request"}})
-def create(body: OrderCreate, response: Response, d: D,
-           idempotency_key: IdempotencyKeyHeader = None) -> OrderRead:
+def create(body: OrderCreate, d: Annotated[Deps, Depends(deps_confirmed_in)],
+           idempotency_key: IdempotencyKeyHeader = None) -> Response:
     """Record an order; labels left empty are filled by triage. A retry with the same
     Idempotency-Key or external_id and the same body → 200 with the first order, when the
     caller may see it; with a different body → 409 naming the fields that differ. An
@@ -74,6 +74,7 @@ def create(body: OrderCreate, response: Response, d: D,
     d.require("orders:create")
     now = utcnow()
     with transaction(d.sessions) as session:
+        d.confirm(session)  # a token known from an earlier request: still live (see deps_confirmed_in)
         claimed = idempotency.claim(session, scope=f"key:{d.actor}", key=idempotency_key,
                                     endpoint="POST /api/orders", request=body.model_dump(mode="json"),
                                     now=now) if idempotency_key else None
@@ -85,20 +86,24 @@ def create(body: OrderCreate, response: Response, d: D,
                                                     first.number if seen else None, claimed.differs)
             if not seen:
                 raise Conflict(f"the order recorded with Idempotency-Key {idempotency_key} is outside your reach")
-            response.status_code = 200
-            return describe(session, first)
+            return _order_answer(describe(session, first), 200)
         order, created = create_order(session, body, actor=d.actor, now=now, vault=d.vault,
                                       classify=d.classify(session),
                                       sees=lambda o: d.principal.sees(o.unit_id, o.district, o.street))
         if claimed:
             idempotency.complete(session, claimed, order.number)
-        if not created:
-            # A lookup by external_id: an order outside the caller's reach is not shown, not even
-            # its number. That the id is taken cannot be hidden (a second order cannot have it).
-            if not d.principal.sees(order.unit_id, order.district, order.street):
-                raise Conflict(f"an order with external_id {body.external_id} was already recorded")
-            response.status_code = 200
-        return describe(session, order)
+        # A lookup by external_id: an order outside the caller's reach is not shown, not even
+        # its number. That the id is taken cannot be hidden (a second order cannot have it).
+        if not created and not d.principal.sees(order.unit_id, order.district, order.street):
+            raise Conflict(f"an order with external_id {body.external_id} was already recorded")
+        view = describe(session, order)
+    return _order_answer(view, 201 if created else 200)
+
+
+def _order_answer(view: OrderRead, status: int) -> Response:
+    """The order as JSON, already checked (it is an OrderRead): answered as it is, so FastAPI
+    neither checks it again nor encodes it in a trip of its own to the thread pool."""
+    return Response(view.model_dump_json(), status_code=status, media_type="application/json")
 
 
 BATCH_LIMIT = 500  # orders in one batch (and the body stays within CITYLINE_MAX_REQUEST_BYTES)

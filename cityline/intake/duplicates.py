@@ -117,32 +117,53 @@ def _looking(alike, reach: OrderFilter | None, stored: bool):
     return query.order_by(*NEWEST_FIRST).limit(CANDIDATES)
 
 
+_ALIKE = {"place": lambda: and_(Order.category == bindparam("category"), Order.district == bindparam("district")),
+          "caller": lambda: Order.caller_phone_digest == bindparam("digest")}
+
+
+def _alike_statement(ways: tuple[str, ...], reach: OrderFilter | None, stored: bool):
+    """One statement for the candidates of every way in ``ways``: each way's own query (read along
+    its own index, as two queries would) joined by UNION ALL, its rows marked with the way."""
+    arms = [_looking(_ALIKE[way](), reach, stored).add_columns(literal(way).label("way")).subquery()
+            for way in ways]
+    return union_all(*(select(arm) for arm in arms)) if len(arms) > 1 else select(arms[0])
+
+
+# Intake's own look (the whole city) for a new order, on every create: built once.
+_INTAKE_LOOKS = {ways: _alike_statement(ways, None, False) for ways in (("place", "caller"), ("place",), ("caller",))}
+
+
 def duplicates_of(session: Session, orders: Sequence[Order], *, reach: OrderFilter | None = None,
                   threshold: float = 0.4, limit: int = 5) -> list[list[dict[str, Any]]]:
     """:func:`find_duplicates` of each of ``orders``: for a page of stored orders (the dispatcher's
-    queue) the candidates of them all in one statement; else each way's statement is built once
-    (and a candidate's words are split once: ``bigrams`` keeps them)."""
+    queue) the candidates of them all in one statement; else each order's candidates in one
+    statement, built once (and a candidate's words are split once: ``bigrams`` keeps them)."""
     window = timedelta(hours=window_hours())
     if len(orders) > 1 and all(order.id is not None for order in orders):
         return [rank(order, alike, threshold=threshold, limit=limit)
                 for order, alike in zip(orders, _page_candidates(session, orders, window, reach), strict=True)]
-    ways: dict[tuple[str, bool], Any] = {}
+    statements: dict[tuple[tuple[str, ...], bool], Any] = {}
 
-    def way(name: str, stored: bool):
-        if (name, stored) not in ways:
-            alike = (and_(Order.category == bindparam("category"), Order.district == bindparam("district"))
-                     if name == "place" else Order.caller_phone_digest == bindparam("digest"))
-            ways[name, stored] = _looking(alike, reach, stored)
-        return ways[name, stored]
+    def looking(ways: tuple[str, ...], stored: bool):
+        if reach is None and not stored:
+            return _INTAKE_LOOKS[ways]
+        if (ways, stored) not in statements:
+            statements[ways, stored] = _alike_statement(ways, reach, stored)
+        return statements[ways, stored]
 
     found_all = []
     for order in orders:
+        ways = tuple(name for name, given in _ways(order) if given)
+        if not ways:
+            found_all.append([])
+            continue
         params = {"since": order.received_at - window, "at": order.received_at, "id": order.id,
                   "category": order.category, "district": order.district, "digest": order.caller_phone_digest}
-        # One query per way of being alike: as one query with OR, SQLite merged both indexes and
-        # sorted every match of a busy category and district.
-        alike = [session.execute(way(name, order.id is not None), params).all()
-                 for name, given in _ways(order) if given]
+        # One query per way of being alike, run as one statement: as one query with OR, SQLite
+        # merged both indexes and sorted every match of a busy category and district.
+        rows = session.connection().execute(looking(ways, order.id is not None), params).all()  # plain rows
+        alike = [sorted((row for row in rows if row.way == way), key=lambda row: (row.received_at, row.id),
+                        reverse=True) for way in ways]  # each way's newest first, as its own query reads them
         found_all.append(rank(order, alike, threshold=threshold, limit=limit))
     return found_all
 

@@ -45,6 +45,7 @@ from cityline.orders.service import (
     move_order,
     plan_new_order,
     record_received,
+    store_new_order,
 )
 from cityline.privacy import Vault
 from cityline.sla.tracking import add_timers
@@ -296,8 +297,7 @@ def create_order(
     if data.external_id:
         try:
             with session.begin_nested():  # an import (which takes no key) may store it meanwhile
-                session.add(order)
-                session.flush()
+                store_new_order(session, order)
         except IntegrityError:
             existing = find_by_external_id(session, data.external_id)
             if existing is None:
@@ -305,8 +305,7 @@ def create_order(
             return _recorded_before(session, data, existing, intake_differences(existing, data, vault),
                                     claimed, sees), False
     else:
-        session.add(order)
-        session.flush()
+        store_new_order(session, order)
     record_received(session, order, actor=actor, at=received_at, data=event_data)
     add_new_order_timers(session, order, timers)
     if unit:

@@ -8,9 +8,9 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from cityline.accounts.models import Unit
 from cityline.accounts.units import active_unit, unit_codes
@@ -39,45 +39,51 @@ def allocate_numbers(session: Session, day: str, count: int = 1) -> int:
     One upsert that increments and returns the counter: the row lock (PostgreSQL)
     or the write lock (SQLite) makes it safe under any number of writers.
 
-    On PostgreSQL the upsert commits at once in a short transaction of its own, so the day's
-    row is locked for that one statement, not until the order's transaction commits (which
+    On PostgreSQL the upsert commits at once on its own (a connection in autocommit), so the
+    day's row is locked for that one statement, not until the order's transaction commits (which
     made every concurrent create wait for the one before it). The numbers stay unique; an
     order whose transaction then fails leaves its number unused, a gap in the day's numbers
     (as a cancelled call leaves one). SQLite lets one writer in at a time anyway: there the
     upsert stays in the order's transaction and numbers have no gaps.
     """
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    sequences = OrderSequence.__table__  # a plain statement: the ORM's bulk machinery adds nothing here
-    stmt = dialect.insert(sequences).values(day=day, last=count)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[sequences.c.day], set_={"last": sequences.c.last + count}
-    ).returning(sequences.c.last)
     bind = session.get_bind()
-    if dialect is postgresql and isinstance(bind, Engine):
+    if bind.dialect.name == "postgresql" and isinstance(bind, Engine):
         with _numbering_engine(bind).connect() as conn:
-            # Not flushed to disk on its own: the order that uses the number commits after it
-            # and flushes the log up to and including this commit, so a number is never lost
-            # once an order has it; a crash before that leaves only a gap.
-            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-            last = conn.execute(stmt).scalar_one()
-            conn.commit()
+            last = conn.execute(_NEXT_NUMBER["postgresql"], {"day": day, "count": count}).scalar_one()
     else:
-        last = session.execute(stmt).scalar_one()
+        last = session.execute(_NEXT_NUMBER["sqlite"], {"day": day, "count": count}).scalar_one()
     return last - count + 1
 
 
+def _next_number(dialect) -> Any:
+    """The upsert of :func:`allocate_numbers`, built once per dialect (``day`` and ``count`` bound
+    when it runs): a plain statement, the ORM's bulk machinery adds nothing here."""
+    sequences = OrderSequence.__table__
+    stmt = dialect.insert(sequences).values(day=bindparam("day"), last=bindparam("count"))
+    return stmt.on_conflict_do_update(index_elements=[sequences.c.day],
+                                      set_={"last": sequences.c.last + bindparam("count")}
+                                      ).returning(sequences.c.last)
+
+
+_NEXT_NUMBER = {"postgresql": _next_number(postgresql), "sqlite": _next_number(sqlite)}
 _numbering_engines: dict[str, Engine] = {}
 _numbering_lock = threading.Lock()
 
 
 def _numbering_engine(bind: Engine) -> Engine:
-    """A small pool of its own for the numbering transactions: a create holding a connection
+    """A small pool of its own for the numbering statements: a create holding a connection
     of the main pool never waits for a second one from it (which, with every connection held
-    by a create, would wait for ever)."""
+    by a create, would wait for ever). Its connections commit each statement as it runs (one
+    round trip, no BEGIN or COMMIT of their own) and do not wait for it to reach the disk
+    (``synchronous_commit=off``): the order that uses the number commits after it and flushes
+    the log up to and including this commit, so a number is never lost once an order has it;
+    a crash before that leaves only a gap."""
     key = bind.url.render_as_string(hide_password=False)
     with _numbering_lock:
         if key not in _numbering_engines:
-            _numbering_engines[key] = make_engine(key, pool_size=2, max_overflow=6, hide_parameters=True)
+            _numbering_engines[key] = make_engine(
+                key, pool_size=2, max_overflow=6, hide_parameters=True, isolation_level="AUTOCOMMIT",
+                connect_args={"options": "-c synchronous_commit=off"})
         return _numbering_engines[key]
 
 
@@ -114,9 +120,47 @@ def record_event(
 def record_received(session: Session, order: Order, *, actor: str, at: datetime, data: Mapping[str, Any]) -> None:
     """``record_event`` for the first event of an order just stored, as one plain insert: on the
     hot path of every create nothing uses it as an object, so the ORM's flush is not paid for."""
-    session.execute(insert(OrderEvent.__table__).values(
-        order_id=order.id, at=at, actor=actor, action="received", from_status=None, to_status=order.status,
-        data=dict(data), note=None))
+    session.connection().execute(_INSERT_EVENT, {"order_id": order.id, "at": at, "actor": actor, "action": "received",
+                                    "from_status": None, "to_status": order.status, "data": dict(data),
+                                    "note": None})
+
+
+# Built once (the values are bound when they run) and run on the session's connection, not
+# through the ORM's execution: plain rows of tables no cache watches (cityline/generations.py).
+_INSERT_EVENT = insert(OrderEvent.__table__)
+
+
+def store_new_order(session: Session, order: Order) -> None:
+    """Store a new order (made, not yet in the session) with one plain INSERT that returns its
+    id, and put it in the session as if it had been read: the ORM's flush (its unit of work) is
+    not paid for on every create, and a move later in the transaction (auto-dispatch) changes
+    this very object. Every column is given (those not set, their defaults), so nothing of it
+    is read back."""
+    values = order.__dict__
+    row = {name: values[name] if name in values else default() for name, default in _order_defaults().items()}
+    order.id = session.connection().execute(_INSERT_ORDER, row).scalar_one()
+    for name, value in row.items():
+        if name not in values:
+            setattr(order, name, value)
+    make_transient_to_detached(order)
+    session.add(order)
+
+
+_INSERT_ORDER = insert(Order.__table__).returning(Order.__table__.c.id)
+
+
+@cache
+def _order_defaults() -> dict[str, Any]:
+    """Each column of an order but its id, with what makes its value when none is given."""
+    def default_of(column) -> Any:
+        made = column.default
+        if made is None:
+            return lambda: None
+        if made.is_callable:
+            return lambda: made.arg(None)  # the ORM's wrapper of a function of no arguments
+        return lambda: made.arg
+
+    return {column.key: default_of(column) for column in Order.__table__.columns if column.key != "id"}
 
 
 def get_order(session: Session, number: str, *, for_update: bool = False) -> Order:

@@ -71,7 +71,9 @@ def plan_new(order: dict[str, Any]) -> tuple[str, Deadlines | None, list[dict[st
 def add_timers(session: Session, rows: list[dict[str, Any]]) -> None:
     """Write timer rows planned by :func:`plan_new` (each given its ``order_id``), in one statement."""
     if rows:
-        session.execute(insert(Timer.__table__), rows)  # plain rows: no ORM objects are made of them
+        # Plain rows on the session's connection: no ORM objects are made of them, and no cache
+        # watches the timers (cityline/generations.py), so the ORM's execution adds nothing
+        session.connection().execute(insert(Timer.__table__), rows)
 
 
 def track_new(session: Session, orders: Sequence[dict[str, Any]]) -> dict[int, tuple[str, Deadlines | None]]:

@@ -3,9 +3,14 @@ overrides a person; the operator's form asks what cityline would decide while th
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
+from cityline.accounts.models import ApiToken
+from cityline.accounts.service import revoke_token
 from cityline.api import create_app
+from cityline.db import read_transaction, transaction, utcnow
 from cityline.intake.triage import classify_with
+from cityline.orders.models import Order
 from tests.conftest import make_token
 from tests.factories import add_units_and_catalogue
 
@@ -91,3 +96,19 @@ def test_a_callers_name_comes_back_masked_and_the_reveal_gives_it_in_full(sessio
         assert client.get(f"/api/orders/{order['number']}").json()["caller_name"] == "王*明"
         revealed = client.post(f"/api/orders/{order['number']}/reveal", json={"reason": "回访核实", "texts": True})
         assert revealed.json()["caller_name"] == "王小明"
+
+
+def test_a_token_revoked_after_it_recorded_orders_records_no_more(sessions, vault):
+    """Recording an order takes a token this process authenticated before without a read of its
+    own (it is confirmed in the order's transaction): a revocation meanwhile is still seen."""
+    token = make_token(sessions, ["operator"])
+    with TestClient(create_app(sessions, vault), headers={"Authorization": f"Bearer {token}"}) as client:
+        for n in range(2):  # the first authenticates it as any request does, the second as known
+            assert client.post("/api/orders", json={"text": f"路灯不亮（第{n}次）"}).status_code == 201
+        with transaction(sessions) as session:
+            token_id = session.scalar(select(ApiToken.id).where(ApiToken.prefix == token[:10]))
+            revoke_token(session, token_id, actor="admin", now=utcnow())
+        refused = client.post("/api/orders", json={"text": "路灯不亮（第3次）"})
+        assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
+    with read_transaction(sessions) as session:
+        assert session.scalar(select(func.count()).select_from(Order)) == 2
