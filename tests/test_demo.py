@@ -3,11 +3,12 @@
 import json
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from cityline.api import create_app
-from cityline.config import Settings
+from cityline.config import Settings, get_settings
 from cityline.db import make_engine, make_sessionmaker
 from cityline.demo import DEMO_PASSWORD, ROLE_USERS, _day, serving_first, simulated_orders
 from cityline.epidemic import service
@@ -25,7 +26,18 @@ def run_demo(folder) -> str:
     return done.stdout
 
 
-def test_demo_builds_once_and_every_role_can_sign_in(built_demo, tmp_path):
+@pytest.fixture
+def demo_settings(tmp_path, monkeypatch):
+    """This process's settings on the demo's data directory (``tmp_path / "data"``), as
+    ``cityline serve`` on it has them: the app reads the analytics export there."""
+    monkeypatch.setenv("CITYLINE_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def test_demo_builds_once_and_every_role_can_sign_in(built_demo, tmp_path, demo_settings):
     copy_demo(built_demo, tmp_path)
     first = built_demo[1]  # what the build printed (built once per test run, as scripts/run builds it)
     today = to_local(datetime.now(UTC)).date()
