@@ -99,8 +99,18 @@ def bench_app():
     logs.configure()
     logs.access.setLevel("ERROR")
     url, synchronous = os.environ["BENCH_URL"], os.environ["BENCH_SYNCHRONOUS"]
-    sessions = make_sessionmaker(make_engine(url, synchronous=synchronous, hide_parameters=True))
+    sessions = make_sessionmaker(make_engine(url, synchronous=synchronous, hide_parameters=True, **pool_options(url)))
     return create_app(sessions, Vault("bench"), classifier=classify_with, warm_up=partial(warm_up, sessions))
+
+
+def pool_options(url: str) -> dict:
+    """The pool of each server process as ``cityline serve`` sizes it (CITYLINE_DB_POOL_SIZE,
+    CITYLINE_DB_MAX_OVERFLOW), on PostgreSQL."""
+    from cityline.config import get_settings
+
+    settings = get_settings()
+    return {} if url.startswith("sqlite") else {"pool_size": settings.db_pool_size,
+                                                "max_overflow": settings.db_max_overflow}
 
 
 def serve(url: str, port: int, synchronous: str, workers: int = 1) -> None:
@@ -122,7 +132,7 @@ def serve(url: str, port: int, synchronous: str, workers: int = 1) -> None:
 
     logs.configure()
     logs.access.setLevel("ERROR")  # a line per request would be the bench's own cost (and warm-up 503s)
-    sessions = make_sessionmaker(make_engine(url, synchronous=synchronous, hide_parameters=True))
+    sessions = make_sessionmaker(make_engine(url, synchronous=synchronous, hide_parameters=True, **pool_options(url)))
     stop = threads.Event()
     vault = Vault("bench")
     sender = standard(sessions, Path(tempfile.gettempdir()) / f"bench-outbox-{port}.log", vault)

@@ -101,7 +101,10 @@ class Settings(BaseSettings):
                     "then run `cityline analytics export` yourself).",
     )
     # Production on PostgreSQL: the pool of each process, and how long one statement may run.
-    db_pool_size: int = Field(default=5, ge=1, description="PostgreSQL connections kept open per process.")
+    # 20: as many as the requests a process serves at once under a burst — a pool smaller than that
+    # opened and closed overflow connections for every few requests, and at an open 100 orders/s
+    # on 2 cores the server fell behind (bench_post_latency.py: p99 0.5–0.9 s with 5, 0.07–0.17 s with 20).
+    db_pool_size: int = Field(default=20, ge=1, description="PostgreSQL connections kept open per process.")
     db_max_overflow: int = Field(
         default=10, ge=0, description="PostgreSQL connections opened beyond the pool under load, closed after.")
     db_pool_timeout: float = Field(
