@@ -31,7 +31,6 @@ the orders and writes them), and the same is stored.
 
 from __future__ import annotations
 
-import gc
 import json
 import multiprocessing
 import os
@@ -65,6 +64,7 @@ from cityline.privacy import Vault, mask_text
 from cityline.sla.rules import Deadlines
 from cityline.sla.tracking import track_new
 from cityline.timeutil import local_day
+from cityline.triage.classifier import no_cycle_collection
 
 IMPORT_ACTOR = "import"
 REMEMBERED = 50_000  # texts whose predictions an import keeps, per process (each a few kB)
@@ -318,19 +318,8 @@ def _prepare_part(part: Part, *, units: dict[str, int], dialect: str, vault: Vau
     Without the cycle collector: building makes many small objects and no reference cycles, and
     each of its full passes would scan the classifier and the remembered predictions again (a
     tenth of an import's time)."""
-    with _no_cycle_collection():
+    with no_cycle_collection():
         return _prepare(part, units, dialect, vault, classify_many, remembered)
-
-
-@contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _prepare(part: Part, units: dict[str, int], dialect: str, vault: Vault, classify_many: ClassifyMany | None,

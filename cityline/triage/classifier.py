@@ -132,7 +132,7 @@ class Triager:
         """Read every text, decide every field, then explain all in one go (numpy, once)."""
         for text in texts:
             _check_text(text)
-        with _no_cycle_collection():
+        with no_cycle_collection():
             return self._classify_checked(texts, language)
 
     def _classify_checked(self, texts: Sequence[str], language: str | None) -> list[TriageResult]:
@@ -277,9 +277,10 @@ def _explain(model: TrainedModel, cases: list[_Case]) -> None:
 
 
 @contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Classifying makes many small objects and no reference cycles: the cycle collector would
-    only rescan the lexicon and the model again and again (about a seventh of the time)."""
+def no_cycle_collection() -> Iterator[None]:
+    """For work that makes many small objects and no reference cycles (classifying, an import's
+    building of rows): the cycle collector would only rescan the lexicon and the model again and
+    again (about a seventh of classifying's time)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
