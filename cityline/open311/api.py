@@ -35,6 +35,7 @@ from cityline.open311.service import (
     get_request,
     number_for_token,
 )
+from cityline.privacy import mask_text
 from cityline.taxonomy import load_taxonomy
 
 MOUNT = "/open311/v2"
@@ -325,7 +326,9 @@ def create_open311_app(parent: Any) -> FastAPI:
             number = order.number
         notice = (f"Request {number} received" if lang == "en" else f"诉求已受理，编号 {number}")
         return answer([{"service_request_id": number, "token": token, "service_notice": notice,
-                        "account_id": account_id}], format, "service_requests", 201)
+                        # masked like every value shown: a client may put an ID or phone number there
+                        "account_id": mask_text(account_id) if account_id else None}],
+                      format, "service_requests", 201)
 
     @app.get("/requests.{format}", response_model=list[ServiceRequest], responses=_documented(400, 404))
     def list_requests(

@@ -165,3 +165,11 @@ def test_a_grid_code_is_an_address_id(api, sessions):
     assert (order["district"], order["street"], order["address"]) == ("静安区", "曹家渡街道", "曹家渡街道万航渡路第七网格")
     unknown = _create(client, operator, address_string="", address_id="NOPE")
     assert unknown.status_code == 400 and "not the code of a grid" in unknown.text
+
+
+def test_an_account_id_is_answered_back_masked_like_any_value_shown(api):
+    client, operator, _staff = api
+    plain = _create(client, operator, account_id="gateway-user-42").json()[0]
+    assert plain["account_id"] == "gateway-user-42"  # a client matches its own ids as it sent them
+    numbered = _create(client, operator, account_id="110101199003071234").json()[0]
+    assert numbered["account_id"] == "110101********1234"  # an ID number put there is not shown in full
