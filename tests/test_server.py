@@ -1,16 +1,33 @@
-"""The listening socket of ``serve --workers N``: connections accepted on it send small answers at once."""
+"""What ``cityline serve`` runs on: uvloop and httptools, and a listening socket for ``--workers N``
+whose connections send small answers at once."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 
+import pytest
 import uvicorn
+import uvloop
 
 from cityline.server import tcp_listener
 
 
-def test_connections_accepted_by_the_worker_processes_socket_have_tcp_nodelay():
+def test_the_server_runs_on_libuvs_loop_and_a_c_http_parser():
+    # uvicorn picks them when they are installed (they are dependencies): a third less
+    # processor a request than asyncio's loop and h11.
+    config = uvicorn.Config("cityline.server:worker_app")
+    config.load()
+    assert config.http_protocol_class.__name__ == "HttpToolsProtocol"
+    loop = config.get_loop_factory()()
+    try:
+        assert isinstance(loop, uvloop.Loop)
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize("run", [asyncio.run, uvloop.run], ids=["asyncio", "uvloop"])
+def test_connections_accepted_by_the_worker_processes_socket_have_tcp_nodelay(run):
     # The socket as uvicorn binds it for its worker processes, then as cityline hands it to them.
     config = uvicorn.Config("cityline.server:worker_app", host="127.0.0.1", port=0, workers=2)
     listener = tcp_listener(config.bind_socket())
@@ -30,7 +47,7 @@ def test_connections_accepted_by_the_worker_processes_socket_have_tcp_nodelay():
                 await asyncio.sleep(0.01)
             writer.close()
 
-    asyncio.run(main())
+    run(main())
     assert accepted and accepted[0] != 0, "Nagle's algorithm would hold each answer's body for the caller's ACK"
 
 
