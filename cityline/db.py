@@ -26,7 +26,17 @@ from functools import lru_cache, partial
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy import (
+    JSON,
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    create_engine,
+    event,
+    make_url,
+    text,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -114,6 +124,11 @@ def make_engine(url: str, *, deferred_reads: bool = True, synchronous: str = "FU
         event.listen(engine, "begin", _sqlite_begin if deferred_reads else _sqlite_begin_immediate)
         return engine
     connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS, **kwargs.pop("connect_args", {})}
+    given = make_url(url).query.get("options")
+    if isinstance(given, str) and "options" in connect_args:
+        # Server settings the URL names (``?options=-c search_path=...``) and cityline's own (a
+        # statement timeout, the numbering's asynchronous commit): both, not only cityline's.
+        connect_args["options"] = f"{given} {connect_args['options']}"
     engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
     event.listen(engine, "begin", _postgres_begin)
     return engine

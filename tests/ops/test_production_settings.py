@@ -54,3 +54,27 @@ def test_a_statement_over_the_timeout_is_cancelled_and_answered_503(configured, 
         assert answer.headers["Retry-After"] and waited < 5
         assert client.get("/api/orders").status_code == 200, "the pool is fine afterwards"
     blocker.dispose()
+
+
+@pytest.mark.postgres
+def test_server_settings_named_in_the_url_are_kept_beside_citylines_own(postgres_url, monkeypatch):
+    from cityline.orders.service import _numbering_engine
+
+    url = f"{postgres_url}?options=-c%20lock_timeout%3D1234"
+    monkeypatch.setenv("CITYLINE_DATABASE_URL", url)
+    monkeypatch.setenv("CITYLINE_DB_STATEMENT_TIMEOUT_MS", "300")
+    get_settings.cache_clear()
+    default_sessionmaker.cache_clear()
+    engine = default_sessionmaker().kw["bind"]
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SHOW lock_timeout")).scalar() == "1234ms"
+            assert conn.execute(text("SHOW statement_timeout")).scalar() == "300ms"
+        # The order numbers' own pool: its asynchronous commit, and the URL's settings too.
+        with _numbering_engine(engine).connect() as conn:
+            assert conn.execute(text("SHOW lock_timeout")).scalar() == "1234ms"
+            assert conn.execute(text("SHOW synchronous_commit")).scalar() == "off"
+    finally:
+        engine.dispose()
+        default_sessionmaker.cache_clear()
+        get_settings.cache_clear()
