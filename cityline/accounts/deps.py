@@ -45,6 +45,11 @@ class Deps:
 
     def require(self, permission: str) -> None:
         """Raise 403 (and audit the denial) unless the principal's roles allow ``permission``."""
+        if not self.principal.can(permission) and self.unconfirmed is not None:
+            # Known from an earlier request but not yet confirmed: a token revoked meanwhile is
+            # answered 401 like any other request's, not 403 for what it may not do.
+            with read_transaction(self.sessions) as session:
+                self.confirm(session)
         if not self.principal.can(permission):
             deny(self.sessions, self.principal.name, permission)
             raise Forbidden(f"your roles ({', '.join(sorted(self.principal.roles))}) do not allow {permission}")

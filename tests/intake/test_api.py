@@ -112,3 +112,16 @@ def test_a_token_revoked_after_it_recorded_orders_records_no_more(sessions, vaul
         assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
     with read_transaction(sessions) as session:
         assert session.scalar(select(func.count()).select_from(Order)) == 2
+
+
+def test_a_token_that_may_not_record_orders_is_refused_403_and_once_revoked_401(sessions, vault):
+    token = make_token(sessions, ["analyst"])
+    with TestClient(create_app(sessions, vault), headers={"Authorization": f"Bearer {token}"}) as client:
+        for _ in range(2):  # the first authenticates it as any request does, the second as known
+            refused = client.post("/api/orders", json={"text": "路灯不亮"})
+            assert refused.status_code == 403 and "orders:create" in refused.json()["detail"]
+        with transaction(sessions) as session:
+            token_id = session.scalar(select(ApiToken.id).where(ApiToken.prefix == token[:10]))
+            revoke_token(session, token_id, actor="admin", now=utcnow())
+        refused = client.post("/api/orders", json={"text": "路灯不亮"})
+        assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
