@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -178,28 +178,55 @@ def _page_candidates(session: Session, orders: Sequence[Order], window: timedelt
     """Each stored order's candidates, a list per way of being alike (newest first), read as
     :func:`_looking` reads them, all joined by UNION ALL (a statement per order and way cost more
     than its read: 40 round trips for a page of 20 on PostgreSQL)."""
-    arms, rows_of_arm, found = [], [], [[] for _ in orders]
+    arms: list[tuple[str, Order]] = []  # (way, order) of each arm, in the statement's order
+    found: list[list[list[Any]]] = [[] for _ in orders]
+    rows_of_arm: list[list[Any]] = []
     for position, order in enumerate(orders):
-        for name, given in _ways(order):
+        for way, given in _ways(order):
             if given:
-                alike = (and_(Order.category == order.category, Order.district == order.district)
-                         if name == "place" else Order.caller_phone_digest == order.caller_phone_digest)
-                # Each withdrawn status its own "!=": a list (NOT IN) is spelt out at every run, all
-                # through the whole statement again for each arm (at 50 orders, more than the reads).
-                query = select(literal(len(arms)).label("arm"), *COLUMNS).where(
-                    alike, Order.received_at >= order.received_at - window, Order.received_at <= order.received_at,
-                    *(Order.status != status for status in sorted(WITHDRAWN)), Order.id != order.id)
-                arms.append((filtered(query, reach) if reach is not None else query)
-                            .order_by(*NEWEST_FIRST).limit(CANDIDATES).subquery())
+                arms.append((way, order))
                 rows_of_arm.append([])
                 found[position].append(rows_of_arm[-1])
     for first in range(0, len(arms), _ARMS):
-        chunk = [select(arm) for arm in arms[first:first + _ARMS]]
-        for row in session.execute(union_all(*chunk) if len(chunk) > 1 else chunk[0]):
-            rows_of_arm[row.arm].append(row)
+        chunk = arms[first:first + _ARMS]
+        params: dict[str, Any] = {}
+        for k, (way, order) in enumerate(chunk):
+            params |= {f"a{k}_since": order.received_at - window, f"a{k}_at": order.received_at, f"a{k}_id": order.id}
+            params |= ({f"a{k}_category": order.category, f"a{k}_district": order.district} if way == "place"
+                       else {f"a{k}_digest": order.caller_phone_digest})
+        statement = _page_statement(tuple(way for way, _ in chunk), _reach_key(reach))
+        for row in session.connection().execute(statement, params):
+            rows_of_arm[first + row.arm].append(row)
     for rows in rows_of_arm:  # newest first, as each arm read them (a union keeps no order)
         rows.sort(key=lambda row: (row.received_at, row.id), reverse=True)
     return found
+
+
+def _reach_key(reach: OrderFilter | None) -> tuple[Any, ...] | None:
+    """The reach as a value that can name the statement built for it (the filter is a mutable dataclass)."""
+    return None if reach is None else tuple(getattr(reach, f.name) for f in fields(reach))
+
+
+@lru_cache(maxsize=64)
+def _page_statement(ways: tuple[str, ...], reach: tuple[Any, ...] | None):
+    """The statement :func:`_page_candidates` runs: an arm for each of ``ways`` (an order's way of
+    being alike), within ``reach``, the arm's values bound by its position. Built once for each
+    shape of page and reach a process sees (a queue's pages mostly have one): made anew for every
+    page, building and spelling out 40 arms' expressions cost more CPU than the queue's whole read."""
+    narrowed = OrderFilter(**dict(zip((f.name for f in fields(OrderFilter)), reach, strict=True))) if reach else None
+    arms = []
+    for k, way in enumerate(ways):
+        alike = (and_(Order.category == bindparam(f"a{k}_category"), Order.district == bindparam(f"a{k}_district"))
+                 if way == "place" else Order.caller_phone_digest == bindparam(f"a{k}_digest"))
+        # Each withdrawn status its own "!=": a list (NOT IN) is spelt out at every run, all
+        # through the whole statement again for each arm.
+        query = select(literal(k).label("arm"), *COLUMNS).where(
+            alike, Order.received_at >= bindparam(f"a{k}_since"), Order.received_at <= bindparam(f"a{k}_at"),
+            *(Order.status != status for status in sorted(WITHDRAWN)), Order.id != bindparam(f"a{k}_id"))
+        arms.append((filtered(query, narrowed) if narrowed is not None else query)
+                    .order_by(*NEWEST_FIRST).limit(CANDIDATES).subquery())
+    selects = [select(arm) for arm in arms]
+    return union_all(*selects) if len(selects) > 1 else selects[0]
 
 
 def rank(order: Order, alike: list[list[Any]], *, threshold: float = 0.4, limit: int = 5) -> list[dict[str, Any]]:
