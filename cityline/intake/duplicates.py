@@ -195,7 +195,7 @@ def _page_candidates(session: Session, orders: Sequence[Order], window: timedelt
             params |= ({f"a{k}_category": order.category, f"a{k}_district": order.district} if way == "place"
                        else {f"a{k}_digest": order.caller_phone_digest})
         statement = _page_statement(tuple(way for way, _ in chunk), _reach_key(reach))
-        for row in session.connection().execute(statement, params):
+        for row in session.connection().execute(statement, params).all():  # fetched at once, not row by row
             rows_of_arm[first + row.arm].append(row)
     for rows in rows_of_arm:  # newest first, as each arm read them (a union keeps no order)
         rows.sort(key=lambda row: (row.received_at, row.id), reverse=True)

@@ -10,7 +10,7 @@ language (:func:`cityline.web.render.page_values`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -97,6 +97,12 @@ class Cards:
             f'  <form class="move" id="{fid}" data-number="{number}" data-action="{e(action)}" hidden>\n'
             f"{self._fields(o, action, fid)}"
             f'    <button type="submit" class="primary">{e(t("app.submit"))}</button>\n  </form>\n')
+
+    def unit_list(self, units: Iterable[Any]) -> Markup:
+        """Every unit, for the dispatch forms' unit field to offer as it is typed in."""
+        e = self._e
+        options = "".join(f'<option value="{e(u.code)}">{e(u.name)}</option>' for u in units)
+        return Markup(f'  <datalist id="unit-list">\n    {options}  </datalist>\n')
 
     def _fields(self, o: Any, action: str, fid: str) -> str:
         """What a move's form asks for (``fid`` is escaped already)."""
