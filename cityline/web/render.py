@@ -126,6 +126,12 @@ def clock_of(order: Any, now: datetime | None = None, resolution: bool = False) 
     return unit_clock(order.status, order.paused, order.accept_by, order.resolve_by, now)
 
 
+def cards_in(lang: str) -> Cards:
+    """An order card's pieces in ``lang``, printing as the templates print (``shown``)."""
+    return Cards(lang, shown=shown, t=partial(translate, lang), name=partial(taxonomy_name, lang), local=local_time,
+                 iso=iso_time, clock_text=partial(clock_text, lang))
+
+
 def switch_url(request: Request, lang: str) -> str:
     """This page in the other language (a path on this site, the other filters kept)."""
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"] + [("lang", lang)]
@@ -135,15 +141,14 @@ def switch_url(request: Request, lang: str) -> str:
 def page_values(request: Request, visitor: Visitor | None, lang: str, current: str | None) -> dict[str, Any]:
     t = partial(translate, lang)
     other = "en" if lang == "zh" else "zh"
-    name, clock = partial(taxonomy_name, lang), partial(clock_text, lang)
+    name = partial(taxonomy_name, lang)
     return {
         "lang": lang, "t": t, "name": name,
         "taxonomy_names": partial(taxonomy_names, lang), "visitor": visitor,
         "pages": pages_for(visitor.permissions) if visitor else [], "current": current,
         # Markup: the CSRF token passes ``shown`` as it is (eight digits in it are no phone number).
         "csrf": Markup.escape(visitor.csrf) if visitor else "", "path": request.url.path,
-        "clock_of": clock_of, "clock_text": clock,
-        "cards": Cards(lang, shown=shown, t=t, name=name, local=local_time, iso=iso_time, clock_text=clock),
+        "clock_of": clock_of, "clock_text": partial(clock_text, lang), "cards": cards_in(lang),
         "other_lang": other, "switch_url": switch_url(request, other), "strings": strings(lang),
         "due_soon_seconds": int(DUE_SOON.total_seconds()),  # the page's countdowns use the same
         "time_zone": local_zone().key,  # times a script shows are the centre's, as the server's are
