@@ -27,6 +27,7 @@ from cityline.db import utcnow
 from cityline.orders.rules import FINAL
 from cityline.taxonomy import load_taxonomy
 from cityline.timeutil import local_zone, to_local
+from cityline.web.cards import Cards
 from cityline.web.rules import (
     DUE_SOON,
     Clock,
@@ -47,8 +48,11 @@ ONE_YEAR = 365 * 24 * 3600
 
 @lru_cache
 def environment() -> Environment:
+    # auto_reload off: the templates ship with the code and are compiled once a process, where
+    # Jinja would look at each file's time again for every page drawn.
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, finalize=shown)
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, finalize=shown,
+                      auto_reload=False)
     env.filters.update(local=local_time, iso=iso_time)
     env.globals.update(asset=asset, is_foreign=is_foreign, mask=privacy.mask_text, mask_name=privacy.mask_name,
                        facts_of=lambda e: event_facts(e.action, e.data))
@@ -59,8 +63,15 @@ def shown(value: Any) -> Any:
     """What a template prints: strings with their phone and ID numbers masked. Markup passes
     as it is: what the console makes itself (JSON for the scripts, asset URLs, the CSRF token)."""
     if isinstance(value, str) and not isinstance(value, Markup):
-        return privacy.mask_text(value)
+        return _masked(value)
     return value
+
+
+@lru_cache(maxsize=8192)
+def _masked(text: str) -> str:
+    """Masked once per distinct value: a page prints ~1,500 values, most of them the same words,
+    codes and names again on every card (and the same ones on the next page)."""
+    return privacy.mask_text(text)
 
 
 def local_time(value: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
@@ -115,6 +126,12 @@ def clock_of(order: Any, now: datetime | None = None, resolution: bool = False) 
     return unit_clock(order.status, order.paused, order.accept_by, order.resolve_by, now)
 
 
+def cards_in(lang: str) -> Cards:
+    """An order card's pieces in ``lang``, printing as the templates print (``shown``)."""
+    return Cards(lang, shown=shown, t=partial(translate, lang), name=partial(taxonomy_name, lang), local=local_time,
+                 iso=iso_time, clock_text=partial(clock_text, lang))
+
+
 def switch_url(request: Request, lang: str) -> str:
     """This page in the other language (a path on this site, the other filters kept)."""
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"] + [("lang", lang)]
@@ -124,13 +141,14 @@ def switch_url(request: Request, lang: str) -> str:
 def page_values(request: Request, visitor: Visitor | None, lang: str, current: str | None) -> dict[str, Any]:
     t = partial(translate, lang)
     other = "en" if lang == "zh" else "zh"
+    name = partial(taxonomy_name, lang)
     return {
-        "lang": lang, "t": t, "name": partial(taxonomy_name, lang),
+        "lang": lang, "t": t, "name": name,
         "taxonomy_names": partial(taxonomy_names, lang), "visitor": visitor,
         "pages": pages_for(visitor.permissions) if visitor else [], "current": current,
         # Markup: the CSRF token passes ``shown`` as it is (eight digits in it are no phone number).
         "csrf": Markup.escape(visitor.csrf) if visitor else "", "path": request.url.path,
-        "clock_of": clock_of, "clock_text": partial(clock_text, lang),
+        "clock_of": clock_of, "clock_text": partial(clock_text, lang), "cards": cards_in(lang),
         "other_lang": other, "switch_url": switch_url(request, other), "strings": strings(lang),
         "due_soon_seconds": int(DUE_SOON.total_seconds()),  # the page's countdowns use the same
         "time_zone": local_zone().key,  # times a script shows are the centre's, as the server's are
