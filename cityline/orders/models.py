@@ -20,6 +20,13 @@ OPEN_ONLY = text("status IN ({})".format(", ".join(f"'{s}'" for s in sorted(OPEN
 WAITING_ONLY = text("status IN ('received', 'returned')")
 
 
+# An order with a special group to follow up (the elderly living alone, patients on dialysis …):
+# its list stored as JSON text, "[]" when there is none. Queries say these very words too
+# (``queries.HAS_SPECIAL_GROUP``), so the partial index below matches them.
+WITH_SPECIAL_GROUP = "CAST(special_groups AS VARCHAR) != '[]'"
+OPEN_WITH_SPECIAL_GROUP = text(f"{OPEN_ONLY.text} AND {WITH_SPECIAL_GROUP}")
+
+
 def open_index(name: str, *columns: str) -> Index:
     """An index of the open orders only: small, and read instead of every order a reach has."""
     return Index(name, *columns, sqlite_where=OPEN_ONLY, postgresql_where=OPEN_ONLY)
@@ -56,6 +63,10 @@ class Order(Base):
         # the open orders read and counted, not every urgent order or every open one sorted.
         open_index("ix_orders_open_received", "received_at"),
         open_index("ix_orders_open_urgency_received", "urgency", "received_at"),
+        # The open orders with a special group, newest first: the epidemic's follow-up list, a few in
+        # a hundred of the open ones (read through the open orders by time, 146 ms at 10 M; 1 ms).
+        Index("ix_orders_open_special_received", "received_at", sqlite_where=OPEN_WITH_SPECIAL_GROUP,
+              postgresql_where=OPEN_WITH_SPECIAL_GROUP),
         # The dispatcher's queue, most urgent first, and its count, from this index alone: the
         # waiting orders' every column the queue filters and sorts by, and the id it reads (the open
         # orders by time read every open order for it on PostgreSQL).

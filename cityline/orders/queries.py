@@ -9,7 +9,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, and_, bindparam, case, cast, func, or_, select
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.functions import FunctionElement
@@ -48,6 +59,9 @@ class OrderFilter:
 
 
 OPEN_STATUSES = bindparam("open_statuses", sorted(OPEN), expanding=True, literal_execute=True)
+# An order with a special group, in the very words of the partial index of the open ones with one
+# (models.WITH_SPECIAL_GROUP: a literal, not a bound "[]", for the databases to match them).
+HAS_SPECIAL_GROUP = cast(Order.special_groups, String) != literal_column("'[]'")
 
 
 class few(FunctionElement):  # noqa: N801 - spelt as the SQL function it stands for
@@ -99,9 +113,9 @@ def filtered(query: Select, f: OrderFilter) -> Select:
         query = query.where(Order.resolve_by < f.due_before)
     if f.extension_pending:
         query = query.where(Order.extension_requested.is_not(None))
-    if f.special_group == "any":
-        query = query.where(cast(Order.special_groups, String) != "[]")
-    elif f.special_group:
+    if f.special_group:
+        query = query.where(HAS_SPECIAL_GROUP)
+    if f.special_group and f.special_group != "any":  # one group: said beside, so the index above still serves
         query = query.where(cast(Order.special_groups, String).contains(f'"{f.special_group}"', autoescape=True))
     if f.unit:
         query = query.where(Order.unit_id == select(Unit.id).where(Unit.code == f.unit).scalar_subquery())
@@ -316,7 +330,7 @@ def board(session: Session, reach: OrderFilter, now: datetime, soon_until: datet
         Order.resolve_by < now,  # overdue
         _escalation_fired(),  # the overdue escalation (督办) has fired
         Order.extension_requested.is_not(None),  # the unit asked for more time
-        cast(Order.special_groups, String) != "[]",  # a special group to follow up
+        HAS_SPECIAL_GROUP,  # a special group to follow up
     )
     read = filtered(select(Order.id, *lanes), open_).order_by(*_deadline_order(open_)).limit(read_at_most + 1)
     firsts: dict[str, list[int]] = {lane: [] for lane in BOARD_LANES}
