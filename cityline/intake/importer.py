@@ -672,6 +672,22 @@ def _event_rows(row: ImportRow, steps: list[tuple], prediction: str | None) -> l
     received = _JSONText(f'{{"channel": {json.dumps(row.channel)}, "external_id": {json.dumps(row.external_id)}'
                          + (f', "triage": {prediction}}}' if prediction else "}"))
     events = [[row.received_at, IMPORT_ACTOR, "received", None, "received", received, None]]
-    events.extend([at, IMPORT_ACTOR, action, from_status, to_status, data, None]
+    events.extend([at, IMPORT_ACTOR, action, from_status, to_status, _step_json(data), None]
                   for action, data, at, from_status, to_status in steps)
     return events
+
+
+_STEP_JSON: dict[tuple, _JSONText] = {}
+
+
+def _step_json(data: dict[str, Any]) -> _JSONText:
+    """A history step's data as JSON, each different one written once: a history's steps say the
+    same few things (a unit, "implied", the imported reply, a score) again and again, and
+    ``json.dumps`` of each was a tenth of building an order's rows."""
+    key = tuple(data.items())  # the values are strings, numbers and booleans
+    found = _STEP_JSON.get(key)
+    if found is None:
+        if len(_STEP_JSON) >= REMEMBERED:
+            _STEP_JSON.clear()
+        found = _STEP_JSON[key] = _JSONText(json.dumps(data))
+    return found
