@@ -266,11 +266,12 @@ def _unit_ids(factory: sessionmaker[Session]) -> tuple[dict[str, int], str]:
 def _start(factory, batch: list[tuple[int, Any]], submit: Submit, workers: int) -> _Preparing:
     """Mark the rows an earlier run (or another import) stored, so they are only checked, and
     start building the batch's orders: in ``workers`` parts, one per worker."""
-    ids = {external_id_of(raw) for _, raw in batch}
+    of_rows = [external_id_of(raw) for _, raw in batch]
+    ids = set(of_rows)
     ids.discard(None)
     with read_transaction(factory) as session:
         present = set(session.scalars(select(Order.external_id).where(Order.external_id.in_(ids)))) if ids else set()
-    rows = [(n, raw, external_id_of(raw) in present) for n, raw in batch]
+    rows = [(n, raw, external_id in present) for (n, raw), external_id in zip(batch, of_rows, strict=True)]
     part = max(1, -(-len(rows) // workers))
     return [submit(rows[i:i + part]) for i in range(0, len(rows), part)]
 
