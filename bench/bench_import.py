@@ -11,7 +11,8 @@ Prints, per database (a fresh one for every import):
   reading and checking, the history replayed, triage one text at a time and by batches,
   places, protected phones, and the rest (numbers, inserts, deadlines, commits);
 * the whole file imported with ``--workers`` processes building the orders: rows/s, minutes,
-  the processor seconds of this process and its workers, and the 10 M time projected;
+  the processor seconds of this process and its workers (and this process's own share: reading,
+  numbering, writing — the writer), and the 10 M time projected;
 * the same run's baselines on the sample: one process with triage, and the same rows with
   their labels given (no triage) — ratios against the full import's rows/s;
 * the load average beside every wall-clock figure (the machine may be shared).
