@@ -11,7 +11,8 @@ Prints, per database (a fresh one for every import):
   reading and checking, the history replayed, triage one text at a time and by batches,
   places, protected phones, and the rest (numbers, inserts, deadlines, commits);
 * the whole file imported with ``--workers`` processes building the orders: rows/s, minutes,
-  the processor seconds of this process and its workers, and the 10 M time projected;
+  the processor seconds of this process and its workers (and this process's own share: reading,
+  numbering, writing — the writer), and the 10 M time projected;
 * the same run's baselines on the sample: one process with triage, and the same rows with
   their labels given (no triage) — ratios against the full import's rows/s;
 * the load average beside every wall-clock figure (the machine may be shared).
@@ -74,10 +75,11 @@ def ensure_file(folder: Path, rows: int, labelled: bool) -> Path:
     return path
 
 
-def cpu() -> float:
-    """Processor seconds of this process and of its finished children (the workers)."""
+def cpu() -> tuple[float, float]:
+    """Processor seconds of this process (reading, numbering, writing) and of its finished
+    children (the workers)."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
 def load() -> str:
@@ -113,8 +115,10 @@ class Database:
             self.server.stop()
 
 
-def timed_import(database: Database, path: Path, vault: Vault, *, triage: bool, workers: int) -> tuple[int, float, float, str]:
-    """(rows imported, wall seconds, processor seconds, load when done) of one import into a fresh database."""
+def timed_import(database: Database, path: Path, vault: Vault, *, triage: bool, workers: int,
+                 ) -> tuple[int, float, float, float, str]:
+    """(rows imported, wall seconds, processor seconds of all, of this process alone, load when
+    done) of one import into a fresh database."""
     engine, sessions = database.fresh()
     classify_many = None
     if triage:
@@ -123,10 +127,11 @@ def timed_import(database: Database, path: Path, vault: Vault, *, triage: bool, 
         classify_many(["预热：加载模型"], None)
     began, began_cpu = time.perf_counter(), cpu()
     report = import_file(sessions, path, vault=vault, classify_many=classify_many, workers=workers)
-    wall, used = time.perf_counter() - began, cpu() - began_cpu
+    wall, (own, children) = time.perf_counter() - began, cpu()
+    used, own = own + children - sum(began_cpu), own - began_cpu[0]
     assert not report.bad and report.imported == report.read, report.as_dict()
     engine.dispose()
-    return report.imported, wall, used, load()
+    return report.imported, wall, used, own, load()
 
 
 def breakdown(path: Path, vault: Vault, classify, classify_many) -> tuple[int, dict[str, float]]:
@@ -202,7 +207,7 @@ def main() -> None:
             locate("静安区曹家渡街道", "")  # the gazetteer, loaded once per process
             locate(None, "Hi, I live in Minhang")  # and the foreign place names a text is searched for
             n, stages = breakdown(sample, vault, classify, classify_many)
-            _, wall, used, when = timed_import(database, sample, vault, triage=True, workers=1)
+            _, wall, used, _, when = timed_import(database, sample, vault, triage=True, workers=1)
             written = used / n * 1e6 - sum(v for k, v in stages.items() if k != "triage, one text at a time")
             print(f"\n[{backend}] processor µs per row over {n:,} rows (one process, {when}):")
             for name, micros in stages.items():
@@ -210,15 +215,16 @@ def main() -> None:
             print(f"  {'the rest: numbers, inserts, deadlines, commits':<40}{written:>8.0f}")
             print(f"  {'the whole import, one process':<40}{used / n * 1e6:>8.0f}")
             one = n / wall
-            _, base_wall, base_cpu, base_when = timed_import(database, labelled, vault, triage=False, workers=1)
+            _, base_wall, base_cpu, _, base_when = timed_import(database, labelled, vault, triage=False, workers=1)
             baseline = n / base_wall
             print(f"  baseline, the same rows with their labels (no triage): {baseline:,.0f} rows/s "
                   f"({base_cpu / n * 1e6:,.0f} µs processor per row; {base_when})")
             print(f"  one process with triage: {one:,.0f} rows/s ({when})", flush=True)
-            count, wall, used, when = timed_import(database, full, vault, triage=True, workers=args.workers)
+            count, wall, used, own, when = timed_import(database, full, vault, triage=True, workers=args.workers)
             rate = count / wall
             print(f"[{backend}] {count:,} rows with triage, {args.workers} worker processes: {rate:,.0f} rows/s, "
-                  f"{wall / 60:.1f} min ({when}); processor {used:,.0f} s ({used / count * 1e6:,.0f} µs per row); "
+                  f"{wall / 60:.1f} min ({when}); processor {used:,.0f} s ({used / count * 1e6:,.0f} µs per row, "
+                  f"of which this process, reading and writing, {own / count * 1e6:,.0f}); "
                   f"10 M projected {10_000_000 / rate / 60:.0f} min; vs one process {rate / one:.2f}x, "
                   f"vs no triage {rate / baseline:.2f}x", flush=True)
         finally:

@@ -266,11 +266,12 @@ def _unit_ids(factory: sessionmaker[Session]) -> tuple[dict[str, int], str]:
 def _start(factory, batch: list[tuple[int, Any]], submit: Submit, workers: int) -> _Preparing:
     """Mark the rows an earlier run (or another import) stored, so they are only checked, and
     start building the batch's orders: in ``workers`` parts, one per worker."""
-    ids = {external_id_of(raw) for _, raw in batch}
+    of_rows = [external_id_of(raw) for _, raw in batch]
+    ids = set(of_rows)
     ids.discard(None)
     with read_transaction(factory) as session:
         present = set(session.scalars(select(Order.external_id).where(Order.external_id.in_(ids)))) if ids else set()
-    rows = [(n, raw, external_id_of(raw) in present) for n, raw in batch]
+    rows = [(n, raw, external_id in present) for (n, raw), external_id in zip(batch, of_rows, strict=True)]
     part = max(1, -(-len(rows) // workers))
     return [submit(rows[i:i + part]) for i in range(0, len(rows), part)]
 
@@ -672,6 +673,22 @@ def _event_rows(row: ImportRow, steps: list[tuple], prediction: str | None) -> l
     received = _JSONText(f'{{"channel": {json.dumps(row.channel)}, "external_id": {json.dumps(row.external_id)}'
                          + (f', "triage": {prediction}}}' if prediction else "}"))
     events = [[row.received_at, IMPORT_ACTOR, "received", None, "received", received, None]]
-    events.extend([at, IMPORT_ACTOR, action, from_status, to_status, data, None]
+    events.extend([at, IMPORT_ACTOR, action, from_status, to_status, _step_json(data), None]
                   for action, data, at, from_status, to_status in steps)
     return events
+
+
+_STEP_JSON: dict[tuple, _JSONText] = {}
+
+
+def _step_json(data: dict[str, Any]) -> _JSONText:
+    """A history step's data as JSON, each different one written once: a history's steps say the
+    same few things (a unit, "implied", the imported reply, a score) again and again, and
+    ``json.dumps`` of each was a tenth of building an order's rows."""
+    key = tuple(data.items())  # the values are strings, numbers and booleans
+    found = _STEP_JSON.get(key)
+    if found is None:
+        if len(_STEP_JSON) >= REMEMBERED:
+            _STEP_JSON.clear()
+        found = _STEP_JSON[key] = _JSONText(json.dumps(data))
+    return found

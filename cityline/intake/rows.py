@@ -171,8 +171,13 @@ def storable_problems(raw: dict[str, Any]) -> list[str]:
     problems = []
     for name, limit in MAX_LENGTH.items():
         value = raw.get(name)
-        if isinstance(value, str) and "\x00" in value:
-            problems.append(f"{name} {NUL_MESSAGE}")
+        if value is None:
+            continue
+        if isinstance(value, str):  # most cells: measured as _text reads them, stripped only when long
+            if "\x00" in value:
+                problems.append(f"{name} {NUL_MESSAGE}")
+            elif len(value) > limit and len(value.strip()) > limit:
+                problems.append(f"{name} longer than {limit} characters")
         elif len(_text(raw, name) or "") > limit:
             problems.append(f"{name} longer than {limit} characters")
     groups = _groups(raw)

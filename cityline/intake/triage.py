@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.orm import Session
-
-if TYPE_CHECKING:
-    from cityline.triage.classifier import TriageResult
 
 # classify_many(texts, language) -> one prediction per text, as ``Classify`` gives it
 ClassifyMany = Callable[[Sequence[str], str | None], list[dict[str, Any]]]
@@ -23,10 +20,10 @@ class Triage:
         self._triager = triager
 
     def __call__(self, text: str, language: str | None) -> dict[str, Any]:
-        return _prediction(self._triager.classify(text, language))
+        return _prediction(self._triager.explanations([text], language)[0])
 
     def many(self, texts: Sequence[str], language: str | None) -> list[dict[str, Any]]:
-        return [_prediction(result) for result in self._triager.classify_many(texts, language)]
+        return [_prediction(explanation) for explanation in self._triager.explanations(texts, language)]
 
 
 def classify_with(session: Session) -> Triage:
@@ -42,16 +39,16 @@ def classify_many_with(session: Session) -> ClassifyMany:
     return classify_with(session).many
 
 
-def _prediction(result: TriageResult) -> dict[str, Any]:
-    """What intake keeps of a triage result."""
+def _prediction(explanation: dict[str, Any]) -> dict[str, Any]:
+    """What intake keeps of a triage result (its ``as_dict()``, the ``explanation``)."""
     return {
-        "kind": result.kind.value,
-        "category": result.category.value,
-        "urgency": result.urgency.value,
-        "special_groups": list(result.special_groups),
-        "language": result.language,
-        "needs_confirmation": result.needs_confirmation,
+        "kind": explanation["kind"]["value"],
+        "category": explanation["category"]["value"],
+        "urgency": explanation["urgency"]["value"],
+        "special_groups": list(explanation["special_groups"]),
+        "language": explanation["language"],
+        "needs_confirmation": explanation["needs_confirmation"],
         # As the explanation shows it: the same three decimals decide auto-dispatch.
-        "category_confidence": round(result.category.confidence, 3),
-        "explanation": result.as_dict(),
+        "category_confidence": explanation["category"]["confidence"],
+        "explanation": explanation,
     }

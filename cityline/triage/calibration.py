@@ -28,9 +28,12 @@ class Calibration:
         return raw if not curve else _interpolate(curve, raw)
 
 
+def _raw(point: tuple[float, float]) -> float:
+    return point[0]
+
+
 def _interpolate(curve: Curve, raw: float) -> float:
-    xs = [x for x, _ in curve]
-    at = bisect_right(xs, raw)
+    at = bisect_right(curve, raw, key=_raw)
     if at == 0:
         return curve[0][1]
     if at == len(curve):

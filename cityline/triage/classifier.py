@@ -128,14 +128,23 @@ class Triager:
         arithmetic done once for all: about twice as fast per text as one at a time."""
         return self._classify_all(texts, language)
 
+    def explanations(self, texts: Sequence[str], language: str | None = None) -> list[dict]:
+        """``[result.as_dict() for result in classify_many(texts, language)]``, built straight from
+        the decisions (what intake keeps and an import stores: no result objects made only to be
+        turned into dictionaries)."""
+        for text in texts:
+            _check_text(text)
+        with no_cycle_collection():
+            return [self._explanation(case) for case in self._decided(texts, language)]
+
     def _classify_all(self, texts: Sequence[str], language: str | None) -> list[TriageResult]:
         """Read every text, decide every field, then explain all in one go (numpy, once)."""
         for text in texts:
             _check_text(text)
         with no_cycle_collection():
-            return self._classify_checked(texts, language)
+            return [self._result(case) for case in self._decided(texts, language)]
 
-    def _classify_checked(self, texts: Sequence[str], language: str | None) -> list[TriageResult]:
+    def _decided(self, texts: Sequence[str], language: str | None) -> list[_Case]:
         readings = [rules.read_text(text, self.lexicon) for text in texts]
         if self.model is None:
             seen: list[ModelReading | None] = [None] * len(texts)
@@ -147,7 +156,7 @@ class Triager:
         ]
         if self.model is not None:
             _explain(self.model, cases)
-        return [self._result(case) for case in cases]
+        return cases
 
     def _decide(self, case: _Case, language: str | None) -> _Case:
         reading = case.reading
@@ -159,29 +168,46 @@ class Triager:
         return case
 
     def _result(self, case: _Case) -> TriageResult:
+        kind, category, urgency, group_evidence, low = self._outcome(case)
+        return TriageResult(
+            FieldPrediction(*kind), FieldPrediction(*category), FieldPrediction(*urgency),
+            case.groups, group_evidence, case.language, low, self.model_version,
+        )
+
+    def _explanation(self, case: _Case) -> dict:
+        """``self._result(case).as_dict()``, without the objects."""
+        kind, category, urgency, group_evidence, low = self._outcome(case)
+        return {
+            "kind": {"value": kind[0], "confidence": round(kind[1], 3), "evidence": kind[2]},
+            "category": {"value": category[0], "confidence": round(category[1], 3), "evidence": category[2]},
+            "urgency": {"value": urgency[0], "confidence": round(urgency[1], 3), "evidence": urgency[2]},
+            "special_groups": list(case.groups),
+            "special_group_evidence": group_evidence,
+            "language": case.language,
+            "needs_confirmation": low,
+            "model_version": self.model_version,
+        }
+
+    def _outcome(self, case: _Case) -> tuple[tuple[str, float, list[str]], tuple[str, float, list[str]],
+                                             tuple[str, float, list[str]], dict[str, list[str]], bool]:
+        """(value, calibrated confidence, evidence) of the kind, category and urgency, the evidence
+        of each special group, and whether a field is below the threshold."""
         calibrated = self.calibration
-        kind = (case.kind[0], calibrated("kind", case.kind[1]))
-        category = (case.category[0], calibrated("category", case.category[1]))
-        urgency = (case.urgency[0], calibrated("urgency", case.urgency[1]))
-        groups, language = case.groups, case.language
-        urgency_evidence = case.evidence("urgency", urgency[0])
-        if urgency[0] != "urgent" and not urgency_evidence:
+        kind_value, category_value, urgency_value = case.kind[0], case.category[0], case.urgency[0]
+        kind = (kind_value, calibrated("kind", case.kind[1]), case.evidence("kind", kind_value))
+        category = (category_value, calibrated("category", case.category[1]),
+                    case.evidence("category", category_value))
+        urgency_evidence = case.evidence("urgency", urgency_value)
+        if urgency_value != "urgent" and not urgency_evidence:
             # Not urgent for want of danger words: the reason is the category and the kind.
-            urgency_evidence = [category[0], kind[0]]
-        group_evidence = {group: case.evidence(GROUPS, group) for group in groups}
+            urgency_evidence = [category_value, kind_value]
+        urgency = (urgency_value, calibrated("urgency", case.urgency[1]), urgency_evidence)
+        language = case.language
+        group_evidence = {group: case.evidence(GROUPS, group) for group in case.groups}
         if language != "zh" and group_evidence.get("foreigner") == []:
             group_evidence["foreigner"] = [f"language:{language}"]
         low = min(kind[1], category[1], urgency[1]) < self.threshold
-        return TriageResult(
-            FieldPrediction(kind[0], kind[1], case.evidence("kind", kind[0])),
-            FieldPrediction(category[0], category[1], case.evidence("category", category[0])),
-            FieldPrediction(urgency[0], urgency[1], urgency_evidence),
-            groups,
-            group_evidence,
-            language,
-            low,
-            self.model_version,
-        )
+        return kind, category, urgency, group_evidence, low
 
     def _pick(self, name: str, from_rules: dict[str, float], case: _Case) -> tuple[str, float]:
         blended = case.blend(name, from_rules)

@@ -143,8 +143,18 @@ class FeatureFinder:
             owners.extend([number] * len(ids))
         which.append(np.array(owners, dtype=np.int64))
         found.append(np.array(own, dtype=np.int64))
-        keys = np.unique(np.concatenate(which) * self._size + np.concatenate(found))
+        keys = _sorted_unique(np.concatenate(which) * self._size + np.concatenate(found))
         return keys % self._size, np.bincount(keys // self._size, minlength=len(lowered))
+
+
+def _sorted_unique(keys: np.ndarray) -> np.ndarray:
+    """``np.unique`` of integer keys by a sort: numpy 2's hashing ``unique`` takes over ten times
+    as long on a batch's few hundred thousand keys (a fifth of triage's time by batches)."""
+    keys = np.sort(keys)
+    first = np.empty(len(keys), dtype=bool)
+    first[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    return keys[first]
 
 
 def lexicon_signals(reading: Reading) -> set[str]:

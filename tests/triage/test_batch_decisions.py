@@ -34,6 +34,9 @@ def test_batches_give_what_one_text_at_a_time_gives():
         opener = [long] if first == 7 else []
         together += [result.as_dict() for result in triager.classify_many(opener + texts[first:last])][len(opener):]
     assert together == alone
+    # What intake keeps and an import stores, built without the result objects: the same.
+    assert triager.explanations(texts[:150]) + triager.explanations(texts[150:]) == alone
+    assert triager.explanations(texts[:50], "en") == [r.as_dict() for r in triager.classify_many(texts[:50], "en")]
     assert {a["language"] for a in alone} >= {"zh", "en", "ja"}
     assert any(a["urgency"]["value"] == "urgent" for a in alone)
 
