@@ -65,21 +65,25 @@ def similarity(a: str | frozenset[str], b: str | frozenset[str]) -> float:
     return shared / (len(x) + len(y) - shared)  # the size of x | y, without building it
 
 
-def score(order, other, order_bigrams: frozenset[str] | None = None) -> tuple[float, list[str]]:
+def score(order, other, order_bigrams: frozenset[str] | None = None,
+          threshold: float = 0.0) -> tuple[float, list[str]]:
     """How likely ``other`` reports what ``order`` does, and why (each an order or a row with
-    the same fields)."""
-    value, reasons = similarity(order_bigrams or order.text, other.text), []
-    if value >= 0.2:
-        reasons.append(f"文本相似 {value:.2f}")
-    if order.caller_phone_digest and order.caller_phone_digest == other.caller_phone_digest:
-        value += 0.3
+    the same fields); below ``threshold`` without the why (a queue page scores ~600 candidates
+    and shows a few)."""
+    text_alike = similarity(order_bigrams or order.text, other.text)
+    same_caller = bool(order.caller_phone_digest) and order.caller_phone_digest == other.caller_phone_digest
+    same_place = bool(order.street) and order.street == other.street
+    value = min(text_alike + 0.3 * same_caller + 0.1 * same_place, 1.0)
+    if value < threshold:
+        return value, []
+    reasons = [f"文本相似 {text_alike:.2f}"] if text_alike >= 0.2 else []
+    if same_caller:
         reasons.append("同一来电号码")
-    if order.street and order.street == other.street:
-        value += 0.1
+    if same_place:
         reasons.append(f"同一地点 {order.street}")
     if order.category and order.category == other.category:
         reasons.append(f"同一类别 {order.category}")
-    return min(value, 1.0), reasons
+    return value, reasons
 
 
 def find_duplicates(session: Session, order: Order, *, reach: OrderFilter | None = None,
@@ -309,7 +313,7 @@ def rank(order: Order, alike: list[list[Any]], *, threshold: float = 0.4, limit:
     # What scoring reads of the order, read once (not through the ORM for every candidate).
     facts = _Facts(order.text, order.caller_phone_digest, order.street, order.category)
     for other in sorted(candidates.values(), key=lambda row: row.received_at, reverse=True):
-        value, reasons = score(facts, other, mine)
+        value, reasons = score(facts, other, mine, threshold)
         if value >= threshold:
             found.append({"number": other.number, "score": round(value, 3), "reasons": reasons,
                           "channel": other.channel, "status": other.status})
