@@ -60,7 +60,8 @@ class OrderFilter:
 
 OPEN_STATUSES = bindparam("open_statuses", sorted(OPEN), expanding=True, literal_execute=True)
 # An order with a special group, in the very words of the partial index of the open ones with one
-# (models.WITH_SPECIAL_GROUP: a literal, not a bound "[]", for the databases to match them).
+# (models.WITH_SPECIAL_GROUP): a literal, not a bound "[]", so that any plan matches it, a plan
+# PostgreSQL keeps for a prepared statement whatever its parameters too.
 HAS_SPECIAL_GROUP = cast(Order.special_groups, String) != literal_column("'[]'")
 
 
