@@ -132,7 +132,6 @@ def full_scans_of_orders(sessions, statement: str, parameters) -> list[str]:
 # Rows per value of each column in a store of a million orders (bench/bench_reads.py's spread):
 # SQLite plans by these, so the test gives it a million orders' statistics, not six rows'.
 STORED, OPEN_STORED = 1_000_000, 20_000
-OPEN_WITH_SPECIAL_GROUP_STORED = 1_500  # the open orders with a special group: ~7 in a hundred of them
 PER_VALUE = {"status": 111_112, "category": 62_500, "urgency": 333_334, "channel": 166_667, "language": 333_334,
              "unit_id": 7_463, "district": 62_500, "street": 7_813, "kind": 20_000, "extension_requested": 4_588,
              "needs_confirmation": 500_000, "received_at": 1, "resolve_by": 1, "grid": STORED,
@@ -150,8 +149,7 @@ def as_stored_at_scale(sessions) -> None:
         conn.exec_driver_sql("DELETE FROM sqlite_stat1")
         for table, rows in (("orders", STORED), ("order_events", 5 * STORED), ("sla_timers", 2 * STORED)):
             for index in Base.metadata.tables[table].indexes:
-                whole = (OPEN_WITH_SPECIAL_GROUP_STORED if index.name == "ix_orders_open_special_received"
-                         else OPEN_STORED if index.dialect_options["sqlite"]["where"] is not None else rows)
+                whole = OPEN_STORED if index.dialect_options["sqlite"]["where"] is not None else rows
                 per = [min(whole, PER_VALUE[c.name] * whole // STORED or 1) for c in index.columns]
                 conn.exec_driver_sql("INSERT INTO sqlite_stat1 VALUES (?, ?, ?)",
                                      (table, index.name, " ".join(str(n) for n in (whole, *per))))
