@@ -327,10 +327,14 @@ def test_two_workers_at_once_never_fire_a_timer_twice(sla_postgres_db, tmp_path,
     workers = [
         start_worker(url=sla_db.url, job="fire", delay=delay, batch=2, lease_seconds=lease_seconds,
                      worker_id=name, calls=str(tmp_path / f"{name}.calls"), go_file=str(go),
-                     result=str(tmp_path / f"{name}.json"))
+                     ready_file=str(tmp_path / f"{name}.ready"), result=str(tmp_path / f"{name}.json"))
         for name in ("left", "right")
     ]
-    go.touch()  # both start claiming at the same moment
+    # Both start claiming at the same moment: go is said only once both have imported and
+    # connected (under CI's load one worker once took all 12 timers before the other had started).
+    wait_for(lambda: all((tmp_path / f"{name}.ready").exists() for name in ("left", "right")),
+             "both workers to be ready")
+    go.touch()
     assert [w.wait(timeout=120) for w in workers] == [0, 0]
     results = [json.loads((tmp_path / f"{name}.json").read_text()) for name in ("left", "right")]
     assert sum(r["fired"] for r in results) == n  # the outbox's unique key is not what saves us

@@ -16,6 +16,8 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import text
+
 from cityline.db import make_engine, make_sessionmaker, utcnow
 from cityline.outbox.identity import WorkerIdentity
 from cityline.outbox.senders import LogSender
@@ -49,6 +51,12 @@ def slow_sender(log: Path, delay: float):
 
 def main(config: dict) -> None:
     factory = make_sessionmaker(make_engine(config["url"]))
+    if config.get("ready_file"):
+        # Imported and connected: a test that starts several workers "at once" waits for
+        # every ready file before it says go, so a slow start is not a head start.
+        with factory() as session:
+            session.execute(text("SELECT 1"))
+        Path(config["ready_file"]).touch()
     go = Path(config["go_file"]) if config.get("go_file") else None
     while go is not None and not go.exists():
         time.sleep(0.005)
