@@ -39,15 +39,21 @@ def brief_command(
     fmt: Annotated[str, typer.Option("--format", help="html, pdf or json")] = "html",
     out: Annotated[Path | None, typer.Option("--out", help="write here instead of standard output")] = None,
     store: Annotated[bool, typer.Option("--store", help="also keep it in the briefing archive")] = False,
-    folder: Annotated[Path | None, typer.Option("--export-dir", help="the analytics export folder")] = None,
+    folder: Annotated[str | None, typer.Option(
+        "--export-dir", help="the analytics export folder, or a copy of it at a URI (s3a://bucket/analytics, "
+                             "hdfs://…, file://…), read as it is")] = None,
     engine: Engine = None,
 ) -> None:
     """The daily briefing of a day (formats.md §3) as HTML, PDF or JSON."""
+    from cityline.analytics.dataset import ExportLocationError
     from cityline.analytics.service import generate
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    briefing = generate(runtime.sessions(), _day(day), folder=folder, store=store, engine=engine)
+    try:
+        briefing = generate(runtime.sessions(), _day(day), folder=folder, store=store, engine=engine)
+    except ExportLocationError as error:  # an export at a URI that cannot be read
+        raise typer.BadParameter(str(error), param_hint="--export-dir") from None
     if fmt == "json":
         content: bytes = json.dumps(briefing.as_json(), ensure_ascii=False, indent=1).encode("utf-8")
     elif fmt == "pdf":

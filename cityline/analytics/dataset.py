@@ -11,6 +11,13 @@ Layout::
 Files are written beside their final name and renamed into place, so a reader
 never sees half a file; writers hold the folder's lock (:meth:`Dataset.locked`).
 
+An export copied to an object store or a cluster's file system is read where it
+lies: ``Dataset("s3a://bucket/analytics")`` (also ``s3://``, ``gs://``, ``hdfs://``,
+``file://``) lists and reads it through pyarrow's file systems, hands Spark the
+same URIs (the executors read them themselves) and DuckDB pyarrow datasets over
+them. Such an export is read-only: it is written here, on the hotline's own disk,
+and copied there (``aws s3 sync``, ``hdfs dfs -put``, …).
+
 Why ``open/`` and ``days.json``: the service figures of a day (overdue, on time,
 closed) concern orders received long before it, so their query cannot stop at
 the briefing's five weeks. But an old day whose orders' last event came before
@@ -25,13 +32,14 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from cityline.analytics.table import SCHEMA, UNITS_SCHEMA, day_bounds
@@ -40,13 +48,50 @@ from cityline.orders.rules import FINAL
 EVENT_COLUMNS = ("received_at", "dispatched_at", "replied_at", "closed_at")
 
 
+# Spark's names of the object stores (Hadoop's connectors) that pyarrow knows by another.
+PYARROW_SCHEMES = {"s3a": "s3", "s3n": "s3"}
+
+
+def split_location(location: str | Path) -> tuple[str | None, str]:
+    """``(scheme, rest)`` of a URI such as ``s3a://bucket/analytics``; ``(None, folder)`` for
+    a local folder."""
+    text = str(location)
+    scheme, sep, rest = text.partition("://")
+    if not sep or not scheme.isidentifier():
+        return None, text
+    return scheme.lower(), rest
+
+
+class ExportLocationError(ValueError):
+    """An export location that cannot be read, or written where only reading is possible."""
+
+
 class Dataset:
-    """An export folder (see the module doc)."""
+    """An export folder (see the module doc): a local folder, or a URI to read one copied
+    elsewhere."""
 
     def __init__(self, folder: str | Path) -> None:
-        self.folder = Path(folder)
+        self.scheme, rest = split_location(folder)
+        if self.scheme is None:
+            self.fs: pafs.FileSystem = pafs.LocalFileSystem()
+            self.folder = Path(folder)
+        else:
+            try:
+                self.fs, inside = pafs.FileSystem.from_uri(f"{PYARROW_SCHEMES.get(self.scheme, self.scheme)}://{rest}")
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as error:
+                raise ExportLocationError(f"cannot read the export at {folder}: {error}") from None
+            # A pure path inside the object store ("bucket/analytics"): joined, never opened.
+            self.folder = Path(inside)
         self.orders_dir = self.folder / "orders"
         self.open_dir = self.folder / "open"
+
+    @property
+    def remote(self) -> bool:
+        return self.scheme is not None
+
+    def uri(self, path: str | Path) -> str:
+        """What an engine reading by itself (Spark's executors) is given for a file of the export."""
+        return f"{self.scheme}://{path}" if self.remote else str(path)
 
     def day_file(self, day: date) -> Path:
         return self.orders_dir / f"{day.isoformat()}.parquet"
@@ -55,20 +100,54 @@ class Dataset:
         return self.open_dir / f"{day.isoformat()}.parquet"
 
     def days(self) -> list[date]:
-        if not self.orders_dir.exists():
-            return []
-        return sorted(date.fromisoformat(p.stem) for p in self.orders_dir.glob("*.parquet"))
+        return sorted(self._parquet_days(self.orders_dir))
+
+    def _parquet_days(self, folder: Path) -> set[date]:
+        """The days of the ``<day>.parquet`` files in ``folder`` (one listing, not a look per day:
+        on an object store each look is a request)."""
+        if not self.remote:
+            return {date.fromisoformat(p.stem) for p in folder.glob("*.parquet")} if folder.exists() else set()
+        found = set()
+        for info in self.fs.get_file_info(pafs.FileSelector(str(folder), allow_not_found=True)):
+            name = info.base_name
+            if info.type == pafs.FileType.File and name.endswith(".parquet") and not name.startswith("."):
+                try:
+                    found.add(date.fromisoformat(name.removesuffix(".parquet")))
+                except ValueError:
+                    continue  # not a day file
+        return found
 
     def files(self, first: date, last: date) -> list[str]:
         """The day files that exist between two days (inclusive)."""
-        found = []
-        day = first
-        while day <= last:
-            path = self.day_file(day)
-            if path.exists():
-                found.append(str(path))
-            day += timedelta(days=1)
-        return found
+        return [str(self.day_file(day)) for day in self.days() if first <= day <= last]
+
+    def day_files(self, days: Iterable[date]) -> list[str]:
+        """The files of those of ``days`` that have one."""
+        present = set(self.days())
+        return [str(self.day_file(day)) for day in days if day in present]
+
+    def units_files(self) -> list[str]:
+        """The units' file, when there is one."""
+        return [str(self.units_file)] if self._exists(self.units_file) else []
+
+    def _exists(self, path: Path) -> bool:
+        return path.exists() if not self.remote else self.fs.get_file_info(str(path)).type == pafs.FileType.File
+
+    def _read_text(self, path: Path) -> str | None:
+        """A small file of the export (the day index, the state), None when absent."""
+        if not self.remote:
+            return path.read_text() if path.exists() else None
+        try:
+            with self.fs.open_input_stream(str(path)) as stream:
+                return stream.read().decode("utf-8")
+        except FileNotFoundError:
+            return None
+
+    def _writable(self) -> Path:
+        if self.remote:
+            raise ExportLocationError(f"the export at {self.uri(self.folder)} is read-only here: cityline writes its export to a "
+                             "local folder, from which it is copied to an object store")
+        return self.folder
 
     @property
     def units_file(self) -> Path:
@@ -76,6 +155,7 @@ class Dataset:
 
     def write_day(self, day: date, table: pa.Table) -> None:
         """Write a day's orders and its open orders (the caller holds the lock)."""
+        self._writable()
         table = table.cast(SCHEMA)
         _write_atomically(table, self.day_file(day))
         index = self._read_index()
@@ -98,6 +178,7 @@ class Dataset:
         orders had an event on or after its start, the open orders of the older ones."""
         start = day_bounds(day)[0]
         last_events = self.last_events()
+        open_days = self._parquet_days(self.open_dir)
         found = []
         for each in self.days():
             if each > day:
@@ -105,16 +186,17 @@ class Dataset:
             moment = last_events.get(each)
             if moment is None or datetime.fromisoformat(moment) >= start:
                 found.append(str(self.day_file(each)))
-            elif self.open_file(each).exists():
+            elif each in open_days:
                 found.append(str(self.open_file(each)))
         return found
 
     def last_events(self) -> dict[date, str | None]:
         """Day -> ISO time of the last event of its orders; days written before this index
-        existed are filled in once."""
+        existed are filled in once (in a read-only export they stay unknown, so their whole
+        file is read)."""
         index = self._read_index()
         missing = [d for d in self.days() if d.isoformat() not in index]
-        if missing:
+        if missing and not self.remote:
             with self.locked():
                 index = self._read_index()
                 for day in missing:
@@ -123,8 +205,8 @@ class Dataset:
         return {date.fromisoformat(k): v for k, v in index.items()}
 
     def _read_index(self) -> dict[str, str | None]:
-        path = self.folder / "days.json"
-        return json.loads(path.read_text()) if path.exists() else {}
+        text = self._read_text(self.folder / "days.json")
+        return json.loads(text) if text else {}
 
     def _write_index(self, index: dict[str, str | None]) -> None:
         _write_text_atomically(self.folder / "days.json", json.dumps(index, sort_keys=True))
@@ -132,6 +214,7 @@ class Dataset:
     def write_units(self, table: pa.Table) -> None:
         """Write the units, unless the file already holds them (so :meth:`version` changes
         only when what the export holds does)."""
+        self._writable()
         table = table.cast(UNITS_SCHEMA)
         if self.units_file.exists() and pq.read_table(self.units_file).equals(table):
             return
@@ -141,29 +224,28 @@ class Dataset:
         """Changes whenever a day file or the units are written (for caches of what is read
         from the export): the modification times and sizes of the day index and the units."""
         found: list[int] = []
-        for path in (self.folder / "days.json", self.units_file):
-            stat = path.stat() if path.exists() else None
-            found += [stat.st_mtime_ns, stat.st_size] if stat else [0, 0]
+        for info in self.fs.get_file_info([str(self.folder / "days.json"), str(self.units_file)]):
+            present = info.type == pafs.FileType.File
+            found += [info.mtime_ns or 0, info.size or 0] if present else [0, 0]
         return tuple(found)
 
+    def _state(self) -> dict:
+        text = self._read_text(self.folder / "state.json")
+        return json.loads(text) if text else {}
+
     def watermark(self) -> datetime | None:
-        path = self.folder / "state.json"
-        if not path.exists():
-            return None
-        value = json.loads(path.read_text()).get("watermark")
+        value = self._state().get("watermark")
         return datetime.fromisoformat(value) if value else None
 
     def save_watermark(self, value: datetime | None) -> None:
+        self._writable()
         state = {"watermark": value.isoformat() if value else None,
                  "exported_at": datetime.now().astimezone().isoformat()}
         _write_text_atomically(self.folder / "state.json", json.dumps(state))
 
     def exported_at(self) -> datetime | None:
         """When the store export last finished (None before the first)."""
-        path = self.folder / "state.json"
-        if not path.exists():
-            return None
-        value = json.loads(path.read_text()).get("exported_at")
+        value = self._state().get("exported_at")
         return datetime.fromisoformat(value) if value else None
 
     @contextmanager
@@ -171,8 +253,9 @@ class Dataset:
         """One writer at a time per folder, across processes (readers need no lock: files are
         renamed into place). With ``wait=False`` it does not queue: it yields False at once
         when another writer holds the folder (the caller then leaves the work to that one)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / ".lock", "w") as handle:
+        folder = self._writable()
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / ".lock", "w") as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

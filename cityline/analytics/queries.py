@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 
 import duckdb
 import pyarrow as pa
+import pyarrow.dataset as pads
 
 from cityline.analytics.dataset import Dataset
 from cityline.analytics.table import SCHEMA, UNITS_SCHEMA
@@ -184,22 +185,27 @@ class Source:
     """
 
     def __init__(self, dataset: Dataset, window: Window, service: bool = False) -> None:
+        self.dataset = dataset
         self._start()
         if service:
             files = dataset.service_files(window.last)
         else:
-            files = dataset.files(window.first, window.last)
-            files += [str(dataset.day_file(d)) for d in window.extra if dataset.day_file(d).exists()]
+            files = dataset.files(window.first, window.last) + dataset.day_files(window.extra)
         self._view("every_order", files, SCHEMA)
         self._derived_view("orders", CALLERS_ORDERS)
-        units = [str(dataset.units_file)] if dataset.units_file.exists() else []
-        self._view("units", units, UNITS_SCHEMA)
+        self._view("units", dataset.units_files(), UNITS_SCHEMA)
 
     def _start(self) -> None:
         self.connection = duckdb.connect()
 
     def _view(self, name: str, files: Sequence[str], schema: pa.Schema) -> None:
-        if files:
+        if files and self.dataset.remote:
+            # An export elsewhere (an object store): read through pyarrow's file system, whose
+            # dataset DuckDB scans as it scans files (the columns and filters it needs only).
+            found = pads.dataset(list(files), schema=schema, format="parquet", filesystem=self.dataset.fs)
+            self.connection.register(f"{name}_files", found)
+            self.connection.execute(f"CREATE VIEW {name} AS SELECT * FROM {name}_files")
+        elif files:
             listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
             self.connection.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{listed}])")
         else:  # no data yet: an empty table of the right shape
@@ -236,7 +242,7 @@ class SparkSource(Source):
     def _view(self, name: str, files: Sequence[str], schema: pa.Schema) -> None:
         from cityline.spark import parquet_view
 
-        parquet_view(self.spark, name, files, schema)
+        parquet_view(self.spark, name, [self.dataset.uri(f) for f in files], schema)
         self.views.add(name)
 
     def _derived_view(self, name: str, statement: str) -> None:

@@ -138,12 +138,14 @@ def get_briefing(session: Session, day: date) -> StoredBriefing:
     return row
 
 
-def generate(factory: sessionmaker[Session], day: date, *, folder: Path | None = None,
+def generate(factory: sessionmaker[Session], day: date, *, folder: Path | str | None = None,
              store: bool = False, now: datetime | None = None, engine: str | None = None) -> Briefing:
-    """Refresh the export, build the briefing of ``day`` and, when asked, store it."""
-    folder = folder or analytics_folder()
-    refresh(factory, folder)
-    briefing = build_briefing(Dataset(folder), day, now=now, engine=engine)
+    """Refresh the export, build the briefing of ``day`` and, when asked, store it. An export
+    at a URI (a copy in an object store, ``Dataset``) is read as it is."""
+    dataset = Dataset(folder or analytics_folder())
+    if not dataset.remote:
+        refresh(factory, dataset.folder)
+    briefing = build_briefing(dataset, day, now=now, engine=engine)
     if store:
         with transaction(factory) as session:
             store_briefing(session, briefing)
