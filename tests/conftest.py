@@ -304,3 +304,25 @@ def spark():
 
     return spark_session("local[2]", {"spark.sql.shuffle.partitions": "2", "spark.sql.codegen.wholeStage": "false",
                                       "spark.sql.adaptive.enabled": "false"})
+
+
+@pytest.fixture(scope="session")
+def s3():
+    """An S3 server (moto) on a free port with the bucket ``hotline``: its file system as
+    pyarrow speaks to it, and ``uri(scheme, path)``, a URI of ``path`` there that carries the
+    endpoint and the (fake) keys for pyarrow."""
+    import pyarrow.fs as pafs
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    fs = pafs.S3FileSystem(access_key="fake", secret_key="fake", endpoint_override=f"{host}:{port}",
+                           scheme="http", region="us-east-1", allow_bucket_creation=True)
+    fs.create_dir("hotline")
+
+    def uri(scheme: str, path: str) -> str:
+        return f"{scheme}://fake:fake@{path}?endpoint_override={host}:{port}&scheme=http&region=us-east-1"
+
+    yield fs, uri
+    server.stop()

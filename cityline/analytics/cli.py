@@ -45,14 +45,14 @@ def brief_command(
     engine: Engine = None,
 ) -> None:
     """The daily briefing of a day (formats.md §3) as HTML, PDF or JSON."""
-    from cityline.analytics.dataset import ExportLocationError
     from cityline.analytics.service import generate
+    from cityline.locations import LocationError
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     try:
         briefing = generate(runtime.sessions(), _day(day), folder=folder, store=store, engine=engine)
-    except ExportLocationError as error:  # an export at a URI that cannot be read
+    except LocationError as error:  # an export at a URI that cannot be read
         raise typer.BadParameter(str(error), param_hint="--export-dir") from None
     if fmt == "json":
         content: bytes = json.dumps(briefing.as_json(), ensure_ascii=False, indent=1).encode("utf-8")

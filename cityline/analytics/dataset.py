@@ -12,11 +12,9 @@ Files are written beside their final name and renamed into place, so a reader
 never sees half a file; writers hold the folder's lock (:meth:`Dataset.locked`).
 
 An export copied to an object store or a cluster's file system is read where it
-lies: ``Dataset("s3a://bucket/analytics")`` (also ``s3://``, ``gs://``, ``hdfs://``,
-``file://``) lists and reads it through pyarrow's file systems, hands Spark the
-same URIs (the executors read them themselves) and DuckDB pyarrow datasets over
-them. Such an export is read-only: it is written here, on the hotline's own disk,
-and copied there (``aws s3 sync``, ``hdfs dfs -put``, …).
+lies (``Dataset("s3a://bucket/analytics")``, ``cityline.locations``): Spark is handed
+its URIs, DuckDB pyarrow datasets over them. Such an export is read-only: it is
+written here, on the hotline's own disk, and copied there (``aws s3 sync``, …).
 
 Why ``open/`` and ``days.json``: the service figures of a day (overdue, on time,
 closed) concern orders received long before it, so their query cannot stop at
@@ -43,55 +41,30 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from cityline.analytics.table import SCHEMA, UNITS_SCHEMA, day_bounds
+from cityline.locations import Location
 from cityline.orders.rules import FINAL
 
 EVENT_COLUMNS = ("received_at", "dispatched_at", "replied_at", "closed_at")
 
 
-# Spark's names of the object stores (Hadoop's connectors) that pyarrow knows by another.
-PYARROW_SCHEMES = {"s3a": "s3", "s3n": "s3"}
-
-
-def split_location(location: str | Path) -> tuple[str | None, str]:
-    """``(scheme, rest)`` of a URI such as ``s3a://bucket/analytics``; ``(None, folder)`` for
-    a local folder."""
-    text = str(location)
-    scheme, sep, rest = text.partition("://")
-    if not sep or not scheme.isidentifier():
-        return None, text
-    return scheme.lower(), rest
-
-
-class ExportLocationError(ValueError):
-    """An export location that cannot be read, or written where only reading is possible."""
-
-
 class Dataset:
     """An export folder (see the module doc): a local folder, or a URI to read one copied
-    elsewhere."""
+    elsewhere (``cityline.locations``)."""
 
     def __init__(self, folder: str | Path) -> None:
-        self.scheme, rest = split_location(folder)
-        if self.scheme is None:
-            self.fs: pafs.FileSystem = pafs.LocalFileSystem()
-            self.folder = Path(folder)
-        else:
-            try:
-                self.fs, inside = pafs.FileSystem.from_uri(f"{PYARROW_SCHEMES.get(self.scheme, self.scheme)}://{rest}")
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as error:
-                raise ExportLocationError(f"cannot read the export at {folder}: {error}") from None
-            # A pure path inside the object store ("bucket/analytics"): joined, never opened.
-            self.folder = Path(inside)
+        self.location = Location(folder)
+        self.fs = self.location.fs
+        self.folder = self.location.root
         self.orders_dir = self.folder / "orders"
         self.open_dir = self.folder / "open"
 
     @property
     def remote(self) -> bool:
-        return self.scheme is not None
+        return self.location.remote
 
     def uri(self, path: str | Path) -> str:
         """What an engine reading by itself (Spark's executors) is given for a file of the export."""
-        return f"{self.scheme}://{path}" if self.remote else str(path)
+        return self.location.uri(path)
 
     def day_file(self, day: date) -> Path:
         return self.orders_dir / f"{day.isoformat()}.parquet"
@@ -103,14 +76,10 @@ class Dataset:
         return sorted(self._parquet_days(self.orders_dir))
 
     def _parquet_days(self, folder: Path) -> set[date]:
-        """The days of the ``<day>.parquet`` files in ``folder`` (one listing, not a look per day:
-        on an object store each look is a request)."""
-        if not self.remote:
-            return {date.fromisoformat(p.stem) for p in folder.glob("*.parquet")} if folder.exists() else set()
+        """The days of the ``<day>.parquet`` files in ``folder``."""
         found = set()
-        for info in self.fs.get_file_info(pafs.FileSelector(str(folder), allow_not_found=True)):
-            name = info.base_name
-            if info.type == pafs.FileType.File and name.endswith(".parquet") and not name.startswith("."):
+        for name in self.location.file_names(folder):
+            if name.endswith(".parquet"):
                 try:
                     found.add(date.fromisoformat(name.removesuffix(".parquet")))
                 except ValueError:
@@ -128,26 +97,7 @@ class Dataset:
 
     def units_files(self) -> list[str]:
         """The units' file, when there is one."""
-        return [str(self.units_file)] if self._exists(self.units_file) else []
-
-    def _exists(self, path: Path) -> bool:
-        return path.exists() if not self.remote else self.fs.get_file_info(str(path)).type == pafs.FileType.File
-
-    def _read_text(self, path: Path) -> str | None:
-        """A small file of the export (the day index, the state), None when absent."""
-        if not self.remote:
-            return path.read_text() if path.exists() else None
-        try:
-            with self.fs.open_input_stream(str(path)) as stream:
-                return stream.read().decode("utf-8")
-        except FileNotFoundError:
-            return None
-
-    def _writable(self) -> Path:
-        if self.remote:
-            raise ExportLocationError(f"the export at {self.uri(self.folder)} is read-only here: cityline writes its export to a "
-                             "local folder, from which it is copied to an object store")
-        return self.folder
+        return [str(self.units_file)] if self.location.exists(self.units_file) else []
 
     @property
     def units_file(self) -> Path:
@@ -155,7 +105,7 @@ class Dataset:
 
     def write_day(self, day: date, table: pa.Table) -> None:
         """Write a day's orders and its open orders (the caller holds the lock)."""
-        self._writable()
+        self.location.writable()
         table = table.cast(SCHEMA)
         _write_atomically(table, self.day_file(day))
         index = self._read_index()
@@ -205,7 +155,7 @@ class Dataset:
         return {date.fromisoformat(k): v for k, v in index.items()}
 
     def _read_index(self) -> dict[str, str | None]:
-        text = self._read_text(self.folder / "days.json")
+        text = self.location.read_text(self.folder / "days.json")
         return json.loads(text) if text else {}
 
     def _write_index(self, index: dict[str, str | None]) -> None:
@@ -214,7 +164,7 @@ class Dataset:
     def write_units(self, table: pa.Table) -> None:
         """Write the units, unless the file already holds them (so :meth:`version` changes
         only when what the export holds does)."""
-        self._writable()
+        self.location.writable()
         table = table.cast(UNITS_SCHEMA)
         if self.units_file.exists() and pq.read_table(self.units_file).equals(table):
             return
@@ -230,7 +180,7 @@ class Dataset:
         return tuple(found)
 
     def _state(self) -> dict:
-        text = self._read_text(self.folder / "state.json")
+        text = self.location.read_text(self.folder / "state.json")
         return json.loads(text) if text else {}
 
     def watermark(self) -> datetime | None:
@@ -238,7 +188,7 @@ class Dataset:
         return datetime.fromisoformat(value) if value else None
 
     def save_watermark(self, value: datetime | None) -> None:
-        self._writable()
+        self.location.writable()
         state = {"watermark": value.isoformat() if value else None,
                  "exported_at": datetime.now().astimezone().isoformat()}
         _write_text_atomically(self.folder / "state.json", json.dumps(state))
@@ -253,7 +203,7 @@ class Dataset:
         """One writer at a time per folder, across processes (readers need no lock: files are
         renamed into place). With ``wait=False`` it does not queue: it yields False at once
         when another writer holds the folder (the caller then leaves the work to that one)."""
-        folder = self._writable()
+        folder = self.location.writable()
         folder.mkdir(parents=True, exist_ok=True)
         with open(folder / ".lock", "w") as handle:
             try:

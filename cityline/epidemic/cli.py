@@ -20,10 +20,12 @@ from cityline.cliutil import Engine, actor, fail
 from cityline.db import read_transaction, transaction, utcnow
 from cityline.epidemic import schemas as outputs
 from cityline.epidemic import service
+from cityline.epidemic.facts import FactStore
 from cityline.epidemic.importer import import_file
 from cityline.epidemic.kinds import KINDS, kind_named
 from cityline.epidemic.reading import BadFile, count_rows
 from cityline.errors import DomainError
+from cityline.locations import LocationError
 from cityline.privacy import default_vault
 from cityline.tabular import row_word
 from cityline.timeutil import parse_when, to_local
@@ -64,11 +66,26 @@ def _day(text: str) -> date:
         raise typer.BadParameter(f"'{text}' is not a date (YYYY-MM-DD)") from exc
 
 
-def _env(engine: str | None = None) -> service.Env:
-    """The environment, its analyses run on ``engine`` when one is given (``--engine``)."""
+# The fact store read from a copy elsewhere: on a cluster, Spark's executors read it where it lies.
+Facts = Annotated[str | None, typer.Option(
+    "--facts", help="read the epidemic facts from a copy of the fact store at this URI (s3a://bucket/epidemic, "
+                    "hdfs://…, file://…; with --engine spark) instead of the data folder's")]
+
+
+def _env(engine: str | None = None, facts: str | None = None) -> service.Env:
+    """The environment, its analyses run on ``engine`` when one is given (``--engine``), over
+    the facts at ``facts`` when given (``--facts``)."""
     env = service.env_for(default_vault())
     if engine is not None:
         env.params = replace(env.params, engine=engine)
+    if facts is not None:
+        try:
+            env.store = FactStore(facts, env.params.timezone)
+        except LocationError as error:
+            raise typer.BadParameter(str(error), param_hint="--facts") from None
+        if env.params.engine != "spark":
+            raise typer.BadParameter("a fact store at a URI is read by the spark engine: add --engine spark",
+                                     param_hint="--facts")
     return env
 
 
@@ -114,9 +131,10 @@ def coverage(
     untested: Annotated[bool, typer.Option("--untested", help="list the present residents without a test")] = False,
     as_json: Json = False,
     engine: Engine = None,
+    facts: Facts = None,
 ) -> None:
     """Test coverage of present residents by building for dates SINCE..UNTIL (or who is untested)."""
-    env = _env(engine)
+    env = _env(engine, facts)
     with read_transaction(runtime.sessions()) as session:
         found = service.coverage(session, env, _day(since), _day(until), untested=untested)
     if untested:
@@ -206,9 +224,9 @@ def warnings(
 
 @app.command()
 def arrivals(day: Annotated[str, typer.Option("--date", help="local date, YYYY-MM-DD")], as_json: Json = False,
-             engine: Engine = None) -> None:
+             engine: Engine = None, facts: Facts = None) -> None:
     """People who arrived from a medium- or high-risk area in the 14 days up to a date (latest arrival each)."""
-    env = _env(engine)
+    env = _env(engine, facts)
     with read_transaction(runtime.sessions()) as session:
         found = service.risk_arrivals(session, env, _day(day))
     objects = [outputs.arrival(a) for a in found]
@@ -221,9 +239,10 @@ def contacts(
     case: Annotated[list[str] | None, typer.Option("--case", help="a case's person_id (repeatable); default: every case")] = None,
     as_json: Json = False,
     engine: Engine = None,
+    facts: Facts = None,
 ) -> None:
     """Close contacts (tier 1) and their household members (tier 2) of cases."""
-    env = _env(engine)
+    env = _env(engine, facts)
     with read_transaction(runtime.sessions()) as session:
         cases = service.case_records(session, case or None)
         found = service.tracing.contacts(session, env, sorted(cases, key=lambda c: c.person_id))

@@ -43,6 +43,7 @@ import duckdb
 import pyarrow as pa
 
 from cityline.epidemic.kinds import KINDS, Kind
+from cityline.locations import Location, LocationError
 
 SQL_TYPES = {"time": "TIMESTAMPTZ", "date": "DATE", "groups": "VARCHAR[]"}
 MANIFEST = "manifest.json"
@@ -70,17 +71,20 @@ def _literal(text: str) -> str:
 class FactStore:
     """The Parquet facts under ``root`` (``<data_dir>/epidemic``) in the hotline's time zone."""
 
-    def __init__(self, root: Path, timezone: str) -> None:
-        self.root = Path(root)
+    def __init__(self, root: Path | str, timezone: str) -> None:
+        # A folder here, or a copy of one at a URI (an object store, the cluster's file
+        # system) that the spark engine reads where it lies (``cityline.locations``).
+        self.location = Location(root)
+        self.root = self.location.root
         self.timezone = timezone
 
     # -- reading --------------------------------------------------------------------------
 
     def manifest(self, kind: str) -> dict:
-        path = self.root / kind / MANIFEST
-        if not path.exists():
+        text = self.location.read_text(self.root / kind / MANIFEST)
+        if text is None:
             return {"kind": kind, "format": 1, "next_seq": 1, "files": []}
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(text)
 
     def entries(self, kind: str, since: date | None = None, until: date | None = None) -> list[dict]:
         """The committed files of ``kind`` whose day lies in ``since..until`` (inclusive)."""
@@ -92,7 +96,7 @@ class FactStore:
         return found
 
     def source(self, kind: str, since: date | None = None, until: date | None = None,
-               *, latest: bool = True, scan: Callable[[list[str], Path], str] | None = None,
+               *, latest: bool = True, scan: Callable[[list[str], str], str] | None = None,
                types: Mapping[str, str] | None = None) -> str:
         """SQL for the rows of ``kind`` in days ``since..until``, one per key when ``latest``
         (the newest version); a typed empty relation when there is nothing stored. Another
@@ -104,9 +108,12 @@ class FactStore:
             names = ", ".join(f"CAST(NULL AS {(types or {}).get(t, t)}) AS {_q(n)}"
                               for n, t in column_types(spec).items())
             return f"(SELECT {names}, CAST(NULL AS BIGINT) AS _seq, CAST(NULL AS DATE) AS day WHERE false)"
-        paths = [str(self.root / kind / e["file"]) for e in entries]
+        paths = [self.location.uri(self.root / kind / e["file"]) for e in entries]
         if scan is not None:
-            rows = scan(paths, self.root / kind)
+            rows = scan(paths, self.location.uri(self.root / kind))
+        elif self.location.remote:
+            raise LocationError(f"the facts at {self.location.uri(self.root)} are read by the spark engine "
+                                "(--engine spark); DuckDB reads a fact store on this machine")
         else:
             files = ", ".join(_literal(path) for path in paths)
             rows = f"read_parquet([{files}], hive_partitioning = true, hive_types = {{'day': DATE}})"
@@ -123,7 +130,7 @@ class FactStore:
     @contextmanager
     def locked(self, kind: str) -> Iterator[Path]:
         """The kind's folder, held by this writer alone; leftovers of a dead writer are removed."""
-        folder = self.root / kind
+        folder = self.location.writable() / kind
         folder.mkdir(parents=True, exist_ok=True)
         with (folder / ".lock").open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
@@ -256,9 +263,15 @@ class FactStore:
         return {"file": f"day={day}/{name}", "day": day, "seq": seq, "rows": rows, "updates": 0}
 
     def write_table(self, path: Path, table: pa.Table) -> None:
-        """A single Parquet file replaced atomically (the ledger snapshot)."""
+        """A single Parquet file replaced atomically (the ledger snapshot). In a store at a URI
+        it is the one file written (by the analysis that needs it: the ledger lives in the
+        database), as one object."""
         import pyarrow.parquet as pq
 
+        if self.location.remote:
+            self.location.fs.create_dir(str(path.parent), recursive=True)  # a file system's; nothing on a store
+            pq.write_table(table, str(path), compression="zstd", filesystem=self.location.fs)
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(".tmp")
         pq.write_table(table, temporary, compression="zstd")

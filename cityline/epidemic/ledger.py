@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -129,10 +128,10 @@ def snapshot(session: Session, store: FactStore) -> str:
     ledger changed since it was written (its row count or latest ``updated_at`` differ)."""
     path = store.ledger_path()
     stamp = _stamp(session)
-    if path.exists():
-        meta = pq.read_schema(path).metadata or {}
+    if store.location.exists(path):
+        meta = store.location.read_schema(path).metadata or {}
         if meta.get(b"cityline_stamp") == repr(stamp).encode():
-            return str(path)
+            return store.location.uri(path)
     # the driver's own cursor: a million rows without building a Row object for each
     cursor = session.connection().connection.cursor()
     try:
@@ -143,7 +142,7 @@ def snapshot(session: Session, store: FactStore) -> str:
     values = list(zip(*rows, strict=True)) if rows else [()] * len(SNAPSHOT)
     table = pa.table({name: pa.array(values[i], pa.string()) for i, name in enumerate(SNAPSHOT)})
     store.write_table(path, table.replace_schema_metadata({"cityline_stamp": repr(stamp)}))
-    return str(path)
+    return store.location.uri(path)
 
 
 # -- who may see whom -------------------------------------------------------------------------------

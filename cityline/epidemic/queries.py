@@ -47,6 +47,7 @@ from cityline.epidemic.rules import (
     Visit,
     exposure_window,
 )
+from cityline.locations import read_schema
 
 PLACE_ORDER = "district, street, compound, building NULLS FIRST"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -198,16 +199,14 @@ class SparkEngine(Engine):
                 table = table.set_column(i, field.name, table.column(i).cast(pa.timestamp("us", self.params.timezone)))
         return _dicts(table)
 
-    def _files(self, paths: Sequence[str], base: Path | None = None) -> str:
-        import pyarrow.parquet as pq
-
+    def _files(self, paths: Sequence[str], base: str | None = None) -> str:
         from cityline.spark import parquet_view
 
-        schema = pq.read_schema(paths[0])
+        schema = read_schema(paths[0])
         if base is not None:  # the partition column, from the folder names (day=2022-04-01)
             schema = schema.append(pa.field("day", pa.date32()))
         name = f"files_{len(self.views)}"
-        parquet_view(self.spark, name, paths, schema, str(base) if base else None)
+        parquet_view(self.spark, name, paths, schema, base)
         self.views.append(name)
         return name
 

@@ -82,6 +82,11 @@ def test_coverage_zones_arrivals_and_contacts_lines(loaded):
     assert "sealed" in table and "月亮小区" in table
     wrong = cityline("arrivals", "--date", "2022-04-10", "--engine", "oracle", code=2).stderr
     assert "duckdb or spark, not 'oracle'" in wrong
+    # a copy of the fact store elsewhere is the spark engine's to read; a URI nothing reads is named
+    wrong = cityline("contacts", "--facts", "file:///srv/epidemic", code=2).stderr
+    assert "--facts" in wrong and "--engine spark" in wrong
+    wrong = cityline("contacts", "--facts", "nosuch://bucket/epidemic", "--engine", "spark", code=2).stderr
+    assert "nosuch://bucket/epidemic" in wrong
 
 
 def test_passes_from_the_command_line(loaded):
