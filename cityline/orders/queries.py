@@ -229,11 +229,13 @@ def list_orders(session: Session, f: OrderFilter, *, page: int = 1, page_size: i
                       [FieldError("cursor", f"a cursor of sort={after.sort}, asked with sort={sort}")])
     order = _deadline_order(f) if sort == "deadline" else (Order.received_at.desc(), Order.id.desc())
     counted = filtered(select(Order.id), f)
-    if f.open and sort == "received":
-        # Open orders newest first are counted along the open-orders index the page reads: by
-        # status they are scattered over the table (SQLite: "open, with a special group" at 1 M,
-        # 54 → 23 ms). By deadline, the deadline index alone counts them (ordered, PostgreSQL
-        # would sort them by id too).
+    if f.open and sort == "received" and session.get_bind().dialect.name == "sqlite":
+        # SQLite counts open orders newest first along the open-orders index the page reads: by
+        # status they are scattered over the table ("open, with a special group" at 1 M, 54 → 23
+        # ms). PostgreSQL counts them unordered from whichever index holds the filter's columns,
+        # without reading a row (10 M: "urgent, open" 145 → 2 ms, "open" 13 → 2); ordered, it
+        # walked the open orders by time and read each one. By deadline, the deadline index alone
+        # counts them (ordered, PostgreSQL would sort them by id too).
         counted = counted.order_by(*order)
     total = count_of(session, counted, count_limit)
     target = _TARGET
