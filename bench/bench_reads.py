@@ -55,6 +55,7 @@ from cityline.accounts.models import User  # noqa: E402
 from cityline.accounts.service import create_user  # noqa: E402
 from cityline.accounts.units import upsert_unit  # noqa: E402
 from cityline.db import Base, make_engine, make_sessionmaker, transaction  # noqa: E402
+from cityline.orders import search  # noqa: E402
 from cityline.orders.models import Order  # noqa: E402
 from cityline.schema import create_all  # noqa: E402
 from tests.pg import _bin, _free_port  # noqa: E402
@@ -303,6 +304,32 @@ def build(engine: Engine, n: int) -> None:
     analyze(engine)
 
 
+def ensure_search(engine: Engine) -> None:
+    """The orders' text index (orders/search.py), made and filled as migration 0018 does it where
+    the store has none, or has it empty (its orders were inserted by SQL, as ``build`` does)."""
+    with engine.begin() as conn:
+        if inspect(conn).has_table(search.TABLE):
+            probe = f"SELECT 1 FROM ({search.candidates_sql(conn.dialect.name)}) AS c LIMIT 1"
+            if conn.execute(text(probe), {"match": search.match_text(conn.dialect.name, ["00"])}).first():
+                return
+            conn.exec_driver_sql(f"DROP TABLE {search.TABLE}")
+    print("  indexing the orders' texts as migration 0018 does …", flush=True)
+    began = time.perf_counter()
+
+    def progress(done: int) -> None:
+        if done % 200_000 == 0:
+            print(f"    {done:,} orders indexed, {time.perf_counter() - began:.0f} s, load {os.getloadavg()[0]:.2f}",
+                  flush=True)
+
+    with engine.begin() as conn:
+        table, *indexes = search.create_statements(conn.dialect.name)
+        conn.exec_driver_sql(table)
+        search.backfill(conn, progress=progress)
+        for statement in indexes:
+            conn.exec_driver_sql(statement)
+    print(f"  text index made in {time.perf_counter() - began:.0f} s", flush=True)
+
+
 def analyze(engine: Engine) -> None:
     """Planner statistics, as a database in service has them (PostgreSQL's autovacuum; SQLite's
     ``PRAGMA optimize``, which cityline's engine runs on close)."""
@@ -360,6 +387,7 @@ def open_store(db: str, n: int, folder: Path) -> tuple[Engine, Cluster | None]:
         began = time.perf_counter()
         build(engine, n)
         print(f"  built in {time.perf_counter() - began:.0f} s", flush=True)
+    ensure_search(engine)
     began = time.perf_counter()
     ensure_indexes(engine)
     analyze(engine)
