@@ -309,8 +309,8 @@ def ensure_search(engine: Engine) -> None:
     the store has none, or has it empty (its orders were inserted by SQL, as ``build`` does)."""
     with engine.begin() as conn:
         if inspect(conn).has_table(search.TABLE):
-            probe = f"SELECT 1 FROM ({search.candidates_sql(conn.dialect.name)}) AS c LIMIT 1"
-            if conn.execute(text(probe), {"match": search.match_text(conn.dialect.name, ["00"])}).first():
+            if conn.execute(search.candidates(conn.dialect.name, search.match_text(conn.dialect.name, ["00"]))
+                            .limit(1)).first():
                 return
             conn.exec_driver_sql(f"DROP TABLE {search.TABLE}")
     print("  indexing the orders' texts as migration 0018 does …", flush=True)

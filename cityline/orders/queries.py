@@ -4,15 +4,18 @@ supervisor's board (due soon, escalated), an order's history. Never commits."""
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Select,
     String,
     and_,
+    any_,
     bindparam,
     case,
     cast,
@@ -21,7 +24,7 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy import text as sql_text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -139,7 +142,9 @@ def filtered(query: Select, f: OrderFilter) -> Select:
         query = query.where(Order.language == f.language)
     if f.needs_confirmation is not None:
         query = query.where(Order.needs_confirmation == f.needs_confirmation)
-    if f.text:  # autoescape: %, _ and / typed in a search match themselves, not any text
+    # autoescape: %, _ and / typed in a search match themselves, not any text. What this LIKE finds
+    # is the search's meaning; list_orders narrows it first by the text index (narrowed_search).
+    if f.text:
         query = query.where(or_(Order.text.contains(f.text, autoescape=True),
                                 Order.address.contains(f.text, autoescape=True), Order.number == f.text))
     return query
@@ -217,39 +222,63 @@ def _deadline_order(f: OrderFilter) -> tuple:
     return Order.resolve_by.is_(None), Order.resolve_by, Order.id
 
 
-# A search's candidates from the text index (orders/search.py) are read whole when they are at most
-# this many: the page and the count then look up just them, by id. More, and the words are common
-# (at 1 M stored, one order in 500 or more holds them): the page reads the newest orders, as
-# without the index, and finds its 50 among the first few tens of thousands; the count confirms
-# the index's candidates up to COUNT_LIMIT. Either way the LIKE of ``filtered`` decides.
-SEARCH_CANDIDATES = 2_000
+# How a search reads the text index (orders/search.py) depends on how many orders it finds there
+# (its candidates). Up to SEARCH_FEW: read whole, the page and the count look just them up by id.
+# Up to SEARCH_COMMON: the page reads the newest orders' index, asking of each id whether it is a
+# candidate (a set made once) before its row is read. More (a word in one order in fifty or
+# more): the page reads the newest orders as without the index, and finds its 50 within the
+# first few thousand. The count confirms the candidates up to COUNT_LIMIT, or is the index's own
+# when the index alone decides (a search of one bigram: ``search.index_decides``). The LIKE of
+# ``filtered`` confirms every order shown or counted.
+SEARCH_FEW = 2_000
+SEARCH_COMMON = 20_000
 
 
 @dataclass(frozen=True)
 class Narrowed:
-    """What a search adds to the page's and the count's query beside its LIKE (None: nothing)."""
+    """What a search adds beside its LIKE: to the page's query, to the count's (None: nothing),
+    or the count's whole query (``counted``: the index's own)."""
 
-    page: ColumnElement[bool] | None
-    count: ColumnElement[bool] | None
+    page: ColumnElement[bool] | None = None
+    count: ColumnElement[bool] | None = None
+    counted: Select | None = None
 
 
-def narrowed_search(session: Session, text: str) -> Narrowed:
-    """The orders a search of ``text`` can find (``filtered``: the text or address holds it, or it
-    is the number), as the text index narrows them: those holding every bigram of it, and the
-    order numbered ``text``. Nothing when it has no bigram (one character, punctuation)."""
+def _among(dialect: str, ids: list[int]) -> ColumnElement[bool]:
+    """The orders of ``ids``, as one parameter (an IN of 2,000 parameters costs milliseconds to
+    build and to parse)."""
+    if dialect == "postgresql":
+        return Order.id == any_(bindparam("search_ids", ids, type_=ARRAY(BigInteger)))
+    values = func.json_each(bindparam("search_ids", json.dumps(ids))).table_valued("value")
+    return Order.id.in_(select(values.c.value))
+
+
+def narrowed_search(session: Session, f: OrderFilter) -> Narrowed:
+    """How the text index narrows the search of ``f`` (``filtered``: the orders whose text or
+    address holds ``f.text``, or numbered it): to the orders holding every bigram of it, and the
+    order numbered so. Nothing for a search without a bigram (one character, punctuation)."""
+    text = f.text or ""
     wanted = search.terms(text)
     if not wanted:
-        return Narrowed(None, None)
+        return Narrowed()
     dialect = session.get_bind().dialect.name
-    match = search.match_text(dialect, wanted)
-    found = list(session.scalars(sql_text(search.candidates_sql(dialect) + " LIMIT :limit"),
-                                 {"match": match, "limit": SEARCH_CANDIDATES + 1}))
+    candidates = search.candidates(dialect, search.match_text(dialect, wanted))
+    found = list(session.scalars(candidates.limit(SEARCH_FEW + 1)))
     numbered = list(session.scalars(select(Order.id).where(Order.number == text)))
-    if len(found) <= SEARCH_CANDIDATES:
-        few = Order.id.in_(sorted({*found, *numbered}))
-        return Narrowed(few, few)
-    indexed = Order.id.in_(sql_text(search.candidates_sql(dialect)).bindparams(match=match).columns(Order.id))
-    return Narrowed(None, or_(indexed, Order.id.in_(numbered)) if numbered else indexed)
+    if len(found) <= SEARCH_FEW:
+        among = _among(dialect, sorted({*found, *numbered}))
+        return Narrowed(among, among)
+    held = Order.id.in_(candidates)
+    # "+ 0": not a way into orders (which would read every candidate, then sort them), a test of
+    # each id the newest-orders index gives, before its row is read.
+    tested = (Order.id + literal_column("0")).in_(candidates)
+    if numbered:
+        held, tested = or_(held, Order.id.in_(numbered)), or_(tested, Order.id.in_(numbered))
+    many = session.scalar(select(func.count()).select_from(candidates.limit(SEARCH_COMMON + 1).subquery()))
+    page = None if (many or 0) > SEARCH_COMMON else tested
+    if not numbered and search.index_decides(text, dialect) and replace(f, text=None) == OrderFilter():
+        return Narrowed(page, counted=candidates)
+    return Narrowed(page, held)
 
 
 # The merge target of a listed order. Made once: an alias builds a proxy of every column of
@@ -266,10 +295,12 @@ def list_orders(session: Session, f: OrderFilter, *, page: int = 1, page_size: i
         raise Invalid("the cursor belongs to another sort order",
                       [FieldError("cursor", f"a cursor of sort={after.sort}, asked with sort={sort}")])
     order = _deadline_order(f) if sort == "deadline" else (Order.received_at.desc(), Order.id.desc())
-    narrowed = narrowed_search(session, f.text) if f.text else Narrowed(None, None)
+    narrowed = narrowed_search(session, f) if f.text else Narrowed()
     counted = filtered(select(Order.id), f)
     if narrowed.count is not None:
         counted = counted.where(narrowed.count)
+    if narrowed.counted is not None:
+        counted = narrowed.counted
     if f.open and sort == "received":
         # Open orders newest first are counted along the open-orders index the page reads: by
         # status they are scattered over the table (SQLite: "open, with a special group" at 1 M,
@@ -288,10 +319,9 @@ def list_orders(session: Session, f: OrderFilter, *, page: int = 1, page_size: i
         .limit(page_size + 1)  # one more than shown: is there a next page?
     )
     query = query.where(_after(after)) if after is not None else query.offset((page - 1) * page_size)
-    query = filtered(query, f)
-    if narrowed.page is not None:
+    if narrowed.page is not None:  # first: the candidate test goes before the LIKE, which reads the row
         query = query.where(narrowed.page)
-    rows = list(session.execute(query))
+    rows = list(session.execute(filtered(query, f)))
     last = rows[page_size - 1][0] if len(rows) > page_size else None
     following = Cursor(sort, last.resolve_by if sort == "deadline" else last.received_at, last.id) if last else None
     return rows[:page_size], total, following

@@ -31,6 +31,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from sqlalchemy import Select, column, select, table
+from sqlalchemy import text as sql_text
+
 TABLE = "order_search"
 
 # Runs of letters and digits (``\\w`` is str.isalnum() and the underscore).
@@ -56,11 +59,23 @@ def match_text(dialect: str, wanted: Sequence[str]) -> str:
     return " ".join(f'"{term}"' for term in wanted)  # FTS5: strings side by side are an AND
 
 
-def candidates_sql(dialect: str) -> str:
-    """The ids of the orders holding every term of ``:match`` (``match_text``)."""
+def candidates(dialect: str, match: str) -> Select:
+    """The ids of the orders holding every term of ``match`` (``match_text``): the index alone."""
     if dialect == "postgresql":
-        return f"SELECT order_id FROM {TABLE} WHERE terms @@ CAST(:match AS tsquery)"
-    return f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH :match"
+        return (select(column("order_id")).select_from(table(TABLE))
+                .where(sql_text("terms @@ CAST(:match AS tsquery)").bindparams(match=match)))
+    return select(column("rowid")).select_from(table(TABLE)).where(sql_text(f"{TABLE} MATCH :match")
+                                                                   .bindparams(match=match))
+
+
+def index_decides(text: str, dialect: str) -> bool:
+    """Whether the orders the index gives for ``text`` are exactly those whose text or address
+    holds it (no LIKE needed to confirm): a search of one bigram alone, two letters or digits,
+    holds no other bigram to be out of place; on PostgreSQL, whose LIKE tells upper from lower
+    case where the index does not, one without ASCII letters."""
+    if len(text) != 2 or not _RUN.fullmatch(text):
+        return False
+    return dialect != "postgresql" or not any(c.isascii() and c.isalpha() for c in text)
 
 
 def create_statements(dialect: str) -> list[str]:

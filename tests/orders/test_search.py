@@ -7,15 +7,16 @@ way an order is stored indexes it."""
 
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import select
-from sqlalchemy import text as sql_text
+from sqlalchemy import inspect, select
 
 from cityline.db import transaction
 from cityline.intake.importer import import_rows
@@ -81,11 +82,14 @@ def whole_list(session, f: OrderFilter, sort: str, page_size: int) -> tuple[list
             return shown, totals
 
 
-@pytest.mark.parametrize("candidates", [0, 3, 2_000])  # the index's candidates: always many, often, never
-def test_a_search_finds_what_the_like_alone_finds(sessions, monkeypatch, candidates):
+# The index's candidates read: never whole, and the page newest first (0, 0); never whole, the page
+# testing each order for one (0, 10**6); whole when 3 or fewer, else either way (3, 10); always (2,000).
+@pytest.mark.parametrize(("few", "common"), [(0, 0), (0, 10**6), (3, 10), (2_000, 20_000)])
+def test_a_search_finds_what_the_like_alone_finds(sessions, monkeypatch, few, common):
     add_units(sessions)
     numbers = add_varied_orders(sessions)
-    monkeypatch.setattr(queries, "SEARCH_CANDIDATES", candidates)
+    monkeypatch.setattr(queries, "SEARCH_FEW", few)
+    monkeypatch.setattr(queries, "SEARCH_COMMON", common)
     with sessions() as session:
         for q in [*SEARCHES, numbers[7], numbers[-1]]:
             for f in (OrderFilter(text=q), OrderFilter(text=q, status="received")):
@@ -141,8 +145,7 @@ def indexed(sessions, word: str) -> set[int]:
     """The orders the index says may hold ``word``."""
     with sessions() as session:
         dialect = session.get_bind().dialect.name
-        return set(session.scalars(sql_text(search.candidates_sql(dialect)),
-                                   {"match": search.match_text(dialect, search.terms(word))}))
+        return set(session.scalars(search.candidates(dialect, search.match_text(dialect, search.terms(word)))))
 
 
 def ids_of(sessions, numbers) -> set[int]:
@@ -181,3 +184,50 @@ def test_a_filter_beside_the_search_still_narrows(sessions):
         assert [o.id for o, *_ in rows] == by_like(session, f, "received") and total == len(rows)
         assert all(o.status == "closed" for o, *_ in rows)
         assert by_like(session, replace(f, status="received"), "received") != by_like(session, f, "received")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_the_migration_indexes_the_orders_stored_and_goes_down(database, tmp_path, vault):
+    """0018 on a database holding orders: down drops the index (searches are the LIKE's alone, the
+    same), up makes it again with every order stored in it (in batches: three here)."""
+    from alembic import command
+
+    from cityline.db import make_engine, make_sessionmaker
+    from cityline.schema import alembic_config, upgrade
+    from tests.pg import create_database
+
+    if database == "sqlite":
+        url = f"sqlite:///{tmp_path / 'migrated.db'}"
+    else:
+        url = create_database(os.environ["CITYLINE_TEST_POSTGRES_URL"], "cityline_search_migration")
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    add_units(sessions)
+    add_varied_orders(sessions, 120)
+    with sessions() as session:
+        found = {q: whole_list(session, OrderFilter(text=q), "received", 50) for q in SEARCHES}
+    engine.dispose()
+
+    command.downgrade(alembic_config(url), "0017_open_special")
+    with engine.connect() as conn:
+        assert not inspect(conn).has_table(search.TABLE)
+    with sessions() as session:
+        assert {q: whole_list(session, OrderFilter(text=q), "received", 50)
+                for q in SEARCHES if not search.terms(q)} == {q: v for q, v in found.items() if not search.terms(q)}
+    engine.dispose()
+
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(search, "backfill", partial(search.backfill, batch=50))
+    try:
+        command.upgrade(alembic_config(url), "0018_order_search")
+    finally:
+        monkeypatch.undo()
+    with sessions() as session:
+        assert {q: whole_list(session, OrderFilter(text=q), "received", 50) for q in SEARCHES} == found
+        stored = session.execute(select(Order.id, Order.text)).all()
+    assert len(stored) == 120
+    for order_id, text in stored:  # each order found by its own text's bigrams
+        assert not search.terms(text) or order_id in indexed(sessions, text)
+    engine.dispose()
