@@ -224,14 +224,17 @@ def _deadline_order(f: OrderFilter) -> tuple:
 
 # How a search reads the text index (orders/search.py) depends on how many orders it finds there
 # (its candidates). Up to SEARCH_FEW: read whole, the page and the count look just them up by id.
-# Up to SEARCH_COMMON: the page reads the newest orders' index, asking of each id whether it is a
-# candidate (a set made once) before its row is read. More (a word in one order in fifty or
-# more): the page reads the newest orders as without the index, and finds its 50 within the
-# first few thousand. The count confirms the candidates up to COUNT_LIMIT, or is the index's own
-# when the index alone decides (a search of one bigram: ``search.index_decides``). The LIKE of
-# ``filtered`` confirms every order shown or counted.
-SEARCH_FEW = 2_000
-SEARCH_COMMON = 20_000
+# More: the page reads the newest orders' index; where the candidates are dense (SEARCH_DENSE of
+# the orders or more, judged from the ids of the first SEARCH_FEW + 1 read, in the index's order
+# of ids) as without the index, finding its 50 within the first few thousand; else, on SQLite,
+# asking of each id whether it is a candidate (a set made once) before its row is read. The count confirms the
+# candidates up to COUNT_LIMIT, or is the index's own when the index alone decides (a search of
+# one bigram: ``search.index_decides``). The LIKE of ``filtered`` confirms every order shown or counted.
+# PostgreSQL reads more of them by id: without them its page reads each order's row to know its id
+# (its index holds where the row is, not the id), 5,000 rows at one in a hundred, where SQLite
+# tests ids from the index alone.
+SEARCH_FEW = {"sqlite": 2_000, "postgresql": 10_000}
+SEARCH_DENSE = 0.02
 
 
 @dataclass(frozen=True)
@@ -263,9 +266,10 @@ def narrowed_search(session: Session, f: OrderFilter) -> Narrowed:
         return Narrowed()
     dialect = session.get_bind().dialect.name
     candidates = search.candidates(dialect, search.match_text(dialect, wanted))
-    found = list(session.scalars(candidates.limit(SEARCH_FEW + 1)))
+    few = SEARCH_FEW[dialect]
+    found = list(session.scalars(candidates.limit(few + 1)))
     numbered = list(session.scalars(select(Order.id).where(Order.number == text)))
-    if len(found) <= SEARCH_FEW:
+    if len(found) <= few:
         among = _among(dialect, sorted({*found, *numbered}))
         return Narrowed(among, among)
     held = Order.id.in_(candidates)
@@ -274,8 +278,10 @@ def narrowed_search(session: Session, f: OrderFilter) -> Narrowed:
     tested = (Order.id + literal_column("0")).in_(candidates)
     if numbered:
         held, tested = or_(held, Order.id.in_(numbered)), or_(tested, Order.id.in_(numbered))
-    many = session.scalar(select(func.count()).select_from(candidates.limit(SEARCH_COMMON + 1).subquery()))
-    page = None if (many or 0) > SEARCH_COMMON else tested
+    dense = len(found) >= SEARCH_DENSE * (max(found) - min(found) + 1)
+    # PostgreSQL reads an order's row to know its id (its index holds where the row is): the test
+    # saves it nothing, and its planner may run the index's query again for each order.
+    page = None if dense or dialect == "postgresql" else tested
     if not numbered and search.index_decides(text, dialect) and replace(f, text=None) == OrderFilter():
         return Narrowed(page, counted=candidates)
     return Narrowed(page, held)

@@ -82,14 +82,14 @@ def whole_list(session, f: OrderFilter, sort: str, page_size: int) -> tuple[list
             return shown, totals
 
 
-# The index's candidates read: never whole, and the page newest first (0, 0); never whole, the page
-# testing each order for one (0, 10**6); whole when 3 or fewer, else either way (3, 10); always (2,000).
-@pytest.mark.parametrize(("few", "common"), [(0, 0), (0, 10**6), (3, 10), (2_000, 20_000)])
-def test_a_search_finds_what_the_like_alone_finds(sessions, monkeypatch, few, common):
+# The index's candidates read: never whole, and the page newest first (0, 0.0); never whole, the
+# page testing each order for one (0, 2.0); whole when 3 or fewer, else either way (3, 0.3); always.
+@pytest.mark.parametrize(("few", "dense"), [(0, 0.0), (0, 2.0), (3, 0.3), (2_000, 0.02)])
+def test_a_search_finds_what_the_like_alone_finds(sessions, monkeypatch, few, dense):
     add_units(sessions)
     numbers = add_varied_orders(sessions)
-    monkeypatch.setattr(queries, "SEARCH_FEW", few)
-    monkeypatch.setattr(queries, "SEARCH_COMMON", common)
+    monkeypatch.setattr(queries, "SEARCH_FEW", {"sqlite": few, "postgresql": few})
+    monkeypatch.setattr(queries, "SEARCH_DENSE", dense)
     with sessions() as session:
         for q in [*SEARCHES, numbers[7], numbers[-1]]:
             for f in (OrderFilter(text=q), OrderFilter(text=q, status="received")):
