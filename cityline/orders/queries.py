@@ -230,10 +230,7 @@ def _deadline_order(f: OrderFilter) -> tuple:
 # asking of each id whether it is a candidate (a set made once) before its row is read. The count confirms the
 # candidates up to COUNT_LIMIT, or is the index's own when the index alone decides (a search of
 # one bigram: ``search.index_decides``). The LIKE of ``filtered`` confirms every order shown or counted.
-# PostgreSQL reads more of them by id: without them its page reads each order's row to know its id
-# (its index holds where the row is, not the id), 5,000 rows at one in a hundred, where SQLite
-# tests ids from the index alone.
-SEARCH_FEW = {"sqlite": 2_000, "postgresql": 10_000}
+SEARCH_FEW = 2_000
 SEARCH_DENSE = 0.02
 
 
@@ -266,10 +263,9 @@ def narrowed_search(session: Session, f: OrderFilter) -> Narrowed:
         return Narrowed()
     dialect = session.get_bind().dialect.name
     candidates = search.candidates(dialect, search.match_text(dialect, wanted))
-    few = SEARCH_FEW[dialect]
-    found = list(session.scalars(candidates.limit(few + 1)))
+    found = list(session.scalars(candidates.limit(SEARCH_FEW + 1)))
     numbered = list(session.scalars(select(Order.id).where(Order.number == text)))
-    if len(found) <= few:
+    if len(found) <= SEARCH_FEW:
         among = _among(dialect, sorted({*found, *numbered}))
         return Narrowed(among, among)
     held = Order.id.in_(candidates)

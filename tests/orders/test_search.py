@@ -88,7 +88,7 @@ def whole_list(session, f: OrderFilter, sort: str, page_size: int) -> tuple[list
 def test_a_search_finds_what_the_like_alone_finds(sessions, monkeypatch, few, dense):
     add_units(sessions)
     numbers = add_varied_orders(sessions)
-    monkeypatch.setattr(queries, "SEARCH_FEW", {"sqlite": few, "postgresql": few})
+    monkeypatch.setattr(queries, "SEARCH_FEW", few)
     monkeypatch.setattr(queries, "SEARCH_DENSE", dense)
     with sessions() as session:
         for q in [*SEARCHES, numbers[7], numbers[-1]]:
