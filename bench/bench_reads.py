@@ -1,7 +1,8 @@
 """The console's reads at scale: queue, inbox, board, order list with filters, situation.
 
 A store of ``--orders`` orders is generated in SQL (PostgreSQL: ``generate_series``;
-SQLite: a recursive CTE, a million rows a transaction) with a realistic spread: a
+SQLite: a recursive CTE, a million rows a transaction) with a realistic spread: 4,000
+texts of the workload simulator's (a few in English), addresses varying by road and number, a
 year of days ending now, 16 districts of 8 streets each with their street offices and
 5 city departments, the taxonomy's kinds, categories and urgencies, channels,
 special groups; orders older than 30 days are closed, merged or cancelled, younger
@@ -15,8 +16,9 @@ if missing, so the store follows the schema.
 Then each read is timed through the app on real HTTP (uvicorn in this process), as a
 signed-in user of the role that uses it: the dispatcher's ``/queue`` (and its API), a street
 office handler's ``/inbox``, a district supervisor's ``/board``, the order list
-(``/api/orders`` unfiltered, by status, category, urgency, special group, text, its
-next page by cursor, deep ``page=``) and ``/orders`` in the console, the analyst's
+(``/api/orders`` unfiltered, by status, category, urgency, special group, its
+next page by cursor, deep ``page=``; text searches ``q=``: common, middling, rare and absent words,
+an English word, an address fragment, an order number) and ``/orders`` in the console, the analyst's
 ``/api/analytics/situation``. Beside them a baseline: ``GET /healthz`` and one order by
 number (a primary-key-like lookup). p50/p95 in ms, the ratio of p50 to the order
 lookup's, the load average before and after.
@@ -41,6 +43,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx2 as httpx  # the test extra installs httpx2 (pyproject.toml)
 from sqlalchemy import Engine, event, inspect, select, text
@@ -52,6 +55,7 @@ from cityline.accounts.models import User  # noqa: E402
 from cityline.accounts.service import create_user  # noqa: E402
 from cityline.accounts.units import upsert_unit  # noqa: E402
 from cityline.db import Base, make_engine, make_sessionmaker, transaction  # noqa: E402
+from cityline.orders import search  # noqa: E402
 from cityline.orders.models import Order  # noqa: E402
 from cityline.schema import create_all  # noqa: E402
 from tests.pg import _bin, _free_port  # noqa: E402
@@ -63,16 +67,41 @@ STREETS = 8
 DEPARTMENTS = ("WJW", "JTW", "FGJ", "SCJ", "RSJ")
 CHUNK = 1_000_000
 SPAN_SECONDS = 365 * 86400
-TEXTS = ("小区门口垃圾堆放多日无人清运，气味很大，请尽快处理。", "楼上住户装修噪音扰民，晚上十点后还在施工。",
-         "家中老人需要配药，社区封控出不去，请求帮助。", "公交站台广告牌松动，有安全隐患。",
-         "核酸检测点排队时间过长，希望增加采样点。", "健康码显示异常，无法进入单位上班。",
-         "自来水水质发黄，已经持续三天。", "拖欠工资两个月，老板联系不上。",
-         "道路路灯不亮，夜间行人不安全。", "咨询隔离政策和解除隔离的条件。")
+# Orders' texts: a few thousand of the workload simulator's (cityline/sim: its problems in an
+# operator's, a caller's, a web user's words, with dialect and typing slips), a few in English; the
+# address varies by road and number. A text search then means something: a word is in many orders,
+# some, few or none.
+TEXT_COUNT = 4000
+ROADS = tuple(f"{a}{b}{c}" for a in ("长", "新", "南", "北", "东", "西", "中山", "延安", "人民", "建国", "淮海", "江苏",
+                                        "漕溪", "虹桥", "曹杨", "四平", "共和", "天山", "龙华", "浦建")
+              for b in ("", "一", "二", "东", "西") for c in ("路", "街")) + ("五角场支弄",)
+LATIN = ("Street light broken near the metro exit, please repair.",
+         "The WiFi at the community service centre does not work.",
+         "Noise from the construction site after 10 pm every night.",
+         "How do I apply for a residence permit? Please call back.",
+         "Garbage not collected for three days on our lane.")
 CATEGORIES = ("GEN.ENVIRONMENT", "GEN.HOUSING", "EPI.MEDICAL", "GEN.SAFETY", "EPI.TEST", "EPI.CODE",
               "GEN.UTILITIES", "GEN.LABOUR", "GEN.TRANSPORT", "EPI.POLICY", "EPI.SUPPLY", "GEN.MARKET",
               "GEN.WELFARE", "EPI.ISOLATION", "GEN.HOUSEHOLD", "GEN.OTHER")
 KINDS = ("complaint", "help", "report", "consult", "suggestion", "complaint", "help", "report", "praise", "complaint")
 CHANNELS = ("phone",) * 14 + ("app", "app", "web", "wechat", "email", "tipoff")
+
+
+def texts() -> list[str]:
+    """TEXT_COUNT texts from the simulator (fixed seed: the same store every build), English ones among them."""
+    import numpy as np
+
+    from cityline.sim.catalogue import problems
+    from cityline.sim.texts import KINDS as SIM_KINDS
+    from cityline.sim.texts import RANDOM_COLUMNS, STYLES, assemble_texts
+
+    rng = np.random.default_rng(12345)
+    n = TEXT_COUNT - len(LATIN) * 8
+    places = np.array([f"{ROADS[k % len(ROADS)]}{k % 97 + 1}号" for k in range(n)], dtype=object)
+    made = assemble_texts(rng.integers(0, len(problems()), n), rng.integers(0, len(SIM_KINDS), n), rng.random(n) < 0.05,
+                          np.zeros(n, dtype=int), rng.integers(0, len(STYLES), n), rng.random(n) < 0.05,
+                          rng.random(n) < 0.03, rng.integers(0, 2**31, (n, RANDOM_COLUMNS)), places)
+    return [*made.tolist(), *(f"{t} (#{k})" for t in LATIN for k in range(8))]
 
 
 def pick(values: tuple[str, ...], hashed: str) -> str:
@@ -107,6 +136,12 @@ def units(engine: Engine) -> None:
         conn.exec_driver_sql(
             f"INSERT INTO bench_slots SELECT {len(DISTRICTS) * STREETS} - 1 + ROW_NUMBER() OVER (ORDER BY code), id, "
             "NULL, NULL FROM units WHERE kind = 'department'")
+        conn.exec_driver_sql("CREATE TABLE bench_texts (k INTEGER PRIMARY KEY, text TEXT)")
+        conn.exec_driver_sql("CREATE TABLE bench_roads (k INTEGER PRIMARY KEY, road TEXT)")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO bench_texts VALUES (:k, :text)"),
+                     [{"k": k, "text": t} for k, t in enumerate(texts())])
+        conn.execute(text("INSERT INTO bench_roads VALUES (:k, :road)"), [{"k": k, "road": r} for k, r in enumerate(ROADS)])
 
 
 def order_sql(dialect: str, n: int, now: int) -> str:
@@ -145,8 +180,8 @@ INSERT INTO orders (id, number, external_id, channel, text, received_at, caller_
     street, language, kind, category, urgency, special_groups, triage_source, needs_confirmation, status, unit_id,
     dispatched_at, accepted_at, replied_at, visited_at, closed_at, satisfaction, returns, reopens, paused,
     extension_requested, sla_policy, accept_by, respond_by, resolve_by, created_at, updated_at)
-SELECT i, {number}, NULL, {pick(CHANNELS, 'h7')}, {pick(TEXTS, 'h3 + h8')}, {ts('e')},
-    '138****' || CAST(1000 + i % 9000 AS TEXT), p.district || p.street || '某路' || CAST(i % 700 AS TEXT) || '号',
+SELECT i, {number}, NULL, {pick(CHANNELS, 'h7')}, t.text, {ts('e')},
+    '138****' || CAST(1000 + i % 9000 AS TEXT), p.district || p.street || rd.road || CAST(i % 700 AS TEXT) || '号',
     p.district, p.street, CASE WHEN h8 < 10 THEN 'en' WHEN h8 < 15 THEN 'ja' ELSE 'zh' END,
     {pick(KINDS, 'h5')}, {pick(CATEGORIES, 'h3 * 7 + h5')}, urgency, {groups}, 'import',
     status = 'received' AND h7 < 300, status,
@@ -164,7 +199,9 @@ SELECT i, {number}, NULL, {pick(CHANNELS, 'h7')}, {pick(TEXTS, 'h3 + h8')}, {ts(
     {ts('e')}, {ts('e + 600')}
 FROM ({labelled}) AS o
 JOIN bench_slots AS p ON p.slot = o.h3 % {len(DISTRICTS) * STREETS}
-JOIN bench_slots AS dp ON dp.slot = {len(DISTRICTS) * STREETS} + o.h5 % {len(DEPARTMENTS)}"""
+JOIN bench_slots AS dp ON dp.slot = {len(DISTRICTS) * STREETS} + o.h5 % {len(DEPARTMENTS)}
+JOIN bench_texts AS t ON t.k = (o.h3 * 1000 + o.h8) % {TEXT_COUNT}
+JOIN bench_roads AS rd ON rd.k = (o.h6 * 1000 + o.h2) % {len(ROADS)}"""
 
 
 # Each status's steps, in the order they were taken (returned: received, dispatch, return).
@@ -259,11 +296,38 @@ def build(engine: Engine, n: int) -> None:
             print(f"    {name}: {min(first + CHUNK - 1, n):,} of {n:,} orders done, "
                   f"{time.perf_counter() - began:.0f} s, load {os.getloadavg()[0]:.2f}", flush=True)
     with engine.begin() as conn:
-        conn.exec_driver_sql("DROP TABLE bench_slots")
+        for table in ("bench_slots", "bench_texts", "bench_roads"):
+            conn.exec_driver_sql(f"DROP TABLE {table}")
         if dialect == "postgresql":
             for table in ("orders", "order_events", "sla_timers"):
                 conn.exec_driver_sql(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))")
     analyze(engine)
+
+
+def ensure_search(engine: Engine) -> None:
+    """The orders' text index (orders/search.py), made and filled as migration 0018 does it where
+    the store has none, or has it empty (its orders were inserted by SQL, as ``build`` does)."""
+    with engine.begin() as conn:
+        if inspect(conn).has_table(search.TABLE):
+            if conn.execute(search.candidates(conn.dialect.name, search.match_text(conn.dialect.name, ["00"]))
+                            .limit(1)).first():
+                return
+            conn.exec_driver_sql(f"DROP TABLE {search.TABLE}")
+    print("  indexing the orders' texts as migration 0018 does …", flush=True)
+    began = time.perf_counter()
+
+    def progress(done: int) -> None:
+        if done % 200_000 == 0:
+            print(f"    {done:,} orders indexed, {time.perf_counter() - began:.0f} s, load {os.getloadavg()[0]:.2f}",
+                  flush=True)
+
+    with engine.begin() as conn:
+        table, *indexes = search.create_statements(conn.dialect.name)
+        conn.exec_driver_sql(table)
+        search.backfill(conn, progress=progress)
+        for statement in indexes:
+            conn.exec_driver_sql(statement)
+    print(f"  text index made in {time.perf_counter() - began:.0f} s", flush=True)
 
 
 def analyze(engine: Engine) -> None:
@@ -323,6 +387,7 @@ def open_store(db: str, n: int, folder: Path) -> tuple[Engine, Cluster | None]:
         began = time.perf_counter()
         build(engine, n)
         print(f"  built in {time.perf_counter() - began:.0f} s", flush=True)
+    ensure_search(engine)
     began = time.perf_counter()
     ensure_indexes(engine)
     analyze(engine)
@@ -350,6 +415,12 @@ def ensure_users(engine: Engine) -> None:
                 create_user(session, name, PASSWORD, roles, unit=unit, actor="bench")
 
 
+# The text searches timed (the order list's ``q``): a word in a fifth of all orders, in one in a
+# hundred, in one in 4,000, in none; an English word, an address fragment; and an order's number.
+SEARCHES = (("common 来电", "来电"), ("middling 路灯", "路灯"), ("rare 噪音", "噪音"), ("absent 燃气泄漏", "燃气泄漏"),
+            ("Latin light", "light"), ("address 延安东路123号", "延安东路123号"))
+
+
 def reads(number: str) -> list[tuple[str, str, str]]:
     """(label, who, path) of every read timed; the first two are the baseline."""
     return [
@@ -369,7 +440,8 @@ def reads(number: str) -> list[tuple[str, str, str]]:
         ("list, overdue", "bench.operator", "/api/orders?overdue=true&sort=deadline"),
         ("list, special groups open", "bench.operator", "/api/orders?special_group=any&open=true"),
         ("list, foreign language", "bench.operator", "/api/orders?language=foreign"),
-        ("list, text search", "bench.operator", "/api/orders?q=%E8%B7%AF%E7%81%AF"),
+        *((f"search, {what}", "bench.operator", f"/api/orders?q={quote(q)}") for what, q in SEARCHES),
+        ("search, order number", "bench.operator", f"/api/orders?q={number}"),
         ("list, district unit", "bench.operator", "/api/orders?unit=SH-D05-S1"),
         ("console /orders", "bench.operator", "/orders"),
         ("console /orders?status=", "bench.operator", "/orders?status=dispatched"),
@@ -516,10 +588,10 @@ def main() -> None:
           f"load average {load_before:.2f} → {load_after:.2f}; cpu = client and server in this process")
     print("p50/p95: latency; cpu: client and server CPU per request (this process); sql: p50 of the time a "
           "request waited on the database")
-    print(f"{'read':<30}{'p50':>8}{'p95':>8}{'cpu':>8}{'sql':>8}{'÷ lookup':>10}")
+    print(f"{'read':<34}{'p50':>8}{'p95':>8}{'cpu':>8}{'sql':>8}{'÷ lookup':>10}")
     for label, times, cpu, sql in results:
         p50 = percentile(times, 50)
-        print(f"{label:<30}{p50 * 1000:>8.1f}{percentile(times, 95) * 1000:>8.1f}{cpu * 1000:>8.1f}"
+        print(f"{label:<34}{p50 * 1000:>8.1f}{percentile(times, 95) * 1000:>8.1f}{cpu * 1000:>8.1f}"
               f"{percentile(sql, 50) * 1000:>8.1f}{p50 / lookup:>10.1f}")
 
 

@@ -261,9 +261,10 @@ def _pg_restore(url: str, dump: Path, archive: Path) -> None:
 def _drop_tables(url: str) -> None:
     """cityline's tables (and its alembic_version), so the dump's own create them with what
     it holds. Only cityline's: a table of anything else sharing the database stays."""
+    from cityline.orders import search
     from cityline.schema import metadata
 
-    ours = {table.name for table in metadata().sorted_tables} | {"alembic_version"}
+    ours = {table.name for table in metadata().sorted_tables} | {"alembic_version", search.TABLE}
     engine = make_engine(url)
     try:
         with engine.begin() as conn:

@@ -57,6 +57,7 @@ from cityline.errors import DomainError, RowError
 from cityline.intake.rows import ImportRow, external_id_of, parse_row, read_rows
 from cityline.intake.service import fill_labels, locate, order_columns
 from cityline.intake.triage import ClassifyMany
+from cityline.orders import search
 from cityline.orders.models import Order, OrderEvent
 from cityline.orders.rules import FINAL, OrderState, apply_move
 from cityline.orders.service import allocate_numbers, format_number
@@ -426,6 +427,9 @@ def _commit(factory, columns: tuple[str, ...], ready: list[tuple[int, str, Any]]
         ids = dict(session.execute(select(Order.number, Order.id).where(Order.number.in_([o[numbered] for o in orders]))).all())
         written = [(ids[numbers[external_id]], external_id, built) for _, external_id, built in ready
                    if numbers[external_id] in ids]
+        text_at, address_at = columns.index("text"), columns.index("address")
+        search.index_orders(connection, [(order_id, built[1][text_at], built[1][address_at])
+                                         for order_id, _, built in written])
         events, still_open = [], []
         for order_id, external_id, (_, _, own, open_labels) in written:
             events.extend([order_id, *event] for event in own)

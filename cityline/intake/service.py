@@ -34,6 +34,7 @@ from cityline.idempotency.service import (
     settle_many,
 )
 from cityline.intake.duplicates import BatchDuplicates
+from cityline.orders import search
 from cityline.orders.models import Order, OrderEvent
 from cityline.orders.rules import Status
 from cityline.orders.schemas import OrderCreate
@@ -561,6 +562,7 @@ class _BatchIntake:
                                       rows).scalars().all()
             for made, order_id in zip(new, ids, strict=True):
                 made.order.id = order_id
+            search.index_orders(session.connection(), [(m.order.id, m.order.text, m.order.address) for m in new])
             session.execute(insert(OrderEvent.__table__), [
                 {"order_id": made.order.id, "at": made.order.received_at, "actor": self.actor, "action": "received",
                  "from_status": None, "to_status": made.order.status, "data": dict(made.event_data), "note": None}

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, false, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, event, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityline.db import Base, UTCDateTime, utcnow
+from cityline.orders import search
 from cityline.orders.rules import OPEN
 
 # The open orders, as partial indexes name them: a few in a hundred of those stored. Queries say
@@ -129,6 +130,26 @@ class Order(Base):
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+# The text index beside orders (orders/search.py): a side table SQLAlchemy's models cannot say (an
+# FTS5 table on SQLite), made and dropped with the orders table; migration 0018 makes it in real
+# databases. An order the ORM inserts (the code's own paths write plain rows and index them in the
+# same statement's batch) is indexed as it is flushed, in its transaction.
+@event.listens_for(Order.__table__, "after_create")
+def _create_search(target, connection, **_) -> None:
+    for statement in search.create_statements(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
+@event.listens_for(Order.__table__, "before_drop")
+def _drop_search(target, connection, **_) -> None:
+    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {search.TABLE}")
+
+
+@event.listens_for(Order, "after_insert")
+def _index_flushed(mapper, connection, order: Order) -> None:
+    search.index_orders(connection, [(order.id, order.text, order.address)])
 
 
 class OrderEvent(Base):

@@ -4,15 +4,18 @@ supervisor's board (due soon, escalated), an order's history. Never commits."""
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Select,
     String,
     and_,
+    any_,
     bindparam,
     case,
     cast,
@@ -21,12 +24,15 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from cityline.accounts.models import Unit
 from cityline.errors import FieldError, Invalid
+from cityline.orders import search
 from cityline.orders.models import Order, OrderEvent
 from cityline.orders.rules import OPEN, WITHDRAWN
 from cityline.sla.models import Timer
@@ -136,7 +142,9 @@ def filtered(query: Select, f: OrderFilter) -> Select:
         query = query.where(Order.language == f.language)
     if f.needs_confirmation is not None:
         query = query.where(Order.needs_confirmation == f.needs_confirmation)
-    if f.text:  # autoescape: %, _ and / typed in a search match themselves, not any text
+    # autoescape: %, _ and / typed in a search match themselves, not any text. What this LIKE finds
+    # is the search's meaning; list_orders narrows it first by the text index (narrowed_search).
+    if f.text:
         query = query.where(or_(Order.text.contains(f.text, autoescape=True),
                                 Order.address.contains(f.text, autoescape=True), Order.number == f.text))
     return query
@@ -214,6 +222,67 @@ def _deadline_order(f: OrderFilter) -> tuple:
     return Order.resolve_by.is_(None), Order.resolve_by, Order.id
 
 
+# How a search reads the text index (orders/search.py) depends on how many orders it finds there
+# (its candidates). Up to SEARCH_FEW: read whole, the page and the count look just them up by id.
+# More: the page reads the newest orders' index; where the candidates are dense (SEARCH_DENSE of
+# the orders or more, judged from the ids of the first SEARCH_FEW + 1 read, in the index's order
+# of ids) as without the index, finding its 50 within the first few thousand; else, on SQLite,
+# asking of each id whether it is a candidate (a set made once) before its row is read. The count confirms the
+# candidates up to COUNT_LIMIT, or is the index's own when the index alone decides (a search of
+# one bigram: ``search.index_decides``). The LIKE of ``filtered`` confirms every order shown or counted.
+SEARCH_FEW = 2_000
+SEARCH_DENSE = 0.02
+
+
+@dataclass(frozen=True)
+class Narrowed:
+    """What a search adds beside its LIKE: to the page's query, to the count's (None: nothing),
+    or the count's whole query (``counted``: the index's own)."""
+
+    page: ColumnElement[bool] | None = None
+    count: ColumnElement[bool] | None = None
+    counted: Select | None = None
+
+
+def _among(dialect: str, ids: list[int]) -> ColumnElement[bool]:
+    """The orders of ``ids``, as one parameter (an IN of 2,000 parameters costs milliseconds to
+    build and to parse)."""
+    if dialect == "postgresql":
+        return Order.id == any_(bindparam("search_ids", ids, type_=ARRAY(BigInteger)))
+    values = func.json_each(bindparam("search_ids", json.dumps(ids))).table_valued("value")
+    return Order.id.in_(select(values.c.value))
+
+
+def narrowed_search(session: Session, f: OrderFilter) -> Narrowed:
+    """How the text index narrows the search of ``f`` (``filtered``: the orders whose text or
+    address holds ``f.text``, or numbered it): to the orders holding every bigram of it, and the
+    order numbered so. Nothing for a search without a bigram (one character, punctuation)."""
+    text = f.text or ""
+    wanted = search.terms(text)
+    if not wanted:
+        return Narrowed()
+    dialect = session.get_bind().dialect.name
+    candidates = search.candidates(dialect, search.match_text(dialect, wanted))
+    found = list(session.scalars(candidates.limit(SEARCH_FEW + 1)))
+    numbered = list(session.scalars(select(Order.id).where(Order.number == text)))
+    if len(found) <= SEARCH_FEW:
+        among = _among(dialect, sorted({*found, *numbered}))
+        return Narrowed(among, among)
+    held = Order.id.in_(candidates)
+    # "+ 0": not a way into orders (which would read every candidate, then sort them), a test of
+    # each id the newest-orders index gives, before its row is read.
+    tested = (Order.id + literal_column("0")).in_(candidates)
+    if numbered:
+        held, tested = or_(held, Order.id.in_(numbered)), or_(tested, Order.id.in_(numbered))
+    dense = len(found) >= SEARCH_DENSE * (max(found) - min(found) + 1)
+    # PostgreSQL reads an order's row to know its id (its index holds where the row is): the test
+    # saves it nothing, and its planner may run the index's query again for each order.
+    page = None if dense or dialect == "postgresql" else tested
+    if not numbered and search.index_decides(text, dialect) and replace(f, text=None) == OrderFilter():
+        return Narrowed(page, counted=candidates)
+    return Narrowed(page, held)
+
+
 # The merge target of a listed order. Made once: an alias builds a proxy of every column of
 # orders, which cost a page of the list more than its SQL did (3 ms at every call).
 _TARGET = aliased(Order, name="merge_target")
@@ -228,7 +297,12 @@ def list_orders(session: Session, f: OrderFilter, *, page: int = 1, page_size: i
         raise Invalid("the cursor belongs to another sort order",
                       [FieldError("cursor", f"a cursor of sort={after.sort}, asked with sort={sort}")])
     order = _deadline_order(f) if sort == "deadline" else (Order.received_at.desc(), Order.id.desc())
+    narrowed = narrowed_search(session, f) if f.text else Narrowed()
     counted = filtered(select(Order.id), f)
+    if narrowed.count is not None:
+        counted = counted.where(narrowed.count)
+    if narrowed.counted is not None:
+        counted = narrowed.counted
     if f.open and sort == "received" and session.get_bind().dialect.name == "sqlite":
         # SQLite counts open orders newest first along the open-orders index the page reads: by
         # status they are scattered over the table ("open, with a special group" at 1 M, 54 → 23
@@ -249,6 +323,8 @@ def list_orders(session: Session, f: OrderFilter, *, page: int = 1, page_size: i
         .limit(page_size + 1)  # one more than shown: is there a next page?
     )
     query = query.where(_after(after)) if after is not None else query.offset((page - 1) * page_size)
+    if narrowed.page is not None:  # first: the candidate test goes before the LIKE, which reads the row
+        query = query.where(narrowed.page)
     rows = list(session.execute(filtered(query, f)))
     last = rows[page_size - 1][0] if len(rows) > page_size else None
     following = Cursor(sort, last.resolve_by if sort == "deadline" else last.received_at, last.id) if last else None

@@ -16,6 +16,7 @@ from cityline.accounts.models import Unit
 from cityline.accounts.units import active_unit, unit_codes
 from cityline.db import make_engine
 from cityline.errors import FieldError, Invalid, NotFound
+from cityline.orders import search
 from cityline.orders.models import Order, OrderEvent, OrderSequence
 from cityline.orders.queries import OrderFilter, events_of, filtered
 from cityline.orders.rules import OrderState, Status, apply_move, check_evidence
@@ -138,7 +139,9 @@ def store_new_order(session: Session, order: Order) -> None:
     is read back."""
     values = order.__dict__
     row = {name: values[name] if name in values else default() for name, default in _order_defaults().items()}
-    order.id = session.connection().execute(_INSERT_ORDER, row).scalar_one()
+    connection = session.connection()
+    order.id = connection.execute(_INSERT_ORDER, row).scalar_one()
+    search.index_orders(connection, [(order.id, row["text"], row["address"])])
     for name, value in row.items():
         if name not in values:
             setattr(order, name, value)

@@ -86,4 +86,4 @@ def test_an_order_is_stored_in_one_insert_each_for_it_its_event_and_its_timers(s
         event.remove(sessions.kw["bind"], "before_cursor_execute", count)
     assert data["deadlines"]["resolve_by"] and "suggested_units" in data and "duplicates" in data
     assert [w for w in written if not w.startswith("INSERT INTO order_sequences")] == [
-        "INSERT INTO orders", "INSERT INTO order_events", "INSERT INTO sla_timers"]
+        "INSERT INTO orders", "INSERT INTO order_search", "INSERT INTO order_events", "INSERT INTO sla_timers"]

@@ -19,6 +19,8 @@ from cityline.db import transaction
 from cityline.epidemic import service
 from cityline.epidemic.importer import import_file
 from cityline.errors import BadFile, Conflict
+from cityline.orders import queries, search
+from cityline.orders.queries import OrderFilter
 from cityline.schema import metadata
 from tests.analytics.conftest import load_store
 from tests.conftest import make_token
@@ -76,7 +78,22 @@ def test_backup_change_restore_gives_back_every_row_and_the_facts(sessions, vaul
     after = _rows(sessions)
     assert [t for t in before if before[t] != after[t]] == []
     assert _files(data / "epidemic") == facts
+    _searches_read_the_index(sessions, after["orders"])
     assert not (data / "analytics").exists(), "an export of the replaced database was left"
+
+
+def _searches_read_the_index(sessions, orders: list[tuple]) -> None:
+    """The orders' text index came back with them: each of a sample is among the candidates of its
+    own text's bigrams, and found by a search of its text's start."""
+    text_at = [c.name for c in metadata().tables["orders"].columns].index("text")
+    with sessions() as session:
+        dialect = session.get_bind().dialect.name
+        for row in orders[::max(1, len(orders) // 20)]:
+            text, order_id = row[text_at], row[0]
+            found = set(session.scalars(search.candidates(dialect, search.match_text(dialect, search.terms(text)))))
+            assert order_id in found
+            rows, _total, _next = queries.list_orders(session, OrderFilter(text=text[:8]), page_size=500)
+            assert order_id in {order.id for order, *_ in rows}
 
 
 def test_a_missing_foreign_or_damaged_file_is_refused(sessions, tmp_path):
