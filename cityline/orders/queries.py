@@ -288,8 +288,6 @@ def count_waiting_for_dispatch(session: Session, reach: OrderFilter) -> Count:
     return count_of(session, _waiting(reach))
 
 
-FIRED = bindparam("fired", "fired", literal_execute=True)
-ESCALATION = bindparam("escalation", OVERDUE_ESCALATION, literal_execute=True)
 BOARD_LANES = ("due_soon", "overdue", "escalated", "extensions", "special")
 # The board's counts read at most this many open orders of a reach: what its five lanes' own
 # counts read together before (each up to COUNT_LIMIT); beyond, every count is "N+".
@@ -297,11 +295,10 @@ BOARD_READ = 5 * COUNT_LIMIT
 
 
 def _escalation_fired(order_id=Order.id):
-    # Asked of each open order through the partial index of the fired escalations alone
-    # (sla.models.ESCALATION_FIRED, in its very words: literal values): the fired timers of every
-    # order ever closed are far more than the open orders.
-    return select(Timer.id).where(Timer.order_id == order_id, Timer.state == FIRED,
-                                  Timer.kind == ESCALATION).exists()
+    # Asked of each open order through the timers' (order_id, state, kind) index: the fired timers
+    # of every order ever closed are far more than the open orders.
+    return select(Timer.id).where(Timer.order_id == order_id, Timer.state == "fired",
+                                  Timer.kind == OVERDUE_ESCALATION).exists()
 
 
 def _ways_into(reach: OrderFilter) -> list[Any]:

@@ -11,29 +11,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, Text, text
+from sqlalchemy import JSON, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityline.db import Base, UTCDateTime, utcnow
 
 TIMER_STATES = ("pending", "fired", "cancelled")
-# An overdue escalation that fired, in the words queries say too (literal values, so that both
-# databases match the partial index below; ``rules.OVERDUE_ESCALATION`` is the kind).
-ESCALATION_FIRED = text("state = 'fired' AND kind = 'overdue_escalation'")
 
 
 class Timer(Base):
     __tablename__ = "sla_timers"
     __table_args__ = (
         Index("ix_sla_timers_due", "state", "due_at"),
-        Index("ix_sla_timers_order", "order_id", "state"),
-        # The orders whose overdue escalation fired (督办), a few in a hundred of all timers: the
-        # board asks it of every open order of a reach, from this small index alone (the order's
-        # timers by state read a leaf page of a large index for each; 13,163 a district at 10 M).
-        # Its state and kind again as columns: SQLite reads an index alone only when it holds every
-        # column the query names, those its WHERE implies too.
-        Index("ix_sla_timers_escalated", "order_id", "state", "kind", sqlite_where=ESCALATION_FIRED,
-              postgresql_where=ESCALATION_FIRED),
+        # An order's timers by state, and kind: whether its overdue escalation fired (the board
+        # asks it of every open order of a reach) from this index alone.
+        Index("ix_sla_timers_order_kind", "order_id", "state", "kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,8 +5,8 @@ Revises: 0017_open_special
 Create Date: 2026-12-07 05:30:00.000000
 
 Indexes only; no data changes. The open orders by deadline — city-wide, by unit, by place — now
-end in the id and carry the lanes' columns (paused, extension asked, special groups), and the
-fired overdue escalations have a partial index of their own: the supervisor's board
+end in the id and carry the lanes' columns (paused, extension asked, special groups), and an
+order's timers are indexed by kind too (has its overdue escalation fired): the supervisor's board
 reads its reach's open orders and sorts them into lanes from these indexes alone, not from every
 open order's row and timer. PostgreSQL carries the lanes' columns as INCLUDE columns (its JSON
 cannot be a key), SQLite as keys after the sort, with the status.
@@ -22,7 +22,6 @@ depends_on = None
 
 OPEN_ONLY = "status IN ('accepted', 'dispatched', 'received', 'replied', 'returned', 'visited')"
 LANE_COLUMNS = ['paused', 'extension_requested', 'special_groups']
-ESCALATION_FIRED = "state = 'fired' AND kind = 'overdue_escalation'"
 # name: (the reach's columns, the index it replaces, that index's columns)
 LANES = {
     'ix_orders_open_lanes': ([], 'ix_orders_open_due', ['resolve_by']),
@@ -42,13 +41,14 @@ def upgrade() -> None:
         else:
             op.create_index(name, 'orders', [*keys, *LANE_COLUMNS, 'status'], unique=False, **where)
         op.drop_index(old, table_name='orders')
-    op.create_index('ix_sla_timers_escalated', 'sla_timers', ['order_id', 'state', 'kind'], unique=False,
-                    sqlite_where=sa.text(ESCALATION_FIRED), postgresql_where=sa.text(ESCALATION_FIRED))
+    op.create_index('ix_sla_timers_order_kind', 'sla_timers', ['order_id', 'state', 'kind'], unique=False)
+    op.drop_index('ix_sla_timers_order', table_name='sla_timers')
 
 
 def downgrade() -> None:
     where = {'sqlite_where': sa.text(OPEN_ONLY), 'postgresql_where': sa.text(OPEN_ONLY)}
-    op.drop_index('ix_sla_timers_escalated', table_name='sla_timers')
+    op.create_index('ix_sla_timers_order', 'sla_timers', ['order_id', 'state'], unique=False)
+    op.drop_index('ix_sla_timers_order_kind', table_name='sla_timers')
     for name, (_reach, old, columns) in LANES.items():
         op.create_index(old, 'orders', columns, unique=False, **where)
         op.drop_index(name, table_name='orders')
