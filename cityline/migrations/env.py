@@ -18,6 +18,14 @@ def include_name(name, type_, parent_names) -> bool:
     return not (type_ == "table" and name and name.startswith(search.TABLE))
 
 
+def made_here(object_, name, type_, reflected, compare_to) -> bool:
+    """Whether the check compares ``object_`` on this database: an index spelt for another database
+    (``ddl_if``, as ``orders.models.lanes_index``) is not made here, so not looked for."""
+    wanted = getattr(object_, "_ddl_if", None)
+    return not (type_ == "index" and not reflected and wanted is not None and wanted.dialect is not None
+                and wanted.dialect != context.get_context().dialect.name)
+
+
 def run_migrations_online() -> None:
     engine = make_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
     with engine.connect() as connection:
@@ -29,7 +37,7 @@ def run_migrations_online() -> None:
             # transaction: on the driver's connection, before any) and checked at the end.
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=sqlite,
-                          include_name=include_name)
+                          include_name=include_name, include_object=made_here)
         with context.begin_transaction():
             context.run_migrations()
             if sqlite:

@@ -32,6 +32,24 @@ def open_index(name: str, *columns: str) -> Index:
     """An index of the open orders only: small, and read instead of every order a reach has."""
     return Index(name, *columns, sqlite_where=OPEN_ONLY, postgresql_where=OPEN_ONLY)
 
+# What the board's lanes ask of an open order beside its deadline (queries.board): its clock
+# paused, an extension asked for, its special groups.
+LANE_COLUMNS = ("paused", "extension_requested", "special_groups")
+
+
+def lanes_index(name: str, *reach: str) -> tuple[Index, Index]:
+    """The open orders of a reach (``reach``: its columns, none for the whole city) by deadline,
+    then id (the order of a page by deadline), carrying the lanes' columns: the same index spelt
+    for each database, each made only on its own (``ddl_if``; the migrations' check compares
+    each database with its own, ``migrations/env.py``). PostgreSQL carries them as INCLUDE
+    columns (its JSON has no ordering to be a key); SQLite has no INCLUDE, so they are keys after
+    the sort, with the status, which its planner wants in the index to read nothing else."""
+    keys = (*reach, "resolve_by", "id")
+    return (Index(name, *keys, *LANE_COLUMNS, "status", sqlite_where=OPEN_ONLY).ddl_if(dialect="sqlite"),
+            Index(name, *keys, postgresql_include=list(LANE_COLUMNS),
+                  postgresql_where=OPEN_ONLY).ddl_if(dialect="postgresql"))
+
+
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -56,10 +74,11 @@ class Order(Base):
         # The dispatcher's queue counted from the index alone: new orders but consultations, returns.
         Index("ix_orders_status_kind", "status", "kind"),
         # The board's open orders by deadline (overdue, due soon, nearest first), city-wide, by
-        # unit and by place (a supervisor's reach is its units or its area).
-        open_index("ix_orders_open_due", "resolve_by"),
-        open_index("ix_orders_open_unit_due", "unit_id", "resolve_by"),
-        open_index("ix_orders_open_place_due", "district", "street", "resolve_by"),
+        # unit and by place (a supervisor's reach is its units or its area), each carrying what
+        # sorts an order into the board's lanes, so that the board reads these indexes alone.
+        *lanes_index("ix_orders_open_lanes"),
+        *lanes_index("ix_orders_open_unit_lanes", "unit_id"),
+        *lanes_index("ix_orders_open_place_lanes", "district", "street"),
         # The city-wide open lists newest first, by urgency or any filter of the row (special groups):
         # the open orders read and counted, not every urgent order or every open one sorted.
         open_index("ix_orders_open_received", "received_at"),

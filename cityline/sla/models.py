@@ -23,7 +23,9 @@ class Timer(Base):
     __tablename__ = "sla_timers"
     __table_args__ = (
         Index("ix_sla_timers_due", "state", "due_at"),
-        Index("ix_sla_timers_order", "order_id", "state"),
+        # An order's timers by state, and kind: whether its overdue escalation fired (the board
+        # asks it of every open order of a reach) from this index alone.
+        Index("ix_sla_timers_order_kind", "order_id", "state", "kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

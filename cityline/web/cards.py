@@ -33,6 +33,7 @@ class Cards:
                  local: Callable[[Any], str], iso: Callable[[Any], str], clock_text: Callable[[Clock], str]) -> None:
         self.lang, self.shown, self.t, self.name = lang, shown, t, name
         self.local, self.iso, self.clock_text = local, iso, clock_text
+        self._lane_items: dict[str, Markup] = {}  # a board's order in several lanes, drawn once (a page's)
 
     def _e(self, value: Any) -> str:
         """A value as a template prints it: masked, then escaped (a page's words, codes and names
@@ -65,6 +66,22 @@ class Cards:
         kind = f"{e(self.t('deadline.' + c.kind))} {e(self.local(c.due))} · " if c.kind else ""
         return Markup(f'  <time class="countdown {e(c.state)}"{due} data-kind="{e(c.kind or "")}">{kind}'
                       f'<span class="left">{e(self.clock_text(c))}</span>\n  </time>\n')
+
+    def lane_item(self, o: Any, clock: Clock, unit_names: Mapping[str, str]) -> Markup:
+        """An order as a line of a board lane: number (linked), category, badges, unit, status and
+        its countdown (a board draws a hundred of them, an order often in two lanes)."""
+        if o.number in self._lane_items:
+            return self._lane_items[o.number]
+        e, t = self._e, self.t
+        # The unit right after the badges' line, as the template printed it (the CSS spaces them).
+        unit = f'<span class="meta">{e(unit_names.get(o.unit, o.unit))}</span>' if o.unit else ""
+        item = self._lane_items[o.number] = Markup(
+            f'        <a href="/orders/{e(o.number)}">{e(o.number)}</a>\n'
+            f'        <span class="category">{e(self.name(o.category))}</span>\n'
+            f"        {self.badges(o)}\n"
+            f'{unit}        <span class="status s-{e(o.status)}">{e(t("status." + o.status))}</span>\n'
+            f"        {self.countdown(clock)}\n")
+        return item
 
     def headline(self, o: Any, unit_names: Mapping[str, str]) -> Markup:
         """Number (linked), category, status; then the badges, when received, where, which unit."""

@@ -89,3 +89,27 @@ def test_each_lane_is_its_definition_within_the_reach_and_past_the_reads_bound(s
         assert shown(bounded) == {lane: (want[lane][0], count)
                                   for lane, (_, count) in expected(sessions, reach, 4, 5).items()}
         assert all(count.more for _, count in bounded.values())
+
+
+def test_a_reach_of_several_ways_counts_each_order_once(sessions):
+    """Each way into a reach (its units, each of its places) is read on its own and their orders
+    joined: an order both of a unit and of a place of the reach is one order of its lanes."""
+    add_units(sessions)
+    add_orders(sessions)
+    with read_transaction(sessions) as session:
+        ids = {u.code: u.id for u in session.scalars(select(Unit))}
+    district = OrderFilter(reach_units=frozenset({ids["SH-JA-CJD"], ids["SH-JA-JNL"]}),
+                           reach_places=frozenset({("静安区", None)}))
+    streets = OrderFilter(reach_units=frozenset(),  # places only, two of them
+                          reach_places=frozenset({("静安区", "曹家渡街道"), ("静安区", "江宁路街道")}))
+    units = OrderFilter(reach_units=frozenset({ids["SH-WJW"], ids["SH-JA-JNL"]}))  # units only
+    for reach in (district, streets, units):
+        want = expected(sessions, reach, 4)
+        with read_transaction(sessions) as session:
+            assert shown(queries.board(session, reach, NOW, SOON, 4)) == want
+    with read_transaction(sessions) as session:
+        assert shown(queries.board(session, OrderFilter(reach_units=frozenset()), NOW, SOON, 4)) == {
+            lane: ([], 0) for lane in BOARD_LANES}  # a reach of nothing
+        # Every order of a lane once, however many ways lead to it.
+        for found, count in queries.board(session, district, NOW, SOON, 100).values():
+            assert int(count) == len(found) == len({o.number for o in found})

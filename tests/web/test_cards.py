@@ -59,3 +59,15 @@ def test_a_countdown_only_while_a_clock_runs():
     running = cards.countdown(Clock("resolve", NOW + timedelta(hours=2), 7200, "due_soon"))
     assert 'class="countdown due_soon"' in running and 'data-kind="resolve"' in running
     assert 'datetime="2026-03-02T11:00:00+00:00"' in running and "剩余 2小时" in running
+
+
+def test_a_board_lane_line_is_masked_escaped_and_drawn_once_a_page():
+    cards, running = cards_in("zh"), Clock("resolve", NOW + timedelta(hours=2), 7200, "due_soon")
+    line = cards.lane_item(order(), running, {"SH-JA": "静安区 <城运中心>"})
+    assert '<a href="/orders/20260302-00001">20260302-00001</a>' in line
+    assert '<span class="meta">静安区 &lt;城运中心&gt;</span>' in line and 'class="countdown due_soon"' in line
+    assert '<span class="badge group">' in line and '<span class="status s-accepted">' in line
+    assert '<span class="meta">' not in cards_in("zh").lane_item(order(unit=None), running, {})  # no unit, no name
+    # The same order in another lane of the page: the line drawn before (a new page draws anew).
+    assert cards.lane_item(order(), running, {"SH-JA": "another name"}) is line
+    assert "another name" in cards_in("zh").lane_item(order(), running, {"SH-JA": "another name"})
