@@ -21,7 +21,11 @@ def test_shipped_vectors_are_the_models_own():
     texts = starter_texts()[::250]
     fresh = semantic.embed_passages(texts)
     shipped = np.vstack([semantic.shipped()[semantic.digest(t)] for t in texts])
-    assert np.allclose(fresh, shipped, atol=1e-5)
+    # The same text's vector, not bit for bit: the model's kernels take other SIMD paths on other
+    # processors (seen: components 1.7e-3 apart, cosine 0.99995), while another starter text's
+    # vector is at most ~0.94 alike. So the same direction, to four nines.
+    cosines = (fresh * shipped).sum(axis=1) / (np.linalg.norm(fresh, axis=1) * np.linalg.norm(shipped, axis=1))
+    assert cosines.min() > 0.9999, cosines
 
 
 @pytest.mark.skipif(not semantic.available(), reason="the model does not run on this machine")
