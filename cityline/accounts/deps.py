@@ -104,7 +104,7 @@ def _principal(session: Session, request: Request, now: datetime) -> tuple[Princ
     live = accounts.principal_from_cookie(session, cookie, now) if cookie else None
     if live is None:
         raise Unauthorized("sign in (POST /api/auth/login) or send an API token")
-    principal, csrf = live
+    principal, csrf = live.principal, live.csrf
     if request.method not in SAFE_METHODS and request.headers.get("x-csrf-token") != csrf:
         raise Forbidden("missing or wrong X-CSRF-Token header for this session")
     return principal, None

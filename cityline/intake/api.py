@@ -203,12 +203,18 @@ def duplicates(number: str, d: D) -> list[dict]:
 def queue(d: D, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[dict]:
     """Orders waiting for a dispatcher (new ones the catalogue was unsure of, and returns),
     most urgent first, each with its likely units and possible duplicates."""
+    return [dict(card, order=card["order"].model_dump(mode="json")) for card in queue_cards(d, limit)]
+
+
+def queue_cards(d: Deps, limit: int) -> list[dict]:
+    """The queue as its page shows it: each order's view (an ``OrderRead``, not yet JSON), likely
+    units and possible duplicates."""
     d.require("orders:dispatch")
     reach = reach_filter(d)
     with read_transaction(d.sessions) as session:
         waiting = queries.waiting_for_dispatch(session, reach, limit)
         views, duplicates = describe_many(session, waiting), duplicates_of(session, waiting, reach=reach)
-        return [{"order": view.model_dump(mode="json"),
+        return [{"order": view,
                  "suggested_units": [c.__dict__ for c in suggest_units(
                      session, order.category, order.district, order.street)],
                  "duplicates": found}

@@ -9,7 +9,6 @@ from fastapi import Request
 
 from cityline.accounts import service as accounts
 from cityline.accounts.deps import SESSION_COOKIE, Deps, deny
-from cityline.accounts.models import Unit
 from cityline.db import read_transaction, utcnow
 from cityline.web.rules import pick_language
 
@@ -54,10 +53,7 @@ def visitor_of(request: Request) -> Visitor | None:
     state = request.app.state
     with read_transaction(state.sessions) as session:
         live = accounts.principal_from_cookie(session, cookie, utcnow())
-        if live is None:
-            return None
-        principal, csrf = live
-        unit = session.get(Unit, principal.unit_id) if principal.unit_id else None
-        code, name = (unit.code, unit.name) if unit else (None, None)
-    deps = Deps(sessions=state.sessions, vault=state.vault, principal=principal, app_state=state)
-    return Visitor(deps=deps, csrf=csrf, unit=code, unit_name=name)
+    if live is None:
+        return None
+    deps = Deps(sessions=state.sessions, vault=state.vault, principal=live.principal, app_state=state)
+    return Visitor(deps=deps, csrf=live.csrf, unit=live.unit_code, unit_name=live.unit_name)

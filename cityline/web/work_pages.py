@@ -115,8 +115,7 @@ def queue(request: Request) -> Response:
     if isinstance(v, Response):
         return v
     limit = cards_asked(request)
-    items = intake_api.queue(v.deps, limit=limit)
-    waiting = [dict(item, order=OrderRead.model_validate(item["order"])) for item in items]
+    waiting = intake_api.queue_cards(v.deps, limit)
     with read_transaction(v.deps.sessions) as session:
         reasons = queries.return_reasons(session, [w["order"].number for w in waiting
                                                    if w["order"].status == "returned"])
