@@ -213,7 +213,7 @@ def principal(session: Session, name: str, roles: list[str], unit_id: int | None
 def _principal(session: Session, name: str, roles: list[str], unit_id: int | None, unit: Any, kind: str) -> Principal:
     """The principal of ``unit`` (a Unit or a row with its parent_id, district and street; None: no unit)."""
     is_root = unit is None or unit.parent_id is None
-    subtree = frozenset(descendant_ids(session, unit_id)) if unit is not None and unit_id else frozenset()
+    subtree = descendant_ids(session, unit_id) if unit is not None and unit_id else frozenset()
     reach, places = reach_of(frozenset(roles), is_root, subtree, unit.district if unit else None,
                              unit.street if unit else None)
     return Principal(name=name, roles=frozenset(roles), unit_id=unit_id, reach=reach, places=places, kind=kind)

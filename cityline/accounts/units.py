@@ -28,8 +28,23 @@ def _children(session: Session) -> dict[int | None, list[int]]:
     return children
 
 
-# Every request's reach walks the tree: kept between requests, read again when a unit changes.
-_tree = Cached(_children, "units")
+class _Tree:
+    """The units' tree, each unit's subtree worked out once: every request's reach asks for its
+    unit's (the city's root has every unit below it)."""
+
+    def __init__(self, children: dict[int | None, list[int]]) -> None:
+        self.children = children
+        self._subtrees: dict[int, frozenset[int]] = {}
+
+    def subtree(self, unit_id: int) -> frozenset[int]:
+        found = self._subtrees.get(unit_id)
+        if found is None:
+            found = self._subtrees[unit_id] = frozenset(_below(self.children, unit_id))
+        return found
+
+
+# Kept between requests, read again when a unit changes.
+_tree = Cached(lambda session: _Tree(_children(session)), "units")
 
 
 # A page of orders names their units by code.
@@ -41,9 +56,9 @@ def unit_codes(session: Session) -> dict[int, str]:
     return _codes_by_id.get(session)
 
 
-def descendant_ids(session: Session, unit_id: int) -> set[int]:
+def descendant_ids(session: Session, unit_id: int) -> frozenset[int]:
     """The unit and every unit below it (a handler sees its own and its sub-units' orders)."""
-    return _below(_tree.get(session), unit_id)
+    return _tree.get(session).subtree(unit_id)
 
 
 def _below(children: dict[int | None, list[int]], unit_id: int) -> set[int]:
