@@ -1,8 +1,8 @@
 """The briefing read from a copy of the export elsewhere — an object store (an S3 server in
-this process, spoken to by pyarrow's own S3 client), or a ``file://`` URI for Spark, whose
-Hadoop connectors for object stores are not installed here — is the briefing of the local
-export, to the last figure; such an export is read-only, and a location that cannot be read is
-said so."""
+this process, spoken to by pyarrow's own S3 client; Spark, whose Hadoop connectors for object
+stores are not installed here, reads a ``file://`` URI in test_spark.py) — is the briefing of
+the local export, to the last figure; such an export is read-only, and a location that cannot
+be read is said so."""
 
 from __future__ import annotations
 
@@ -42,14 +42,6 @@ def test_the_briefing_of_an_export_copied_to_s3_is_the_local_one(small_city, s3)
         found = build_briefing(remote, DAY, now=NOW, engine="duckdb")
         assert expected.as_json()["issues"] and found.as_json() == expected.as_json()
         assert (found.curve, found.districts) == (expected.curve, expected.districts)
-
-
-def test_the_briefing_on_spark_of_an_export_at_a_uri_is_the_local_one(spark, small_city):
-    remote = Dataset(f"file://{small_city.dataset.folder.absolute()}")
-    files = remote.files(date(2020, 1, 1), DAY)
-    assert files and all(remote.uri(f).startswith("file:///") for f in files)
-    expected = build_briefing(small_city.dataset, DAY, now=NOW, engine="duckdb")
-    assert build_briefing(remote, DAY, now=NOW, engine="spark").as_json() == expected.as_json()
 
 
 def test_an_export_at_a_uri_is_read_only(small_city, tmp_path):
