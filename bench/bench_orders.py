@@ -1,11 +1,15 @@
 """Orders created per second through the API and through bulk import, on SQLite and PostgreSQL.
 
-Each figure is measured twice in the same run: on an empty database (the
-baseline) and with --stored orders already in it (1 M by default), and the
-ratio loaded/empty is printed. The API is real HTTP to uvicorn on 127.0.0.1,
-with triage classifying each new order as it would for an operator.
+Each figure is measured twice in the same run: on an empty database (the city's units only:
+the baseline) and on a copy of ``bench_reads.py``'s store of ``--stored`` orders (1 M by
+default: a year of orders, open ones with their deadlines and timers, the text index), built
+there by that script's code when ``--data`` lacks it and kept for later runs; the ratio
+loaded/empty is printed. The API is real HTTP to uvicorn on 127.0.0.1, one client sending the
+next order when the last is answered, triage classifying each as it would for an operator; the
+import is of rows with their labels (no triage). PostgreSQL runs durably for both (the store's
+cluster commits asynchronously while it is built; its copies here do not).
 
-    .venv/bin/python bench/bench_orders.py [--stored 1000000] [--api-orders 1000] [--import-rows 20000]
+    .venv/bin/python bench/bench_orders.py --data /var/tmp/reads [--stored 1000000] [--api-orders 1000] [--import-rows 20000]
 """
 
 from __future__ import annotations
@@ -13,10 +17,13 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import shutil
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +33,7 @@ from sqlalchemy import func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import bench_reads  # noqa: E402
 from cityline.accounts.service import create_token  # noqa: E402
 from cityline.api import create_app  # noqa: E402
 from cityline.db import make_engine, make_sessionmaker, transaction  # noqa: E402
@@ -114,40 +122,83 @@ def import_rate(sessions, vault, rows: int, tag: str, folder: Path) -> tuple[flo
     return rows / (time.perf_counter() - began), os.getloadavg()[0]
 
 
-def run_backend(name: str, url: str, args, folder: Path) -> list[tuple[str, tuple[float, float], tuple[float, float]]]:
+@contextmanager
+def database(db: str, stored: int, data: Path, folder: Path) -> Iterator[str]:
+    """The URL of a fresh database: with the city's units alone (``stored`` 0), or a copy of
+    bench_reads' store of ``stored`` orders; removed after."""
+    if db == "sqlite":
+        path = folder / f"orders-{stored}.db"
+        if stored:
+            engine, _ = bench_reads.open_store(db, stored, data)
+            engine.dispose()  # its write-ahead log folded into the file before the copy
+            shutil.copyfile(data / f"reads-sqlite-{stored}.db", path)
+        else:
+            empty(f"sqlite:///{path}")
+        try:
+            yield f"sqlite:///{path}"
+        finally:
+            path.unlink()
+    elif not stored:
+        server = ThrowawayPostgres()
+        try:
+            url = create_database(server.start(), "bench")
+            empty(url)
+            yield url
+        finally:
+            server.stop()
+    else:
+        engine, cluster = bench_reads.open_store(db, stored, data)
+        engine.dispose()  # a template database is copied only while no one is connected to it
+        admin = make_engine(cluster.url).execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.exec_driver_sql("DROP DATABASE IF EXISTS bench_orders")
+                conn.exec_driver_sql("CREATE DATABASE bench_orders TEMPLATE postgres")
+                conn.exec_driver_sql("ALTER DATABASE bench_orders SET synchronous_commit = on")
+            yield cluster.url.rsplit("/", 1)[0] + "/bench_orders"
+        finally:
+            with admin.connect() as conn:
+                conn.exec_driver_sql("DROP DATABASE IF EXISTS bench_orders WITH (FORCE)")
+            admin.dispose()
+            cluster.stop()
+
+
+def empty(url: str) -> None:
+    """The schema and the city's units, as the store has them."""
     engine = make_engine(url)
     create_all(engine)
-    sessions, vault = make_sessionmaker(engine), Vault("bench")
-    empty = (api_rate(sessions, vault, args.api_orders), import_rate(sessions, vault, args.import_rows, "a", folder))
-    began = time.perf_counter()
-    preload(sessions, args.stored)
-    print(f"  [{name}] preloaded {args.stored:,} orders in {time.perf_counter() - began:.0f} s", flush=True)
-    loaded = (api_rate(sessions, vault, args.api_orders), import_rate(sessions, vault, args.import_rows, "b", folder))
+    bench_reads.units(engine)
     engine.dispose()
+
+
+def run_backend(name: str, db: str, args, folder: Path) -> list[tuple[str, tuple[float, float], tuple[float, float]]]:
+    measured = []
+    for stored in (0, args.stored):
+        with database(db, stored, args.data, folder) as url:
+            engine = make_engine(url)
+            sessions, vault = make_sessionmaker(engine), Vault("bench")
+            measured.append((api_rate(sessions, vault, args.api_orders),
+                             import_rate(sessions, vault, args.import_rows, f"{db}-{stored}", folder)))
+            engine.dispose()
+    (empty, loaded) = measured
     return [(f"{name} API (HTTP, with triage)", empty[0], loaded[0]),
             (f"{name} bulk import", empty[1], loaded[1])]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True, help="bench_reads.py's folder of stores (built when missing)")
     parser.add_argument("--stored", type=int, default=1_000_000)
     parser.add_argument("--api-orders", type=int, default=1000)
     parser.add_argument("--import-rows", type=int, default=20_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args()
+    print(f"cores {os.cpu_count()}, load average at start {os.getloadavg()[0]:.2f}", flush=True)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
         for backend in args.backends.split(","):
-            if backend == "sqlite":
-                results += run_backend("SQLite", f"sqlite:///{folder / 'bench.db'}", args, folder)
-            else:
-                server = ThrowawayPostgres()
-                try:
-                    url = create_database(server.start(), "bench")
-                    results += run_backend("PostgreSQL", url, args, folder)
-                finally:
-                    server.stop()
+            name = "SQLite" if backend == "sqlite" else "PostgreSQL"
+            results += run_backend(name, backend, args, Path(tmp))
     print(f"\norders per second (empty database = baseline; loaded = {args.stored:,} orders stored), "
           f"each with the load average beside it ({os.cpu_count()} cores)")
     print(f"{'path':<34}{'empty':>10}{'(load)':>8}{'loaded':>10}{'(load)':>8}{'loaded/empty':>14}")
