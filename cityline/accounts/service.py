@@ -207,10 +207,10 @@ def list_tokens(session: Session) -> list[ApiToken]:
 
 def principal(session: Session, name: str, roles: list[str], unit_id: int | None, kind: str) -> Principal:
     unit = session.get(Unit, unit_id) if unit_id else None
-    return _principal(session, name, roles, unit_id, unit, kind)
+    return _principal_at(session, name, roles, unit_id, unit, kind)
 
 
-def _principal(session: Session, name: str, roles: list[str], unit_id: int | None, unit: Any, kind: str) -> Principal:
+def _principal_at(session: Session, name: str, roles: list[str], unit_id: int | None, unit: Any, kind: str) -> Principal:
     """The principal of ``unit`` (a Unit or a row with its parent_id, district and street; None: no unit)."""
     is_root = unit is None or unit.parent_id is None
     subtree = descendant_ids(session, unit_id) if unit is not None and unit_id else frozenset()
@@ -285,7 +285,7 @@ def principal_from_cookie(session: Session, cookie: str, now: datetime) -> LiveS
     if row is None or row.expires_at <= now or not row.active:
         return None
     unit = row if row.code is not None else None
-    return LiveSession(_principal(session, row.username, row.roles, row.unit_id, unit, "user"), row.csrf_token,
+    return LiveSession(_principal_at(session, row.username, row.roles, row.unit_id, unit, "user"), row.csrf_token,
                        row.code, row.name)
 
 
