@@ -8,8 +8,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from cityline.accounts import service
-from cityline.accounts.models import ApiToken
+from cityline.accounts.models import ApiToken, User, WebSession
 from cityline.accounts.rules import ROLES
+from cityline.accounts.units import upsert_unit
 from cityline.api import create_app
 from cityline.db import read_transaction, transaction, utcnow
 from tests.conftest import make_token
@@ -38,6 +39,28 @@ def test_cookie_session_needs_csrf_for_changes(app):
         assert browser.get("/api/auth/me").json()["roles"] == ["operator"]
         browser.post("/api/auth/logout")
         assert browser.get("/api/orders").status_code == 401
+
+
+def test_a_session_past_its_time_or_of_an_inactive_user_lets_no_one_in(app, sessions):
+    with transaction(sessions) as session:
+        upsert_unit(session, {"code": "SH", "name": "市热线", "kind": "centre"})
+        upsert_unit(session, {"code": "SH-JA", "name": "静安区城运中心", "kind": "centre", "parent_code": "SH",
+                                      "district": "静安区"})
+        service.create_user(session, "zhao.handler", PASSWORD, ["unit_handler"], unit="SH-JA", actor="test")
+    with TestClient(app, follow_redirects=False) as browser:
+        browser.post("/api/auth/login", json={"username": "zhao.handler", "password": PASSWORD}).raise_for_status()
+        assert browser.get("/api/auth/me").json()["unit"] == "SH-JA"
+        assert "静安区城运中心" in browser.get("/inbox").text  # the page names the visitor's unit
+        for stale in (update(WebSession).values(expires_at=utcnow() - timedelta(seconds=1)),
+                      update(User).where(User.username == "zhao.handler").values(active=False)):
+            with transaction(sessions) as session:
+                session.execute(stale)
+            assert browser.get("/api/auth/me").status_code == 401
+            assert browser.get("/inbox").headers["location"].startswith("/login")
+            with transaction(sessions) as session:  # live again, for the next way of being stale
+                session.execute(update(WebSession).values(expires_at=utcnow() + timedelta(hours=1)))
+                session.execute(update(User).values(active=True))
+            assert browser.get("/api/auth/me").status_code == 200
 
 
 def test_repeated_failures_lock_the_account_and_are_audited(app, sessions):
