@@ -323,9 +323,18 @@ def list_orders(session: Session, f: OrderFilter, *, page: int = 1, page_size: i
         .order_by(*order)
         .limit(page_size + 1)  # one more than shown: is there a next page?
     )
-    query = query.where(_after(after)) if after is not None else query.offset((page - 1) * page_size)
     if narrowed.page is not None:  # first: the candidate test goes before the LIKE, which reads the row
         query = query.where(narrowed.page)
+    if after is not None:
+        query = query.where(_after(after))
+    elif page > 1:
+        # A page deep in the list: its orders found first by id alone, along the index the list is
+        # sorted by, then read whole. Skipped whole, the orders before it were each read and joined
+        # to their unit and merge target (PostgreSQL carried page 200's 10,000 whole rows through its
+        # parallel workers: 45 ms).
+        skipped = select(Order.id) if narrowed.page is None else select(Order.id).where(narrowed.page)
+        page_ids = filtered(skipped, f).order_by(*order).offset((page - 1) * page_size).limit(page_size + 1)
+        query = query.where(Order.id.in_(page_ids))
     rows = list(session.execute(filtered(query, f)))
     last = rows[page_size - 1][0] if len(rows) > page_size else None
     following = Cursor(sort, last.resolve_by if sort == "deadline" else last.received_at, last.id) if last else None

@@ -213,6 +213,22 @@ def test_answer_records_the_knowledge_article_version(client):
     assert (event["action"], event["data"]["article"], event["data"]["article_version"]) == ("answer", "KB-MASK-01", 3)
 
 
+def test_a_page_by_number_is_its_slice_of_the_whole_list(client, sessions):
+    """A page asked by number (its orders' ids found first, then read) is the list's own slice,
+    with a filter, a text search and either sort; past the last page, nothing."""
+    add_units(sessions)
+    for i in range(9):  # ties of received_at among them, and two categories
+        create(client, received_at=f"2020-01-2{min(i, 6)}T10:00:00", urgency="normal", kind="report",
+               special_groups=[], category="GEN.HOUSING" if i % 3 else "GEN.SAFETY",
+               text=f"路灯不亮第{i}单" if i % 2 else f"楼上噪音第{i}单")
+    for params in ({}, {"category": "GEN.HOUSING"}, {"q": "路灯"}, {"sort": "deadline"}, {"q": "噪音", "sort": "deadline"}):
+        whole = [o["number"] for o in client.get("/api/orders", params={**params, "page_size": 50}).json()["items"]]
+        assert len(whole) >= 4, params
+        for page in (2, 3, 5, 9):
+            shown = client.get("/api/orders", params={**params, "page_size": 2, "page": page}).json()["items"]
+            assert [o["number"] for o in shown] == whole[(page - 1) * 2:page * 2], (params, page)
+
+
 def test_the_list_reads_on_by_cursor_and_counts_up_to_a_limit(client, sessions):
     """Keyset pages: following ``next`` gives every order once, in the order ``page=`` gives them
     (ties of received_at broken by id), with the filters kept; a cursor not of this list is 422."""

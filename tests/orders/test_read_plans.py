@@ -1,7 +1,7 @@
 """The console's reads use an index, never a full scan of orders, on SQLite and PostgreSQL.
 
 Each read runs for real (the queue, the inbox, the board, the order list with each filter and
-its next page by cursor, the bounded counts); every statement it sends is caught on the engine
+its next page by cursor or by number, the bounded counts); every statement it sends is caught on the engine
 and explained with the same parameters. A stored year of a city's orders is millions of rows:
 a read that scans them all is the slowness bench/bench_reads.py measures, caught here on a
 handful.
@@ -77,6 +77,7 @@ def reads(session: Session, everyone: OrderFilter, district: OrderFilter, street
         rows, _total, following = queries.list_orders(session, f, page_size=1)
         if following:  # the next page, from the cursor
             queries.list_orders(session, f, page_size=1, after=following)
+        queries.list_orders(session, f, page_size=1, page=2)  # a page by number: its orders' ids found first
 
 
 def statements(sessions, run: Callable[[Session], None]) -> list[tuple[str, object]]:
