@@ -228,21 +228,28 @@ def _deadline_order(f: OrderFilter) -> tuple:
 # More: the page reads the newest orders' index; where the candidates are dense (SEARCH_DENSE of
 # the orders or more, judged from the ids of the first SEARCH_FEW + 1 read, in the index's order
 # of ids) as without the index, finding its 50 within the first few thousand; else, on SQLite,
-# asking of each id whether it is a candidate (a set made once) before its row is read. The count confirms the
-# candidates up to COUNT_LIMIT, or is the index's own when the index alone decides (a search of
-# one bigram: ``search.index_decides``). The LIKE of ``filtered`` confirms every order shown or counted.
+# asking of each id whether it is a candidate (a set made once) before its row is read; on
+# PostgreSQL, which reads an order's row to know its id, reading the candidates themselves where
+# they are fewer than the newest orders the page would read (``_reads_candidates``). The count
+# confirms the candidates up to COUNT_LIMIT, or is the index's own when the index alone decides (a
+# search of one bigram: ``search.index_decides``). The LIKE of ``filtered`` confirms every order
+# shown or counted.
 SEARCH_FEW = 2_000
 SEARCH_DENSE = 0.02
+# PostgreSQL: reading one candidate (its row in the index table, then its order by id) costs about
+# this many orders read newest first (each tested by the LIKE), measured at 1 M stored.
+CANDIDATE_COST = 5
 
 
 @dataclass(frozen=True)
 class Narrowed:
     """What a search adds beside its LIKE: to the page's query, to the count's (None: nothing),
-    or the count's whole query (``counted``: the index's own)."""
+    or the count's whole query (``counted``: the index's own), or the count itself (``total``)."""
 
     page: ColumnElement[bool] | None = None
     count: ColumnElement[bool] | None = None
     counted: Select | None = None
+    total: Count | None = None
 
 
 def _among(dialect: str, ids: list[int]) -> ColumnElement[bool]:
@@ -254,7 +261,16 @@ def _among(dialect: str, ids: list[int]) -> ColumnElement[bool]:
     return Order.id.in_(select(values.c.value))
 
 
-def narrowed_search(session: Session, f: OrderFilter) -> Narrowed:
+def _reads_candidates(session: Session, found: int, first: int, last: int, page_size: int = 50) -> bool:
+    """PostgreSQL: whether a page reads fewer rows through the candidates (all of them, each
+    ``CANDIDATE_COST``) than through the newest orders (``page_size`` matches among them), the
+    candidates' density judged from ``found`` of them spanning the ids ``first`` to ``last``."""
+    density = found / (last - first + 1)
+    newest = session.scalar(select(func.max(Order.id))) or 0
+    return density * newest * CANDIDATE_COST < page_size / density
+
+
+def narrowed_search(session: Session, f: OrderFilter, count_limit: int | None = None) -> Narrowed:
     """How the text index narrows the search of ``f`` (``filtered``: the orders whose text or
     address holds ``f.text``, or numbered it): to the orders holding every bigram of it, and the
     order numbered so. Nothing for a search without a bigram (one character, punctuation)."""
@@ -264,8 +280,11 @@ def narrowed_search(session: Session, f: OrderFilter) -> Narrowed:
         return Narrowed()
     dialect = session.get_bind().dialect.name
     candidates = search.candidates(dialect, search.match_text(dialect, wanted))
-    found = list(session.scalars(candidates.limit(SEARCH_FEW + 1)))
     numbered = list(session.scalars(select(Order.id).where(Order.number == text)))
+    decides = not numbered and search.index_decides(text, dialect) and replace(f, text=None) == OrderFilter()
+    if decides and dialect == "postgresql":
+        return _counted_by_index(session, candidates, count_limit or COUNT_LIMIT)
+    found = list(session.scalars(candidates.limit(SEARCH_FEW + 1)))
     if len(found) <= SEARCH_FEW:
         among = _among(dialect, sorted({*found, *numbered}))
         return Narrowed(among, among)
@@ -275,13 +294,41 @@ def narrowed_search(session: Session, f: OrderFilter) -> Narrowed:
     tested = (Order.id + literal_column("0")).in_(candidates)
     if numbered:
         held, tested = or_(held, Order.id.in_(numbered)), or_(tested, Order.id.in_(numbered))
+    if dialect == "postgresql":
+        # PostgreSQL reads an order's row to know its id (its index holds where the row is): a test
+        # of each id saves it nothing, and its planner may run the index's query again for each
+        # order. So the page reads either the newest orders or the candidates, joined by id (not
+        # with a number beside them: that OR cannot be a join).
+        sparse = not numbered and _reads_candidates(session, len(found), min(found), max(found))
+        return Narrowed(held if sparse else None, held)
     dense = len(found) >= SEARCH_DENSE * (max(found) - min(found) + 1)
-    # PostgreSQL reads an order's row to know its id (its index holds where the row is): the test
-    # saves it nothing, and its planner may run the index's query again for each order.
-    page = None if dense or dialect == "postgresql" else tested
-    if not numbered and search.index_decides(text, dialect) and replace(f, text=None) == OrderFilter():
+    page = None if dense else tested
+    if decides:
         return Narrowed(page, counted=candidates)
     return Narrowed(page, held)
+
+
+def _counted_by_index(session: Session, candidates: Select, limit: int) -> Narrowed:
+    """PostgreSQL, a search the index alone decides: its candidates read once, up to ``limit`` + 1
+    of them (SEARCH_FEW + 1 at least), give the count, their ids when few and their density (the ids they span) — where a
+    first read of SEARCH_FEW + 1 to judge them and another to count them read the first ones
+    twice (a common word: 2,001 and 10,001 rows of the index table, each row on a page of its own
+    for a middling one)."""
+    read = candidates.limit(max(limit, SEARCH_FEW) + 1).subquery()
+    ids = read.c.order_id
+    found, first, last, few = session.execute(select(
+        func.count(), func.min(ids), func.max(ids),
+        case((func.count() <= SEARCH_FEW, func.array_agg(ids))))).one()
+    total = Count(min(found, limit), found > limit)
+    if found <= SEARCH_FEW:
+        return Narrowed(_among("postgresql", sorted(few or [])), total=total)
+    held = Order.id.in_(candidates)
+    return Narrowed(held if _reads_candidates(session, found, first, last) else None, total=total)
+
+
+def _paged(query: Select, page: int, page_size: int, after: Cursor | None) -> Select:
+    """``query`` from the cursor ``after``, else from the page numbered ``page``."""
+    return query.where(_after(after)) if after is not None else query.offset((page - 1) * page_size)
 
 
 # The merge target of a listed order. Made once: an alias builds a proxy of every column of
@@ -298,7 +345,7 @@ def list_orders(session: Session, f: OrderFilter, *, page: int = 1, page_size: i
         raise Invalid("the cursor belongs to another sort order",
                       [FieldError("cursor", f"a cursor of sort={after.sort}, asked with sort={sort}")])
     order = _deadline_order(f) if sort == "deadline" else (Order.received_at.desc(), Order.id.desc())
-    narrowed = narrowed_search(session, f) if f.text else Narrowed()
+    narrowed = narrowed_search(session, f, count_limit) if f.text else Narrowed()
     counted = filtered(select(Order.id), f)
     if narrowed.count is not None:
         counted = counted.where(narrowed.count)
@@ -312,7 +359,7 @@ def list_orders(session: Session, f: OrderFilter, *, page: int = 1, page_size: i
         # walked the open orders by time and read each one. By deadline, the deadline index alone
         # counts them (ordered, PostgreSQL would sort them by id too).
         counted = counted.order_by(*order)
-    total = count_of(session, counted, count_limit)
+    total = narrowed.total if narrowed.total is not None else count_of(session, counted, count_limit)
     target = _TARGET
     query = (
         # The unit and the merge target also as objects: held by the rows, they answer the lookups
@@ -323,19 +370,28 @@ def list_orders(session: Session, f: OrderFilter, *, page: int = 1, page_size: i
         .order_by(*order)
         .limit(page_size + 1)  # one more than shown: is there a next page?
     )
-    if narrowed.page is not None:  # first: the candidate test goes before the LIKE, which reads the row
-        query = query.where(narrowed.page)
-    if after is not None:
-        query = query.where(_after(after))
-    elif page > 1:
-        # A page deep in the list: its orders found first by id alone, along the index the list is
-        # sorted by, then read whole. Skipped whole, the orders before it were each read and joined
-        # to their unit and merge target (PostgreSQL carried page 200's 10,000 whole rows through its
-        # parallel workers: 45 ms).
-        skipped = select(Order.id) if narrowed.page is None else select(Order.id).where(narrowed.page)
-        page_ids = filtered(skipped, f).order_by(*order).offset((page - 1) * page_size).limit(page_size + 1)
-        query = query.where(Order.id.in_(page_ids))
-    rows = list(session.execute(filtered(query, f)))
+    if narrowed.page is not None and session.get_bind().dialect.name == "postgresql":
+        # The page's orders chosen among the candidates by id first, then read with their unit and
+        # merge target: PostgreSQL takes a search's candidates for a few rows, and joined those to
+        # every candidate before sorting (2,001 lookups of each where 51 were wanted).
+        keys = filtered(_paged(select(Order.id).where(narrowed.page).order_by(*order).limit(page_size + 1),
+                               page, page_size, after), f)
+        query = query.where(_among("postgresql", list(session.scalars(keys))))
+    else:
+        if narrowed.page is not None:  # first: the candidate test goes before the LIKE, which reads the row
+            query = query.where(narrowed.page)
+        if after is not None:
+            query = query.where(_after(after))
+        elif page > 1:
+            # A page deep in the list: its orders found first by id alone, along the index the list is
+            # sorted by, then read whole. Skipped whole, the orders before it were each read and joined
+            # to their unit and merge target (PostgreSQL carried page 200's 10,000 whole rows through its
+            # parallel workers: 45 ms).
+            skipped = select(Order.id) if narrowed.page is None else select(Order.id).where(narrowed.page)
+            page_ids = filtered(skipped, f).order_by(*order).offset((page - 1) * page_size).limit(page_size + 1)
+            query = query.where(Order.id.in_(page_ids))
+        query = filtered(query, f)
+    rows = list(session.execute(query))
     last = rows[page_size - 1][0] if len(rows) > page_size else None
     following = Cursor(sort, last.resolve_by if sort == "deadline" else last.received_at, last.id) if last else None
     return rows[:page_size], total, following
