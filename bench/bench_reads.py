@@ -260,8 +260,10 @@ WHERE o.id BETWEEN :first AND :last AND o.resolve_by IS NOT NULL
 
 
 def ensure_indexes(engine: Engine) -> None:
-    """The indexes the models declare and no other: created where the stored copy lacks them,
-    dropped where the models no longer have them (a store built before follows the schema)."""
+    """The tables and indexes the models declare and no other index: created where the stored copy
+    lacks them, dropped where the models no longer have them (a store built before follows the
+    schema)."""
+    metadata().create_all(engine, checkfirst=True)  # a table the models gained since the store was built
     stored = inspect(engine)
     for table in metadata().sorted_tables:  # every domain's models imported (the timers' too)
         declared = {index.name for index in table.indexes}

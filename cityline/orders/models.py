@@ -52,6 +52,8 @@ def lanes_index(name: str, *reach: str) -> tuple[Index, Index]:
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# The longest search whose count is remembered (SearchCount): longer ones are rare, and counted.
+SEARCH_COUNT_TEXT = 200
 
 
 class Order(Base):
@@ -194,3 +196,15 @@ class OrderSequence(Base):
 
     day: Mapped[str] = mapped_column(String(8), primary_key=True)
     last: Mapped[int] = mapped_column(default=0)
+
+
+class SearchCount(Base):
+    """How many orders a search of the whole order list (its text alone, city-wide) is known to find
+    at least: what a count that stopped at its limit found (orders/queries.py). Orders are never
+    deleted and their text, address and number never change, so a search finds at least as many
+    orders later as it found once, and a common word's "10000+" need not be counted again."""
+
+    __tablename__ = "search_counts"
+
+    text: Mapped[str] = mapped_column(String(SEARCH_COUNT_TEXT), primary_key=True)
+    at_least: Mapped[int] = mapped_column(BigInteger)

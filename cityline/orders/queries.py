@@ -26,6 +26,7 @@ from sqlalchemy import (
     union,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -34,7 +35,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from cityline.accounts.models import Unit
 from cityline.errors import FieldError, Invalid
 from cityline.orders import search
-from cityline.orders.models import Order, OrderEvent
+from cityline.orders.models import SEARCH_COUNT_TEXT, Order, OrderEvent, SearchCount
 from cityline.orders.rules import OPEN, WITHDRAWN
 from cityline.sla.models import Timer
 from cityline.sla.rules import OVERDUE_ESCALATION
@@ -326,6 +327,25 @@ def _counted_by_index(session: Session, candidates: Select, limit: int) -> Narro
     return Narrowed(held if _reads_candidates(session, found, first, last) else None, total=total)
 
 
+def _remembers(session: Session, f: OrderFilter) -> bool:
+    """Whether the count of ``f`` is remembered (SearchCount): a search by text alone, city-wide
+    (a status, a unit or a reach changes as orders move; orders' texts do not), on PostgreSQL,
+    where counting a common word's 10,001 orders reads a page of the table for each."""
+    return (bool(f.text) and len(f.text or "") <= SEARCH_COUNT_TEXT and replace(f, text=None) == OrderFilter()
+            and session.get_bind().dialect.name == "postgresql")
+
+
+def _remember(session: Session, text: str, at_least: int) -> None:
+    """Remember that a search of ``text`` finds ``at_least`` orders or more, in a short write
+    transaction of its own (the list is read in a read-only one); a larger figure already
+    remembered stays."""
+    row = postgres_insert(SearchCount).values(text=text, at_least=at_least)
+    with session.get_bind().begin() as connection:
+        connection.execute(row.on_conflict_do_update(
+            index_elements=[SearchCount.text], set_={"at_least": func.greatest(SearchCount.at_least,
+                                                                                row.excluded.at_least)}))
+
+
 def _paged(query: Select, page: int, page_size: int, after: Cursor | None) -> Select:
     """``query`` from the cursor ``after``, else from the page numbered ``page``."""
     return query.where(_after(after)) if after is not None else query.offset((page - 1) * page_size)
@@ -345,7 +365,15 @@ def list_orders(session: Session, f: OrderFilter, *, page: int = 1, page_size: i
         raise Invalid("the cursor belongs to another sort order",
                       [FieldError("cursor", f"a cursor of sort={after.sort}, asked with sort={sort}")])
     order = _deadline_order(f) if sort == "deadline" else (Order.received_at.desc(), Order.id.desc())
-    narrowed = narrowed_search(session, f, count_limit) if f.text else Narrowed()
+    limit = count_limit or COUNT_LIMIT
+    remembers = _remembers(session, f)
+    known = (session.scalar(select(SearchCount.at_least).where(SearchCount.text == f.text)) or 0) if remembers else 0
+    if known > max(limit, SEARCH_FEW):
+        # Known to be in more orders than the count reads (and than few): "10000+" as counted
+        # before, and the page reads the newest orders, as for any search found in that many.
+        narrowed = Narrowed(total=Count(limit, more=True))
+    else:
+        narrowed = narrowed_search(session, f, count_limit) if f.text else Narrowed()
     counted = filtered(select(Order.id), f)
     if narrowed.count is not None:
         counted = counted.where(narrowed.count)
@@ -373,10 +401,11 @@ def list_orders(session: Session, f: OrderFilter, *, page: int = 1, page_size: i
         found = session.execute(chosen).all()
         keys = [row[0] for row in found]
         if counts and found:
-            limit = count_limit or COUNT_LIMIT
             total = Count(min(found[0][1], limit), found[0][1] > limit)
     if total is None:
         total = count_of(session, counted, count_limit)
+    if remembers and total.more and known <= limit:
+        _remember(session, f.text or "", limit + 1)
     target = _TARGET
     query = (
         # The unit and the merge target also as objects: held by the rows, they answer the lookups

@@ -16,13 +16,13 @@ from functools import partial
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select
 
 from cityline.db import transaction
 from cityline.intake.importer import import_rows
 from cityline.intake.service import create_many, create_order
 from cityline.orders import queries, search
-from cityline.orders.models import Order
+from cityline.orders.models import Order, SearchCount
 from cityline.orders.queries import OrderFilter, filtered
 from cityline.orders.schemas import OrderCreate
 from tests.factories import add_units, add_units_and_catalogue, order_body
@@ -106,8 +106,11 @@ def test_a_search_finds_what_the_like_alone_finds(sessions, monkeypatch, few, de
                         assert [order.id for order, *_ in rows] == wanted[(page - 1) * 25:page * 25], (q, page)
                         assert (int(total), total.more) == (len(wanted), False), (q, f.status, sort, page)
                     # counted up to a limit: "3+" exactly when the LIKE finds more than 3
-                    _rows, total, _next = queries.list_orders(session, f, sort=sort, count_limit=3)
-                    assert (int(total), total.more) == (min(len(wanted), 3), len(wanted) > 3), (q, f.status, sort)
+                    # (a second time, on PostgreSQL, from the count remembered the first: SearchCount)
+                    for _again in range(2):
+                        rows, total, _next = queries.list_orders(session, f, sort=sort, count_limit=3)
+                        assert (int(total), total.more) == (min(len(wanted), 3), len(wanted) > 3), (q, f.status, sort)
+                        assert [order.id for order, *_ in rows] == wanted[:50], (q, f.status, sort)
         assert by_like(session, OrderFilter(text="路灯"), "received")  # the set is not vacuous
         assert by_like(session, OrderFilter(text="a_b"), "received") != by_like(session, OrderFilter(text="a"),
                                                                                  "received")
@@ -137,9 +140,10 @@ def test_a_rare_word_is_read_from_the_index(sessions):
     as_stored_at_scale(sessions)
     caught = statements(sessions, lambda session: queries.list_orders(session, OrderFilter(text="核酸检测")))
     sqlite = sessions.kw["bind"].dialect.name == "sqlite"
-    # the number, the index, the count, the page (PostgreSQL: the page's orders' ids counted with
-    # them, then their rows)
-    assert len(caught) == 4
+    # the number, the index, the count, the page (PostgreSQL: first what the search is known to
+    # find; the page's orders' ids counted with them, then their rows)
+    assert len(caught) == (4 if sqlite else 5)
+    caught = caught if sqlite else caught[1:]
     scans = {s: found for s, p in caught if (found := full_scans_of_orders(sessions, s, p))}
     assert not scans, scans
     index = "order_search VIRTUAL TABLE" if sqlite else "ix_order_search_terms"
@@ -148,6 +152,35 @@ def test_a_rare_word_is_read_from_the_index(sessions):
         steps = plan_of(sessions, s, p)
         assert any(step.startswith("SEARCH orders USING INTEGER PRIMARY KEY") or
                    ("pk_orders" in step and "merge_target" not in step) for step in steps), steps
+
+
+def test_a_count_that_stops_at_its_limit_is_remembered(sessions, monkeypatch):
+    """PostgreSQL: a city-wide search whose count stopped at its limit is not counted again (orders
+    are never deleted: it finds as many later); a search with any other filter always is."""
+    add_units(sessions)
+    add_varied_orders(sessions, 120)
+    monkeypatch.setattr(queries, "SEARCH_FEW", 0)  # remembered past the count's limit alone
+    postgres = sessions.kw["bind"].dialect.name == "postgresql"
+    whole, narrowed = OrderFilter(text="路灯"), OrderFilter(text="路灯", status="received")
+    with sessions() as session:
+        wanted = [by_like(session, f, "received") for f in (whole, narrowed)]
+    assert len(wanted[1]) > 3
+    for f, found in zip((whole, narrowed), wanted, strict=True):
+        first = statements(sessions, lambda session, f=f: queries.list_orders(session, f, count_limit=3))
+        again = statements(sessions, lambda session, f=f: queries.list_orders(session, f, count_limit=3))
+        with sessions() as session:
+            rows, total, _ = queries.list_orders(session, f, count_limit=3)
+        assert [order.id for order, *_ in rows] == found[:50] and (int(total), total.more) == (3, True)
+        if postgres and f is whole:  # what it is known to find, the page (no index read, no count)
+            assert len(again) == 2 < len(first), (first, again)
+        else:
+            assert len(again) == len(first)
+    with sessions() as session:
+        remembered = {row.text: row.at_least for row in session.scalars(select(SearchCount))}
+        assert remembered == ({"路灯": 4} if postgres else {})
+        # a count to 10,000 is not answered by a figure remembered from one to 3
+        rows, total, _ = queries.list_orders(session, whole)
+        assert (int(total), total.more) == (len(wanted[0]), False)
 
 
 def indexed(sessions, word: str) -> set[int]:
@@ -222,21 +255,58 @@ def test_the_migration_indexes_the_orders_stored_and_goes_down(database, tmp_pat
     command.downgrade(alembic_config(url), "0017_open_special")
     with engine.connect() as conn:
         assert not inspect(conn).has_table(search.TABLE)
-    with sessions() as session:
-        assert {q: whole_list(session, OrderFilter(text=q), "received", 50)
-                for q in SEARCHES if not search.terms(q)} == {q: v for q, v in found.items() if not search.terms(q)}
-    engine.dispose()
-
     monkeypatch = pytest.MonkeyPatch()
-    monkeypatch.setattr(search, "backfill", partial(search.backfill, batch=50))
+    monkeypatch.setattr(queries, "_remembers", lambda session, f: False)  # its table came later (0020)
     try:
+        with sessions() as session:
+            assert {q: whole_list(session, OrderFilter(text=q), "received", 50) for q in SEARCHES
+                    if not search.terms(q)} == {q: v for q, v in found.items() if not search.terms(q)}
+        engine.dispose()
+        monkeypatch.setattr(search, "backfill", partial(search.backfill, batch=50))
         command.upgrade(alembic_config(url), "0018_order_search")
+        with sessions() as session:
+            assert {q: whole_list(session, OrderFilter(text=q), "received", 50) for q in SEARCHES} == found
+            stored = session.execute(select(Order.id, Order.text)).all()
     finally:
         monkeypatch.undo()
-    with sessions() as session:
-        assert {q: whole_list(session, OrderFilter(text=q), "received", 50) for q in SEARCHES} == found
-        stored = session.execute(select(Order.id, Order.text)).all()
     assert len(stored) == 120
     for order_id, text in stored:  # each order found by its own text's bigrams
         assert not search.terms(text) or order_id in indexed(sessions, text)
+    engine.dispose()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_the_remembered_counts_migration_goes_down_and_up(database, tmp_path):
+    """0020 makes the table of remembered counts, empty, on a database holding orders; down drops
+    it (every search counted again, the same)."""
+    from alembic import command
+
+    from cityline.db import make_engine, make_sessionmaker
+    from cityline.schema import alembic_config, upgrade
+    from tests.pg import create_database
+
+    if database == "sqlite":
+        url = f"sqlite:///{tmp_path / 'migrated.db'}"
+    else:
+        url = create_database(os.environ["CITYLINE_TEST_POSTGRES_URL"], "cityline_search_counts_migration")
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    add_units(sessions)
+    add_varied_orders(sessions, 60)
+    with sessions() as session:
+        rows, total, _ = queries.list_orders(session, OrderFilter(text="路灯"), count_limit=3)
+        found = ([order.id for order, *_ in rows], str(total))
+        assert session.scalar(select(func.count()).select_from(SearchCount)) == (1 if database == "postgresql" else 0)
+    engine.dispose()
+    command.downgrade(alembic_config(url), "0019_board_lanes")
+    with engine.connect() as conn:
+        assert not inspect(conn).has_table(SearchCount.__tablename__)
+    engine.dispose()
+    command.upgrade(alembic_config(url), "0020_search_counts")
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(SearchCount)) == 0
+        rows, total, _ = queries.list_orders(session, OrderFilter(text="路灯"), count_limit=3)
+        assert ([order.id for order, *_ in rows], str(total)) == found
     engine.dispose()
