@@ -388,17 +388,23 @@ def list_orders(session: Session, f: OrderFilter, *, page: int = 1, page_size: i
         # counts them (ordered, PostgreSQL would sort them by id too).
         counted = counted.order_by(*order)
     total = narrowed.total
+    dialect = session.get_bind().dialect.name
     keys: list[int] | None = None
-    if narrowed.page is not None and session.get_bind().dialect.name == "postgresql":
-        # The page's orders chosen among the candidates by id first, then read with their unit and
-        # merge target: PostgreSQL takes a search's candidates for a few rows, and joined those to
-        # every candidate before sorting (2,001 lookups of each where 51 were wanted). The first
-        # pages count the candidates in the same read (what the count would read again), where
-        # the count's condition is the page's.
-        counts = total is None and after is None and narrowed.count is narrowed.page
-        chosen = filtered(_paged(select(Order.id, *([func.count().over()] if counts else []))
-                                 .where(narrowed.page).order_by(*order).limit(page_size + 1), page, page_size, after), f)
-        found = session.execute(chosen).all()
+    if (narrowed.page is not None and dialect == "postgresql") or (after is None and page > 1):
+        # The page's orders chosen by id first, then read whole with their unit and merge target.
+        # A page deep in the list: skipped whole, the orders before it were each read and joined
+        # (PostgreSQL carried page 200's 10,000 whole rows through its parallel workers: 45 ms). A
+        # search's candidates on PostgreSQL: taken for a few rows, they were joined to every
+        # candidate before sorting (2,001 lookups of each where 51 were wanted); its first pages
+        # count the candidates in the same read (what the count would read again), where the
+        # count's condition is the page's.
+        counts = (dialect == "postgresql" and total is None and after is None and narrowed.page is not None
+                  and narrowed.count is narrowed.page)
+        chosen = select(Order.id, *([func.count().over()] if counts else []))
+        if narrowed.page is not None:
+            chosen = chosen.where(narrowed.page)
+        found = session.execute(filtered(_paged(chosen.order_by(*order).limit(page_size + 1), page, page_size, after),
+                                         f)).all()
         keys = [row[0] for row in found]
         if counts and found:
             total = Count(min(found[0][1], limit), found[0][1] > limit)
@@ -417,21 +423,11 @@ def list_orders(session: Session, f: OrderFilter, *, page: int = 1, page_size: i
         .limit(page_size + 1)  # one more than shown: is there a next page?
     )
     if keys is not None:
-        query = query.where(_among("postgresql", keys))
+        query = query.where(_among(dialect, keys))
     else:
         if narrowed.page is not None:  # first: the candidate test goes before the LIKE, which reads the row
             query = query.where(narrowed.page)
-        if after is not None:
-            query = query.where(_after(after))
-        elif page > 1:
-            # A page deep in the list: its orders found first by id alone, along the index the list is
-            # sorted by, then read whole. Skipped whole, the orders before it were each read and joined
-            # to their unit and merge target (PostgreSQL carried page 200's 10,000 whole rows through its
-            # parallel workers: 45 ms).
-            skipped = select(Order.id) if narrowed.page is None else select(Order.id).where(narrowed.page)
-            page_ids = filtered(skipped, f).order_by(*order).offset((page - 1) * page_size).limit(page_size + 1)
-            query = query.where(Order.id.in_(page_ids))
-        query = filtered(query, f)
+        query = filtered(_paged(query, page, page_size, after), f)
     rows = list(session.execute(query))
     last = rows[page_size - 1][0] if len(rows) > page_size else None
     following = Cursor(sort, last.resolve_by if sort == "deadline" else last.received_at, last.id) if last else None
