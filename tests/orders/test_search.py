@@ -228,6 +228,24 @@ def test_a_filter_beside_the_search_still_narrows(sessions):
         assert by_like(session, replace(f, status="received"), "received") != by_like(session, f, "received")
 
 
+def migrated_store(database: str, tmp_path, name: str, orders: int):
+    """(url, engine, sessions) of a database made by the migrations, holding ``orders`` varied orders."""
+    from cityline.db import make_engine, make_sessionmaker
+    from cityline.schema import upgrade
+    from tests.pg import create_database
+
+    if database == "sqlite":
+        url = f"sqlite:///{tmp_path / 'migrated.db'}"
+    else:
+        url = create_database(os.environ["CITYLINE_TEST_POSTGRES_URL"], name)
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    add_units(sessions)
+    add_varied_orders(sessions, orders)
+    return url, engine, sessions
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_the_migration_indexes_the_orders_stored_and_goes_down(database, tmp_path, vault):
@@ -235,19 +253,9 @@ def test_the_migration_indexes_the_orders_stored_and_goes_down(database, tmp_pat
     same), up makes it again with every order stored in it (in batches: three here)."""
     from alembic import command
 
-    from cityline.db import make_engine, make_sessionmaker
-    from cityline.schema import alembic_config, upgrade
-    from tests.pg import create_database
+    from cityline.schema import alembic_config
 
-    if database == "sqlite":
-        url = f"sqlite:///{tmp_path / 'migrated.db'}"
-    else:
-        url = create_database(os.environ["CITYLINE_TEST_POSTGRES_URL"], "cityline_search_migration")
-    upgrade(url)
-    engine = make_engine(url)
-    sessions = make_sessionmaker(engine)
-    add_units(sessions)
-    add_varied_orders(sessions, 120)
+    url, engine, sessions = migrated_store(database, tmp_path, "cityline_search_migration", 120)
     with sessions() as session:
         found = {q: whole_list(session, OrderFilter(text=q), "received", 50) for q in SEARCHES}
     engine.dispose()
@@ -282,19 +290,9 @@ def test_the_remembered_counts_migration_goes_down_and_up(database, tmp_path):
     it (every search counted again, the same)."""
     from alembic import command
 
-    from cityline.db import make_engine, make_sessionmaker
-    from cityline.schema import alembic_config, upgrade
-    from tests.pg import create_database
+    from cityline.schema import alembic_config
 
-    if database == "sqlite":
-        url = f"sqlite:///{tmp_path / 'migrated.db'}"
-    else:
-        url = create_database(os.environ["CITYLINE_TEST_POSTGRES_URL"], "cityline_search_counts_migration")
-    upgrade(url)
-    engine = make_engine(url)
-    sessions = make_sessionmaker(engine)
-    add_units(sessions)
-    add_varied_orders(sessions, 60)
+    url, engine, sessions = migrated_store(database, tmp_path, "cityline_search_counts_migration", 60)
     with sessions() as session:
         rows, total, _ = queries.list_orders(session, OrderFilter(text="路灯"), count_limit=3)
         found = ([order.id for order, *_ in rows], str(total))
