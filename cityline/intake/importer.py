@@ -139,7 +139,8 @@ def _replay(row: ImportRow, steps: list[tuple[str, dict[str, Any], datetime]]) -
 BAD = 0  # the row is wrong: why ("; "-joined problems)
 PRESENT = 1  # stored by an earlier run (checked before the row was sent): nothing to build
 FAILED = 2  # triage or place parsing failed on its text: the error's type (its message may quote the text)
-BUILT = 3  # (local day, the order's row, its events' rows, what deadlines need if it is open)
+BUILT = 3  # (local day, the order's row, its events' rows, what deadlines need if it is open, its
+#             text index entry: search.indexed_terms)
 
 # The rows a worker is sent: (row number, the file's values, whether an order with its external_id
 # is stored already), and what it sends back: the order columns, then (status, row number,
@@ -363,7 +364,9 @@ def _prepare(part: Part, units: dict[str, int], dialect: str, vault: Vault, clas
         order = _stored(Order.__table__, columns, dialect, list(values.values()), times)
         events = [_stored(OrderEvent.__table__, _EVENT_COLUMNS[1:], dialect, event, times)
                   for event in _event_rows(row, steps, prediction_json)]
-        outcomes[place] = (BUILT, row.row, row.external_id, (local_day(row.received_at), order, events, still_open))
+        terms = search.indexed_terms(values["text"], values["address"])
+        outcomes[place] = (BUILT, row.row, row.external_id,
+                           (local_day(row.received_at), order, events, still_open, terms))
     return columns, outcomes
 
 
@@ -427,11 +430,9 @@ def _commit(factory, columns: tuple[str, ...], ready: list[tuple[int, str, Any]]
         ids = dict(session.execute(select(Order.number, Order.id).where(Order.number.in_([o[numbered] for o in orders]))).all())
         written = [(ids[numbers[external_id]], external_id, built) for _, external_id, built in ready
                    if numbers[external_id] in ids]
-        text_at, address_at = columns.index("text"), columns.index("address")
-        search.index_orders(connection, [(order_id, built[1][text_at], built[1][address_at])
-                                         for order_id, _, built in written])
+        search.write_terms(connection, [(order_id, built[4]) for order_id, _, built in written])
         events, still_open = [], []
-        for order_id, external_id, (_, _, own, open_labels) in written:
+        for order_id, external_id, (_, _, own, open_labels, _) in written:
             events.extend([order_id, *event] for event in own)
             if open_labels is not None:
                 urgency, category, groups, channel = open_labels
