@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from cityline.intake.importer import import_rows
 from cityline.intake.triage import classify_many_with, classify_with
+from cityline.orders import search
 from cityline.orders.models import Order, OrderEvent
 from tests.factories import add_units
 
@@ -66,6 +67,26 @@ def test_worker_processes_store_what_one_process_stores(sessions, vault):
         assert events[0]["data"]["triage"] == alone_prediction
         assert (columns["category"], columns["language"]) == (alone_prediction["category"],
                                                               alone_prediction["language"])
+
+
+def test_worker_processes_write_each_orders_text_index(sessions, vault):
+    """The bigrams the workers make for an order are its text's and address's: the index gives,
+    for every bigram of the imported orders, exactly those of them whose text or address holds it."""
+    add_units(sessions)
+    report = import_rows(sessions, rows("ix"), vault=vault, batch_size=16, workers=2)
+    assert report.imported == 59
+    with sessions() as session:
+        dialect = session.get_bind().dialect.name
+        imported = session.execute(select(Order.id, Order.text, Order.address)
+                                   .where(Order.external_id.like("ix-%"))).all()
+        holding: dict[str, set[int]] = {}
+        for order_id, text, address in imported:
+            for term in search.terms(text, address):
+                holding.setdefault(term, set()).add(order_id)
+        assert {"曹家", "hotel"[:2]} <= holding.keys()  # the address's bigrams and the English text's
+        found = {term: set(session.scalars(search.candidates(dialect, search.match_text(dialect, {term}))))
+                 for term in holding}
+    assert found == holding
 
 
 def test_a_text_triage_fails_on_loses_its_row_only(sessions, vault):
