@@ -23,10 +23,11 @@ Orders are built by the same functions as a live order (``intake.service``); a
 historical order keeps its recorded times, and one that is still open gets its
 deadlines and reminder timers exactly like a live one. Triage labels a batch's
 unlabelled rows at once. The rows of a batch are checked and their orders built
-(``_prepare_part``) into plain rows as the database stores them; with ``workers``
-that is done for the next batch in worker processes while this process writes
-the last (it only reads the file, sets repeated and stored rows aside, numbers
-the orders and writes them), and the same is stored.
+(``_prepare_part``) into plain rows as the database stores them, each with its
+text index entry (its bigrams, ``search.indexed_terms``); with ``workers`` that
+is done for the next batch in worker processes while this process writes the
+last (it only reads the file, sets repeated and stored rows aside, numbers the
+orders and writes them), and the same is stored.
 """
 
 from __future__ import annotations
