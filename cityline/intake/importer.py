@@ -153,6 +153,8 @@ Part = list[tuple[int, Any, bool]]
 Prepared = tuple[tuple[str, ...], list[tuple[int, int, str | None, Any]]]
 
 
+_ROW_NUMBER = itemgetter(1)  # of an outcome
+
 # A batch of the file's rows whose orders are being built (in this process, or by the pool): the
 # future of each of its parts, in file order.
 _Preparing = list[Future[Prepared]]
@@ -280,37 +282,47 @@ def _unit_ids(factory: sessionmaker[Session]) -> tuple[dict[str, int], str]:
 
 def _start(factory, batch: list[tuple[int, Any]], submit: Submit, workers: int) -> _Preparing:
     """Mark the rows an earlier run (or another import) stored, so they are only checked, and
-    start building the batch's orders: in ``workers`` parts, one per worker."""
+    start building the batch's orders: in ``workers`` parts, one per worker, each text's rows in
+    one part (by the text's hash), so that a text is classified once, by the worker that then
+    remembers it, and each worker remembers texts of its own."""
     of_rows = [external_id_of(raw) for _, raw in batch]
     ids = set(of_rows)
     ids.discard(None)
     with read_transaction(factory) as session:
         present = set(session.scalars(select(Order.external_id).where(Order.external_id.in_(ids)))) if ids else set()
     rows = [(n, raw, external_id in present) for (n, raw), external_id in zip(batch, of_rows, strict=True)]
-    part = max(1, -(-len(rows) // workers))
-    return [submit(rows[i:i + part]) for i in range(0, len(rows), part)]
+    if workers <= 1:
+        return [submit(rows)]
+    parts: list[Part] = [[] for _ in range(workers)]
+    for row in rows:
+        raw = row[1]
+        parts[hash(raw.get("text") if isinstance(raw, dict) else None) % workers].append(row)
+    return [submit(part) for part in parts if part]
 
 
 def _write(factory, batch: _Preparing, report: ImportReport, seen: set[str]) -> None:
     """Report the batch's bad, repeated and present rows, in file order, and write the others."""
     columns: tuple[str, ...] = ()
-    ready: list[tuple[int, str, Any]] = []
+    outcomes: list[tuple[int, int, str | None, Any]] = []
     for future in batch:
-        built_columns, outcomes = future.result()
+        built_columns, part_outcomes = future.result()
         columns = built_columns or columns  # a share with no row built (all bad, say) names none
-        for status, n, external_id, payload in outcomes:
-            if status == BAD:
-                report.bad.append(RowError(n, payload))
-            elif external_id in seen:  # a good row met before in the file: the first one counts
-                report.repeated_in_file += 1
+        outcomes.extend(part_outcomes)
+    outcomes.sort(key=_ROW_NUMBER)  # back in file order (the parts were split by text)
+    ready: list[tuple[int, str, Any]] = []
+    for status, n, external_id, payload in outcomes:
+        if status == BAD:
+            report.bad.append(RowError(n, payload))
+        elif external_id in seen:  # a good row met before in the file: the first one counts
+            report.repeated_in_file += 1
+        else:
+            seen.add(external_id)
+            if status == PRESENT:
+                report.already_present += 1
+            elif status == FAILED:
+                report.bad.append(RowError(n, f"could not be prepared ({payload})"))
             else:
-                seen.add(external_id)
-                if status == PRESENT:
-                    report.already_present += 1
-                elif status == FAILED:
-                    report.bad.append(RowError(n, f"could not be prepared ({payload})"))
-                else:
-                    ready.append((n, external_id, payload))
+                ready.append((n, external_id, payload))
     if not ready:
         return
     try:

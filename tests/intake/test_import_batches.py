@@ -69,6 +69,20 @@ def test_worker_processes_store_what_one_process_stores(sessions, vault):
                                                               alone_prediction["language"])
 
 
+def test_worker_processes_keep_the_file_s_order(sessions, vault):
+    """The workers share a batch by text, not by place in the file: what is stored is still in
+    the file's order (numbers given in it), and of a repeated external_id the file's first row
+    counts, whichever worker built it."""
+    add_units(sessions)
+    repeated = [(n, {"external_id": f"r-{i % 10}", "received_at": "2020-01-28T09:00:00",
+                     "text": f"{TEXTS[i % len(TEXTS)]}（第{i}次来电）"}) for n, i in enumerate(range(40), 2)]
+    report = import_rows(sessions, repeated, vault=vault, batch_size=40, workers=2)
+    assert (report.imported, report.repeated_in_file) == (10, 30)
+    with sessions() as session:
+        stored_rows = session.execute(select(Order.external_id, Order.text).order_by(Order.number)).all()
+    assert stored_rows == [(f"r-{i}", f"{TEXTS[i % len(TEXTS)]}（第{i}次来电）") for i in range(10)]
+
+
 def test_worker_processes_write_each_orders_text_index(sessions, vault):
     """The bigrams the workers make for an order are its text's and address's: the index gives,
     for every bigram of the imported orders, exactly those of them whose text or address holds it."""
