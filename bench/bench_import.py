@@ -12,7 +12,8 @@ Prints, per database (a fresh one for every import):
   places, protected phones, and the rest (numbers, inserts, deadlines, commits);
 * the whole file imported with ``--workers`` processes building the orders: rows/s, minutes,
   the processor seconds of this process and its workers (and this process's own share: reading,
-  numbering, writing — the writer), and the 10 M time projected;
+  numbering, writing — the writer), on PostgreSQL also its server's (which shares the cores),
+  and the 10 M time projected;
 * the same run's baselines on the sample: one process with triage, and the same rows with
   their labels given (no triage) — ratios against the full import's rows/s;
 * the load average beside every wall-clock figure (the machine may be shared).
@@ -82,6 +83,28 @@ def cpu() -> tuple[float, float]:
     return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
+def server_cpu(database: Database) -> float:
+    """Processor seconds the PostgreSQL server has used so far (0 on SQLite): its postmaster,
+    with the backends it has reaped, and the processes still running under it (Linux's /proc)."""
+    if database.server is None:
+        return 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    master = int((database.server.dir / "data" / "postmaster.pid").read_text().split()[0])
+    seconds = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:  # after the command's name: state, ppid, …, utime, stime, cutime, cstime (fields 14-17)
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(entry.name) == master:
+            seconds += sum(map(int, fields[11:15])) / tick
+        elif int(fields[1]) == master:
+            seconds += (int(fields[11]) + int(fields[12])) / tick
+    return seconds
+
+
 def load() -> str:
     return f"load {os.getloadavg()[0]:.1f}"
 
@@ -116,22 +139,22 @@ class Database:
 
 
 def timed_import(database: Database, path: Path, vault: Vault, *, triage: bool, workers: int,
-                 ) -> tuple[int, float, float, float, str]:
+                 ) -> tuple[int, float, float, float, str, float]:
     """(rows imported, wall seconds, processor seconds of all, of this process alone, load when
-    done) of one import into a fresh database."""
+    done, processor seconds of the PostgreSQL server) of one import into a fresh database."""
     engine, sessions = database.fresh()
     classify_many = None
     if triage:
         with sessions() as session:
             classify_many = classify_many_with(session)
         classify_many(["预热：加载模型"], None)
-    began, began_cpu = time.perf_counter(), cpu()
+    began, began_cpu, began_server = time.perf_counter(), cpu(), server_cpu(database)
     report = import_file(sessions, path, vault=vault, classify_many=classify_many, workers=workers)
-    wall, (own, children) = time.perf_counter() - began, cpu()
+    wall, (own, children), server = time.perf_counter() - began, cpu(), server_cpu(database) - began_server
     used, own = own + children - sum(began_cpu), own - began_cpu[0]
     assert not report.bad and report.imported == report.read, report.as_dict()
     engine.dispose()
-    return report.imported, wall, used, own, load()
+    return report.imported, wall, used, own, load(), server
 
 
 def breakdown(path: Path, vault: Vault, classify, classify_many) -> tuple[int, dict[str, float]]:
@@ -207,7 +230,7 @@ def main() -> None:
             locate("静安区曹家渡街道", "")  # the gazetteer, loaded once per process
             locate(None, "Hi, I live in Minhang")  # and the foreign place names a text is searched for
             n, stages = breakdown(sample, vault, classify, classify_many)
-            _, wall, used, _, when = timed_import(database, sample, vault, triage=True, workers=1)
+            _, wall, used, _, when, _ = timed_import(database, sample, vault, triage=True, workers=1)
             written = used / n * 1e6 - sum(v for k, v in stages.items() if k != "triage, one text at a time")
             print(f"\n[{backend}] processor µs per row over {n:,} rows (one process, {when}):")
             for name, micros in stages.items():
@@ -215,16 +238,18 @@ def main() -> None:
             print(f"  {'the rest: numbers, inserts, deadlines, commits':<40}{written:>8.0f}")
             print(f"  {'the whole import, one process':<40}{used / n * 1e6:>8.0f}")
             one = n / wall
-            _, base_wall, base_cpu, _, base_when = timed_import(database, labelled, vault, triage=False, workers=1)
+            _, base_wall, base_cpu, _, base_when, _ = timed_import(database, labelled, vault, triage=False, workers=1)
             baseline = n / base_wall
             print(f"  baseline, the same rows with their labels (no triage): {baseline:,.0f} rows/s "
                   f"({base_cpu / n * 1e6:,.0f} µs processor per row; {base_when})")
             print(f"  one process with triage: {one:,.0f} rows/s ({when})", flush=True)
-            count, wall, used, own, when = timed_import(database, full, vault, triage=True, workers=args.workers)
+            count, wall, used, own, when, server = timed_import(database, full, vault, triage=True,
+                                                                workers=args.workers)
             rate = count / wall
             print(f"[{backend}] {count:,} rows with triage, {args.workers} worker processes: {rate:,.0f} rows/s, "
                   f"{wall / 60:.1f} min ({when}); processor {used:,.0f} s ({used / count * 1e6:,.0f} µs per row, "
-                  f"of which this process, reading and writing, {own / count * 1e6:,.0f}); "
+                  f"of which this process, reading and writing, {own / count * 1e6:,.0f}"
+                  + (f"; the server beside it {server / count * 1e6:,.0f}" if database.server else "") + "); "
                   f"10 M projected {10_000_000 / rate / 60:.0f} min; vs one process {rate / one:.2f}x, "
                   f"vs no triage {rate / baseline:.2f}x", flush=True)
         finally:

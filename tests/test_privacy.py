@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cityline.privacy import mask_data, mask_name, mask_text
+from cityline.privacy import Vault, mask_data, mask_name, mask_text
 
 
 @pytest.mark.parametrize(("text", "masked"), [
@@ -59,3 +59,13 @@ def test_mask_data_masks_every_string_inside_and_leaves_the_original_alone():
 def test_a_name_is_masked_like_a_phone_but_a_form_of_address_stays(name, masked):
     assert mask_name(name) == masked
     assert "12345678" not in mask_name(name)
+
+
+def test_a_phone_s_digest_stays_what_stored_orders_hold():
+    """Repeat callers are found by the digest stored with each order, so its value never changes
+    (HMAC-SHA256 of the normalised digits under the vault's key, 40 hex digits), however the
+    number is spelt and whether it is digested alone or protected."""
+    vault = Vault("test-secret")
+    digest = "819c2fa1a0d58c6934f0ccb2eefd586ac6397d19"
+    assert vault.phone_digest("+86 138 0000 1234") == digest
+    assert vault.protect_phone("13800001234").digest == digest

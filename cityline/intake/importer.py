@@ -23,14 +23,16 @@ Orders are built by the same functions as a live order (``intake.service``); a
 historical order keeps its recorded times, and one that is still open gets its
 deadlines and reminder timers exactly like a live one. Triage labels a batch's
 unlabelled rows at once. The rows of a batch are checked and their orders built
-(``_prepare_part``) into plain rows as the database stores them; with ``workers``
-that is done for the next batch in worker processes while this process writes
-the last (it only reads the file, sets repeated and stored rows aside, numbers
-the orders and writes them), and the same is stored.
+(``_prepare_part``) into plain rows as the database stores them, each with its
+text index entry (its bigrams, ``search.indexed_terms``); with ``workers`` that
+is done for the next batch in worker processes while this process writes the
+last (it only reads the file, sets repeated and stored rows aside, numbers the
+orders and writes them), and the same is stored.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import os
@@ -69,6 +71,7 @@ from cityline.triage.classifier import no_cycle_collection
 
 IMPORT_ACTOR = "import"
 REMEMBERED = 50_000  # texts whose predictions an import keeps, per process (each a few kB)
+COLLECT_EVERY = 20  # batches written between two passes of the cycle collector
 
 
 @dataclass
@@ -139,7 +142,8 @@ def _replay(row: ImportRow, steps: list[tuple[str, dict[str, Any], datetime]]) -
 BAD = 0  # the row is wrong: why ("; "-joined problems)
 PRESENT = 1  # stored by an earlier run (checked before the row was sent): nothing to build
 FAILED = 2  # triage or place parsing failed on its text: the error's type (its message may quote the text)
-BUILT = 3  # (local day, the order's row, its events' rows, what deadlines need if it is open)
+BUILT = 3  # (local day, the order's row, its events' rows, what deadlines need if it is open, its
+#             text index entry: search.indexed_terms)
 
 # The rows a worker is sent: (row number, the file's values, whether an order with its external_id
 # is stored already), and what it sends back: the order columns, then (status, row number,
@@ -149,6 +153,8 @@ BUILT = 3  # (local day, the order's row, its events' rows, what deadlines need 
 Part = list[tuple[int, Any, bool]]
 Prepared = tuple[tuple[str, ...], list[tuple[int, int, str | None, Any]]]
 
+
+_ROW_NUMBER = itemgetter(1)  # of an outcome
 
 # A batch of the file's rows whose orders are being built (in this process, or by the pool): the
 # future of each of its parts, in file order.
@@ -180,14 +186,30 @@ def import_rows(
     units, dialect = _unit_ids(factory)
     prepare = partial(_prepare_part, units=units, dialect=dialect, vault=vault, classify_many=classify_many,
                       remembered={})
-    with _preparers(workers, prepare) as submit:
+
+    written = 0
+
+    def write(batch: _Preparing) -> None:
+        nonlocal written
+        _write(factory, batch, report, seen)
+        written += 1
+        if written % COLLECT_EVERY == 0:
+            # The batches' few reference cycles (their sessions': some twenty objects a batch).
+            # A pass scans what is alive and young, the next batches' rows mostly, whatever
+            # was written since the last: so not after every batch.
+            gc.collect(1)
+
+    # Without the cycle collector's own passes: the built rows arrive by the ten thousand a batch,
+    # unpickled, and every pass they set off scanned them again with all this process holds (the
+    # classifier, the places): ~18 µs a row in the unpickling alone, a tenth of the writer's time.
+    with no_cycle_collection(), _preparers(workers, prepare) as submit:
         waiting: deque[_Preparing] = deque()  # batches being prepared, oldest first
         for batch in _batches(rows, report, batch_size, progress):
             waiting.append(_start(factory, batch, submit, workers))
             if len(waiting) > 1:  # the next batch is prepared while this one is written
-                _write(factory, waiting.popleft(), report, seen)
+                write(waiting.popleft())
         while waiting:
-            _write(factory, waiting.popleft(), report, seen)
+            write(waiting.popleft())
     if progress:
         progress(report.read)
     report.bad.sort(key=lambda e: e.row)  # a row the database refused is found after later rows' checks
@@ -233,6 +255,7 @@ def _preparers(workers: int, prepare: Callable[[Part], Prepared]) -> Iterator[Su
 
 
 _worker_prepare: Callable[[Part], Prepared] | None = None
+_worker_parts = 0  # parts this worker has prepared
 
 
 def _use_preparer(prepare: Callable[[Part], Prepared]) -> None:
@@ -250,7 +273,13 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def _prepare_in_worker(part: Part) -> Prepared:
+    global _worker_parts
     assert _worker_prepare is not None, "the pool's initializer sets it"
+    # Forked with the cycle collector off, as the writer runs. Building makes no cycles (a pass
+    # after each part found none, and scanned the part's rows for 5 µs a row): a rare pass.
+    _worker_parts += 1
+    if _worker_parts % COLLECT_EVERY == 0:
+        gc.collect(1)
     return _worker_prepare(part)
 
 
@@ -266,37 +295,47 @@ def _unit_ids(factory: sessionmaker[Session]) -> tuple[dict[str, int], str]:
 
 def _start(factory, batch: list[tuple[int, Any]], submit: Submit, workers: int) -> _Preparing:
     """Mark the rows an earlier run (or another import) stored, so they are only checked, and
-    start building the batch's orders: in ``workers`` parts, one per worker."""
+    start building the batch's orders: in ``workers`` parts, one per worker, each text's rows in
+    one part (by the text's hash), so that a text is classified once, by the worker that then
+    remembers it, and each worker remembers texts of its own."""
     of_rows = [external_id_of(raw) for _, raw in batch]
     ids = set(of_rows)
     ids.discard(None)
     with read_transaction(factory) as session:
         present = set(session.scalars(select(Order.external_id).where(Order.external_id.in_(ids)))) if ids else set()
     rows = [(n, raw, external_id in present) for (n, raw), external_id in zip(batch, of_rows, strict=True)]
-    part = max(1, -(-len(rows) // workers))
-    return [submit(rows[i:i + part]) for i in range(0, len(rows), part)]
+    if workers <= 1:
+        return [submit(rows)]
+    parts: list[Part] = [[] for _ in range(workers)]
+    for row in rows:
+        raw = row[1]
+        parts[hash(raw.get("text") if isinstance(raw, dict) else None) % workers].append(row)
+    return [submit(part) for part in parts if part]
 
 
 def _write(factory, batch: _Preparing, report: ImportReport, seen: set[str]) -> None:
     """Report the batch's bad, repeated and present rows, in file order, and write the others."""
     columns: tuple[str, ...] = ()
-    ready: list[tuple[int, str, Any]] = []
+    outcomes: list[tuple[int, int, str | None, Any]] = []
     for future in batch:
-        built_columns, outcomes = future.result()
+        built_columns, part_outcomes = future.result()
         columns = built_columns or columns  # a share with no row built (all bad, say) names none
-        for status, n, external_id, payload in outcomes:
-            if status == BAD:
-                report.bad.append(RowError(n, payload))
-            elif external_id in seen:  # a good row met before in the file: the first one counts
-                report.repeated_in_file += 1
+        outcomes.extend(part_outcomes)
+    outcomes.sort(key=_ROW_NUMBER)  # back in file order (the parts were split by text)
+    ready: list[tuple[int, str, Any]] = []
+    for status, n, external_id, payload in outcomes:
+        if status == BAD:
+            report.bad.append(RowError(n, payload))
+        elif external_id in seen:  # a good row met before in the file: the first one counts
+            report.repeated_in_file += 1
+        else:
+            seen.add(external_id)
+            if status == PRESENT:
+                report.already_present += 1
+            elif status == FAILED:
+                report.bad.append(RowError(n, f"could not be prepared ({payload})"))
             else:
-                seen.add(external_id)
-                if status == PRESENT:
-                    report.already_present += 1
-                elif status == FAILED:
-                    report.bad.append(RowError(n, f"could not be prepared ({payload})"))
-                else:
-                    ready.append((n, external_id, payload))
+                ready.append((n, external_id, payload))
     if not ready:
         return
     try:
@@ -363,7 +402,9 @@ def _prepare(part: Part, units: dict[str, int], dialect: str, vault: Vault, clas
         order = _stored(Order.__table__, columns, dialect, list(values.values()), times)
         events = [_stored(OrderEvent.__table__, _EVENT_COLUMNS[1:], dialect, event, times)
                   for event in _event_rows(row, steps, prediction_json)]
-        outcomes[place] = (BUILT, row.row, row.external_id, (local_day(row.received_at), order, events, still_open))
+        terms = search.indexed_terms(values["text"], values["address"])
+        outcomes[place] = (BUILT, row.row, row.external_id,
+                           (local_day(row.received_at), order, events, still_open, terms))
     return columns, outcomes
 
 
@@ -427,11 +468,9 @@ def _commit(factory, columns: tuple[str, ...], ready: list[tuple[int, str, Any]]
         ids = dict(session.execute(select(Order.number, Order.id).where(Order.number.in_([o[numbered] for o in orders]))).all())
         written = [(ids[numbers[external_id]], external_id, built) for _, external_id, built in ready
                    if numbers[external_id] in ids]
-        text_at, address_at = columns.index("text"), columns.index("address")
-        search.index_orders(connection, [(order_id, built[1][text_at], built[1][address_at])
-                                         for order_id, _, built in written])
+        search.write_terms(connection, [(order_id, built[4]) for order_id, _, built in written])
         events, still_open = [], []
-        for order_id, external_id, (_, _, own, open_labels) in written:
+        for order_id, external_id, (_, _, own, open_labels, _) in written:
             events.extend([order_id, *event] for event in own)
             if open_labels is not None:
                 urgency, category, groups, channel = open_labels

@@ -95,7 +95,19 @@ def create_statements(dialect: str) -> list[str]:
 def index_orders(connection, orders: Iterable[tuple[int, str | None, str | None]]) -> None:
     """Write the terms of ``orders`` (id, text, address), stored in this transaction, in one
     statement. An order without a bigram gets no row (no search can find it through the index)."""
-    rows = [(order_id, " ".join(found)) for order_id, text, address in orders if (found := terms(text, address))]
+    write_terms(connection, [(order_id, indexed_terms(text, address)) for order_id, text, address in orders])
+
+
+def indexed_terms(text: str | None, address: str | None) -> str:
+    """An order's index entry as ``write_terms`` takes it: its bigrams, space-separated ("": none).
+    A bulk import makes these where it builds the orders, in its worker processes."""
+    return " ".join(terms(text, address))
+
+
+def write_terms(connection, entries: Iterable[tuple[int, str]]) -> None:
+    """Write the index entries (id, ``indexed_terms``) of orders stored in this transaction, in one
+    statement; an entry without terms is left out."""
+    rows = [(order_id, found) for order_id, found in entries if found]
     if not rows:
         return
     if connection.dialect.name == "postgresql":

@@ -44,6 +44,7 @@ STRONG_SCORE = 3.0  # a lexicon score this high is one strong word or several we
 _first = itemgetter(0)
 # Joins a batch's texts: a Unicode noncharacter, so in no feature, and no feature spans two texts.
 _SEPARATOR = "\uffff"
+_CODE_POINTS = 0x110000  # a pair of characters as one number: first * _CODE_POINTS + second
 
 
 @built_once
@@ -89,7 +90,14 @@ class FeatureFinder:
         self._character_ids = np.full(top + 2, -1, dtype=np.int64)
         for name in self._characters:
             self._character_ids[ord(name)] = vocabulary[name]
-        self._piece_id_array = np.array(self._piece_ids, dtype=np.int64)
+        # For a batch: the pairs (most pieces, and most of a text's matches) looked up by numpy
+        # in a sorted array of their numbers, the automaton left with the longer pieces.
+        pairs = sorted((ord(name[0]) * _CODE_POINTS + ord(name[1]), vocabulary[name]) for name in longer if len(name) == 2)
+        self._pair_keys = np.array([key for key, _ in pairs], dtype=np.int64)
+        self._pair_ids = np.array([feature for _, feature in pairs], dtype=np.int64)
+        longest = [name for name in longer if len(name) > 2]
+        self._long_automaton = ahocorasick_rs.AhoCorasick(longest) if longest else None
+        self._long_ids = np.array([vocabulary[name] for name in longest], dtype=np.int64)
 
     def ids(self, text: str, reading: Reading) -> set[int | None]:
         """The ids of the vocabulary's features in ``text`` (may include None for unknown words)."""
@@ -105,9 +113,10 @@ class FeatureFinder:
 
     def ids_many(self, texts: Sequence[str], readings: Sequence[Reading]) -> tuple[np.ndarray, np.ndarray]:
         """``ids`` of many texts at once, with the bias (0) and without unknown words: every text's
-        ids, sorted, one text after the other, and how many each text has. The characters and
-        pieces of all texts are found in one pass over the texts joined (numpy and the automaton),
-        only the alphabetic words and the lexicon's signals text by text."""
+        ids, sorted, one text after the other, and how many each text has. The characters, pairs
+        and longer pieces of all texts are found in one pass over the texts joined (numpy, and the
+        automaton for the longer pieces), only the alphabetic words and the lexicon's signals text
+        by text."""
         lowered = [normalised(text) for text in texts]
         if any(_SEPARATOR in text for text in lowered):  # never in an order's text, still read right
             alone = [sorted((self.ids(text, reading) - {None}) | {0}) for text, reading in zip(texts, readings, strict=True)]
@@ -124,13 +133,21 @@ class FeatureFinder:
         at = np.flatnonzero(characters >= 0)
         which.append(np.searchsorted(starts, at, side="right") - 1)
         found.append(characters[at])
-        if self._automaton is not None:
-            matches = self._automaton.find_matches_as_indexes(joined, overlapping=True)
+        if len(self._pair_keys) and len(points) > 1:
+            # Where the pair beginning at each position is a feature (a pair with the separator
+            # is none): the same as the automaton's overlapping matches of two characters.
+            pairs = points[:-1].astype(np.int64) * _CODE_POINTS + points[1:]
+            slots = np.minimum(np.searchsorted(self._pair_keys, pairs), len(self._pair_keys) - 1)
+            at = np.flatnonzero(self._pair_keys[slots] == pairs)
+            which.append(np.searchsorted(starts, at, side="right") - 1)
+            found.append(self._pair_ids[slots[at]])
+        if self._long_automaton is not None:
+            matches = self._long_automaton.find_matches_as_indexes(joined, overlapping=True)
             if matches:
                 flat = np.fromiter(chain.from_iterable(matches), dtype=np.int64, count=3 * len(matches))
                 pieces = flat.reshape(-1, 3)
                 which.append(np.searchsorted(starts, pieces[:, 1], side="right") - 1)
-                found.append(self._piece_id_array[pieces[:, 0]])
+                found.append(self._long_ids[pieces[:, 0]])
         get = self._get
         own: list[int] = []
         owners: list[int] = []

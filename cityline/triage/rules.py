@@ -367,11 +367,14 @@ _YOUNG = re.compile(
     r"(?:才|刚|只有|儿子|女儿|孩子|小孩|宝宝|fils de|fille de|son is|daughter is|sohn ist|hijo de)\s*"
     r"(?:\d{1,2}|[一二三四五六七八九十]{1,2})\s*(?:岁|周岁|ans|years?|jahre|años|个月)|(?<!\d)\d{1,2}\s*个月大"
 )
+_AGE_NUMERAL = re.compile(r"[\d一二三四五六七八九十]")  # in every one of the patterns above
 
 
 def ages_say(lowered: str) -> set[str]:
     """Groups an explicit age puts someone in: 60 or more is elderly, a small child is a child."""
-    found = set()
+    found: set[str] = set()
+    if not _AGE_NUMERAL.search(lowered):  # no digit, no numeral: no age (half the texts)
+        return found
     if _AGE_IN_WORDS.search(lowered):
         found.add("elderly")
     for match in chain(_AGE.finditer(lowered), _AGE_THIS_YEAR.finditer(lowered)):
@@ -415,10 +418,10 @@ def group_probabilities(
 
 
 def _distribution(scores: dict[str, float], labels: list[str]) -> dict[str, float]:
-    positive = {label: value for label, value in scores.items() if value > 0 and label in labels}
-    weights = {label: math.exp(min(value, 30.0)) for label, value in positive.items()}
+    weights = {label: math.exp(min(value, 30.0)) for label, value in scores.items() if value > 0 and label in labels}
     # Labels without a word share a small mass, so one weak word is not a certainty.
-    unseen = [label for label in labels if label not in positive]
     total = sum(weights.values()) + math.e
-    share = math.e / total / max(len(unseen), 1)
-    return {label: weights[label] / total if label in weights else share for label in labels}
+    found = dict.fromkeys(labels, math.e / total / max(len(labels) - len(weights), 1))
+    for label, weight in weights.items():  # in the labels' order still: fromkeys set it
+        found[label] = weight / total
+    return found

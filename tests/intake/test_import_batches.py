@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from cityline.intake.importer import import_rows
 from cityline.intake.triage import classify_many_with, classify_with
+from cityline.orders import search
 from cityline.orders.models import Order, OrderEvent
 from tests.factories import add_units
 
@@ -66,6 +67,40 @@ def test_worker_processes_store_what_one_process_stores(sessions, vault):
         assert events[0]["data"]["triage"] == alone_prediction
         assert (columns["category"], columns["language"]) == (alone_prediction["category"],
                                                               alone_prediction["language"])
+
+
+def test_worker_processes_keep_the_file_s_order(sessions, vault):
+    """The workers share a batch by text, not by place in the file: what is stored is still in
+    the file's order (numbers given in it), and of a repeated external_id the file's first row
+    counts, whichever worker built it."""
+    add_units(sessions)
+    repeated = [(n, {"external_id": f"r-{i % 10}", "received_at": "2020-01-28T09:00:00",
+                     "text": f"{TEXTS[i % len(TEXTS)]}（第{i}次来电）"}) for n, i in enumerate(range(40), 2)]
+    report = import_rows(sessions, repeated, vault=vault, batch_size=40, workers=2)
+    assert (report.imported, report.repeated_in_file) == (10, 30)
+    with sessions() as session:
+        stored_rows = session.execute(select(Order.external_id, Order.text).order_by(Order.number)).all()
+    assert stored_rows == [(f"r-{i}", f"{TEXTS[i % len(TEXTS)]}（第{i}次来电）") for i in range(10)]
+
+
+def test_worker_processes_write_each_orders_text_index(sessions, vault):
+    """The bigrams the workers make for an order are its text's and address's: the index gives,
+    for every bigram of the imported orders, exactly those of them whose text or address holds it."""
+    add_units(sessions)
+    report = import_rows(sessions, rows("ix"), vault=vault, batch_size=16, workers=2)
+    assert report.imported == 59
+    with sessions() as session:
+        dialect = session.get_bind().dialect.name
+        imported = session.execute(select(Order.id, Order.text, Order.address)
+                                   .where(Order.external_id.like("ix-%"))).all()
+        holding: dict[str, set[int]] = {}
+        for order_id, text, address in imported:
+            for term in search.terms(text, address):
+                holding.setdefault(term, set()).add(order_id)
+        assert {"曹家", "hotel"[:2]} <= holding.keys()  # the address's bigrams and the English text's
+        found = {term: set(session.scalars(search.candidates(dialect, search.match_text(dialect, {term}))))
+                 for term in holding}
+    assert found == holding
 
 
 def test_a_text_triage_fails_on_loses_its_row_only(sessions, vault):
