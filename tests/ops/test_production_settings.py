@@ -70,6 +70,8 @@ def test_server_settings_named_in_the_url_are_kept_beside_citylines_own(postgres
         with engine.connect() as conn:
             assert conn.execute(text("SHOW lock_timeout")).scalar() == "1234ms"
             assert conn.execute(text("SHOW statement_timeout")).scalar() == "300ms"
+            # each run of a prepared statement planned for its values (db._plan_each_run)
+            assert conn.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
         # The order numbers' own pool: its asynchronous commit, and the URL's settings too.
         with _numbering_engine(engine).connect() as conn:
             assert conn.execute(text("SHOW lock_timeout")).scalar() == "1234ms"
