@@ -262,6 +262,7 @@ def _drop_tables(url: str) -> None:
     """cityline's tables (and its alembic_version), so the dump's own create them with what
     it holds. Only cityline's: a table of anything else sharing the database stays."""
     from cityline.orders import search
+    from cityline.orders.models import escalation_drop_statements
     from cityline.schema import metadata
 
     ours = {table.name for table in metadata().sorted_tables} | {"alembic_version", search.TABLE}
@@ -272,6 +273,8 @@ def _drop_tables(url: str) -> None:
             if names:
                 quoted = ", ".join(conn.dialect.identifier_preparer.quote(n) for n in names)
                 conn.execute(text(f"DROP TABLE {quoted} CASCADE"))
+            for statement in escalation_drop_statements("postgresql"):  # a function outlives its tables
+                conn.exec_driver_sql(statement)
     finally:
         engine.dispose()
 

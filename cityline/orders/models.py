@@ -11,6 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from cityline.db import Base, UTCDateTime, utcnow
 from cityline.orders import search
 from cityline.orders.rules import OPEN
+from cityline.sla.models import Timer
+from cityline.sla.rules import OVERDUE_ESCALATION
 
 # The open orders, as partial indexes name them: a few in a hundred of those stored. Queries say
 # the same words (``queries.OPEN_STATUSES``, literal values) so both databases match them.
@@ -33,8 +35,8 @@ def open_index(name: str, *columns: str) -> Index:
     return Index(name, *columns, sqlite_where=OPEN_ONLY, postgresql_where=OPEN_ONLY)
 
 # What the board's lanes ask of an open order beside its deadline (queries.board): its clock
-# paused, an extension asked for, its special groups.
-LANE_COLUMNS = ("paused", "extension_requested", "special_groups")
+# paused, an extension asked for, its special groups, its overdue escalation fired.
+LANE_COLUMNS = ("paused", "extension_requested", "special_groups", "escalated")
 
 
 def lanes_index(name: str, *reach: str) -> tuple[Index, Index]:
@@ -143,6 +145,9 @@ class Order(Base):
     paused: Mapped[bool] = mapped_column(default=False, server_default=false())
     extension_requested: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # 延期 asked, undecided
     extended_to: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 延期 granted
+    # Its overdue escalation (督办) has fired: kept by the database itself from the order's timers
+    # (``escalation_statements``), so the board's lanes index carries it.
+    escalated: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Deadlines of the current handling cycle (from the SLA policy; recomputable from events).
     sla_policy: Mapped[str | None] = mapped_column(String(64))
     accept_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -166,6 +171,40 @@ def _create_search(target, connection, **_) -> None:
 @event.listens_for(Order.__table__, "before_drop")
 def _drop_search(target, connection, **_) -> None:
     connection.exec_driver_sql(f"DROP TABLE IF EXISTS {search.TABLE}")
+
+
+def escalation_statements(dialect: str) -> list[str]:
+    """The trigger that marks an order ``escalated`` when a timer of its overdue escalation fires
+    (is updated to "fired", or stored so). The SLA worker fires timers and knows nothing of orders
+    (it sits below them); a trigger keeps the mark on every path that fires one, in the same
+    transaction, and the board reads it from its lanes index instead of asking each open order's
+    timers (2.5–4 ms a district's board at 1 M, ten times that at 10 M). The mark is never taken
+    back: once fired, an escalation stays fired, as its timer does."""
+    fired = f"NEW.state = 'fired' AND NEW.kind = '{OVERDUE_ESCALATION}'"
+    mark = "UPDATE orders SET escalated = {true} WHERE id = NEW.order_id AND NOT escalated"
+    if dialect == "postgresql":
+        return ["CREATE OR REPLACE FUNCTION orders_mark_escalated() RETURNS trigger LANGUAGE plpgsql AS "
+                f"$$ BEGIN {mark.format(true='true')}; RETURN NULL; END $$",
+                "CREATE OR REPLACE TRIGGER orders_escalated AFTER INSERT OR UPDATE OF state ON sla_timers "
+                f"FOR EACH ROW WHEN ({fired}) EXECUTE FUNCTION orders_mark_escalated()"]
+    return [f"CREATE TRIGGER IF NOT EXISTS orders_escalated_{when} AFTER {event_} ON sla_timers FOR EACH ROW WHEN {fired} "
+            f"BEGIN {mark.format(true='1')}; END" for when, event_ in (("stored", "INSERT"), ("fired", "UPDATE OF state"))]
+
+
+def escalation_drop_statements(dialect: str) -> list[str]:
+    """What ``escalation_statements`` made, dropped (PostgreSQL's function outlives the tables)."""
+    if dialect == "postgresql":
+        return ["DROP FUNCTION IF EXISTS orders_mark_escalated() CASCADE"]  # its trigger with it
+    return ["DROP TRIGGER IF EXISTS orders_escalated_stored", "DROP TRIGGER IF EXISTS orders_escalated_fired"]
+
+
+@event.listens_for(Base.metadata, "after_create")
+def _create_escalation_trigger(target, connection, **_) -> None:
+    # After all tables, and only where both are (some tests make a few tables alone); migration
+    # 0021 makes it in real databases.
+    if all(connection.dialect.has_table(connection, name) for name in ("orders", Timer.__tablename__)):
+        for statement in escalation_statements(connection.dialect.name):
+            connection.exec_driver_sql(statement)
 
 
 @event.listens_for(Order, "after_insert")

@@ -37,8 +37,6 @@ from cityline.errors import FieldError, Invalid
 from cityline.orders import search
 from cityline.orders.models import SEARCH_COUNT_TEXT, Order, OrderEvent, SearchCount
 from cityline.orders.rules import OPEN, WITHDRAWN
-from cityline.sla.models import Timer
-from cityline.sla.rules import OVERDUE_ESCALATION
 from cityline.sla.tracking import milestones, policies
 from cityline.taxonomy import load_taxonomy
 
@@ -474,13 +472,6 @@ BOARD_LANES = ("due_soon", "overdue", "escalated", "extensions", "special")
 BOARD_READ = 5 * COUNT_LIMIT
 
 
-def _escalation_fired(order_id=Order.id):
-    # Asked of each open order through the timers' (order_id, state, kind) index: the fired timers
-    # of every order ever closed are far more than the open orders.
-    return select(Timer.id).where(Timer.order_id == order_id, Timer.state == "fired",
-                                  Timer.kind == OVERDUE_ESCALATION).exists()
-
-
 def _ways_into(reach: OrderFilter) -> list[Any]:
     """Each way into ``reach`` on its own (its units; each of its places), or one way without a
     condition for the whole city: each is read from its own open-orders index (as one condition
@@ -500,7 +491,7 @@ def _lane(reach: OrderFilter, lane: str, now: datetime, soon_until: datetime) ->
         # deadline between now and ``soon_until``, not yet overdue, clock running
         "due_soon": (replace(open_, due_before=soon_until), (Order.resolve_by >= now, Order.paused.is_(False))),
         "overdue": (replace(open_, due_before=now), ()),
-        "escalated": (open_, (_escalation_fired(),)),  # the overdue escalation (督办) has fired
+        "escalated": (open_, (Order.escalated.is_(True),)),  # the overdue escalation (督办) has fired
         "extensions": (replace(open_, extension_pending=True), ()),  # the unit asked for more time
         "special": (replace(open_, special_group="any"), ()),  # a special group to follow up
     }[lane]
@@ -519,13 +510,14 @@ def board(session: Session, reach: OrderFilter, now: datetime, soon_until: datet
     among those read has its page read on its own (its orders may lie beyond)."""
     # The reach's open orders, each way into it read from its open-orders index alone (the index
     # carries the lanes' columns: models.lanes_index), the ways' orders joined without repeats
-    # (UNION), then sorted; whether the escalation fired is asked of each order once, after.
+    # (UNION), then sorted.
     anywhere = replace(reach, reach_units=None, reach_places=frozenset(), open=True)
     ways = [filtered(select(
         Order.id, Order.resolve_by,
         # deadline between now and ``soon_until``, not yet overdue, clock running
         and_(Order.resolve_by >= now, Order.resolve_by < soon_until, Order.paused.is_(False)).label("due_soon"),
         (Order.resolve_by < now).label("overdue"),
+        Order.escalated.label("escalated"),  # the overdue escalation (督办) has fired
         Order.extension_requested.is_not(None).label("extensions"),  # the unit asked for more time
         HAS_SPECIAL_GROUP.label("special"),  # a special group to follow up
     ).where(*([] if way is None else [way])), anywhere) for way in _ways_into(reach)]
@@ -535,7 +527,7 @@ def board(session: Session, reach: OrderFilter, now: datetime, soon_until: datet
     o = open_orders.c
     # An order's lanes as one number, a bit a lane (BOARD_LANES' order): two plain integers a row
     # to Python, not five booleans each converted (SQLite's 0/1) — 1,300 rows a district at 1 M.
-    member = (o.due_soon, o.overdue, _escalation_fired(o.id), o.extensions, o.special)
+    member = (o.due_soon, o.overdue, o.escalated.is_(True), o.extensions, o.special)
     lanes_of = sum((case((inside, 1 << bit), else_=0) for bit, inside in enumerate(member)), literal_column("0"))
     read = (select(o.id, lanes_of.label("lanes"))
             .order_by(o.resolve_by.is_(None), o.resolve_by, o.id).limit(read_at_most + 1))

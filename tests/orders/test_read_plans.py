@@ -33,8 +33,6 @@ from cityline.orders import queries
 from cityline.orders.models import Order
 from cityline.orders.queries import OrderFilter
 from cityline.orders.service import describe_many
-from cityline.sla.models import Timer
-from cityline.sla.rules import OVERDUE_ESCALATION
 from tests.factories import add_units
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -139,7 +137,7 @@ PER_VALUE = {"status": 111_112, "category": 62_500, "urgency": 333_334, "channel
              "unit_id": 7_463, "district": 62_500, "street": 7_813, "kind": 20_000, "extension_requested": 4_588,
              "needs_confirmation": 500_000, "received_at": 1, "resolve_by": 1, "grid": STORED,
              "caller_phone_digest": STORED, "order_id": 6, "state": 700_000, "due_at": 1, "id": 1,
-             "paused": 900_000, "special_groups": 900_000, "kind_of_timer": 300_000}
+             "paused": 900_000, "special_groups": 900_000, "escalated": 960_000, "kind_of_timer": 300_000}
 
 
 def as_stored_at_scale(sessions) -> None:
@@ -219,39 +217,34 @@ def test_the_open_orders_with_a_special_group_are_read_from_their_own_index(sess
 
 def test_the_board_sorts_its_lanes_from_indexes_alone(sessions):
     """The board's read of a district's open orders reads each way into the reach (its units, its
-    place) from the open orders' lanes index of that way, and whether an escalation fired from the
-    timers' index by kind: indexes alone, no row of orders or timers (SQLite: a covering index;
-    PostgreSQL: an index-only scan)."""
+    place) from the open orders' lanes index of that way, whether an escalation fired included:
+    indexes alone, no row of orders, no timer (SQLite: a covering index; PostgreSQL: an index-only
+    scan)."""
     add_units(sessions)
     add_orders(sessions)
-    # The escalations fired on orders closed long ago, far more than the open orders (PostgreSQL
-    # would rather hash a handful of them than ask each open order: it plans by its statistics,
-    # and costs an index-only scan by the pages vacuum marked all-visible, as autovacuum does).
-    # And the open orders of another district, far more than this one's (as sixteen districts have).
+    # The open orders of another district, far more than this one's (as sixteen districts have).
     with transaction(sessions) as session:
-        session.execute(insert(Timer), [{"order_id": 10_000 + i, "kind": OVERDUE_ESCALATION, "state": "fired",
-                                          "due_at": NOW - timedelta(days=30)} for i in range(3000)])
         session.execute(insert(Order), [{"number": f"20260201-{i:05d}", "channel": "phone", "text": "路灯不亮",
                                           "status": "dispatched", "received_at": NOW - timedelta(days=1),
                                           "district": "徐汇区", "resolve_by": NOW + timedelta(minutes=i),
                                           "special_groups": []} for i in range(2000)])
     if sessions.kw["bind"].dialect.name == "postgresql":
         with sessions.kw["bind"].connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE orders, sla_timers")
+            conn.exec_driver_sql("VACUUM ANALYZE orders")
     as_stored_at_scale(sessions)
     with sessions() as session:
         units = {u.code: u.id for u in session.query(Unit)}
     district = OrderFilter(reach_units=frozenset({units["SH-JA"], units["SH-JA-CJD"], units["SH-JA-JNL"]}),
                            reach_places=frozenset({("静安区", None)}))
     caught = statements(sessions, lambda session: queries.board(session, district, NOW, NOW + timedelta(hours=24), 20))
-    lanes_read = [(s, p) for s, p in caught if "sla_timers" in s]
+    assert not [s for s, _ in caught if "sla_timers" in s]  # no order's timers asked
+    lanes_read = [(s, p) for s, p in caught if "open_orders" in s]
     assert len(lanes_read) == 1
     # As for the special groups' index above: on a few rows the planners' costs of the indexes that
     # could serve are a toss-up (PostgreSQL took the city-wide one for both ways), so with every
-    # other index of orders and timers out of the way the plan must read these, and read them alone.
-    wanted = ("ix_orders_open_unit_lanes", "ix_orders_open_place_lanes", "ix_sla_timers_order_kind")
-    others = tuple(sorted({index.name for table in ("orders", "sla_timers")
-                           for index in Base.metadata.tables[table].indexes if index.name not in wanted}))
+    # other index of orders out of the way the plan must read these, and read them alone.
+    wanted = ("ix_orders_open_unit_lanes", "ix_orders_open_place_lanes")
+    others = tuple(sorted({index.name for index in Base.metadata.tables["orders"].indexes if index.name not in wanted}))
     plan = plan_of(sessions, *lanes_read[0], without=others)
     sqlite = sessions.kw["bind"].dialect.name == "sqlite"
     for index in wanted:
