@@ -95,6 +95,11 @@ def browser() -> Iterator[object]:
         pytest.fail("Debian's chromium is missing: apt-get install -y chromium (never `playwright install`)")
     from playwright.sync_api import sync_playwright
 
+    from playwright.sync_api import expect
+
+    # An assertion's wait as generous as a page's (its own default is 5 s: a page answering a
+    # loaded machine's triage preview later than that failed a journey that was right).
+    expect.set_options(timeout=WAIT)
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
