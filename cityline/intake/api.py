@@ -203,22 +203,23 @@ def duplicates(number: str, d: D) -> list[dict]:
 def queue(d: D, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[dict]:
     """Orders waiting for a dispatcher (new ones the catalogue was unsure of, and returns),
     most urgent first, each with its likely units and possible duplicates."""
-    return [dict(card, order=card["order"].model_dump(mode="json")) for card in queue_cards(d, limit)]
+    cards, _total = queue_cards(d, limit)
+    return [dict(card, order=card["order"].model_dump(mode="json")) for card in cards]
 
 
-def queue_cards(d: Deps, limit: int) -> list[dict]:
+def queue_cards(d: Deps, limit: int) -> tuple[list[dict], queries.Count]:
     """The queue as its page shows it: each order's view (an ``OrderRead``, not yet JSON), likely
-    units and possible duplicates."""
+    units and possible duplicates; and how many orders wait in all."""
     d.require("orders:dispatch")
     reach = reach_filter(d)
     with read_transaction(d.sessions) as session:
-        waiting = queries.waiting_for_dispatch(session, reach, limit)
+        waiting, total = queries.waiting_for_dispatch(session, reach, limit)
         views, duplicates = describe_many(session, waiting), duplicates_of(session, waiting, reach=reach)
         return [{"order": view,
                  "suggested_units": [c.__dict__ for c in suggest_units(
                      session, order.category, order.district, order.street)],
                  "duplicates": found}
-                for order, view, found in zip(waiting, views, duplicates, strict=True)]
+                for order, view, found in zip(waiting, views, duplicates, strict=True)], total
 
 
 @dispatch_router.get("/suggest")

@@ -451,19 +451,18 @@ def _waiting(reach: OrderFilter):
     return filtered(select(Order.id).where(waiting), reach)
 
 
-def waiting_for_dispatch(session: Session, reach: OrderFilter, limit: int) -> list[Order]:
+def waiting_for_dispatch(session: Session, reach: OrderFilter, limit: int) -> tuple[list[Order], Count]:
     """Orders waiting for a dispatcher: new ones (not consultations) the catalogue was unsure of,
-    and returns; most urgent first. Sorted by the waiting orders' index alone, and only the
-    first ``limit`` read whole (sorting whole rows read each waiting order from the table)."""
-    ids = list(session.scalars(_waiting(reach).order_by(URGENCY_FIRST, Order.received_at, Order.id).limit(limit)))
-    found = {order.id: order for order in session.scalars(select(Order).where(Order.id.in_(ids)))} if ids else {}
-    return [found[id_] for id_ in ids]
-
-
-def count_waiting_for_dispatch(session: Session, reach: OrderFilter) -> Count:
-    """How many orders wait for a dispatcher in all, up to COUNT_LIMIT (the queue shows the first
-    of them)."""
-    return count_of(session, _waiting(reach))
+    and returns; most urgent first; and how many wait in all. Sorted and counted in one read of the
+    waiting orders' index (sorting by urgency reads every waiting order anyway: a count of its own
+    read them again), and only the first ``limit`` read whole (sorting whole rows read each
+    waiting order from the table)."""
+    found = session.execute(_waiting(reach).add_columns(func.count().over())
+                            .order_by(URGENCY_FIRST, Order.received_at, Order.id).limit(limit)).all()
+    ids = [row[0] for row in found]
+    total = found[0][1] if found else 0
+    orders = {order.id: order for order in session.scalars(select(Order).where(Order.id.in_(ids)))} if ids else {}
+    return [orders[id_] for id_ in ids], Count(min(total, COUNT_LIMIT), total > COUNT_LIMIT)
 
 
 BOARD_LANES = ("due_soon", "overdue", "escalated", "extensions", "special")

@@ -115,11 +115,10 @@ def queue(request: Request) -> Response:
     if isinstance(v, Response):
         return v
     limit = cards_asked(request)
-    waiting = intake_api.queue_cards(v.deps, limit)
+    waiting, total = intake_api.queue_cards(v.deps, limit)
     with read_transaction(v.deps.sessions) as session:
         reasons = queries.return_reasons(session, [w["order"].number for w in waiting
                                                    if w["order"].status == "returned"])
-        total = queries.count_waiting_for_dispatch(session, orders_api.reach_filter(v.deps))
     template = "queue_items.html" if fragment(request) else "queue.html"
     everyone = units(v)
     return render(request, v, template, current="queue", waiting=waiting, total=total, reasons=reasons,

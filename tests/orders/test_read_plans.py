@@ -53,8 +53,7 @@ def add_orders(sessions) -> None:
 
 def reads(session: Session, everyone: OrderFilter, district: OrderFilter, street: OrderFilter) -> None:
     """Every read of the console's work pages and the order list, as their handlers make them."""
-    waiting = queries.waiting_for_dispatch(session, everyone, 20)  # the dispatcher's queue
-    queries.count_waiting_for_dispatch(session, everyone)
+    waiting, _count = queries.waiting_for_dispatch(session, everyone, 20)  # the dispatcher's queue, counted
     # Their possible duplicates, both ways of being alike (a caller's digest too: copies, not written).
     called = [Order(id=o.id, text=o.text, received_at=o.received_at, category=o.category, district=o.district,
                     street=o.street, caller_phone_digest="a caller's digest") for o in waiting]

@@ -93,9 +93,7 @@ def site(tmp_path_factory) -> Iterator[Site]:
 def browser() -> Iterator[object]:
     if not CHROMIUM.exists():
         pytest.fail("Debian's chromium is missing: apt-get install -y chromium (never `playwright install`)")
-    from playwright.sync_api import sync_playwright
-
-    from playwright.sync_api import expect
+    from playwright.sync_api import expect, sync_playwright
 
     # An assertion's wait as generous as a page's (its own default is 5 s: a page answering a
     # loaded machine's triage preview later than that failed a journey that was right).
