@@ -332,9 +332,16 @@ def ensure_search(engine: Engine) -> None:
     print(f"  text index made in {time.perf_counter() - began:.0f} s", flush=True)
 
 
-def analyze(engine: Engine) -> None:
+def analyze(engine: Engine, built: bool = False) -> None:
     """Planner statistics, as a database in service has them (PostgreSQL's autovacuum; SQLite's
-    ``PRAGMA optimize``, which cityline's engine runs on close)."""
+    ``PRAGMA optimize``, which cityline's engine runs on close). A PostgreSQL store just built is
+    vacuumed too, as autovacuum would in service: the escalations' trigger marked 4 in 100 orders
+    after they were stored, and until a vacuum their pages are not all-visible, so the lists'
+    index-only counts read the table (category 11 → 53 ms at 1 M)."""
+    if built and engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM (ANALYZE)")
+        return
     with engine.connect() as conn:
         conn.exec_driver_sql("ANALYZE")
         conn.commit()
@@ -392,7 +399,7 @@ def open_store(db: str, n: int, folder: Path) -> tuple[Engine, Cluster | None]:
     ensure_search(engine)
     began = time.perf_counter()
     ensure_indexes(engine)
-    analyze(engine)
+    analyze(engine, built=fresh)
     print(f"  indexes checked and statistics refreshed in {time.perf_counter() - began:.0f} s", flush=True)
     return engine, cluster
 
