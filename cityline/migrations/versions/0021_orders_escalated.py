@@ -9,6 +9,8 @@ table), set for every order with a fired overdue escalation timer, and kept so b
 ``sla_timers`` (orders.models.escalation_statements). The three open-orders lanes indexes are made
 again carrying it (open orders only: small). Down drops the trigger, the column and makes the
 lanes indexes as 0019 left them; the board then asks each open order's timers again.
+On a large PostgreSQL database, vacuum orders after it (docs/operations.md, Migrations): the rows
+marked leave their pages not all-visible until then.
 """
 from alembic import op
 import sqlalchemy as sa
