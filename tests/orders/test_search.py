@@ -249,8 +249,9 @@ def migrated_store(database: str, tmp_path, name: str, orders: int):
 @pytest.mark.slow
 @pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_the_migration_indexes_the_orders_stored_and_goes_down(database, tmp_path, vault):
-    """0018 on a database holding orders: down drops the index (searches are the LIKE's alone, the
-    same), up makes it again with every order stored in it (in batches: three here)."""
+    """0018 on a database holding orders: down drops the index, up makes it again with every order
+    stored in it (in batches: three here), and the searches find what they found. (The code is
+    run at the head only: a revision below it lacks columns the models have since.)"""
     from alembic import command
 
     from cityline.schema import alembic_config
@@ -263,20 +264,16 @@ def test_the_migration_indexes_the_orders_stored_and_goes_down(database, tmp_pat
     command.downgrade(alembic_config(url), "0017_open_special")
     with engine.connect() as conn:
         assert not inspect(conn).has_table(search.TABLE)
+    engine.dispose()
     monkeypatch = pytest.MonkeyPatch()
-    monkeypatch.setattr(queries, "_remembers", lambda session, f: False)  # its table came later (0020)
+    monkeypatch.setattr(search, "backfill", partial(search.backfill, batch=50))
     try:
-        with sessions() as session:
-            assert {q: whole_list(session, OrderFilter(text=q), "received", 50) for q in SEARCHES
-                    if not search.terms(q)} == {q: v for q, v in found.items() if not search.terms(q)}
-        engine.dispose()
-        monkeypatch.setattr(search, "backfill", partial(search.backfill, batch=50))
-        command.upgrade(alembic_config(url), "0018_order_search")
-        with sessions() as session:
-            assert {q: whole_list(session, OrderFilter(text=q), "received", 50) for q in SEARCHES} == found
-            stored = session.execute(select(Order.id, Order.text)).all()
+        command.upgrade(alembic_config(url), "head")
     finally:
         monkeypatch.undo()
+    with sessions() as session:
+        assert {q: whole_list(session, OrderFilter(text=q), "received", 50) for q in SEARCHES} == found
+        stored = session.execute(select(Order.id, Order.text)).all()
     assert len(stored) == 120
     for order_id, text in stored:  # each order found by its own text's bigrams
         assert not search.terms(text) or order_id in indexed(sessions, text)
@@ -302,7 +299,7 @@ def test_the_remembered_counts_migration_goes_down_and_up(database, tmp_path):
     with engine.connect() as conn:
         assert not inspect(conn).has_table(SearchCount.__tablename__)
     engine.dispose()
-    command.upgrade(alembic_config(url), "0020_search_counts")
+    command.upgrade(alembic_config(url), "head")
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(SearchCount)) == 0
         rows, total, _ = queries.list_orders(session, OrderFilter(text="路灯"), count_limit=3)

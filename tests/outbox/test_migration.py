@@ -11,7 +11,6 @@ import sqlalchemy as sa
 
 from cityline.config import get_settings
 from cityline.db import UTCDateTime, make_engine, make_sessionmaker, transaction
-from cityline.orders.models import Order
 from cityline.privacy import Vault, default_vault
 from cityline.schema import upgrade
 from tests.pg import create_database
@@ -22,6 +21,13 @@ OLD_TIMERS = sa.table("sla_timers", sa.column("order_id", sa.Integer), sa.column
                       sa.column("due_at", UTCDateTime), sa.column("state", sa.String),
                       sa.column("attempts", sa.Integer), sa.column("payload", sa.JSON),
                       sa.column("created_at", UTCDateTime))
+# orders as revision 0002 left it (the columns a row needs; later revisions add others)
+OLD_ORDERS = sa.table("orders", sa.column("id", sa.Integer), sa.column("number", sa.String),
+                      sa.column("channel", sa.String), sa.column("text", sa.Text), sa.column("received_at", UTCDateTime),
+                      sa.column("status", sa.String), sa.column("special_groups", sa.JSON),
+                      sa.column("triage_source", sa.String), sa.column("needs_confirmation", sa.Boolean),
+                      sa.column("paused", sa.Boolean), sa.column("returns", sa.Integer), sa.column("reopens", sa.Integer),
+                      sa.column("created_at", UTCDateTime), sa.column("updated_at", UTCDateTime))
 OLD_OUTBOX = sa.table("outbox_messages", sa.column("created_at", UTCDateTime), sa.column("kind", sa.String),
                       sa.column("recipient", sa.String), sa.column("payload", sa.JSON),
                       sa.column("state", sa.String), sa.column("attempts", sa.Integer),
@@ -37,10 +43,13 @@ def test_existing_timers_get_their_orders_number_and_messages_stay_notices(datab
     upgrade(url, "0002")
     engine = make_engine(url)
     with transaction(make_sessionmaker(engine)) as session:
-        # A plain row, not through the ORM, whose flush also writes the text index (0018: not there yet)
-        order_id = session.execute(sa.insert(Order.__table__).values(
+        # A plain row of the table as it was, not through the ORM, whose flush also writes the text
+        # index (0018: not there yet) and whose model has columns added since
+        order_id = session.execute(sa.insert(OLD_ORDERS).values(
             number="20200128-00042", channel="phone", text="药快用完了", received_at=WHEN, status="dispatched",
-        )).inserted_primary_key[0]
+            special_groups=[], triage_source="manual", needs_confirmation=False, paused=False, returns=0, reopens=0,
+            created_at=WHEN, updated_at=WHEN,
+        ).returning(OLD_ORDERS.c.id)).scalar_one()
         session.execute(sa.insert(OLD_TIMERS).values(order_id=order_id, kind="accept_reminder", due_at=WHEN,
                                                      state="pending", attempts=0, payload={}, created_at=WHEN))
         session.execute(sa.insert(OLD_TIMERS).values(order_id=999, kind="accept_reminder", due_at=WHEN,
