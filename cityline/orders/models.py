@@ -29,6 +29,10 @@ WAITING_ONLY = text("status IN ('received', 'returned')")
 WITH_SPECIAL_GROUP = "CAST(special_groups AS VARCHAR) != '[]'"
 OPEN_WITH_SPECIAL_GROUP = text(f"{OPEN_ONLY.text} AND {WITH_SPECIAL_GROUP}")
 
+# An order in a language other than Chinese: one or two in a hundred. Queries say these very
+# words (``queries.FOREIGN``) so both databases match the partial index below.
+FOREIGN_LANGUAGE = text("language != 'zh'")
+
 
 def open_index(name: str, *columns: str) -> Index:
     """An index of the open orders only: small, and read instead of every order a reach has."""
@@ -91,6 +95,11 @@ class Order(Base):
         # a hundred of the open ones (read through the open orders by time, 146 ms at 10 M; 1 ms).
         Index("ix_orders_open_special_received", "received_at", sqlite_where=OPEN_WITH_SPECIAL_GROUP,
               postgresql_where=OPEN_WITH_SPECIAL_GROUP),
+        # The foreign-language orders newest first, and their count: read from this small index
+        # alone, where the language index's two ranges either side of "zh" were walked as one,
+        # every Chinese order tested (PostgreSQL, 1 M: 11 ms for the count).
+        Index("ix_orders_foreign_received", "received_at", sqlite_where=FOREIGN_LANGUAGE,
+              postgresql_where=FOREIGN_LANGUAGE),
         # The dispatcher's queue, most urgent first, and its count, from this index alone: the
         # waiting orders' every column the queue filters and sorts by, and the id it reads (the open
         # orders by time read every open order for it on PostgreSQL).

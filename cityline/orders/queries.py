@@ -69,6 +69,9 @@ OPEN_STATUSES = bindparam("open_statuses", sorted(OPEN), expanding=True, literal
 # (models.WITH_SPECIAL_GROUP): a literal, not a bound "[]", so that any plan matches it, a plan
 # PostgreSQL keeps for a prepared statement whatever its parameters too.
 HAS_SPECIAL_GROUP = cast(Order.special_groups, String) != literal_column("'[]'")
+# In a language other than Chinese: the words of the foreign-language orders' partial index
+# (models.FOREIGN_LANGUAGE), a literal so that both planners match it. NULL (not known) is not foreign.
+FOREIGN = Order.language != literal_column("'zh'")
 
 
 class few(FunctionElement):  # noqa: N801 - spelt as the SQL function it stands for
@@ -136,8 +139,8 @@ def filtered(query: Select, f: OrderFilter) -> Select:
         query = query.where(Order.received_at >= f.received_from)
     if f.received_to:
         query = query.where(Order.received_at < f.received_to)
-    if f.language == "foreign":  # two ranges of the language index, where "!=" would read every order
-        query = query.where(or_(Order.language < "zh", Order.language > "zh"))
+    if f.language == "foreign":  # the foreign-language orders' own index (models.FOREIGN_LANGUAGE)
+        query = query.where(FOREIGN)
     elif f.language:
         query = query.where(Order.language == f.language)
     if f.needs_confirmation is not None:
