@@ -278,6 +278,18 @@ def _coverage(e: Engine, store: FactStore, ledger: str, since: date, until: date
     return result
 
 
+def latest_tested_day(store: FactStore, ledger: str, place: dict[str, str], since: date, until: date,
+                      params: Params) -> date | None:
+    """The latest local day from ``since`` to ``until`` on which a present resident of ``place``
+    ({level: name}, from the district down; {} is the city) was sampled, or None."""
+    with engine(params) as e:
+        tests = e.source(store, "tests", since, until, latest=False)
+        here = "".join(f" AND p.{level} = {_literal(name)}" for level, name in place.items())
+        rows = e.rows(f"SELECT max({e.local_day('t.sampled_at')}) AS day FROM {tests} t "
+                      f"JOIN {e.parquet(ledger)} p ON p.person_id = t.person_id WHERE p.status = 'present'{here}")
+    return rows[0]["day"] if rows else None
+
+
 def place_counts(ledger: str, streets: Iterable[tuple[str, str]], params: Params) -> dict[tuple, int]:
     """Present residents per (district, street, compound, building) in the given streets."""
     streets = sorted(set(streets))

@@ -154,6 +154,14 @@ def latest_test_day(env: Env, until: date) -> date | None:
     return max((date.fromisoformat(e["day"]) for e in env.store.entries("tests", None, until)), default=None)
 
 
+def latest_tested_day(session: Session, env: Env, place: dict[str, str], until: date,
+                      days: int = 14) -> date | None:
+    """The latest day, of the ``days`` up to ``until``, on which a present resident of ``place``
+    was tested (a coverage page whose dates found no test there points to it)."""
+    path = ledger.snapshot(session, env.store)
+    return queries.latest_tested_day(env.store, path, place, until - timedelta(days=days - 1), until, env.params)
+
+
 def compute_zones(session: Session, env: Env, day: date) -> list[ZoneRow]:
     first = day - timedelta(days=env.params.zone_days)
     start, end = env.params.day_start(first), env.params.day_start(day + timedelta(days=1))

@@ -217,7 +217,17 @@ def _coverage(v: Visitor, first: date, last: date, place: Place, problem: str | 
     untested = untested_here(v, first, last, place) if persons and place.depth >= 3 else None
     # Untested people here whom the visitor may not see (outside their grids): counted, not named.
     hidden = total.present - total.tested - len(untested) if untested is not None else 0
-    return {"current": "coverage", "place": place, "total": total, "lines": lines,
+    # Nobody here tested on these dates (a street between its screening rounds): the latest day
+    # someone was, and its coverage a click away, rather than a page of noughts to puzzle over.
+    earlier = earlier_url = None
+    if total.present and not total.tested:
+        with read_transaction(v.deps.sessions) as session:
+            earlier = service.latest_tested_day(session, _env(v), place.query(), first - timedelta(days=1))
+        if earlier:
+            earlier_url = "/epidemic/coverage?" + urlencode(
+                {"since": (earlier - timedelta(days=1)).isoformat(), "until": earlier.isoformat()} | place.query())
+    return {"current": "coverage", "place": place, "total": total, "lines": lines, "earlier": earlier,
+            "earlier_url": earlier_url,
             "level": LEVELS[place.depth] if place.depth < len(LEVELS) else None,
             "untested": untested, "hidden": hidden, "persons": persons, "problem": problem, "url": url, **dates,
             "can_export": persons and place.depth >= 2, "can_issue": v.can("epidemic:passes") and place.depth == len(LEVELS)}

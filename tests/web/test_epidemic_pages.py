@@ -121,6 +121,27 @@ def test_coverage_drills_down_from_the_city_to_a_building_with_its_untested_resi
 
 
 @SQLITE_ONLY
+def test_dates_without_a_test_here_point_to_the_latest_day_with_one(epi):
+    """A street between its screening rounds: nobody tested on the dates asked, so the page names
+    the latest day someone here was (of the fortnight before) and links to that day's coverage."""
+    _app, clients = epi
+    commander = clients["commander"]
+    quiet = commander.get("/epidemic/coverage?" + urlencode(
+        {"since": "2022-04-13", "until": "2022-04-14", "district": JA, "street": CJD}))
+    assert quiet.status_code == 200 and "已检 0 / 在住" in quiet.text
+    hint = re.search(r'<p class="hint" id="coverage-earlier">(.*?)</p>', quiet.text, re.S).group(1)
+    assert "最近一次有检测是 2022-04-10" in hint
+    link = re.search(r'href="([^"]+)"', hint).group(1).replace("&amp;", "&")
+    assert "since=2022-04-09" in link and "until=2022-04-10" in link and "street=" in link
+    earlier = commander.get(link)
+    tested = re.search(r"已检 (\d+) / 在住", earlier.text).group(1)
+    assert int(tested) > 0 and 'id="coverage-earlier"' not in earlier.text  # tested then: no hint
+    # Nothing in the fortnight before the dates: no day to point to.
+    assert 'id="coverage-earlier"' not in commander.get("/epidemic/coverage?" + urlencode(
+        {"since": "2022-05-13", "until": "2022-05-14", "district": JA, "street": CJD})).text
+
+
+@SQLITE_ONLY
 def test_people_are_shown_only_to_those_who_may_see_them(epi):
     _app, clients = epi
     analyst = coverage(clients["analyst"], district=JA, street=CJD, compound=SUN, building="1号楼")
