@@ -91,3 +91,11 @@ def create_database(server_url: str, name: str) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
     return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def fresh_database(database: str, tmp_path, name: str) -> str:
+    """The URL of an empty database of a test parametrized by ``database``: a SQLite file in
+    ``tmp_path``, or a fresh database ``name`` on the test run's PostgreSQL server."""
+    if database == "sqlite":
+        return f"sqlite:///{tmp_path / f'{name}.db'}"
+    return create_database(os.environ["CITYLINE_TEST_POSTGRES_URL"], name)

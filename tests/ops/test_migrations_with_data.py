@@ -9,7 +9,6 @@ and check the schema matches the models."""
 
 from __future__ import annotations
 
-import os
 from datetime import date
 
 import pytest
@@ -31,7 +30,7 @@ from tests.analytics.conftest import load_store
 from tests.conftest import make_token
 from tests.epidemic.conftest import ORDER
 from tests.epidemic.world import write_world
-from tests.pg import create_database
+from tests.pg import fresh_database
 
 SECRET = "test-secret-not-for-production"  # the vault fixture's: what 0008 encrypts webhook secrets with
 
@@ -106,10 +105,7 @@ def test_every_revision_down_and_up_keeps_the_data(database, vault, tmp_path, mo
     monkeypatch.setenv("CITYLINE_SECRET_KEY", SECRET)
     get_settings.cache_clear()
     default_vault.cache_clear()
-    if database == "sqlite":
-        url = f"sqlite:///{tmp_path / 'migrated.db'}"
-    else:
-        url = create_database(os.environ["CITYLINE_TEST_POSTGRES_URL"], "cityline_migrations_data")
+    url = fresh_database(database, tmp_path, "cityline_migrations_data")
     upgrade(url)
     _fill(url, vault, tmp_path)
     full = _snapshot(url, vault)

@@ -5,7 +5,6 @@ the way down. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,7 +17,7 @@ from cityline.orders.queries import OrderFilter
 from cityline.sla.models import Timer
 from cityline.sla.rules import OVERDUE_ESCALATION
 from cityline.sla.worker import run_once
-from tests.pg import create_database
+from tests.pg import fresh_database
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -74,10 +73,7 @@ def test_the_migration_marks_the_orders_escalated_already_and_goes_down(database
 
     from cityline.schema import alembic_config, upgrade
 
-    if database == "sqlite":
-        url = f"sqlite:///{tmp_path / 'migrated.db'}"
-    else:
-        url = create_database(os.environ["CITYLINE_TEST_POSTGRES_URL"], "cityline_escalated_migration")
+    url = fresh_database(database, tmp_path, "cityline_escalated_migration")
     config = alembic_config(url)
     upgrade(url, "0020_search_counts")
     engine = make_engine(url)

@@ -7,7 +7,6 @@ way an order is stored indexes it."""
 
 from __future__ import annotations
 
-import os
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -232,12 +231,9 @@ def migrated_store(database: str, tmp_path, name: str, orders: int):
     """(url, engine, sessions) of a database made by the migrations, holding ``orders`` varied orders."""
     from cityline.db import make_engine, make_sessionmaker
     from cityline.schema import upgrade
-    from tests.pg import create_database
+    from tests.pg import fresh_database
 
-    if database == "sqlite":
-        url = f"sqlite:///{tmp_path / 'migrated.db'}"
-    else:
-        url = create_database(os.environ["CITYLINE_TEST_POSTGRES_URL"], name)
+    url = fresh_database(database, tmp_path, name)
     upgrade(url)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)

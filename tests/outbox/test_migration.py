@@ -3,7 +3,6 @@ number (0003), webhook secrets are encrypted (0008)."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 
 import pytest
@@ -13,7 +12,7 @@ from cityline.config import get_settings
 from cityline.db import UTCDateTime, make_engine, make_sessionmaker, transaction
 from cityline.privacy import Vault, default_vault
 from cityline.schema import upgrade
-from tests.pg import create_database
+from tests.pg import fresh_database
 
 WHEN = datetime(2020, 1, 28, 14, 0, tzinfo=UTC)
 # sla_timers as revision 0002 left it (no order_number yet)
@@ -36,10 +35,7 @@ OLD_OUTBOX = sa.table("outbox_messages", sa.column("created_at", UTCDateTime), s
 
 @pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_existing_timers_get_their_orders_number_and_messages_stay_notices(database, tmp_path):
-    if database == "sqlite":
-        url = f"sqlite:///{tmp_path / 'old.db'}"
-    else:
-        url = create_database(os.environ["CITYLINE_TEST_POSTGRES_URL"], "cityline_outbox_migration")
+    url = fresh_database(database, tmp_path, "cityline_outbox_migration")
     upgrade(url, "0002")
     engine = make_engine(url)
     with transaction(make_sessionmaker(engine)) as session:
@@ -73,10 +69,7 @@ def test_a_webhook_secret_stored_before_0008_is_encrypted_and_still_signs(databa
     monkeypatch.setenv("CITYLINE_SECRET_KEY", "migration-test-secret")
     get_settings.cache_clear()
     default_vault.cache_clear()  # the migration encrypts with the instance's own vault
-    if database == "sqlite":
-        url = f"sqlite:///{tmp_path / 'old.db'}"
-    else:
-        url = create_database(os.environ["CITYLINE_TEST_POSTGRES_URL"], "cityline_webhook_migration")
+    url = fresh_database(database, tmp_path, "cityline_webhook_migration")
     upgrade(url, "0007")
     engine = make_engine(url)
     with engine.begin() as conn:
