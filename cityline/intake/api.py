@@ -209,16 +209,19 @@ def queue(d: D, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[dict]:
 
 def queue_cards(d: Deps, limit: int) -> tuple[list[dict], queries.Count]:
     """The queue as its page shows it: each order's view (an ``OrderRead``, not yet JSON), likely
-    units and possible duplicates; and how many orders wait in all."""
+    units, possible duplicates and, for a returned order, why the unit returned it (None for a new
+    one); and how many orders wait in all. One read transaction for all of it."""
     d.require("orders:dispatch")
     reach = reach_filter(d)
     with read_transaction(d.sessions) as session:
         waiting, total = queries.waiting_for_dispatch(session, reach, limit)
         views, duplicates = describe_many(session, waiting), duplicates_of(session, waiting, reach=reach)
+        reasons = queries.return_reasons(session, [o.number for o in waiting if o.status == "returned"])
         return [{"order": view,
                  "suggested_units": [c.__dict__ for c in suggest_units(
                      session, order.category, order.district, order.street)],
-                 "duplicates": found}
+                 "duplicates": found,
+                 "return_reason": reasons.get(order.number)}
                 for order, view, found in zip(waiting, views, duplicates, strict=True)], total
 
 

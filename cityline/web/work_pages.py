@@ -116,12 +116,9 @@ def queue(request: Request) -> Response:
         return v
     limit = cards_asked(request)
     waiting, total = intake_api.queue_cards(v.deps, limit)
-    with read_transaction(v.deps.sessions) as session:
-        reasons = queries.return_reasons(session, [w["order"].number for w in waiting
-                                                   if w["order"].status == "returned"])
     template = "queue_items.html" if fragment(request) else "queue.html"
     everyone = units(v)
-    return render(request, v, template, current="queue", waiting=waiting, total=total, reasons=reasons,
+    return render(request, v, template, current="queue", waiting=waiting, total=total,
                   shown=limit, more_url=more_url(request, limit),
                   units=everyone, unit_names={u.code: u.name for u in everyone}, mask=mask_text,
                   actions={w["order"].number: permitted_actions(v, w["order"], "orders:dispatch") for w in waiting})

@@ -212,3 +212,17 @@ def test_unit_asks_for_more_time_and_a_supervisor_grants_it(desk, sessions, vaul
     assert parse_when(granted["resolve_by"]) == parse_when(until) == parse_when(granted["extended_to"])
     event = desk.get(f"/api/orders/{number}").json()["events"][-1]
     assert event["action"] == "grant" and parse_when(event["data"]["until"]) == parse_when(until)
+
+
+def test_a_returned_order_waits_in_the_queue_with_the_units_reason(desk):
+    """The dispatcher deciding where a returned order goes next reads why it came back; a new order
+    carries no reason."""
+    returned = post(desk, text="楼下垃圾三天没人收", kind="complaint", category="GEN.ENVIRONMENT", urgency="normal")
+    waiting = post(desk, text="小区门口路面塌了个坑", kind="complaint", category="GEN.ENVIRONMENT", urgency="normal")
+    assert desk.post(f"/api/orders/{returned['number']}/moves",
+                     json={"action": "dispatch", "unit": "SH-JA-JNL"}).status_code == 200
+    assert desk.post(f"/api/orders/{returned['number']}/moves",
+                     json={"action": "return", "reason": "不属于本街道辖区"}).status_code == 200
+    queued = {i["order"]["number"]: i for i in desk.get("/api/dispatch/queue").json()}
+    assert queued[returned["number"]]["return_reason"] == "不属于本街道辖区"
+    assert queued[waiting["number"]]["return_reason"] is None
