@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.orm import Session
 
 from cityline.accounts.deps import Deps, deps, deps_confirmed_in
 from cityline.db import read_transaction, transaction, utcnow
@@ -217,12 +218,18 @@ def queue_cards(d: Deps, limit: int) -> tuple[list[dict], queries.Count]:
         waiting, total = queries.waiting_for_dispatch(session, reach, limit)
         views, duplicates = describe_many(session, waiting), duplicates_of(session, waiting, reach=reach)
         reasons = queries.return_reasons(session, [o.number for o in waiting if o.status == "returned"])
-        return [{"order": view,
-                 "suggested_units": [c.__dict__ for c in suggest_units(
-                     session, order.category, order.district, order.street)],
-                 "duplicates": found,
+        return [{"order": view, "suggested_units": _next_units(session, order, view.unit), "duplicates": found,
                  "return_reason": reasons.get(order.number)}
                 for order, view, found in zip(waiting, views, duplicates, strict=True)], total
+
+
+def _next_units(session: Session, order: Order, unit: str | None, limit: int = 3) -> list[dict]:
+    """The units the catalogue suggests for a waiting order; for a returned one (``unit``: the unit
+    that returned it), the others: one click sending it back where it was refused is rarely what a
+    dispatcher wants, and the redispatch form still offers every unit."""
+    returned_by = unit if order.status == "returned" else None
+    found = suggest_units(session, order.category, order.district, order.street, limit=limit + 1)
+    return [c.__dict__ for c in found if c.unit != returned_by][:limit]
 
 
 @dispatch_router.get("/suggest")

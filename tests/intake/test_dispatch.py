@@ -214,15 +214,19 @@ def test_unit_asks_for_more_time_and_a_supervisor_grants_it(desk, sessions, vaul
     assert event["action"] == "grant" and parse_when(event["data"]["until"]) == parse_when(until)
 
 
-def test_a_returned_order_waits_in_the_queue_with_the_units_reason(desk):
-    """The dispatcher deciding where a returned order goes next reads why it came back; a new order
-    carries no reason."""
-    returned = post(desk, text="楼下垃圾三天没人收", kind="complaint", category="GEN.ENVIRONMENT", urgency="normal")
-    waiting = post(desk, text="小区门口路面塌了个坑", kind="complaint", category="GEN.ENVIRONMENT", urgency="normal")
-    assert desk.post(f"/api/orders/{returned['number']}/moves",
-                     json={"action": "dispatch", "unit": "SH-JA-JNL"}).status_code == 200
+def test_a_returned_order_waits_in_the_queue_with_the_units_reason_and_other_units(desk):
+    """The dispatcher deciding where a returned order goes next reads why it came back, and is
+    offered other units than the one that returned it; a new order carries no reason, and is
+    offered that unit still."""
+    returned = post(desk, text="江宁路街道昌平路口的路灯坏了好几天，晚上很黑", address="静安区江宁路街道",
+                    kind="complaint", category="GEN.ENVIRONMENT", urgency="normal")
+    held = post(desk, text="昌平路口路灯坏了好几天了晚上黑", address="静安区江宁路街道",
+                kind="complaint", category="GEN.ENVIRONMENT", urgency="normal")
+    assert (returned["status"], returned["unit"], held["status"]) == ("dispatched", "SH-JA-JNL", "received")
     assert desk.post(f"/api/orders/{returned['number']}/moves",
                      json={"action": "return", "reason": "不属于本街道辖区"}).status_code == 200
     queued = {i["order"]["number"]: i for i in desk.get("/api/dispatch/queue").json()}
-    assert queued[returned["number"]]["return_reason"] == "不属于本街道辖区"
-    assert queued[waiting["number"]]["return_reason"] is None
+    back, new = queued[returned["number"]], queued[held["number"]]
+    assert back["return_reason"] == "不属于本街道辖区" and new["return_reason"] is None
+    assert [u["unit"] for u in new["suggested_units"]][0] == "SH-JA-JNL"
+    assert "SH-JA-JNL" not in [u["unit"] for u in back["suggested_units"]]

@@ -257,13 +257,18 @@ def test_the_order_pages_duplicates_are_those_within_the_visitors_reach(city):
     assert street_page.status_code == 200 and theirs not in street_page.text
 
 
-def test_the_dispatcher_sees_returns_with_their_reason_and_likely_units(city):
+def test_the_dispatcher_sees_returns_with_their_reason_and_no_quick_way_back(city):
     _app, people = city
-    number = new_order(people["operator"])["number"]
-    move(people["handler"], number, action="return", reason="不属于本街道辖区")
+    order = new_order(people["operator"])
+    assert order["unit"] == "SH-JA-CJD"  # the handler's street office, which returns it
+    move(people["handler"], order["number"], action="return", reason="不属于本街道辖区")
     queue = people["dispatcher"].get("/queue").text
-    assert number in queue and "不属于本街道辖区" in queue
-    assert 'data-action="redispatch"' in queue and "曹家渡街道办事处" in queue
+    card = queue[queue.index(f'id="o-{order["number"]}"'):]
+    card = card[:card.index("</li>")]
+    assert "不属于本街道辖区" in card and 'data-action="redispatch"' in card
+    # the catalogue's likely unit is the one that returned it: not one click away; the redispatch
+    # form's list of units still offers it
+    assert 'name="unit" value="SH-JA-CJD"' not in card and '<option value="SH-JA-CJD">' in queue
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
