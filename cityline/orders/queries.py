@@ -310,6 +310,19 @@ def narrowed_search(session: Session, f: OrderFilter, count_limit: int | None = 
     return Narrowed(page, held)
 
 
+def _pairs_of(session: Session, read: Select) -> list[tuple[int, int]]:
+    """The rows of ``read`` (two integer columns, sorted and limited), in its order, sent as two
+    arrays (PostgreSQL) or JSON arrays (SQLite) filled from the sorted rows: a district's board at
+    10 M reads 13,000 open orders, whose rows fetched one by one took 30 of the page's 86 ms."""
+    rows = read.subquery()
+    first, second = rows.c
+    if session.get_bind().dialect.name == "postgresql":
+        firsts, seconds = session.execute(select(func.array_agg(first), func.array_agg(second))).one()
+        return list(zip(firsts or [], seconds or [], strict=True))
+    firsts, seconds = session.execute(select(func.json_group_array(first), func.json_group_array(second))).one()
+    return list(zip(json.loads(firsts), json.loads(seconds), strict=True))
+
+
 def _ids_of(session: Session, dialect: str, candidates: Select) -> list[int]:
     """The ids ``candidates`` selects, sent as one value (a PostgreSQL array, a JSON array on
     SQLite): 2,001 rows fetched one by one cost the app 2.8 ms of processor on PostgreSQL and 1.3
@@ -546,7 +559,7 @@ def board(session: Session, reach: OrderFilter, now: datetime, soon_until: datet
             .order_by(o.resolve_by.is_(None), o.resolve_by, o.id).limit(read_at_most + 1))
     firsts: dict[str, list[int]] = {lane: [] for lane in BOARD_LANES}
     counts = dict.fromkeys(BOARD_LANES, 0)
-    rows = session.execute(read).all()
+    rows = _pairs_of(session, read)
     for id_, lanes in rows[:read_at_most]:
         if not lanes:
             continue
